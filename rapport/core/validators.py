@@ -1,0 +1,34 @@
+"""Validators shared by several apps' models and forms."""
+
+from __future__ import annotations
+
+import zoneinfo
+from functools import cache
+
+from django.core.exceptions import ValidationError
+
+from rapport.core.jurisdictions import is_valid_jurisdiction_code
+
+
+@cache
+def _known_time_zones() -> frozenset[str]:
+    return frozenset(zoneinfo.available_timezones())
+
+
+def validate_time_zone(value: str) -> None:
+    if value not in _known_time_zones():
+        raise ValidationError(
+            "%(value)s is not an IANA time zone name (for example America/Toronto).",
+            code="invalid_time_zone",
+            params={"value": value},
+        )
+
+
+def validate_jurisdiction_code(value: str) -> None:
+    if not is_valid_jurisdiction_code(value):
+        raise ValidationError(
+            "%(value)s is not a Canadian province or territory or a US state code "
+            "in ISO 3166-2 form (for example CA-ON or US-NY).",
+            code="invalid_jurisdiction",
+            params={"value": value},
+        )

@@ -7,6 +7,7 @@ a message a person can act on, instead of a half-working site. A secret may also
 
 from __future__ import annotations
 
+import builtins
 import os
 from collections.abc import Mapping
 from pathlib import Path
@@ -20,10 +21,10 @@ _FALSE = {"0", "false", "no", "off", ""}
 class Env:
     """Reads typed values from a mapping (``os.environ`` unless a test passes its own)."""
 
-    def __init__(self, source: Mapping[str, str] | None = None) -> None:
-        self._source: Mapping[str, str] = os.environ if source is None else source
+    def __init__(self, source: Mapping[builtins.str, builtins.str] | None = None) -> None:
+        self._source: Mapping[builtins.str, builtins.str] = os.environ if source is None else source
 
-    def _raw(self, name: str) -> str | None:
+    def _raw(self, name: builtins.str) -> builtins.str | None:
         file_name = self._source.get(f"{name}_FILE")
         if file_name:
             try:
@@ -32,12 +33,16 @@ class Env:
                 raise ImproperlyConfigured(
                     f"{name}_FILE points at {file_name!r}, which cannot be read: {error.strerror}"
                 ) from error
+            except UnicodeDecodeError as error:
+                raise ImproperlyConfigured(
+                    f"{name}_FILE points at {file_name!r}, which is not UTF-8 text."
+                ) from error
         return self._source.get(name)
 
-    def is_set(self, name: str) -> bool:
+    def is_set(self, name: builtins.str) -> builtins.bool:
         return self._raw(name) not in (None, "")
 
-    def str(self, name: str, default: str | None = None) -> str:
+    def str(self, name: builtins.str, default: builtins.str | None = None) -> builtins.str:
         value = self._raw(name)
         if value is None or value == "":
             if default is None:
@@ -45,7 +50,7 @@ class Env:
             return default
         return value
 
-    def bool(self, name: str, default: bool) -> bool:
+    def bool(self, name: builtins.str, default: builtins.bool) -> builtins.bool:
         value = self._raw(name)
         if value is None:
             return default
@@ -60,12 +65,12 @@ class Env:
 
     def int(
         self,
-        name: str,
-        default: int,
+        name: builtins.str,
+        default: builtins.int,
         *,
-        minimum: int | None = None,
-        maximum: int | None = None,
-    ) -> int:
+        minimum: builtins.int | None = None,
+        maximum: builtins.int | None = None,
+    ) -> builtins.int:
         value = self._raw(name)
         if value is None or value.strip() == "":
             result = default
@@ -73,21 +78,26 @@ class Env:
             try:
                 result = int(value.strip())
             except ValueError as error:
-                raise ImproperlyConfigured(f"{name} must be a whole number, got {value!r}.") from error
+                message = f"{name} must be a whole number, got {value!r}."
+                raise ImproperlyConfigured(message) from error
         if minimum is not None and result < minimum:
             raise ImproperlyConfigured(f"{name} must be at least {minimum}, got {result}.")
         if maximum is not None and result > maximum:
             raise ImproperlyConfigured(f"{name} must be at most {maximum}, got {result}.")
         return result
 
-    def list(self, name: str, default: list[str] | None = None) -> list[str]:
+    def list(
+        self, name: builtins.str, default: builtins.list[builtins.str] | None = None
+    ) -> builtins.list[builtins.str]:
         """A comma-separated list; blanks are dropped so a trailing comma is harmless."""
         value = self._raw(name)
         if value is None:
             return list(default or [])
         return [item.strip() for item in value.split(",") if item.strip()]
 
-    def choice(self, name: str, default: str, choices: tuple[str, ...]) -> str:
+    def choice(
+        self, name: builtins.str, default: builtins.str, choices: tuple[builtins.str, ...]
+    ) -> builtins.str:
         value = self.str(name, default)
         if value not in choices:
             raise ImproperlyConfigured(

@@ -8,7 +8,7 @@ from django.db import models
 
 
 class TermManager(models.Manager[Any]):
-    """Lets fixtures refer to terms by slug, so loading them twice updates instead of duplicating."""
+    """Lets fixtures refer to terms by slug: loading them twice updates instead of duplicating."""
 
     def get_by_natural_key(self, slug: str) -> Any:
         return self.get(slug=slug)

@@ -477,7 +477,7 @@ class Licence(models.Model):
         indexes = [models.Index(fields=("jurisdiction", "therapist"), name="licence_juris_idx")]
 
     def __str__(self) -> str:
-        return f"{self.designation_id} {self.number} ({self.jurisdiction_id})"
+        return f"Licence {self.number} ({self.jurisdiction_id})"
 
     def clean(self) -> None:
         if (

@@ -1,0 +1,1 @@
+"""Deterministic, realistic demo and load-test data for the directory (`rapport seed`)."""

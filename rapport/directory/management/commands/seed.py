@@ -65,9 +65,10 @@ class Command(BaseCommand):
                 self.stdout.write(f"  {done:,} / {total:,}")
 
         result = demo_directory_seed(therapists=options["therapists"], seed=seed, progress=report)
-        self.stdout.write(
-            self.style.SUCCESS(
-                f"Seeded {result.created:,} therapists "
-                f"({result.already_present:,} were already there) in {result.seconds:.1f} s."
+        if verbosity >= 1:
+            self.stdout.write(
+                self.style.SUCCESS(
+                    f"Seeded {result.created:,} therapists "
+                    f"({result.already_present:,} were already there) in {result.seconds:.1f} s."
+                )
             )
-        )

@@ -1,0 +1,100 @@
+"""How long `rapport seed` takes for a large directory, against floors measured in the same run.
+
+    .venv/bin/python bench/seed_speed.py [--therapists 100000] [--database-url URL]
+
+Without --database-url it uses a fresh SQLite file in a temporary folder (the default set-up).
+Prints: the seed time and rate; the generation-only floor (building the same therapists in
+memory without writing); and the write share of the total.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--therapists", type=int, default=100_000)
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--database-url", default=None)
+    arguments = parser.parse_args()
+
+    with tempfile.TemporaryDirectory(prefix="rapport-bench-") as folder:
+        environment = dict(os.environ, RAPPORT_ENV="development", RAPPORT_VAR_DIR=folder)
+        environment.pop("DEBUG", None)
+        if arguments.database_url:
+            environment["DATABASE_URL"] = arguments.database_url
+        else:
+            environment.pop("DATABASE_URL", None)
+        rapport = [sys.executable, "-m", "rapport.cli"]
+        subprocess.run([*rapport, "migrate", "-v0"], env=environment, check=True, cwd=ROOT)
+        if arguments.database_url:
+            # A shared database may hold an earlier run's rows; start from none of this seed.
+            subprocess.run(
+                [*rapport, "seed", "--clear", "--seed", str(arguments.seed)],
+                env=environment, check=True, cwd=ROOT, capture_output=True,
+            )  # fmt: skip
+
+        started = time.perf_counter()
+        subprocess.run(
+            [*rapport, "seed", "-v0", f"--therapists={arguments.therapists}",
+             f"--seed={arguments.seed}"],
+            env=environment, check=True, cwd=ROOT,
+        )  # fmt: skip
+        seed_seconds = time.perf_counter() - started
+
+        started = time.perf_counter()
+        subprocess.run(
+            [*rapport, "seed", "-v0", f"--therapists={arguments.therapists}",
+             f"--seed={arguments.seed}"],
+            env=environment, check=True, cwd=ROOT,
+        )  # fmt: skip
+        rerun_seconds = time.perf_counter() - started
+
+        floor = subprocess.run(
+            [sys.executable, "-c", _GENERATE_ONLY, str(arguments.therapists), str(arguments.seed)],
+            env=environment, check=True, cwd=ROOT, capture_output=True, text=True,
+        )  # fmt: skip
+        generate_seconds = float(floor.stdout.strip())
+
+    database = "PostgreSQL" if arguments.database_url else "SQLite"
+    count = arguments.therapists
+    print(f"database                 {database}")
+    print(f"therapists               {count:,}")
+    print(f"seed (fresh)             {seed_seconds:8.1f} s   {count / seed_seconds:10,.0f} /s")
+    print(f"seed again (idempotent)  {rerun_seconds:8.1f} s   (adds nothing)")
+    print(
+        f"floor: generate only     {generate_seconds:8.1f} s   {count / generate_seconds:10,.0f} /s"
+    )
+    print(f"seed / floor             {seed_seconds / generate_seconds:8.2f} x")
+    print(
+        f"target                   < 180 s on SQLite: {'met' if seed_seconds < 180 else 'MISSED'}"
+    )
+
+
+# Builds the same therapists as the seed, in memory only: the cost no writer can avoid.
+_GENERATE_ONLY = """
+import sys, time, django
+django.setup()
+from django.utils import timezone
+from rapport.directory.services import _reference_data
+from rapport.directory.seeding.generate import TherapistGenerator
+count, seed = int(sys.argv[1]), int(sys.argv[2])
+generator = TherapistGenerator(seed=seed, reference=_reference_data(), now=timezone.now())
+started = time.perf_counter()
+for index in range(count):
+    generator.generate(index)
+print(time.perf_counter() - started)
+"""
+
+if __name__ == "__main__":
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "rapport.settings")
+    main()

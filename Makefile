@@ -40,8 +40,10 @@ test: lint typecheck
 test-postgres: install
 	scripts/with-postgres $(BIN)/pytest
 
+# Each benchmark prints its figures; the PostgreSQL runs use a throwaway cluster.
 bench: install
 	$(BIN)/python bench/seed_speed.py
+	scripts/with-postgres $(BIN)/python bench/seed_speed.py --use-database-url
 
 clean:
 	rm -rf $(VENV) var/rapport.sqlite3* .pytest_cache .mypy_cache .ruff_cache

@@ -1,8 +1,10 @@
 """How long `rapport seed` takes for a large directory, against floors measured in the same run.
 
-    .venv/bin/python bench/seed_speed.py [--therapists 100000] [--database-url URL]
+    .venv/bin/python bench/seed_speed.py [--therapists 100000] [--use-database-url]
+    scripts/with-postgres .venv/bin/python bench/seed_speed.py --use-database-url
 
-Without --database-url it uses a fresh SQLite file in a temporary folder (the default set-up).
+By default it uses a fresh SQLite file in a temporary folder (the default set-up);
+--use-database-url seeds the database that DATABASE_URL names instead.
 Prints: the seed time and rate; the generation-only floor (building the same therapists in
 memory without writing); and the write share of the total.
 """
@@ -24,19 +26,22 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--therapists", type=int, default=100_000)
     parser.add_argument("--seed", type=int, default=7)
-    parser.add_argument("--database-url", default=None)
+    parser.add_argument("--use-database-url", action="store_true")
     arguments = parser.parse_args()
+    database_url = os.environ.get("DATABASE_URL") if arguments.use_database_url else None
+    if arguments.use_database_url and not database_url:
+        parser.error("--use-database-url needs DATABASE_URL to be set")
 
     with tempfile.TemporaryDirectory(prefix="rapport-bench-") as folder:
         environment = dict(os.environ, RAPPORT_ENV="development", RAPPORT_VAR_DIR=folder)
         environment.pop("DEBUG", None)
-        if arguments.database_url:
-            environment["DATABASE_URL"] = arguments.database_url
+        if database_url:
+            environment["DATABASE_URL"] = database_url
         else:
             environment.pop("DATABASE_URL", None)
         rapport = [sys.executable, "-m", "rapport.cli"]
         subprocess.run([*rapport, "migrate", "-v0"], env=environment, check=True, cwd=ROOT)
-        if arguments.database_url:
+        if database_url:
             # A shared database may hold an earlier run's rows; start from none of this seed.
             subprocess.run(
                 [*rapport, "seed", "--clear", "--seed", str(arguments.seed)],
@@ -65,7 +70,7 @@ def main() -> None:
         )  # fmt: skip
         generate_seconds = float(floor.stdout.strip())
 
-    database = "PostgreSQL" if arguments.database_url else "SQLite"
+    database = "PostgreSQL" if database_url else "SQLite"
     count = arguments.therapists
     print(f"database                 {database}")
     print(f"therapists               {count:,}")

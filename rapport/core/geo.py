@@ -23,6 +23,8 @@ from rapport.core.jurisdictions import (
 
 EARTH_RADIUS_KM = 6371.0088  # mean radius (IUGG)
 SERVED_COUNTRIES = ("CA", "US")
+# A city this big wins over its own province or state of the same name ("New York").
+METROPOLIS_POPULATION = 1_000_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,13 +52,21 @@ class Place:
         return f"{self.name}, {self.jurisdiction_code[3:]}"
 
 
+_COUNTRY_NAMES = {
+    "canada": "CA", "ca": "CA", "can": "CA",
+    "usa": "US", "us": "US", "u s a": "US", "u s": "US", "united states": "US",
+    "united states of america": "US", "america": "US",
+}  # fmt: skip
+
+
 class PlaceNotFound(LookupError):
     """No city or region matches the name given."""
 
 
 def fold(text: str) -> str:
     """Lower-case, accent-free, single-spaced text, so "Montréal" matches "montreal"."""
-    decomposed = unicodedata.normalize("NFKD", text)
+    # Phones and word processors type "St. John’s" with a typographic apostrophe.
+    decomposed = unicodedata.normalize("NFKD", text.replace("\u2019", "'").replace("\u2018", "'"))
     stripped = "".join(char for char in decomposed if not unicodedata.combining(char))
     return " ".join(stripped.replace(".", " ").replace("-", " ").lower().split())
 
@@ -141,14 +151,25 @@ def geocode(query: str) -> Place:
     """Resolve "Toronto", "Portland, OR", "Saint-Jérôme, Quebec", "Ontario" or "US-NY".
 
     A bare city name picks the most populous match; a province or state after a comma narrows
-    it. Raises PlaceNotFound when nothing matches.
+    it, and so does a trailing country. Raises PlaceNotFound when nothing matches.
     """
     cleaned = query.strip()
     if not cleaned or len(cleaned) > 200:
         raise PlaceNotFound(query)
-    city_part, _, region_part = cleaned.partition(",")
-    city_key = fold(city_part)
+    parts = [part.strip() for part in cleaned.split(",")]
     regions = _regions()
+    country = None
+    # A trailing country ("Toronto, ON, Canada", "Toronto, Canada") narrows the search, but
+    # "Los Angeles, CA" means California, not Canada: a second part that names a province or
+    # state is read as one.
+    last = fold(parts[-1])
+    if last in _COUNTRY_NAMES and (len(parts) == 3 or (len(parts) == 2 and last not in regions)):
+        country = _COUNTRY_NAMES[last]
+        parts.pop()
+    if len(parts) > 2 or not parts[0]:
+        raise PlaceNotFound(query)
+    city_part, region_part = parts[0], (parts[1] if len(parts) == 2 else "")
+    city_key = fold(city_part)
     region = regions.get(fold(region_part)) if region_part.strip() else None
     if region_part.strip() and region is None:
         raise PlaceNotFound(query)
@@ -157,13 +178,22 @@ def geocode(query: str) -> Place:
         candidates = index.get(city_key, [])
         if region is not None:
             candidates = [c for c in candidates if c.jurisdiction_code == region.jurisdiction_code]
+        if country is not None:
+            candidates = [c for c in candidates if c.country_code == country]
         if candidates:
             break
     same_named_region = None if region_part.strip() else regions.get(city_key)
     if same_named_region is not None:
-        # "Ontario" means the province, not Ontario, California; "New York" means the city.
-        if not candidates or candidates[0].population < same_named_region.population * 0.1:
-            return same_named_region
+        # A bare province or state name means the region: "Ontario" is the province, not
+        # Ontario, California, and "Delaware" the state, not Delaware, Ohio. Only a metropolis
+        # inside that same region wins, so "New York" means the city.
+        metropolis = [
+            candidate
+            for candidate in candidates
+            if candidate.jurisdiction_code == same_named_region.jurisdiction_code
+            and candidate.population >= METROPOLIS_POPULATION
+        ]
+        return metropolis[0] if metropolis else same_named_region
     if candidates:
         return candidates[0]
     raise PlaceNotFound(query)

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import Any, ClassVar
 
 from django.contrib.auth.models import AbstractUser, UserManager
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models.functions import Lower
 
@@ -69,6 +71,19 @@ class User(AbstractUser):
 
     def __str__(self) -> str:
         return self.email
+
+    def validate_unique(self, exclude: Collection[str] | None = None) -> None:
+        """Report an address taken in another letter case on the e-mail field itself.
+
+        The database enforces this (``accounts_user_email_unique_ci``); without this check
+        model validation would only raise a generic error about the constraint.
+        """
+        super().validate_unique(exclude)
+        if exclude is not None and "email" in exclude:
+            return
+        taken = User.objects.filter(email__iexact=self.email).exclude(pk=self.pk)
+        if self.email and taken.exists():
+            raise ValidationError({"email": self.unique_error_message(User, ("email",))})
 
     def get_full_name(self) -> str:
         return self.name or self.email

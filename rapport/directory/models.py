@@ -7,7 +7,6 @@ validation: the admin, the API, a bulk import and a future migration all meet th
 
 from __future__ import annotations
 
-import datetime as dt
 import uuid
 from typing import Any
 
@@ -311,8 +310,14 @@ class TherapistProfile(models.Model):
     class Meta:
         ordering = ("display_name", "id")
         indexes = [
+            # Matches the listing rule in selectors.therapist_listing.
             models.Index(
-                fields=("verification_status", "is_listed", "accepting_new_clients"),
+                fields=(
+                    "verification_status",
+                    "is_listed",
+                    "accepting_new_clients",
+                    "accepting_confirmed_at",
+                ),
                 name="directory_profile_listing_idx",
             ),
             models.Index(fields=("display_name", "id"), name="directory_profile_name_idx"),
@@ -444,14 +449,6 @@ class TherapistProfile(models.Model):
             for field, low, high in STYLE_DIMENSIONS
         ]
 
-    def listing_is_fresh(self, now: dt.datetime | None = None) -> bool:
-        """Whether "accepting new clients" was confirmed recently enough to trust."""
-        if self.accepting_confirmed_at is None:
-            return False
-        now = now or timezone.now()
-        window = dt.timedelta(days=settings.LISTING_FRESHNESS_DAYS)
-        return now - self.accepting_confirmed_at <= window
-
 
 class Licence(models.Model):
     """A licence to practise in one jurisdiction. Telehealth is legal only where one is held."""
@@ -480,13 +477,21 @@ class Licence(models.Model):
         return f"Licence {self.number} ({self.jurisdiction_id})"
 
     def clean(self) -> None:
+        if self.regulator_id is None:
+            return
         if (
-            self.regulator_id is not None
-            and self.jurisdiction_id is not None
+            self.jurisdiction_id is not None
             and self.regulator.jurisdiction_id != self.jurisdiction_id
         ):
             raise ValidationError(
                 {"regulator": "This regulator does not license in the chosen jurisdiction."}
+            )
+        if (
+            self.designation_id is not None
+            and not self.regulator.designations.filter(pk=self.designation_id).exists()
+        ):
+            raise ValidationError(
+                {"designation": "This regulator does not grant the chosen designation."}
             )
 
 
@@ -519,6 +524,10 @@ class Office(models.Model):
             models.CheckConstraint(
                 condition=Q(longitude__gte=-180) & Q(longitude__lte=180),
                 name="office_longitude_range",
+            ),
+            models.CheckConstraint(
+                condition=Q(time_zone__contains="/") | Q(time_zone="UTC"),
+                name="office_time_zone_shaped",
             ),
         ]
 

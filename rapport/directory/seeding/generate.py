@@ -129,7 +129,7 @@ _GENDER_WEIGHTS = {"woman": 68, "man": 25, "non_binary": 4, "two_spirit": 0.5, "
                    "undisclosed": 2}  # fmt: skip
 _DESIGNATION_FEES = {
     # Typical full fee per session, in whole currency units (mean, spread).
-    "RP": (150, 20), "RSW": (145, 20), "RCC": (140, 20), "CCT": (130, 15), "RMFT": (150, 20),
+    "RP": (150, 20), "RSW": (145, 20), "RCC": (140, 20), "CCT": (130, 15),
     "C.Psych": (240, 25), "R.Psych": (220, 25), "L.Psych": (210, 25), "Psychologue": (150, 20),
     "T.S.": (120, 15), "T.C.F.": (130, 15), "LCSW": (150, 30), "LMFT": (150, 30),
     "LPC": (130, 25), "LMHC": (140, 25), "LPCC": (140, 25), "LCPC": (135, 25),

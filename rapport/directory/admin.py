@@ -1,0 +1,226 @@
+from __future__ import annotations
+
+from django import forms
+from django.contrib import admin
+from django.db import models
+
+from rapport.directory.models import (
+    AccessibilityFeature,
+    Concern,
+    Designation,
+    Faith,
+    Language,
+    Licence,
+    LivedExperience,
+    Modality,
+    Office,
+    Population,
+    Regulator,
+    TherapistProfile,
+)
+
+# --- taxonomies ----------------------------------------------------------------------------
+
+
+class TermAdmin(admin.ModelAdmin[models.Model]):
+    """Taxonomies are data that staff reorder and retire from the list itself."""
+
+    list_display = ("name", "slug", "sort_order", "is_active")
+    list_display_links = ("name",)
+    list_editable = ("sort_order", "is_active")
+    list_filter = ("is_active",)
+    search_fields = ("name", "slug")
+    prepopulated_fields = {"slug": ("name",)}
+    ordering = ("sort_order", "name")
+
+
+for term_model in (
+    Concern,
+    Modality,
+    Population,
+    Language,
+    Faith,
+    LivedExperience,
+    AccessibilityFeature,
+):
+    admin.site.register(term_model, TermAdmin)
+
+
+# --- credentials ---------------------------------------------------------------------------
+
+
+@admin.register(Designation)
+class DesignationAdmin(admin.ModelAdmin[Designation]):
+    list_display = ("code", "name", "country_code")
+    list_filter = ("country_code",)
+    search_fields = ("code", "name")
+
+
+@admin.register(Regulator)
+class RegulatorAdmin(admin.ModelAdmin[Regulator]):
+    list_display = ("name", "abbreviation", "jurisdiction")
+    list_filter = ("jurisdiction",)
+    list_select_related = ("jurisdiction",)
+    # Also what the licence inline's autocomplete searches.
+    search_fields = ("name", "abbreviation", "jurisdiction__name", "jurisdiction__code")
+    filter_horizontal = ("designations",)
+
+
+# --- therapist profiles --------------------------------------------------------------------
+
+
+class LicenceInline(admin.TabularInline[Licence, TherapistProfile]):
+    model = Licence
+    extra = 0
+    fields = ("jurisdiction", "designation", "regulator", "number", "expires_on")
+    # 175 regulators make a plain select unusable; jurisdictions and designations stay short.
+    autocomplete_fields = ("regulator",)
+
+
+class OfficeInline(admin.StackedInline[Office, TherapistProfile]):
+    model = Office
+    extra = 0
+    fields = (
+        "label",
+        ("street_address", "city"),
+        ("jurisdiction", "postal_code"),
+        ("latitude", "longitude"),
+        "time_zone",
+        "accessibility_features",
+        "accessibility_note",
+    )
+    # A handful of features: ticking boxes is quicker than a two-pane chooser.
+    formfield_overrides = {
+        models.ManyToManyField: {"widget": forms.CheckboxSelectMultiple},
+    }
+
+
+@admin.register(TherapistProfile)
+class TherapistProfileAdmin(admin.ModelAdmin[TherapistProfile]):
+    list_display = (
+        "display_name",
+        "designation",
+        "verification_status",
+        "is_listed",
+        "accepting_new_clients",
+        "accepting_confirmed_at",
+        "currency",
+        "fee",
+    )
+    list_select_related = ("designation",)
+    list_filter = (
+        "verification_status",
+        "is_listed",
+        "accepting_new_clients",
+        "currency",
+        "gender_category",
+        "offers_in_person",
+        "offers_video",
+        "offers_phone",
+        "between_session_contact",
+        "concerns",
+        "modalities",
+    )
+    search_fields = ("display_name", "licences__number", "user__email")
+    date_hierarchy = "created_at"
+    # Accounts grow without bound, so users are picked by search, never from a full list.
+    autocomplete_fields = ("user", "verification_decided_by")
+    filter_horizontal = (
+        "languages",
+        "faiths",
+        "lived_experiences",
+        "concerns",
+        "modalities",
+        "populations",
+    )
+    readonly_fields = ("public_id", "seed_key", "created_at", "updated_at")
+    inlines = (LicenceInline, OfficeInline)
+    fieldsets = (
+        (
+            "Listing",
+            {
+                "fields": (
+                    "display_name",
+                    "pronouns",
+                    "user",
+                    "public_id",
+                    ("is_listed", "accepting_new_clients", "accepting_confirmed_at"),
+                )
+            },
+        ),
+        (
+            "Verification",
+            {
+                "fields": (
+                    "designation",
+                    "practice_start_year",
+                    "verification_status",
+                    ("verification_decided_by", "verification_decided_at"),
+                    "verification_reason",
+                )
+            },
+        ),
+        (
+            "What a client reads",
+            {"fields": ("photo", "headline", "about", "approach", "first_session")},
+        ),
+        (
+            "Focus",
+            {
+                "fields": (
+                    "concerns",
+                    "modalities",
+                    "populations",
+                    "languages",
+                    "lgbtq2s_affirming",
+                )
+            },
+        ),
+        (
+            "Style",
+            {
+                "fields": (
+                    "style_structure",
+                    "style_direction",
+                    "style_challenge",
+                    "style_time_focus",
+                    "style_humour",
+                )
+            },
+        ),
+        (
+            "Fees and sessions",
+            {
+                "fields": (
+                    ("fee_minor", "currency", "sliding_scale_min_minor"),
+                    ("accepts_insurance", "direct_billing"),
+                    "insurance_note",
+                    ("session_minutes", "consultation_minutes"),
+                    ("offers_in_person", "offers_video", "offers_phone"),
+                    "time_zone",
+                )
+            },
+        ),
+        (
+            "Contact policy",
+            {"fields": ("between_session_contact", "reply_within_hours", "contact_hours")},
+        ),
+        (
+            "Self-disclosed identity",
+            {
+                "description": "Optional. Shown on the profile only when the therapist gave it.",
+                "fields": (
+                    ("gender_category", "gender_description"),
+                    "identifies_as_lgbtq2s",
+                    "cultural_background",
+                    "faiths",
+                    "lived_experiences",
+                ),
+            },
+        ),
+        ("Record", {"fields": ("seed_key", "created_at", "updated_at")}),
+    )
+
+    @admin.display(description="Fee", ordering="fee_minor")
+    def fee(self, therapist: TherapistProfile) -> str:
+        return therapist.fee_display

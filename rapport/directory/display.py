@@ -1,0 +1,164 @@
+"""Plain-words renderings of profile facts, shared by the directory's pages.
+
+Kept out of templates so the wording is tested once and reads the same on every page; kept out
+of the models because they are sentences for people, not facts about the data.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from typing import Any
+
+from rapport.directory.models import (
+    BetweenSessionContact,
+    GenderCategory,
+    Licence,
+    TherapistProfile,
+)
+
+
+def join_words(items: Iterable[str]) -> str:
+    """``["a", "b", "c"]`` → ``"a, b and c"``."""
+    words = [item for item in items if item]
+    if len(words) <= 1:
+        return "".join(words)
+    return f"{', '.join(words[:-1])} and {words[-1]}"
+
+
+def initials(name: str) -> str:
+    """Up to two letters for an avatar: first and last name, skipping titles such as "Dr."."""
+    words = [word for word in name.split() if not word.endswith(".") and word[:1].isalpha()]
+    if not words:
+        return name[:1].upper()
+    if len(words) == 1:
+        return words[0][0].upper()
+    return (words[0][0] + words[-1][0]).upper()
+
+
+def _licences(therapist: TherapistProfile) -> list[Licence]:
+    # .all() reads the prefetched rows; the selectors always prefetch licences for pages.
+    return list(therapist.licences.all())
+
+
+def licensed_jurisdictions(therapist: TherapistProfile) -> list[str]:
+    names: list[str] = []
+    for licence in _licences(therapist):
+        if licence.jurisdiction.name not in names:
+            names.append(licence.jurisdiction.name)
+    return names
+
+
+def licence_summary(therapist: TherapistProfile) -> str:
+    """``"Verified — licensed in Ontario (CRPO #12345)"``; more licences are joined with "and"."""
+    licences = _licences(therapist)
+    if not licences:
+        return "Verified"
+    parts = []
+    for licence in licences:
+        # A second title (say RSW beside a main RP) is named so the number reads correctly.
+        same_title = licence.designation_id == therapist.designation_id
+        title = "" if same_title else f"{licence.designation.code}, "
+        regulator = licence.regulator.abbreviation
+        parts.append(f"{licence.jurisdiction.name} ({title}{regulator} #{licence.number})")
+    return f"Verified — licensed in {join_words(parts)}"
+
+
+def duration_phrase(hours: int) -> str:
+    """``48`` → ``"2 days"``, ``36`` → ``"36 hours"``, ``1`` → ``"an hour"``."""
+    if hours % 24 == 0:
+        days = hours // 24
+        return "a day" if days == 1 else f"{days} days"
+    return "an hour" if hours == 1 else f"{hours} hours"
+
+
+_BETWEEN_SESSIONS = {
+    BetweenSessionContact.NONE: "No contact between sessions.",
+    BetweenSessionContact.SCHEDULING: "Scheduling questions only between sessions.",
+    BetweenSessionContact.BRIEF_CHECK_INS: "Brief check-ins are welcome between sessions.",
+}
+
+
+def contact_policy_sentences(therapist: TherapistProfile) -> list[str]:
+    """The therapist's published contact policy, one short sentence per rule."""
+    sentences = [
+        f"Usually replies within {duration_phrase(therapist.reply_within_hours)}.",
+        _BETWEEN_SESSIONS[BetweenSessionContact(therapist.between_session_contact)],
+    ]
+    if therapist.contact_hours:
+        sentences.append(f"Contact hours: {therapist.contact_hours.rstrip('.')}.")
+    return sentences
+
+
+def contact_policy(therapist: TherapistProfile) -> str:
+    return " ".join(contact_policy_sentences(therapist))
+
+
+def delivery_modes_label(therapist: TherapistProfile) -> str:
+    """``"In person, video and phone"``: the ways to meet, as one phrase."""
+    modes = [mode.lower() for mode in therapist.delivery_modes]
+    phrase = join_words(modes)
+    return phrase[:1].upper() + phrase[1:]
+
+
+def location_label(therapist: TherapistProfile) -> str:
+    """The first office's city, "Virtual only", or "" when in-person sessions have no office yet."""
+    if not therapist.offers_in_person:
+        return "Virtual only"
+    offices = list(therapist.offices.all())
+    return offices[0].city if offices else ""
+
+
+def years_in_practice_label(therapist: TherapistProfile) -> str:
+    years = therapist.years_in_practice
+    if years == 0:
+        return "Less than a year in practice"
+    return "1 year in practice" if years == 1 else f"{years} years in practice"
+
+
+def style_words(placement: dict[str, Any]) -> str:
+    """Where a therapist placed themselves between two poles, as words rather than a number."""
+    low, high, value = placement["low"], placement["high"], placement["value"]
+    if value <= 1:
+        return f"{low}"
+    if value == 2:
+        return f"Closer to {low.lower()}"
+    if value == 3:
+        return f"Between {low.lower()} and {high.lower()}"
+    if value == 4:
+        return f"Closer to {high.lower()}"
+    return f"{high}"
+
+
+def confirmed_ago(moment: dt.datetime | None, *, now: dt.datetime) -> str:
+    """``"today"``, ``"yesterday"`` or ``"5 days ago"``, for when a listing was last confirmed."""
+    if moment is None:
+        return ""
+    days = max(0, (now - moment).days)
+    if days == 0:
+        return "today"
+    return "yesterday" if days == 1 else f"{days} days ago"
+
+
+def identity_items(therapist: TherapistProfile) -> list[tuple[str, str]]:
+    """Only what the therapist chose to say about themselves, as (label, words) pairs.
+
+    Nothing is inferred and nothing is shown for a question left unanswered: "has not said" is
+    not a fact for a client to weigh.
+    """
+    items: list[tuple[str, str]] = []
+    if therapist.gender_description:
+        items.append(("Gender", therapist.gender_description))
+    elif therapist.gender_category != GenderCategory.UNDISCLOSED:
+        items.append(("Gender", therapist.get_gender_category_display()))
+    if therapist.identifies_as_lgbtq2s:
+        items.append(("2SLGBTQ+", "Identifies as 2SLGBTQ+"))
+    if therapist.cultural_background:
+        items.append(("Cultural background", therapist.cultural_background))
+    faiths = [faith.name for faith in therapist.faiths.all()]
+    if faiths:
+        items.append(("Faith or spirituality", join_words(faiths)))
+    experiences = [experience.name for experience in therapist.lived_experiences.all()]
+    if experiences:
+        items.append(("Lived experience", join_words(experiences)))
+    return items

@@ -1,0 +1,105 @@
+"""Reads of the directory: who is listed, and everything a list card or a profile page shows.
+
+Every page that shows therapists to the public starts from ``therapist_listing``, so "who may be
+seen" is decided in exactly one place.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+
+from django.conf import settings
+from django.db.models import Prefetch, Q, QuerySet
+
+from rapport.directory.models import (
+    AccessibilityFeature,
+    Concern,
+    Faith,
+    Language,
+    Licence,
+    LivedExperience,
+    Modality,
+    Office,
+    Population,
+    TherapistProfile,
+    VerificationStatus,
+)
+
+
+def therapist_listing(*, now: dt.datetime) -> QuerySet[TherapistProfile]:
+    """Therapists a client may see: verified, listed by their own switch, accepting new clients,
+    and having confirmed that within ``settings.LISTING_FRESHNESS_DAYS`` of ``now``.
+
+    A stale confirmation hides the listing because writing to someone whose practice filled up
+    months ago is the most common dead end in therapist directories.
+    """
+    freshness_floor = now - dt.timedelta(days=settings.LISTING_FRESHNESS_DAYS)
+    return TherapistProfile.objects.filter(
+        verification_status=VerificationStatus.VERIFIED,
+        is_listed=True,
+        accepting_new_clients=True,
+        accepting_confirmed_at__gte=freshness_floor,
+    ).order_by("display_name", "id")
+
+
+def _current_licences(*, now: dt.datetime) -> QuerySet[Licence]:
+    # An expired licence must not be shown as "licensed in …": a client reads that line as the
+    # legal permission to treat them.
+    return (
+        Licence.objects.filter(Q(expires_on__isnull=True) | Q(expires_on__gte=now.date()))
+        .select_related("jurisdiction", "designation", "regulator")
+        .order_by("jurisdiction__name", "id")
+    )
+
+
+def therapist_cards(*, now: dt.datetime) -> QuerySet[TherapistProfile]:
+    """The listing with what a directory card shows, in a fixed number of queries per page
+    whatever the page size."""
+    return (
+        therapist_listing(now=now)
+        .select_related("designation")
+        .prefetch_related(
+            Prefetch("licences", queryset=_current_licences(now=now)),
+            # A card shows only the first office's city, so the rest of the address stays home.
+            Prefetch(
+                "offices",
+                queryset=Office.objects.only("id", "therapist_id", "city").order_by("id"),
+            ),
+            Prefetch("concerns", queryset=Concern.objects.order_by("sort_order", "name")),
+        )
+    )
+
+
+def therapist_profile(*, public_id: uuid.UUID, now: dt.datetime) -> TherapistProfile | None:
+    """One listed therapist with everything the profile page reads, or None when the therapist
+    is not (or no longer) listed, so a hidden profile is indistinguishable from a missing one."""
+    return (
+        therapist_listing(now=now)
+        .filter(public_id=public_id)
+        .select_related("designation")
+        .prefetch_related(
+            Prefetch("licences", queryset=_current_licences(now=now)),
+            Prefetch(
+                "offices",
+                queryset=Office.objects.select_related("jurisdiction")
+                .prefetch_related(
+                    Prefetch(
+                        "accessibility_features",
+                        queryset=AccessibilityFeature.objects.order_by("sort_order", "name"),
+                    )
+                )
+                .order_by("id"),
+            ),
+            Prefetch("concerns", queryset=Concern.objects.order_by("sort_order", "name")),
+            Prefetch("modalities", queryset=Modality.objects.order_by("sort_order", "name")),
+            Prefetch("populations", queryset=Population.objects.order_by("sort_order", "name")),
+            Prefetch("languages", queryset=Language.objects.order_by("sort_order", "name")),
+            Prefetch("faiths", queryset=Faith.objects.order_by("sort_order", "name")),
+            Prefetch(
+                "lived_experiences",
+                queryset=LivedExperience.objects.order_by("sort_order", "name"),
+            ),
+        )
+        .first()
+    )

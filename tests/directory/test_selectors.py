@@ -1,0 +1,145 @@
+import datetime as dt
+import uuid
+
+import pytest
+from django.utils import timezone
+
+from rapport.directory.models import Designation, Licence, Regulator, VerificationStatus
+from rapport.directory.selectors import therapist_listing, therapist_profile
+from tests.factories import make_therapist
+
+
+@pytest.fixture(autouse=True)
+def _reference_data(reference_data):
+    """Every test here needs the taxonomies and credentials."""
+
+
+def listed_names(now):
+    return list(therapist_listing(now=now).values_list("display_name", flat=True))
+
+
+def test_listing_shows_a_fresh_verified_accepting_therapist():
+    make_therapist(display_name="Fresh Verified")
+
+    assert listed_names(timezone.now()) == ["Fresh Verified"]
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        pytest.param(
+            {"verification_status": VerificationStatus.PENDING, "verification_decided_at": None},
+            id="pending",
+        ),
+        pytest.param({"verification_status": VerificationStatus.REJECTED}, id="rejected"),
+        pytest.param({"verification_status": VerificationStatus.SUSPENDED}, id="suspended"),
+        pytest.param({"is_listed": False}, id="unlisted"),
+        pytest.param({"accepting_new_clients": False}, id="not-accepting"),
+        pytest.param(
+            {"accepting_confirmed_at": timezone.now() - dt.timedelta(days=31)}, id="stale-31-days"
+        ),
+        pytest.param({"accepting_confirmed_at": None}, id="never-confirmed"),
+    ],
+)
+def test_listing_hides_therapists_clients_should_not_see(overrides):
+    make_therapist(display_name="Visible")
+    make_therapist(display_name="Hidden", **overrides)
+
+    assert listed_names(timezone.now()) == ["Visible"]
+
+
+def test_listing_keeps_a_confirmation_exactly_at_the_freshness_limit():
+    now = timezone.now()
+    make_therapist(display_name="Thirty Days", accepting_confirmed_at=now - dt.timedelta(days=30))
+    make_therapist(
+        display_name="Just Over",
+        accepting_confirmed_at=now - dt.timedelta(days=30, seconds=1),
+    )
+
+    assert listed_names(now) == ["Thirty Days"]
+
+
+def test_listing_freshness_window_follows_the_setting(settings):
+    settings.LISTING_FRESHNESS_DAYS = 7
+    now = timezone.now()
+    make_therapist(display_name="Six Days", accepting_confirmed_at=now - dt.timedelta(days=6))
+    make_therapist(display_name="Eight Days", accepting_confirmed_at=now - dt.timedelta(days=8))
+
+    assert listed_names(now) == ["Six Days"]
+
+
+def test_listing_judges_freshness_against_the_given_now():
+    confirmed = timezone.now() - dt.timedelta(days=2)
+    make_therapist(display_name="Confirmed", accepting_confirmed_at=confirmed)
+
+    assert listed_names(confirmed + dt.timedelta(days=29)) == ["Confirmed"]
+    assert listed_names(confirmed + dt.timedelta(days=31)) == []
+
+
+def test_listing_is_ordered_by_name_then_id():
+    first_bea = make_therapist(display_name="Bea")
+    make_therapist(display_name="Cal")
+    make_therapist(display_name="Abe")
+    second_bea = make_therapist(display_name="Bea")
+
+    rows = list(therapist_listing(now=timezone.now()).values_list("display_name", "id"))
+
+    assert rows == [
+        ("Abe", rows[0][1]),
+        ("Bea", first_bea.id),
+        ("Bea", second_bea.id),
+        ("Cal", rows[3][1]),
+    ]
+
+
+def test_profile_returns_a_listed_therapist_by_public_id():
+    therapist = make_therapist(display_name="Listed")
+
+    found = therapist_profile(public_id=therapist.public_id, now=timezone.now())
+
+    assert found is not None
+    assert found.pk == therapist.pk
+
+
+def test_profile_is_none_for_a_hidden_therapist_and_for_an_unknown_id():
+    hidden = make_therapist(is_listed=False)
+
+    assert therapist_profile(public_id=hidden.public_id, now=timezone.now()) is None
+    assert therapist_profile(public_id=uuid.uuid4(), now=timezone.now()) is None
+
+
+def add_licence(therapist, *, jurisdiction, regulator, designation, number, expires_on=None):
+    return Licence.objects.create(
+        therapist=therapist,
+        jurisdiction_id=jurisdiction,
+        designation=Designation.objects.get(code=designation),
+        regulator=Regulator.objects.get(jurisdiction_id=jurisdiction, abbreviation=regulator),
+        number=number,
+        expires_on=expires_on,
+    )
+
+
+def test_profile_leaves_out_expired_licences():
+    now = timezone.now()
+    therapist = make_therapist()  # holds an Ontario licence without an expiry date
+    add_licence(
+        therapist,
+        jurisdiction="CA-BC",
+        regulator="BCACC",
+        designation="RCC",
+        number="EXPIRED-1",
+        expires_on=(now - dt.timedelta(days=1)).date(),
+    )
+    add_licence(
+        therapist,
+        jurisdiction="CA-NS",
+        regulator="NSCCT",
+        designation="CCT",
+        number="LAST-DAY-2",
+        expires_on=now.date(),
+    )
+
+    found = therapist_profile(public_id=therapist.public_id, now=now)
+
+    assert found is not None
+    assert [licence.jurisdiction_id for licence in found.licences.all()] == ["CA-NS", "CA-ON"]

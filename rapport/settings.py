@@ -58,6 +58,12 @@ INSTALLED_APPS = [
     "django_htmx",
     "django_tasks",
     "django_tasks_db",
+    "allauth",
+    "allauth.account",
+    "allauth.mfa",
+    "axes",
+    "csp",
+    "auditlog",
     # Domain apps, in the order data may flow (an app imports only from those above it).
     "rapport.core",
     "rapport.accounts",
@@ -71,9 +77,17 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # (sign-in) session lifetime middleware goes here
+    "allauth.account.middleware.AccountMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
+    # (headers) no-store middleware goes here
+    "auditlog.middleware.AuditlogMiddleware",
+    # (sign-in) MFA-required middleware goes here
     "django_htmx.middleware.HtmxMiddleware",
+    # AxesMiddleware last: it turns a lockout signalled by the backend into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "rapport.urls"
@@ -139,6 +153,22 @@ AUTH_PASSWORD_VALIDATORS = [
     },
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
 ]
+
+# --- sign-in: allauth, MFA, lockout (django-axes), session lifetime -----------------------
+AUTHENTICATION_BACKENDS = [
+    # Axes first, so a locked-out login is refused before a password is even checked.
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+    "allauth.account.auth_backends.AuthenticationBackend",
+]
+LOGIN_URL = "account_login"
+LOGIN_REDIRECT_URL = "home"
+
+# --- security headers: CSP and friends ----------------------------------------------------
+
+# --- health data protection: field encryption and the audit log ---------------------------
+
+# --- privacy and verification --------------------------------------------------------------
 
 # --- localisation --------------------------------------------------------------------------
 LANGUAGE_CODE = "en-ca"

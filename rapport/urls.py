@@ -10,6 +10,8 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("", home, name="home"),
     path("", include("rapport.directory.urls")),
     path("healthz", healthz, name="healthz"),
+    # Sign-up, sign-in, e-mail verification, password reset and MFA (django-allauth).
+    path("accounts/", include("allauth.urls")),
     path("admin/", admin.site.urls),
 ]
 

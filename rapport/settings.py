@@ -11,9 +11,12 @@ from pathlib import Path
 from typing import Any
 
 import dj_database_url
+from csp.constants import NONCE, NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
+from rapport.core.crypto import field_encryption_keys_from_env
 from rapport.core.env import Env
+from rapport.core.middleware import add_static_file_headers
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 env = Env()
@@ -77,14 +80,21 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
-    # (sign-in) session lifetime middleware goes here
+    # Right after authentication, so everything below sees a timed-out session as signed out.
+    "rapport.accounts.middleware.SessionLifetimeMiddleware",
     "allauth.account.middleware.AccountMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
-    # (headers) no-store middleware goes here
-    "auditlog.middleware.AuditlogMiddleware",
-    # (sign-in) MFA-required middleware goes here
+    # Below authentication (it reads request.user), above the sign-in and lockout middleware
+    # (their responses need its headers too).
+    "rapport.core.middleware.SecurityHeadersMiddleware",
+    # Records who changed what. auditlog's own middleware believes any X-Forwarded-For header,
+    # so anyone could write an address of their choosing into the audit log; ours takes the
+    # client address by the site's rule (REMOTE_ADDR unless TRUSTED_PROXY_COUNT is set).
+    "rapport.core.audit.AuditlogMiddleware",
+    # Below messages (it leaves one) and the security headers (its responses need them).
+    "rapport.accounts.middleware.MfaRequiredMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     # AxesMiddleware last: it turns a lockout signalled by the backend into the lockout page.
     "axes.middleware.AxesMiddleware",
@@ -158,17 +168,237 @@ AUTH_PASSWORD_VALIDATORS = [
 AUTHENTICATION_BACKENDS = [
     # Axes first, so a locked-out login is refused before a password is even checked.
     "axes.backends.AxesStandaloneBackend",
-    "django.contrib.auth.backends.ModelBackend",
+    # allauth's backend is Django's ModelBackend (permissions included) plus e-mail login with
+    # the same timing-attack padding. Django's own ModelBackend is left out: the admin's
+    # password-only login form is not used (rapport.accounts.middleware sends it to allauth's
+    # sign-in), and with both listed every failed attempt would hash the password twice.
     "allauth.account.auth_backends.AuthenticationBackend",
 ]
 LOGIN_URL = "account_login"
 LOGIN_REDIRECT_URL = "home"
 
+# allauth's own list of a person's signed-in devices (allauth.usersessions): the server can end
+# every other session when a password changes, and a person can see and end their sessions
+# (ASVS 5.0 V7.5). Part of allauth, so no new dependency; it brings one table.
+INSTALLED_APPS.insert(INSTALLED_APPS.index("allauth.mfa") + 1, "allauth.usersessions")
+
+# Accounts are e-mail addresses; there are no user names.
+ACCOUNT_LOGIN_METHODS = {"email"}
+ACCOUNT_SIGNUP_FIELDS = ["email*", "password1*", "password2*"]
+ACCOUNT_USER_MODEL_USERNAME_FIELD = None
+ACCOUNT_UNIQUE_EMAIL = True
+# A person proves they own the address before they can sign in: a mistyped address must not
+# receive someone else's therapy e-mails.
+ACCOUNT_EMAIL_VERIFICATION = "mandatory"
+# One address per account, replaced only once the new one is confirmed.
+ACCOUNT_CHANGE_EMAIL = True
+# Sign-in, sign-up and reset look the same whether or not an address has an account; the
+# owner of the address learns the difference by e-mail instead.
+ACCOUNT_PREVENT_ENUMERATION = True
+# Every sign-in lasts until the browser closes (at most the absolute lifetime below): no
+# "remember me" on shared or family computers.
+ACCOUNT_SESSION_REMEMBER = False
+ACCOUNT_EMAIL_SUBJECT_PREFIX = "[Rapport] "
+# Links in e-mails (verification, reset) must be https:// where the site is.
+ACCOUNT_DEFAULT_HTTP_PROTOCOL = "https" if PRODUCTION else "http"
+# State changes only by POST with a CSRF token: a link or an <img> elsewhere cannot sign
+# anyone out or confirm an address.
+ACCOUNT_LOGOUT_ON_GET = False
+ACCOUNT_CONFIRM_EMAIL_ON_GET = False
+# A password change keeps the session that made it (the person just proved the old password
+# there) and ends every other session on the server (rapport.accounts.signals), so a thief's
+# session dies with the old password.
+ACCOUNT_LOGOUT_ON_PASSWORD_CHANGE = False
+# Confirming an address or resetting a password never signs anyone in by itself: every
+# sign-in goes through the password and, where set up, the second factor.
+ACCOUNT_LOGIN_ON_EMAIL_CONFIRMATION = False
+ACCOUNT_LOGIN_ON_PASSWORD_RESET = False
+# Tell the person by e-mail when their password, address or second factor changes.
+ACCOUNT_EMAIL_NOTIFICATIONS = True
+# allauth's rate limits stay at their defaults (on): login 30/min per address, failed logins
+# 10/min per IP and 5 per 5 min per e-mail, password reset 20/min per IP and 5/min per e-mail,
+# sign-up 20/min per IP, and 5 wrong second-factor codes per 5 min per account.
+ACCOUNT_ADAPTER = "rapport.accounts.signin.AccountAdapter"
+ACCOUNT_FORMS = {
+    "login": "rapport.accounts.forms.LoginForm",
+    "signup": "rapport.accounts.forms.SignupForm",
+    "reset_password": "rapport.accounts.forms.ResetPasswordForm",
+    "reset_password_from_key": "rapport.accounts.forms.ResetPasswordKeyForm",
+    "change_password": "rapport.accounts.forms.ChangePasswordForm",
+    "set_password": "rapport.accounts.forms.SetPasswordForm",
+    "add_email": "rapport.accounts.forms.AddEmailForm",
+    "change_email": "rapport.accounts.forms.ChangeEmailForm",
+    "reauthenticate": "rapport.accounts.forms.ReauthenticateForm",
+}
+# New passwords: AUTH_PASSWORD_VALIDATORS above set the floor (12 characters, not a common
+# password); this caps the length with a clear message (ASVS allows capping at 128, and at
+# least 64 must be accepted).
+PASSWORD_MAX_LENGTH = 128
+
+# Reauthentication (before changing security settings, exporting or deleting data) asks for
+# the password or a second-factor code; an e-mailed code would only prove mailbox access.
+ACCOUNT_REAUTHENTICATION_METHODS = ("password", "mfa")
+
+# Second factor: an authenticator app (TOTP) plus single-use recovery codes. WebAuthn is off:
+# allauth's WebAuthn pages need its own JavaScript with inline script blocks (which the strict
+# nonce-based CSP would block unless every template is rewritten) and cannot be exercised
+# without a browser holding a virtual authenticator.
+MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
+MFA_TOTP_ISSUER = "Rapport"
+MFA_ADAPTER = "rapport.accounts.signin.MFAAdapter"
+# Therapists and staff (and any is_staff/is_superuser account) must have an authenticator
+# before any page or API call under these prefixes; see rapport.accounts.middleware.
+MFA_REQUIRED_PATH_PREFIXES = ("/admin/", "/staff/", "/therapist/", "/api/v1/")
+
+# Lockout (django-axes): 5 failed passwords for one address from one client address pause
+# sign-in for that pair for 15 minutes. Locking by the pair, not by the address alone, means a
+# stranger cannot lock a therapist out of their account from elsewhere; allauth's own per-e-mail
+# limit (above) still slows an attack spread over many client addresses.
+AXES_FAILURE_LIMIT = 5
+LOCKOUT_COOL_OFF_MINUTES = 15
+AXES_COOLOFF_TIME = LOCKOUT_COOL_OFF_MINUTES / 60  # axes counts in hours
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+# allauth's login form calls the address field "login"; the callable reads it (or the e-mail
+# allauth passes to authenticate()) and normalises it, so "Ann@Example.org" and
+# "ann@example.org" count as one account.
+AXES_USERNAME_FORM_FIELD = "login"
+AXES_USERNAME_CALLABLE = "rapport.accounts.signin.lockout_username"
+AXES_CLIENT_IP_CALLABLE = "rapport.accounts.signin.client_ip_address"
+AXES_RESET_ON_SUCCESS = True
+# Attempts while locked out do not extend the pause: the wait shown is the wait there is.
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+AXES_LOCKOUT_CALLABLE = "rapport.accounts.signin.lockout_response"
+AXES_LOCKOUT_TEMPLATE = "axes/lockout.html"
+AXES_HTTP_RESPONSE_CODE = 429
+AXES_COOLOFF_MESSAGE = (
+    f"Too many failed sign-in attempts. Please wait {LOCKOUT_COOL_OFF_MINUTES} minutes "
+    "before trying again."
+)
+# The posted address is personal data: keep it out of axes' copies of the request.
+AXES_SENSITIVE_PARAMETERS = ["username", "ip_address", "login", "email"]
+
+# Which client address counts (for lockout, rate limits, the session list and the audit log):
+# REMOTE_ADDR, unless the operator declares how many proxies of theirs stand in front of the
+# site, in which case it is the X-Forwarded-For entry the outermost of them added. With the
+# default of 0 the header is ignored, so a client cannot dodge a lockout by inventing it.
+# (axes 8.3 reads AXES_IPWARE_PROXY_COUNT / AXES_IPWARE_META_PRECEDENCE_ORDER only when
+# django-ipware is installed, which it is not; AXES_CLIENT_IP_CALLABLE applies this rule.)
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", 0, minimum=0, maximum=10)
+ALLAUTH_TRUSTED_PROXY_COUNT = TRUSTED_PROXY_COUNT
+
+# Session lifetime (rapport.accounts.middleware.SessionLifetimeMiddleware): signed out after
+# 30 minutes without a request, and 12 hours after signing in whatever happens.
+SESSION_IDLE_TIMEOUT_SECONDS = env.int(
+    "SESSION_IDLE_TIMEOUT_SECONDS", 30 * 60, minimum=60, maximum=12 * 60 * 60
+)
+SESSION_ABSOLUTE_LIFETIME_SECONDS = env.int(
+    "SESSION_ABSOLUTE_LIFETIME_SECONDS", 12 * 60 * 60, minimum=5 * 60, maximum=7 * 24 * 60 * 60
+)
+if SESSION_IDLE_TIMEOUT_SECONDS > SESSION_ABSOLUTE_LIFETIME_SECONDS:
+    raise ImproperlyConfigured(
+        "SESSION_IDLE_TIMEOUT_SECONDS must not exceed SESSION_ABSOLUTE_LIFETIME_SECONDS."
+    )
+# The server forgets a session at the latest when its absolute lifetime could have run out,
+# and the cookie goes when the browser closes.
+SESSION_COOKIE_AGE = SESSION_ABSOLUTE_LIFETIME_SECONDS
+SESSION_EXPIRE_AT_BROWSER_CLOSE = True
+
 # --- security headers: CSP and friends ----------------------------------------------------
+# Every resource comes from this origin: no CDN, font service, analytics or other third party
+# ever sees that a person is looking for a therapist. Scripts and styles also need the
+# per-response nonce (templates write nonce="{{ request.csp_nonce }}"), so an injected <script>
+# or <style> does not run even though it would be "same-origin"; no 'unsafe-inline', no
+# 'unsafe-eval' anywhere (htmx is told not to use eval: see base.html). Django 5.2's admin runs
+# under this policy unchanged (it has no inline script; tests/browser opens every admin list
+# and the richest forms in Chromium). One admin template does carry an inline <style>, which
+# the policy blocks: the change list of a ModelAdmin with actions_on_top and actions_on_bottom
+# both off. Leave one on (the default), or that list loses a column-width rule.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF, NONCE],
+        "style-src": [SELF, NONCE],
+        # data: for the TOTP set-up QR code, which allauth inlines as a data: URI image.
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "media-src": [SELF],
+        "object-src": [NONE],
+        # Nothing may re-point relative URLs, so no <base> tag at all.
+        "base-uri": [NONE],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+        # Development and tests run over plain http://127.0.0.1, which this would break.
+        "upgrade-insecure-requests": PRODUCTION,
+    },
+}
+# Headers Django has no setting for, sent by rapport.core.middleware.SecurityHeadersMiddleware.
+SECURE_CROSS_ORIGIN_RESOURCE_POLICY = "same-origin"
+# Powerful features are off for this page and any frame in it; geolocation stays available to
+# our own pages only, for "therapists near me" in the directory. Only features Chromium knows
+# (it warns on every page about any other; tests/browser fails on such a warning).
+PERMISSIONS_POLICY: dict[str, list[str]] = {
+    "camera": [],
+    "microphone": [],
+    "geolocation": ["self"],
+    "display-capture": [],
+    "payment": [],
+    "usb": [],
+    "serial": [],
+    "hid": [],
+    "midi": [],
+    "accelerometer": [],
+    "gyroscope": [],
+    "magnetometer": [],
+    # Chromium's interest-based advertising API: no tracking from our pages.
+    "browsing-topics": [],
+}
+# Static files are answered by WhiteNoise before that middleware runs. Nothing of ours is meant
+# to be read by another site's scripts either, so no CORS "Access-Control-Allow-Origin: *".
+WHITENOISE_ADD_HEADERS_FUNCTION = add_static_file_headers
+WHITENOISE_ALLOW_ALL_ORIGINS = False
 
 # --- health data protection: field encryption and the audit log ---------------------------
+# Keys that encrypt health data at rest (rapport.core.crypto), newest first, from
+# FIELD_ENCRYPTION_KEYS or FIELD_ENCRYPTION_KEYS_FILE. Production must bring its own; development
+# and tests use a fixed, published key so their databases stay readable across restarts.
+# Rotation: put a new key first and restart, run `rapport rotate_encryption_keys`, and drop the
+# old key once `rapport rotate_encryption_keys --check` finds nothing left under it.
+FIELD_ENCRYPTION_KEYS = field_encryption_keys_from_env(env, production=PRODUCTION)
+# Health models are registered one by one (rapport.core.audit.register_health_model) with their
+# encrypted fields masked; logging every model would copy personal data into the log.
+AUDITLOG_INCLUDE_ALL_MODELS = False
+# A client-chosen correlation id would let anyone tag audit entries; we do not read one.
+AUDITLOG_CID_HEADER = None
+# Error reports (mail to ADMINS, the debug page) leave out local variables and form values,
+# where health data would otherwise travel.
+DEFAULT_EXCEPTION_REPORTER_FILTER = "rapport.core.audit.HealthDataExceptionReporterFilter"
+if RAPPORT_ENV == "test":
+    # Models used only by the health-data tests (an encrypted private note); never installed
+    # in development or production, so they never get a table there.
+    INSTALLED_APPS += ["tests.healthdata_app"]
 
 # --- privacy and verification --------------------------------------------------------------
+# The version of each document a person agrees to; bumping one asks everyone again.
+CONSENT_VERSIONS = {"terms": "2026-11", "privacy": "2026-11", "share": "2026-11"}
+ACCOUNT_DELETION_GRACE_DAYS = env.int("ACCOUNT_DELETION_GRACE_DAYS", 14, minimum=0, maximum=90)
+# Sign-ups whose e-mail address was never confirmed are removed after this many days.
+UNVERIFIED_ACCOUNT_RETENTION_DAYS = env.int(
+    "UNVERIFIED_ACCOUNT_RETENTION_DAYS", 30, minimum=1, maximum=365
+)
+# Records of login attempts (for lockout and review) are kept this long.
+LOGIN_ATTEMPT_RETENTION_DAYS = env.int("LOGIN_ATTEMPT_RETENTION_DAYS", 90, minimum=1)
+
+# --- cache -----------------------------------------------------------------------------------
+# Rate limits and used one-time codes live in the cache, so every app server must see the same
+# one: production uses a table in the shared database (`rapport createcachetable` creates it).
+CACHES = {
+    "default": (
+        {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "rapport_cache"}
+        if PRODUCTION
+        else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+    )
+}
 
 # --- localisation --------------------------------------------------------------------------
 LANGUAGE_CODE = "en-ca"

@@ -11,3 +11,13 @@ from tests.factories import load_reference_data
 def reference_data(db: None) -> None:
     """Taxonomies and credentials, loaded from the same fixtures `rapport seed` uses."""
     load_reference_data()
+
+
+@pytest.fixture
+def admin_user(admin_user):
+    """pytest-django's superuser, with the authenticator app every staff account needs before
+    it can open /admin/ (rapport.accounts.middleware.MfaRequiredMiddleware)."""
+    from allauth.mfa.totp.internal.auth import TOTP, generate_totp_secret
+
+    TOTP.activate(admin_user, generate_totp_secret())
+    return admin_user

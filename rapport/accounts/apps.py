@@ -5,3 +5,7 @@ class AccountsConfig(AppConfig):
     name = "rapport.accounts"
     label = "accounts"
     verbose_name = "Accounts"
+
+    def ready(self) -> None:
+        # Session bookkeeping on sign-in and password changes (see signals.py).
+        from rapport.accounts import signals  # noqa: F401

@@ -1,0 +1,205 @@
+"""Session lifetime and the second-factor requirement, enforced on every request.
+
+Both answer in the form the caller understands: an HTML page gets a redirect and a message,
+an htmx request an ``HX-Redirect`` (so the login page is not swapped into a fragment), and the
+JSON API an ``application/problem+json`` error.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth import logout
+from django.contrib.auth.views import redirect_to_login
+from django.contrib.messages.storage import default_storage
+from django.contrib.sessions.backends.base import SessionBase
+from django.http import HttpRequest, HttpResponse, HttpResponseBase, HttpResponseRedirect
+from django.urls import NoReverseMatch, reverse
+from django.utils import timezone
+
+from rapport.accounts.signin import has_second_factor, requires_mfa
+
+# Session keys (epoch seconds). Sessions live in the server's store, so the client cannot
+# move these.
+SIGNED_IN_AT = "rapport_signed_in_at"
+LAST_SEEN_AT = "rapport_last_seen_at"
+# Writing the session on every request would cost a database write per page view; one write a
+# minute is enough, and can only end a session early (by under a minute), never late.
+LAST_SEEN_WRITE_INTERVAL_SECONDS = 60
+
+API_PREFIX = "/api/"
+
+_Handler = Callable[[HttpRequest], HttpResponseBase]
+
+
+def _now() -> int:
+    return int(timezone.now().timestamp())
+
+
+def start_session_clock(session: SessionBase) -> None:
+    """Called when someone signs in (rapport.accounts.signals)."""
+    now = _now()
+    session[SIGNED_IN_AT] = now
+    session[LAST_SEEN_AT] = now
+
+
+def _duration(seconds: int) -> str:
+    if seconds % 3600 == 0:
+        hours = seconds // 3600
+        return f"{hours} hour{'s' if hours != 1 else ''}"
+    minutes = max(1, round(seconds / 60))
+    return f"{minutes} minute{'s' if minutes != 1 else ''}"
+
+
+def idle_message() -> str:
+    return (
+        f"You were signed out after {_duration(settings.SESSION_IDLE_TIMEOUT_SECONDS)} without "
+        "activity. Please sign in again."
+    )
+
+
+def lifetime_message() -> str:
+    return (
+        f"You were signed out because you signed in more than "
+        f"{_duration(settings.SESSION_ABSOLUTE_LIFETIME_SECONDS)} ago. Please sign in again."
+    )
+
+
+def _is_api(request: HttpRequest) -> bool:
+    return request.path_info.startswith(API_PREFIX)
+
+
+def _is_htmx(request: HttpRequest) -> bool:
+    return request.headers.get("HX-Request") == "true"
+
+
+def problem(*, status: int, title: str, detail: str) -> HttpResponse:
+    """An RFC 9457 problem response, the shape every API error has (rapport.api.problems;
+    accounts sits above the api app, so it cannot import it)."""
+    body = {"type": "about:blank", "title": title, "status": status, "detail": detail}
+    response = HttpResponse(
+        json.dumps(body), status=status, content_type="application/problem+json"
+    )
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+def _htmx_redirect(url: str) -> HttpResponse:
+    response = HttpResponse(status=204)
+    response["HX-Redirect"] = url
+    return response
+
+
+class SessionLifetimeMiddleware:
+    """Signs a person out after SESSION_IDLE_TIMEOUT_SECONDS without a request, or
+    SESSION_ABSOLUTE_LIFETIME_SECONDS after they signed in, whichever comes first.
+
+    Signing out flushes the session, which deletes it from the session store: the old cookie
+    is worth nothing afterwards, even to someone who copied it.
+    """
+
+    def __init__(self, get_response: _Handler) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponseBase:
+        if request.user.is_authenticated:
+            reason = self._check(request.session)
+            if reason is not None:
+                return self._sign_out(request, reason)
+        return self.get_response(request)
+
+    @staticmethod
+    def _check(session: SessionBase) -> str | None:
+        now = _now()
+        signed_in_at = session.get(SIGNED_IN_AT)
+        last_seen_at = session.get(LAST_SEEN_AT)
+        if not isinstance(signed_in_at, int) or not isinstance(last_seen_at, int):
+            # A session signed in some other way (Django's test client, an older release):
+            # its clocks start now.
+            start_session_clock(session)
+            return None
+        if now - signed_in_at >= settings.SESSION_ABSOLUTE_LIFETIME_SECONDS:
+            return lifetime_message()
+        if now - last_seen_at >= settings.SESSION_IDLE_TIMEOUT_SECONDS:
+            return idle_message()
+        if now - last_seen_at >= LAST_SEEN_WRITE_INTERVAL_SECONDS:
+            session[LAST_SEEN_AT] = now
+        return None
+
+    @staticmethod
+    def _sign_out(request: HttpRequest, message: str) -> HttpResponseBase:
+        logout(request)
+        if _is_api(request):
+            return problem(status=401, title="Signed out", detail=message)
+        # MessageMiddleware sits below this one and has not run; its storage is used directly
+        # so the login page can say why the person is there.
+        storage = default_storage(request)
+        storage.add(messages.INFO, message)
+        response: HttpResponse
+        if _is_htmx(request):
+            response = _htmx_redirect(reverse(settings.LOGIN_URL))
+        else:
+            response = redirect_to_login(request.get_full_path())
+        storage.update(response)
+        return response
+
+
+def _admin_login_path() -> str | None:
+    try:
+        return reverse("admin:login")
+    except NoReverseMatch:
+        return None
+
+
+class MfaRequiredMiddleware:
+    """Keeps therapists and staff without a second factor out of every path under
+    MFA_REQUIRED_PATH_PREFIXES (where other people's data lives), and sends them to set one
+    up. Everything else (public pages, /accounts/, static files, /healthz) stays reachable.
+
+    Also sends Django admin's own login page to allauth's: the admin form checks only the
+    password, and every sign-in must pass the second-factor step.
+    """
+
+    def __init__(self, get_response: _Handler) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponseBase:
+        if request.path_info == _admin_login_path():
+            return redirect_to_login(request.GET.get("next") or reverse("admin:index"))
+        user = request.user
+        if (
+            user.is_authenticated
+            and self._is_protected(request.path_info)
+            and requires_mfa(user)
+            and not has_second_factor(user)
+        ):
+            return self._refuse(request)
+        return self.get_response(request)
+
+    @staticmethod
+    def _is_protected(path: str) -> bool:
+        return path.startswith(tuple(settings.MFA_REQUIRED_PATH_PREFIXES))
+
+    @staticmethod
+    def _refuse(request: HttpRequest) -> HttpResponseBase:
+        setup_url = reverse("mfa_activate_totp")
+        if _is_api(request):
+            return problem(
+                status=403,
+                title="Two-factor authentication required",
+                detail=(
+                    "Therapist and staff accounts must set up two-factor authentication (an "
+                    f"authenticator app) before using this endpoint. Set it up at {setup_url}."
+                ),
+            )
+        messages.warning(
+            request,
+            "Therapist and staff accounts need two-factor authentication before they can see "
+            "anyone's information. Set up an authenticator app to continue.",
+        )
+        if _is_htmx(request):
+            return _htmx_redirect(setup_url)
+        return HttpResponseRedirect(setup_url)

@@ -14,6 +14,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from cryptography.fernet import Fernet
 from django.core.exceptions import ImproperlyConfigured
 
 from rapport.core.env import Env
@@ -280,6 +281,8 @@ def production_variables(tmp_path: Path) -> dict[str, str]:
         "ALLOWED_HOSTS": "rapport.example.org,www.rapport.example.org",
         "DATABASE_URL": f"sqlite:///{tmp_path / 'db' / 'rapport.sqlite3'}",
         "RAPPORT_VAR_DIR": str(tmp_path / "var"),
+        # The key that encrypts health data at rest (see tests/core/test_crypto.py).
+        "FIELD_ENCRYPTION_KEYS": Fernet.generate_key().decode(),
     }
 
 

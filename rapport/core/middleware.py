@@ -1,0 +1,127 @@
+"""Response headers that Django has no setting for, and the no-store rule for private pages.
+
+Django's ``SecurityMiddleware`` already sends HSTS, ``X-Content-Type-Options``,
+``Referrer-Policy`` and ``Cross-Origin-Opener-Policy``; ``XFrameOptionsMiddleware`` sends
+``X-Frame-Options`` and django-csp sends ``Content-Security-Policy``. What is left lives here:
+
+- ``Cross-Origin-Resource-Policy``, so no other site can pull our responses into its own page
+  (and into its process, where a side channel could read them);
+- ``Permissions-Policy``, so an injected or future third-party frame cannot switch on the camera,
+  the microphone or location tracking;
+- ``Cache-Control: no-store, private`` and ``Pragma: no-cache`` on every response that may hold
+  health data. Browsers keep ordinary pages on disk and shared proxies may keep them for other
+  people; a therapy seeker on a shared or family computer must not leave their check-ins behind
+  in the cache or in the back button's history. The rule is deliberately broad — anything shown
+  to a signed-in person — because a per-view list would be forgotten for the next new page.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from functools import wraps
+from typing import Any, TypeVar, cast
+
+from asgiref.sync import iscoroutinefunction, markcoroutinefunction
+from django.conf import settings
+from django.http import HttpRequest
+from django.http.response import HttpResponseBase
+from django.utils.deprecation import MiddlewareMixin
+
+# What a view sets (through ``health_data``) on its response to say "never cache this", for the
+# pages an anonymous person can see that still carry health data (a check-in opened from a link).
+HEALTH_DATA_ATTRIBUTE = "rapport_health_data"
+
+NO_STORE = "no-store, private"
+
+_View = TypeVar("_View", bound=Callable[..., Any])
+
+
+def mark_health_data(response: HttpResponseBase) -> HttpResponseBase:
+    """Flag a response as holding health data, so it is never stored by any cache."""
+    setattr(response, HEALTH_DATA_ATTRIBUTE, True)
+    return response
+
+
+def health_data(view: _View) -> _View:
+    """View decorator: the page shows health data, so no cache may keep it, whoever asks.
+
+    Works on function views, sync or async; for a class-based view wrap ``as_view()`` or use
+    ``method_decorator(health_data, name="dispatch")``.
+    """
+    if iscoroutinefunction(view):
+
+        @wraps(view)
+        async def async_wrapper(*args: Any, **kwargs: Any) -> HttpResponseBase:
+            return mark_health_data(
+                await cast(Callable[..., Awaitable[Any]], view)(*args, **kwargs)
+            )
+
+        return cast(_View, markcoroutinefunction(async_wrapper))
+
+    @wraps(view)
+    def wrapper(*args: Any, **kwargs: Any) -> HttpResponseBase:
+        return mark_health_data(view(*args, **kwargs))
+
+    return cast(_View, wrapper)
+
+
+def permissions_policy_header(policy: dict[str, list[str]]) -> str:
+    """Render ``{"camera": [], "geolocation": ["self"]}`` as ``camera=(), geolocation=(self)``.
+
+    Origins other than ``self``/``*`` must be quoted in the header's structured-field syntax.
+    """
+    rendered = []
+    for feature, allowlist in policy.items():
+        origins = " ".join(
+            origin if origin in ("self", "*") else f'"{origin}"' for origin in allowlist
+        )
+        rendered.append(f"{feature}=({origins})")
+    return ", ".join(rendered)
+
+
+def needs_no_store(request: HttpRequest, response: HttpResponseBase) -> bool:
+    """Whether this response may carry someone's private or health data."""
+    if getattr(response, HEALTH_DATA_ATTRIBUTE, False):
+        return True
+    # An API client signs in with a token, not a session, so request.user may say anonymous.
+    if "Authorization" in request.headers:
+        return True
+    # A response that sets a cookie belongs to one browser: the one that signs a person in or out
+    # (session cookie), or a form page carrying its CSRF cookie, which a shared cache would
+    # otherwise hand to everyone.
+    if response.cookies:
+        return True
+    user = getattr(request, "user", None)
+    return bool(user is not None and user.is_authenticated)
+
+
+class SecurityHeadersMiddleware(MiddlewareMixin):
+    """Adds the headers Django lacks, and forbids caching of anything that may be private.
+
+    Sits below ``AuthenticationMiddleware`` (it reads ``request.user``) and above the sign-in,
+    MFA and lockout middleware, so the responses those produce pass through it too.
+    """
+
+    def __init__(self, get_response: Callable[..., Any]) -> None:
+        super().__init__(get_response)
+        self.resource_policy: str = settings.SECURE_CROSS_ORIGIN_RESOURCE_POLICY
+        self.permissions_policy = permissions_policy_header(settings.PERMISSIONS_POLICY)
+
+    def process_response(
+        self, request: HttpRequest, response: HttpResponseBase
+    ) -> HttpResponseBase:
+        response.headers.setdefault("Cross-Origin-Resource-Policy", self.resource_policy)
+        response.headers.setdefault("Permissions-Policy", self.permissions_policy)
+        if needs_no_store(request, response):
+            # Replace, not merge: a view's "public, max-age=…" must not survive for a signed-in
+            # person, and no-store alone says all a cache needs to know.
+            response.headers["Cache-Control"] = NO_STORE
+            # For HTTP/1.0 caches that predate Cache-Control.
+            response.headers["Pragma"] = "no-cache"
+        return response
+
+
+def add_static_file_headers(headers: Any, path: str, url: str) -> None:
+    """WhiteNoise hook: static files answer before the middleware above runs, so they get their
+    cross-origin resource policy here (``WHITENOISE_ADD_HEADERS_FUNCTION``)."""
+    headers["Cross-Origin-Resource-Policy"] = settings.SECURE_CROSS_ORIGIN_RESOURCE_POLICY

@@ -3,6 +3,9 @@ from __future__ import annotations
 from django import forms
 from django.contrib import admin
 from django.db import models
+from django.http import HttpRequest
+from django.urls import reverse
+from django.utils.html import format_html
 
 from rapport.directory.models import (
     AccessibilityFeature,
@@ -17,6 +20,7 @@ from rapport.directory.models import (
     Population,
     Regulator,
     TherapistProfile,
+    VerificationDecision,
 )
 
 # --- taxonomies ----------------------------------------------------------------------------
@@ -64,6 +68,8 @@ class RegulatorAdmin(admin.ModelAdmin[Regulator]):
     # Also what the licence inline's autocomplete searches.
     search_fields = ("name", "abbreviation", "jurisdiction__name", "jurisdiction__code")
     filter_horizontal = ("designations",)
+    # A register address typed without a scheme is an https:// one (Django 6's default too).
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
 
 
 # --- therapist profiles --------------------------------------------------------------------
@@ -95,6 +101,25 @@ class OfficeInline(admin.StackedInline[Office, TherapistProfile]):
     }
 
 
+@admin.register(VerificationDecision)
+class VerificationDecisionAdmin(admin.ModelAdmin[VerificationDecision]):
+    """History of licence decisions: readable by staff, never edited."""
+
+    list_display = ("therapist", "previous_status", "status", "reviewer", "decided_at")
+    list_filter = ("status", "decided_at")
+    search_fields = ("therapist__display_name", "reviewer__email", "reason")
+    list_select_related = ("therapist", "reviewer")
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+
 @admin.register(TherapistProfile)
 class TherapistProfileAdmin(admin.ModelAdmin[TherapistProfile]):
     list_display = (
@@ -124,7 +149,7 @@ class TherapistProfileAdmin(admin.ModelAdmin[TherapistProfile]):
     search_fields = ("display_name", "licences__number", "user__email")
     date_hierarchy = "created_at"
     # Accounts grow without bound, so users are picked by search, never from a full list.
-    autocomplete_fields = ("user", "verification_decided_by")
+    autocomplete_fields = ("user",)
     filter_horizontal = (
         "languages",
         "faiths",
@@ -133,8 +158,28 @@ class TherapistProfileAdmin(admin.ModelAdmin[TherapistProfile]):
         "modalities",
         "populations",
     )
-    readonly_fields = ("public_id", "seed_key", "created_at", "updated_at")
+    # Verification changes only through the review page, which records who decided, why, and
+    # on which licence details; editing the status here would bypass that record.
+    readonly_fields = (
+        "public_id",
+        "seed_key",
+        "created_at",
+        "updated_at",
+        "verification_status",
+        "verification_decided_by",
+        "verification_decided_at",
+        "verification_reason",
+        "review_link",
+    )
     inlines = (LicenceInline, OfficeInline)
+
+    @admin.display(description="Licence review")
+    def review_link(self, therapist: TherapistProfile) -> str:
+        if not therapist.pk:
+            return "Save the profile first."
+        url = reverse("directory:verification_detail", args=[therapist.public_id])
+        return format_html('<a href="{}">Review the licence and decide</a>', url)
+
     fieldsets = (
         (
             "Listing",
@@ -157,6 +202,7 @@ class TherapistProfileAdmin(admin.ModelAdmin[TherapistProfile]):
                     "verification_status",
                     ("verification_decided_by", "verification_decided_at"),
                     "verification_reason",
+                    "review_link",
                 )
             },
         ),

@@ -309,6 +309,9 @@ class TherapistProfile(models.Model):
 
     class Meta:
         ordering = ("display_name", "id")
+        permissions = [
+            ("review_licences", "Can verify, reject or suspend therapists' licences"),
+        ]
         indexes = [
             # Matches the listing rule in selectors.therapist_listing.
             models.Index(
@@ -448,6 +451,42 @@ class TherapistProfile(models.Model):
             {"low": low, "high": high, "value": getattr(self, field)}
             for field, low, high in STYLE_DIMENSIONS
         ]
+
+
+class VerificationDecision(models.Model):
+    """One licence-review decision, kept forever: the profile holds the current status, this
+    table holds who decided what, when, why, and on which licence details."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    therapist = models.ForeignKey(
+        TherapistProfile, on_delete=models.CASCADE, related_name="verification_decisions"
+    )
+    reviewer = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    previous_status = models.CharField(max_length=16, choices=VerificationStatus.choices)
+    status = models.CharField(max_length=16, choices=VerificationStatus.choices)
+    reason = models.TextField(blank=True)
+    decided_at = models.DateTimeField()
+    # The licence details as the reviewer saw them, so a later edit cannot rewrite history.
+    licences_reviewed = models.JSONField(default=list)
+
+    class Meta:
+        ordering = ("-decided_at",)
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(status__in=VerificationStatus.values),
+                name="verification_decision_status_valid",
+            ),
+            models.CheckConstraint(
+                condition=Q(status__in=(VerificationStatus.VERIFIED, VerificationStatus.PENDING))
+                | ~Q(reason=""),
+                name="verification_decision_reason_for_refusals",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_status_display()} on {self.decided_at:%Y-%m-%d}"
 
 
 class Licence(models.Model):

@@ -7,10 +7,15 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
+from django.conf import settings
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.mail import send_mail
 from django.core.management import call_command
 from django.db import transaction
+from django.template.loader import render_to_string
 from django.utils import timezone
 
+from rapport.accounts.models import User
 from rapport.directory.models import (
     AccessibilityFeature,
     Concern,
@@ -24,6 +29,8 @@ from rapport.directory.models import (
     Population,
     Regulator,
     TherapistProfile,
+    VerificationDecision,
+    VerificationStatus,
 )
 from rapport.directory.seeding.generate import (
     GeneratedTherapist,
@@ -35,6 +42,110 @@ SEED_BATCH_SIZE = 2000
 TaxonomyTerm = (
     Concern | Modality | Population | Language | Faith | LivedExperience | AccessibilityFeature
 )
+
+
+REVIEW_PERMISSION = "directory.review_licences"
+MINIMUM_REASON_LENGTH = 10
+
+
+def therapist_verification_decide(
+    *,
+    therapist: TherapistProfile,
+    reviewer: User,
+    status: str,
+    reason: str,
+    now: dt.datetime | None = None,
+) -> VerificationDecision:
+    """Record a licence-review decision and apply it to the listing at once.
+
+    Verifying lists the therapist (if they are otherwise listable); rejecting or suspending
+    hides them from the next request on, because the directory reads the status live. A
+    refusal needs a reason the therapist can act on. Side effects: a decision row with the
+    licence details as reviewed; an e-mail to the therapist's account, if linked, after commit.
+    Raises PermissionDenied for anyone without the licence-review permission, and
+    ValidationError for a decision that makes no sense (same status, missing reason).
+    """
+    if not (reviewer.is_active and reviewer.has_perm(REVIEW_PERMISSION)):
+        raise PermissionDenied("Only licence reviewers can decide on verification.")
+    if status not in (
+        VerificationStatus.VERIFIED,
+        VerificationStatus.REJECTED,
+        VerificationStatus.SUSPENDED,
+    ):
+        raise ValidationError({"status": "Choose verify, reject or suspend."})
+    reason = reason.strip()
+    if status != VerificationStatus.VERIFIED and len(reason) < MINIMUM_REASON_LENGTH:
+        raise ValidationError(
+            {"reason": "Give the therapist a reason they can act on (at least 10 characters)."}
+        )
+    if len(reason) > 2000:
+        raise ValidationError({"reason": "Keep the reason under 2,000 characters."})
+    now = now or timezone.now()
+    with transaction.atomic():
+        # Lock the row: two reviewers deciding at once must not interleave.
+        profile = TherapistProfile.objects.select_for_update().get(pk=therapist.pk)
+        if profile.verification_status == status:
+            current = profile.get_verification_status_display().lower()
+            raise ValidationError({"status": f"This therapist is already {current}."})
+        if status == VerificationStatus.SUSPENDED and (
+            profile.verification_status != VerificationStatus.VERIFIED
+        ):
+            raise ValidationError({"status": "Only a verified therapist can be suspended."})
+        decision = VerificationDecision.objects.create(
+            therapist=profile,
+            reviewer=reviewer,
+            previous_status=profile.verification_status,
+            status=status,
+            reason=reason,
+            decided_at=now,
+            licences_reviewed=[
+                {
+                    "jurisdiction": licence.jurisdiction_id,
+                    "designation": licence.designation.code,
+                    "regulator": licence.regulator.name,
+                    "number": licence.number,
+                    "expires_on": licence.expires_on.isoformat() if licence.expires_on else None,
+                }
+                for licence in profile.licences.select_related("designation", "regulator")
+            ],
+        )
+        profile.verification_status = status
+        profile.verification_decided_by = reviewer
+        profile.verification_decided_at = now
+        profile.verification_reason = reason
+        profile.save(
+            update_fields=[
+                "verification_status",
+                "verification_decided_by",
+                "verification_decided_at",
+                "verification_reason",
+                "updated_at",
+            ]
+        )
+        if profile.user_id is not None:
+            transaction.on_commit(lambda: _send_verification_email(decision))
+    therapist.refresh_from_db()
+    return decision
+
+
+def _send_verification_email(decision: VerificationDecision) -> None:
+    therapist = decision.therapist
+    if therapist.user is None:
+        return
+    subjects = {
+        VerificationStatus.VERIFIED: "Your licence is verified: your listing is live",
+        VerificationStatus.REJECTED: "We could not verify your licence",
+        VerificationStatus.SUSPENDED: "Your listing is suspended",
+    }
+    send_mail(
+        f"[Rapport] {subjects[VerificationStatus(decision.status)]}",
+        render_to_string(
+            "directory/email/verification_decided.txt",
+            {"decision": decision, "therapist": therapist},
+        ),
+        settings.DEFAULT_FROM_EMAIL,
+        [therapist.user.email],
+    )
 
 
 @dataclass(frozen=True)

@@ -1,10 +1,16 @@
 from django.urls import path
 
-from rapport.directory import views
+from rapport.directory import staff_views, views
 
 app_name = "directory"
 
 urlpatterns = [
     path("therapists/", views.therapist_list, name="therapist_list"),
     path("therapists/<uuid:public_id>/", views.therapist_detail, name="therapist_detail"),
+    path("staff/verification/", staff_views.verification_queue, name="verification_queue"),
+    path(
+        "staff/verification/<uuid:public_id>/",
+        staff_views.verification_detail,
+        name="verification_detail",
+    ),
 ]

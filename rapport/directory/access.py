@@ -1,0 +1,32 @@
+"""The only way views and API handlers fetch directory objects that are not public.
+
+A profile under review (pending, rejected, suspended) is private: only licence reviewers may
+open it. Anyone else gets the same 404 as for an id that never existed, so the existence of a
+hidden listing does not leak.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from django.contrib.auth.models import AnonymousUser
+from django.http import Http404
+
+from rapport.accounts.models import User
+from rapport.directory.models import TherapistProfile
+from rapport.directory.services import REVIEW_PERMISSION
+
+
+def can_review_licences(user: User | AnonymousUser) -> bool:
+    return bool(user.is_authenticated and user.is_active and user.has_perm(REVIEW_PERMISSION))
+
+
+def get_therapist_for_review(user: User | AnonymousUser, public_id: uuid.UUID) -> TherapistProfile:
+    if not can_review_licences(user):
+        raise Http404("No such therapist.")
+    try:
+        return TherapistProfile.objects.select_related("designation", "user").get(
+            public_id=public_id
+        )
+    except TherapistProfile.DoesNotExist:
+        raise Http404("No such therapist.") from None

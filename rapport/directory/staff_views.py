@@ -1,0 +1,100 @@
+"""Licence review for staff: a queue and a decision page.
+
+Only licence reviewers reach these pages (everyone else gets a 404, as if they did not exist),
+and MfaRequiredMiddleware makes sure a reviewer has two-factor authentication on first.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from django import forms
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_http_methods, require_safe
+
+from rapport.accounts.models import User
+from rapport.directory.access import can_review_licences, get_therapist_for_review
+from rapport.directory.models import TherapistProfile, VerificationStatus
+from rapport.directory.services import therapist_verification_decide
+
+QUEUE_STATUSES = {
+    "pending": VerificationStatus.PENDING,
+    "verified": VerificationStatus.VERIFIED,
+    "rejected": VerificationStatus.REJECTED,
+    "suspended": VerificationStatus.SUSPENDED,
+}
+
+
+class VerificationDecisionForm(forms.Form):
+    status = forms.ChoiceField(
+        choices=[
+            (VerificationStatus.VERIFIED, "Verify: the licence checks out"),
+            (VerificationStatus.REJECTED, "Reject: the licence could not be verified"),
+            (VerificationStatus.SUSPENDED, "Suspend: hide the listing now"),
+        ],
+        widget=forms.RadioSelect,
+    )
+    reason = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 4}),
+        required=False,
+        max_length=2000,
+        help_text="Required to reject or suspend. The therapist reads it.",
+    )
+
+
+@require_safe
+def verification_queue(request: HttpRequest) -> HttpResponse:
+    if not can_review_licences(request.user):
+        raise Http404("No such page.")
+    status = QUEUE_STATUSES.get(request.GET.get("status", "pending"), VerificationStatus.PENDING)
+    therapists = (
+        TherapistProfile.objects.filter(verification_status=status)
+        .select_related("designation")
+        .prefetch_related("licences__jurisdiction")
+        .order_by("created_at", "id")
+    )
+    page = Paginator(therapists, 50).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "directory/staff/verification_queue.html",
+        {"page": page, "status": status, "statuses": VerificationStatus.choices},
+    )
+
+
+@require_http_methods(["GET", "POST"])
+def verification_detail(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
+    therapist = get_therapist_for_review(request.user, public_id)
+    form = VerificationDecisionForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        assert isinstance(request.user, User)
+        try:
+            therapist_verification_decide(
+                therapist=therapist,
+                reviewer=request.user,
+                status=form.cleaned_data["status"],
+                reason=form.cleaned_data["reason"],
+            )
+        except ValidationError as error:
+            for field, problems in error.message_dict.items():
+                form.add_error(field if field in form.fields else None, problems)
+        else:
+            status = therapist.get_verification_status_display().lower()
+            messages.success(request, f"{therapist.display_name} is now {status}.")
+            return redirect("directory:verification_queue")
+    return render(
+        request,
+        "directory/staff/verification_detail.html",
+        {
+            "therapist": therapist,
+            "licences": therapist.licences.select_related(
+                "jurisdiction", "designation", "regulator"
+            ),
+            "decisions": therapist.verification_decisions.select_related("reviewer"),
+            "form": form,
+        },
+        status=400 if form.errors else 200,
+    )

@@ -9,6 +9,7 @@ from typing import Any
 from django.core.management import call_command
 from django.utils import timezone
 
+from rapport.accounts.models import User
 from rapport.directory.models import (
     Designation,
     Licence,
@@ -72,3 +73,45 @@ def make_office(therapist: TherapistProfile, **overrides: Any) -> Office:
     }
     fields.update(overrides)
     return Office.objects.create(**fields)
+
+
+_user_counter = itertools.count(1)
+TEST_PASSWORD = "a long test passphrase for rapport"
+
+
+def make_user(
+    *,
+    role: str = "client",
+    email: str | None = None,
+    mfa: bool = False,
+    permissions: tuple[str, ...] = (),
+    verified_email: bool = True,
+    **extra: Any,
+) -> Any:  # a User, plus ``totp_secret`` when ``mfa=True``
+    """An active account with TEST_PASSWORD; ``mfa=True`` activates a TOTP authenticator (the
+    secret is kept on ``user.totp_secret`` for tests that need to compute codes)."""
+    from allauth.account.models import EmailAddress
+    from allauth.mfa.totp.internal.auth import TOTP, generate_totp_secret
+    from django.contrib.auth.models import Permission
+
+    number = next(_user_counter)
+    address = email or f"{role}{number}@example.org"
+    if role == "staff":
+        extra.setdefault("is_staff", True)
+    user = User.objects.create_user(address, TEST_PASSWORD, role=role, **extra)
+    if verified_email:
+        EmailAddress.objects.create(user=user, email=address, verified=True, primary=True)
+    for label in permissions:
+        app_label, codename = label.split(".")
+        user.user_permissions.add(
+            Permission.objects.get(content_type__app_label=app_label, codename=codename)
+        )
+    if mfa:
+        secret = generate_totp_secret()
+        TOTP.activate(user, secret)
+        user.totp_secret = secret  # type: ignore[attr-defined]
+    # Permissions are cached per instance; hand back a fresh one.
+    fresh: Any = User.objects.get(pk=user.pk)
+    if mfa:
+        fresh.totp_secret = user.totp_secret  # type: ignore[attr-defined]
+    return fresh

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Collection
 from typing import Any, ClassVar
 
@@ -54,6 +55,10 @@ class User(AbstractUser):
     email = models.EmailField("e-mail address", max_length=254, unique=True)
     name = models.CharField(max_length=150, blank=True, help_text="What we call you in e-mails.")
     role = models.CharField(max_length=16, choices=Role.choices, default=Role.CLIENT)
+    # Deletion is scheduled, not immediate: a grace period lets a person change their mind,
+    # and `rapport purge` carries it out when it ends.
+    deletion_requested_at = models.DateTimeField(null=True, blank=True)
+    deletion_due_at = models.DateTimeField(null=True, blank=True)
 
     USERNAME_FIELD = "email"
     EMAIL_FIELD = "email"
@@ -66,6 +71,11 @@ class User(AbstractUser):
             models.UniqueConstraint(Lower("email"), name="accounts_user_email_unique_ci"),
             models.CheckConstraint(
                 condition=models.Q(role__in=Role.values), name="accounts_user_role_valid"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(deletion_due_at__isnull=True)
+                | models.Q(deletion_requested_at__isnull=False),
+                name="accounts_user_deletion_due_only_when_requested",
             ),
         ]
 
@@ -90,3 +100,45 @@ class User(AbstractUser):
 
     def get_short_name(self) -> str:
         return self.name or self.email
+
+
+class ConsentKind(models.TextChoices):
+    TERMS = "terms", "Terms of use"
+    PRIVACY = "privacy", "Privacy notice"
+    # Given the first time a client shares health data (a fit profile, a check-in) with a
+    # therapist; later issues ask for it at that moment.
+    SHARE = "share", "Sharing with a therapist"
+
+
+class Consent(models.Model):
+    """One consent a person gave to one version of a document. Never edited: a withdrawal is
+    recorded on the row, and a new version needs a new row, so the history stays provable."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="consents")
+    kind = models.CharField(max_length=16, choices=ConsentKind.choices)
+    version = models.CharField(max_length=32)
+    given_at = models.DateTimeField()
+    withdrawn_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ("-given_at",)
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(kind__in=ConsentKind.values), name="accounts_consent_kind_valid"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(withdrawn_at__isnull=True)
+                | models.Q(withdrawn_at__gte=models.F("given_at")),
+                name="accounts_consent_withdrawn_after_given",
+            ),
+            # At most one live consent per document version.
+            models.UniqueConstraint(
+                fields=("user", "kind", "version"),
+                condition=models.Q(withdrawn_at__isnull=True),
+                name="accounts_consent_one_live_per_version",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.version}"

@@ -5,3 +5,9 @@ class DirectoryConfig(AppConfig):
     name = "rapport.directory"
     label = "directory"
     verbose_name = "Directory"
+
+    def ready(self) -> None:
+        from rapport.core.privacy import register_export_section
+        from rapport.directory.privacy import therapist_profile_export
+
+        register_export_section("therapist_profile", therapist_profile_export)

@@ -8,6 +8,7 @@ is rolled back and the test's own transaction stays usable, on SQLite and Postgr
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
 from typing import Any
 
@@ -18,7 +19,7 @@ from django.core.management import call_command
 from django.db import IntegrityError, connection, models, transaction
 from django.utils import timezone
 
-from rapport.accounts.models import User
+from rapport.accounts.models import Consent, User
 from rapport.core.models import Jurisdiction
 from rapport.directory.models import (
     STYLE_DIMENSIONS,
@@ -27,6 +28,7 @@ from rapport.directory.models import (
     Office,
     Regulator,
     TherapistProfile,
+    VerificationDecision,
 )
 from tests.factories import load_reference_data, make_office, make_therapist
 
@@ -522,6 +524,52 @@ def test_database_refuses_an_unknown_role(ada):
     assert "accounts_user_role_valid" in _database_refusal(lambda: users.update(role="admin"))
 
 
+def test_database_refuses_a_deletion_date_without_a_request(ada):
+    users = User.objects.filter(pk=ada.pk)
+    refusal = _database_refusal(lambda: users.update(deletion_due_at=timezone.now()))
+    assert "accounts_user_deletion_due_only_when_requested" in refusal
+
+
+# --- consents and licence decisions --------------------------------------------------------
+
+
+def test_database_refuses_an_unknown_consent_kind_and_a_withdrawal_before_consent(ada):
+    consent = Consent.objects.create(
+        user=ada, kind="terms", version="2026-11", given_at=timezone.now()
+    )
+    consents = Consent.objects.filter(pk=consent.pk)
+    assert "accounts_consent_kind_valid" in _database_refusal(
+        lambda: consents.update(kind="marketing")
+    )
+    earlier = consent.given_at - dt.timedelta(seconds=1)
+    assert "accounts_consent_withdrawn_after_given" in _database_refusal(
+        lambda: consents.update(withdrawn_at=earlier)
+    )
+
+
+def test_database_refuses_two_live_consents_to_the_same_version(ada):
+    Consent.objects.create(user=ada, kind="terms", version="2026-11", given_at=timezone.now())
+    second = Consent(user=ada, kind="terms", version="2026-11", given_at=timezone.now())
+    refusal = _database_refusal(lambda: Consent.objects.bulk_create([second]))
+    assert "accounts_consent_one_live_per_version" in refusal or "UNIQUE" in refusal
+
+
+def test_database_refuses_an_unknown_decision_and_a_refusal_without_reason(therapist):
+    decision = VerificationDecision.objects.create(
+        therapist=therapist,
+        previous_status="pending",
+        status="verified",
+        decided_at=timezone.now(),
+    )
+    decisions = VerificationDecision.objects.filter(pk=decision.pk)
+    assert "verification_decision_status_valid" in _database_refusal(
+        lambda: decisions.update(status="approved", reason="A reason long enough.")
+    )
+    assert "verification_decision_reason_for_refusals" in _database_refusal(
+        lambda: decisions.update(status="rejected", reason="")
+    )
+
+
 # --- coverage: no constraint is left untested ----------------------------------------------
 
 TESTED_CONSTRAINTS = {
@@ -535,6 +583,12 @@ TESTED_CONSTRAINTS = {
     "core_jurisdiction_served_country",
     "accounts_user_email_unique_ci",
     "accounts_user_role_valid",
+    "accounts_user_deletion_due_only_when_requested",
+    "accounts_consent_kind_valid",
+    "accounts_consent_withdrawn_after_given",
+    "accounts_consent_one_live_per_version",
+    "verification_decision_status_valid",
+    "verification_decision_reason_for_refusals",
 }
 
 

@@ -1,0 +1,195 @@
+"""Every change to accounts, consent and privacy state goes through a function here."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.contrib.sessions.models import Session
+from django.core.mail import send_mail
+from django.db import transaction
+from django.http import HttpRequest
+from django.template.loader import render_to_string
+from django.utils import timezone
+
+from rapport.accounts.models import Consent, ConsentKind, User
+from rapport.core.audit import audit_entries_anonymise_actor
+
+logger = logging.getLogger(__name__)
+
+
+class ConsentError(ValueError):
+    """A consent that cannot be recorded as asked (unknown kind or out-of-date version)."""
+
+
+def consent_record(
+    *, user: User, kind: str, version: str, request: HttpRequest | None = None
+) -> Consent:
+    """Record that ``user`` agreed to ``version`` of document ``kind``.
+
+    Only the current version can be agreed to (a stale form must not record consent to text the
+    person never saw). Agreeing again to the same live version returns the existing record.
+    ``request`` is accepted so callers pass it uniformly; the audit log notes where from.
+    """
+    if kind not in ConsentKind.values:
+        raise ConsentError(f"Unknown consent kind {kind!r}.")
+    current = settings.CONSENT_VERSIONS[kind]
+    if version != current:
+        raise ConsentError(
+            f"That version of the {ConsentKind(kind).label.lower()} is out of date; "
+            "please read the current one."
+        )
+    with transaction.atomic():
+        existing = Consent.objects.filter(
+            user=user, kind=kind, version=version, withdrawn_at__isnull=True
+        ).first()
+        if existing is not None:
+            return existing
+        return Consent.objects.create(
+            user=user, kind=kind, version=version, given_at=timezone.now()
+        )
+
+
+def consent_withdraw(*, user: User, kind: str) -> int:
+    """Withdraw every live consent of ``kind``; returns how many were withdrawn."""
+    if kind not in ConsentKind.values:
+        raise ConsentError(f"Unknown consent kind {kind!r}.")
+    with transaction.atomic():
+        return Consent.objects.filter(user=user, kind=kind, withdrawn_at__isnull=True).update(
+            withdrawn_at=timezone.now()
+        )
+
+
+def account_correct(*, user: User, name: str) -> User:
+    """Correct what we call the person. (E-mail addresses change through the verified
+    address flow, so a typo cannot lock someone out.)"""
+    cleaned = " ".join(name.split())
+    if len(cleaned) > 150:
+        raise ValueError("A name can be at most 150 characters.")
+    with transaction.atomic():
+        user.name = cleaned
+        user.save(update_fields=["name"])
+    return user
+
+
+def account_deletion_request(*, user: User, now: dt.datetime | None = None) -> User:
+    """Schedule the account for deletion after the grace period.
+
+    Side effects: the person stays able to sign in (to cancel) until the deletion runs; an
+    e-mail confirms the date, sent after the transaction commits.
+    """
+    now = now or timezone.now()
+    with transaction.atomic():
+        locked = User.objects.select_for_update().get(pk=user.pk)
+        if locked.deletion_due_at is None:
+            locked.deletion_requested_at = now
+            locked.deletion_due_at = now + dt.timedelta(days=settings.ACCOUNT_DELETION_GRACE_DAYS)
+            locked.save(update_fields=["deletion_requested_at", "deletion_due_at"])
+            transaction.on_commit(lambda: _send_deletion_scheduled_email(locked))
+    user.refresh_from_db(fields=["deletion_requested_at", "deletion_due_at"])
+    return user
+
+
+def account_deletion_cancel(*, user: User) -> User:
+    """Keep the account after all."""
+    with transaction.atomic():
+        User.objects.filter(pk=user.pk).update(deletion_requested_at=None, deletion_due_at=None)
+    user.refresh_from_db(fields=["deletion_requested_at", "deletion_due_at"])
+    return user
+
+
+def account_delete(*, user: User) -> None:
+    """Delete the account and everything that identifies the person, now.
+
+    Side effects: their sessions end; consents, e-mail addresses and authenticators go with
+    the account; a linked therapist profile is kept but unlinked (the listing is the
+    practice's, and staff decide about it); audit entries stay, with the actor emptied, because
+    the record of who accessed health data must outlive the accounts involved.
+    """
+    with transaction.atomic():
+        _end_sessions(user_id=user.pk)
+        audit_entries_anonymise_actor(actor=user)
+        User.objects.filter(pk=user.pk).delete()
+
+
+@dataclass(frozen=True)
+class PurgeReport:
+    deleted_accounts: int
+    unverified_accounts: int
+    expired_sessions: int
+    login_attempt_records: int
+
+
+def retention_purge(*, now: dt.datetime | None = None) -> PurgeReport:
+    """Apply the retention rules (run daily by `rapport purge`).
+
+    Deletes accounts whose deletion grace period has ended, sign-ups never confirmed within
+    UNVERIFIED_ACCOUNT_RETENTION_DAYS, expired sessions, and login-attempt records older than
+    LOGIN_ATTEMPT_RETENTION_DAYS. Each rule runs in its own transaction.
+    """
+    from allauth.account.models import EmailAddress
+    from allauth.usersessions.models import UserSession
+    from axes.models import AccessAttempt, AccessFailureLog, AccessLog
+
+    now = now or timezone.now()
+    due = list(User.objects.filter(deletion_due_at__lte=now))
+    for user in due:
+        account_delete(user=user)
+
+    cutoff = now - dt.timedelta(days=settings.UNVERIFIED_ACCOUNT_RETENTION_DAYS)
+    verified_ids = EmailAddress.objects.filter(verified=True).values("user_id")
+    unverified = User.objects.filter(
+        date_joined__lt=cutoff, last_login__isnull=True, is_staff=False
+    ).exclude(pk__in=verified_ids)
+    unverified_users = list(unverified)
+    for user in unverified_users:
+        account_delete(user=user)
+
+    with transaction.atomic():
+        sessions, _ = Session.objects.filter(expire_date__lt=now).delete()
+        # allauth's list of signed-in devices (IP address, browser) must not outlive the
+        # sessions it describes.
+        UserSession.objects.exclude(session_key__in=Session.objects.values("session_key")).delete()
+
+    attempts_cutoff = now - dt.timedelta(days=settings.LOGIN_ATTEMPT_RETENTION_DAYS)
+    with transaction.atomic():
+        attempt_rows = 0
+        for model, field in (
+            (AccessAttempt, "attempt_time"),
+            (AccessLog, "attempt_time"),
+            (AccessFailureLog, "attempt_time"),
+        ):
+            deleted, _ = model.objects.filter(**{f"{field}__lt": attempts_cutoff}).delete()
+            attempt_rows += deleted
+    return PurgeReport(
+        deleted_accounts=len(due),
+        unverified_accounts=len(unverified_users),
+        expired_sessions=sessions,
+        login_attempt_records=attempt_rows,
+    )
+
+
+def _end_sessions(*, user_id: int) -> int:
+    """End every session of a user on the server, found through allauth's per-user session
+    list (recorded at each sign-in)."""
+    from allauth.usersessions.models import UserSession
+
+    sessions = list(UserSession.objects.filter(user_id=user_id))
+    for session in sessions:
+        session.end()
+    return len(sessions)
+
+
+def _send_deletion_scheduled_email(user: User) -> None:
+    body = render_to_string(
+        "accounts/email/deletion_scheduled.txt",
+        {"user": user, "grace_days": settings.ACCOUNT_DELETION_GRACE_DAYS},
+    )
+    send_mail(
+        "[Rapport] Your account is scheduled for deletion",
+        body,
+        settings.DEFAULT_FROM_EMAIL,
+        [user.email],
+    )

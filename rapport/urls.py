@@ -3,15 +3,21 @@ from django.conf.urls.static import static
 from django.contrib import admin
 from django.urls import URLPattern, URLResolver, include, path
 
-from rapport.core.views import healthz
+from rapport.api.v1 import api as api_v1
+from rapport.core.views import healthz, privacy_notice, terms
 from rapport.directory.views import home
 
 urlpatterns: list[URLPattern | URLResolver] = [
     path("", home, name="home"),
     path("", include("rapport.directory.urls")),
     path("healthz", healthz, name="healthz"),
+    path("terms/", terms, name="terms"),
+    path("privacy/", privacy_notice, name="privacy_notice"),
     # Sign-up, sign-in, e-mail verification, password reset and MFA (django-allauth).
     path("accounts/", include("allauth.urls")),
+    # The signed-in person's own account, consents and privacy tools.
+    path("account/", include("rapport.accounts.urls")),
+    path("api/v1/", api_v1.urls),
     path("admin/", admin.site.urls),
 ]
 

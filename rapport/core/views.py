@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import logging
 
+from django.conf import settings
 from django.db import connections
-from django.http import HttpRequest, JsonResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
 
@@ -29,3 +31,22 @@ def healthz(request: HttpRequest) -> JsonResponse:
         logger.exception("Health check: the default database did not answer")
         return JsonResponse({"status": "error", "database": "unavailable"}, status=503)
     return JsonResponse({"status": "ok", "database": "ok"})
+
+
+@require_safe
+def terms(request: HttpRequest) -> HttpResponse:
+    return render(request, "core/terms.html", {"version": settings.CONSENT_VERSIONS["terms"]})
+
+
+@require_safe
+def privacy_notice(request: HttpRequest) -> HttpResponse:
+    return render(
+        request,
+        "core/privacy_notice.html",
+        {
+            "version": settings.CONSENT_VERSIONS["privacy"],
+            "grace_days": settings.ACCOUNT_DELETION_GRACE_DAYS,
+            "unverified_days": settings.UNVERIFIED_ACCOUNT_RETENTION_DAYS,
+            "login_attempt_days": settings.LOGIN_ATTEMPT_RETENTION_DAYS,
+        },
+    )

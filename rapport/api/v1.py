@@ -1,0 +1,25 @@
+"""``/api/v1/``: each app contributes a router; OpenAPI at ``/api/v1/openapi.json``."""
+
+from __future__ import annotations
+
+from ninja import NinjaAPI
+from ninja.security import SessionAuth
+
+from rapport.accounts.api import router as accounts_router
+from rapport.api.problems import install_problem_handlers
+from rapport.directory.api import staff_router as directory_staff_router
+
+api = NinjaAPI(
+    title="Rapport API",
+    version="1",
+    urls_namespace="api-v1",
+    openapi_url="/openapi.json",
+    # The interactive docs page loads scripts the strict CSP would have to allow; the
+    # OpenAPI document is enough for clients and code generators.
+    docs_url=None,
+    # Session cookie authentication with CSRF checks on unsafe methods.
+    auth=SessionAuth(csrf=True),
+)
+install_problem_handlers(api)
+api.add_router("/me", accounts_router)
+api.add_router("/staff", directory_staff_router)

@@ -30,6 +30,7 @@ from django.shortcuts import render
 from django.utils import timezone
 
 from rapport.accounts.models import Role
+from rapport.core import crypto
 from rapport.core.audit import request_client_address
 
 # Kinds of authenticator that are a second factor by themselves (recovery codes only back one
@@ -74,6 +75,16 @@ class MFAAdapter(DefaultMFAAdapter):
             "Therapist and staff accounts must keep two-factor authentication switched on."
         ),
     }
+
+    # Authenticator secrets (the TOTP key, the recovery-code seed) are sealed with the same
+    # rotatable keys as health data: a copy of the database alone must not let anyone mint
+    # second-factor codes for staff. `rapport rotate_encryption_keys` moves them too
+    # (AuthenticatorSecrets below).
+    def encrypt(self, text: str) -> str:
+        return crypto.encrypt(text)
+
+    def decrypt(self, encrypted_text: str) -> str:
+        return crypto.decrypt(encrypted_text)
 
     def can_delete_authenticator(self, authenticator: Authenticator) -> bool:
         """Someone who must use a second factor cannot remove their last one (the page says
@@ -174,3 +185,46 @@ def lockout_response(
     response["Retry-After"] = str(math.ceil(seconds_left) or 1)
     response["Cache-Control"] = "no-store"
     return response
+
+
+# --- authenticator secrets under key rotation ------------------------------------------------
+
+_SEALED_KEYS = ("secret", "seed")  # what allauth's TOTP and recovery codes keep encrypted
+
+
+class AuthenticatorSecrets(crypto.ExtraSecrets):
+    label = "mfa.Authenticator secrets"
+
+    def count(self) -> tuple[int, int, int]:
+        current = stale = undecryptable = 0
+        for data in Authenticator.objects.values_list("data", flat=True).iterator():
+            for key in _SEALED_KEYS:
+                token = (data or {}).get(key)
+                if not isinstance(token, str):
+                    continue
+                if crypto.is_under_newest_key(token):
+                    current += 1
+                elif crypto.is_decryptable(token):
+                    stale += 1
+                else:
+                    undecryptable += 1
+        return current, stale, undecryptable
+
+    def rotate(self) -> int:
+        from django.db import transaction
+
+        rewritten = 0
+        with transaction.atomic():
+            for authenticator in Authenticator.objects.select_for_update().order_by("pk"):
+                data = dict(authenticator.data or {})
+                changed = False
+                for key in _SEALED_KEYS:
+                    token = data.get(key)
+                    if isinstance(token, str) and not crypto.is_under_newest_key(token):
+                        data[key] = crypto.rotate(token)
+                        changed = True
+                        rewritten += 1
+                if changed:
+                    authenticator.data = data
+                    authenticator.save(update_fields=["data"])
+        return rewritten

@@ -184,3 +184,35 @@ def is_decryptable(token: str) -> bool:
     except (InvalidToken, UnicodeError):
         return False
     return True
+
+
+# --- secrets kept outside encrypted fields -------------------------------------------------
+# Some encrypted values live where EncryptedTextField cannot reach them (a third-party model's
+# JSON, such as allauth's authenticator secrets). Their app registers a rotator here so
+# `rapport rotate_encryption_keys` moves them to the newest key with everything else.
+
+
+class ExtraSecrets:
+    """Counts and rotates one family of encrypted values that live outside encrypted fields."""
+
+    label: str = ""
+
+    def count(self) -> tuple[int, int, int]:
+        """(under the newest key, stale, undecryptable)."""
+        raise NotImplementedError
+
+    def rotate(self) -> int:
+        """Re-encrypt every stale value; return how many were rewritten."""
+        raise NotImplementedError
+
+
+_extra_secrets: list[ExtraSecrets] = []
+
+
+def register_extra_secrets(secrets: ExtraSecrets) -> None:
+    if all(type(existing) is not type(secrets) for existing in _extra_secrets):
+        _extra_secrets.append(secrets)
+
+
+def extra_secrets() -> list[ExtraSecrets]:
+    return list(_extra_secrets)

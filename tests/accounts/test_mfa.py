@@ -288,3 +288,41 @@ def test_a_client_can_switch_their_second_factor_off(client):
 
     assert response.status_code == 302
     assert not Authenticator.objects.filter(user=user).exists()
+
+
+# --- authenticator secrets are sealed and rotate with the other keys -----------------------
+
+
+def test_authenticator_secrets_are_encrypted_and_move_to_a_new_key():
+    import io
+
+    from allauth.mfa.models import Authenticator
+    from cryptography.fernet import Fernet
+    from django.core.management import call_command
+    from django.test import override_settings
+
+    from rapport.core import crypto
+    from tests.factories import make_user
+
+    old_key = Fernet.generate_key().decode()
+    new_key = Fernet.generate_key().decode()
+    with override_settings(FIELD_ENCRYPTION_KEYS=[old_key]):
+        user = make_user(role="therapist", mfa=True)
+        stored = Authenticator.objects.get(user=user, type="totp").data["secret"]
+        assert user.totp_secret not in stored
+        assert crypto.decrypt(stored) == user.totp_secret
+
+    with override_settings(FIELD_ENCRYPTION_KEYS=[new_key, old_key]):
+        output = io.StringIO()
+        call_command("rotate_encryption_keys", stdout=output)
+        assert "mfa.Authenticator secrets: 1 value re-encrypted" in output.getvalue()
+
+    with override_settings(FIELD_ENCRYPTION_KEYS=[new_key]):
+        rotated = Authenticator.objects.get(user=user, type="totp").data["secret"]
+        assert rotated != stored
+        assert crypto.decrypt(rotated) == user.totp_secret
+        check = io.StringIO()
+        call_command("rotate_encryption_keys", "--check", stdout=check)
+        assert "mfa.Authenticator secrets: 1 value under the newest key, 0 stale" in (
+            check.getvalue()
+        )

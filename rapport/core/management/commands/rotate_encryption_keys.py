@@ -12,6 +12,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from rapport.core.crypto import extra_secrets
 from rapport.core.fields import (
     encrypted_values_count,
     encrypted_values_rotate,
@@ -61,6 +62,8 @@ class Command(BaseCommand):
                 model=model, field_names=field_names, batch_size=batch_size
             )
             self.stdout.write(f"{model._meta.label}: {_values(rotated)} re-encrypted")
+        for secrets in extra_secrets():
+            self.stdout.write(f"{secrets.label}: {_values(secrets.rotate())} re-encrypted")
 
     def _check(self, batch_size: int) -> None:
         stale_total = undecryptable_total = 0
@@ -77,6 +80,14 @@ class Command(BaseCommand):
             self.stdout.write(line)
             stale_total += counts.stale
             undecryptable_total += counts.undecryptable
+        for secrets in extra_secrets():
+            current, stale, undecryptable = secrets.count()
+            line = f"{secrets.label}: {_values(current)} under the newest key, {stale} stale"
+            if undecryptable:
+                line += f", {undecryptable} that no configured key opens"
+            self.stdout.write(line)
+            stale_total += stale
+            undecryptable_total += undecryptable
         if undecryptable_total:
             raise CommandError(
                 f"{_values(undecryptable_total)} cannot be decrypted with any key in "

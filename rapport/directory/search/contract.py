@@ -1,0 +1,123 @@
+"""The search feature's shared vocabulary: what a query is, what a result is.
+
+The engine (``engine.py``), the HTML pages (``views.py``) and the API (``api.py``) all speak in
+these types, so each can be built and tested on its own. Nothing here touches the database.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+# Query-string parameter names, shared by the HTML page and the API so a URL copied from one
+# works in the other. Multi-valued filters repeat the parameter (?concern=anxiety&concern=grief).
+PARAM_PLACE = "near"  # a city or region name, geocoded offline
+PARAM_LATITUDE = "lat"
+PARAM_LONGITUDE = "lon"
+PARAM_RADIUS = "radius_km"
+PARAM_DELIVERY = "delivery"  # in_person | video | phone
+PARAM_CONCERN = "concern"  # taxonomy slugs
+PARAM_MODALITY = "modality"
+PARAM_POPULATION = "population"
+PARAM_LANGUAGE = "language"
+PARAM_GENDER = "gender"  # GenderCategory values
+PARAM_LIVED_EXPERIENCE = "lived_experience"
+PARAM_FAITH = "faith"
+PARAM_LGBTQ2S_AFFIRMING = "lgbtq2s_affirming"  # "1"
+PARAM_MAX_FEE = "max_fee"  # whole currency units, e.g. 150
+PARAM_SLIDING_SCALE = "sliding_scale"  # "1": the sliding-scale floor reaches max_fee
+PARAM_INSURANCE = "insurance"  # "1"
+PARAM_DIRECT_BILLING = "direct_billing"  # "1"
+PARAM_CONTACT = "contact"  # BetweenSessionContact values
+PARAM_ACCESSIBILITY = "accessibility"  # AccessibilityFeature slugs (an office has all of them)
+PARAM_ACCEPTING = "accepting"  # "0" to include therapists not accepting; default on
+PARAM_TEXT = "q"
+PARAM_SORT = "sort"
+PARAM_PAGE = "page"
+# Style: ?style_structure=2 keeps therapists whose placement is within 1 of 2.
+STYLE_PARAMS = (
+    "style_structure",
+    "style_direction",
+    "style_challenge",
+    "style_time_focus",
+    "style_humour",
+)
+
+SORT_BEST_FIT = "best_fit"  # closeness of style placement to the asked-for style, then distance
+SORT_DISTANCE = "distance"
+SORT_FEE = "fee"
+SORT_NAME = "name"
+SORTS = (SORT_BEST_FIT, SORT_DISTANCE, SORT_FEE, SORT_NAME)
+
+DEFAULT_RADIUS_KM = 25.0
+MAX_RADIUS_KM = 500.0
+MAX_TEXT_LENGTH = 200
+
+
+class SearchQueryError(ValueError):
+    """A parameter a person or client sent cannot be used; ``field`` names it."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+        self.message = message
+
+
+@dataclass(frozen=True)
+class SearchQuery:
+    """A validated search. Every filter combines with every other (AND across filters; within
+    one multi-valued filter, a therapist must match ALL chosen values, e.g. both concerns)."""
+
+    latitude: float | None = None
+    longitude: float | None = None
+    place_label: str | None = None  # e.g. "Toronto, ON", for display
+    jurisdiction_code: str | None = None  # the client's province/state, from the place
+    radius_km: float = DEFAULT_RADIUS_KM
+    delivery: frozenset[str] = frozenset()
+    concerns: frozenset[str] = frozenset()
+    modalities: frozenset[str] = frozenset()
+    populations: frozenset[str] = frozenset()
+    languages: frozenset[str] = frozenset()
+    genders: frozenset[str] = frozenset()  # any of (a person picks the genders they'd see)
+    lived_experiences: frozenset[str] = frozenset()
+    faiths: frozenset[str] = frozenset()  # any of
+    lgbtq2s_affirming: bool = False
+    style: tuple[tuple[str, int], ...] = ()  # (dimension, preferred 1..5)
+    max_fee_minor: int | None = None
+    sliding_scale: bool = False
+    insurance: bool = False
+    direct_billing: bool = False
+    contact: frozenset[str] = frozenset()  # any of
+    accessibility: frozenset[str] = frozenset()
+    accepting_only: bool = True
+    text: str = ""
+    sort: str = SORT_NAME
+    page: int = 1
+    page_size: int = 20
+
+    @property
+    def has_location(self) -> bool:
+        return self.latitude is not None and self.longitude is not None
+
+
+@dataclass(frozen=True)
+class FacetCount:
+    value: str
+    label: str
+    count: int  # matches if this value were added to (or, for "any of" filters, chosen in)
+    selected: bool
+
+
+@dataclass(frozen=True)
+class SearchHit:
+    therapist_id: int
+    distance_km: float | None  # to the nearest office when searching near a place
+
+
+@dataclass(frozen=True)
+class SearchResult:
+    total: int
+    page: int
+    pages: int
+    hits: list[SearchHit]
+    facets: dict[str, list[FacetCount]] = field(default_factory=dict)
+    page_past_end: bool = False

@@ -96,6 +96,8 @@ MIDDLEWARE = [
     # Below messages (it leaves one) and the security headers (its responses need them).
     "rapport.accounts.middleware.MfaRequiredMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # API errors answered outside any handler (unknown path, wrong method) as problem+json.
+    "rapport.api.problems.ApiProblemMiddleware",
     # AxesMiddleware last: it turns a lockout signalled by the backend into the lockout page.
     "axes.middleware.AxesMiddleware",
 ]
@@ -251,9 +253,10 @@ MFA_ADAPTER = "rapport.accounts.signin.MFAAdapter"
 MFA_REQUIRED_PATH_PREFIXES = ("/admin/", "/staff/", "/therapist/", "/api/v1/")
 
 # Lockout (django-axes): 5 failed passwords for one address from one client address pause
-# sign-in for that pair for 15 minutes. Locking by the pair, not by the address alone, means a
-# stranger cannot lock a therapist out of their account from elsewhere; allauth's own per-e-mail
-# limit (above) still slows an attack spread over many client addresses.
+# sign-in for that pair for 15 minutes. allauth's own per-e-mail limit (above) is the brake on a
+# guessing attack spread over many client addresses; the price is that a stranger who keeps
+# guessing can pause an address's sign-in everywhere for up to 5 minutes at a time. We accept
+# that (a delay, never a takeover); a password reset lifts the axes lock.
 AXES_FAILURE_LIMIT = 5
 LOCKOUT_COOL_OFF_MINUTES = 15
 AXES_COOLOFF_TIME = LOCKOUT_COOL_OFF_MINUTES / 60  # axes counts in hours

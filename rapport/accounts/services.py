@@ -8,13 +8,13 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.contrib.sessions.models import Session
-from django.core.mail import send_mail
 from django.db import transaction
 from django.http import HttpRequest
-from django.template.loader import render_to_string
 from django.utils import timezone
 
-from rapport.accounts.models import Consent, ConsentKind, User
+from rapport.accounts.models import Consent, ConsentKind, Role, User
+from rapport.accounts.signin import requires_mfa
+from rapport.accounts.tasks import send_deletion_scheduled_email
 from rapport.core.audit import audit_entries_anonymise_actor
 
 logger = logging.getLogger(__name__)
@@ -87,7 +87,9 @@ def account_deletion_request(*, user: User, now: dt.datetime | None = None) -> U
             locked.deletion_requested_at = now
             locked.deletion_due_at = now + dt.timedelta(days=settings.ACCOUNT_DELETION_GRACE_DAYS)
             locked.save(update_fields=["deletion_requested_at", "deletion_due_at"])
-            transaction.on_commit(lambda: _send_deletion_scheduled_email(locked))
+            # Sent by the task worker: a mail server that is down must not turn a saved
+            # request into an error page.
+            transaction.on_commit(lambda: send_deletion_scheduled_email.enqueue(user_id=locked.pk))
     user.refresh_from_db(fields=["deletion_requested_at", "deletion_due_at"])
     return user
 
@@ -105,12 +107,16 @@ def account_delete(*, user: User) -> None:
 
     Side effects: their sessions end; consents, e-mail addresses and authenticators go with
     the account; a linked therapist profile is kept but unlinked (the listing is the
-    practice's, and staff decide about it); audit entries stay, with the actor emptied, because
-    the record of who accessed health data must outlive the accounts involved.
+    practice's, and staff decide about it). Audit entries stay: the record of who accessed
+    health data must outlive the accounts involved. A client's own entries lose their e-mail
+    and address copies (they are the data subject); a therapist's or staff member's keep them,
+    because those entries say who read other people's health data, and deleting an account
+    must not erase that trail.
     """
     with transaction.atomic():
         _end_sessions(user_id=user.pk)
-        audit_entries_anonymise_actor(actor=user)
+        if not requires_mfa(user):
+            audit_entries_anonymise_actor(actor=user)
         User.objects.filter(pk=user.pk).delete()
 
 
@@ -134,18 +140,38 @@ def retention_purge(*, now: dt.datetime | None = None) -> PurgeReport:
     from axes.models import AccessAttempt, AccessFailureLog, AccessLog
 
     now = now or timezone.now()
-    due = list(User.objects.filter(deletion_due_at__lte=now))
-    for user in due:
-        account_delete(user=user)
+    deleted_accounts = 0
+    for user_id in User.objects.filter(deletion_due_at__lte=now).values_list("pk", flat=True):
+        with transaction.atomic():
+            # Re-read under a lock: a "keep my account" that landed after the list was read
+            # must win.
+            user = (
+                User.objects.select_for_update()
+                .filter(pk=user_id, deletion_due_at__lte=now)
+                .first()
+            )
+            if user is not None:
+                account_delete(user=user)
+                deleted_accounts += 1
 
     cutoff = now - dt.timedelta(days=settings.UNVERIFIED_ACCOUNT_RETENTION_DAYS)
     verified_ids = EmailAddress.objects.filter(verified=True).values("user_id")
-    unverified = User.objects.filter(
-        date_joined__lt=cutoff, last_login__isnull=True, is_staff=False
+    # Only self-service client sign-ups: therapist and staff accounts are made by staff, who
+    # may not have set up an e-mail record for them.
+    never_confirmed = User.objects.filter(
+        role=Role.CLIENT,
+        date_joined__lt=cutoff,
+        last_login__isnull=True,
+        is_staff=False,
+        is_superuser=False,
     ).exclude(pk__in=verified_ids)
-    unverified_users = list(unverified)
-    for user in unverified_users:
-        account_delete(user=user)
+    unverified_accounts = 0
+    for user_id in never_confirmed.values_list("pk", flat=True):
+        with transaction.atomic():
+            user = never_confirmed.select_for_update().filter(pk=user_id).first()
+            if user is not None:
+                account_delete(user=user)
+                unverified_accounts += 1
 
     with transaction.atomic():
         sessions, _ = Session.objects.filter(expire_date__lt=now).delete()
@@ -164,8 +190,8 @@ def retention_purge(*, now: dt.datetime | None = None) -> PurgeReport:
             deleted, _ = model.objects.filter(**{f"{field}__lt": attempts_cutoff}).delete()
             attempt_rows += deleted
     return PurgeReport(
-        deleted_accounts=len(due),
-        unverified_accounts=len(unverified_users),
+        deleted_accounts=deleted_accounts,
+        unverified_accounts=unverified_accounts,
         expired_sessions=sessions,
         login_attempt_records=attempt_rows,
     )
@@ -180,19 +206,6 @@ def _end_sessions(*, user_id: int) -> int:
     for session in sessions:
         session.end()
     return len(sessions)
-
-
-def _send_deletion_scheduled_email(user: User) -> None:
-    body = render_to_string(
-        "accounts/email/deletion_scheduled.txt",
-        {"user": user, "grace_days": settings.ACCOUNT_DELETION_GRACE_DAYS},
-    )
-    send_mail(
-        "[Rapport] Your account is scheduled for deletion",
-        body,
-        settings.DEFAULT_FROM_EMAIL,
-        [user.email],
-    )
 
 
 def staff_account_create(

@@ -43,14 +43,19 @@ _LOCKOUT_USERNAME_MAX_LENGTH = 254
 
 def requires_mfa(user: object) -> bool:
     """Therapists and staff see other people's health data, so a password alone is not enough
-    for them; is_staff/is_superuser count too, whatever the role says."""
+    for them. What an account can do counts, not only its role: is_staff/is_superuser, and any
+    permission at all (a client-role account given the licence-review permission in the admin
+    reviews licences like staff, so it needs the same second factor)."""
     if not getattr(user, "is_authenticated", False):
         return False
-    return bool(
+    if (
         getattr(user, "role", None) in (Role.THERAPIST, Role.STAFF)
         or getattr(user, "is_staff", False)
         or getattr(user, "is_superuser", False)
-    )
+    ):
+        return True
+    get_all_permissions = getattr(user, "get_all_permissions", None)
+    return bool(get_all_permissions and get_all_permissions())
 
 
 def has_second_factor(user: AbstractBaseUser) -> bool:

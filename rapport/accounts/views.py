@@ -20,17 +20,16 @@ from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from rapport.accounts import services
+from rapport.accounts.forms import DisplayNameField
 from rapport.accounts.models import User
 from rapport.accounts.selectors import account_export_data, consents_of
 from rapport.core.audit import audit_entries_about_user
 
 
 class AccountDetailsForm(forms.Form):
-    name = forms.CharField(
-        max_length=150,
-        required=False,
-        help_text="What we call you in e-mails. Optional.",
-    )
+    # The same rules as at sign-up: no invisible or direction-changing characters, because
+    # this name is what others see (e.g. in a client's "who viewed my data" list).
+    name = DisplayNameField(required=False, help_text="What we call you in e-mails. Optional.")
 
 
 def _user(request: HttpRequest) -> User:

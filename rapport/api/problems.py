@@ -11,7 +11,7 @@ import json
 import logging
 from typing import Any
 
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, SuspiciousOperation
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from ninja import NinjaAPI
@@ -87,6 +87,14 @@ def install_problem_handlers(api: NinjaAPI) -> None:
             detail=str(error),
         )
 
+    def suspicious(request: HttpRequest, error: Exception) -> HttpResponse:
+        # An oversized body, too many fields, a bad Host: the client's fault, not a crash.
+        return problem_response(
+            status=400,
+            title="Invalid request",
+            detail="The request is too large or malformed.",
+        )
+
     def unexpected(request: HttpRequest, error: Exception) -> HttpResponse:
         logger.exception("Unexpected API error on %s %s", request.method, request.path)
         return problem_response(status=500, title="Something went wrong on our side")
@@ -97,9 +105,38 @@ def install_problem_handlers(api: NinjaAPI) -> None:
         (Http404, not_found),
         (PermissionDenied, forbidden),
         (AuthenticationError, unauthenticated),
+        (SuspiciousOperation, suspicious),
         (Throttled, http_error),
         (HttpError, http_error),
         (Exception, unexpected),
     ]
     for exception_class, handler in handlers:
         api.add_exception_handler(exception_class, handler)
+
+
+class ApiProblemMiddleware:
+    """Makes the errors Django and ninja answer before any handler runs (an unknown path under
+    /api/, a method the endpoint does not take) problem documents too, so an API client never
+    has to parse an HTML error page."""
+
+    def __init__(self, get_response: Any) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response: HttpResponse = self.get_response(request)
+        if not request.path_info.startswith("/api/") or response.get("Content-Type", "").startswith(
+            PROBLEM_CONTENT_TYPE
+        ):
+            return response
+        if response.status_code == 404:
+            return problem_response(status=404, title="Not found")
+        if response.status_code == 405:
+            replacement = problem_response(
+                status=405,
+                title="Method not allowed",
+                detail=f"{request.method} is not allowed here.",
+            )
+            if response.has_header("Allow"):
+                replacement["Allow"] = response["Allow"]
+            return replacement
+        return response

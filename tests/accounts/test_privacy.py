@@ -87,7 +87,11 @@ def test_the_account_page_saves_a_name_and_refuses_an_oversized_one(client):
     assert response.status_code == 302
     too_long = client.post(reverse("accounts:overview"), {"name": "x" * 151})
     assert too_long.status_code == 400
-    assert "Ensure this value has at most 150 characters" in too_long.content.decode()
+    assert "A name can be at most 150 characters long (this one has 151)." in (
+        too_long.content.decode()
+    )
+    hidden = client.post(reverse("accounts:overview"), {"name": "Ann\u202eevil\u200b"})
+    assert hidden.status_code == 400
     user.refresh_from_db()
     assert user.name == "Grace"
 
@@ -252,3 +256,61 @@ def test_purge_command_reports_what_it_did(capsys):
 
     call_command("purge")
     assert capsys.readouterr().out.startswith("Deleted 0 account(s) at the end of their grace")
+
+
+# --- the audit trail survives the deletion of whoever read health data ---------------------
+
+
+def _read_note_as(reader, note):
+    from django.test import RequestFactory
+
+    from rapport.core.audit import audit_read
+
+    request = RequestFactory().get("/", REMOTE_ADDR="203.0.113.9")
+    request.user = reader
+    audit_read(request=request, instance=note)
+
+
+def test_deleting_a_therapist_keeps_who_read_a_clients_data():
+    from tests.healthdata_app.models import PrivateNote
+
+    client_user = make_user(email="client@example.org")
+    therapist = make_user(role="therapist", mfa=True, email="reader@example.org")
+    note = PrivateNote.objects.create(owner=client_user, body="private")
+    _read_note_as(therapist, note)
+    now = timezone.now()
+    account_deletion_request(user=therapist, now=now)
+
+    retention_purge(now=now + dt.timedelta(days=30))
+
+    from rapport.core.audit import audit_entries_about_user
+
+    entries = list(audit_entries_about_user(user=client_user))
+    reads = [entry for entry in entries if entry.actor_email == "reader@example.org"]
+    assert len(reads) == 1
+    assert reads[0].actor_id is None
+    assert reads[0].remote_addr == "203.0.113.9"
+
+
+def test_deleting_a_client_removes_their_address_from_their_own_entries():
+    from tests.healthdata_app.models import PrivateNote
+
+    client_user = make_user(email="leaver@example.org")
+    note = PrivateNote.objects.create(owner=client_user, body="private")
+    _read_note_as(client_user, note)
+    from auditlog.models import LogEntry
+
+    now = timezone.now()
+    account_deletion_request(user=client_user, now=now)
+    retention_purge(now=now + dt.timedelta(days=30))
+
+    assert not LogEntry.objects.filter(actor_email="leaver@example.org").exists()
+
+
+def test_purge_never_removes_staff_made_therapist_or_staff_accounts_without_e_mail_records():
+    old = timezone.now() - dt.timedelta(days=60)
+    therapist = make_user(role="therapist", verified_email=False, date_joined=old)
+    staff = make_user(role="staff", verified_email=False, date_joined=old)
+
+    assert retention_purge().unverified_accounts == 0
+    assert User.objects.filter(pk__in=[therapist.pk, staff.pk]).count() == 2

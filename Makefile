@@ -54,6 +54,8 @@ test-browser: install
 bench: install
 	$(BIN)/python bench/seed_speed.py
 	scripts/with-postgres $(BIN)/python bench/seed_speed.py --use-database-url
+	$(BIN)/python bench/search_speed.py
+	scripts/with-postgres $(BIN)/python bench/search_speed.py --use-database-url
 
 clean:
 	rm -rf $(VENV) var/rapport.sqlite3* .pytest_cache .mypy_cache .ruff_cache

@@ -33,6 +33,8 @@ class Endpoint:
 ENDPOINTS = [
     Endpoint("public profile of an unlisted therapist", "get",
              lambda t: f"/therapists/{t.public_id}/", is_api=False),
+    Endpoint("licence review queue", "get",
+             lambda t: "/staff/verification/?status=pending", is_api=False),
     Endpoint("licence review page", "get",
              lambda t: f"/staff/verification/{t.public_id}/", is_api=False),
     Endpoint("licence review decision", "post",

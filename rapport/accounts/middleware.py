@@ -7,7 +7,6 @@ JSON API an ``application/problem+json`` error.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 
 from django.conf import settings
@@ -21,6 +20,7 @@ from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 
 from rapport.accounts.signin import has_second_factor, requires_mfa
+from rapport.core.problems import problem_response
 
 # Session keys (epoch seconds). Sessions live in the server's store, so the client cannot
 # move these.
@@ -77,14 +77,7 @@ def _is_htmx(request: HttpRequest) -> bool:
 
 
 def problem(*, status: int, title: str, detail: str) -> HttpResponse:
-    """An RFC 9457 problem response, the shape every API error has (rapport.api.problems;
-    accounts sits above the api app, so it cannot import it)."""
-    body = {"type": "about:blank", "title": title, "status": status, "detail": detail}
-    response = HttpResponse(
-        json.dumps(body), status=status, content_type="application/problem+json"
-    )
-    response["Cache-Control"] = "no-store"
-    return response
+    return problem_response(status=status, title=title, detail=detail)
 
 
 def _htmx_redirect(url: str) -> HttpResponse:

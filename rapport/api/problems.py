@@ -7,7 +7,6 @@ SQL, object ids that do not belong to the caller) ever appears in one.
 
 from __future__ import annotations
 
-import json
 import logging
 from typing import Any
 
@@ -17,21 +16,9 @@ from django.http import Http404, HttpRequest, HttpResponse
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, Throttled, ValidationError
 
+from rapport.core.problems import PROBLEM_CONTENT_TYPE, problem_response
+
 logger = logging.getLogger(__name__)
-
-PROBLEM_CONTENT_TYPE = "application/problem+json"
-
-
-def problem_response(*, status: int, title: str, detail: str = "", **extra: Any) -> HttpResponse:
-    body: dict[str, Any] = {"type": "about:blank", "title": title, "status": status}
-    if detail:
-        body["detail"] = detail
-    body.update(extra)
-    response = HttpResponse(
-        json.dumps(body, ensure_ascii=False), status=status, content_type=PROBLEM_CONTENT_TYPE
-    )
-    response["Cache-Control"] = "no-store"
-    return response
 
 
 def _field_errors_from_ninja(errors: list[dict[str, Any]]) -> list[dict[str, str]]:

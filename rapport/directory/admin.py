@@ -1,8 +1,12 @@
 from __future__ import annotations
 
+from typing import Any
+
 from django import forms
 from django.contrib import admin
 from django.db import models
+from django.db.models import QuerySet
+from django.forms import ModelForm
 from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.html import format_html
@@ -22,11 +26,38 @@ from rapport.directory.models import (
     TherapistProfile,
     VerificationDecision,
 )
+from rapport.directory.services import search_index_version_bump
+
+
+class SearchIndexedAdminMixin:
+    """Admin saves and deletes of anything the directory search indexes bump the search index
+    version in the admin's own transaction, so every process's index rebuilds.
+
+    ``save_related`` runs after the inlines (licences, offices) and the many-to-many fields
+    are saved, so the bump there covers every part of a change form; list-editable changes go
+    through ``save_model`` and ``save_related`` too, and bulk deletes through
+    ``delete_queryset``.
+    """
+
+    def save_related(
+        self, request: HttpRequest, form: ModelForm[Any], formsets: Any, change: bool
+    ) -> None:
+        super().save_related(request, form, formsets, change)  # type: ignore[misc]
+        search_index_version_bump()
+
+    def delete_model(self, request: HttpRequest, obj: Any) -> None:
+        super().delete_model(request, obj)  # type: ignore[misc]
+        search_index_version_bump()
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
+        super().delete_queryset(request, queryset)  # type: ignore[misc]
+        search_index_version_bump()
+
 
 # --- taxonomies ----------------------------------------------------------------------------
 
 
-class TermAdmin(admin.ModelAdmin[models.Model]):
+class TermAdmin(SearchIndexedAdminMixin, admin.ModelAdmin[models.Model]):
     """Taxonomies are data that staff reorder and retire from the list itself."""
 
     list_display = ("name", "slug", "sort_order", "is_active")
@@ -121,7 +152,7 @@ class VerificationDecisionAdmin(admin.ModelAdmin[VerificationDecision]):
 
 
 @admin.register(TherapistProfile)
-class TherapistProfileAdmin(admin.ModelAdmin[TherapistProfile]):
+class TherapistProfileAdmin(SearchIndexedAdminMixin, admin.ModelAdmin[TherapistProfile]):
     list_display = (
         "display_name",
         "designation",

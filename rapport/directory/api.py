@@ -1,19 +1,40 @@
-"""Directory endpoints. Staff licence review lives under ``/api/v1/staff``; the public search
-endpoints arrive with the search feature."""
+"""Directory endpoints: the public search and profiles under ``/api/v1/therapists`` (no
+sign-in, read-only), and staff licence review under ``/api/v1/staff``."""
 
 from __future__ import annotations
 
 import datetime as dt
+import json
 import uuid
 from typing import Any
 
-from django.http import HttpRequest
-from ninja import Router, Schema, Status
+from django.db.models import Q
+from django.http import HttpRequest, HttpResponse
+from django.urls import reverse
+from django.utils import timezone
+from ninja import Field, Path, Query, Router, Schema, Status
+from ninja.errors import HttpError
 
 from rapport.accounts.models import User
+from rapport.core.problems import problem_response
 from rapport.directory.access import get_therapist_for_review
-from rapport.directory.models import TherapistProfile, VerificationDecision
-from rapport.directory.services import therapist_verification_decide
+from rapport.directory.display import contact_policy, identity_items, style_words
+from rapport.directory.models import (
+    STYLE_DIMENSIONS,
+    Licence,
+    TherapistProfile,
+    VerificationDecision,
+)
+from rapport.directory.search.contract import (
+    PARAM_PAGE,
+    SearchHit,
+    SearchQueryError,
+    SearchResult,
+)
+from rapport.directory.search.engine import search
+from rapport.directory.search.params import parse_search_query
+from rapport.directory.selectors import therapist_profile
+from rapport.directory.services import StaleDecision, therapist_verification_decide
 
 staff_router = Router(tags=["staff"])
 
@@ -45,6 +66,8 @@ class ReviewOut(Schema):
 class DecisionIn(Schema):
     status: str
     reason: str = ""
+    # The status the caller last saw; a decision made meanwhile by someone else answers 409.
+    expected_status: str | None = None
 
 
 def _decision(decision: VerificationDecision) -> dict[str, Any]:
@@ -92,7 +115,655 @@ def review(request: HttpRequest, public_id: uuid.UUID) -> dict[str, Any]:
 def decide(request: HttpRequest, public_id: uuid.UUID, payload: DecisionIn) -> Status[Any]:
     therapist = get_therapist_for_review(request.user, public_id)
     assert isinstance(request.user, User)
-    decision = therapist_verification_decide(
-        therapist=therapist, reviewer=request.user, status=payload.status, reason=payload.reason
-    )
+    try:
+        decision = therapist_verification_decide(
+            therapist=therapist,
+            reviewer=request.user,
+            status=payload.status,
+            reason=payload.reason,
+            expected_status=payload.expected_status,
+        )
+    except StaleDecision as conflict:
+        raise HttpError(409, str(conflict)) from conflict
     return Status(201, _decision(decision))
+
+
+# --- public search and profiles ------------------------------------------------------------
+#
+# The same query string as the HTML list page (``/therapists/?concern=grief&near=Toronto`` and
+# ``/api/v1/therapists?concern=grief&near=Toronto`` ask the same question), parsed by the same
+# ``parse_search_query``, so both answer a bad value with the same words.
+
+public_router = Router(tags=["therapists"])
+
+API_DEFAULT_PAGE_SIZE = 20
+API_MAX_PAGE_SIZE = 100
+PARAM_PAGE_SIZE = "page_size"
+# Public directory data, but a suspension must hide a listing at once: caches may store an
+# answer only if they check back every time. Responses to a signed-in person are turned into
+# ``no-store`` by SecurityHeadersMiddleware.
+PUBLIC_CACHE_CONTROL = "no-cache"
+
+
+def _documented(initial: Any, description: str, **openapi: Any) -> Any:
+    """A query parameter that ninja passes through as text and the OpenAPI document describes
+    with its real type.
+
+    Validation is ``parse_search_query``'s job alone (shared with the HTML page), so ninja
+    must never refuse a value with words of its own; the document still tells a client that
+    ``max_fee`` is a whole number and ``concern`` repeats.
+    """
+
+    def replace(schema: dict[str, Any]) -> None:
+        schema.clear()
+        schema.update(openapi)
+        schema["description"] = description
+
+    return Field(initial, description=description, json_schema_extra=replace)
+
+
+def _many(description: str, *, values: list[str] | None = None) -> Any:
+    items: dict[str, Any] = {"type": "string"}
+    if values:
+        items["enum"] = values
+    return _documented([], description, type="array", items=items)
+
+
+def _flag(description: str) -> Any:
+    return _documented(None, description, type="string", enum=["1", "0"])
+
+
+STYLE_PARAMETER_HELP = (
+    "Preferred {low} (1) to {high} (5) placement; keeps therapists whose own placement is "
+    "within 1 of it, and ranks by closeness with sort=best_fit."
+)
+
+
+class SearchParams(Schema):
+    """Every filter of ``GET /api/v1/therapists``. Only documentation: the handler reads the
+    query string itself through ``parse_search_query``."""
+
+    near: str | None = _documented(
+        None,
+        "A city or region in Canada or the United States, e.g. `Toronto` or `Austin, TX` "
+        "(found offline; nothing is sent anywhere). Enables distances and sort=distance.",
+        type="string",
+        maxLength=200,
+    )
+    lat: str | None = _documented(
+        None, "Latitude of the searcher, with lon, instead of near.", type="number"
+    )
+    lon: str | None = _documented(
+        None, "Longitude of the searcher, with lat, instead of near.", type="number"
+    )
+    radius_km: str | None = _documented(
+        None,
+        "How far from the place to look, in kilometres (more than 0, at most 500; default 25).",
+        type="number",
+        minimum=0,
+        maximum=500,
+    )
+    delivery: list[str] = _many(
+        "A way to meet; repeat for several (a therapist must offer every one asked for).",
+        values=["in_person", "video", "phone"],
+    )
+    concern: list[str] = _many(
+        "A concern's slug (e.g. `anxiety`); repeat to require several. See facets.concern."
+    )
+    modality: list[str] = _many("An approach's slug (e.g. `cbt`); repeat to require several.")
+    population: list[str] = _many(
+        "Who the therapist sees (e.g. `couples`); repeat to require several."
+    )
+    language: list[str] = _many(
+        "A session language as a BCP 47 tag (e.g. `fr`); repeat to require several."
+    )
+    gender: list[str] = _many(
+        "The therapist's self-described gender category; repeat to accept any of several.",
+        values=["woman", "man", "non_binary", "two_spirit", "another"],
+    )
+    lived_experience: list[str] = _many(
+        "Lived experience a therapist chose to disclose (slug); repeat to require several."
+    )
+    faith: list[str] = _many(
+        "A faith or spiritual tradition (slug); repeat to accept any of several."
+    )
+    lgbtq2s_affirming: str | None = _flag("`1`: only 2SLGBTQ+ affirming practices.")
+    max_fee: str | None = _documented(
+        None,
+        "Highest fee per session, in whole currency units (e.g. `150`).",
+        type="integer",
+        minimum=0,
+    )
+    sliding_scale: str | None = _flag(
+        "`1`: also keep therapists whose sliding scale reaches down to max_fee."
+    )
+    insurance: str | None = _flag("`1`: only therapists who accept insurance.")
+    direct_billing: str | None = _flag("`1`: only therapists who bill insurers directly.")
+    contact: list[str] = _many(
+        "Between-session contact policy; repeat to accept any of several.",
+        values=["none", "scheduling", "brief_check_ins"],
+    )
+    accessibility: list[str] = _many(
+        "An office accessibility feature (slug); one office must have every one asked for."
+    )
+    accepting: str | None = _flag(
+        "`0`: include therapists not accepting new clients (by default they are left out)."
+    )
+    q: str | None = _documented(
+        None, "Words to look for in names and profiles (at most 200 characters).", type="string"
+    )
+    sort: str | None = _documented(
+        None,
+        "Order of results: `name` (default), `distance` (needs a place), `fee`, or "
+        "`best_fit` (closeness to the style asked for, then distance).",
+        type="string",
+        enum=["best_fit", "distance", "fee", "name"],
+    )
+    style_structure: str | None = _documented(
+        None,
+        STYLE_PARAMETER_HELP.format(low="structured", high="exploratory"),
+        type="integer",
+        minimum=1,
+        maximum=5,
+    )
+    style_direction: str | None = _documented(
+        None,
+        STYLE_PARAMETER_HELP.format(low="directive", high="client-led"),
+        type="integer",
+        minimum=1,
+        maximum=5,
+    )
+    style_challenge: str | None = _documented(
+        None,
+        STYLE_PARAMETER_HELP.format(low="gentle", high="challenging"),
+        type="integer",
+        minimum=1,
+        maximum=5,
+    )
+    style_time_focus: str | None = _documented(
+        None,
+        STYLE_PARAMETER_HELP.format(low="present-focused", high="past-focused"),
+        type="integer",
+        minimum=1,
+        maximum=5,
+    )
+    style_humour: str | None = _documented(
+        None,
+        STYLE_PARAMETER_HELP.format(low="rarely uses humour", high="often uses humour"),
+        type="integer",
+        minimum=1,
+        maximum=5,
+    )
+    page: str | None = _documented(
+        None,
+        "Page number, from 1. A page past the last one is a 400 problem saying how many "
+        "pages there are.",
+        type="integer",
+        minimum=1,
+        default=1,
+    )
+    page_size: str | None = _documented(
+        None,
+        f"Results per page, 1 to {API_MAX_PAGE_SIZE}.",
+        type="integer",
+        minimum=1,
+        maximum=API_MAX_PAGE_SIZE,
+        default=API_DEFAULT_PAGE_SIZE,
+    )
+
+
+class SearchResultOut(Schema):
+    id: uuid.UUID = Field(description="The therapist's public id.")
+    name: str
+    pronouns: str
+    designation: str = Field(description="The title shown beside the name, e.g. `RP`.")
+    licensed_in: list[str] = Field(
+        description="ISO 3166-2 codes of the jurisdictions with a current licence."
+    )
+    distance_km: float | None = Field(
+        description="To the nearest office, to 0.1 km, when searching near a place."
+    )
+    fee: int = Field(description="Fee per session in minor units (cents).")
+    currency: str = Field(description="ISO 4217 code: CAD or USD.")
+    sliding_scale_min: int | None = Field(
+        description="Lowest sliding-scale fee in minor units, or null without a sliding scale."
+    )
+    delivery: list[str] = Field(description="Any of in_person, video, phone.")
+    languages: list[str] = Field(description="Session languages as BCP 47 tags.")
+    accepting_new_clients: bool
+    url: str = Field(description="Path of the profile page on this site.")
+
+
+class FacetOut(Schema):
+    value: str
+    label: str
+    count: int = Field(description="How many results there would be with this value chosen.")
+    selected: bool
+
+
+class SearchOut(Schema):
+    total: int
+    page: int
+    pages: int
+    results: list[SearchResultOut]
+    facets: dict[str, list[FacetOut]] = Field(
+        description="For each filter (keyed by its query parameter), the values to offer."
+    )
+
+
+class TermOut(Schema):
+    slug: str
+    name: str
+
+
+class PublicLicenceOut(Schema):
+    jurisdiction: str = Field(description="ISO 3166-2 code, e.g. CA-ON.")
+    jurisdiction_name: str
+    designation: str
+    regulator: str
+    regulator_abbreviation: str
+    number: str
+    expires_on: dt.date | None
+
+
+class StylePlacementOut(Schema):
+    dimension: str = Field(description="The matching style_* query parameter.")
+    low: str
+    high: str
+    value: int = Field(description="1 (the low end) to 5 (the high end).")
+    words: str
+
+
+class OfficeOut(Schema):
+    label: str
+    street_address: str
+    city: str
+    jurisdiction: str
+    jurisdiction_name: str
+    postal_code: str
+    accessibility_features: list[TermOut]
+    accessibility_note: str
+
+
+class IdentityItemOut(Schema):
+    label: str
+    words: str
+
+
+class ContactPolicyOut(Schema):
+    between_sessions: str = Field(description="none, scheduling or brief_check_ins.")
+    reply_within_hours: int
+    contact_hours: str
+    summary: str
+
+
+class ProfileOut(Schema):
+    id: uuid.UUID
+    name: str
+    pronouns: str
+    designation: str
+    designation_name: str
+    years_in_practice: int
+    photo_url: str | None
+    licences: list[PublicLicenceOut]
+    headline: str
+    about: str
+    approach: str
+    first_session: str
+    style: list[StylePlacementOut]
+    concerns: list[TermOut]
+    modalities: list[TermOut]
+    populations: list[TermOut]
+    languages: list[TermOut]
+    lgbtq2s_affirming: bool
+    identity: list[IdentityItemOut] = Field(
+        description="Only what the therapist chose to say about themselves."
+    )
+    fee: int = Field(description="Fee per session in minor units (cents).")
+    currency: str
+    sliding_scale_min: int | None
+    accepts_insurance: bool
+    direct_billing: bool
+    insurance_note: str
+    session_minutes: int
+    consultation_minutes: int = Field(description="Free consultation length; 0 when none.")
+    delivery: list[str]
+    time_zone: str
+    offices: list[OfficeOut]
+    contact_policy: ContactPolicyOut
+    accepting_new_clients: bool
+    accepting_confirmed_at: dt.datetime | None
+    url: str
+
+
+def _problem_schema() -> dict[str, Any]:
+    return {
+        "type": "object",
+        "properties": {
+            "type": {"type": "string"},
+            "title": {"type": "string"},
+            "status": {"type": "integer"},
+            "detail": {"type": "string"},
+            "errors": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "properties": {"field": {"type": "string"}, "message": {"type": "string"}},
+                    "required": ["field", "message"],
+                },
+            },
+        },
+        "required": ["type", "title", "status"],
+    }
+
+
+def _problem_response_doc(description: str) -> dict[str, Any]:
+    return {
+        "description": description,
+        "content": {"application/problem+json": {"schema": _problem_schema()}},
+    }
+
+
+def _delivery(therapist: TherapistProfile) -> list[str]:
+    modes = []
+    if therapist.offers_in_person:
+        modes.append("in_person")
+    if therapist.offers_video:
+        modes.append("video")
+    if therapist.offers_phone:
+        modes.append("phone")
+    return modes
+
+
+_PATH_PLACEHOLDER = uuid.UUID(int=0)
+
+
+def _profile_path(public_id: uuid.UUID) -> str:
+    return reverse("directory:therapist_detail", args=[public_id])
+
+
+def _parse_page_size(values: list[str]) -> int:
+    if len(values) > 1:
+        raise SearchQueryError(PARAM_PAGE_SIZE, "Give page_size once.")
+    raw = values[0].strip() if values else ""
+    if raw == "":
+        return API_DEFAULT_PAGE_SIZE
+    # isascii() first: int() would take other scripts' digits, signs and underscores; the
+    # length check keeps a thousand-digit number from ever reaching int().
+    if (
+        not (raw.isascii() and raw.isdigit())
+        or len(raw) > 3
+        or not 1 <= int(raw) <= API_MAX_PAGE_SIZE
+    ):
+        raise SearchQueryError(
+            PARAM_PAGE_SIZE, f"Give page_size as a whole number from 1 to {API_MAX_PAGE_SIZE}."
+        )
+    return int(raw)
+
+
+def _invalid(error: SearchQueryError) -> HttpResponse:
+    return problem_response(
+        status=400,
+        title="Invalid request",
+        detail=error.message,
+        errors=[{"field": error.field, "message": error.message}],
+    )
+
+
+def _result_rows(hits: list[SearchHit], *, now: dt.datetime) -> list[dict[str, Any]]:
+    """The page's rows in the engine's order, in three queries whatever the page size.
+
+    Plain values rather than model instances: a row needs a dozen columns, and building
+    TherapistProfile objects (with prefetch machinery) cost more than the search itself.
+    """
+    ids = [hit.therapist_id for hit in hits]
+    therapists = {
+        row[0]: row
+        for row in TherapistProfile.objects.filter(id__in=ids).values_list(
+            "id",
+            "public_id",
+            "display_name",
+            "pronouns",
+            "designation__code",
+            "fee_minor",
+            "currency",
+            "sliding_scale_min_minor",
+            "offers_in_person",
+            "offers_video",
+            "offers_phone",
+            "accepting_new_clients",
+        )
+    }
+    licensed_in: dict[int, list[str]] = {therapist_id: [] for therapist_id in therapists}
+    # Only current licences: "licensed in" reads as the legal permission to treat.
+    for therapist_id, jurisdiction in (
+        Licence.objects.filter(therapist_id__in=ids)
+        .filter(Q(expires_on__isnull=True) | Q(expires_on__gte=now.date()))
+        .order_by("jurisdiction_id", "id")
+        .values_list("therapist_id", "jurisdiction_id")
+    ):
+        if jurisdiction not in licensed_in[therapist_id]:
+            licensed_in[therapist_id].append(jurisdiction)
+    languages: dict[int, list[str]] = {therapist_id: [] for therapist_id in therapists}
+    for therapist_id, slug in (
+        TherapistProfile.languages.through.objects.filter(therapistprofile_id__in=ids)
+        .order_by("language__sort_order", "language__name")
+        .values_list("therapistprofile_id", "language__slug")
+    ):
+        languages[therapist_id].append(slug)
+
+    # One reverse() for the page: a profile path differs only by the id.
+    path_template = _profile_path(_PATH_PLACEHOLDER)
+    rows = []
+    for hit in hits:
+        row = therapists.get(hit.therapist_id)
+        if row is None:  # removed between the search and this read
+            continue
+        (therapist_id, public_id, name, pronouns, designation, fee, currency, sliding_minimum,
+         in_person, video, phone, accepting) = row  # fmt: skip
+        delivery = [
+            mode
+            for mode, offered in (("in_person", in_person), ("video", video), ("phone", phone))
+            if offered
+        ]
+        rows.append(
+            {
+                "id": str(public_id),
+                "name": name,
+                "pronouns": pronouns,
+                "designation": designation,
+                "licensed_in": licensed_in[therapist_id],
+                "distance_km": None if hit.distance_km is None else round(hit.distance_km, 1),
+                "fee": fee,
+                "currency": currency,
+                "sliding_scale_min": sliding_minimum,
+                "delivery": delivery,
+                "languages": languages[therapist_id],
+                "accepting_new_clients": accepting,
+                "url": path_template.replace(str(_PATH_PLACEHOLDER), str(public_id)),
+            }
+        )
+    return rows
+
+
+def _facets(result: SearchResult) -> dict[str, list[dict[str, Any]]]:
+    return {
+        name: [
+            {
+                "value": facet.value,
+                "label": facet.label,
+                "count": facet.count,
+                "selected": facet.selected,
+            }
+            for facet in counts
+        ]
+        for name, counts in result.facets.items()
+    }
+
+
+@public_router.get(
+    "",
+    auth=None,
+    response={200: SearchOut},
+    summary="Search the directory",
+    description=(
+        "Listed therapists matching every filter given, one page at a time, with facet counts "
+        "for each filter. Takes the same query string as the `/therapists/` page. "
+        "Multi-valued filters repeat the parameter (`?concern=anxiety&concern=grief`). "
+        "No sign-in needed.\n\n"
+        "Errors are `application/problem+json` (RFC 9457) with status 400: an unusable value "
+        "names its parameter in `errors[].field`; a `page` past the last page is also a 400, "
+        'whose `detail` says how many pages there are ("There are only 3 pages.").'
+    ),
+    openapi_extra={"responses": {"400": _problem_response_doc("An unusable parameter")}},
+)
+def search_therapists(request: HttpRequest, filters: Query[SearchParams]) -> HttpResponse:
+    # ``filters`` is for the OpenAPI document; the shared parser reads the raw query string so
+    # repeated and malformed values reach it exactly as sent. The body is built as plain JSON
+    # rather than validated through SearchOut on the way out: that validation cost more than
+    # the search itself (the facets alone are ~150 entries); tests hold the shape to SearchOut.
+    parameters = request.GET.copy()
+    page_size_values = parameters.getlist(PARAM_PAGE_SIZE)
+    parameters.pop(PARAM_PAGE_SIZE, None)
+    now = timezone.now()
+    try:
+        page_size = _parse_page_size(page_size_values)
+        query = parse_search_query(parameters, page_size=page_size)
+    except SearchQueryError as error:
+        return _invalid(error)
+    result = search(query, now=now)
+    if result.page_past_end:
+        pages = max(result.pages, 1)
+        message = "There is only 1 page." if pages == 1 else f"There are only {pages} pages."
+        return problem_response(
+            status=400,
+            title="Invalid request",
+            detail=message,
+            errors=[{"field": PARAM_PAGE, "message": message}],
+        )
+    body = {
+        "total": result.total,
+        "page": result.page,
+        "pages": result.pages,
+        "results": _result_rows(result.hits, now=now),
+        "facets": _facets(result),
+    }
+    response = HttpResponse(
+        json.dumps(body, ensure_ascii=False), content_type="application/json; charset=utf-8"
+    )
+    response["Cache-Control"] = PUBLIC_CACHE_CONTROL
+    return response
+
+
+def _terms(terms: Any) -> list[dict[str, str]]:
+    return [{"slug": term.slug, "name": term.name} for term in terms.all()]
+
+
+def _profile(therapist: TherapistProfile) -> dict[str, Any]:
+    return {
+        "id": therapist.public_id,
+        "name": therapist.display_name,
+        "pronouns": therapist.pronouns,
+        "designation": therapist.designation.code,
+        "designation_name": therapist.designation.name,
+        "years_in_practice": therapist.years_in_practice,
+        "photo_url": therapist.photo.url if therapist.photo else None,
+        "licences": [
+            {
+                "jurisdiction": licence.jurisdiction_id,
+                "jurisdiction_name": licence.jurisdiction.name,
+                "designation": licence.designation.code,
+                "regulator": licence.regulator.name,
+                "regulator_abbreviation": licence.regulator.abbreviation,
+                "number": licence.number,
+                "expires_on": licence.expires_on,
+            }
+            for licence in therapist.licences.all()
+        ],
+        "headline": therapist.headline,
+        "about": therapist.about,
+        "approach": therapist.approach,
+        "first_session": therapist.first_session,
+        "style": [
+            {
+                "dimension": dimension,
+                "low": placement["low"],
+                "high": placement["high"],
+                "value": placement["value"],
+                "words": style_words(placement),
+            }
+            for (dimension, _, _), placement in zip(
+                STYLE_DIMENSIONS, therapist.style_placements(), strict=True
+            )
+        ],
+        "concerns": _terms(therapist.concerns),
+        "modalities": _terms(therapist.modalities),
+        "populations": _terms(therapist.populations),
+        "languages": _terms(therapist.languages),
+        "lgbtq2s_affirming": therapist.lgbtq2s_affirming,
+        "identity": [
+            {"label": label, "words": words} for label, words in identity_items(therapist)
+        ],
+        "fee": therapist.fee_minor,
+        "currency": therapist.currency,
+        "sliding_scale_min": therapist.sliding_scale_min_minor,
+        "accepts_insurance": therapist.accepts_insurance,
+        "direct_billing": therapist.direct_billing,
+        "insurance_note": therapist.insurance_note,
+        "session_minutes": therapist.session_minutes,
+        "consultation_minutes": therapist.consultation_minutes,
+        "delivery": _delivery(therapist),
+        "time_zone": therapist.time_zone,
+        "offices": [
+            {
+                "label": office.label,
+                "street_address": office.street_address,
+                "city": office.city,
+                "jurisdiction": office.jurisdiction_id,
+                "jurisdiction_name": office.jurisdiction.name,
+                "postal_code": office.postal_code,
+                "accessibility_features": _terms(office.accessibility_features),
+                "accessibility_note": office.accessibility_note,
+            }
+            for office in therapist.offices.all()
+        ],
+        "contact_policy": {
+            "between_sessions": therapist.between_session_contact,
+            "reply_within_hours": therapist.reply_within_hours,
+            "contact_hours": therapist.contact_hours,
+            "summary": contact_policy(therapist),
+        },
+        "accepting_new_clients": therapist.accepting_new_clients,
+        "accepting_confirmed_at": therapist.accepting_confirmed_at,
+        "url": _profile_path(therapist.public_id),
+    }
+
+
+@public_router.get(
+    "/{id}",
+    auth=None,
+    response={200: ProfileOut},
+    summary="A therapist's public profile",
+    description=(
+        "Everything the profile page shows. A therapist who is not listed (under review, "
+        "suspended, hidden, or not recently confirmed as accepting clients) is a 404, exactly "
+        "like an id that never existed. No sign-in needed."
+    ),
+    openapi_extra={
+        "responses": {"404": _problem_response_doc("No listed therapist has this id")},
+    },
+)
+def therapist_public_profile(
+    request: HttpRequest,
+    response: HttpResponse,
+    id: str = Path(..., description="The therapist's public id (a UUID)."),
+) -> dict[str, Any] | HttpResponse:
+    try:
+        public_id = uuid.UUID(id)
+    except ValueError:
+        return problem_response(status=404, title="Not found")
+    therapist = therapist_profile(public_id=public_id, now=timezone.now())
+    if therapist is None:
+        return problem_response(status=404, title="Not found")
+    response["Cache-Control"] = PUBLIC_CACHE_CONTROL
+    return _profile(therapist)

@@ -575,3 +575,27 @@ class Office(models.Model):
 
     def distance_km_to(self, latitude: float, longitude: float) -> float:
         return distance_km(self.latitude, self.longitude, latitude, longitude)
+
+
+# --- search index freshness ----------------------------------------------------------------
+
+
+class SearchIndexVersion(models.Model):
+    """One row whose ``version`` goes up, in the same transaction, with every change to what the
+    directory search indexes (profiles, licences, offices, taxonomy terms).
+
+    Each process keeps its own in-memory search index and compares this stamp (one primary-key
+    read per search) with the one it was built from, so every process and machine rebuilds after
+    a change. ``stamp`` changes with every bump too: a bump that is rolled back frees its number
+    for a different change, and the pair tells the two apart.
+    """
+
+    SINGLETON_ID = 1
+
+    id = models.PositiveSmallIntegerField(primary_key=True, default=SINGLETON_ID)
+    version = models.PositiveBigIntegerField(default=1)
+    stamp = models.UUIDField(default=uuid.uuid4)
+    changed_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"Search index version {self.version}"

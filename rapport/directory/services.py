@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import datetime as dt
 import time
+import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.mail import send_mail
 from django.core.management import call_command
-from django.db import transaction
-from django.template.loader import render_to_string
+from django.db import IntegrityError, transaction
+from django.db.models import F, Q
 from django.utils import timezone
 
 from rapport.accounts.models import User
@@ -28,6 +27,7 @@ from rapport.directory.models import (
     Office,
     Population,
     Regulator,
+    SearchIndexVersion,
     TherapistProfile,
     VerificationDecision,
     VerificationStatus,
@@ -37,6 +37,7 @@ from rapport.directory.seeding.generate import (
     ReferenceData,
     TherapistGenerator,
 )
+from rapport.directory.tasks import send_verification_email
 
 SEED_BATCH_SIZE = 2000
 TaxonomyTerm = (
@@ -45,6 +46,36 @@ TaxonomyTerm = (
 
 
 REVIEW_PERMISSION = "directory.review_licences"
+
+
+def search_index_version_bump() -> None:
+    """Tell every process that indexed directory data changed: call it inside the transaction
+    that makes the change, so the new version becomes visible exactly when the change does.
+
+    Side effects: increments ``SearchIndexVersion.version`` and renews its stamp; each
+    process's search index rebuilds on its next search.
+    """
+    with transaction.atomic():
+        updated = SearchIndexVersion.objects.filter(pk=SearchIndexVersion.SINGLETON_ID).update(
+            version=F("version") + 1, stamp=uuid.uuid4(), changed_at=timezone.now()
+        )
+        if updated:
+            return
+        try:
+            # The row is missing only if someone deleted it (a flushed test database).
+            with transaction.atomic():
+                SearchIndexVersion.objects.create(version=2)
+        except IntegrityError:
+            # Another transaction created it meanwhile; bump that one.
+            SearchIndexVersion.objects.filter(pk=SearchIndexVersion.SINGLETON_ID).update(
+                version=F("version") + 1, stamp=uuid.uuid4(), changed_at=timezone.now()
+            )
+
+
+class StaleDecision(Exception):
+    """The therapist's status changed after the reviewer opened it."""
+
+
 MINIMUM_REASON_LENGTH = 10
 
 
@@ -54,6 +85,7 @@ def therapist_verification_decide(
     reviewer: User,
     status: str,
     reason: str,
+    expected_status: str | None = None,
     now: dt.datetime | None = None,
 ) -> VerificationDecision:
     """Record a licence-review decision and apply it to the listing at once.
@@ -61,7 +93,11 @@ def therapist_verification_decide(
     Verifying lists the therapist (if they are otherwise listable); rejecting or suspending
     hides them from the next request on, because the directory reads the status live. A
     refusal needs a reason the therapist can act on. Side effects: a decision row with the
-    licence details as reviewed; an e-mail to the therapist's account, if linked, after commit.
+    licence details as reviewed; a search index version bump; an e-mail to the therapist's
+    account, if linked, after commit.
+    ``expected_status`` is the status the reviewer was looking at; when another reviewer has
+    decided meanwhile, StaleDecision is raised instead of silently overriding them. Verifying
+    needs at least one licence that has not expired.
     Raises PermissionDenied for anyone without the licence-review permission, and
     ValidationError for a decision that makes no sense (same status, missing reason).
     """
@@ -84,6 +120,20 @@ def therapist_verification_decide(
     with transaction.atomic():
         # Lock the row: two reviewers deciding at once must not interleave.
         profile = TherapistProfile.objects.select_for_update().get(pk=therapist.pk)
+        if expected_status is not None and profile.verification_status != expected_status:
+            raise StaleDecision(
+                "Another reviewer decided on this therapist while you were looking: it is now "
+                f"{profile.get_verification_status_display().lower()}. Review it again."
+            )
+        if (
+            status == VerificationStatus.VERIFIED
+            and not profile.licences.filter(
+                Q(expires_on__isnull=True) | Q(expires_on__gte=now.date())
+            ).exists()
+        ):
+            raise ValidationError(
+                {"status": "There is no current licence to verify: add or renew one first."}
+            )
         if profile.verification_status == status:
             current = profile.get_verification_status_display().lower()
             raise ValidationError({"status": f"This therapist is already {current}."})
@@ -122,30 +172,15 @@ def therapist_verification_decide(
                 "updated_at",
             ]
         )
+        search_index_version_bump()
         if profile.user_id is not None:
-            transaction.on_commit(lambda: _send_verification_email(decision))
+            # Sent by the task worker: a mail server that is down must not undo or hide a
+            # decision that is already recorded.
+            transaction.on_commit(
+                lambda: send_verification_email.enqueue(decision_id=str(decision.pk))
+            )
     therapist.refresh_from_db()
     return decision
-
-
-def _send_verification_email(decision: VerificationDecision) -> None:
-    therapist = decision.therapist
-    if therapist.user is None:
-        return
-    subjects = {
-        VerificationStatus.VERIFIED: "Your licence is verified: your listing is live",
-        VerificationStatus.REJECTED: "We could not verify your licence",
-        VerificationStatus.SUSPENDED: "Your listing is suspended",
-    }
-    send_mail(
-        f"[Rapport] {subjects[VerificationStatus(decision.status)]}",
-        render_to_string(
-            "directory/email/verification_decided.txt",
-            {"decision": decision, "therapist": therapist},
-        ),
-        settings.DEFAULT_FROM_EMAIL,
-        [therapist.user.email],
-    )
 
 
 @dataclass(frozen=True)
@@ -158,7 +193,9 @@ class SeedResult:
 def reference_data_load() -> None:
     """Load (or refresh) the taxonomy and credential fixtures. Safe to run any number of times:
     rows are matched by their natural keys (slugs, codes)."""
-    call_command("loaddata", "taxonomies", "credentials", verbosity=0)
+    with transaction.atomic():
+        call_command("loaddata", "taxonomies", "credentials", verbosity=0)
+        search_index_version_bump()
 
 
 def _reference_data() -> ReferenceData:
@@ -200,7 +237,9 @@ def demo_directory_seed(
     the same command twice adds nothing, and a larger count adds only the difference.
     Side effects: loads the reference fixtures; writes profiles, licences, offices and their
     taxonomy links in batches, each batch in its own transaction (an interrupted run leaves
-    whole therapists only, and the next run fills the gap).
+    whole therapists only, and the next run fills the gap); each batch bumps the search index
+    version, and database triggers (SQLite) or an expression index (PostgreSQL) keep the
+    free-text index complete.
     """
     if therapists < 0:
         raise ValueError("therapists must not be negative")
@@ -230,12 +269,13 @@ def demo_directory_seed(
 
 def demo_directory_clear(*, seed: int | None = None) -> int:
     """Delete generated therapists (of one seed, or all); hand-made profiles are never touched.
-    Returns how many were deleted."""
+    Returns how many were deleted. Side effect: bumps the search index version."""
     rows = TherapistProfile.objects.filter(seed_key__isnull=False)
     if seed is not None:
         rows = rows.filter(seed_key__startswith=f"seed{seed}-")
     with transaction.atomic():
         _, by_model = rows.delete()
+        search_index_version_bump()
     return by_model.get(TherapistProfile._meta.label, 0)
 
 
@@ -288,6 +328,7 @@ def _write_batch(batch: list[GeneratedTherapist]) -> None:
             ],
             batch_size=5000,
         )
+        search_index_version_bump()
 
 
 def _link_rows(

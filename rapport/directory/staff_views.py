@@ -19,7 +19,7 @@ from django.views.decorators.http import require_http_methods, require_safe
 from rapport.accounts.models import User
 from rapport.directory.access import can_review_licences, get_therapist_for_review
 from rapport.directory.models import TherapistProfile, VerificationStatus
-from rapport.directory.services import therapist_verification_decide
+from rapport.directory.services import StaleDecision, therapist_verification_decide
 
 QUEUE_STATUSES = {
     "pending": VerificationStatus.PENDING,
@@ -37,6 +37,11 @@ class VerificationDecisionForm(forms.Form):
             (VerificationStatus.SUSPENDED, "Suspend: hide the listing now"),
         ],
         widget=forms.RadioSelect,
+    )
+    # The status the reviewer saw, so a decision made meanwhile by someone else is not
+    # silently overridden.
+    expected_status = forms.ChoiceField(
+        choices=VerificationStatus.choices, widget=forms.HiddenInput, required=False
     )
     reason = forms.CharField(
         widget=forms.Textarea(attrs={"rows": 4}),
@@ -68,7 +73,9 @@ def verification_queue(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def verification_detail(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
     therapist = get_therapist_for_review(request.user, public_id)
-    form = VerificationDecisionForm(request.POST or None)
+    form = VerificationDecisionForm(
+        request.POST or None, initial={"expected_status": therapist.verification_status}
+    )
     if request.method == "POST" and form.is_valid():
         assert isinstance(request.user, User)
         try:
@@ -77,7 +84,16 @@ def verification_detail(request: HttpRequest, public_id: uuid.UUID) -> HttpRespo
                 reviewer=request.user,
                 status=form.cleaned_data["status"],
                 reason=form.cleaned_data["reason"],
+                expected_status=form.cleaned_data["expected_status"] or None,
             )
+        except StaleDecision as conflict:
+            therapist.refresh_from_db()
+            form.add_error(None, str(conflict))
+            # Show the page as it is now, so a second submit is a decision on what they see.
+            form.data = {
+                **{key: request.POST.get(key) for key in request.POST},
+                "expected_status": therapist.verification_status,
+            }
         except ValidationError as error:
             for field, problems in error.message_dict.items():
                 form.add_error(field if field in form.fields else None, problems)
@@ -96,5 +112,5 @@ def verification_detail(request: HttpRequest, public_id: uuid.UUID) -> HttpRespo
             "decisions": therapist.verification_decisions.select_related("reviewer"),
             "form": form,
         },
-        status=400 if form.errors else 200,
+        status=(409 if form.non_field_errors() else 400) if form.errors else 200,
     )

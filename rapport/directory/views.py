@@ -1,21 +1,66 @@
-"""The directory's public pages: the home page, the paged list and a therapist's profile.
+"""The directory's public pages: home, search, a therapist's profile, the shortlist and the
+side-by-side comparison.
 
-Each view parses its input, asks a selector, and renders; what is shown and who may be seen is
-decided in ``selectors`` and worded in ``display``.
+Each view parses its input, asks a selector (or the search engine), and renders; what is shown
+and who may be seen is decided in ``selectors`` and worded in ``display``.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
+from typing import Any
 
 from django.conf import settings
-from django.http import Http404, HttpRequest, HttpResponse
+from django.contrib import messages
+from django.core.paginator import Paginator
+from django.http import (
+    Http404,
+    HttpRequest,
+    HttpResponse,
+    HttpResponseRedirect,
+    QueryDict,
+)
 from django.shortcuts import render
+from django.urls import reverse
 from django.utils import timezone
-from django.views.decorators.http import require_safe
+from django.utils.cache import patch_vary_headers
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_POST, require_safe
 
-from rapport.core.pagination import paginate
+from rapport.core.pagination import parse_page_number
+from rapport.directory import display
+from rapport.directory import shortlist as shortlist_store
+from rapport.directory.forms import (
+    FORM_FIELDS,
+    FREQUENCY_CHOICES,
+    SearchForm,
+    cost_plan,
+    error_field,
+)
+from rapport.directory.models import STYLE_DIMENSIONS, TherapistProfile
+from rapport.directory.search.contract import (
+    PARAM_ACCEPTING,
+    PARAM_LATITUDE,
+    PARAM_LONGITUDE,
+    PARAM_PAGE,
+    PARAM_PLACE,
+    PARAM_SORT,
+    SORT_BEST_FIT,
+    SORT_DISTANCE,
+    STYLE_PARAMS,
+    SearchHit,
+    SearchQuery,
+    SearchQueryError,
+    SearchResult,
+)
+from rapport.directory.search.engine import search
+from rapport.directory.search.params import parse_search_query
 from rapport.directory.selectors import therapist_cards, therapist_listing, therapist_profile
+
+# A page number beyond any real directory; larger ones are simply "past the end".
+MAX_PAGE_NUMBER = 1_000_000
 
 
 @require_safe
@@ -33,21 +78,157 @@ def home(request: HttpRequest) -> HttpResponse:
     )
 
 
+# --- search ------------------------------------------------------------------------------------
+
+
+def distance_label(distance_km: float | None) -> str:
+    """``3.24`` → ``"3.2 km away"``; whole kilometres from 10 km on, where tenths are noise."""
+    if distance_km is None:
+        return ""
+    if distance_km < 0.1:
+        return "Less than 0.1 km away"
+    if distance_km < 10:
+        return f"{distance_km:.1f} km away"
+    return f"{distance_km:,.0f} km away"
+
+
+def count_sentence(total: int) -> str:
+    if total == 0:
+        return "No therapists match"
+    return "1 therapist matches" if total == 1 else f"{total:,} therapists match"
+
+
+def _hit_cards(hits: list[SearchHit], *, now: dt.datetime) -> list[tuple[TherapistProfile, str]]:
+    """The page's therapists with what a card shows, in the engine's order.
+
+    Read through ``therapist_cards`` (the listing rule) rather than by bare id, so a therapist
+    the engine's index still holds but who was hidden a moment ago never shows up.
+    """
+    ids = [hit.therapist_id for hit in hits]
+    by_id = {therapist.pk: therapist for therapist in therapist_cards(now=now).filter(pk__in=ids)}
+    return [
+        (by_id[hit.therapist_id], distance_label(hit.distance_km))
+        for hit in hits
+        if hit.therapist_id in by_id
+    ]
+
+
 @require_safe
 def therapist_list(request: HttpRequest) -> HttpResponse:
-    result = paginate(
-        therapist_cards(now=timezone.now()),
-        raw_page=request.GET.get("page"),
-        page_size=settings.DIRECTORY_PAGE_SIZE,
+    """The search page: filters, live counts and one page of results.
+
+    A htmx request (the form changed) gets only the results region, plus the counts and
+    error slots out of band, so the form a person is using is never replaced under them.
+    """
+    now = timezone.now()
+    params, page_message = _page_params(request.GET)
+
+    query: SearchQuery | None = None
+    result: SearchResult | None = None
+    errors: dict[str, str] = {}
+    try:
+        query = parse_search_query(params, page_size=settings.DIRECTORY_PAGE_SIZE)
+        result = search(query, now=now)
+    except SearchQueryError as error:
+        errors[error_field(error.field)] = error.message
+
+    form = SearchForm(
+        params=request.GET,
+        facets=result.facets if result is not None else None,
+        errors=errors,
+        has_location=query.has_location if query is not None else False,
+        has_style=bool(query.style)
+        if query is not None
+        else any(request.GET.get(name, "").strip() for name in STYLE_PARAMS),
     )
-    # A page past the end is a page that does not exist (404), but the visitor still gets the
-    # directory's own page with a way to the last real page rather than a bare error.
-    return render(
-        request,
-        "directory/therapist_list.html",
-        {"result": result, "page": result.page, "paginator": result.paginator},
-        status=404 if result.is_past_end else 200,
+    status = 200
+    cards: list[tuple[TherapistProfile, str]] = []
+    past_end_message = None
+    if result is None:
+        status = 400
+    elif result.page_past_end:
+        status = 404
+        past_end_message = (
+            "There is only 1 page."
+            if result.pages == 1
+            else f"There are only {result.pages} pages."
+        )
+    else:
+        cards = _hit_cards(result.hits, now=now)
+
+    page_size = settings.DIRECTORY_PAGE_SIZE
+    first_index = (result.page - 1) * page_size + 1 if result and cards else 0
+    context: dict[str, Any] = {
+        "form": form,
+        "query": query,
+        "result": result,
+        "cards": cards,
+        "count_sentence": count_sentence(result.total) if result else "",
+        "page_message": page_message,
+        "past_end_message": past_end_message,
+        "page_range": _page_range(result) if result and cards else [],
+        "first_index": first_index,
+        "last_index": first_index + len(cards) - 1 if cards else 0,
+        "form_fields": FORM_FIELDS,
+        "live_text": _live_text(query, result),
+        "freshness_days": settings.LISTING_FRESHNESS_DAYS,
+    }
+    is_partial = bool(request.headers.get("HX-Request")) and not request.headers.get("HX-Boosted")
+    template = "directory/_search_results.html" if is_partial else "directory/therapist_list.html"
+    # htmx leaves 4xx answers out of the page, and the fragment is what says what went wrong,
+    # so it is sent as 200 (it is never a page of its own); the full page keeps 400 or 404.
+    response = render(request, template, context, status=200 if is_partial else status)
+    # The same URL answers with a whole page or a fragment: caches must keep them apart.
+    patch_vary_headers(response, ("HX-Request",))
+    return response
+
+
+def _page_params(raw: QueryDict) -> tuple[QueryDict, str | None]:
+    """The query string as this page searches it, and a note about the page number if any.
+
+    - Only therapists accepting new clients are shown here (the listing rule), whatever an
+      ``accepting=0`` copied from an API URL says, so every card links to a profile that opens.
+    - A bad ``?page=`` is an old link or a typo, never an error: page 1 and a sentence.
+    - A sort that no longer applies (best fit after the last style preference was cleared,
+      nearest after the place was) falls back to the default instead of failing the search:
+      the sort menu offers only what applies, but the menu a person used a moment ago may not.
+    """
+    params = raw.copy()
+    params[PARAM_ACCEPTING] = "1"
+    requested_page = parse_page_number(params.get(PARAM_PAGE))
+    if PARAM_PAGE in params:
+        params[PARAM_PAGE] = str(min(requested_page.number, MAX_PAGE_NUMBER))
+    sort = params.get(PARAM_SORT, "").strip()
+    has_style = any(params.get(name, "").strip() for name in STYLE_PARAMS)
+    has_place = any(
+        params.get(name, "").strip() for name in (PARAM_PLACE, PARAM_LATITUDE, PARAM_LONGITUDE)
     )
+    if (sort == SORT_BEST_FIT and not has_style) or (sort == SORT_DISTANCE and not has_place):
+        del params[PARAM_SORT]
+    return params, requested_page.problem
+
+
+def _page_range(result: SearchResult) -> list[int | str]:
+    # Paginator only for its elided range; the engine has already counted and sliced.
+    paginator = Paginator(range(result.pages), 1)
+    return [
+        number if isinstance(number, int) else "…"
+        for number in paginator.get_elided_page_range(result.page)
+    ]
+
+
+def _live_text(query: SearchQuery | None, result: SearchResult | None) -> str:
+    """What the polite live region says after each search: the count, and where."""
+    if query is None or result is None:
+        return "One of your choices needs a change."
+    sentence = count_sentence(result.total)
+    if query.has_location:
+        place = query.place_label or "your location"
+        sentence += f" near {place}"
+    return f"{sentence}."
+
+
+# --- profile -----------------------------------------------------------------------------------
 
 
 @require_safe
@@ -56,8 +237,171 @@ def therapist_detail(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse
     therapist = therapist_profile(public_id=public_id, now=now)
     if therapist is None:
         raise Http404("No listed therapist has this address.")
+    plan = cost_plan(therapist=therapist, params=request.GET)
     return render(
         request,
         "directory/therapist_detail.html",
-        {"therapist": therapist, "now": now},
+        {
+            "therapist": therapist,
+            "now": now,
+            "plan": plan,
+            "is_shortlisted": public_id in shortlist_store.shortlist_ids(request.session),
+            "frequency_choices": FREQUENCY_CHOICES,
+        },
+        status=400 if plan.error else 200,
     )
+
+
+# --- shortlist and comparison -----------------------------------------------------------------
+
+
+def _redirect_back(request: HttpRequest, fallback: str) -> HttpResponseRedirect:
+    target = request.POST.get("next", "")
+    if not url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        target = fallback
+    return HttpResponseRedirect(target)
+
+
+@require_POST
+def shortlist_add(request: HttpRequest) -> HttpResponse:
+    public_id = shortlist_store.parse_public_id(request.POST.get("public_id"))
+    if public_id is None:
+        raise Http404("No listed therapist has this id.")
+    outcome = shortlist_store.shortlist_add(
+        session=request.session, public_id=public_id, now=timezone.now()
+    )
+    if outcome is shortlist_store.AddOutcome.NOT_LISTED:
+        raise Http404("No listed therapist has this id.")
+    if outcome is shortlist_store.AddOutcome.ADDED:
+        messages.success(request, "Saved to your shortlist.")
+    elif outcome is shortlist_store.AddOutcome.ALREADY_THERE:
+        messages.info(request, "Already on your shortlist.")
+    else:
+        messages.warning(
+            request,
+            f"Your shortlist holds up to {shortlist_store.SHORTLIST_LIMIT} therapists. "
+            "Remove one to make room.",
+        )
+    return _redirect_back(request, reverse("directory:therapist_detail", args=[public_id]))
+
+
+@require_POST
+def shortlist_remove(request: HttpRequest) -> HttpResponse:
+    public_id = shortlist_store.parse_public_id(request.POST.get("public_id"))
+    if public_id is not None and shortlist_store.shortlist_remove(
+        session=request.session, public_id=public_id
+    ):
+        messages.success(request, "Removed from your shortlist.")
+    return _redirect_back(request, reverse("directory:shortlist"))
+
+
+@never_cache
+@require_safe
+def shortlist(request: HttpRequest) -> HttpResponse:
+    now = timezone.now()
+    saved = shortlist_store.shortlist_ids(request.session)
+    therapists = shortlist_store.shortlisted_cards(public_ids=saved, now=now)
+    return render(
+        request,
+        "directory/shortlist.html",
+        {
+            "therapists": therapists,
+            "hidden_count": len(saved) - len(therapists),
+            "shortlist_limit": shortlist_store.SHORTLIST_LIMIT,
+            "compare_min": shortlist_store.COMPARE_MIN,
+            "compare_max": shortlist_store.COMPARE_MAX,
+        },
+    )
+
+
+@never_cache
+@require_safe
+def compare(request: HttpRequest) -> HttpResponse:
+    now = timezone.now()
+    requested: list[uuid.UUID] = []
+    unreadable = 0
+    for raw in request.GET.getlist("id"):
+        public_id = shortlist_store.parse_public_id(raw)
+        if public_id is None:
+            unreadable += 1
+        elif public_id not in requested:
+            requested.append(public_id)
+
+    low, high = shortlist_store.COMPARE_MIN, shortlist_store.COMPARE_MAX
+    problem = None
+    therapists: list[TherapistProfile] = []
+    if len(requested) < low:
+        problem = (
+            f"Choose at least {low} therapists to compare"
+            f"{'; you chose 1' if len(requested) == 1 else ''}."
+        )
+    elif len(requested) > high:
+        problem = f"You can compare up to {high} therapists at a time; you chose {len(requested)}."
+    else:
+        therapists = shortlist_store.comparison_profiles(public_ids=requested, now=now)
+    dropped = (len(requested) - len(therapists) if problem is None else 0) + unreadable
+    if problem is None and len(therapists) < low:
+        problem = "There are not enough listed therapists here to compare."
+    return render(
+        request,
+        "directory/compare.html",
+        {
+            "therapists": therapists if problem is None else [],
+            "problem": problem,
+            "dropped": dropped,
+            "rows": _comparison_rows(therapists) if problem is None else [],
+            "compare_min": low,
+            "compare_max": high,
+        },
+        status=400 if problem else 200,
+    )
+
+
+def _comparison_rows(therapists: list[TherapistProfile]) -> list[tuple[str, list[str]]]:
+    def words(items: Any) -> str:
+        return display.join_words(item.name for item in items.all()) or "Not stated"
+
+    rows: list[tuple[str, list[str]]] = [
+        ("Fee per session", [f"{t.fee_display} ({t.session_minutes} minutes)" for t in therapists]),
+        (
+            "Sliding scale",
+            [
+                f"From {t.sliding_scale_display}" if t.sliding_scale_display else "No"
+                for t in therapists
+            ],
+        ),
+        (
+            "Insurance",
+            [
+                ("Accepts insurance" if t.accepts_insurance else "Does not accept insurance")
+                + ("; bills your insurer directly" if t.direct_billing else "")
+                for t in therapists
+            ],
+        ),
+        ("Sessions", [display.delivery_modes_label(t) for t in therapists]),
+        ("Location", [display.location_label(t) or "Ask for the address" for t in therapists]),
+        ("Languages", [words(t.languages) for t in therapists]),
+        ("Can help with", [words(t.concerns) for t in therapists]),
+        ("Approaches", [words(t.modalities) for t in therapists]),
+    ]
+    for index, (_field, low, high) in enumerate(STYLE_DIMENSIONS):
+        rows.append(
+            (
+                f"Style: {low.lower()} or {high.lower()}",
+                [display.style_words(t.style_placements()[index]) for t in therapists],
+            )
+        )
+    rows += [
+        ("Contact policy", [display.contact_policy(t) for t in therapists]),
+        ("Experience", [display.years_in_practice_label(t) for t in therapists]),
+        (
+            "Free consultation",
+            [
+                f"{t.consultation_minutes} minutes" if t.consultation_minutes else "Not offered"
+                for t in therapists
+            ],
+        ),
+    ]
+    return rows

@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from rapport.directory.models import VerificationDecision, VerificationStatus
 from rapport.directory.selectors import therapist_listing
-from rapport.directory.services import therapist_verification_decide
+from rapport.directory.services import StaleDecision, therapist_verification_decide
 from tests.factories import make_therapist, make_user
 
 pytestmark = pytest.mark.django_db
@@ -251,3 +251,112 @@ def test_api_requires_sign_in_with_a_problem_document(pending):
         "status": 401,
         "detail": "Sign in to use this endpoint.",
     }
+
+
+# --- review findings: permission without MFA, licences, stale decisions, mail, API errors ---
+
+
+def test_a_client_role_account_given_the_review_permission_must_set_up_mfa(pending):
+    holder = make_user(role="client", permissions=REVIEW)  # no authenticator
+    client = Client()
+    client.force_login(holder)
+
+    page = client.get(reverse("directory:verification_queue"))
+    api = client.get(f"/api/v1/staff/verification/{pending.public_id}")
+
+    assert page.status_code == 302
+    assert page["Location"].startswith("/accounts/2fa/totp/activate/")
+    assert api.status_code == 403
+    assert api.json()["title"] == "Two-factor authentication required"
+
+
+@pytest.mark.parametrize("expired", [True, False], ids=["expired-licence", "no-licence"])
+def test_verifying_needs_a_current_licence(reviewer, pending, expired):
+    licence = pending.licences.get()
+    if expired:
+        licence.expires_on = timezone.now().date().replace(year=2020)
+        licence.save()
+    else:
+        licence.delete()
+    with pytest.raises(ValidationError) as error:
+        therapist_verification_decide(
+            therapist=pending, reviewer=reviewer, status="verified", reason=""
+        )
+    assert error.value.message_dict == {
+        "status": ["There is no current licence to verify: add or renew one first."]
+    }
+    assert "Pending Person" not in _listed_names()
+
+
+def test_a_decision_on_a_status_someone_else_changed_meanwhile_is_refused(reviewer, pending):
+    other = make_user(role="staff", mfa=True, permissions=REVIEW)
+    therapist_verification_decide(
+        therapist=pending, reviewer=other, status="rejected", reason="Not on the register."
+    )
+    with pytest.raises(StaleDecision) as conflict:
+        therapist_verification_decide(
+            therapist=pending,
+            reviewer=reviewer,
+            status="verified",
+            reason="",
+            expected_status="pending",
+        )
+    assert "it is now rejected" in str(conflict.value)
+    pending.refresh_from_db()
+    assert pending.verification_status == "rejected"
+
+    client = Client()
+    client.force_login(reviewer)
+    api = client.post(
+        f"/api/v1/staff/verification/{pending.public_id}/decisions",
+        data=json.dumps({"status": "verified", "expected_status": "pending"}),
+        content_type="application/json",
+    )
+    assert api.status_code == 409
+    assert api["Content-Type"] == "application/problem+json"
+    page = client.post(
+        reverse("directory:verification_detail", args=[pending.public_id]),
+        {"status": "verified", "reason": "", "expected_status": "pending"},
+    )
+    assert page.status_code == 409
+    assert "Another reviewer decided on this therapist" in page.content.decode()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_mail_server_that_is_down_does_not_break_a_recorded_decision(reference_data, settings):
+    settings.EMAIL_BACKEND = "tests.directory.failing_mail.FailingBackend"
+    reviewer = make_user(role="staff", mfa=True, permissions=REVIEW)
+    owner = make_user(role="therapist", mfa=True)
+    therapist = make_therapist(
+        verification_status="pending", verification_decided_at=None, user=owner
+    )
+    client = Client()
+    client.force_login(reviewer)
+
+    response = client.post(
+        reverse("directory:verification_detail", args=[therapist.public_id]),
+        {"status": "verified", "reason": "", "expected_status": "pending"},
+    )
+
+    assert response.status_code == 302
+    therapist.refresh_from_db()
+    assert therapist.verification_status == "verified"
+
+
+def test_api_errors_outside_handlers_are_problem_documents(reviewer, pending):
+    client = Client()
+    client.force_login(reviewer)
+    oversized = client.post(
+        f"/api/v1/staff/verification/{pending.public_id}/decisions",
+        data=json.dumps({"status": "rejected", "reason": "x" * 3_000_000}),
+        content_type="application/json",
+    )
+    unknown = client.get("/api/v1/no-such-endpoint")
+    wrong_method = client.put("/api/v1/me")
+
+    assert (oversized.status_code, oversized.json()["title"]) == (400, "Invalid request")
+    assert (unknown.status_code, unknown.json()["title"]) == (404, "Not found")
+    assert (wrong_method.status_code, wrong_method.json()["title"]) == (405, "Method not allowed")
+    for response in (oversized, unknown, wrong_method):
+        assert response["Content-Type"] == "application/problem+json"
+    assert VerificationDecision.objects.count() == 0

@@ -42,6 +42,32 @@ STYLE_PARAMS = (
     "style_humour",
 )
 
+# Values of PARAM_DELIVERY.
+DELIVERY_IN_PERSON = "in_person"
+DELIVERY_VIDEO = "video"
+DELIVERY_PHONE = "phone"
+DELIVERY_MODES = (DELIVERY_IN_PERSON, DELIVERY_VIDEO, DELIVERY_PHONE)
+
+# The keys of SearchResult.facets: each is the query-string parameter its options' values go
+# into (yes/no filters have one option, value "1"; PARAM_ACCEPTING's one option is "0").
+FACET_KEYS = (
+    PARAM_DELIVERY,
+    PARAM_CONCERN,
+    PARAM_MODALITY,
+    PARAM_POPULATION,
+    PARAM_LANGUAGE,
+    PARAM_LIVED_EXPERIENCE,
+    PARAM_FAITH,
+    PARAM_GENDER,
+    PARAM_CONTACT,
+    PARAM_LGBTQ2S_AFFIRMING,
+    PARAM_INSURANCE,
+    PARAM_DIRECT_BILLING,
+    PARAM_SLIDING_SCALE,
+    PARAM_ACCEPTING,
+    PARAM_ACCESSIBILITY,
+)
+
 SORT_BEST_FIT = "best_fit"  # closeness of style placement to the asked-for style, then distance
 SORT_DISTANCE = "distance"
 SORT_FEE = "fee"

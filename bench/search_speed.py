@@ -1,0 +1,304 @@
+"""How fast a real server answers a directory search, against a floor measured in the same run.
+
+    .venv/bin/python bench/search_speed.py [--therapists 100000] [--requests 2000]
+    scripts/with-postgres .venv/bin/python bench/search_speed.py --use-database-url
+
+Seeds a throwaway database (a fresh SQLite file in a temporary folder by default;
+--use-database-url uses the database DATABASE_URL names instead), starts gunicorn from the venv
+on 127.0.0.1 only (2 workers), warms both workers up, then sends a bounded number of requests
+per scenario (concurrency 4) and stops by itself:
+
+  api    GET /api/v1/therapists near Toronto, radius 25 km, three filters, sort=distance,
+         facet counts included
+  html   GET /therapists/ with the same query string: the full page
+  floor  GET /healthz: a trivial JSON endpoint served the same way (one SELECT 1)
+
+Prints p50/p95/p99 latency and throughput for each, the api/floor throughput ratio (goal ≥ 0.5)
+and whether p95 stays within 30 ms (api) and 60 ms (html). Latency is measured by the client on
+loopback, so it includes connecting: gunicorn's sync workers close the connection after every
+response. The client is plain Python (threads and http.client), sending exactly --requests
+requests per scenario. (wrk was tried: against sync workers, which close every connection, wrk
+4.1 stalls with unread responses, so the bench does not use it.) The Python client shares the
+machine's CPUs with the server, which lowers every scenario's throughput alike; the ratio to
+the floor is the figure to compare between runs and machines.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import os
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+HOST = "127.0.0.1"
+
+SEARCH_QUERY = "near=Toronto&radius_km=25&concern=anxiety&language=en&max_fee=200&sort=distance"
+SCENARIOS = {
+    "api": f"/api/v1/therapists?{SEARCH_QUERY}",
+    "html": f"/therapists/?{SEARCH_QUERY}",
+    "floor": "/healthz",
+}
+P95_TARGETS_MS = {"api": 30.0, "html": 60.0}
+THROUGHPUT_RATIO_GOAL = 0.5
+
+
+@dataclass(frozen=True)
+class Measurement:
+    requests: int
+    failures: int  # non-200 answers and connection errors
+    seconds: float
+    p50_ms: float
+    p95_ms: float
+    p99_ms: float
+
+    @property
+    def per_second(self) -> float:
+        return self.requests / self.seconds
+
+
+# --- clients ---------------------------------------------------------------------------------
+
+
+def _percentile(sorted_values: list[float], fraction: float) -> float:
+    index = min(len(sorted_values) - 1, max(0, round(fraction * len(sorted_values)) - 1))
+    return sorted_values[index]
+
+
+def measure_with_python(port: int, path: str, *, requests: int, concurrency: int) -> Measurement:
+    """Exactly ``requests`` GETs from ``concurrency`` threads, a new connection each (as the
+    server closes it), timing each from connect to the last byte."""
+    latencies: list[float] = []
+    failures = 0
+    lock = threading.Lock()
+    remaining = iter(range(requests))
+
+    def worker() -> None:
+        nonlocal failures
+        mine: list[float] = []
+        failed = 0
+        while True:
+            with lock:
+                if next(remaining, None) is None:
+                    break
+            started = time.perf_counter()
+            try:
+                connection = http.client.HTTPConnection(HOST, port, timeout=30)
+                connection.request("GET", path)
+                response = connection.getresponse()
+                response.read()
+                connection.close()
+                if response.status != 200:
+                    failed += 1
+            except OSError:
+                failed += 1
+            mine.append(time.perf_counter() - started)
+        with lock:
+            latencies.extend(mine)
+            failures += failed
+
+    threads = [threading.Thread(target=worker) for _ in range(concurrency)]
+    started = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    seconds = time.perf_counter() - started
+    ordered = sorted(latency * 1000 for latency in latencies)
+    return Measurement(
+        requests=len(ordered),
+        failures=failures,
+        seconds=seconds,
+        p50_ms=statistics.median(ordered),
+        p95_ms=_percentile(ordered, 0.95),
+        p99_ms=_percentile(ordered, 0.99),
+    )
+
+
+# --- the server ------------------------------------------------------------------------------
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind((HOST, 0))
+        return int(probe.getsockname()[1])
+
+
+def _get(port: int, path: str) -> tuple[int, bytes]:
+    connection = http.client.HTTPConnection(HOST, port, timeout=120)
+    try:
+        connection.request("GET", path)
+        response = connection.getresponse()
+        return response.status, response.read()
+    finally:
+        connection.close()
+
+
+def _wait_until_up(port: int, server: subprocess.Popen[bytes], log: Path) -> None:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            sys.exit(f"gunicorn stopped at start-up:\n{log.read_text()[-3000:]}")
+        try:
+            if _get(port, "/healthz")[0] == 200:
+                return
+        except OSError:
+            time.sleep(0.2)
+    sys.exit(f"gunicorn did not answer within 60 s:\n{log.read_text()[-3000:]}")
+
+
+def _stop(server: subprocess.Popen[bytes]) -> None:
+    """Stop the gunicorn master this script started (by its PID); it stops its workers."""
+    if server.poll() is not None:
+        return
+    server.send_signal(signal.SIGTERM)
+    try:
+        server.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        server.kill()
+        server.wait()
+
+
+def _exit_on_terminate(signal_number: int, frame: object) -> None:
+    # Turn SIGTERM (Ctrl-C's cousin, and what `timeout` sends) into SystemExit, so the
+    # server is stopped and the temporary folder removed on the way out.
+    sys.exit(f"stopped by signal {signal_number}")
+
+
+def main() -> None:
+    signal.signal(signal.SIGTERM, _exit_on_terminate)
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--therapists", type=int, default=100_000)
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--requests", type=int, default=2000, help="per scenario")
+    parser.add_argument("--concurrency", type=int, default=4)
+    parser.add_argument("--workers", type=int, default=2, help="gunicorn worker processes")
+    parser.add_argument("--use-database-url", action="store_true")
+    arguments = parser.parse_args()
+    database_url = os.environ.get("DATABASE_URL") if arguments.use_database_url else None
+    if arguments.use_database_url and not database_url:
+        parser.error("--use-database-url needs DATABASE_URL to be set")
+
+    with tempfile.TemporaryDirectory(prefix="rapport-bench-") as folder_name:
+        folder = Path(folder_name)
+        environment = dict(
+            os.environ,
+            RAPPORT_ENV="development",
+            RAPPORT_VAR_DIR=folder_name,
+            DEBUG="0",
+            ALLOWED_HOSTS=HOST,
+            LOG_LEVEL="WARNING",
+        )
+        if database_url:
+            environment["DATABASE_URL"] = database_url
+        else:
+            environment.pop("DATABASE_URL", None)
+        rapport = [sys.executable, "-m", "rapport.cli"]
+        subprocess.run([*rapport, "migrate", "-v0"], env=environment, check=True, cwd=ROOT)
+        if database_url:
+            # A shared database may hold an earlier run's rows; start from none of this seed.
+            subprocess.run(
+                [*rapport, "seed", "--clear", "--seed", str(arguments.seed)],
+                env=environment, check=True, cwd=ROOT, capture_output=True,
+            )  # fmt: skip
+        print(f"seeding {arguments.therapists:,} therapists …", flush=True)
+        started = time.perf_counter()
+        subprocess.run(
+            [*rapport, "seed", "-v0", f"--therapists={arguments.therapists}",
+             f"--seed={arguments.seed}"],
+            env=environment, check=True, cwd=ROOT,
+        )  # fmt: skip
+        seed_seconds = time.perf_counter() - started
+
+        port = _free_port()
+        log = folder / "gunicorn.log"
+        with log.open("wb") as log_file:
+            server = subprocess.Popen(
+                [str(Path(sys.executable).parent / "gunicorn"), "rapport.wsgi",
+                 "-b", f"{HOST}:{port}", "-w", str(arguments.workers), "--timeout", "120"],
+                env=environment, cwd=ROOT, stdout=log_file, stderr=subprocess.STDOUT,
+            )  # fmt: skip
+        try:
+            _wait_until_up(port, server, log)
+            results, total = _run_scenarios(port, arguments)
+        finally:
+            _stop(server)
+
+    _report(arguments, results, total=total, seed_seconds=seed_seconds,
+            database="PostgreSQL" if database_url else "SQLite")  # fmt: skip
+
+
+def _run_scenarios(port: int, arguments: argparse.Namespace) -> tuple[dict[str, Measurement], int]:
+    status, body = _get(port, SCENARIOS["api"])
+    if status != 200:
+        sys.exit(f"the search API answered {status}: {body[:500]!r}")
+    total = int(json.loads(body)["total"])
+    for name, path in SCENARIOS.items():
+        status, body = _get(port, path)
+        if status != 200:
+            sys.exit(f"{name} ({path}) answered {status}: {body[:300]!r}")
+    # Warm-up: every worker builds its search index and fills its caches before timing. The
+    # requests are spread over the workers by the kernel, so send plenty, concurrently.
+    for path in SCENARIOS.values():
+        measure_with_python(
+            port,
+            path,
+            requests=25 * arguments.workers,
+            concurrency=max(arguments.workers, arguments.concurrency),
+        )
+
+    results: dict[str, Measurement] = {}
+    for name, path in SCENARIOS.items():
+        results[name] = measure_with_python(
+            port, path, requests=arguments.requests, concurrency=arguments.concurrency
+        )
+    return results, total
+
+
+def _report(
+    arguments: argparse.Namespace,
+    results: dict[str, Measurement],
+    *,
+    total: int,
+    seed_seconds: float,
+    database: str,
+) -> None:
+    client = "python (threads + http.client)"
+    print(f"database        {database}")
+    print(f"therapists      {arguments.therapists:,} (seeded in {seed_seconds:.0f} s)")
+    print(f"server          gunicorn, {arguments.workers} sync workers, {HOST} only")
+    print(f"client          {client}, concurrency {arguments.concurrency}, loopback; "
+          "latency is client-side")  # fmt: skip
+    print(f"query           {SEARCH_QUERY}  ({total:,} matches)")
+    print()
+    print(f"{'scenario':<8} {'requests':>9} {'failed':>7} {'p50 ms':>8} {'p95 ms':>8} "
+          f"{'p99 ms':>8} {'req/s':>8}")  # fmt: skip
+    for name, result in results.items():
+        print(
+            f"{name:<8} {result.requests:>9,} {result.failures:>7} {result.p50_ms:>8.1f} "
+            f"{result.p95_ms:>8.1f} {result.p99_ms:>8.1f} {result.per_second:>8.0f}"
+        )
+    print()
+    ratio = results["api"].per_second / results["floor"].per_second
+    verdict = "met" if ratio >= THROUGHPUT_RATIO_GOAL else "MISSED"
+    print(f"api / floor throughput   {ratio:5.2f}   (goal ≥ {THROUGHPUT_RATIO_GOAL}: {verdict})")
+    for name, target in P95_TARGETS_MS.items():
+        p95 = results[name].p95_ms
+        verdict = "met" if p95 <= target else "MISSED"
+        print(f"{name} p95 ≤ {target:.0f} ms        {p95:5.1f}   ({verdict})")
+    if any(result.failures for result in results.values()):
+        sys.exit("some requests failed (see the 'failed' column)")
+
+
+if __name__ == "__main__":
+    main()

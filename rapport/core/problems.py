@@ -1,0 +1,26 @@
+"""RFC 9457 problem documents (``application/problem+json``): the one shape of every API error.
+
+Lives in core so that any app's API module (and middleware such as accounts') can answer with
+one; ``rapport.api.problems`` installs the handlers that use it.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from django.http import HttpResponse
+
+PROBLEM_CONTENT_TYPE = "application/problem+json"
+
+
+def problem_response(*, status: int, title: str, detail: str = "", **extra: Any) -> HttpResponse:
+    body: dict[str, Any] = {"type": "about:blank", "title": title, "status": status}
+    if detail:
+        body["detail"] = detail
+    body.update(extra)
+    response = HttpResponse(
+        json.dumps(body, ensure_ascii=False), status=status, content_type=PROBLEM_CONTENT_TYPE
+    )
+    response["Cache-Control"] = "no-store"
+    return response

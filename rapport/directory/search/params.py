@@ -1,0 +1,302 @@
+"""Query strings to a validated ``SearchQuery``, shared by the HTML pages and the API.
+
+Everything a person or client can send is checked here, and anything unusable raises
+``SearchQueryError`` naming the parameter, with a message fit to show them. Empty values (an
+untouched form field) mean "not given". Parameters this module does not know are ignored.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from decimal import Decimal, InvalidOperation
+from functools import cache
+from typing import Protocol
+
+import numpy as np
+
+from rapport.core.geo import EARTH_RADIUS_KM, PlaceNotFound, geocode, served_cities
+from rapport.directory.models import STYLE_MAX, STYLE_MIN, BetweenSessionContact, GenderCategory
+from rapport.directory.search.contract import (
+    DELIVERY_MODES,
+    MAX_RADIUS_KM,
+    MAX_TEXT_LENGTH,
+    PARAM_ACCEPTING,
+    PARAM_ACCESSIBILITY,
+    PARAM_CONCERN,
+    PARAM_CONTACT,
+    PARAM_DELIVERY,
+    PARAM_DIRECT_BILLING,
+    PARAM_FAITH,
+    PARAM_GENDER,
+    PARAM_INSURANCE,
+    PARAM_LANGUAGE,
+    PARAM_LATITUDE,
+    PARAM_LGBTQ2S_AFFIRMING,
+    PARAM_LIVED_EXPERIENCE,
+    PARAM_LONGITUDE,
+    PARAM_MAX_FEE,
+    PARAM_MODALITY,
+    PARAM_PAGE,
+    PARAM_PLACE,
+    PARAM_POPULATION,
+    PARAM_RADIUS,
+    PARAM_SLIDING_SCALE,
+    PARAM_SORT,
+    PARAM_TEXT,
+    SORT_BEST_FIT,
+    SORT_DISTANCE,
+    SORT_NAME,
+    SORTS,
+    STYLE_PARAMS,
+    SearchQuery,
+    SearchQueryError,
+)
+from rapport.directory.search.engine import active_term_slugs
+
+# Coordinates given directly are placed in the province or state of the nearest served town
+# within this distance (for the licensing rule); farther out, remote care cannot be offered.
+JURISDICTION_SNAP_KM = 100.0
+MAX_FEE_UNITS = Decimal(100_000)
+MAX_PLACE_LENGTH = 200
+_TRUE = frozenset({"1", "true", "on", "yes"})
+_FALSE = frozenset({"0", "false", "off", "no"})
+
+TERM_PARAMS = (
+    (PARAM_CONCERN, "concerns", "concern"),
+    (PARAM_MODALITY, "modalities", "approach"),
+    (PARAM_POPULATION, "populations", "client group"),
+    (PARAM_LANGUAGE, "languages", "language"),
+    (PARAM_LIVED_EXPERIENCE, "lived_experiences", "lived experience"),
+    (PARAM_FAITH, "faiths", "faith"),
+    (PARAM_ACCESSIBILITY, "accessibility", "accessibility feature"),
+)
+
+
+class _MultiMapping(Protocol):
+    def getlist(self, key: str) -> list[str]: ...
+
+
+def _values(params: _MultiMapping | Mapping[str, Sequence[str]], name: str) -> list[str]:
+    """Every non-empty value of ``name``, stripped."""
+    getlist = getattr(params, "getlist", None)
+    raw = getlist(name) if getlist is not None else list(params.get(name, ()))  # type: ignore[union-attr]
+    return [value.strip() for value in raw if isinstance(value, str) and value.strip()]
+
+
+def _single(params: _MultiMapping | Mapping[str, Sequence[str]], name: str) -> str | None:
+    """The last non-empty value of ``name`` (a form's later field wins), or None."""
+    values = _values(params, name)
+    return values[-1] if values else None
+
+
+def _number(name: str, raw: str, what: str) -> float:
+    try:
+        value = float(raw)
+    except ValueError:
+        raise SearchQueryError(name, f"Enter {what} as a number, not “{raw[:40]}”.") from None
+    if not math.isfinite(value):
+        raise SearchQueryError(name, f"Enter {what} as a number, not “{raw[:40]}”.")
+    return value
+
+
+def _flag(params: _MultiMapping | Mapping[str, Sequence[str]], name: str, default: bool) -> bool:
+    raw = _single(params, name)
+    if raw is None:
+        return default
+    if raw.lower() in _TRUE:
+        return True
+    if raw.lower() in _FALSE:
+        return False
+    raise SearchQueryError(name, f"Use 1 or 0 for {name}, not “{raw[:40]}”.")
+
+
+def _choices(
+    params: _MultiMapping | Mapping[str, Sequence[str]],
+    name: str,
+    allowed: Sequence[str] | frozenset[str],
+    what: str,
+) -> frozenset[str]:
+    chosen = frozenset(_values(params, name))
+    unknown = sorted(chosen - frozenset(allowed))
+    if unknown:
+        listed = ", ".join(f"“{value[:40]}”" for value in unknown[:3])
+        noun = what if len(unknown) == 1 else f"{what} values"
+        raise SearchQueryError(name, f"Unknown {noun}: {listed}.")
+    return chosen
+
+
+@cache
+def _served_city_coordinates() -> tuple[np.ndarray, np.ndarray, tuple[str, ...]]:
+    places = served_cities()
+    return (
+        np.radians([place.latitude for place in places]),
+        np.radians([place.longitude for place in places]),
+        tuple(place.jurisdiction_code for place in places),
+    )
+
+
+def jurisdiction_near(latitude: float, longitude: float) -> str | None:
+    """The province or state of the nearest served town within ``JURISDICTION_SNAP_KM``."""
+    phis, lambdas, codes = _served_city_coordinates()
+    if not codes:
+        return None
+    phi = math.radians(latitude)
+    h = (
+        np.sin((phis - phi) / 2) ** 2
+        + math.cos(phi) * np.cos(phis) * np.sin((lambdas - math.radians(longitude)) / 2) ** 2
+    )
+    distances = 2 * EARTH_RADIUS_KM * np.arcsin(np.minimum(1.0, np.sqrt(h)))
+    nearest = int(np.argmin(distances))
+    return codes[nearest] if distances[nearest] <= JURISDICTION_SNAP_KM else None
+
+
+def parse_search_query(
+    params: _MultiMapping | Mapping[str, Sequence[str]], *, page_size: int
+) -> SearchQuery:
+    """Validate a query string (a QueryDict, or a mapping of names to lists of values).
+
+    Raises SearchQueryError(field, message) for the first unusable parameter.
+    """
+    location: dict[str, object] = {}
+    place = _single(params, PARAM_PLACE)
+    raw_latitude = _single(params, PARAM_LATITUDE)
+    raw_longitude = _single(params, PARAM_LONGITUDE)
+    if place is not None:
+        if raw_latitude is not None or raw_longitude is not None:
+            raise SearchQueryError(PARAM_PLACE, "Give a place name or coordinates, not both.")
+        if len(place) > MAX_PLACE_LENGTH:
+            raise SearchQueryError(PARAM_PLACE, "That place name is too long.")
+        try:
+            found = geocode(place)
+        except PlaceNotFound:
+            raise SearchQueryError(
+                PARAM_PLACE,
+                f"We could not find “{place[:80]}” in Canada or the United States. "
+                "Try a city with its province or state, e.g. “Toronto, ON”.",
+            ) from None
+        location = {
+            "latitude": found.latitude,
+            "longitude": found.longitude,
+            "place_label": found.label,
+            "jurisdiction_code": found.jurisdiction_code,
+        }
+    elif raw_latitude is not None or raw_longitude is not None:
+        if raw_latitude is None:
+            raise SearchQueryError(PARAM_LATITUDE, "Give a latitude with the longitude.")
+        if raw_longitude is None:
+            raise SearchQueryError(PARAM_LONGITUDE, "Give a longitude with the latitude.")
+        latitude = _number(PARAM_LATITUDE, raw_latitude, "the latitude")
+        longitude = _number(PARAM_LONGITUDE, raw_longitude, "the longitude")
+        if not -90 <= latitude <= 90:
+            raise SearchQueryError(PARAM_LATITUDE, "The latitude must be between -90 and 90.")
+        if not -180 <= longitude <= 180:
+            raise SearchQueryError(PARAM_LONGITUDE, "The longitude must be between -180 and 180.")
+        location = {
+            "latitude": latitude,
+            "longitude": longitude,
+            "place_label": None,
+            "jurisdiction_code": jurisdiction_near(latitude, longitude),
+        }
+    has_location = bool(location)
+
+    raw_radius = _single(params, PARAM_RADIUS)
+    radius: dict[str, float] = {}
+    if raw_radius is not None:
+        value = _number(PARAM_RADIUS, raw_radius, "the distance")
+        if value <= 0:
+            raise SearchQueryError(PARAM_RADIUS, "The distance must be more than 0 km.")
+        if value > MAX_RADIUS_KM:
+            raise SearchQueryError(
+                PARAM_RADIUS, f"The distance can be at most {MAX_RADIUS_KM:g} km."
+            )
+        radius["radius_km"] = value
+
+    slugs = active_term_slugs()
+    terms = {
+        attribute: _choices(params, name, slugs[name], what)
+        for name, attribute, what in TERM_PARAMS
+    }
+    delivery = _choices(params, PARAM_DELIVERY, DELIVERY_MODES, "way of meeting")
+    genders = _choices(params, PARAM_GENDER, GenderCategory.values, "gender")
+    contact = _choices(params, PARAM_CONTACT, BetweenSessionContact.values, "contact policy")
+
+    style: list[tuple[str, int]] = []
+    for name in STYLE_PARAMS:
+        raw = _single(params, name)
+        if raw is None:
+            continue
+        if not (raw.isascii() and raw.isdigit()) or not STYLE_MIN <= int(raw) <= STYLE_MAX:
+            raise SearchQueryError(
+                name, f"Choose a whole number from {STYLE_MIN} to {STYLE_MAX}, not “{raw[:40]}”."
+            )
+        style.append((name, int(raw)))
+
+    max_fee_minor = None
+    raw_fee = _single(params, PARAM_MAX_FEE)
+    if raw_fee is not None:
+        try:
+            fee = Decimal(raw_fee)
+        except InvalidOperation:
+            fee = Decimal("NaN")
+        if not fee.is_finite():
+            raise SearchQueryError(
+                PARAM_MAX_FEE, f"Enter the most you can pay as a number, not “{raw_fee[:40]}”."
+            )
+        if fee < 0:
+            raise SearchQueryError(PARAM_MAX_FEE, "The most you can pay cannot be negative.")
+        if fee > MAX_FEE_UNITS:
+            raise SearchQueryError(
+                PARAM_MAX_FEE, f"The most you can pay can be at most {MAX_FEE_UNITS:,}."
+            )
+        max_fee_minor = int((fee * 100).to_integral_value())
+
+    text = " ".join(_values(params, PARAM_TEXT))
+    if len(text) > MAX_TEXT_LENGTH:
+        raise SearchQueryError(
+            PARAM_TEXT, f"Keep the search words under {MAX_TEXT_LENGTH} characters."
+        )
+
+    sort = _single(params, PARAM_SORT)
+    if sort is None:
+        sort = SORT_DISTANCE if has_location else SORT_NAME
+    elif sort not in SORTS:
+        raise SearchQueryError(PARAM_SORT, f"Sort by one of {', '.join(SORTS)}, not “{sort[:40]}”.")
+    elif sort == SORT_DISTANCE and not has_location:
+        raise SearchQueryError(PARAM_SORT, "Sorting by distance needs a place to measure from.")
+    elif sort == SORT_BEST_FIT and not style:
+        raise SearchQueryError(PARAM_SORT, "Sorting by best fit needs a style preference.")
+
+    page = 1
+    raw_page = _single(params, PARAM_PAGE)
+    if raw_page is not None:
+        if len(raw_page) > 12:
+            raise SearchQueryError(PARAM_PAGE, "That page number is too large.")
+        try:
+            page = int(raw_page)
+        except ValueError:
+            raise SearchQueryError(
+                PARAM_PAGE, f"The page must be a whole number, not “{raw_page[:40]}”."
+            ) from None
+        if page < 1:
+            raise SearchQueryError(PARAM_PAGE, "Pages start at 1.")
+
+    return SearchQuery(
+        **location,  # type: ignore[arg-type]
+        **radius,  # type: ignore[arg-type]
+        delivery=delivery,
+        genders=genders,
+        lgbtq2s_affirming=_flag(params, PARAM_LGBTQ2S_AFFIRMING, False),
+        style=tuple(style),
+        max_fee_minor=max_fee_minor,
+        sliding_scale=_flag(params, PARAM_SLIDING_SCALE, False),
+        insurance=_flag(params, PARAM_INSURANCE, False),
+        direct_billing=_flag(params, PARAM_DIRECT_BILLING, False),
+        contact=contact,
+        accepting_only=_flag(params, PARAM_ACCEPTING, True),
+        text=text,
+        sort=sort,
+        page=page,
+        page_size=page_size,
+        **terms,  # type: ignore[arg-type]
+    )

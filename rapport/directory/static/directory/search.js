@@ -1,0 +1,105 @@
+/*
+ * Search page enhancements; the page works fully without them.
+ *
+ * - "Use my location" fills the hidden lat/lon fields from the browser's geolocation (only
+ *   when asked, and only on this page) and submits the form.
+ * - Typing a place name clears coordinates from an earlier "use my location".
+ * - The filters panel stays open on wide screens, where there is room beside the results.
+ * - aria-invalid follows the error messages htmx swaps in beside the fields.
+ * Loaded with the page's CSP nonce; no inline script, no eval.
+ */
+(function () {
+  "use strict";
+
+  var WIDE = "(min-width: 60rem)";
+
+  function submitForm(form) {
+    if (typeof form.requestSubmit === "function") {
+      form.requestSubmit();
+    } else {
+      form.submit();
+    }
+  }
+
+  function setUpLocation(form) {
+    var button = document.getElementById("use-my-location");
+    var status = document.getElementById("location-status");
+    var near = document.getElementById("id_near");
+    var lat = document.getElementById("id_lat");
+    var lon = document.getElementById("id_lon");
+    if (!button || !status || !near || !lat || !lon) {
+      return;
+    }
+    if (lat.value && lon.value && !near.value) {
+      status.textContent = "Searching near your current location.";
+    }
+    near.addEventListener("input", function () {
+      lat.value = "";
+      lon.value = "";
+      status.textContent = "";
+    });
+    if (!("geolocation" in navigator)) {
+      return;
+    }
+    button.hidden = false;
+    button.addEventListener("click", function () {
+      status.textContent = "Finding your location…";
+      navigator.geolocation.getCurrentPosition(
+        function (position) {
+          // Two decimals (about a kilometre) are enough for a radius search and say less.
+          lat.value = position.coords.latitude.toFixed(2);
+          lon.value = position.coords.longitude.toFixed(2);
+          near.value = "";
+          status.textContent = "Searching near your current location.";
+          submitForm(form);
+        },
+        function () {
+          status.textContent =
+            "Your location is not available. Type a city or region instead.";
+        },
+        { enableHighAccuracy: false, timeout: 10000, maximumAge: 600000 }
+      );
+    });
+  }
+
+  function setUpPanel() {
+    var panel = document.getElementById("filters-panel");
+    if (!panel || !window.matchMedia) {
+      return;
+    }
+    var wide = window.matchMedia(WIDE);
+    if (wide.matches) {
+      panel.open = true;
+    }
+    wide.addEventListener("change", function (event) {
+      if (event.matches) {
+        panel.open = true;
+      }
+    });
+  }
+
+  function syncInvalidState() {
+    var slots = document.querySelectorAll("#search-form .field-error");
+    Array.prototype.forEach.call(slots, function (slot) {
+      var selector = '[aria-describedby~="' + slot.id + '"]';
+      var controls = document.querySelectorAll(selector);
+      Array.prototype.forEach.call(controls, function (control) {
+        if (slot.textContent.trim()) {
+          control.setAttribute("aria-invalid", "true");
+        } else {
+          control.removeAttribute("aria-invalid");
+        }
+      });
+    });
+  }
+
+  document.addEventListener("DOMContentLoaded", function () {
+    var form = document.getElementById("search-form");
+    if (!form) {
+      return;
+    }
+    setUpLocation(form);
+    setUpPanel();
+    document.body.addEventListener("htmx:afterSettle", syncInvalidState);
+  });
+})();

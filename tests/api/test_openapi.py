@@ -1,0 +1,180 @@
+"""The OpenAPI document at /api/v1/openapi.json, and the public endpoints it describes holding
+to it: every query string built from the documented parameters, sensible or not, is answered
+with a 200 or a 400 problem, never a server error."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+from urllib.parse import urlencode
+
+import pytest
+from django.test import Client
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from rapport.directory.search import contract
+from tests.factories import make_office, make_therapist
+
+OPENAPI_URL = "/api/v1/openapi.json"
+SEARCH_PATH = "/api/v1/therapists"
+PROFILE_PATH = "/api/v1/therapists/{id}"
+
+pytestmark = pytest.mark.django_db
+
+SEARCH_PARAMETERS = (
+    {
+        value
+        for name, value in vars(contract).items()
+        if name.startswith("PARAM_") and isinstance(value, str)
+    }
+    | set(contract.STYLE_PARAMS)
+    | {"page_size"}
+)
+
+_engine_ready = all(
+    importlib.util.find_spec(f"rapport.directory.search.{name}") is not None
+    for name in ("params", "engine")
+)
+
+
+def _document() -> dict:
+    response = Client().get(OPENAPI_URL)
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("application/json")
+    return json.loads(response.content)
+
+
+def test_the_document_is_json_served_at_the_documented_address():
+    document = _document()
+
+    assert document["openapi"].startswith("3.")
+    assert document["info"]["title"] == "Rapport API"
+    assert {SEARCH_PATH, PROFILE_PATH} <= set(document["paths"])
+
+
+def test_search_documents_every_query_parameter_of_the_html_page():
+    operation = _document()["paths"][SEARCH_PATH]["get"]
+    parameters = {parameter["name"]: parameter for parameter in operation["parameters"]}
+
+    assert set(parameters) == SEARCH_PARAMETERS
+    for name, parameter in parameters.items():
+        assert parameter["in"] == "query", name
+        assert parameter["required"] is False, name
+        assert len(parameter["description"]) > 10, name
+    assert operation["summary"] == "Search the directory"
+    assert "There are only 3 pages." in operation["description"]
+
+
+def test_multi_valued_filters_are_documented_as_repeated_parameters():
+    operation = _document()["paths"][SEARCH_PATH]["get"]
+    types = {
+        parameter["name"]: parameter["schema"]["type"] for parameter in operation["parameters"]
+    }
+
+    for name in ("concern", "modality", "population", "language", "gender", "lived_experience",
+                 "faith", "delivery", "contact", "accessibility"):  # fmt: skip
+        assert types[name] == "array", name
+    for name in ("max_fee", "page", "page_size", *contract.STYLE_PARAMS):
+        assert types[name] == "integer", name
+    page_size = next(p for p in operation["parameters"] if p["name"] == "page_size")
+    assert page_size["schema"]["minimum"] == 1
+    assert page_size["schema"]["maximum"] == 100
+    assert page_size["schema"]["default"] == 20
+
+
+def test_responses_and_their_schemas_are_documented():
+    document = _document()
+    search = document["paths"][SEARCH_PATH]["get"]
+    profile = document["paths"][PROFILE_PATH]["get"]
+    schemas = document["components"]["schemas"]
+
+    assert search["responses"]["200"]["content"]["application/json"]["schema"] == {
+        "$ref": "#/components/schemas/SearchOut"
+    }
+    assert "application/problem+json" in search["responses"]["400"]["content"]
+    assert "application/problem+json" in profile["responses"]["404"]["content"]
+    assert set(schemas["SearchOut"]["properties"]) == {
+        "total", "page", "pages", "results", "facets"
+    }  # fmt: skip
+    assert set(schemas["SearchResultOut"]["properties"]) == {
+        "id", "name", "pronouns", "designation", "licensed_in", "distance_km", "fee",
+        "currency", "sliding_scale_min", "delivery", "languages", "accepting_new_clients", "url",
+    }  # fmt: skip
+    assert set(schemas["FacetOut"]["properties"]) == {"value", "label", "count", "selected"}
+    assert profile["parameters"] == [
+        {
+            "in": "path",
+            "name": "id",
+            "schema": {
+                "description": "The therapist's public id (a UUID).",
+                "title": "Id",
+                "type": "string",
+            },
+            "required": True,
+            "description": "The therapist's public id (a UUID).",
+        }
+    ]
+    # Public: no security requirement on either operation.
+    assert "security" not in search
+    assert "security" not in profile
+
+
+# --- a hand-made property test: schemathesis in miniature -------------------------------------
+
+_DOCUMENTED = sorted(SEARCH_PARAMETERS)
+_VALUES = st.one_of(
+    st.text(max_size=30),
+    st.text(alphabet=st.characters(codec="utf-8"), max_size=300),
+    st.integers(min_value=-(10**30), max_value=10**30).map(str),
+    st.floats(allow_nan=True, allow_infinity=True).map(str),
+    st.sampled_from(["", " ", "1", "0", "true", "Toronto", "Montréal", "anxiety", "fr",
+                     "distance", "best_fit", "in_person", "woman", "9" * 400, "1e309",
+                     "-0", "NaN", "%", "\x00", "🙂", "٣", "49.5", "-79.4", "500.0001"]),
+)  # fmt: skip
+_PAIRS = st.lists(
+    st.tuples(st.one_of(st.sampled_from(_DOCUMENTED), st.text(max_size=8)), _VALUES), max_size=8
+)
+
+
+@pytest.fixture
+def small_directory(reference_data):
+    for number in range(3):
+        make_office(make_therapist(display_name=f"Fuzz Therapist {number}", offers_in_person=True))
+
+
+@pytest.mark.skipif(
+    not _engine_ready, reason="the search parser and engine are not in the tree yet"
+)
+@settings(
+    max_examples=150,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(pairs=_PAIRS)
+def test_any_query_string_gets_a_200_or_a_400_problem(small_directory, pairs):
+    response = Client().get(f"{SEARCH_PATH}?{urlencode(pairs)}")
+
+    assert response.status_code in (200, 400), (pairs, response.content[:300])
+    body = json.loads(response.content)
+    if response.status_code == 200:
+        assert response["Content-Type"] == "application/json; charset=utf-8"
+        assert set(body) == {"total", "page", "pages", "results", "facets"}
+    else:
+        assert response["Content-Type"] == "application/problem+json"
+        assert body["title"] == "Invalid request"
+        assert {error["field"] for error in body["errors"]} <= SEARCH_PARAMETERS
+
+
+@settings(max_examples=60, deadline=None)
+@given(identifier=st.text(max_size=60))
+def test_any_profile_id_gets_a_404_problem(identifier):
+    from urllib.parse import quote
+
+    response = Client().get(f"{SEARCH_PATH}/{quote(identifier, safe='')}")
+
+    # An empty id is the search itself; everything else is some therapist nobody lists.
+    if identifier == "":
+        return
+    assert response.status_code == 404, (identifier, response.content[:300])
+    assert response["Content-Type"] == "application/problem+json"

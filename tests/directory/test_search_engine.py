@@ -1,0 +1,462 @@
+"""The search engine's semantics on small hand-made directories."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from typing import Any
+
+import pytest
+from django.contrib import admin
+from django.test import RequestFactory
+from django.urls import reverse
+from django.utils import timezone
+
+from rapport.core.geo import distance_km, geocode
+from rapport.directory.admin import TermAdmin, TherapistProfileAdmin
+from rapport.directory.models import (
+    AccessibilityFeature,
+    Concern,
+    Faith,
+    Language,
+    Licence,
+    SearchIndexVersion,
+    TherapistProfile,
+    VerificationStatus,
+)
+from rapport.directory.search import engine
+from rapport.directory.search.contract import FACET_KEYS, FacetCount, SearchHit, SearchQuery
+from rapport.directory.search.text import matching_therapist_ids, search_words
+from rapport.directory.services import (
+    search_index_version_bump,
+    therapist_verification_decide,
+)
+from tests.factories import make_office, make_therapist, make_user
+
+pytestmark = pytest.mark.usefixtures("reference_data")
+
+TORONTO = geocode("Toronto")
+OTTAWA = geocode("Ottawa")  # ~350 km from Toronto
+NEAR_TORONTO: dict[str, Any] = {
+    "latitude": TORONTO.latitude,
+    "longitude": TORONTO.longitude,
+    "place_label": TORONTO.label,
+    "jurisdiction_code": "CA-ON",
+}
+
+
+def run(now: dt.datetime | None = None, **fields: Any):
+    fields.setdefault("page_size", 50)
+    return engine.search(SearchQuery(**fields), now=now or timezone.now())
+
+
+def names(result) -> list[str]:
+    by_id = dict(TherapistProfile.objects.values_list("id", "display_name"))
+    return [by_id[hit.therapist_id] for hit in result.hits]
+
+
+def facet(result, key: str) -> dict[str, int]:
+    return {option.value: option.count for option in result.facets[key]}
+
+
+def text_matches(words: str) -> list[int]:
+    ids = matching_therapist_ids(words)
+    assert ids is not None
+    return ids.tolist()
+
+
+def therapist(name: str, *, concerns=(), languages=(), faiths=(), **fields) -> TherapistProfile:
+    profile = make_therapist(display_name=name, **fields)
+    profile.concerns.set(Concern.objects.filter(slug__in=concerns))
+    profile.languages.set(Language.objects.filter(slug__in=languages))
+    profile.faiths.set(Faith.objects.filter(slug__in=faiths))
+    return profile
+
+
+def licensed_only_in(profile: TherapistProfile, jurisdiction: str) -> None:
+    Licence.objects.filter(therapist=profile).update(jurisdiction_id=jurisdiction)
+
+
+# --- who may appear ------------------------------------------------------------------------
+
+
+def test_only_verified_listed_accepting_and_fresh_therapists_appear():
+    now = timezone.now()
+    therapist("Ada Visible")
+    therapist("Ben Pending", verification_status=VerificationStatus.PENDING)
+    therapist("Cy Hidden", is_listed=False)
+    therapist("Di Full", accepting_new_clients=False)
+    therapist("Ed Stale", accepting_confirmed_at=now - dt.timedelta(days=31))
+    therapist("Flo Never", accepting_confirmed_at=None)
+    assert names(run(now)) == ["Ada Visible"]
+    assert names(run(now, accepting_only=False)) == ["Ada Visible", "Di Full"]
+
+
+def test_a_listing_goes_stale_as_time_passes_without_a_rebuild():
+    now = timezone.now()
+    therapist("Ada Fresh", accepting_confirmed_at=now - dt.timedelta(days=29))
+    therapist("Ben Fresher", accepting_confirmed_at=now - dt.timedelta(days=1))
+    assert names(run(now)) == ["Ada Fresh", "Ben Fresher"]
+    built = engine.current_index()
+    assert names(run(now + dt.timedelta(days=1, seconds=1))) == ["Ben Fresher"]
+    assert names(run(now + dt.timedelta(days=30))) == []
+    assert engine.current_index() is built
+
+
+def test_a_service_change_rebuilds_the_index_in_the_same_process():
+    reviewer = make_user(role="staff", permissions=("directory.review_licences",))
+    ada = therapist("Ada Soon Suspended")
+    therapist("Ben Staying")
+    assert names(run()) == ["Ada Soon Suspended", "Ben Staying"]
+    version_before = engine.current_index().version
+    therapist_verification_decide(
+        therapist=ada,
+        reviewer=reviewer,
+        status=VerificationStatus.SUSPENDED,
+        reason="Licence lapsed with the college.",
+    )
+    assert names(run()) == ["Ben Staying"]
+    assert engine.current_index().version[0] == version_before[0] + 1
+
+
+def test_rows_written_without_a_bump_show_after_the_next_bump():
+    therapist("Ada First")
+    assert names(run()) == ["Ada First"]
+    therapist("Ben Later")
+    assert names(run()) == ["Ada First"]  # the index is a snapshot until the version moves
+    search_index_version_bump()
+    assert names(run()) == ["Ada First", "Ben Later"]
+
+
+def test_a_missing_version_row_is_recreated_by_the_next_bump():
+    SearchIndexVersion.objects.all().delete()
+    assert engine.index_version() == (0, None)
+    search_index_version_bump()
+    assert engine.index_version()[0] == 2
+
+
+def test_admin_deletes_of_profiles_and_terms_bump_the_version():
+    request = RequestFactory().post("/admin/")
+    ada = therapist("Ada Deleted")
+    before = engine.index_version()
+    TherapistProfileAdmin(TherapistProfile, admin.site).delete_model(request, ada)
+    after_profile = engine.index_version()
+    TermAdmin(Concern, admin.site).delete_queryset(request, Concern.objects.filter(slug="ocd"))
+    after_term = engine.index_version()
+    assert (after_profile[0], after_term[0]) == (before[0] + 1, before[0] + 2)
+    assert len({before[1], after_profile[1], after_term[1]}) == 3
+
+
+# --- filters -------------------------------------------------------------------------------
+
+
+def test_taxonomy_filters_require_every_chosen_value():
+    therapist("Ada Both", concerns=("anxiety", "grief"))
+    therapist("Ben Anxiety", concerns=("anxiety",))
+    therapist("Cy Grief", concerns=("grief",), languages=("fr",))
+    assert names(run(concerns=frozenset({"anxiety", "grief"}))) == ["Ada Both"]
+    assert names(run(concerns=frozenset({"anxiety"}))) == ["Ada Both", "Ben Anxiety"]
+    assert names(run(concerns=frozenset({"grief"}), languages=frozenset({"fr"}))) == ["Cy Grief"]
+
+
+def test_gender_faith_and_contact_filters_accept_any_chosen_value():
+    therapist("Ada Woman", gender_category="woman", faiths=("jewish",))
+    therapist("Ben Man", gender_category="man", faiths=("muslim", "sikh"))
+    therapist("Cy Nonbinary", gender_category="non_binary", between_session_contact="none")
+    assert names(run(genders=frozenset({"woman", "non_binary"}))) == ["Ada Woman", "Cy Nonbinary"]
+    assert names(run(faiths=frozenset({"jewish", "sikh"}))) == ["Ada Woman", "Ben Man"]
+    assert names(run(contact=frozenset({"none"}))) == ["Cy Nonbinary"]
+
+
+def test_style_keeps_placements_within_one_of_each_chosen_dimension():
+    therapist("Ada One", style_structure=1, style_humour=5)
+    therapist("Ben Two", style_structure=2, style_humour=3)
+    therapist("Cy Three", style_structure=3, style_humour=4)
+    therapist("Di Four", style_structure=4, style_humour=4)
+    assert names(run(style=(("style_structure", 2),))) == ["Ada One", "Ben Two", "Cy Three"]
+    assert names(run(style=(("style_structure", 2), ("style_humour", 5)))) == [
+        "Ada One",
+        "Cy Three",
+    ]
+
+
+def test_fee_limit_uses_the_sliding_scale_floor_only_when_asked():
+    therapist("Ada Cheap", fee_minor=9000)
+    therapist("Ben Sliding", fee_minor=20000, sliding_scale_min_minor=8000)
+    therapist("Cy Dear", fee_minor=20000)
+    assert names(run(max_fee_minor=10000)) == ["Ada Cheap"]
+    assert names(run(max_fee_minor=10000, sliding_scale=True)) == ["Ada Cheap", "Ben Sliding"]
+    assert names(run(max_fee_minor=9000)) == ["Ada Cheap"]
+
+
+def test_insurance_billing_and_affirming_flags_each_filter():
+    therapist("Ada Insured", accepts_insurance=True, direct_billing=True)
+    therapist("Ben Insured", accepts_insurance=True, lgbtq2s_affirming=True)
+    therapist("Cy Plain")
+    assert names(run(insurance=True)) == ["Ada Insured", "Ben Insured"]
+    assert names(run(direct_billing=True)) == ["Ada Insured"]
+    assert names(run(lgbtq2s_affirming=True)) == ["Ben Insured"]
+
+
+def test_free_text_finds_word_variants():
+    therapist("Ada Couples", headline="Couple therapy for busy parents")
+    therapist("Ben Parenting", about="I help with parenting teenagers.")
+    therapist("Cy Grief", approach="Grieving is not a problem to fix.")
+    search_index_version_bump()
+    assert names(run(text="couples")) == ["Ada Couples"]
+    assert names(run(text="parent")) == ["Ada Couples", "Ben Parenting"]
+    assert names(run(text="grief parenting")) == []
+    assert names(run(text="grieved")) == ["Cy Grief"]
+    assert names(run(text="the and of")) == ["Ada Couples", "Ben Parenting", "Cy Grief"]
+    assert names(run(text='"ada" OR (')) == ["Ada Couples"]  # syntax is just words
+
+
+def test_text_index_follows_edits_and_deletes():
+    ada = therapist("Ada Edited", headline="Anxiety support")
+    assert text_matches("anxiety") == [ada.pk]
+    TherapistProfile.objects.filter(pk=ada.pk).update(headline="Grief support")
+    assert text_matches("anxiety") == []
+    assert text_matches("grief") == [ada.pk]
+    ada.delete()
+    assert text_matches("grief") == []
+
+
+def test_search_words_drop_stop_words_punctuation_and_repeats():
+    assert search_words('The Anxiety, and ANXIETY of Montréal\'s "parents"') == [
+        "anxiety",
+        "montreals",
+        "parents",
+    ]
+    assert matching_therapist_ids("the of and") is None
+
+
+# --- where and how -------------------------------------------------------------------------
+
+
+def test_video_licensed_only_elsewhere_never_appears_near_toronto():
+    bc = therapist("Ada Vancouver Video", offers_video=True)
+    licensed_only_in(bc, "CA-BC")
+    therapist("Ben Ontario Video", offers_video=True)
+    for delivery in (frozenset(), frozenset({"video"}), frozenset({"video", "phone"})):
+        assert names(run(**NEAR_TORONTO, delivery=delivery)) == ["Ben Ontario Video"]
+    assert names(run(delivery=frozenset({"video"}))) == ["Ada Vancouver Video", "Ben Ontario Video"]
+
+
+def test_an_expired_licence_does_not_allow_remote_care():
+    now = timezone.now()
+    expired = therapist("Ada Expired", offers_video=True)
+    Licence.objects.filter(therapist=expired).update(expires_on=now.date() - dt.timedelta(days=1))
+    current = therapist("Ben Current", offers_video=True)
+    Licence.objects.filter(therapist=current).update(expires_on=now.date())
+    assert names(run(now, **NEAR_TORONTO)) == ["Ben Current"]
+
+
+def test_a_place_without_a_served_jurisdiction_allows_no_remote_care():
+    therapist("Ada Video", offers_video=True)
+    query = {**NEAR_TORONTO, "jurisdiction_code": None}
+    assert names(run(**query)) == []
+
+
+def test_in_person_needs_an_office_within_the_radius():
+    near = therapist("Ada Downtown", offers_in_person=True, offers_video=False)
+    make_office(near)
+    far = therapist("Ben Ottawa", offers_in_person=True, offers_video=False)
+    make_office(far, latitude=OTTAWA.latitude, longitude=OTTAWA.longitude)
+    assert names(run(**NEAR_TORONTO, radius_km=25)) == ["Ada Downtown"]
+    assert names(run(**NEAR_TORONTO, radius_km=400)) == ["Ada Downtown", "Ben Ottawa"]
+    assert names(run(**NEAR_TORONTO, delivery=frozenset({"video"}))) == []
+
+
+def test_an_office_of_a_therapist_who_no_longer_sees_clients_in_person_does_not_count():
+    video_only = therapist("Ada Video Only", offers_in_person=False, offers_video=True)
+    make_office(video_only)
+    result = run(**NEAR_TORONTO, delivery=frozenset({"in_person"}))
+    assert result.total == 0
+    result = run(**NEAR_TORONTO)
+    assert result.hits == [SearchHit(therapist_id=video_only.pk, distance_km=None)]
+
+
+def test_without_a_location_delivery_just_requires_the_offered_mode():
+    therapist("Ada Phone", offers_phone=True, offers_video=False)
+    therapist("Ben Video", offers_video=True)
+    therapist("Cy In Person", offers_in_person=True, offers_video=False)
+    assert names(run(delivery=frozenset({"phone"}))) == ["Ada Phone"]
+    assert names(run(delivery=frozenset({"phone", "in_person"}))) == ["Ada Phone", "Cy In Person"]
+
+
+def test_accessibility_needs_one_office_in_range_with_every_feature():
+    step_free, elevator = (
+        AccessibilityFeature.objects.get(slug="step-free"),
+        AccessibilityFeature.objects.get(slug="elevator"),
+    )
+    split = therapist("Ada Split", offers_in_person=True)
+    make_office(split).accessibility_features.set([step_free])
+    make_office(split, latitude=43.66).accessibility_features.set([elevator])
+    both = therapist("Ben Both", offers_in_person=True)
+    make_office(both).accessibility_features.set([step_free, elevator])
+    far = therapist("Cy Far", offers_in_person=True)
+    make_office(
+        far, latitude=OTTAWA.latitude, longitude=OTTAWA.longitude
+    ).accessibility_features.set([step_free, elevator])
+    wanted = frozenset({"step-free", "elevator"})
+    assert names(run(accessibility=wanted)) == ["Ben Both", "Cy Far"]
+    assert names(run(**NEAR_TORONTO, accessibility=wanted)) == ["Ben Both"]
+    result = run(**NEAR_TORONTO, accessibility=frozenset({"step-free"}))
+    assert names(result) == ["Ada Split", "Ben Both"]
+    # Ada's elevator is in her other office: only Ben's office would have both.
+    assert facet(result, "accessibility")["elevator"] == 1
+    assert facet(result, "accessibility")["parking"] == 0
+
+
+# --- order, distance, pages ----------------------------------------------------------------
+
+
+def test_distance_sort_puts_nearest_first_and_remote_only_last():
+    far = therapist("Ada Far", offers_in_person=True)
+    make_office(far, latitude=43.80, longitude=-79.40)
+    near = therapist("Ben Near", offers_in_person=True)
+    make_office(near, latitude=44.5, longitude=-79.40)
+    make_office(near, latitude=43.71, longitude=-79.40)
+    remote = therapist("Cy Remote", offers_video=True)
+    result = run(**NEAR_TORONTO, sort="distance")
+    assert names(result) == ["Ben Near", "Ada Far", "Cy Remote"]
+    assert result.hits[0].distance_km == pytest.approx(
+        distance_km(43.71, -79.40, TORONTO.latitude, TORONTO.longitude), abs=1e-9
+    )
+    assert result.hits[1].distance_km == pytest.approx(
+        distance_km(43.80, -79.40, TORONTO.latitude, TORONTO.longitude), abs=1e-9
+    )
+    assert result.hits[2] == SearchHit(therapist_id=remote.pk, distance_km=None)
+
+
+def test_fee_sort_breaks_ties_by_name_and_best_fit_by_distance_then_name():
+    therapist("Cy Mid", fee_minor=12000, style_direction=3)
+    therapist("Ada Mid", fee_minor=12000, style_direction=1)
+    therapist("Ben Low", fee_minor=8000, style_direction=2)
+    assert names(run(sort="fee")) == ["Ben Low", "Ada Mid", "Cy Mid"]
+    assert names(run(sort="name")) == ["Ada Mid", "Ben Low", "Cy Mid"]
+    best = run(sort="best_fit", style=(("style_direction", 2),))
+    assert names(best) == ["Ben Low", "Ada Mid", "Cy Mid"]
+
+
+def test_pages_split_results_and_a_page_past_the_end_is_flagged():
+    for letter in "ABCDE":
+        therapist(f"{letter} Therapist")
+    second = run(page=2, page_size=2)
+    assert (second.total, second.pages, second.page, second.page_past_end) == (5, 3, 2, False)
+    assert names(second) == ["C Therapist", "D Therapist"]
+    past = run(page=4, page_size=2)
+    assert (past.total, past.pages, past.page, past.hits, past.page_past_end) == (5, 3, 4, [], True)
+    empty = run(concerns=frozenset({"ocd"}))
+    assert (empty.total, empty.pages, empty.page_past_end) == (0, 1, False)
+
+
+# --- facets --------------------------------------------------------------------------------
+
+
+def test_facet_counts_follow_the_all_of_and_any_of_rules():
+    therapist("Ada", concerns=("anxiety", "grief"), gender_category="woman", faiths=("jewish",))
+    therapist("Ben", concerns=("anxiety",), gender_category="man", accepts_insurance=True)
+    therapist("Cy", concerns=("grief",), gender_category="woman", faiths=("muslim",))
+    therapist("Di", concerns=("anxiety", "trauma"), gender_category="non_binary")
+    result = run(concerns=frozenset({"anxiety"}), genders=frozenset({"woman", "man"}))
+    assert names(result) == ["Ada", "Ben"]
+    # "All of": how many results if this concern were also required.
+    assert {k: v for k, v in facet(result, "concern").items() if v} == {"anxiety": 2, "grief": 1}
+    # "Any of": counted with the gender choice itself left out (Di is non-binary).
+    assert facet(result, "gender") == {
+        "woman": 1,
+        "man": 1,
+        "non_binary": 1,
+        "two_spirit": 0,
+        "another": 0,
+        "undisclosed": 0,
+    }
+    assert {k: v for k, v in facet(result, "faith").items() if v} == {"jewish": 1}
+    assert facet(result, "insurance") == {"1": 1}
+    assert facet(result, "delivery") == {"in_person": 0, "video": 2, "phone": 0}
+    assert facet(result, "accepting") == {"0": 2}
+    gender_options = {option.value: option for option in result.facets["gender"]}
+    assert gender_options["woman"] == FacetCount("woman", "Woman", 1, True)
+    assert gender_options["non_binary"] == FacetCount("non_binary", "Non-binary", 1, False)
+    concern_options = {option.value: option for option in result.facets["concern"]}
+    assert concern_options["anxiety"] == FacetCount("anxiety", "Anxiety", 2, True)
+
+
+def test_delivery_facet_counts_each_mode_under_the_licensing_rule():
+    office = therapist("Ada Office", offers_in_person=True, offers_video=True, offers_phone=True)
+    make_office(office)
+    bc = therapist("Ben BC", offers_video=True, offers_phone=True)
+    licensed_only_in(bc, "CA-BC")
+    therapist("Cy Phone", offers_phone=True, offers_video=False)
+    result = run(**NEAR_TORONTO, delivery=frozenset({"in_person"}))
+    assert names(result) == ["Ada Office"]
+    assert facet(result, "delivery") == {"in_person": 1, "video": 1, "phone": 2}
+
+
+def test_every_facet_lists_every_active_option_in_the_contract_order():
+    Concern.objects.filter(slug="ocd").update(is_active=False)
+    result = run()
+    assert tuple(result.facets) == FACET_KEYS
+    assert {key: len(options) for key, options in result.facets.items()} == {
+        "delivery": 3,
+        "concern": 31,
+        "modality": 22,
+        "population": 6,
+        "language": 26,
+        "lived_experience": 12,
+        "faith": 10,
+        "gender": 6,
+        "contact": 3,
+        "lgbtq2s_affirming": 1,
+        "insurance": 1,
+        "direct_billing": 1,
+        "sliding_scale": 1,
+        "accepting": 1,
+        "accessibility": 9,
+    }
+    assert [option.value for option in result.facets["population"]] == [
+        "individuals",
+        "couples",
+        "families",
+        "teens",
+        "children",
+        "older-adults",
+    ]
+
+
+def test_sliding_scale_facet_counts_results_if_the_floor_were_used():
+    therapist("Ada Sliding", fee_minor=20000, sliding_scale_min_minor=8000)
+    therapist("Ben Cheap", fee_minor=9000)
+    result = run(max_fee_minor=10000)
+    assert (result.total, facet(result, "sliding_scale")) == (1, {"1": 2})
+    unchanged = dataclasses.replace(SearchQuery(page_size=5))
+    assert facet(engine.search(unchanged, now=timezone.now()), "sliding_scale") == {"1": 2}
+
+
+def test_a_directory_without_therapists_or_taxonomies_finds_nobody():
+    for model in (Concern, Language, Faith, AccessibilityFeature):
+        model.objects.all().delete()
+    result = run(**NEAR_TORONTO, text="anxiety")
+    assert (result.total, result.pages, result.hits, result.page_past_end) == (0, 1, [], False)
+    assert (result.facets["concern"], result.facets["accessibility"]) == ([], [])
+    assert facet(result, "delivery") == {"in_person": 0, "video": 0, "phone": 0}
+
+
+def test_renaming_a_term_in_the_admin_shows_in_the_next_search(admin_client):
+    therapist("Ada Worried", concerns=("anxiety",))
+    assert facet(run(), "concern")["anxiety"] == 1
+    anxiety = Concern.objects.get(slug="anxiety")
+    response = admin_client.post(
+        reverse("admin:directory_concern_change", args=[anxiety.pk]),
+        {
+            "name": "Anxiety and worry",
+            "slug": "anxiety",
+            "description": "",
+            "sort_order": anxiety.sort_order,
+            "is_active": "on",
+        },
+    )
+    assert response.status_code == 302
+    labels = {option.value: option.label for option in run().facets["concern"]}
+    assert labels["anxiety"] == "Anxiety and worry"

@@ -1,0 +1,171 @@
+"""Query strings to SearchQuery: every bad input is refused with its field and a clear message."""
+
+from __future__ import annotations
+
+import pytest
+from django.http import QueryDict
+
+from rapport.directory.models import Concern
+from rapport.directory.search.contract import SearchQuery, SearchQueryError
+from rapport.directory.search.params import jurisdiction_near, parse_search_query
+
+pytestmark = pytest.mark.usefixtures("reference_data")
+
+
+def parse(query_string: str, page_size: int = 20) -> SearchQuery:
+    return parse_search_query(QueryDict(query_string), page_size=page_size)
+
+
+def refusal(query_string: str) -> tuple[str, str]:
+    with pytest.raises(SearchQueryError) as caught:
+        parse(query_string)
+    return caught.value.field, caught.value.message
+
+
+def test_empty_query_string_is_the_default_query():
+    assert parse("") == SearchQuery(page_size=20)
+
+
+def test_empty_form_fields_count_as_not_given():
+    assert parse("near=&lat=&lon=&radius_km=&concern=&max_fee=&q=&sort=&page=") == SearchQuery(
+        page_size=20
+    )
+
+
+def test_place_name_is_geocoded_with_label_and_jurisdiction():
+    query = parse("near=Toronto")
+    assert (query.place_label, query.jurisdiction_code) == ("Toronto, ON", "CA-ON")
+    assert query.latitude == 43.70643
+    assert query.longitude == -79.39864
+    assert query.sort == "distance"
+    assert query.radius_km == 25.0
+
+
+def test_every_filter_parses_exactly():
+    query = parse(
+        "near=Vancouver&radius_km=10.5&delivery=video&delivery=in_person"
+        "&concern=anxiety&concern=grief&modality=cbt&population=couples&language=fr"
+        "&gender=woman&gender=non_binary&lived_experience=immigration&faith=jewish"
+        "&lgbtq2s_affirming=1&max_fee=150.50&sliding_scale=1&insurance=1&direct_billing=1"
+        "&contact=none&accessibility=step-free&accessibility=elevator&accepting=0"
+        "&q=+couples+therapy+&sort=fee&page=3&style_humour=4&style_structure=2",
+        page_size=7,
+    )
+    assert query == SearchQuery(
+        latitude=query.latitude,
+        longitude=query.longitude,
+        place_label="Vancouver, BC",
+        jurisdiction_code="CA-BC",
+        radius_km=10.5,
+        delivery=frozenset({"video", "in_person"}),
+        concerns=frozenset({"anxiety", "grief"}),
+        modalities=frozenset({"cbt"}),
+        populations=frozenset({"couples"}),
+        languages=frozenset({"fr"}),
+        genders=frozenset({"woman", "non_binary"}),
+        lived_experiences=frozenset({"immigration"}),
+        faiths=frozenset({"jewish"}),
+        lgbtq2s_affirming=True,
+        style=(("style_structure", 2), ("style_humour", 4)),
+        max_fee_minor=15050,
+        sliding_scale=True,
+        insurance=True,
+        direct_billing=True,
+        contact=frozenset({"none"}),
+        accessibility=frozenset({"step-free", "elevator"}),
+        accepting_only=False,
+        text="couples therapy",
+        sort="fee",
+        page=3,
+        page_size=7,
+    )
+
+
+def test_coordinates_take_the_jurisdiction_of_the_nearest_served_town():
+    query = parse("lat=43.65&lon=-79.38")
+    assert (query.latitude, query.longitude, query.place_label) == (43.65, -79.38, None)
+    assert query.jurisdiction_code == "CA-ON"
+    assert query.sort == "distance"
+
+
+def test_coordinates_far_from_any_served_town_have_no_jurisdiction():
+    assert parse("lat=0&lon=0").jurisdiction_code is None
+    assert jurisdiction_near(47.6, -122.33) == "US-WA"
+
+
+def test_best_fit_sort_is_allowed_with_a_style_preference():
+    assert parse("style_direction=5&sort=best_fit").sort == "best_fit"
+
+
+@pytest.mark.parametrize(
+    ("query_string", "field", "message"),
+    [
+        ("concern=worry", "concern", "Unknown concern: “worry”."),
+        ("concern=anxiety&concern=zz&concern=aa", "concern", "Unknown concern values: “aa”, “zz”."),
+        ("modality=yelling", "modality", "Unknown approach: “yelling”."),
+        ("population=pets", "population", "Unknown client group: “pets”."),
+        ("language=xx", "language", "Unknown language: “xx”."),
+        ("lived_experience=x", "lived_experience", "Unknown lived experience: “x”."),
+        ("faith=x", "faith", "Unknown faith: “x”."),
+        ("accessibility=x", "accessibility", "Unknown accessibility feature: “x”."),
+        ("delivery=carrier-pigeon", "delivery", "Unknown way of meeting: “carrier-pigeon”."),
+        ("gender=robot", "gender", "Unknown gender: “robot”."),
+        ("contact=24-7", "contact", "Unknown contact policy: “24-7”."),
+        ("near=Toronto&radius_km=0", "radius_km", "The distance must be more than 0 km."),
+        ("near=Toronto&radius_km=-5", "radius_km", "The distance must be more than 0 km."),
+        ("near=Toronto&radius_km=501", "radius_km", "The distance can be at most 500 km."),
+        ("radius_km=far", "radius_km", "Enter the distance as a number, not “far”."),
+        ("radius_km=nan", "radius_km", "Enter the distance as a number, not “nan”."),
+        ("lat=abc&lon=1", "lat", "Enter the latitude as a number, not “abc”."),
+        ("lat=1&lon=inf", "lon", "Enter the longitude as a number, not “inf”."),
+        ("lat=91&lon=0", "lat", "The latitude must be between -90 and 90."),
+        ("lat=0&lon=-181", "lon", "The longitude must be between -180 and 180."),
+        ("lat=43.6", "lon", "Give a longitude with the latitude."),
+        ("lon=-79.4", "lat", "Give a latitude with the longitude."),
+        ("near=Toronto&lat=1&lon=1", "near", "Give a place name or coordinates, not both."),
+        (
+            "near=Atlantis",
+            "near",
+            "We could not find “Atlantis” in Canada or the United States. "
+            "Try a city with its province or state, e.g. “Toronto, ON”.",
+        ),
+        ("q=" + "a" * 201, "q", "Keep the search words under 200 characters."),
+        (
+            "sort=popularity",
+            "sort",
+            "Sort by one of best_fit, distance, fee, name, not “popularity”.",
+        ),
+        ("sort=distance", "sort", "Sorting by distance needs a place to measure from."),
+        ("sort=best_fit", "sort", "Sorting by best fit needs a style preference."),
+        ("page=0", "page", "Pages start at 1."),
+        ("page=-2", "page", "Pages start at 1."),
+        ("page=two", "page", "The page must be a whole number, not “two”."),
+        ("page=1.5", "page", "The page must be a whole number, not “1.5”."),
+        ("page=" + "9" * 40, "page", "That page number is too large."),
+        ("style_structure=0", "style_structure", "Choose a whole number from 1 to 5, not “0”."),
+        ("style_humour=6", "style_humour", "Choose a whole number from 1 to 5, not “6”."),
+        ("style_challenge=2.5", "style_challenge", "Choose a whole number from 1 to 5, not “2.5”."),
+        ("max_fee=-1", "max_fee", "The most you can pay cannot be negative."),
+        ("max_fee=cheap", "max_fee", "Enter the most you can pay as a number, not “cheap”."),
+        ("max_fee=NaN", "max_fee", "Enter the most you can pay as a number, not “NaN”."),
+        ("max_fee=1e9", "max_fee", "The most you can pay can be at most 100,000."),
+        ("insurance=maybe", "insurance", "Use 1 or 0 for insurance, not “maybe”."),
+        ("accepting=all", "accepting", "Use 1 or 0 for accepting, not “all”."),
+    ],
+)
+def test_bad_input_is_refused_with_its_field_and_message(query_string, field, message):
+    assert refusal(query_string) == (field, message)
+
+
+def test_an_inactive_term_is_not_a_filter_any_more():
+    Concern.objects.filter(slug="grief").update(is_active=False)
+    assert refusal("concern=grief") == ("concern", "Unknown concern: “grief”.")
+
+
+def test_a_plain_mapping_of_lists_works_like_a_query_dict():
+    query = parse_search_query({"concern": ["anxiety", "grief"], "page": ["2"]}, page_size=5)
+    assert (query.concerns, query.page, query.page_size) == (
+        frozenset({"anxiety", "grief"}),
+        2,
+        5,
+    )

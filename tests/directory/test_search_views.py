@@ -1,0 +1,471 @@
+"""The search page /therapists/: the filter form, live counts, htmx partials and bad input."""
+
+import re
+from html.parser import HTMLParser
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+from pytest_django.asserts import assertContains, assertNotContains
+
+from rapport.core.geo import geocode
+from rapport.directory import views
+from rapport.directory.models import Concern, Language
+from rapport.directory.search import contract
+from rapport.directory.search.contract import (
+    PARAM_ACCEPTING,
+    PARAM_LATITUDE,
+    PARAM_LONGITUDE,
+    PARAM_PAGE,
+    PARAM_SORT,
+    FacetCount,
+    SearchHit,
+    SearchResult,
+)
+from rapport.directory.search.engine import reset_index
+from rapport.directory.search.params import parse_search_query
+from rapport.directory.services import demo_directory_seed
+from tests.factories import make_office, make_therapist
+
+URL = "/therapists/"
+HTMX = {"HTTP_HX_REQUEST": "true"}
+
+
+@pytest.fixture(autouse=True)
+def _reference_data(reference_data):
+    """Every test here needs the taxonomies and credentials."""
+
+
+@pytest.fixture(autouse=True)
+def _fresh_search_index(monkeypatch):
+    """The factories write rows without bumping the index version, so rebuild per search."""
+
+    def parse(params, *, page_size):
+        reset_index()
+        return parse_search_query(params, page_size=page_size)
+
+    monkeypatch.setattr(views, "parse_search_query", parse)
+    yield
+    reset_index()
+
+
+class _Controls(HTMLParser):
+    """Form controls and labels of a page."""
+
+    def __init__(self):
+        super().__init__()
+        self.controls = []  # (tag, attrs)
+        self.label_for = set()
+        self.tags = []
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        self.tags.append((tag, attrs))
+        if tag in ("input", "select", "textarea"):
+            self.controls.append((tag, attrs))
+        if tag == "label" and "for" in attrs:
+            self.label_for.add(attrs["for"])
+
+
+def controls(response):
+    parser = _Controls()
+    parser.feed(response.content.decode())
+    return parser
+
+
+def card_names(response):
+    return re.findall(
+        r'<a href="/therapists/[0-9a-f-]{36}/">([^<]+)</a>', response.content.decode()
+    )
+
+
+def checked_values(response, name):
+    return [
+        attrs["value"]
+        for tag, attrs in controls(response).controls
+        if attrs.get("name") == name and "checked" in attrs
+    ]
+
+
+# --- the form ----------------------------------------------------------------------------------
+
+
+def test_every_filter_control_has_a_label_and_every_contract_parameter_a_control(client):
+    make_therapist()
+
+    page = controls(client.get(URL))
+
+    visible = [
+        attrs
+        for tag, attrs in page.controls
+        if attrs.get("type") != "hidden" and attrs.get("form") != "compare-form"
+    ]
+    unlabelled = [attrs.get("name") for attrs in visible if attrs.get("id") not in page.label_for]
+    assert unlabelled == []
+    names = {attrs.get("name") for tag, attrs in page.controls}
+    parameters = {value for key, value in vars(contract).items() if key.startswith("PARAM_")} | set(
+        contract.STYLE_PARAMS
+    )
+    # Page numbers are links; "accepting" is fixed on by the listing rule (shown as a sentence).
+    assert parameters - names == {PARAM_PAGE, PARAM_ACCEPTING}
+    hidden = {attrs["name"] for tag, attrs in page.controls if attrs.get("type") == "hidden"}
+    assert hidden == {PARAM_LATITUDE, PARAM_LONGITUDE}
+
+
+def test_form_is_a_get_form_enhanced_by_htmx(client):
+    response = client.get(URL)
+
+    assertContains(
+        response,
+        '<form id="search-form" class="search-form" method="get" action="/therapists/" '
+        'role="search" aria-label="Filter therapists"\n      hx-get="/therapists/" '
+        'hx-trigger="change, submit" hx-target="#search-results" hx-swap="innerHTML" '
+        'hx-push-url="true" hx-sync="this:replace">',
+    )
+    assertContains(
+        response,
+        '<details class="filters-panel" id="filters-panel">'
+        '\n    <summary class="filters-panel__summary">Filters</summary>',
+    )
+    assertContains(
+        response,
+        '<button type="button" class="button button--quiet button--small" '
+        'id="use-my-location" hidden>Use my location</button>',
+    )
+
+
+def test_query_string_round_trips_into_the_form(client):
+    therapist = make_therapist(offers_in_person=True, accepts_insurance=True)
+    therapist.concerns.set(Concern.objects.filter(slug__in=["anxiety", "grief"]))
+    therapist.languages.set(Language.objects.filter(slug="fr"))
+    make_office(therapist)
+
+    response = client.get(
+        URL,
+        {
+            "near": "Toronto",
+            "radius_km": "50",
+            "concern": ["anxiety", "grief"],
+            "language": "fr",
+            "delivery": "in_person",
+            "max_fee": "200",
+            "insurance": "1",
+            "style_structure": "2",
+            "q": "anxious",
+            "sort": "fee",
+        },
+    )
+
+    assert response.status_code == 200
+    assert checked_values(response, "concern") == ["anxiety", "grief"]
+    assert checked_values(response, "language") == ["fr"]
+    assert checked_values(response, "delivery") == ["in_person"]
+    assert checked_values(response, "insurance") == ["1"]
+    assertContains(response, 'name="near" value="Toronto"')
+    assertContains(response, 'name="max_fee" value="200"')
+    assertContains(response, 'name="q" value="anxious"')
+    assertContains(response, '<option value="50" selected>Within 50 km</option>', html=True)
+    assertContains(response, '<option value="2" selected>2</option>', html=True)
+    assertContains(response, '<option value="fee" selected>Lowest fee first</option>', html=True)
+    # A chosen option's long list starts open, so the choice is visible.
+    assertContains(response, '<details class="choice-group__more" open><summary>Choose from')
+
+
+def test_sort_offers_best_fit_only_with_a_style_and_nearest_only_with_a_place(client):
+    make_therapist(offers_in_person=True)
+
+    plain = client.get(URL)
+    styled_near = client.get(URL, {"style_humour": "4", "near": "Toronto", "radius_km": "500"})
+
+    sort_options = re.compile(r'<option value="(best_fit|distance|fee|name)"')
+    assert sort_options.findall(plain.content.decode()) == ["fee", "name"]
+    assert sort_options.findall(styled_near.content.decode()) == [
+        "best_fit",
+        "distance",
+        "fee",
+        "name",
+    ]
+
+
+def test_a_sort_that_no_longer_applies_falls_back_instead_of_failing(client):
+    make_therapist()
+
+    response = client.get(URL, {PARAM_SORT: "best_fit"})
+
+    assert response.status_code == 200
+    assertContains(response, '<option value="name" selected>Name (A to Z)</option>', html=True)
+
+
+# --- results ------------------------------------------------------------------------------------
+
+
+def test_result_count_is_announced_in_a_polite_live_region(client):
+    make_therapist()
+    make_therapist()
+
+    assertContains(
+        client.get(URL),
+        '<p id="result-count" class="result-count" role="status" aria-live="polite" '
+        'aria-atomic="true">2 therapists match.</p>',
+        html=True,
+    )
+
+
+def test_filters_narrow_the_results(client):
+    anxious = make_therapist(display_name="Anxiety Helper")
+    anxious.concerns.set(Concern.objects.filter(slug="anxiety"))
+    make_therapist(display_name="Someone Else")
+
+    response = client.get(URL, {"concern": "anxiety"})
+
+    assert card_names(response) == ["Anxiety Helper"]
+    assertContains(response, ">1 therapist matches.</p>")
+
+
+def test_only_accepting_therapists_are_shown_even_when_a_link_asks_for_all(client):
+    make_therapist(display_name="Open")
+    make_therapist(display_name="Full", accepting_new_clients=False)
+
+    response = client.get(URL, {PARAM_ACCEPTING: "0"})
+
+    assert card_names(response) == ["Open"]
+
+
+def test_cards_show_the_distance_when_searching_near_a_place(client):
+    therapist = make_therapist(display_name="Near Person", offers_in_person=True)
+    toronto = geocode("Toronto")
+    make_office(therapist, latitude=toronto.latitude, longitude=toronto.longitude)
+    make_therapist(display_name="Virtual Person", offers_in_person=False)
+
+    response = client.get(URL, {"near": "Toronto"})
+
+    assertContains(response, ">2 therapists match near Toronto, ON.</p>")
+    assertContains(
+        response, "<div><dt>Distance</dt><dd>Less than 0.1 km away</dd></div>", html=True
+    )
+    assert response.content.decode().count("<dt>Distance</dt>") == 1
+
+
+@pytest.mark.parametrize(
+    ("distance", "label"),
+    [
+        (None, ""),
+        (0.04, "Less than 0.1 km away"),
+        (3.24, "3.2 km away"),
+        (9.96, "10.0 km away"),
+        (12.6, "13 km away"),
+        (1234.4, "1,234 km away"),
+    ],
+)
+def test_distance_label(distance, label):
+    assert views.distance_label(distance) == label
+
+
+def test_facet_counts_are_shown_beside_each_option(client, monkeypatch):
+    make_therapist()
+    result = SearchResult(
+        total=1204,
+        page=1,
+        pages=61,
+        hits=[],
+        facets={
+            "concern": [FacetCount("anxiety", "Anxiety", 1204, False)],
+            "insurance": [FacetCount("1", "Accepts insurance", 37, False)],
+        },
+    )
+    monkeypatch.setattr(views, "search", lambda query, *, now: result)
+
+    response = client.get(URL)
+
+    assertContains(
+        response,
+        '<label for="id_concern_0">Anxiety <span class="facet-count" '
+        'id="count-id_concern_0">(1,204)</span></label>',
+        html=True,
+    )
+    assertContains(
+        response,
+        '<label for="id_insurance">Accepts insurance <span class="facet-count" '
+        'id="count-id_insurance">(37)</span></label>',
+        html=True,
+    )
+    assertContains(response, ">1,204 therapists match.</p>")
+
+
+def test_pagination_keeps_every_filter(client, settings):
+    settings.DIRECTORY_PAGE_SIZE = 2
+    for name in ("Ada", "Ben", "Cy"):
+        therapist = make_therapist(display_name=name)
+        therapist.concerns.set(Concern.objects.filter(slug="anxiety"))
+
+    first = client.get(URL, {"concern": "anxiety", "delivery": "video"})
+    second = client.get(URL, {"concern": "anxiety", "delivery": "video", "page": "2"})
+
+    assert card_names(first) == ["Ada", "Ben"]
+    assert card_names(second) == ["Cy"]
+    assertContains(first, '<a href="?concern=anxiety&amp;delivery=video&amp;page=2" rel="next">')
+    assertContains(second, '<a href="?concern=anxiety&amp;delivery=video&amp;page=1" rel="prev">')
+
+
+def test_page_past_the_end_keeps_the_filters_in_the_link_to_the_last_page(client, settings):
+    settings.DIRECTORY_PAGE_SIZE = 2
+    for _ in range(3):
+        make_therapist()
+
+    response = client.get(URL, {"delivery": "video", "page": "9"})
+
+    assertContains(
+        response,
+        '<div class="notice" role="status"><p>There are only 2 pages.</p>'
+        '<p><a href="?delivery=video&amp;page=2">Go to the last page (page 2)</a></p></div>',
+        html=True,
+        status_code=404,
+    )
+
+
+# --- htmx ---------------------------------------------------------------------------------------
+
+
+def test_htmx_request_gets_only_the_results_and_out_of_band_updates(client):
+    make_therapist(display_name="Only One")
+
+    response = client.get(URL, {"delivery": "video"}, **HTMX)
+    body = response.content.decode()
+
+    assert response.status_code == 200
+    assert "<html" not in body
+    assert 'id="search-form"' not in body
+    assert card_names(response) == ["Only One"]
+    assertContains(
+        response, '<p id="result-count" hx-swap-oob="innerHTML">1 therapist matches.</p>'
+    )
+    assertContains(response, '<span id="count-id_delivery_1" hx-swap-oob="innerHTML">(1)</span>')
+    assertContains(response, '<p id="error-max_fee" hx-swap-oob="innerHTML"></p>')
+    assert "HX-Request" in response["Vary"]
+
+
+def test_full_page_and_fragment_vary_on_the_htmx_header(client):
+    assert "HX-Request" in client.get(URL)["Vary"]
+
+
+# --- bad input ----------------------------------------------------------------------------------
+
+
+def test_bad_input_renders_the_page_with_a_message_beside_the_field_and_keeps_choices(client):
+    make_therapist()
+
+    response = client.get(
+        URL, {"max_fee": "abc", "concern": "anxiety", "insurance": "1", "near": ""}
+    )
+
+    assert response.status_code == 400
+    message = "Enter the most you can pay as a number, not “abc”."
+    assertContains(
+        response, f'<p class="field-error" id="error-max_fee">{message}</p>', status_code=400
+    )
+    assertContains(
+        response,
+        '<input type="text" inputmode="numeric" id="id_max_fee" name="max_fee" value="abc" '
+        'size="8" aria-describedby="error-max_fee hint-max_fee" aria-invalid="true">',
+        status_code=400,
+    )
+    assertContains(
+        response, f'<li><a href="#id_max_fee">{message}</a></li>', html=True, status_code=400
+    )
+    assertContains(response, ">One of your choices needs a change.</p>", status_code=400)
+    assert checked_values(response, "concern") == ["anxiety"]
+    assert checked_values(response, "insurance") == ["1"]
+    assert card_names(response) == []
+    # The filters panel opens, so the message is seen on a narrow screen too.
+    assertContains(
+        response, '<details class="filters-panel" id="filters-panel" open>', status_code=400
+    )
+
+
+def test_unknown_place_is_reported_beside_the_place_field_in_the_htmx_fragment(client):
+    response = client.get(URL, {"near": "Atlantis"}, **HTMX)
+
+    # htmx drops 4xx answers, so the fragment carrying the message is a 200; the page is a 400.
+    assert response.status_code == 200
+    assertContains(
+        response,
+        '<p id="error-near" hx-swap-oob="innerHTML">We could not find “Atlantis” in Canada or '
+        "the United States. Try a city with its province or state, e.g. “Toronto, ON”.</p>",
+    )
+    assertContains(
+        response,
+        '<p id="result-count" hx-swap-oob="innerHTML">One of your choices needs a change.</p>',
+    )
+    assert client.get(URL, {"near": "Atlantis"}).status_code == 400
+
+
+def test_an_unknown_option_value_is_reported_on_its_fieldset(client):
+    response = client.get(URL, {"concern": "not-a-concern"})
+
+    assertContains(
+        response,
+        '<fieldset class="choice-group choice-group--invalid" id="group-concern" '
+        'aria-describedby="error-concern hint-concern">',
+        status_code=400,
+    )
+    assertContains(
+        response,
+        '<p class="field-error" id="error-concern">Unknown concern: “not-a-concern”.</p>',
+        status_code=400,
+    )
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"lat": "91", "lon": "0"},
+        {"lat": "x"},
+        {"radius_km": "-5"},
+        {"style_structure": "9"},
+        {"sort": "random"},
+        {"q": "x" * 500},
+        {"gender": "robot"},
+        {"insurance": "maybe"},
+    ],
+)
+def test_bad_values_are_never_a_server_error(client, params):
+    response = client.get(URL, params)
+
+    assert response.status_code == 400
+    assertContains(response, "One of your choices needs a change", status_code=400)
+
+
+# --- query count --------------------------------------------------------------------------------
+
+
+def test_search_page_query_count_is_flat_in_page_size(client, settings, monkeypatch):
+    demo_directory_seed(therapists=120, seed=7, now=timezone.now())
+    monkeypatch.setattr(views, "parse_search_query", parse_search_query)
+    reset_index()
+    client.get(URL)  # builds this process's index once
+
+    counts = {}
+    for page_size in (5, 50):
+        settings.DIRECTORY_PAGE_SIZE = page_size
+        with CaptureQueriesContext(connection) as queries:
+            response = client.get(URL, {"delivery": "video"})
+        assert len(card_names(response)) == page_size
+        counts[page_size] = len(queries)
+
+    # Two index-stamp reads, then the page's profiles, licences, offices and concerns.
+    assert counts == {5: 6, 50: 6}
+
+
+def test_hidden_hit_from_a_stale_index_is_not_shown(client, monkeypatch):
+    shown = make_therapist(display_name="Shown")
+    hidden = make_therapist(display_name="Hidden", is_listed=False)
+    result = SearchResult(
+        total=2, page=1, pages=1, hits=[SearchHit(hidden.pk, None), SearchHit(shown.pk, None)]
+    )
+    monkeypatch.setattr(views, "search", lambda query, *, now: result)
+
+    response = client.get(URL)
+
+    assert card_names(response) == ["Shown"]
+    assertNotContains(response, "Hidden")

@@ -28,7 +28,6 @@ from __future__ import annotations
 import argparse
 import http.client
 import json
-import os
 import signal
 import socket
 import statistics
@@ -40,7 +39,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+from throwaway import RAPPORT, ROOT, database_url_option, prepared_environment
+
 HOST = "127.0.0.1"
 
 SEARCH_QUERY = "near=Toronto&radius_km=25&concern=anxiety&language=en&max_fee=200&sort=distance"
@@ -185,32 +185,19 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2, help="gunicorn worker processes")
     parser.add_argument("--use-database-url", action="store_true")
     arguments = parser.parse_args()
-    database_url = os.environ.get("DATABASE_URL") if arguments.use_database_url else None
-    if arguments.use_database_url and not database_url:
-        parser.error("--use-database-url needs DATABASE_URL to be set")
+    database_url = database_url_option(parser, arguments)
 
     with tempfile.TemporaryDirectory(prefix="rapport-bench-") as folder_name:
         folder = Path(folder_name)
-        environment = dict(
-            os.environ,
-            RAPPORT_ENV="development",
-            RAPPORT_VAR_DIR=folder_name,
+        environment = prepared_environment(
+            folder=folder_name,
+            database_url=database_url,
+            seed=arguments.seed,
             DEBUG="0",
             ALLOWED_HOSTS=HOST,
             LOG_LEVEL="WARNING",
         )
-        if database_url:
-            environment["DATABASE_URL"] = database_url
-        else:
-            environment.pop("DATABASE_URL", None)
-        rapport = [sys.executable, "-m", "rapport.cli"]
-        subprocess.run([*rapport, "migrate", "-v0"], env=environment, check=True, cwd=ROOT)
-        if database_url:
-            # A shared database may hold an earlier run's rows; start from none of this seed.
-            subprocess.run(
-                [*rapport, "seed", "--clear", "--seed", str(arguments.seed)],
-                env=environment, check=True, cwd=ROOT, capture_output=True,
-            )  # fmt: skip
+        rapport = RAPPORT
         print(f"seeding {arguments.therapists:,} therapists …", flush=True)
         started = time.perf_counter()
         subprocess.run(

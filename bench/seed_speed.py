@@ -17,9 +17,8 @@ import subprocess
 import sys
 import tempfile
 import time
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+from throwaway import RAPPORT, ROOT, database_url_option, prepared_environment
 
 
 def main() -> None:
@@ -28,25 +27,13 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--use-database-url", action="store_true")
     arguments = parser.parse_args()
-    database_url = os.environ.get("DATABASE_URL") if arguments.use_database_url else None
-    if arguments.use_database_url and not database_url:
-        parser.error("--use-database-url needs DATABASE_URL to be set")
+    database_url = database_url_option(parser, arguments)
 
     with tempfile.TemporaryDirectory(prefix="rapport-bench-") as folder:
-        environment = dict(os.environ, RAPPORT_ENV="development", RAPPORT_VAR_DIR=folder)
-        environment.pop("DEBUG", None)
-        if database_url:
-            environment["DATABASE_URL"] = database_url
-        else:
-            environment.pop("DATABASE_URL", None)
-        rapport = [sys.executable, "-m", "rapport.cli"]
-        subprocess.run([*rapport, "migrate", "-v0"], env=environment, check=True, cwd=ROOT)
-        if database_url:
-            # A shared database may hold an earlier run's rows; start from none of this seed.
-            subprocess.run(
-                [*rapport, "seed", "--clear", "--seed", str(arguments.seed)],
-                env=environment, check=True, cwd=ROOT, capture_output=True,
-            )  # fmt: skip
+        environment = prepared_environment(
+            folder=folder, database_url=database_url, seed=arguments.seed
+        )
+        rapport = RAPPORT
 
         def timed_seed() -> float:
             started = time.perf_counter()

@@ -373,3 +373,9 @@ class AddEmailForm(allauth_forms.AddEmailForm):
 
 class ChangeEmailForm(allauth_forms.ChangeEmailForm):
     email = SafeEmailField(required=True)
+
+
+class AccountDetailsForm(forms.Form):
+    # The same rules as at sign-up: no invisible or direction-changing characters, because
+    # this name is what others see (e.g. in a client's "who viewed my data" list).
+    name = DisplayNameField(required=False, help_text="What we call you in e-mails. Optional.")

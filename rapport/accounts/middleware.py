@@ -76,10 +76,6 @@ def _is_htmx(request: HttpRequest) -> bool:
     return request.headers.get("HX-Request") == "true"
 
 
-def problem(*, status: int, title: str, detail: str) -> HttpResponse:
-    return problem_response(status=status, title=title, detail=detail)
-
-
 def _htmx_redirect(url: str) -> HttpResponse:
     response = HttpResponse(status=204)
     response["HX-Redirect"] = url
@@ -126,7 +122,7 @@ class SessionLifetimeMiddleware:
     def _sign_out(request: HttpRequest, message: str) -> HttpResponseBase:
         logout(request)
         if _is_api(request):
-            return problem(status=401, title="Signed out", detail=message)
+            return problem_response(status=401, title="Signed out", detail=message)
         # MessageMiddleware sits below this one and has not run; its storage is used directly
         # so the login page can say why the person is there.
         storage = default_storage(request)
@@ -180,7 +176,7 @@ class MfaRequiredMiddleware:
     def _refuse(request: HttpRequest) -> HttpResponseBase:
         setup_url = reverse("mfa_activate_totp")
         if _is_api(request):
-            return problem(
+            return problem_response(
                 status=403,
                 title="Two-factor authentication required",
                 detail=(

@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 
 from allauth.account.decorators import reauthentication_required
-from django import forms
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -20,16 +19,10 @@ from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from rapport.accounts import services
-from rapport.accounts.forms import DisplayNameField
+from rapport.accounts.forms import AccountDetailsForm
 from rapport.accounts.models import User
 from rapport.accounts.selectors import account_export_data, consents_of
 from rapport.core.audit import audit_entries_about_user
-
-
-class AccountDetailsForm(forms.Form):
-    # The same rules as at sign-up: no invisible or direction-changing characters, because
-    # this name is what others see (e.g. in a client's "who viewed my data" list).
-    name = DisplayNameField(required=False, help_text="What we call you in e-mails. Optional.")
 
 
 def _user(request: HttpRequest) -> User:

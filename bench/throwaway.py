@@ -1,0 +1,43 @@
+"""A throwaway Rapport database for a benchmark: shared by every script in bench/."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+RAPPORT = [sys.executable, "-m", "rapport.cli"]
+
+
+def database_url_option(
+    parser: argparse.ArgumentParser, arguments: argparse.Namespace
+) -> str | None:
+    """DATABASE_URL when --use-database-url was given (e.g. under scripts/with-postgres)."""
+    database_url = os.environ.get("DATABASE_URL") if arguments.use_database_url else None
+    if arguments.use_database_url and not database_url:
+        parser.error("--use-database-url needs DATABASE_URL to be set")
+    return database_url
+
+
+def prepared_environment(
+    *, folder: str, database_url: str | None, seed: int, **settings: str
+) -> dict[str, str]:
+    """Environment for `rapport` commands against a fresh, migrated database: a SQLite file in
+    ``folder``, or ``database_url`` emptied of an earlier run's therapists of ``seed``."""
+    environment = dict(os.environ, RAPPORT_ENV="development", RAPPORT_VAR_DIR=folder, **settings)
+    if "DEBUG" not in settings:
+        environment.pop("DEBUG", None)
+    if database_url:
+        environment["DATABASE_URL"] = database_url
+    else:
+        environment.pop("DATABASE_URL", None)
+    subprocess.run([*RAPPORT, "migrate", "-v0"], env=environment, check=True, cwd=ROOT)
+    if database_url:
+        subprocess.run(
+            [*RAPPORT, "seed", "--clear", "--seed", str(seed)],
+            env=environment, check=True, cwd=ROOT, capture_output=True,
+        )  # fmt: skip
+    return environment

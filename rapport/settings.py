@@ -71,6 +71,7 @@ INSTALLED_APPS = [
     "rapport.core",
     "rapport.accounts",
     "rapport.directory",
+    "rapport.booking",
 ]
 
 MIDDLEWARE = [

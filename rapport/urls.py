@@ -10,6 +10,7 @@ from rapport.directory.views import home
 urlpatterns: list[URLPattern | URLResolver] = [
     path("", home, name="home"),
     path("", include("rapport.directory.urls")),
+    path("", include("rapport.booking.urls")),
     path("healthz", healthz, name="healthz"),
     path("terms/", terms, name="terms"),
     path("privacy/", privacy_notice, name="privacy_notice"),

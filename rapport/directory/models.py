@@ -284,6 +284,25 @@ class TherapistProfile(models.Model):
     is_listed = models.BooleanField(
         default=True, help_text="The therapist's own switch to show or hide the listing."
     )
+    accepting_warning_sent_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="When the therapist was last warned that their listing is about to pause.",
+    )
+
+    # Facts the booking app keeps current through services.therapist_booking_facts_set (the
+    # directory never imports booking): the search index and the profile page read them here.
+    next_consultation_at = models.DateTimeField(
+        null=True, blank=True, help_text="Start of the earliest free consultation time."
+    )
+    median_reply_minutes = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Empty until there are enough requests to say."
+    )
+    first_session_rate_percent = models.PositiveSmallIntegerField(
+        null=True,
+        blank=True,
+        help_text="Share of held consultations followed by a first session; empty until enough.",
+    )
 
     # contact policy: bounded contact is part of the product, not a footnote
     between_session_contact = models.CharField(

@@ -431,6 +431,11 @@ STORAGES = {
 }
 
 # --- e-mail --------------------------------------------------------------------------------
+# Links in e-mails sent by the task worker (booking, reminders) start with this address: a
+# worker has no request to take the host name from.
+SITE_URL = env.str("SITE_URL", "" if PRODUCTION else "http://127.0.0.1:8000").rstrip("/")
+if PRODUCTION and not SITE_URL.startswith("https://"):
+    raise ImproperlyConfigured("SITE_URL must be the site's https:// address in production.")
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", "Rapport <no-reply@localhost>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 EMAIL_BACKEND = env.str(
@@ -498,3 +503,10 @@ LOGGING = {
 DIRECTORY_PAGE_SIZE = env.int("DIRECTORY_PAGE_SIZE", 20, minimum=1, maximum=100)
 # A listing whose "accepting new clients" was not re-confirmed within this many days is hidden.
 LISTING_FRESHNESS_DAYS = env.int("LISTING_FRESHNESS_DAYS", 30, minimum=1, maximum=365)
+
+# --- booking -------------------------------------------------------------------------------
+# A consultation request the therapist has not answered in this many hours is declined for
+# them, and the client is offered similar therapists.
+BOOKING_REQUEST_EXPIRY_HOURS = env.int("BOOKING_REQUEST_EXPIRY_HOURS", 48, minimum=1, maximum=336)
+# Days before a listing pauses (LISTING_FRESHNESS_DAYS) that the therapist is warned by e-mail.
+LISTING_WARNING_DAYS_BEFORE = env.int("LISTING_WARNING_DAYS_BEFORE", 3, minimum=1, maximum=14)

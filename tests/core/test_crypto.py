@@ -139,6 +139,7 @@ def _start(tmp_path: Path, variables: dict[str, str]) -> subprocess.CompletedPro
         "RAPPORT_ENV": "production",
         "SECRET_KEY": secrets.token_urlsafe(48),
         "ALLOWED_HOSTS": "rapport.example.org",
+        "SITE_URL": "https://rapport.example.org",
         "DATABASE_URL": f"sqlite:///{tmp_path / 'db' / 'rapport.sqlite3'}",
         "RAPPORT_VAR_DIR": str(tmp_path / "var"),
         **variables,

@@ -279,6 +279,7 @@ def production_variables(tmp_path: Path) -> dict[str, str]:
         "RAPPORT_ENV": "production",
         "SECRET_KEY": secrets.token_urlsafe(48),  # 64 characters
         "ALLOWED_HOSTS": "rapport.example.org,www.rapport.example.org",
+        "SITE_URL": "https://rapport.example.org",
         "DATABASE_URL": f"sqlite:///{tmp_path / 'db' / 'rapport.sqlite3'}",
         "RAPPORT_VAR_DIR": str(tmp_path / "var"),
         # The key that encrypts health data at rest (see tests/core/test_crypto.py).

@@ -103,6 +103,12 @@ MIDDLEWARE = [
     "axes.middleware.AxesMiddleware",
 ]
 
+# Server-side request timing as a response header (for benchmarks and debugging; see
+# rapport.core.middleware.ServerTimingMiddleware). First, so it times everything below it.
+SERVER_TIMING = env.bool("SERVER_TIMING", default=False)
+if SERVER_TIMING:
+    MIDDLEWARE.insert(0, "rapport.core.middleware.ServerTimingMiddleware")
+
 ROOT_URLCONF = "rapport.urls"
 WSGI_APPLICATION = "rapport.wsgi.application"
 

@@ -17,6 +17,7 @@ Django's ``SecurityMiddleware`` already sends HSTS, ``X-Content-Type-Options``,
 
 from __future__ import annotations
 
+import time
 from collections.abc import Awaitable, Callable
 from functools import wraps
 from typing import Any, TypeVar, cast
@@ -125,3 +126,23 @@ def add_static_file_headers(headers: Any, path: str, url: str) -> None:
     """WhiteNoise hook: static files answer before the middleware above runs, so they get their
     cross-origin resource policy here (``WHITENOISE_ADD_HEADERS_FUNCTION``)."""
     headers["Cross-Origin-Resource-Policy"] = settings.SECURE_CROSS_ORIGIN_RESOURCE_POLICY
+
+
+class ServerTimingMiddleware:
+    """Adds ``Server-Timing: app;dur=<ms>``: the time Django spent on the request, from the
+    first middleware in to the response out (the W3C Server-Timing header, shown by browsers'
+    developer tools and read by bench/search_speed.py to report server-side latency).
+
+    Off unless ``SERVER_TIMING`` is set: the figure tells a stranger how long a request took,
+    which is harmless for public pages but not worth publishing by default.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponseBase]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponseBase:
+        started = time.perf_counter()
+        response = self.get_response(request)
+        elapsed_ms = (time.perf_counter() - started) * 1000
+        response.headers["Server-Timing"] = f"app;dur={elapsed_ms:.2f}"
+        return response

@@ -289,6 +289,11 @@ class TherapistProfile(models.Model):
         blank=True,
         help_text="When the therapist was last warned that their listing is about to pause.",
     )
+    listing_paused_notice_sent_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="When the therapist was last told their listing paused (not re-confirmed).",
+    )
 
     # Facts the booking app keeps current through services.therapist_booking_facts_set (the
     # directory never imports booking): the search index and the profile page read them here.

@@ -105,7 +105,10 @@ def _hit_cards(hits: list[SearchHit], *, now: dt.datetime) -> list[tuple[Therapi
     the engine's index still holds but who was hidden a moment ago never shows up.
     """
     ids = [hit.therapist_id for hit in hits]
-    by_id = {therapist.pk: therapist for therapist in therapist_cards(now=now).filter(pk__in=ids)}
+    # No ORDER BY (the engine's order is applied below): with the listing's name order SQLite
+    # walks the whole name index instead of looking the page's ids up by primary key.
+    cards = therapist_cards(now=now).filter(pk__in=ids).order_by()
+    by_id = {therapist.pk: therapist for therapist in cards}
     return [
         (by_id[hit.therapist_id], distance_label(hit.distance_km))
         for hit in hits

@@ -30,4 +30,9 @@ class Migration(migrations.Migration):
             name='next_consultation_at',
             field=models.DateTimeField(blank=True, help_text='Start of the earliest free consultation time.', null=True),
         ),
+        migrations.AddField(
+            model_name='therapistprofile',
+            name='listing_paused_notice_sent_at',
+            field=models.DateTimeField(blank=True, help_text='When the therapist was last told their listing paused (not re-confirmed).', null=True),
+        ),
     ]

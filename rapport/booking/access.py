@@ -1,7 +1,7 @@
 """The only way views and API handlers fetch booking objects (see DESIGN.md).
 
-INTERFACE (implemented by the booking-core work). Anything a person may not see is the same
-404 as something that does not exist.
+Anything a person may not see is the same 404 as something that does not exist, so ids of other
+people's appointments cannot be probed.
 """
 
 from __future__ import annotations
@@ -9,28 +9,63 @@ from __future__ import annotations
 import uuid
 
 from django.contrib.auth.models import AnonymousUser
+from django.http import Http404
+from django.utils import timezone
 
 from rapport.accounts.models import User
+from rapport.booking.errors import BadToken
 from rapport.booking.models import Appointment
+from rapport.booking.tokens import appointment_token_read
 from rapport.directory.models import TherapistProfile
+from rapport.directory.selectors import therapist_listing
 
 
 def get_bookable_therapist(public_id: uuid.UUID) -> TherapistProfile:
     """A therapist clients may book now (listed by the directory's rule and offering a
     consultation); Http404 otherwise."""
-    raise NotImplementedError
+    therapist = (
+        therapist_listing(now=timezone.now())
+        .filter(public_id=public_id, consultation_minutes__gt=0)
+        .first()
+    )
+    if therapist is None:
+        raise Http404("No bookable therapist here.")
+    return therapist
 
 
 def get_practice_therapist(user: User | AnonymousUser) -> TherapistProfile:
     """The signed-in therapist's own profile; Http404 for anyone without one."""
-    raise NotImplementedError
+    if not user.is_authenticated or not user.is_active:
+        raise Http404("No practice here.")
+    therapist = TherapistProfile.objects.filter(user_id=user.pk).first()
+    if therapist is None:
+        raise Http404("No practice here.")
+    return therapist
 
 
 def get_appointment_for_therapist(user: User | AnonymousUser, public_id: uuid.UUID) -> Appointment:
     """One of the signed-in therapist's appointments; Http404 for anyone else's."""
-    raise NotImplementedError
+    therapist = get_practice_therapist(user)
+    appointment = (
+        Appointment.objects.filter(therapist=therapist, public_id=public_id)
+        .select_related("therapist", "client", "follows")
+        .first()
+    )
+    if appointment is None:
+        raise Http404("No such appointment.")
+    return appointment
 
 
 def get_appointment_for_token(*, token: str, purpose: str) -> Appointment:
-    """The appointment a signed e-mail link names; BadToken if the link is not valid."""
-    raise NotImplementedError
+    """The appointment a signed e-mail link names; BadToken if the link is not valid, and also
+    when its appointment no longer exists (a deleted account's data), so the person gets the
+    same clear "this link no longer works" either way."""
+    public_id = appointment_token_read(token=token, purpose=purpose)
+    appointment = (
+        Appointment.objects.filter(public_id=public_id)
+        .select_related("therapist", "client", "follows")
+        .first()
+    )
+    if appointment is None:
+        raise BadToken("This link no longer works: the consultation it was for no longer exists.")
+    return appointment

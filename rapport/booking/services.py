@@ -1,24 +1,181 @@
 """Every change to booking data goes through a function here (see DESIGN.md).
 
-INTERFACE (implemented by the booking-core work; pages, API and tasks call exactly these):
-each runs in a transaction, writes its e-mails to the outbox in that same transaction
-(``outbox.outbox_write``), and refreshes the therapist's booking facts on commit.
+Each function runs in a transaction, writes its e-mails to the outbox in that same transaction
+(``outbox.outbox_write``), and refreshes the therapist's booking facts on commit. On any error
+(ValidationError, SlotUnavailable, SlotTaken, InvalidTransition) nothing is written.
+
+Overlap is guaranteed by the database (migration 0002), never by checking first: the free-time
+checks here give people a clear reason, but two requests racing for one slot are settled by the
+exclusion constraint (PostgreSQL) or trigger (SQLite), whose IntegrityError becomes SlotTaken.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import itertools
+import logging
+import zoneinfo
 
-from rapport.accounts.models import User
-from rapport.booking.models import Appointment, BookingPolicy, Party
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import EmailValidator
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from rapport.accounts.models import Role, User
+from rapport.booking import outbox, slots
+from rapport.booking.errors import FreeTime, InvalidTransition, SlotTaken, SlotUnavailable
+from rapport.booking.models import (
+    ACTIVE_STATUSES,
+    Appointment,
+    AppointmentKind,
+    AppointmentStatus,
+    BookingPolicy,
+    DateException,
+    Party,
+    Weekday,
+    WeeklyWindow,
+    new_feed_token,
+)
+from rapport.core.validators import validate_time_zone
 from rapport.directory.models import TherapistProfile
+
+logger = logging.getLogger(__name__)
+
+OVERLAP_GUARD = "appointment_no_overlap"
+NEXT_FREE_COUNT = 3
+MAX_REASON_LENGTH = 500
+# A first session further out than this is almost certainly a typo in the year.
+SESSION_MAX_AHEAD = dt.timedelta(days=365)
+
+
+# --- helpers ---------------------------------------------------------------------------------
+
+
+def _facts_refresh_on_commit(therapist: TherapistProfile) -> None:
+    """Recompute the therapist's public booking facts once the change is visible.
+
+    Robust: the change itself is committed and must be reported as done even if the refresh
+    fails; the next change (or the periodic refresh) recomputes the facts anyway.
+    """
+    from rapport.booking.facts import therapist_booking_facts_refresh
+
+    def refresh() -> None:
+        therapist_booking_facts_refresh(therapist=therapist, now=timezone.now())
+
+    transaction.on_commit(refresh, robust=True)
+
+
+def _is_overlap(error: IntegrityError) -> bool:
+    return OVERLAP_GUARD in str(error)
+
+
+def _reason(reason: str, *, required: bool) -> str:
+    cleaned = (reason or "").strip()
+    if required and not cleaned:
+        raise ValidationError({"reason": "Give a short reason; the other person will read it."})
+    if len(cleaned) > MAX_REASON_LENGTH:
+        raise ValidationError({"reason": f"Keep the reason under {MAX_REASON_LENGTH} characters."})
+    return cleaned
+
+
+def _aware(moment: dt.datetime, field: str) -> dt.datetime:
+    if timezone.is_naive(moment):
+        # A naive time has no meaning across zones; it is a caller's bug, reported per field.
+        raise ValidationError({field: "The time must include its time zone."})
+    return moment.astimezone(dt.UTC)
+
+
+def _locked(appointment: Appointment) -> Appointment:
+    """The appointment's row, locked until the transaction ends, so two people acting on one
+    appointment at once (cancel and confirm, two reschedules) are applied one after the other,
+    each seeing the other's result."""
+    return (
+        Appointment.objects.select_for_update().select_related("therapist").get(pk=appointment.pk)
+    )
+
+
+def _locked_policy(therapist: TherapistProfile) -> BookingPolicy:
+    """The therapist's policy row, locked.
+
+    Every consultation booking or move takes this lock before the daily cap is counted: without
+    it two requests for the same day could each count "3 of 4" and both insert, ending at 5. The
+    overlap guard cannot catch that (the times do not overlap). On SQLite writers are already
+    serialised by BEGIN IMMEDIATE and the lock is a no-op.
+    """
+    booking_policy_for(therapist=therapist)
+    return BookingPolicy.objects.select_for_update().get(therapist=therapist)
+
+
+def _next_free(
+    *, therapist: TherapistProfile, after: dt.datetime, now: dt.datetime
+) -> list[FreeTime]:
+    """The next few free consultation times from ``after`` on, to offer instead of a taken
+    one."""
+    policy = booking_policy_for(therapist=therapist)
+    horizon_end = now + dt.timedelta(days=policy.horizon_days + 1)
+    start = max(after, now)
+    if start >= horizon_end:
+        return []
+    return slots.therapist_free_times(therapist=therapist, start=start, end=horizon_end, now=now)[
+        :NEXT_FREE_COUNT
+    ]
+
+
+def _therapist_responded(appointment: Appointment, now: dt.datetime) -> None:
+    # Only the first answer counts towards "usually replies within …".
+    if appointment.therapist_responded_at is None:
+        appointment.therapist_responded_at = now
+
+
+def _not_started(appointment: Appointment, now: dt.datetime, action: str) -> None:
+    if appointment.starts_at <= now:
+        raise InvalidTransition(f"This appointment has already started, so it cannot be {action}.")
+
+
+def _end(
+    appointment: Appointment, *, status: str, by: Party, reason: str, now: dt.datetime
+) -> None:
+    appointment.status = status
+    appointment.ended_by = by
+    appointment.end_reason = reason
+    appointment.ended_at = now
+    # Calendars replace the event only when SEQUENCE goes up; reminders written for the old
+    # sequence are skipped at delivery.
+    appointment.sequence += 1
+    appointment.save(
+        update_fields=[
+            "status",
+            "ended_by",
+            "end_reason",
+            "ended_at",
+            "sequence",
+            "therapist_responded_at",
+            "updated_at",
+        ]
+    )
+
+
+def _write_to_both(appointment: Appointment, purpose: str) -> None:
+    outbox.outbox_write(appointment=appointment, purpose=purpose, recipient=Party.CLIENT)
+    outbox.outbox_write(appointment=appointment, purpose=purpose, recipient=Party.THERAPIST)
+
+
+def _status_label(appointment: Appointment) -> str:
+    return appointment.get_status_display().lower()
+
 
 # --- availability (the therapist's own settings) -------------------------------------------
 
 
 def booking_policy_for(*, therapist: TherapistProfile) -> BookingPolicy:
-    """The therapist's policy, created with defaults on first use."""
-    raise NotImplementedError
+    """The therapist's policy, created with defaults on first use.
+
+    Side effects: may create the BookingPolicy row (two first uses at once are safe:
+    get_or_create falls back to reading the row the other one created).
+    """
+    policy, _ = BookingPolicy.objects.get_or_create(therapist=therapist)
+    return policy
 
 
 def booking_policy_update(
@@ -30,15 +187,66 @@ def booking_policy_update(
     max_consultations_per_day: int,
     requires_confirmation: bool,
 ) -> BookingPolicy:
-    raise NotImplementedError
+    """Change how consultations may be booked. Existing appointments are kept as they are.
+
+    Raises ValidationError with a message per field for values out of range. Side effects:
+    updates the policy row; refreshes the booking facts on commit.
+    """
+    with transaction.atomic():
+        policy = _locked_policy(therapist)
+        policy.buffer_minutes = buffer_minutes
+        policy.minimum_notice_hours = minimum_notice_hours
+        policy.horizon_days = horizon_days
+        policy.max_consultations_per_day = max_consultations_per_day
+        policy.requires_confirmation = bool(requires_confirmation)
+        policy.full_clean(exclude=["therapist", "feed_token"])
+        policy.save()
+        _facts_refresh_on_commit(therapist)
+    return policy
 
 
 def weekly_windows_replace(
     *, therapist: TherapistProfile, windows: list[tuple[int, dt.time, dt.time]]
 ) -> None:
     """Replace all weekly windows with (weekday, start, end) rows; overlapping rows on one
-    weekday are refused with ValidationError."""
-    raise NotImplementedError
+    weekday are refused with ValidationError (touching rows, 9–12 and 12–17, are fine).
+
+    Side effects: deletes and recreates the therapist's WeeklyWindow rows; refreshes the
+    booking facts on commit. Existing appointments are kept.
+    """
+    problems: list[str] = []
+    by_day: dict[int, list[tuple[dt.time, dt.time]]] = {}
+    for weekday, start, end in windows:
+        if weekday not in Weekday.values:
+            problems.append(f"{weekday!r} is not a weekday (0 is Monday, 6 is Sunday).")
+            continue
+        label = Weekday(weekday).label
+        if not isinstance(start, dt.time) or not isinstance(end, dt.time):
+            problems.append(f"{label}: give a start and an end time.")
+            continue
+        if end <= start:
+            problems.append(f"{label} {start:%H:%M}–{end:%H:%M}: the end must be after the start.")
+            continue
+        by_day.setdefault(weekday, []).append((start, end))
+    for weekday, rows in sorted(by_day.items()):
+        rows.sort()
+        for (first_start, first_end), (second_start, second_end) in itertools.pairwise(rows):
+            if second_start < first_end:
+                label = Weekday(weekday).label
+                problems.append(
+                    f"{label} {first_start:%H:%M}–{first_end:%H:%M} overlaps "
+                    f"{label} {second_start:%H:%M}–{second_end:%H:%M}."
+                )
+    if problems:
+        raise ValidationError({"windows": problems})
+    with transaction.atomic():
+        WeeklyWindow.objects.filter(therapist=therapist).delete()
+        WeeklyWindow.objects.bulk_create(
+            WeeklyWindow(therapist=therapist, weekday=weekday, starts_at=start, ends_at=end)
+            for weekday, rows in sorted(by_day.items())
+            for start, end in rows
+        )
+        _facts_refresh_on_commit(therapist)
 
 
 def date_exception_add(
@@ -49,20 +257,108 @@ def date_exception_add(
     starts_at: dt.time | None,
     ends_at: dt.time | None,
     note: str = "",
-) -> None:
-    raise NotImplementedError
+    now: dt.datetime | None = None,
+) -> DateException:
+    """Add time off or extra hours on one date (in the therapist's zone).
+
+    Raises ValidationError for a date already past, an unknown kind, extra hours without times,
+    only one of the two times, or an end not after the start. Side effects: creates the
+    DateException; refreshes the booking facts on commit. Appointments already booked into
+    new time off are kept (the therapist cancels them explicitly, which tells the client).
+    """
+    now = now or timezone.now()
+    exception = DateException(
+        therapist=therapist,
+        date=date,
+        kind=kind,
+        starts_at=starts_at,
+        ends_at=ends_at,
+        note=(note or "").strip(),
+    )
+    errors: dict[str, list[str]] = {}
+    try:
+        exception.full_clean(exclude=["therapist"], validate_constraints=False)
+    except ValidationError as error:
+        errors.update(error.message_dict)
+    if not errors:
+        today_there = now.astimezone(zoneinfo.ZoneInfo(therapist.time_zone)).date()
+        if date < today_there:
+            errors["date"] = ["That date has already passed."]
+        if (starts_at is None) != (ends_at is None):
+            errors["ends_at" if ends_at is None else "starts_at"] = [
+                "Give both a start and an end time, or neither for the whole day."
+            ]
+        elif starts_at is None and kind == "extra_hours":
+            errors["starts_at"] = ["Extra hours need a start and an end time."]
+        elif starts_at is not None and ends_at is not None and ends_at <= starts_at:
+            errors["ends_at"] = ["The end must be after the start."]
+    if errors:
+        raise ValidationError(errors)
+    with transaction.atomic():
+        exception.save()
+        _facts_refresh_on_commit(therapist)
+    return exception
 
 
 def date_exception_remove(*, therapist: TherapistProfile, exception_id: int) -> None:
-    raise NotImplementedError
+    """Remove one of the therapist's own date exceptions.
+
+    Raises DateException.DoesNotExist for an id that is not theirs, exactly as for one that does
+    not exist (pages answer 404 for both). Side effects: deletes the row; refreshes the booking
+    facts on commit.
+    """
+    with transaction.atomic():
+        exception = DateException.objects.get(therapist=therapist, pk=exception_id)
+        exception.delete()
+        _facts_refresh_on_commit(therapist)
 
 
-def calendar_feed_rotate(*, therapist: TherapistProfile) -> BookingPolicy:
-    """Give the feed a new secret URL; the old one stops working at once."""
-    raise NotImplementedError
+def calendar_feed_rotate(
+    *, therapist: TherapistProfile, now: dt.datetime | None = None
+) -> BookingPolicy:
+    """Give the feed a new secret URL; the old one stops working at once.
+
+    Side effects: replaces ``feed_token`` and its creation time on the policy row.
+    """
+    now = now or timezone.now()
+    with transaction.atomic():
+        policy = _locked_policy(therapist)
+        policy.feed_token = new_feed_token()
+        policy.feed_token_created_at = now
+        policy.save(update_fields=["feed_token", "feed_token_created_at", "updated_at"])
+    return policy
 
 
 # --- consultations and appointments --------------------------------------------------------
+
+
+def _clean_client(
+    *, client_name: str, client_email: str, client_time_zone: str
+) -> tuple[str, str, str]:
+    errors: dict[str, list[str]] = {}
+    name = " ".join((client_name or "").split())
+    if not name:
+        errors["client_name"] = ["Tell the therapist what to call you."]
+    elif len(name) > 120:
+        errors["client_name"] = ["Keep the name under 120 characters."]
+    email = (client_email or "").strip()
+    try:
+        if len(email) > 254:
+            raise ValidationError("Too long.")
+        EmailValidator()(email)
+    except ValidationError:
+        errors["client_email"] = ["Enter an e-mail address like name@example.org."]
+    else:
+        # One spelling per address, as accounts store it, so links to an account match.
+        email = User.objects.normalize_email(email).lower()
+    zone = (client_time_zone or "").strip()
+    try:
+        validate_time_zone(zone)
+    except ValidationError:
+        errors["client_time_zone"] = ["Choose your time zone (for example America/Toronto)."]
+    if errors:
+        raise ValidationError(errors)
+    return name, email, zone
 
 
 def consultation_book(
@@ -77,32 +373,200 @@ def consultation_book(
     now: dt.datetime | None = None,
 ) -> Appointment:
     """Book a free consultation. Raises SlotUnavailable, SlotTaken (with next free times) or
-    ValidationError (bad name/e-mail/zone); writes nothing then."""
-    raise NotImplementedError
+    ValidationError (bad name/e-mail/zone); writes nothing then.
+
+    The consultation is ``requested`` when the therapist's policy requires confirmation, else
+    ``confirmed``. Side effects: creates the Appointment; writes ``booked`` (or ``requested``)
+    e-mails to the client and the therapist and, when confirmed, the reminders; refreshes the
+    booking facts on commit.
+    """
+    now = now or timezone.now()
+    name, email, zone = _clean_client(
+        client_name=client_name, client_email=client_email, client_time_zone=client_time_zone
+    )
+    starts_at = _aware(starts_at, "starts_at")
+    if therapist.consultation_minutes <= 0:
+        raise SlotUnavailable("This therapist does not offer free consultations.")
+    with transaction.atomic():
+        policy = _locked_policy(therapist)
+        # Gives the person the precise reason (notice, horizon, hours, cap, taken); the
+        # database below still settles any race.
+        free = slots.free_time_check(therapist=therapist, starts_at=starts_at, now=now)
+        status = (
+            AppointmentStatus.REQUESTED
+            if policy.requires_confirmation
+            else AppointmentStatus.CONFIRMED
+        )
+        try:
+            with transaction.atomic():
+                appointment = Appointment.objects.create(
+                    therapist=therapist,
+                    kind=AppointmentKind.CONSULTATION,
+                    status=status,
+                    starts_at=free.starts_at,
+                    ends_at=free.ends_at,
+                    client=client,
+                    client_name=name,
+                    client_email=email,
+                    client_time_zone=zone,
+                    share_fit_profile=bool(share_fit_profile),
+                )
+        except IntegrityError as error:
+            if not _is_overlap(error):
+                raise
+            raise SlotTaken(
+                "That time was just taken.",
+                next_free=_next_free(therapist=therapist, after=starts_at, now=now),
+            ) from error
+        if status == AppointmentStatus.CONFIRMED:
+            _write_to_both(appointment, outbox.PURPOSE_BOOKED)
+            outbox.outbox_reminders_write(appointment=appointment, now=now)
+        else:
+            _write_to_both(appointment, outbox.PURPOSE_REQUESTED)
+        _facts_refresh_on_commit(therapist)
+    return appointment
 
 
 def consultation_confirm(
     *, appointment: Appointment, now: dt.datetime | None = None
 ) -> Appointment:
-    """The therapist accepts a requested consultation (or acknowledges a confirmed one)."""
-    raise NotImplementedError
+    """The therapist accepts a requested consultation (or acknowledges a confirmed one).
+
+    Accepting a request: status ``confirmed``, ``confirmed`` e-mail to the client, reminders.
+    Acknowledging a consultation that was confirmed at booking only records the reply time
+    (the client already has their confirmation), and doing it again changes nothing.
+    Raises InvalidTransition for sessions, ended consultations and ones already started.
+    Side effects: sets ``therapist_responded_at`` once; refreshes the booking facts on commit.
+    """
+    now = now or timezone.now()
+    with transaction.atomic():
+        locked = _locked(appointment)
+        if locked.kind != AppointmentKind.CONSULTATION:
+            raise InvalidTransition("Only consultations are confirmed; sessions are booked as is.")
+        if locked.status not in ACTIVE_STATUSES:
+            raise InvalidTransition(
+                f"This consultation is {_status_label(locked)}, so it cannot be confirmed."
+            )
+        _not_started(locked, now, "confirmed")
+        _therapist_responded(locked, now)
+        if locked.status == AppointmentStatus.REQUESTED:
+            locked.status = AppointmentStatus.CONFIRMED
+            locked.save(update_fields=["status", "therapist_responded_at", "updated_at"])
+            outbox.outbox_write(
+                appointment=locked, purpose=outbox.PURPOSE_CONFIRMED, recipient=Party.CLIENT
+            )
+            outbox.outbox_reminders_write(appointment=locked, now=now)
+        else:
+            locked.save(update_fields=["therapist_responded_at", "updated_at"])
+        _facts_refresh_on_commit(locked.therapist)
+    appointment.refresh_from_db()
+    return appointment
 
 
 def consultation_decline(
     *, appointment: Appointment, reason: str, now: dt.datetime | None = None
 ) -> Appointment:
-    raise NotImplementedError
+    """The therapist declines a requested consultation, with a reason the client reads.
+
+    A confirmed consultation is cancelled instead (appointment_cancel), which also tells the
+    therapist's calendar. Raises ValidationError without a reason, InvalidTransition for
+    anything not waiting for an answer. Side effects: status ``declined`` (its time becomes
+    free), ``declined`` e-mail to the client, reply time recorded; refreshes the booking facts
+    on commit.
+    """
+    now = now or timezone.now()
+    reason = _reason(reason, required=True)
+    with transaction.atomic():
+        locked = _locked(appointment)
+        if locked.kind != AppointmentKind.CONSULTATION:
+            raise InvalidTransition("Only consultation requests can be declined.")
+        if locked.status == AppointmentStatus.CONFIRMED:
+            raise InvalidTransition("This consultation is already confirmed: cancel it instead.")
+        if locked.status != AppointmentStatus.REQUESTED:
+            raise InvalidTransition(
+                f"This consultation is {_status_label(locked)}, so it cannot be declined."
+            )
+        _therapist_responded(locked, now)
+        _end(locked, status=AppointmentStatus.DECLINED, by=Party.THERAPIST, reason=reason, now=now)
+        outbox.outbox_write(
+            appointment=locked, purpose=outbox.PURPOSE_DECLINED, recipient=Party.CLIENT
+        )
+        _facts_refresh_on_commit(locked.therapist)
+    appointment.refresh_from_db()
+    return appointment
+
+
+def consultation_expiry_due(*, appointment: Appointment, now: dt.datetime) -> bool:
+    """A request is declined for the therapist once it waited the expiry period, or once its
+    time has come (an answer after that is no use to the client)."""
+    waited = now - appointment.created_at >= dt.timedelta(
+        hours=settings.BOOKING_REQUEST_EXPIRY_HOURS
+    )
+    return waited or appointment.starts_at <= now
 
 
 def consultation_expire(*, appointment: Appointment, now: dt.datetime | None = None) -> Appointment:
-    """Decline a request the therapist left unanswered for 48 hours (system)."""
-    raise NotImplementedError
+    """Decline a request the therapist left unanswered for ``BOOKING_REQUEST_EXPIRY_HOURS``
+    (system), or whose time arrived unanswered.
+
+    Raises InvalidTransition when it is no longer waiting (answered or cancelled meanwhile) or
+    not yet due, so a late or repeated task run changes nothing. Side effects: status
+    ``expired`` (its time becomes free), ``expired`` e-mail to the client (with similar
+    therapists); refreshes the booking facts on commit.
+    """
+    now = now or timezone.now()
+    with transaction.atomic():
+        locked = _locked(appointment)
+        if locked.status != AppointmentStatus.REQUESTED:
+            raise InvalidTransition(
+                f"This consultation is {_status_label(locked)}, so it cannot expire."
+            )
+        if not consultation_expiry_due(appointment=locked, now=now):
+            raise InvalidTransition("This request is still waiting for the therapist's answer.")
+        hours = settings.BOOKING_REQUEST_EXPIRY_HOURS
+        _end(
+            locked,
+            status=AppointmentStatus.EXPIRED,
+            by=Party.SYSTEM,
+            reason=f"The therapist did not answer within {hours} hours.",
+            now=now,
+        )
+        outbox.outbox_write(
+            appointment=locked, purpose=outbox.PURPOSE_EXPIRED, recipient=Party.CLIENT
+        )
+        _facts_refresh_on_commit(locked.therapist)
+    appointment.refresh_from_db()
+    return appointment
 
 
 def appointment_cancel(
     *, appointment: Appointment, by: Party, reason: str, now: dt.datetime | None = None
 ) -> Appointment:
-    raise NotImplementedError
+    """Either party (or the system) cancels an appointment that has not started.
+
+    Raises ValidationError without a reason, InvalidTransition when it already ended or
+    started. Side effects: status ``cancelled`` (its time becomes free), SEQUENCE raised,
+    ``cancelled`` e-mails (with a calendar CANCEL) to both sides — the other side is told, the
+    one who cancelled gets the calendar update; a therapist's cancellation counts as their
+    reply; refreshes the booking facts on commit.
+    """
+    now = now or timezone.now()
+    reason = _reason(reason, required=True)
+    by = Party(by)
+    with transaction.atomic():
+        locked = _locked(appointment)
+        if locked.status not in ACTIVE_STATUSES:
+            raise InvalidTransition(
+                f"This appointment is {_status_label(locked)}, so it cannot be cancelled."
+            )
+        _not_started(locked, now, "cancelled")
+        if by == Party.THERAPIST:
+            _therapist_responded(locked, now)
+        _end(locked, status=AppointmentStatus.CANCELLED, by=by, reason=reason, now=now)
+        _write_to_both(locked, outbox.PURPOSE_CANCELLED)
+        _facts_refresh_on_commit(locked.therapist)
+    appointment.refresh_from_db()
+    return appointment
 
 
 def appointment_reschedule(
@@ -113,19 +577,185 @@ def appointment_reschedule(
     reason: str,
     now: dt.datetime | None = None,
 ) -> Appointment:
-    """Move to another free time (same row: the calendar UID stays, SEQUENCE goes up)."""
-    raise NotImplementedError
+    """Move to another free time (same row: the calendar UID stays, SEQUENCE goes up).
+
+    A consultation moves only to a free consultation time (availability, notice, horizon,
+    daily cap — its own current time counts as free); a session moves to any future time that
+    overlaps nothing, keeping its length. A therapist moving a request accepts it (they chose
+    the time). ``reason`` is optional here (at most 500 characters).
+    Raises ValidationError, SlotUnavailable, SlotTaken (with next free times) or
+    InvalidTransition; writes nothing then. Side effects: new times, SEQUENCE raised,
+    ``rescheduled`` e-mails to both sides, new reminders when confirmed; refreshes the booking
+    facts on commit.
+    """
+    now = now or timezone.now()
+    _reason(reason, required=False)
+    by = Party(by)
+    starts_at = _aware(starts_at, "starts_at")
+    with transaction.atomic():
+        locked = _locked(appointment)
+        therapist = locked.therapist
+        if locked.status not in ACTIVE_STATUSES:
+            raise InvalidTransition(
+                f"This appointment is {_status_label(locked)}, so it cannot be moved."
+            )
+        _not_started(locked, now, "moved")
+        if starts_at == locked.starts_at:
+            raise ValidationError({"starts_at": "That is already the appointment's time."})
+        if locked.kind == AppointmentKind.CONSULTATION:
+            _locked_policy(therapist)  # before the daily cap is counted; see _locked_policy
+            free = slots.free_time_check(
+                therapist=therapist, starts_at=starts_at, now=now, ignoring=locked
+            )
+            new_start, new_end = free.starts_at, free.ends_at
+        else:
+            if starts_at <= now:
+                raise SlotUnavailable("Choose a time in the future.")
+            if starts_at > now + SESSION_MAX_AHEAD:
+                raise SlotUnavailable("Choose a time within the next year.")
+            new_start, new_end = starts_at, starts_at + (locked.ends_at - locked.starts_at)
+        locked.starts_at, locked.ends_at = new_start, new_end
+        locked.sequence += 1
+        if by == Party.THERAPIST:
+            _therapist_responded(locked, now)
+            if locked.status == AppointmentStatus.REQUESTED:
+                locked.status = AppointmentStatus.CONFIRMED
+        try:
+            with transaction.atomic():
+                locked.save(
+                    update_fields=[
+                        "starts_at",
+                        "ends_at",
+                        "sequence",
+                        "status",
+                        "therapist_responded_at",
+                        "updated_at",
+                    ]
+                )
+        except IntegrityError as error:
+            if not _is_overlap(error):
+                raise
+            next_free = (
+                _next_free(therapist=therapist, after=starts_at, now=now)
+                if locked.kind == AppointmentKind.CONSULTATION
+                else []
+            )
+            raise SlotTaken("That time was just taken.", next_free=next_free) from error
+        _write_to_both(locked, outbox.PURPOSE_RESCHEDULED)
+        if locked.status == AppointmentStatus.CONFIRMED:
+            outbox.outbox_reminders_write(appointment=locked, now=now)
+        _facts_refresh_on_commit(therapist)
+    appointment.refresh_from_db()
+    return appointment
 
 
 def client_email_confirm(*, appointment: Appointment, now: dt.datetime | None = None) -> User:
     """The client proved the address (link in the confirmation e-mail): link the appointment to
-    the account with that address, creating a client account if there is none."""
-    raise NotImplementedError
+    the account with that address, creating a client account if there is none.
+
+    The new account has no usable password (the person sets one through "forgot password" if
+    they want to sign in) and its address counts as verified: the link was delivered to it.
+    An existing account is linked only when its own address is verified; otherwise whoever
+    signed up with the address may not own it, and linking would show them this consultation,
+    so InvalidTransition asks the person to confirm the account's address first.
+    Idempotent: a second click returns the same account. Side effects: may create a User and
+    its allauth EmailAddress; sets ``client`` and ``client_email_confirmed_at`` once.
+    """
+    now = now or timezone.now()
+    with transaction.atomic():
+        locked = _locked(appointment)
+        linked = locked.client
+        user = linked if linked is not None else _client_account_for(locked)
+        locked.client = user
+        if locked.client_email_confirmed_at is None:
+            locked.client_email_confirmed_at = now
+        locked.save(update_fields=["client", "client_email_confirmed_at", "updated_at"])
+    appointment.refresh_from_db()
+    return user
+
+
+def _client_account_for(appointment: Appointment) -> User:
+    from allauth.account.models import EmailAddress
+
+    address = appointment.client_email.strip().lower()
+    existing = User.objects.filter(email__iexact=address).first()
+    if existing is None:
+        try:
+            with transaction.atomic():
+                user = User.objects.create_user(
+                    address, None, role=Role.CLIENT, name=appointment.client_name
+                )
+                EmailAddress.objects.create(user=user, email=address, verified=True, primary=True)
+                return user
+        except IntegrityError:
+            # Someone created the account between our look-up and insert (a double click on
+            # PostgreSQL); use theirs.
+            existing = User.objects.get(email__iexact=address)
+    verified = EmailAddress.objects.filter(
+        user=existing, email__iexact=address, verified=True
+    ).exists()
+    if not verified:
+        raise InvalidTransition(
+            "There is already an account with this address that has not confirmed it yet. "
+            "Sign in and confirm the address first; your consultation is still booked."
+        )
+    return existing
 
 
 def first_session_book(
     *, consultation: Appointment, starts_at: dt.datetime, now: dt.datetime | None = None
 ) -> Appointment:
     """The therapist books the first session after a consultation (blocks time, counts toward
-    the consultation-to-first-session rate)."""
-    raise NotImplementedError
+    the consultation-to-first-session rate).
+
+    The consultation must be confirmed and over, with no active session already following it.
+    The session lasts ``therapist.session_minutes``; it may be at any future time within a year
+    that overlaps none of the therapist's appointments (the consultation-only rules —
+    availability windows, notice, daily cap — do not bind the therapist's own scheduling).
+    Raises ValidationError, SlotUnavailable, SlotTaken or InvalidTransition; writes nothing
+    then. Side effects: creates a confirmed session; ``booked`` e-mails to both sides and
+    reminders; refreshes the booking facts on commit.
+    """
+    now = now or timezone.now()
+    starts_at = _aware(starts_at, "starts_at")
+    with transaction.atomic():
+        locked = _locked(consultation)
+        therapist = locked.therapist
+        if locked.kind != AppointmentKind.CONSULTATION:
+            raise InvalidTransition("A first session follows a consultation, not a session.")
+        if locked.status != AppointmentStatus.CONFIRMED or locked.ends_at > now:
+            raise InvalidTransition(
+                "A first session can be booked once the consultation has taken place."
+            )
+        if locked.follow_ups.filter(
+            kind=AppointmentKind.SESSION, status__in=ACTIVE_STATUSES
+        ).exists():
+            raise InvalidTransition("A first session is already booked after this consultation.")
+        if starts_at <= now:
+            raise SlotUnavailable("Choose a time in the future.")
+        if starts_at > now + SESSION_MAX_AHEAD:
+            raise SlotUnavailable("Choose a time within the next year.")
+        try:
+            with transaction.atomic():
+                session = Appointment.objects.create(
+                    therapist=therapist,
+                    kind=AppointmentKind.SESSION,
+                    status=AppointmentStatus.CONFIRMED,
+                    starts_at=starts_at,
+                    ends_at=starts_at + dt.timedelta(minutes=therapist.session_minutes),
+                    client=locked.client,
+                    client_name=locked.client_name,
+                    client_email=locked.client_email,
+                    client_time_zone=locked.client_time_zone,
+                    client_email_confirmed_at=locked.client_email_confirmed_at,
+                    share_fit_profile=locked.share_fit_profile,
+                    follows=locked,
+                )
+        except IntegrityError as error:
+            if not _is_overlap(error):
+                raise
+            raise SlotTaken("That time overlaps another of your appointments.") from error
+        _write_to_both(session, outbox.PURPOSE_BOOKED)
+        outbox.outbox_reminders_write(appointment=session, now=now)
+        _facts_refresh_on_commit(therapist)
+    return session

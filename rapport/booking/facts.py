@@ -1,0 +1,122 @@
+"""The booking facts a client sees on a listing: the next free consultation, how quickly the
+therapist usually answers, and how often a consultation leads to a first session.
+
+They are derived from appointments and stored on the profile (the directory never imports
+booking), recomputed after every booking change (services schedule it on commit) and
+periodically (``therapist_booking_facts_refresh_all``) because free times pass on their own.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import statistics
+
+from django.conf import settings
+from django.db.models import Exists, OuterRef, Q
+from django.utils import timezone
+
+from rapport.booking import slots
+from rapport.booking.models import (
+    Appointment,
+    AppointmentKind,
+    AppointmentStatus,
+)
+from rapport.directory.models import TherapistProfile
+from rapport.directory.services import therapist_booking_facts_set
+
+# A median of a handful is noise that a client would read as a promise; below these counts the
+# profile says nothing rather than something misleading.
+MINIMUM_REPLIES = 5
+MINIMUM_HELD_CONSULTATIONS = 5
+# Recent behaviour only: a therapist who became quicker should not be held to last year.
+FACTS_WINDOW = dt.timedelta(days=180)
+
+
+def _reply_minutes(*, therapist: TherapistProfile, now: dt.datetime) -> list[float]:
+    """Minutes to the therapist's first answer, one value per consultation that had one.
+
+    A request left unanswered until it expired counts as answered at the expiry: leaving it out
+    would make ignoring requests look like replying quickly.
+    """
+    expiry = dt.timedelta(hours=settings.BOOKING_REQUEST_EXPIRY_HOURS)
+    rows = Appointment.objects.filter(
+        therapist=therapist,
+        kind=AppointmentKind.CONSULTATION,
+        created_at__gte=now - FACTS_WINDOW,
+    ).filter(
+        Q(therapist_responded_at__isnull=False)
+        | Q(status=AppointmentStatus.EXPIRED)
+        | Q(status=AppointmentStatus.REQUESTED, created_at__lte=now - expiry)
+    )
+    minutes: list[float] = []
+    for created_at, responded_at in rows.values_list("created_at", "therapist_responded_at"):
+        waited = expiry if responded_at is None else max(responded_at - created_at, dt.timedelta())
+        minutes.append(waited.total_seconds() / 60)
+    return minutes
+
+
+def therapist_median_reply_minutes(*, therapist: TherapistProfile, now: dt.datetime) -> int | None:
+    """Median minutes to the first answer; None until there are MINIMUM_REPLIES data points."""
+    minutes = _reply_minutes(therapist=therapist, now=now)
+    if len(minutes) < MINIMUM_REPLIES:
+        return None
+    return round(statistics.median(minutes))
+
+
+def therapist_first_session_rate_percent(
+    *, therapist: TherapistProfile, now: dt.datetime
+) -> int | None:
+    """Percent of held consultations (confirmed, already over) followed by a confirmed session;
+    None until there are MINIMUM_HELD_CONSULTATIONS held consultations."""
+    held = Appointment.objects.filter(
+        therapist=therapist,
+        kind=AppointmentKind.CONSULTATION,
+        status=AppointmentStatus.CONFIRMED,
+        ends_at__lte=now,
+        ends_at__gte=now - FACTS_WINDOW,
+    ).annotate(
+        followed=Exists(
+            Appointment.objects.filter(
+                follows=OuterRef("pk"),
+                kind=AppointmentKind.SESSION,
+                status=AppointmentStatus.CONFIRMED,
+            )
+        )
+    )
+    flags = list(held.values_list("followed", flat=True))
+    if len(flags) < MINIMUM_HELD_CONSULTATIONS:
+        return None
+    return round(100 * sum(1 for followed in flags if followed) / len(flags))
+
+
+def therapist_booking_facts_refresh(*, therapist: TherapistProfile, now: dt.datetime) -> None:
+    """Recompute the three facts and store them on the profile.
+
+    Side effects: updates the profile's booking facts; bumps the search index version when the
+    next free consultation changed (see ``therapist_booking_facts_set``).
+    """
+    next_free = (
+        slots.therapist_next_free_time(therapist=therapist, now=now)
+        if therapist.consultation_minutes > 0
+        else None
+    )
+    therapist_booking_facts_set(
+        therapist=therapist,
+        next_consultation_at=next_free.starts_at if next_free else None,
+        median_reply_minutes=therapist_median_reply_minutes(therapist=therapist, now=now),
+        first_session_rate_percent=therapist_first_session_rate_percent(
+            therapist=therapist, now=now
+        ),
+    )
+
+
+def therapist_booking_facts_refresh_all(*, now: dt.datetime | None = None) -> int:
+    """Refresh every therapist that has booking settings (a periodic task: free times pass and
+    requests expire without any booking change). Returns how many were refreshed."""
+    now = now or timezone.now()
+    count = 0
+    therapists = TherapistProfile.objects.filter(booking_policy__isnull=False).order_by("pk")
+    for therapist in therapists.iterator(chunk_size=500):
+        therapist_booking_facts_refresh(therapist=therapist, now=now)
+        count += 1
+    return count

@@ -1,0 +1,91 @@
+"""Reads of booking data for the therapist's practice pages, the API and tasks.
+
+Lists select their related rows up front, so a page makes the same few queries whatever its
+length.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.conf import settings
+from django.db.models import Q, QuerySet
+
+from rapport.booking.models import (
+    ACTIVE_STATUSES,
+    Appointment,
+    AppointmentKind,
+    AppointmentStatus,
+    DateException,
+    WeeklyWindow,
+)
+from rapport.directory.models import TherapistProfile
+
+_RELATED = ("therapist", "client", "follows")
+
+
+def therapist_upcoming_appointments(
+    *, therapist: TherapistProfile, now: dt.datetime
+) -> QuerySet[Appointment]:
+    """Active consultations and sessions not yet over, earliest first (a request waiting for an
+    answer is included: it holds its time)."""
+    return (
+        Appointment.objects.filter(therapist=therapist, status__in=ACTIVE_STATUSES, ends_at__gt=now)
+        .select_related(*_RELATED)
+        .order_by("starts_at", "id")
+    )
+
+
+def therapist_pending_requests(*, therapist: TherapistProfile) -> QuerySet[Appointment]:
+    """Consultation requests waiting for the therapist, oldest request first (it expires
+    first)."""
+    return (
+        Appointment.objects.filter(
+            therapist=therapist,
+            kind=AppointmentKind.CONSULTATION,
+            status=AppointmentStatus.REQUESTED,
+        )
+        .select_related(*_RELATED)
+        .order_by("created_at", "id")
+    )
+
+
+def therapist_past_appointments(
+    *, therapist: TherapistProfile, now: dt.datetime, days: int = 90
+) -> QuerySet[Appointment]:
+    """Appointments that ended (held, cancelled, declined or expired) in the last ``days``
+    days, latest first: where a therapist books the first session after a consultation."""
+    since = now - dt.timedelta(days=days)
+    return (
+        Appointment.objects.filter(therapist=therapist, starts_at__gte=since)
+        .filter(Q(ends_at__lte=now) | ~Q(status__in=ACTIVE_STATUSES))
+        .select_related(*_RELATED)
+        .order_by("-starts_at", "-id")
+    )
+
+
+def consultations_due_to_expire(*, now: dt.datetime) -> QuerySet[Appointment]:
+    """Requests left unanswered past ``BOOKING_REQUEST_EXPIRY_HOURS`` or whose time has come:
+    what the expiry task passes to ``services.consultation_expire``."""
+    waited_since = now - dt.timedelta(hours=settings.BOOKING_REQUEST_EXPIRY_HOURS)
+    return (
+        Appointment.objects.filter(
+            kind=AppointmentKind.CONSULTATION, status=AppointmentStatus.REQUESTED
+        )
+        .filter(Q(created_at__lte=waited_since) | Q(starts_at__lte=now))
+        .select_related("therapist")
+        .order_by("created_at", "id")
+    )
+
+
+def therapist_weekly_windows(*, therapist: TherapistProfile) -> QuerySet[WeeklyWindow]:
+    return WeeklyWindow.objects.filter(therapist=therapist).order_by("weekday", "starts_at")
+
+
+def therapist_date_exceptions(
+    *, therapist: TherapistProfile, today: dt.date
+) -> QuerySet[DateException]:
+    """Exceptions from ``today`` (the therapist's date) on; past ones no longer matter."""
+    return DateException.objects.filter(therapist=therapist, date__gte=today).order_by(
+        "date", "starts_at", "id"
+    )

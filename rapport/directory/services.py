@@ -7,7 +7,9 @@ import time
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from functools import partial
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.management import call_command
 from django.db import IntegrityError, transaction
@@ -37,7 +39,12 @@ from rapport.directory.seeding.generate import (
     ReferenceData,
     TherapistGenerator,
 )
-from rapport.directory.tasks import send_verification_email
+from rapport.directory.tasks import (
+    LISTING_NOTICE_PAUSED,
+    LISTING_NOTICE_WARNING,
+    send_listing_freshness_email,
+    send_verification_email,
+)
 
 SEED_BATCH_SIZE = 2000
 TaxonomyTerm = (
@@ -340,3 +347,121 @@ def _link_rows(
         for profile, item in zip(profiles, batch, strict=True)
         for term_id in getattr(item, attribute)
     ]
+
+
+def therapist_booking_facts_set(
+    *,
+    therapist: TherapistProfile,
+    next_consultation_at: dt.datetime | None,
+    median_reply_minutes: int | None,
+    first_session_rate_percent: int | None,
+) -> None:
+    """Store the booking facts the booking app computed (the directory never imports booking).
+
+    Called after every booking change, so it stays cheap: one locked read and one UPDATE of the
+    profile row (``updated_at`` is left alone: these are derived facts, not the therapist's
+    edit). The search index reads ``next_consultation_at`` (availability filter and sort), so
+    the index version is bumped only when that value changed; the other two facts are read
+    live by the profile page. The row is locked so that a refresh racing another one cannot
+    write a value the index would never be told about.
+
+    Side effects: updates three TherapistProfile fields; may bump the search index version.
+    """
+    with transaction.atomic():
+        current = (
+            TherapistProfile.objects.select_for_update()
+            .filter(pk=therapist.pk)
+            .values_list("next_consultation_at", flat=True)
+            .first()
+        )
+        TherapistProfile.objects.filter(pk=therapist.pk).update(
+            next_consultation_at=next_consultation_at,
+            median_reply_minutes=median_reply_minutes,
+            first_session_rate_percent=first_session_rate_percent,
+        )
+        if current != next_consultation_at:
+            search_index_version_bump()
+    therapist.next_consultation_at = next_consultation_at
+    therapist.median_reply_minutes = median_reply_minutes
+    therapist.first_session_rate_percent = first_session_rate_percent
+
+
+def therapist_accepting_confirm(
+    *, therapist: TherapistProfile, accepting: bool, now: dt.datetime | None = None
+) -> TherapistProfile:
+    """The therapist says whether they are accepting new clients; either answer is fresh for
+    ``settings.LISTING_FRESHNESS_DAYS`` and starts a new cycle of reminders.
+
+    Side effects: ``accepting_new_clients`` and ``accepting_confirmed_at``; clears the records
+    of this cycle's warning and pause e-mails; bumps the search index version (the listing may
+    appear or disappear).
+    """
+    now = now or timezone.now()
+    with transaction.atomic():
+        TherapistProfile.objects.filter(pk=therapist.pk).update(
+            accepting_new_clients=accepting,
+            accepting_confirmed_at=now,
+            accepting_warning_sent_at=None,
+            listing_paused_notice_sent_at=None,
+            updated_at=now,
+        )
+        search_index_version_bump()
+    therapist.refresh_from_db()
+    return therapist
+
+
+def stale_listings_warn(*, now: dt.datetime | None = None) -> int:
+    """E-mail therapists whose listing is about to pause (``LISTING_WARNING_DAYS_BEFORE`` days
+    ahead) or has just paused because "accepting new clients" was not re-confirmed within
+    ``LISTING_FRESHNESS_DAYS``; returns how many e-mails were queued.
+
+    Each notice is sent once per cycle: the row is marked (``accepting_warning_sent_at``,
+    ``listing_paused_notice_sent_at``) by a conditional update, so overlapping runs cannot both
+    send it, and re-confirming clears both marks. Only live listings (verified, listed by the
+    therapist, accepting) of therapists with an account are concerned: a listing hidden for
+    another reason does not pause, and nobody else has an address.
+    Side effects: the marks above; on commit, one e-mail task per notice.
+    """
+    now = now or timezone.now()
+    freshness = dt.timedelta(days=settings.LISTING_FRESHNESS_DAYS)
+    pause_floor = now - freshness
+    warn_floor = now - freshness + dt.timedelta(days=settings.LISTING_WARNING_DAYS_BEFORE)
+    candidates = TherapistProfile.objects.filter(
+        verification_status=VerificationStatus.VERIFIED,
+        is_listed=True,
+        accepting_new_clients=True,
+        accepting_confirmed_at__isnull=False,
+        user__isnull=False,
+    )
+    # Pauses within the warning window, not warned since the last confirmation.
+    due_warning = candidates.filter(
+        accepting_confirmed_at__gte=pause_floor,
+        accepting_confirmed_at__lte=warn_floor,
+    ).filter(
+        Q(accepting_warning_sent_at__isnull=True)
+        | Q(accepting_warning_sent_at__lt=F("accepting_confirmed_at"))
+    )
+    # Paused (the directory's rule: confirmed before the freshness floor), not yet told.
+    due_pause = candidates.filter(accepting_confirmed_at__lt=pause_floor).filter(
+        Q(listing_paused_notice_sent_at__isnull=True)
+        | Q(listing_paused_notice_sent_at__lt=F("accepting_confirmed_at"))
+    )
+    queued = 0
+    for notice, rows, mark in (
+        (LISTING_NOTICE_WARNING, due_warning, "accepting_warning_sent_at"),
+        (LISTING_NOTICE_PAUSED, due_pause, "listing_paused_notice_sent_at"),
+    ):
+        for therapist_id in rows.values_list("pk", flat=True).order_by("pk"):
+            with transaction.atomic():
+                # Only the run whose update changes the row sends the e-mail.
+                marked = rows.filter(pk=therapist_id).update(**{mark: now, "updated_at": now})
+                if marked == 1:
+                    transaction.on_commit(
+                        partial(
+                            send_listing_freshness_email.enqueue,
+                            therapist_id=therapist_id,
+                            notice=notice,
+                        )
+                    )
+                    queued += 1
+    return queued

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
+from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.core.mail import send_mail
 from django.template.loader import render_to_string
 from django_tasks import task
 
-from rapport.directory.models import VerificationDecision, VerificationStatus
+from rapport.directory.models import TherapistProfile, VerificationDecision, VerificationStatus
 
 _SUBJECTS = {
     VerificationStatus.VERIFIED: "Your licence is verified: your listing is live",
@@ -36,4 +38,47 @@ def send_verification_email(*, decision_id: str) -> None:
         ),
         settings.DEFAULT_FROM_EMAIL,
         [decision.therapist.user.email],
+    )
+
+
+LISTING_NOTICE_WARNING = "warning"
+LISTING_NOTICE_PAUSED = "paused"
+
+
+@task()
+def send_listing_freshness_email(*, therapist_id: int, notice: str) -> None:
+    """Warn a therapist that their listing pauses soon, or tell them it has paused, unless they
+    re-confirmed meanwhile (re-confirming clears the record of the notice)."""
+    therapist = TherapistProfile.objects.select_related("user").filter(pk=therapist_id).first()
+    if therapist is None or therapist.user is None or therapist.accepting_confirmed_at is None:
+        return
+    if notice == LISTING_NOTICE_WARNING:
+        if therapist.accepting_warning_sent_at is None:
+            return
+        subject = "Your listing pauses soon: are you still accepting new clients?"
+    elif notice == LISTING_NOTICE_PAUSED:
+        if therapist.listing_paused_notice_sent_at is None:
+            return
+        subject = "Your listing is paused until you confirm you are accepting new clients"
+    else:
+        raise ValueError(f"Unknown listing notice {notice!r}")
+    pauses_at = therapist.accepting_confirmed_at + dt.timedelta(
+        days=settings.LISTING_FRESHNESS_DAYS
+    )
+    local = pauses_at.astimezone(ZoneInfo(therapist.time_zone))
+    send_mail(
+        f"[Rapport] {subject}",
+        render_to_string(
+            f"directory/email/listing_{notice}.txt",
+            {
+                "therapist": therapist,
+                "pauses_on": f"{local:%A} {local.day} {local:%B %Y} at {local:%H:%M} "
+                f"({therapist.time_zone})",
+                "freshness_days": settings.LISTING_FRESHNESS_DAYS,
+                # The practice pages (booking app) hold the "accepting new clients" answer.
+                "confirm_url": f"{settings.SITE_URL}/practice/",
+            },
+        ),
+        settings.DEFAULT_FROM_EMAIL,
+        [therapist.user.email],
     )

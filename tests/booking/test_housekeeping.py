@@ -1,0 +1,143 @@
+"""`rapport housekeeping`: one round of periodic work, once or in a loop."""
+
+from __future__ import annotations
+
+import datetime as dt
+from io import StringIO
+
+import pytest
+from django.core.management import CommandError, call_command
+from django.utils import timezone
+
+from rapport.booking import outbox
+from rapport.booking.management.commands import housekeeping
+from rapport.booking.models import Appointment, AppointmentStatus, OutboxEmail, OutboxStatus
+from rapport.directory.models import TherapistProfile
+from tests.booking.test_outbox import make_appointment
+from tests.factories import make_therapist, make_user
+
+
+@pytest.fixture
+def therapist(reference_data: None) -> TherapistProfile:
+    return make_therapist(display_name="Ada Okafor", user=make_user(role="therapist"))
+
+
+def run(*args: str) -> str:
+    out = StringIO()
+    call_command("housekeeping", *args, stdout=out)
+    return out.getvalue()
+
+
+@pytest.mark.django_db
+def test_one_round_delivers_due_e_mails(therapist, mailoutbox):
+    appointment = make_appointment(therapist, starts_at=timezone.now() + dt.timedelta(hours=3))
+    outbox.outbox_reminders_write(
+        appointment=appointment, now=appointment.starts_at - dt.timedelta(hours=30)
+    )
+    # The 24-hour reminder is due (late: the worker was down); the 1-hour one is not yet.
+
+    output = run()
+
+    assert [message.subject.split(":")[0] for message in mailoutbox] == ["[Rapport] Tomorrow"]
+    assert "1 e-mails sent" in output
+    assert OutboxEmail.objects.get(purpose="reminder_1h").status == OutboxStatus.PENDING
+
+
+@pytest.mark.django_db
+def test_one_round_expires_requests_left_unanswered(
+    therapist, mailoutbox, settings, django_capture_on_commit_callbacks
+):
+    now = timezone.now()
+    stale = make_appointment(therapist, status=AppointmentStatus.REQUESTED)
+    fresh = make_appointment(
+        therapist,
+        status=AppointmentStatus.REQUESTED,
+        starts_at=stale.starts_at + dt.timedelta(hours=2),
+    )
+    Appointment.objects.filter(pk=stale.pk).update(
+        created_at=now - dt.timedelta(hours=settings.BOOKING_REQUEST_EXPIRY_HOURS, minutes=1)
+    )
+
+    with django_capture_on_commit_callbacks(execute=True):
+        output = run()
+
+    stale.refresh_from_db()
+    fresh.refresh_from_db()
+    assert (stale.status, fresh.status) == (AppointmentStatus.EXPIRED, AppointmentStatus.REQUESTED)
+    assert "1 requests expired" in output
+    assert [message.to for message in mailoutbox] == [["maya@example.org"]]
+    assert "not answered" in mailoutbox[0].subject
+
+
+@pytest.mark.django_db
+def test_one_round_refreshes_booking_facts_that_have_passed(therapist):
+    now = timezone.now()
+    passed = now - dt.timedelta(hours=1)
+    TherapistProfile.objects.filter(pk=therapist.pk).update(next_consultation_at=passed)
+    other = make_therapist(next_consultation_at=now + dt.timedelta(days=1))
+
+    output = run()
+
+    therapist.refresh_from_db()
+    other.refresh_from_db()
+    # Without availability there is no next consultation any more.
+    assert therapist.next_consultation_at is None
+    assert other.next_consultation_at == now + dt.timedelta(days=1)
+    assert "1 booking facts refreshed" in output
+
+
+@pytest.mark.django_db
+def test_a_quiet_round_prints_nothing(therapist):
+    assert run() == ""
+
+
+@pytest.mark.django_db
+def test_a_failing_step_does_not_stop_the_others_and_fails_the_command(
+    therapist, monkeypatch, mailoutbox
+):
+    appointment = make_appointment(therapist)
+    outbox.outbox_reminders_write(
+        appointment=appointment, now=appointment.starts_at - dt.timedelta(days=2)
+    )
+    OutboxEmail.objects.update(due_at=timezone.now() - dt.timedelta(minutes=1))
+
+    def broken(*, now: dt.datetime) -> int:
+        raise RuntimeError("expiry is broken")
+
+    monkeypatch.setattr(housekeeping, "expire_unanswered_requests", broken)
+
+    with pytest.raises(CommandError, match="requests expired"):
+        run()
+
+    # Both reminders were due; the e-mail step ran although the expiry step failed.
+    assert len(mailoutbox) == 2
+
+
+@pytest.mark.django_db
+def test_every_keeps_running_rounds_until_stopped(therapist, monkeypatch):
+    rounds: list[dt.datetime] = []
+    real_run = housekeeping.housekeeping_run
+
+    def counting_run(*, now: dt.datetime):
+        rounds.append(now)
+        return real_run(now=now)
+
+    sleeps: list[float] = []
+
+    def sleep(seconds: float) -> None:
+        sleeps.append(seconds)
+        if len(sleeps) == 3:
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(housekeeping, "housekeeping_run", counting_run)
+    monkeypatch.setattr(housekeeping.time, "sleep", sleep)
+
+    run("--every", "60")
+
+    assert len(rounds) == 3
+    assert all(0 <= seconds <= 60 for seconds in sleeps)
+
+
+def test_every_must_be_positive():
+    with pytest.raises(CommandError, match="at least 1"):
+        run("--every", "0")

@@ -7,6 +7,7 @@ profiles, engagements, check-ins, messages, alerts).
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -14,6 +15,7 @@ from typing import Any
 
 import pytest
 from django.test import Client
+from django.utils import timezone
 
 from rapport.directory.models import TherapistProfile, VerificationStatus
 from tests.factories import make_therapist, make_user
@@ -113,3 +115,108 @@ def test_a_licence_reviewer_reaches_every_endpoint(pending_therapist):
     assert (
         client.get(f"/api/v1/staff/verification/{pending_therapist.public_id}").status_code == 200
     )
+
+
+# --- booking: one therapist's appointments, seen by everyone else ------------------------------
+
+
+@dataclass(frozen=True)
+class AppointmentEndpoint:
+    name: str
+    method: str
+    action: str  # the last part of /practice/appointments/<id>/<action>/
+    body: Callable[[Any], dict[str, str]] | None = None
+
+
+APPOINTMENT_ENDPOINTS = [
+    AppointmentEndpoint("confirm a request", "post", "confirm"),
+    AppointmentEndpoint("decline a request", "post", "decline",
+                        lambda a: {f"decline-{a.public_id.hex}-reason": "Full"}),
+    AppointmentEndpoint("cancel an appointment", "post", "cancel",
+                        lambda a: {f"cancel-{a.public_id.hex}-reason": "Unwell"}),
+    AppointmentEndpoint("reschedule page", "get", "reschedule"),
+    AppointmentEndpoint("reschedule", "post", "reschedule",
+                        lambda a: {"starts_at": (a.starts_at + dt.timedelta(minutes=30))
+                                   .strftime("%Y%m%dT%H%MZ")}),
+    AppointmentEndpoint("first session page", "get", "first-session"),
+    AppointmentEndpoint("book a first session", "post", "first-session",
+                        lambda a: {"date": "2030-01-07", "time": "10:00"}),
+]  # fmt: skip
+
+APPOINTMENT_ROLES: dict[str, dict[str, Any] | None] = {
+    "anonymous": None,
+    "client": {"role": "client"},
+    "another-therapist": {"role": "therapist", "mfa": True},
+    "staff": {"role": "staff", "mfa": True, "is_superuser": True},
+}
+
+
+@pytest.fixture
+def requested_consultation(reference_data):
+    """Someone else's private object: a consultation request waiting for its therapist."""
+    from rapport.booking import services, slots
+    from tests.booking.helpers import give_availability
+
+    owner = make_therapist(user=make_user(role="therapist", mfa=True))
+    give_availability(
+        owner,
+        weekdays=(0, 1, 2, 3, 4, 5, 6),
+        minimum_notice_hours=0,
+        buffer_minutes=0,
+        requires_confirmation=True,
+    )
+    now = timezone.now()
+    free = slots.therapist_free_times(
+        therapist=owner, start=now + dt.timedelta(days=1), end=now + dt.timedelta(days=8), now=now
+    )
+    return services.consultation_book(
+        therapist=owner,
+        starts_at=free[0].starts_at,
+        client_name="Private Client",
+        client_email="private@example.org",
+        client_time_zone="America/Toronto",
+    )
+
+
+def _appointment_request(client: Client, endpoint: AppointmentEndpoint, appointment: Any):
+    url = f"/practice/appointments/{appointment.public_id}/{endpoint.action}/"
+    if endpoint.method == "get":
+        return client.get(url)
+    return client.post(url, endpoint.body(appointment) if endpoint.body else {})
+
+
+def _unchanged(appointment: Any) -> tuple[Any, ...]:
+    return (appointment.status, appointment.starts_at, appointment.sequence)
+
+
+@pytest.mark.parametrize("role", list(APPOINTMENT_ROLES))
+@pytest.mark.parametrize(
+    "endpoint", APPOINTMENT_ENDPOINTS, ids=[endpoint.name for endpoint in APPOINTMENT_ENDPOINTS]
+)
+def test_someone_elses_appointment_is_not_found(role, endpoint, requested_consultation):
+    client = Client()
+    attributes = APPOINTMENT_ROLES[role]
+    if attributes is not None:
+        user = make_user(**attributes)
+        if role == "another-therapist":
+            make_therapist(user=user)  # with a practice of their own
+        client.force_login(user)
+    before = _unchanged(requested_consultation)
+
+    response = _appointment_request(client, endpoint, requested_consultation)
+
+    assert response.status_code == 404, response.content[:300]
+    assert "Private Client" not in response.content.decode()
+    requested_consultation.refresh_from_db()
+    assert _unchanged(requested_consultation) == before
+    assert requested_consultation.follow_ups.count() == 0
+
+
+def test_the_owning_therapist_reaches_every_appointment_endpoint(requested_consultation):
+    """The control: the same requests are answered for the owner (a page, a redirect, or a
+    refusal of the action itself), so the 404s above are access decisions."""
+    client = Client()
+    client.force_login(requested_consultation.therapist.user)
+    for endpoint in APPOINTMENT_ENDPOINTS:
+        response = _appointment_request(client, endpoint, requested_consultation)
+        assert response.status_code in (200, 302, 400), (endpoint.name, response.status_code)

@@ -1,0 +1,313 @@
+"""Forms of the booking pages, for clients and for therapists.
+
+Forms only check what a person typed; whether a time is free, or a change is allowed, is the
+services' call (they raise, and the views put the message beside the field it is about).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from django import forms
+from django.core.exceptions import ValidationError
+
+from rapport.accounts.forms import normalise_display_name, normalise_email_address
+from rapport.booking.models import ExceptionKind, Weekday
+from rapport.core.validators import validate_time_zone
+
+REASON_MAX_LENGTH = 500
+
+# Zones offered in the picker's menu: where Rapport's therapists and most of their clients
+# are, plus a few for people abroad. Any other valid IANA name works through ?tz= (the
+# browser's own zone, set by booking/zone.js) and is then added to the menu.
+COMMON_TIME_ZONES: tuple[tuple[str, str], ...] = (
+    ("America/St_Johns", "Newfoundland — St. John's"),
+    ("America/Halifax", "Atlantic — Halifax"),
+    ("America/Toronto", "Eastern — Toronto"),
+    ("America/New_York", "Eastern — New York"),
+    ("America/Winnipeg", "Central — Winnipeg"),
+    ("America/Chicago", "Central — Chicago"),
+    ("America/Regina", "Saskatchewan — Regina"),
+    ("America/Edmonton", "Mountain — Edmonton"),
+    ("America/Denver", "Mountain — Denver"),
+    ("America/Phoenix", "Arizona — Phoenix"),
+    ("America/Vancouver", "Pacific — Vancouver"),
+    ("America/Los_Angeles", "Pacific — Los Angeles"),
+    ("America/Anchorage", "Alaska — Anchorage"),
+    ("Pacific/Honolulu", "Hawaii — Honolulu"),
+    ("Europe/London", "United Kingdom — London"),
+    ("Europe/Paris", "Central Europe — Paris"),
+    ("UTC", "Coordinated Universal Time (UTC)"),
+)
+_COMMON_ZONE_NAMES = dict(COMMON_TIME_ZONES)
+
+# Longest IANA name is about 30 characters; anything far longer is not a zone.
+TIME_ZONE_MAX_LENGTH = 64
+
+
+def time_zone_problem(raw: str) -> str | None:
+    """Why ``raw`` is not a zone the pages can show times in, or None when it is one."""
+    if len(raw) > TIME_ZONE_MAX_LENGTH:
+        return "That time zone name is too long to be real."
+    try:
+        validate_time_zone(raw)
+    except ValidationError:
+        return f"“{raw}” is not a time zone we know (for example America/Toronto)."
+    return None
+
+
+def time_zone_choices(current: str) -> list[tuple[str, str]]:
+    """The menu's zones, with ``current`` first when it is not one of the common ones."""
+    choices = [(name, f"{label} ({name})") for name, label in COMMON_TIME_ZONES]
+    if current not in _COMMON_ZONE_NAMES:
+        choices.insert(0, (current, current.replace("_", " ")))
+    return choices
+
+
+def time_zone_label(name: str) -> str:
+    label = _COMMON_ZONE_NAMES.get(name)
+    return f"{label} ({name})" if label else name.replace("_", " ")
+
+
+class AccessibleForm(forms.Form):
+    """Ties each field's help and error text to it (aria-describedby) and flags invalid fields.
+
+    Templates render the help as ``<id>-help`` and the errors as ``<id>-error`` beside the
+    field (booking/_field.html), so a screen reader reads them with the field.
+    """
+
+    def full_clean(self) -> None:
+        super().full_clean()
+        self.describe_fields()
+
+    def describe_fields(self) -> None:
+        for name, field in self.fields.items():
+            bound = self[name]
+            described_by: list[str] = []
+            if field.help_text:
+                described_by.append(f"{bound.auto_id}-help")
+            if self.is_bound and self.errors.get(name):
+                described_by.append(f"{bound.auto_id}-error")
+                field.widget.attrs["aria-invalid"] = "true"
+            else:
+                field.widget.attrs.pop("aria-invalid", None)
+            if described_by:
+                field.widget.attrs["aria-describedby"] = " ".join(described_by)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        # Labels are sentences or questions on these pages; a trailing colon would read oddly.
+        kwargs.setdefault("label_suffix", "")
+        super().__init__(*args, **kwargs)
+        self.describe_fields()
+
+
+# --- clients -----------------------------------------------------------------------------
+
+
+class ConsultationBookForm(AccessibleForm):
+    client_name = forms.CharField(
+        label="Your name",
+        max_length=120,
+        help_text="The name the therapist will use. A first name is enough.",
+        widget=forms.TextInput(attrs={"autocomplete": "name"}),
+    )
+    client_email = forms.EmailField(
+        label="Your e-mail address",
+        max_length=254,
+        help_text="We send the confirmation, a calendar invitation and your link to change "
+        "or cancel here.",
+        widget=forms.EmailInput(attrs={"autocomplete": "email"}),
+    )
+    # The zone the times were shown in; the confirmation e-mail uses it too.
+    time_zone = forms.CharField(max_length=TIME_ZONE_MAX_LENGTH, widget=forms.HiddenInput)
+
+    def clean_client_name(self) -> str:
+        return normalise_display_name(self.cleaned_data["client_name"])
+
+    def clean_client_email(self) -> str:
+        return normalise_email_address(self.cleaned_data["client_email"])
+
+    def clean_time_zone(self) -> str:
+        value: str = self.cleaned_data["time_zone"]
+        problem = time_zone_problem(value)
+        if problem:
+            raise ValidationError(problem, code="invalid_time_zone")
+        return value
+
+
+class ReasonForm(AccessibleForm):
+    """Cancelling or declining: the other person reads the reason, so it is required."""
+
+    reason = forms.CharField(
+        label="Reason",
+        max_length=REASON_MAX_LENGTH,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="The other person reads this in their e-mail. Keep health details out of it.",
+    )
+
+    def __init__(self, *args: Any, label: str = "Reason", **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["reason"].label = label
+
+
+class RescheduleForm(AccessibleForm):
+    """A new time from the offered ones (its value is a slot key, see views.slot_key)."""
+
+    starts_at = forms.CharField(
+        label="New time",
+        max_length=20,
+        error_messages={"required": "Choose one of the free times."},
+    )
+    reason = forms.CharField(
+        label="Reason (optional)",
+        required=False,
+        max_length=REASON_MAX_LENGTH,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text="Shown in the e-mail about the change.",
+    )
+
+
+class FirstSessionForm(AccessibleForm):
+    """A session time the therapist chooses freely, in their own zone."""
+
+    date = forms.DateField(label="Date", widget=forms.DateInput(attrs={"type": "date"}))
+    time = forms.TimeField(
+        label="Start time",
+        widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),
+        help_text="In your time zone.",
+    )
+
+
+# --- therapists: availability ----------------------------------------------------------------
+
+
+class BookingPolicyForm(AccessibleForm):
+    buffer_minutes = forms.IntegerField(
+        label="Buffer around each appointment (minutes)",
+        min_value=0,
+        max_value=120,
+        help_text="Free time kept before and after every appointment.",
+    )
+    minimum_notice_hours = forms.IntegerField(
+        label="Minimum notice (hours)",
+        min_value=0,
+        max_value=336,
+        help_text="The earliest a client can book is this many hours from now.",
+    )
+    horizon_days = forms.IntegerField(
+        label="How far ahead clients can book (days)", min_value=1, max_value=90
+    )
+    max_consultations_per_day = forms.IntegerField(
+        label="Most consultations in one day",
+        min_value=1,
+        max_value=24,
+        help_text="Counted in your time zone.",
+    )
+    requires_confirmation = forms.BooleanField(
+        label="I confirm each request myself",
+        required=False,
+        help_text="Requests wait for your answer; any left unanswered for 48 hours are "
+        "declined for you, and the client is told.",
+    )
+
+
+WEEKDAY_CHOICES: list[tuple[str | int, str]] = [("", "Choose a day"), *Weekday.choices]
+
+
+class WeeklyWindowForm(AccessibleForm):
+    weekday = forms.TypedChoiceField(
+        label="Day", choices=WEEKDAY_CHOICES, coerce=int, empty_value=None
+    )
+    starts_at = forms.TimeField(
+        label="From", widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M")
+    )
+    ends_at = forms.TimeField(
+        label="Until", widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M")
+    )
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        starts_at, ends_at = cleaned.get("starts_at"), cleaned.get("ends_at")
+        if starts_at and ends_at and ends_at <= starts_at:
+            self.add_error(
+                "ends_at",
+                "The end must be after the start. For time past midnight, add a second row "
+                "on the next day.",
+            )
+        return cleaned
+
+
+class BaseWeeklyWindowFormSet(forms.BaseFormSet[WeeklyWindowForm]):
+    def add_fields(self, form: WeeklyWindowForm, index: int | None) -> None:
+        super().add_fields(form, index)
+        if "DELETE" in form.fields:
+            form.fields["DELETE"].label = "Remove these hours"
+
+    def windows(self) -> list[tuple[int, dt.time, dt.time]]:
+        """The kept rows as (weekday, start, end); call after is_valid()."""
+        rows = []
+        for form in self.forms:
+            if not form.has_changed() or form.cleaned_data.get("DELETE"):
+                continue
+            data = form.cleaned_data
+            rows.append((data["weekday"], data["starts_at"], data["ends_at"]))
+        return sorted(rows)
+
+    def add_service_errors(self, messages: list[str]) -> None:
+        """Show the service's refusal (overlapping rows) above the rows."""
+        # non_form_errors() hands back the formset's own cached list, so this sticks.
+        self.non_form_errors().extend(messages)
+
+
+WeeklyWindowFormSet = forms.formset_factory(
+    WeeklyWindowForm,
+    formset=BaseWeeklyWindowFormSet,
+    extra=3,
+    can_delete=True,
+    max_num=50,
+    validate_max=True,
+)
+
+
+class DateExceptionForm(AccessibleForm):
+    date = forms.DateField(label="Date", widget=forms.DateInput(attrs={"type": "date"}))
+    kind = forms.ChoiceField(
+        label="Change", choices=ExceptionKind.choices, widget=forms.RadioSelect
+    )
+    starts_at = forms.TimeField(
+        label="From (optional for time off)",
+        required=False,
+        widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),
+    )
+    ends_at = forms.TimeField(
+        label="Until (optional for time off)",
+        required=False,
+        widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),
+        help_text="Time off without times blocks the whole day.",
+    )
+    note = forms.CharField(label="Note for yourself (optional)", required=False, max_length=120)
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        starts_at, ends_at = cleaned.get("starts_at"), cleaned.get("ends_at")
+        if cleaned.get("kind") == ExceptionKind.EXTRA_HOURS:
+            if starts_at is None and "starts_at" not in self.errors:
+                self.add_error("starts_at", "Extra hours need a start time.")
+            if ends_at is None and "ends_at" not in self.errors:
+                self.add_error("ends_at", "Extra hours need an end time.")
+        elif (starts_at is None) != (ends_at is None):
+            missing = "ends_at" if ends_at is None else "starts_at"
+            self.add_error(missing, "Give both times, or neither to take the whole day off.")
+        if starts_at and ends_at and ends_at <= starts_at:
+            self.add_error("ends_at", "The end must be after the start.")
+        return cleaned
+
+
+class AcceptingForm(AccessibleForm):
+    accepting = forms.TypedChoiceField(
+        label="Are you accepting new clients?",
+        choices=[("yes", "Yes, I am accepting new clients"), ("no", "No, not right now")],
+        coerce=lambda value: value == "yes",
+        widget=forms.RadioSelect,
+    )

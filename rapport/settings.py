@@ -131,9 +131,15 @@ TEMPLATES = [
 DEFAULT_SQLITE_PATH = VAR_DIR / "rapport.sqlite3"
 DATABASE_URL = env.str("DATABASE_URL", f"sqlite:///{DEFAULT_SQLITE_PATH}")
 try:
-    _database: dict[str, Any] = dict(dj_database_url.parse(DATABASE_URL, conn_max_age=0))
+    _database: dict[str, Any] = dict(dj_database_url.parse(DATABASE_URL))
 except ValueError as error:
     raise ImproperlyConfigured(f"DATABASE_URL is not a usable database URL: {error}") from error
+# Seconds a connection is kept for the next request of the same worker thread: opening one per
+# request costs a PostgreSQL connection (a new server process) or, on SQLite, the start-up
+# PRAGMAs. 0 closes it after each request. A health check before reuse replaces a connection
+# the server dropped meanwhile, instead of failing the request.
+_database["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", 60, minimum=0, maximum=3600)
+_database["CONN_HEALTH_CHECKS"] = True
 if _database["ENGINE"] not in (
     "django.db.backends.sqlite3",
     "django.db.backends.postgresql",
@@ -152,9 +158,6 @@ if _database["ENGINE"] == "django.db.backends.sqlite3":
             "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;"
         ),
     }
-else:
-    _database["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", 60, minimum=0)
-    _database["CONN_HEALTH_CHECKS"] = True
 DATABASES = {"default": _database}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -509,6 +512,11 @@ LOGGING = {
 DIRECTORY_PAGE_SIZE = env.int("DIRECTORY_PAGE_SIZE", 20, minimum=1, maximum=100)
 # A listing whose "accepting new clients" was not re-confirmed within this many days is hidden.
 LISTING_FRESHNESS_DAYS = env.int("LISTING_FRESHNESS_DAYS", 30, minimum=1, maximum=365)
+# How stale each process's copy of "next free consultation" per therapist may get before the
+# search re-reads it (see rapport.directory.search.engine.ConsultationTimes).
+SEARCH_CONSULTATION_TIMES_MAX_AGE_SECONDS = env.int(
+    "SEARCH_CONSULTATION_TIMES_MAX_AGE_SECONDS", 60, minimum=0, maximum=3600
+)
 
 # --- booking -------------------------------------------------------------------------------
 # A consultation request the therapist has not answered in this many hours is declined for

@@ -31,7 +31,7 @@ from rapport.directory.search.contract import (
     SearchQueryError,
     SearchResult,
 )
-from rapport.directory.search.engine import search
+from rapport.directory.search.engine import current_index, search
 from rapport.directory.search.params import parse_search_query
 from rapport.directory.selectors import therapist_profile
 from rapport.directory.services import StaleDecision, therapist_verification_decide
@@ -249,15 +249,23 @@ class SearchParams(Schema):
     accepting: str | None = _flag(
         "`0`: include therapists not accepting new clients (by default they are left out)."
     )
+    consultation_within_days: str | None = _documented(
+        None,
+        "Only therapists with a free consultation starting within this many days (1 to 90).",
+        type="integer",
+        minimum=1,
+        maximum=90,
+    )
     q: str | None = _documented(
         None, "Words to look for in names and profiles (at most 200 characters).", type="string"
     )
     sort: str | None = _documented(
         None,
-        "Order of results: `name` (default), `distance` (needs a place), `fee`, or "
-        "`best_fit` (closeness to the style asked for, then distance).",
+        "Order of results: `name` (default), `distance` (needs a place), `fee`, `soonest` "
+        "(earliest free consultation first) or `best_fit` (closeness to the style asked "
+        "for, then distance).",
         type="string",
-        enum=["best_fit", "distance", "fee", "name"],
+        enum=["best_fit", "distance", "fee", "soonest", "name"],
     )
     style_structure: str | None = _documented(
         None,
@@ -331,6 +339,9 @@ class SearchResultOut(Schema):
     delivery: list[str] = Field(description="Any of in_person, video, phone.")
     languages: list[str] = Field(description="Session languages as BCP 47 tags.")
     accepting_new_clients: bool
+    next_consultation_at: dt.datetime | None = Field(
+        description="Start of the earliest free consultation (UTC), when one is known."
+    )
     url: str = Field(description="Path of the profile page on this site.")
 
 
@@ -532,6 +543,7 @@ def _result_rows(hits: list[SearchHit], *, now: dt.datetime) -> list[dict[str, A
             "offers_video",
             "offers_phone",
             "accepting_new_clients",
+            "next_consultation_at",
         )
     }
     licensed_in: dict[int, list[str]] = {therapist_id: [] for therapist_id in therapists}
@@ -560,7 +572,7 @@ def _result_rows(hits: list[SearchHit], *, now: dt.datetime) -> list[dict[str, A
         if row is None:  # removed between the search and this read
             continue
         (therapist_id, public_id, name, pronouns, designation, fee, currency, sliding_minimum,
-         in_person, video, phone, accepting) = row  # fmt: skip
+         in_person, video, phone, accepting, next_consultation_at) = row  # fmt: skip
         delivery = [
             mode
             for mode, offered in (("in_person", in_person), ("video", video), ("phone", phone))
@@ -580,6 +592,11 @@ def _result_rows(hits: list[SearchHit], *, now: dt.datetime) -> list[dict[str, A
                 "delivery": delivery,
                 "languages": languages[therapist_id],
                 "accepting_new_clients": accepting,
+                "next_consultation_at": (
+                    next_consultation_at.isoformat().replace("+00:00", "Z")
+                    if next_consultation_at is not None and next_consultation_at >= now
+                    else None
+                ),
                 "url": path_template.replace(str(_PATH_PLACEHOLDER), str(public_id)),
             }
         )
@@ -628,10 +645,11 @@ def search_therapists(request: HttpRequest, filters: Query[SearchParams]) -> Htt
     now = timezone.now()
     try:
         page_size = _parse_page_size(page_size_values)
-        query = parse_search_query(parameters, page_size=page_size)
+        index = current_index()
+        query = parse_search_query(parameters, page_size=page_size, index=index)
     except SearchQueryError as error:
         return _invalid(error)
-    result = search(query, now=now)
+    result = search(query, now=now, index=index)
     if result.page_past_end:
         pages = max(result.pages, 1)
         message = "There is only 1 page." if pages == 1 else f"There are only {pages} pages."

@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from rapport.directory.models import (
     BetweenSessionContact,
@@ -79,10 +80,30 @@ _BETWEEN_SESSIONS = {
 }
 
 
+def measured_reply_phrase(minutes: int) -> str:
+    """A measured median reply time, rounded up to words a person reads: ``25`` → ``"an
+    hour"``, ``200`` → ``"4 hours"``, ``2000`` → ``"2 days"``."""
+    hours = max(1, -(-minutes // 60))
+    if hours <= 36:
+        return duration_phrase(hours)
+    return duration_phrase(24 * -(-hours // 24))
+
+
+def measured_reply_sentence(therapist: TherapistProfile) -> str:
+    """What Rapport measured (the booking app fills it in once there are enough requests), as
+    distinct from what the therapist promises; empty until then."""
+    if therapist.median_reply_minutes is None:
+        return ""
+    return (
+        f"Usually replies within {measured_reply_phrase(therapist.median_reply_minutes)} "
+        "(measured on Rapport)."
+    )
+
+
 def contact_policy_sentences(therapist: TherapistProfile) -> list[str]:
     """The therapist's published contact policy, one short sentence per rule."""
     sentences = [
-        f"Usually replies within {duration_phrase(therapist.reply_within_hours)}.",
+        f"Aims to reply within {duration_phrase(therapist.reply_within_hours)}.",
         _BETWEEN_SESSIONS[BetweenSessionContact(therapist.between_session_contact)],
     ]
     if therapist.contact_hours:
@@ -162,3 +183,21 @@ def identity_items(therapist: TherapistProfile) -> list[tuple[str, str]]:
     if experiences:
         items.append(("Lived experience", join_words(experiences)))
     return items
+
+
+def zone_city(zone_name: str) -> str:
+    """``"America/St_Johns"`` → ``"St Johns"``: the place a zone is named after."""
+    return zone_name.rsplit("/", 1)[-1].replace("_", " ")
+
+
+def next_consultation_label(therapist: TherapistProfile, *, now: dt.datetime) -> str:
+    """``"Tuesday 3 December, 10:30 (Toronto time)"``: the earliest free consultation in the
+    therapist's own zone (a card does not know the reader's), or "" when none is known or
+    the stored time has already passed (the booking app refreshes it within minutes)."""
+    moment = therapist.next_consultation_at
+    if moment is None or moment < now:
+        return ""
+    local = moment.astimezone(ZoneInfo(therapist.time_zone))
+    return (
+        f"{local:%A} {local.day} {local:%B}, {local:%H:%M} ({zone_city(therapist.time_zone)} time)"
+    )

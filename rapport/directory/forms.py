@@ -14,6 +14,8 @@ from functools import cached_property
 
 from django.db.models import Model
 from django.http import QueryDict
+from django.utils.html import format_html_join
+from django.utils.safestring import SafeString, mark_safe
 
 from rapport.core.money import format_money
 from rapport.directory.models import (
@@ -30,9 +32,11 @@ from rapport.directory.models import (
     TherapistProfile,
 )
 from rapport.directory.search.contract import (
+    CONSULTATION_WITHIN_OPTIONS,
     DEFAULT_RADIUS_KM,
     PARAM_ACCESSIBILITY,
     PARAM_CONCERN,
+    PARAM_CONSULTATION_WITHIN,
     PARAM_CONTACT,
     PARAM_DELIVERY,
     PARAM_DIRECT_BILLING,
@@ -56,6 +60,7 @@ from rapport.directory.search.contract import (
     SORT_DISTANCE,
     SORT_FEE,
     SORT_NAME,
+    SORT_SOONEST,
     STYLE_PARAMS,
     FacetCount,
 )
@@ -66,6 +71,7 @@ SORT_LABELS = {
     SORT_BEST_FIT: "Best fit with my style preferences",
     SORT_DISTANCE: "Nearest first",
     SORT_FEE: "Lowest fee first",
+    SORT_SOONEST: "Soonest free consultation",
     SORT_NAME: "Name (A to Z)",
 }
 # Location errors (a place not found, a bad coordinate) are shown beside the one field a person
@@ -76,6 +82,10 @@ TRUE_VALUE = "1"
 
 def error_field(field_name: str) -> str:
     return ERROR_FIELD_ALIASES.get(field_name, field_name)
+
+
+# A constant attribute for format_html_join (its arguments are escaped; this one is ours).
+CHECKED = mark_safe(" checked")
 
 
 def format_count(count: int) -> str:
@@ -105,6 +115,7 @@ class ChoiceGroup:
     error: str | None = None
     in_details: bool = False  # long lists fold away behind their (still visible) legend
     hint: str = ""
+    input_type: str = "checkbox"  # "radio" for a one-of-several choice
 
     @property
     def fieldset_id(self) -> str:
@@ -113,6 +124,30 @@ class ChoiceGroup:
     @property
     def checked_count(self) -> int:
         return sum(1 for option in self.options if option.checked)
+
+    def options_html(self) -> SafeString:
+        """The group's checkbox rows. Built here rather than in a template loop: the search
+        page shows about 150 options, and the template engine's per-variable lookups made
+        this list the slowest part of the page."""
+        return format_html_join(
+            "\n",
+            '<li><input type="{}" id="{}" name="{}" value="{}"{}> '
+            '<label for="{}">{} <span class="facet-count" id="count-{}">{}</span></label></li>',
+            (
+                (
+                    self.input_type,
+                    option.input_id,
+                    self.name,
+                    option.value,
+                    CHECKED if option.checked else "",
+                    option.input_id,
+                    option.label,
+                    option.input_id,
+                    option.count_label,
+                )
+                for option in self.options
+            ),
+        )
 
 
 @dataclass(frozen=True)
@@ -179,14 +214,16 @@ class SearchForm:
         *,
         in_details: bool = False,
         hint: str = "",
+        input_type: str = "checkbox",
     ) -> ChoiceGroup:
-        chosen = self.values(name)
+        # A radio group has one value; its "" option ("any") is checked when none is given.
+        chosen = {self.value(name)} if input_type == "radio" else self.values(name)
         options = [
             Option(
                 value=value,
                 label=label,
                 checked=value in chosen,
-                count=self._count(name, value),
+                count=self._count(name, value) if value else None,
                 input_id=f"id_{name}_{index}",
             )
             for index, (value, label) in enumerate(choices)
@@ -198,6 +235,7 @@ class SearchForm:
             error=self.errors.get(name),
             in_details=in_details,
             hint=hint,
+            input_type=input_type,
         )
 
     def _terms(self, name: str, model: type[Model]) -> list[tuple[str, str]]:
@@ -261,6 +299,14 @@ class SearchForm:
                 in_details=True,
                 hint="Any of the ones you choose.",
             ),
+            PARAM_CONSULTATION_WITHIN: self._group(
+                PARAM_CONSULTATION_WITHIN,
+                "Free consultation",
+                [("", "Any time")]
+                + [(str(days), f"Within {days} days") for days in CONSULTATION_WITHIN_OPTIONS],
+                hint="How soon you could have a free first conversation.",
+                input_type="radio",
+            ),
             PARAM_CONTACT: self._group(
                 PARAM_CONTACT,
                 "Contact between sessions",
@@ -299,7 +345,7 @@ class SearchForm:
             sorts.append(SORT_BEST_FIT)
         if self.has_location:
             sorts.append(SORT_DISTANCE)
-        sorts += [SORT_FEE, SORT_NAME]
+        sorts += [SORT_FEE, SORT_SOONEST, SORT_NAME]
         return [(sort, SORT_LABELS[sort]) for sort in sorts]
 
     @property
@@ -375,6 +421,7 @@ FORM_FIELDS = (
     PARAM_DIRECT_BILLING,
     PARAM_CONTACT,
     PARAM_ACCESSIBILITY,
+    PARAM_CONSULTATION_WITHIN,
     PARAM_TEXT,
     PARAM_SORT,
 )

@@ -53,21 +53,48 @@ def _current_licences(*, now: dt.datetime) -> QuerySet[Licence]:
     )
 
 
+def is_listed(therapist: TherapistProfile, *, now: dt.datetime) -> bool:
+    """``therapist_listing``'s rule for one profile already in memory (kept in step with it by
+    tests/directory/test_selectors.py)."""
+    freshness_floor = now - dt.timedelta(days=settings.LISTING_FRESHNESS_DAYS)
+    return (
+        therapist.verification_status == VerificationStatus.VERIFIED
+        and therapist.is_listed
+        and therapist.accepting_new_clients
+        and therapist.accepting_confirmed_at is not None
+        and therapist.accepting_confirmed_at >= freshness_floor
+    )
+
+
 def therapist_cards(*, now: dt.datetime) -> QuerySet[TherapistProfile]:
     """The listing with what a directory card shows, in a fixed number of queries per page
     whatever the page size."""
-    return (
-        therapist_listing(now=now)
-        .select_related("designation")
-        .prefetch_related(
-            Prefetch("licences", queryset=_current_licences(now=now)),
-            # A card shows only the first office's city, so the rest of the address stays home.
-            Prefetch(
-                "offices",
-                queryset=Office.objects.only("id", "therapist_id", "city").order_by("id"),
-            ),
-            Prefetch("concerns", queryset=Concern.objects.order_by("sort_order", "name")),
-        )
+    return _with_card_fields(therapist_listing(now=now), now=now)
+
+
+def therapist_cards_by_id(*, ids: list[int], now: dt.datetime) -> dict[int, TherapistProfile]:
+    """Cards for the ids a search returned, of therapists still listed at ``now``.
+
+    The engine's index may be a moment older than the rows (a listing hidden since), so the
+    listing rule is applied again — in Python, to rows looked up by primary key alone: in SQL
+    it cost more than the search, as without table statistics SQLite answers "these 20 ids,
+    and listed" by walking the listing index over every listed therapist.
+    """
+    cards = _with_card_fields(TherapistProfile.objects.filter(pk__in=ids), now=now)
+    return {therapist.pk: therapist for therapist in cards if is_listed(therapist, now=now)}
+
+
+def _with_card_fields(
+    therapists: QuerySet[TherapistProfile], *, now: dt.datetime
+) -> QuerySet[TherapistProfile]:
+    return therapists.select_related("designation").prefetch_related(
+        Prefetch("licences", queryset=_current_licences(now=now)),
+        # A card shows only the first office's city, so the rest of the address stays home.
+        Prefetch(
+            "offices",
+            queryset=Office.objects.only("id", "therapist_id", "city").order_by("id"),
+        ),
+        Prefetch("concerns", queryset=Concern.objects.order_by("sort_order", "name")),
     )
 
 

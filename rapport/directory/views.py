@@ -55,9 +55,9 @@ from rapport.directory.search.contract import (
     SearchQueryError,
     SearchResult,
 )
-from rapport.directory.search.engine import search
+from rapport.directory.search.engine import current_index, search
 from rapport.directory.search.params import parse_search_query
-from rapport.directory.selectors import therapist_cards, therapist_listing, therapist_profile
+from rapport.directory.selectors import therapist_cards_by_id, therapist_listing, therapist_profile
 
 # A page number beyond any real directory; larger ones are simply "past the end".
 MAX_PAGE_NUMBER = 1_000_000
@@ -99,20 +99,12 @@ def count_sentence(total: int) -> str:
 
 
 def _hit_cards(hits: list[SearchHit], *, now: dt.datetime) -> list[tuple[TherapistProfile, str]]:
-    """The page's therapists with what a card shows, in the engine's order.
-
-    Read through ``therapist_cards`` (the listing rule) rather than by bare id, so a therapist
-    the engine's index still holds but who was hidden a moment ago never shows up.
-    """
-    ids = [hit.therapist_id for hit in hits]
-    # No ORDER BY (the engine's order is applied below): with the listing's name order SQLite
-    # walks the whole name index instead of looking the page's ids up by primary key.
-    cards = therapist_cards(now=now).filter(pk__in=ids).order_by()
-    by_id = {therapist.pk: therapist for therapist in cards}
+    """The page's therapists with what a card shows, in the engine's order."""
+    by_id = therapist_cards_by_id(ids=[hit.therapist_id for hit in hits], now=now)
     return [
         (by_id[hit.therapist_id], distance_label(hit.distance_km))
         for hit in hits
-        if hit.therapist_id in by_id
+        if hit.therapist_id in by_id  # deleted between the search and this read
     ]
 
 
@@ -130,8 +122,9 @@ def therapist_list(request: HttpRequest) -> HttpResponse:
     result: SearchResult | None = None
     errors: dict[str, str] = {}
     try:
-        query = parse_search_query(params, page_size=settings.DIRECTORY_PAGE_SIZE)
-        result = search(query, now=now)
+        index = current_index()
+        query = parse_search_query(params, page_size=settings.DIRECTORY_PAGE_SIZE, index=index)
+        result = search(query, now=now, index=index)
     except SearchQueryError as error:
         errors[error_field(error.field)] = error.message
 
@@ -175,6 +168,7 @@ def therapist_list(request: HttpRequest) -> HttpResponse:
         "form_fields": FORM_FIELDS,
         "live_text": _live_text(query, result),
         "freshness_days": settings.LISTING_FRESHNESS_DAYS,
+        "now": now,
     }
     is_partial = bool(request.headers.get("HX-Request")) and not request.headers.get("HX-Boosted")
     template = "directory/_search_results.html" if is_partial else "directory/therapist_list.html"
@@ -315,6 +309,7 @@ def shortlist(request: HttpRequest) -> HttpResponse:
             "shortlist_limit": shortlist_store.SHORTLIST_LIMIT,
             "compare_min": shortlist_store.COMPARE_MIN,
             "compare_max": shortlist_store.COMPARE_MAX,
+            "now": now,
         },
     )
 

@@ -99,7 +99,8 @@ def test_responses_and_their_schemas_are_documented():
     }  # fmt: skip
     assert set(schemas["SearchResultOut"]["properties"]) == {
         "id", "name", "pronouns", "designation", "licensed_in", "distance_km", "fee",
-        "currency", "sliding_scale_min", "delivery", "languages", "accepting_new_clients", "url",
+        "currency", "sliding_scale_min", "delivery", "languages", "accepting_new_clients",
+        "next_consultation_at", "url",
     }  # fmt: skip
     assert set(schemas["FacetOut"]["properties"]) == {"value", "label", "count", "selected"}
     assert profile["parameters"] == [

@@ -62,13 +62,13 @@ class FakeSearch:
     parsed: list[tuple[dict[str, list[str]], int]] = field(default_factory=list)
     searched: list[SearchQuery] = field(default_factory=list)
 
-    def parse(self, parameters: QueryDict, *, page_size: int) -> SearchQuery:
+    def parse(self, parameters: QueryDict, *, page_size: int, index: object = None) -> SearchQuery:
         self.parsed.append((dict(parameters.lists()), page_size))
         if self.error is not None:
             raise self.error
         return SearchQuery(page=int(parameters.get("page", "1")), page_size=page_size)
 
-    def search(self, query: SearchQuery, *, now: dt.datetime) -> SearchResult:
+    def search(self, query: SearchQuery, *, now: dt.datetime, index: object = None) -> SearchResult:
         self.searched.append(query)
         return self.result
 
@@ -78,6 +78,8 @@ def fake(monkeypatch) -> FakeSearch:
     fake = FakeSearch()
     monkeypatch.setattr(directory_api, "parse_search_query", fake.parse)
     monkeypatch.setattr(directory_api, "search", fake.search)
+    # The fake needs no index, and building one would add queries the tests do not expect.
+    monkeypatch.setattr(directory_api, "current_index", lambda: None)
     return fake
 
 
@@ -98,6 +100,7 @@ def test_search_rows_carry_what_a_card_shows_in_the_engines_order(client, fake):
         offers_in_person=True,
         offers_video=True,
         offers_phone=True,
+        next_consultation_at=dt.datetime(2099, 3, 4, 15, 30, tzinfo=dt.UTC),
     )
     ada.languages.set(Language.objects.filter(slug__in=["fr", "en"]))
     Licence.objects.create(
@@ -121,6 +124,8 @@ def test_search_rows_carry_what_a_card_shows_in_the_engines_order(client, fake):
         currency="CAD",
         offers_video=False,
         offers_phone=True,
+        # Already past: stale until the booking app refreshes it, so not shown.
+        next_consultation_at=timezone.now() - dt.timedelta(minutes=5),
     )
     fake.result = SearchResult(
         total=2,
@@ -152,6 +157,7 @@ def test_search_rows_carry_what_a_card_shows_in_the_engines_order(client, fake):
                 "delivery": ["phone"],
                 "languages": [],
                 "accepting_new_clients": True,
+                "next_consultation_at": None,
                 "url": f"/therapists/{bo.public_id}/",
             },
             {
@@ -167,6 +173,7 @@ def test_search_rows_carry_what_a_card_shows_in_the_engines_order(client, fake):
                 "delivery": ["in_person", "video", "phone"],
                 "languages": ["en", "fr"],
                 "accepting_new_clients": True,
+                "next_consultation_at": "2099-03-04T15:30:00Z",
                 "url": f"/therapists/{ada.public_id}/",
             },
         ],
@@ -465,7 +472,7 @@ def test_profile_has_everything_the_profile_page_shows(client):
             "between_sessions": "brief_check_ins",
             "reply_within_hours": 24,
             "contact_hours": "Weekdays 9:00–17:00",
-            "summary": "Usually replies within a day. Brief check-ins are welcome between "
+            "summary": "Aims to reply within a day. Brief check-ins are welcome between "
             "sessions. Contact hours: Weekdays 9:00–17:00.",
         },
         "accepting_new_clients": True,

@@ -414,6 +414,7 @@ def test_every_facet_lists_every_active_option_in_the_contract_order():
         "sliding_scale": 1,
         "accepting": 1,
         "accessibility": 9,
+        "consultation_within_days": 3,
     }
     assert [option.value for option in result.facets["population"]] == [
         "individuals",

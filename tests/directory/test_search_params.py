@@ -133,7 +133,7 @@ def test_best_fit_sort_is_allowed_with_a_style_preference():
         (
             "sort=popularity",
             "sort",
-            "Sort by one of best_fit, distance, fee, name, not “popularity”.",
+            "Sort by one of best_fit, distance, fee, soonest, name, not “popularity”.",
         ),
         ("sort=distance", "sort", "Sorting by distance needs a place to measure from."),
         ("sort=best_fit", "sort", "Sorting by best fit needs a style preference."),

@@ -58,6 +58,7 @@ class Facts:
     licences: tuple[tuple[str, dt.date | None], ...]
     offices: tuple[tuple[float, float, frozenset[str]], ...]
     text: str
+    next_consultation: dt.datetime | None
 
 
 @pytest.fixture
@@ -68,6 +69,13 @@ def directory(db):
     Licence.objects.filter(id__in=licence_ids[::3]).update(
         expires_on=SEEDED_AT.date() + dt.timedelta(days=3)
     )
+    # Next free consultations spread over the coming weeks (none known for every fourth).
+    for profile_id in TherapistProfile.objects.values_list("id", flat=True):
+        TherapistProfile.objects.filter(id=profile_id).update(
+            next_consultation_at=None
+            if profile_id % 4 == 0
+            else SEEDED_AT + dt.timedelta(hours=(profile_id * 37) % (30 * 24))
+        )
     facts = []
     for profile in TherapistProfile.objects.prefetch_related(
         "concerns",
@@ -132,6 +140,7 @@ def directory(db):
                         profile.first_session,
                     )
                 ),
+                next_consultation=profile.next_consultation_at,
             )
         )
     # The data set must exercise the rules it is meant to test.
@@ -183,6 +192,11 @@ def qualifies(fact: Facts, query: SearchQuery, now: dt.datetime, text_ids: set[i
             return False, None
     if text_ids is not None and fact.id not in text_ids:
         return False, None
+    if query.consultation_within_days is not None and not (
+        fact.next_consultation is not None
+        and now <= fact.next_consultation <= now + dt.timedelta(days=query.consultation_within_days)
+    ):
+        return False, None
     if query.has_location:
         near = _nearest_office_km(fact, query, frozenset())
         licensed = any(
@@ -220,7 +234,7 @@ def brute_force(facts, query, now, text_ids):
     return admitted
 
 
-def expected_order(admitted, query):
+def expected_order(admitted, query, now):
     rank = {fact.id: position for position, (fact, _) in enumerate(admitted)}  # name order
 
     def key(item):
@@ -228,6 +242,12 @@ def expected_order(admitted, query):
         far = float("inf") if distance is None else distance
         if query.sort == "fee":
             return (fact.fee, rank[fact.id])
+        if query.sort == "soonest":
+            known = fact.next_consultation is not None and fact.next_consultation >= now
+            return (
+                fact.next_consultation if known else dt.datetime.max.replace(tzinfo=dt.UTC),
+                rank[fact.id],
+            )
         if query.sort == "distance" and query.has_location:
             return (far, rank[fact.id])
         if query.sort == "best_fit" and query.style:
@@ -265,6 +285,8 @@ def facet_variants(query: SearchQuery, result) -> dict[tuple[str, str], SearchQu
                 change = {any_of[key]: frozenset({option.value})}
             elif key in flags:
                 change = {flags[key]: True}
+            elif key == "consultation_within_days":
+                change = {"consultation_within_days": int(option.value)}
             else:
                 assert key == "accepting"
                 change = {"accepting_only": False}
@@ -320,7 +342,11 @@ def queries(draw):
         else st.just([])
     )
     style = tuple((name, draw(st.integers(1, 5))) for name in dimensions)
-    sorts = ["name", "fee"] + (["distance"] if city else []) + (["best_fit"] if style else [])
+    sorts = (
+        ["name", "fee", "soonest"]
+        + (["distance"] if city else [])
+        + (["best_fit"] if style else [])
+    )
     words = sometimes(st.lists(st.sampled_from(TEXT_WORDS), min_size=1, max_size=2), [])
     return SearchQuery(
         **fields,
@@ -331,6 +357,7 @@ def queries(draw):
         direct_billing=draw(st.booleans()) and draw(st.booleans()),
         lgbtq2s_affirming=draw(st.booleans()) and draw(st.booleans()),
         accepting_only=sometimes(st.just(False), True),
+        consultation_within_days=sometimes(st.sampled_from((1, 2, 7, 14, 30)), None),
         text=" ".join(words),
         sort=draw(st.sampled_from(sorts)),
         page=1,
@@ -361,7 +388,7 @@ def test_engine_agrees_with_brute_force(directory, query, days_later):
     result = engine.search(query, now=now)
     event("results: none" if result.total == 0 else "results: some")
     event(f"with a place: {query.has_location}")
-    admitted = expected_order(brute_force(directory, query, now, text_ids), query)
+    admitted = expected_order(brute_force(directory, query, now, text_ids), query, now)
     assert [hit.therapist_id for hit in result.hits] == [fact.id for fact, _ in admitted]
     assert result.total == len(admitted)
     for hit, (_, distance) in zip(result.hits, admitted, strict=True):

@@ -23,8 +23,7 @@ from rapport.directory.search.contract import (
     SearchHit,
     SearchResult,
 )
-from rapport.directory.search.engine import reset_index
-from rapport.directory.search.params import parse_search_query
+from rapport.directory.search.engine import current_index, reset_index
 from rapport.directory.services import demo_directory_seed
 from tests.factories import make_office, make_therapist
 
@@ -41,11 +40,11 @@ def _reference_data(reference_data):
 def _fresh_search_index(monkeypatch):
     """The factories write rows without bumping the index version, so rebuild per search."""
 
-    def parse(params, *, page_size):
+    def fresh_index():
         reset_index()
-        return parse_search_query(params, page_size=page_size)
+        return current_index()
 
-    monkeypatch.setattr(views, "parse_search_query", parse)
+    monkeypatch.setattr(views, "current_index", fresh_index)
     yield
     reset_index()
 
@@ -274,7 +273,7 @@ def test_facet_counts_are_shown_beside_each_option(client, monkeypatch):
             "insurance": [FacetCount("1", "Accepts insurance", 37, False)],
         },
     )
-    monkeypatch.setattr(views, "search", lambda query, *, now: result)
+    monkeypatch.setattr(views, "search", lambda query, *, now, index=None: result)
 
     response = client.get(URL)
 
@@ -441,7 +440,7 @@ def test_bad_values_are_never_a_server_error(client, params):
 
 def test_search_page_query_count_is_flat_in_page_size(client, settings, monkeypatch):
     demo_directory_seed(therapists=120, seed=7, now=timezone.now())
-    monkeypatch.setattr(views, "parse_search_query", parse_search_query)
+    monkeypatch.setattr(views, "current_index", current_index)
     reset_index()
     client.get(URL)  # builds this process's index once
 
@@ -453,8 +452,8 @@ def test_search_page_query_count_is_flat_in_page_size(client, settings, monkeypa
         assert len(card_names(response)) == page_size
         counts[page_size] = len(queries)
 
-    # Two index-stamp reads, then the page's profiles, licences, offices and concerns.
-    assert counts == {5: 6, 50: 6}
+    # One index-stamp read, then the page's profiles, licences, offices and concerns.
+    assert counts == {5: 5, 50: 5}
 
 
 def test_hidden_hit_from_a_stale_index_is_not_shown(client, monkeypatch):
@@ -463,7 +462,7 @@ def test_hidden_hit_from_a_stale_index_is_not_shown(client, monkeypatch):
     result = SearchResult(
         total=2, page=1, pages=1, hits=[SearchHit(hidden.pk, None), SearchHit(shown.pk, None)]
     )
-    monkeypatch.setattr(views, "search", lambda query, *, now: result)
+    monkeypatch.setattr(views, "search", lambda query, *, now, index=None: result)
 
     response = client.get(URL)
 

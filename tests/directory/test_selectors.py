@@ -4,8 +4,14 @@ import uuid
 import pytest
 from django.utils import timezone
 
-from rapport.directory.models import Designation, Licence, Regulator, VerificationStatus
-from rapport.directory.selectors import therapist_listing, therapist_profile
+from rapport.directory.models import (
+    Designation,
+    Licence,
+    Regulator,
+    TherapistProfile,
+    VerificationStatus,
+)
+from rapport.directory.selectors import is_listed, therapist_listing, therapist_profile
 from tests.factories import make_therapist
 
 
@@ -15,7 +21,12 @@ def _reference_data(reference_data):
 
 
 def listed_names(now):
-    return list(therapist_listing(now=now).values_list("display_name", flat=True))
+    """The listing's names, after checking that the in-memory rule (used for search result
+    cards) agrees with the query on every therapist in the database."""
+    names = list(therapist_listing(now=now).values_list("display_name", flat=True))
+    by_rule = [t.display_name for t in TherapistProfile.objects.all() if is_listed(t, now=now)]
+    assert sorted(by_rule) == sorted(names)
+    return names
 
 
 def test_listing_shows_a_fresh_verified_accepting_therapist():

@@ -245,8 +245,8 @@ def test_compare_two_side_by_side(client):
         "<td>Cognitive behavioural therapy (CBT)</td></tr>",
         '<tr><th scope="row">Style: structured or exploratory</th>'
         "<td>Between structured and exploratory</td><td>Structured</td></tr>",
-        '<tr><th scope="row">Contact policy</th><td>Usually replies within 2 days. Scheduling '
-        "questions only between sessions.</td><td>Usually replies within a day. No contact "
+        '<tr><th scope="row">Contact policy</th><td>Aims to reply within 2 days. Scheduling '
+        "questions only between sessions.</td><td>Aims to reply within a day. No contact "
         "between sessions.</td></tr>",
         f'<tr><th scope="row">Experience</th><td>{second.years_in_practice} years in practice</td>'
         f"<td>{years} years in practice</td></tr>",

@@ -24,8 +24,7 @@ from rapport.directory.models import (
     Regulator,
     VerificationStatus,
 )
-from rapport.directory.search.engine import reset_index
-from rapport.directory.search.params import parse_search_query
+from rapport.directory.search.engine import current_index, reset_index
 from tests.factories import make_office, make_therapist
 
 LIST_URL = "/therapists/"
@@ -40,13 +39,12 @@ def _reference_data(reference_data):
 def _fresh_search_index(monkeypatch):
     """The factories write rows without bumping the search index's version (the services do),
     so each search here reads the database afresh."""
-    real_parse = views.parse_search_query
 
-    def parse(params, *, page_size):
+    def fresh_index():
         reset_index()
-        return real_parse(params, page_size=page_size)
+        return current_index()
 
-    monkeypatch.setattr(views, "parse_search_query", parse)
+    monkeypatch.setattr(views, "current_index", fresh_index)
     yield
     reset_index()
 
@@ -360,7 +358,7 @@ def test_list_query_count_does_not_grow_with_page_size(client, settings, monkeyp
         make_office(therapist)
         make_office(therapist, city="Ottawa")
     # Steady state: the index is built once (by the first search), then only its stamp is read.
-    monkeypatch.setattr(views, "parse_search_query", parse_search_query)
+    monkeypatch.setattr(views, "current_index", current_index)
     reset_index()
     client.get(LIST_URL)
 
@@ -372,9 +370,9 @@ def test_list_query_count_does_not_grow_with_page_size(client, settings, monkeyp
         assert len(card_names(response)) == page_size
         counts[page_size] = len(queries)
 
-    # The index's version stamp (read while parsing and again while searching), then the
+    # The index's version stamp (read once per request), then the
     # page of profiles (with designation), licences, offices and concerns.
-    assert counts == {5: 6, 50: 6}
+    assert counts == {5: 5, 50: 5}
 
 
 # --- profile ---------------------------------------------------------------------------------
@@ -429,7 +427,7 @@ def test_profile_shows_the_licence_and_contact_policy(client):
     assertContains(response, "<span>Verified — licensed in Ontario (CRPO #12345)</span>", html=True)
     assertContains(
         response,
-        "<p>Usually replies within 2 days. Scheduling questions only between sessions.</p>",
+        "<p>Aims to reply within 2 days. Scheduling questions only between sessions.</p>",
         html=True,
     )
 
@@ -443,7 +441,7 @@ def test_profile_shows_published_contact_hours(client):
 
     assertContains(
         client.get(profile_url(therapist)),
-        "<p>Usually replies within a day. No contact between sessions. "
+        "<p>Aims to reply within a day. No contact between sessions. "
         "Contact hours: Weekdays 9:00–17:00.</p>",
         html=True,
     )

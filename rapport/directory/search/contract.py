@@ -30,6 +30,8 @@ PARAM_DIRECT_BILLING = "direct_billing"  # "1"
 PARAM_CONTACT = "contact"  # BetweenSessionContact values
 PARAM_ACCESSIBILITY = "accessibility"  # AccessibilityFeature slugs (an office has all of them)
 PARAM_ACCEPTING = "accepting"  # "0" to include therapists not accepting; default on
+# A free consultation can start within this many days (whole days, 1..MAX_CONSULTATION_DAYS).
+PARAM_CONSULTATION_WITHIN = "consultation_within_days"
 PARAM_TEXT = "q"
 PARAM_SORT = "sort"
 PARAM_PAGE = "page"
@@ -66,13 +68,19 @@ FACET_KEYS = (
     PARAM_SLIDING_SCALE,
     PARAM_ACCEPTING,
     PARAM_ACCESSIBILITY,
+    PARAM_CONSULTATION_WITHIN,
 )
+# The options offered (with live counts) for PARAM_CONSULTATION_WITHIN; any whole number of
+# days up to MAX_CONSULTATION_DAYS is accepted in a URL.
+CONSULTATION_WITHIN_OPTIONS = (2, 7, 14)
+MAX_CONSULTATION_DAYS = 90
 
 SORT_BEST_FIT = "best_fit"  # closeness of style placement to the asked-for style, then distance
 SORT_DISTANCE = "distance"
 SORT_FEE = "fee"
 SORT_NAME = "name"
-SORTS = (SORT_BEST_FIT, SORT_DISTANCE, SORT_FEE, SORT_NAME)
+SORT_SOONEST = "soonest"  # the earliest free consultation first; none known last
+SORTS = (SORT_BEST_FIT, SORT_DISTANCE, SORT_FEE, SORT_SOONEST, SORT_NAME)
 
 DEFAULT_RADIUS_KM = 25.0
 MAX_RADIUS_KM = 500.0
@@ -115,6 +123,7 @@ class SearchQuery:
     contact: frozenset[str] = frozenset()  # any of
     accessibility: frozenset[str] = frozenset()
     accepting_only: bool = True
+    consultation_within_days: int | None = None
     text: str = ""
     sort: str = SORT_NAME
     page: int = 1

@@ -54,6 +54,7 @@ from rapport.directory.models import (
 )
 from rapport.directory.search import text
 from rapport.directory.search.contract import (
+    CONSULTATION_WITHIN_OPTIONS,
     DELIVERY_IN_PERSON,
     DELIVERY_MODES,
     DELIVERY_PHONE,
@@ -61,6 +62,7 @@ from rapport.directory.search.contract import (
     PARAM_ACCEPTING,
     PARAM_ACCESSIBILITY,
     PARAM_CONCERN,
+    PARAM_CONSULTATION_WITHIN,
     PARAM_CONTACT,
     PARAM_DELIVERY,
     PARAM_DIRECT_BILLING,
@@ -76,6 +78,7 @@ from rapport.directory.search.contract import (
     SORT_BEST_FIT,
     SORT_DISTANCE,
     SORT_FEE,
+    SORT_SOONEST,
     FacetCount,
     SearchHit,
     SearchQuery,
@@ -104,6 +107,8 @@ FAITH_TAXONOMY: tuple[str, str, type[Term], str] = (PARAM_FAITH, "faiths", Faith
 
 NO_CONFIRMATION = np.iinfo(np.int64).min
 NO_EXPIRY = np.iinfo(np.int64).max
+NO_CONSULTATION = np.iinfo(np.int64).max
+_DAY_MICROSECONDS = 86_400_000_000
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 _MICROSECOND = dt.timedelta(microseconds=1)
 _KM_PER_DEGREE_LATITUDE = EARTH_RADIUS_KM * math.pi / 180
@@ -141,6 +146,22 @@ class TermColumns:
         return np.asarray(self.by_column[:, columns].any(axis=1))
 
 
+class ConsultationTimes:
+    """When each row's next free consultation starts (epoch microseconds; NO_CONSULTATION when
+    none is known), with the monotonic time it was read.
+
+    Kept apart from the rest of the index because it moves with every booking anywhere: a
+    version bump (and a full rebuild in every process) per booking would not scale, so this
+    one column is re-read on its own once it is older than
+    ``settings.SEARCH_CONSULTATION_TIMES_MAX_AGE_SECONDS``. Filters on it are coarse (whole
+    days), so a minute's lag is harmless.
+    """
+
+    def __init__(self, values: np.ndarray) -> None:
+        self.values = values
+        self.read_at = time.monotonic()
+
+
 @dataclass(frozen=True)
 class SearchIndex:
     """One process's snapshot of everything a search filters, counts or sorts on."""
@@ -174,6 +195,7 @@ class SearchIndex:
     accessibility: TermColumns  # over offices, not therapists
     # Per feature, the therapists with an office that has it (bitsets, as TermColumns.bits).
     office_feature_bits: np.ndarray
+    consultation_times: ConsultationTimes
     built_seconds: float = 0.0
 
     @property
@@ -245,6 +267,16 @@ def current_index() -> SearchIndex:
         if index is None or index.version != version:
             index = build_index(version=version)
             _current = index
+    times = index.consultation_times
+    if time.monotonic() - times.read_at > settings.SEARCH_CONSULTATION_TIMES_MAX_AGE_SECONDS:
+        with _lock:
+            if (
+                time.monotonic() - times.read_at
+                > settings.SEARCH_CONSULTATION_TIMES_MAX_AGE_SECONDS
+            ):
+                # Swapped in whole: a search running meanwhile keeps the array it started with.
+                times.values = _read_consultation_times(index)
+                times.read_at = time.monotonic()
     return index
 
 
@@ -384,7 +416,7 @@ def build_index(*, version: tuple[int, uuid.UUID | None] | None = None) -> Searc
     office_positions, feature_columns = np.nonzero(accessibility.by_column)
     therapist_features[owner_rows[office_positions], feature_columns] = True
 
-    return SearchIndex(
+    index = SearchIndex(
         version=version,
         ids=ids,
         ids_sorted=ids_sorted,
@@ -415,8 +447,34 @@ def build_index(*, version: tuple[int, uuid.UUID | None] | None = None) -> Searc
         office_cos_phi=np.cos(phi),
         accessibility=accessibility,
         office_feature_bits=pack_columns(therapist_features),
+        consultation_times=ConsultationTimes(np.full(size, NO_CONSULTATION, dtype=np.int64)),
         built_seconds=time.perf_counter() - started,
     )
+    index.consultation_times.values = _read_consultation_times(index)
+    return index
+
+
+def _read_consultation_times(index: SearchIndex) -> np.ndarray:
+    """The next free consultation of every row, from the database (one query)."""
+    values = np.full(index.size, NO_CONSULTATION, dtype=np.int64)
+    known = [
+        (therapist_id, _epoch_microseconds(moment))
+        for therapist_id, moment in TherapistProfile.objects.filter(
+            verification_status=VerificationStatus.VERIFIED,
+            is_listed=True,
+            next_consultation_at__isnull=False,
+        ).values_list("id", "next_consultation_at")
+        if moment is not None
+    ]
+    if known:
+        ids = np.fromiter((therapist_id for therapist_id, _ in known), dtype=np.int64)
+        starts = np.fromiter((start for _, start in known), dtype=np.int64)
+        positions = np.searchsorted(index.ids_sorted, ids)
+        positions = np.minimum(positions, max(index.size - 1, 0))
+        if index.size:
+            found = index.ids_sorted[positions] == ids
+            values[index.rows_by_sorted_id[positions[found]]] = starts[found]
+    return values
 
 
 def _term_columns(
@@ -486,9 +544,9 @@ def _integer_pairs(model: type[Model], first: str, second: str) -> np.ndarray:
     return flat.reshape(-1, 2)
 
 
-def active_term_slugs() -> dict[str, frozenset[str]]:
+def active_term_slugs(index: SearchIndex | None = None) -> dict[str, frozenset[str]]:
     """The slugs a search may name, per facet key (taxonomies and accessibility features)."""
-    index = current_index()
+    index = index or current_index()
     slugs = {key: frozenset(columns.slugs) for key, columns in index.taxonomies.items()}
     slugs[PARAM_ACCESSIBILITY] = frozenset(index.accessibility.slugs)
     return slugs
@@ -520,9 +578,15 @@ class _Masks:
         return result
 
 
-def search(query: SearchQuery, *, now: dt.datetime) -> SearchResult:
-    """Filter, count every facet option, sort and paginate; see the module docstring."""
-    index = current_index()
+def search(
+    query: SearchQuery, *, now: dt.datetime, index: SearchIndex | None = None
+) -> SearchResult:
+    """Filter, count every facet option, sort and paginate; see the module docstring.
+
+    Pass the ``index`` the query was parsed against (``current_index()``), so one request reads
+    the version stamp once and parses and searches the same snapshot.
+    """
+    index = index or current_index()
     size = index.size
     today = now.date()
     freshness_floor = _epoch_microseconds(now - dt.timedelta(days=settings.LISTING_FRESHNESS_DAYS))
@@ -542,6 +606,13 @@ def search(query: SearchQuery, *, now: dt.datetime) -> SearchResult:
     masks.by_filter[PARAM_DIRECT_BILLING] = index.direct_billing if query.direct_billing else None
     masks.by_filter["fee"] = _fee_mask(index, query.max_fee_minor, sliding=query.sliding_scale)
     masks.by_filter["style"] = _style_mask(index, query.style)
+    consultation_times = index.consultation_times.values
+    now_microseconds = _epoch_microseconds(now)
+    masks.by_filter[PARAM_CONSULTATION_WITHIN] = (
+        _consultation_mask(consultation_times, now_microseconds, query.consultation_within_days)
+        if query.consultation_within_days is not None
+        else None
+    )
     text_ids = text.matching_therapist_ids(query.text) if query.text else None
     if text_ids is not None:
         text_mask = np.zeros(size, dtype=bool)
@@ -582,7 +653,7 @@ def search(query: SearchQuery, *, now: dt.datetime) -> SearchResult:
         assert offices_fit.distance_km is not None
         np.minimum.at(nearest, index.office_row[offices_fit.positions], offices_fit.distance_km)
 
-    ordered = _sort(index, query, rows, nearest)
+    ordered = _sort(index, query, rows, nearest, consultation_times, now_microseconds)
     page_size = max(1, query.page_size)
     pages = max(1, math.ceil(total / page_size))
     page_past_end = query.page > pages
@@ -597,7 +668,7 @@ def search(query: SearchQuery, *, now: dt.datetime) -> SearchResult:
         )
         for row in page_rows
     ]
-    facets = _facets(index, query, masks, result_mask, rows, mode_ok, offices_fit, size)
+    facets = _facets(index, query, masks, result_mask, rows, mode_ok, offices_fit, size, now=now)
     return SearchResult(
         total=total,
         page=query.page,
@@ -622,6 +693,16 @@ def _fee_mask(index: SearchIndex, max_fee_minor: int | None, *, sliding: bool) -
     if max_fee_minor is None:
         return None
     return (index.lowest_fee if sliding else index.fee) <= max_fee_minor
+
+
+def _consultation_mask(
+    consultation_times: np.ndarray, now_microseconds: int, days: int
+) -> np.ndarray:
+    """A free consultation starts between now and ``days`` days from now. A time already past
+    is stale (refreshed within minutes by the booking app) and counts as unknown."""
+    return (consultation_times >= now_microseconds) & (
+        consultation_times <= now_microseconds + days * _DAY_MICROSECONDS
+    )
 
 
 def _style_mask(index: SearchIndex, style: Sequence[tuple[str, int]]) -> np.ndarray | None:
@@ -695,7 +776,12 @@ def _mode_masks(
 
 
 def _sort(
-    index: SearchIndex, query: SearchQuery, rows: np.ndarray, nearest: np.ndarray | None
+    index: SearchIndex,
+    query: SearchQuery,
+    rows: np.ndarray,
+    nearest: np.ndarray | None,
+    consultation_times: np.ndarray,
+    now_microseconds: int,
 ) -> np.ndarray:
     """``rows`` (ascending, i.e. by name) in the query's order; ties always fall back to name."""
     if rows.size == 0:
@@ -703,6 +789,11 @@ def _sort(
     distance = nearest[rows] if nearest is not None else None
     if query.sort == SORT_FEE:
         return rows[np.lexsort((rows, index.fee[rows]))]
+    if query.sort == SORT_SOONEST:
+        starts = consultation_times[rows]
+        # Unknown or stale times go last, as if there were none.
+        starts = np.where(starts >= now_microseconds, starts, NO_CONSULTATION)
+        return rows[np.lexsort((rows, starts))]
     if query.sort == SORT_DISTANCE and distance is not None:
         return rows[np.lexsort((rows, distance))]
     if query.sort == SORT_BEST_FIT and query.style:
@@ -726,6 +817,8 @@ def _facets(
     mode_ok: Mapping[str, np.ndarray],
     offices_fit: _Offices,
     size: int,
+    *,
+    now: dt.datetime,
 ) -> dict[str, list[FacetCount]]:
     """Counts for every option: for an "all of" filter, the results if that value were also
     required; for an "any of" filter, the results with that filter's own choice replaced by
@@ -849,5 +942,21 @@ def _facets(
     facets[PARAM_ACCESSIBILITY] = [
         FacetCount(value=slug, label=label, count=int(count), selected=slug in query.accessibility)
         for slug, label, count in zip(features.slugs, features.labels, feature_counts, strict=True)
+    ]
+    without_consultation = masks.combined(size, without=PARAM_CONSULTATION_WITHIN)
+    now_microseconds = _epoch_microseconds(now)
+    facets[PARAM_CONSULTATION_WITHIN] = [
+        FacetCount(
+            value=str(days),
+            label=f"Within {days} days",
+            count=int(
+                np.count_nonzero(
+                    without_consultation
+                    & _consultation_mask(index.consultation_times.values, now_microseconds, days)
+                )
+            ),
+            selected=query.consultation_within_days == days,
+        )
+        for days in CONSULTATION_WITHIN_OPTIONS
     ]
     return facets

@@ -19,11 +19,13 @@ from rapport.core.geo import EARTH_RADIUS_KM, PlaceNotFound, geocode, served_cit
 from rapport.directory.models import STYLE_MAX, STYLE_MIN, BetweenSessionContact, GenderCategory
 from rapport.directory.search.contract import (
     DELIVERY_MODES,
+    MAX_CONSULTATION_DAYS,
     MAX_RADIUS_KM,
     MAX_TEXT_LENGTH,
     PARAM_ACCEPTING,
     PARAM_ACCESSIBILITY,
     PARAM_CONCERN,
+    PARAM_CONSULTATION_WITHIN,
     PARAM_CONTACT,
     PARAM_DELIVERY,
     PARAM_DIRECT_BILLING,
@@ -52,7 +54,7 @@ from rapport.directory.search.contract import (
     SearchQuery,
     SearchQueryError,
 )
-from rapport.directory.search.engine import active_term_slugs
+from rapport.directory.search.engine import SearchIndex, active_term_slugs
 
 # Coordinates given directly are placed in the province or state of the nearest served town
 # within this distance (for the licensing rule); farther out, remote care cannot be offered.
@@ -152,9 +154,13 @@ def jurisdiction_near(latitude: float, longitude: float) -> str | None:
 
 
 def parse_search_query(
-    params: _MultiMapping | Mapping[str, Sequence[str]], *, page_size: int
+    params: _MultiMapping | Mapping[str, Sequence[str]],
+    *,
+    page_size: int,
+    index: SearchIndex | None = None,
 ) -> SearchQuery:
-    """Validate a query string (a QueryDict, or a mapping of names to lists of values).
+    """Validate a query string (a QueryDict, or a mapping of names to lists of values) against
+    the taxonomy terms in ``index`` (by default the current one).
 
     Raises SearchQueryError(field, message) for the first unusable parameter.
     """
@@ -212,7 +218,7 @@ def parse_search_query(
             )
         radius["radius_km"] = value
 
-    slugs = active_term_slugs()
+    slugs = active_term_slugs(index)
     terms = {
         attribute: _choices(params, name, slugs[name], what)
         for name, attribute, what in TERM_PARAMS
@@ -250,6 +256,22 @@ def parse_search_query(
                 PARAM_MAX_FEE, f"The most you can pay can be at most {MAX_FEE_UNITS:,}."
             )
         max_fee_minor = int((fee * 100).to_integral_value())
+
+    consultation_within_days = None
+    raw_days = _single(params, PARAM_CONSULTATION_WITHIN)
+    if raw_days is not None:
+        if not (
+            raw_days.isascii()
+            and raw_days.isdigit()
+            and len(raw_days) <= 3
+            and 1 <= int(raw_days) <= MAX_CONSULTATION_DAYS
+        ):
+            raise SearchQueryError(
+                PARAM_CONSULTATION_WITHIN,
+                f"Choose a whole number of days from 1 to {MAX_CONSULTATION_DAYS}, "
+                f"not “{raw_days[:40]}”.",
+            )
+        consultation_within_days = int(raw_days)
 
     text = " ".join(_values(params, PARAM_TEXT))
     if len(text) > MAX_TEXT_LENGTH:
@@ -294,6 +316,7 @@ def parse_search_query(
         direct_billing=_flag(params, PARAM_DIRECT_BILLING, False),
         contact=contact,
         accepting_only=_flag(params, PARAM_ACCEPTING, True),
+        consultation_within_days=consultation_within_days,
         text=text,
         sort=sort,
         page=page,

@@ -67,3 +67,13 @@ def confirmed_ago(moment: dt.datetime | None, now: dt.datetime) -> str:
 @register.filter
 def join_words(items: list[Any]) -> str:
     return display.join_words(str(item) for item in items)
+
+
+@register.filter
+def next_consultation_label(therapist: TherapistProfile, now: dt.datetime) -> str:
+    return display.next_consultation_label(therapist, now=now)
+
+
+@register.filter
+def measured_reply_sentence(therapist: TherapistProfile) -> str:
+    return display.measured_reply_sentence(therapist)

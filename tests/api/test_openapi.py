@@ -179,3 +179,100 @@ def test_any_profile_id_gets_a_404_problem(identifier):
         return
     assert response.status_code == 404, (identifier, response.content[:300])
     assert response["Content-Type"] == "application/problem+json"
+
+
+# --- booking ---------------------------------------------------------------------------------
+
+SLOTS_PATH = "/api/v1/therapists/{id}/slots"
+BOOK_PATH = "/api/v1/consultations"
+CANCEL_PATH = "/api/v1/consultations/{id}/cancel"
+RESCHEDULE_PATH = "/api/v1/consultations/{id}/reschedule"
+
+
+def _problem_statuses(operation: dict) -> set[str]:
+    return {
+        status
+        for status, response in operation["responses"].items()
+        if "application/problem+json" in response.get("content", {})
+    }
+
+
+def test_booking_routes_are_documented_with_their_problem_answers():
+    paths = _document()["paths"]
+
+    slots = paths[SLOTS_PATH]["get"]
+    book = paths[BOOK_PATH]["post"]
+    cancel = paths[CANCEL_PATH]["post"]
+    reschedule = paths[RESCHEDULE_PATH]["post"]
+
+    assert _problem_statuses(slots) == {"400", "404"}
+    assert _problem_statuses(book) == {"400", "404", "409"}
+    assert _problem_statuses(cancel) == {"400", "404", "409"}
+    assert _problem_statuses(reschedule) == {"400", "404", "409"}
+    assert "201" in book["responses"]
+    assert (
+        "next_free"
+        in (book["responses"]["409"]["content"]["application/problem+json"]["schema"]["properties"])
+    )
+    assert {parameter["name"] for parameter in slots["parameters"]} == {"id", "start", "end", "tz"}
+    # Open to people without accounts: no session, so no security requirement and no CSRF.
+    for operation in (slots, book, cancel, reschedule):
+        assert "security" not in operation
+
+
+def test_booking_schemas_name_every_field():
+    schemas = _document()["components"]["schemas"]
+
+    assert set(schemas["ConsultationIn"]["properties"]) == {
+        "therapist_id", "starts_at", "name", "email", "time_zone"
+    }  # fmt: skip
+    assert set(schemas["BookedOut"]["properties"]) == {
+        "id", "status", "starts_at", "ends_at", "therapist_id", "manage_token"
+    }  # fmt: skip
+    assert set(schemas["SlotsOut"]["properties"]) == {
+        "therapist_id", "therapist_time_zone", "time_zone", "start", "end", "slots"
+    }  # fmt: skip
+    assert set(schemas["FreeTimeOut"]["properties"]) == {
+        "starts_at", "ends_at", "local_starts_at", "local_ends_at"
+    }  # fmt: skip
+    assert set(schemas["CancelIn"]["required"]) == {"token", "reason"}
+    assert set(schemas["RescheduleIn"]["required"]) == {"token", "starts_at"}
+
+
+_SLOT_VALUES = st.one_of(
+    st.text(max_size=40),
+    st.sampled_from(["", "2030-03-04", "2030-03-04T09:00:00Z", "2030-03-04T09:00:00+05:30",
+                     "2030-03-04 09:00:00 01:00", "2030-02-30", "9999-12-31", "0001-01-01",
+                     "0001-01-01T00:00:00+01:00", "9999-12-31T23:59:59-01:00", "UTC",
+                     "America/Toronto", "Asia/Tokyo", "Europe/London", "../zoneinfo", "\x00",
+                     "NaN", "1969-12-31", "8999-12-31"]),
+)  # fmt: skip
+_SLOT_PAIRS = st.lists(
+    st.tuples(st.sampled_from(["start", "end", "tz", "other"]), _SLOT_VALUES), max_size=4
+)
+
+
+@pytest.fixture
+def bookable(reference_data):
+    from tests.booking.helpers import give_availability
+
+    therapist = make_therapist(display_name="Fuzz Bookable")
+    give_availability(therapist, minimum_notice_hours=0)
+    return therapist
+
+
+@settings(
+    max_examples=80,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(pairs=_SLOT_PAIRS)
+def test_any_slots_query_gets_a_200_or_a_400_problem_naming_a_parameter(bookable, pairs):
+    response = Client().get(f"/api/v1/therapists/{bookable.public_id}/slots?{urlencode(pairs)}")
+
+    assert response.status_code in (200, 400), (pairs, response.content[:300])
+    if response.status_code == 400:
+        assert response["Content-Type"] == "application/problem+json"
+        assert {error["field"] for error in json.loads(response.content)["errors"]} <= {
+            "start", "end", "tz"
+        }  # fmt: skip

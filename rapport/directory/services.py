@@ -358,29 +358,19 @@ def therapist_booking_facts_set(
 ) -> None:
     """Store the booking facts the booking app computed (the directory never imports booking).
 
-    Called after every booking change, so it stays cheap: one locked read and one UPDATE of the
-    profile row (``updated_at`` is left alone: these are derived facts, not the therapist's
-    edit). The search index reads ``next_consultation_at`` (availability filter and sort), so
-    the index version is bumped only when that value changed; the other two facts are read
-    live by the profile page. The row is locked so that a refresh racing another one cannot
-    write a value the index would never be told about.
+    Called after every booking change, so it is one UPDATE of the profile row (``updated_at``
+    is left alone: these are derived facts, not the therapist's edit). The search index does
+    not need a version bump for them: it re-reads ``next_consultation_at`` on its own every
+    ``SEARCH_CONSULTATION_TIMES_MAX_AGE_SECONDS`` (a rebuild of every process's index per
+    booking would not scale), and the profile page reads all three live.
 
-    Side effects: updates three TherapistProfile fields; may bump the search index version.
+    Side effects: updates three TherapistProfile fields.
     """
-    with transaction.atomic():
-        current = (
-            TherapistProfile.objects.select_for_update()
-            .filter(pk=therapist.pk)
-            .values_list("next_consultation_at", flat=True)
-            .first()
-        )
-        TherapistProfile.objects.filter(pk=therapist.pk).update(
-            next_consultation_at=next_consultation_at,
-            median_reply_minutes=median_reply_minutes,
-            first_session_rate_percent=first_session_rate_percent,
-        )
-        if current != next_consultation_at:
-            search_index_version_bump()
+    TherapistProfile.objects.filter(pk=therapist.pk).update(
+        next_consultation_at=next_consultation_at,
+        median_reply_minutes=median_reply_minutes,
+        first_session_rate_percent=first_session_rate_percent,
+    )
     therapist.next_consultation_at = next_consultation_at
     therapist.median_reply_minutes = median_reply_minutes
     therapist.first_session_rate_percent = first_session_rate_percent

@@ -128,6 +128,47 @@ def test_rows_written_without_a_bump_show_after_the_next_bump():
     assert names(run()) == ["Ada First", "Ben Later"]
 
 
+def test_free_consultation_filter_and_sort_follow_the_stored_next_times():
+    now = timezone.now()
+    therapist("Ada Tomorrow", next_consultation_at=now + dt.timedelta(days=1))
+    therapist("Ben Next Week", next_consultation_at=now + dt.timedelta(days=6, hours=23))
+    therapist("Cy Unknown")
+    therapist("Di Passed", next_consultation_at=now - dt.timedelta(minutes=1))
+    therapist("Ed Later", next_consultation_at=now + dt.timedelta(days=20))
+    assert names(run(now, consultation_within_days=2)) == ["Ada Tomorrow"]
+    assert names(run(now, consultation_within_days=7)) == ["Ada Tomorrow", "Ben Next Week"]
+    # Unknown and already-passed times sort last, by name.
+    assert names(run(now, sort="soonest")) == [
+        "Ada Tomorrow",
+        "Ben Next Week",
+        "Ed Later",
+        "Cy Unknown",
+        "Di Passed",
+    ]
+    result = run(now, consultation_within_days=7)
+    assert {option.value: option.count for option in result.facets["consultation_within_days"]} == {
+        "2": 1,
+        "7": 2,
+        "14": 2,
+    }
+
+
+def test_next_free_times_are_reread_without_a_rebuild(settings):
+    now = timezone.now()
+    ada = therapist("Ada Booked Up")
+    assert names(run(now, consultation_within_days=7)) == []
+    built = engine.current_index()
+    TherapistProfile.objects.filter(pk=ada.pk).update(
+        next_consultation_at=now + dt.timedelta(days=3)
+    )
+    # Within the allowed age the process keeps what it read ...
+    assert names(run(now, consultation_within_days=7)) == []
+    # ... and once it is older, re-reads the one column instead of rebuilding the index.
+    settings.SEARCH_CONSULTATION_TIMES_MAX_AGE_SECONDS = 0
+    assert names(run(now, consultation_within_days=7)) == ["Ada Booked Up"]
+    assert engine.current_index() is built
+
+
 def test_a_missing_version_row_is_recreated_by_the_next_bump():
     SearchIndexVersion.objects.all().delete()
     assert engine.index_version() == (0, None)

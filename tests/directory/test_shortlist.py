@@ -1,5 +1,6 @@
 """The shortlist (session, no account), the comparison table and the profile's cost planner."""
 
+import datetime as dt
 import re
 import uuid
 
@@ -337,13 +338,20 @@ def test_compare_with_too_few_listed_left_says_so(client):
 # --- profile: consultation and cost planner -----------------------------------------------------
 
 
-def test_profile_has_a_consultation_call_to_action_and_a_placeholder(client):
-    therapist = make_therapist(display_name="Kind Person", consultation_minutes=15)
+def test_profile_links_to_booking_and_names_the_next_free_time(client):
+    therapist = make_therapist(
+        display_name="Kind Person",
+        consultation_minutes=15,
+        time_zone="America/Toronto",
+        # 15:30 UTC is 10:30 in Toronto (EST) on this December day.
+        next_consultation_at=dt.datetime(2099, 12, 1, 15, 30, tzinfo=dt.UTC),
+    )
+    book_url = f"/therapists/{therapist.public_id}/book/"
 
     response = client.get(profile_url(therapist))
 
     assertContains(
-        response, '<a class="button" href="#consultation">Book a free consultation</a>', html=True
+        response, f'<a class="button" href="{book_url}">Book a free consultation</a>', html=True
     )
     assertContains(
         response,
@@ -351,7 +359,24 @@ def test_profile_has_a_consultation_call_to_action_and_a_placeholder(client):
         "ask your questions before deciding anything.</p>",
         html=True,
     )
-    assertContains(response, "Booking through Rapport is coming soon.")
+    assertContains(
+        response, "<p>Next free time: Tuesday 1 December, 10:30 (Toronto time).</p>", html=True
+    )
+    assertContains(
+        response, f'<a class="button" href="{book_url}">See free times and book</a>', html=True
+    )
+
+
+def test_profile_without_a_known_free_time_says_so(client):
+    therapist = make_therapist(display_name="Kind Person", consultation_minutes=15)
+
+    response = client.get(profile_url(therapist))
+
+    assertContains(
+        response,
+        "<p>No free time is open right now; new times appear as Kind Person adds hours.</p>",
+        html=True,
+    )
 
 
 def test_profile_without_a_consultation_has_no_booking_button(client):

@@ -256,24 +256,22 @@ def index_version() -> tuple[int, uuid.UUID | None]:
 
 
 def current_index() -> SearchIndex:
-    """This process's index, rebuilt first when the database's version stamp has moved."""
+    """This process's index, rebuilt first when the database's version stamp has moved, with
+    its next-consultation column re-read when that is older than allowed."""
     global _current
     version = index_version()
     index = _current
-    if index is not None and index.version == version:
-        return index
-    with _lock:
-        index = _current
-        if index is None or index.version != version:
-            index = build_index(version=version)
-            _current = index
-    times = index.consultation_times
-    if time.monotonic() - times.read_at > settings.SEARCH_CONSULTATION_TIMES_MAX_AGE_SECONDS:
+    if index is None or index.version != version:
         with _lock:
-            if (
-                time.monotonic() - times.read_at
-                > settings.SEARCH_CONSULTATION_TIMES_MAX_AGE_SECONDS
-            ):
+            index = _current
+            if index is None or index.version != version:
+                index = build_index(version=version)
+                _current = index
+    times = index.consultation_times
+    max_age = settings.SEARCH_CONSULTATION_TIMES_MAX_AGE_SECONDS
+    if time.monotonic() - times.read_at > max_age:
+        with _lock:
+            if time.monotonic() - times.read_at > max_age:
                 # Swapped in whole: a search running meanwhile keeps the array it started with.
                 times.values = _read_consultation_times(index)
                 times.read_at = time.monotonic()

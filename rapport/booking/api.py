@@ -22,7 +22,7 @@ from pydantic import AwareDatetime
 from rapport.booking import access, services, slots, tokens
 from rapport.booking.errors import BadToken, FreeTime, InvalidTransition, SlotTaken, SlotUnavailable
 from rapport.booking.models import Appointment, BookingPolicy, Party
-from rapport.core.problems import problem_response
+from rapport.core.problems import problem_openapi_response, problem_response
 from rapport.core.validators import validate_time_zone
 from rapport.directory.models import TherapistProfile
 
@@ -138,43 +138,26 @@ class RescheduleIn(Schema):
 # --- OpenAPI documentation of the problem answers -------------------------------------------
 
 
-def _problem_schema(*, with_next_free: bool = False) -> dict[str, Any]:
-    properties: dict[str, Any] = {
-        "type": {"type": "string"},
-        "title": {"type": "string"},
-        "status": {"type": "integer"},
-        "detail": {"type": "string"},
-        "errors": {
-            "type": "array",
-            "items": {
-                "type": "object",
-                "properties": {"field": {"type": "string"}, "message": {"type": "string"}},
-                "required": ["field", "message"],
+# What a 409 for a taken time carries besides the problem itself.
+NEXT_FREE_PROPERTY = {
+    "next_free": {
+        "type": "array",
+        "description": "The next free times, to offer instead.",
+        "items": {
+            "type": "object",
+            "properties": {
+                name: {"type": "string"}
+                for name in ("starts_at", "ends_at", "local_starts_at", "local_ends_at")
             },
         },
     }
-    if with_next_free:
-        properties["next_free"] = {
-            "type": "array",
-            "description": "The next free times, to offer instead.",
-            "items": {
-                "type": "object",
-                "properties": {
-                    name: {"type": "string"}
-                    for name in ("starts_at", "ends_at", "local_starts_at", "local_ends_at")
-                },
-            },
-        }
-    return {"type": "object", "properties": properties, "required": ["type", "title", "status"]}
+}
 
 
 def _problem_doc(description: str, *, with_next_free: bool = False) -> dict[str, Any]:
-    return {
-        "description": description,
-        "content": {
-            "application/problem+json": {"schema": _problem_schema(with_next_free=with_next_free)}
-        },
-    }
+    return problem_openapi_response(
+        description, extra_properties=NEXT_FREE_PROPERTY if with_next_free else None
+    )
 
 
 # --- helpers -------------------------------------------------------------------------------

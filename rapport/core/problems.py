@@ -24,3 +24,27 @@ def problem_response(*, status: int, title: str, detail: str = "", **extra: Any)
     )
     response["Cache-Control"] = "no-store"
     return response
+
+
+def problem_openapi_response(
+    description: str, *, extra_properties: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """An OpenAPI response object for a problem document (for a route's ``openapi_extra``);
+    ``extra_properties`` documents members a route adds, such as booking's ``next_free``."""
+    properties: dict[str, Any] = {
+        "type": {"type": "string"},
+        "title": {"type": "string"},
+        "status": {"type": "integer"},
+        "detail": {"type": "string"},
+        "errors": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "properties": {"field": {"type": "string"}, "message": {"type": "string"}},
+                "required": ["field", "message"],
+            },
+        },
+        **(extra_properties or {}),
+    }
+    schema = {"type": "object", "properties": properties, "required": ["type", "title", "status"]}
+    return {"description": description, "content": {PROBLEM_CONTENT_TYPE: {"schema": schema}}}

@@ -16,7 +16,7 @@ from ninja import Field, Path, Query, Router, Schema, Status
 from ninja.errors import HttpError
 
 from rapport.accounts.models import User
-from rapport.core.problems import problem_response
+from rapport.core.problems import problem_openapi_response, problem_response
 from rapport.directory.access import get_therapist_for_review
 from rapport.directory.display import contact_policy, identity_items, style_words
 from rapport.directory.models import (
@@ -447,34 +447,6 @@ class ProfileOut(Schema):
     url: str
 
 
-def _problem_schema() -> dict[str, Any]:
-    return {
-        "type": "object",
-        "properties": {
-            "type": {"type": "string"},
-            "title": {"type": "string"},
-            "status": {"type": "integer"},
-            "detail": {"type": "string"},
-            "errors": {
-                "type": "array",
-                "items": {
-                    "type": "object",
-                    "properties": {"field": {"type": "string"}, "message": {"type": "string"}},
-                    "required": ["field", "message"],
-                },
-            },
-        },
-        "required": ["type", "title", "status"],
-    }
-
-
-def _problem_response_doc(description: str) -> dict[str, Any]:
-    return {
-        "description": description,
-        "content": {"application/problem+json": {"schema": _problem_schema()}},
-    }
-
-
 def _delivery(therapist: TherapistProfile) -> list[str]:
     modes = []
     if therapist.offers_in_person:
@@ -632,7 +604,7 @@ def _facets(result: SearchResult) -> dict[str, list[dict[str, Any]]]:
         "names its parameter in `errors[].field`; a `page` past the last page is also a 400, "
         'whose `detail` says how many pages there are ("There are only 3 pages.").'
     ),
-    openapi_extra={"responses": {"400": _problem_response_doc("An unusable parameter")}},
+    openapi_extra={"responses": {"400": problem_openapi_response("An unusable parameter")}},
 )
 def search_therapists(request: HttpRequest, filters: Query[SearchParams]) -> HttpResponse:
     # ``filters`` is for the OpenAPI document; the shared parser reads the raw query string so
@@ -768,7 +740,7 @@ def _profile(therapist: TherapistProfile) -> dict[str, Any]:
         "like an id that never existed. No sign-in needed."
     ),
     openapi_extra={
-        "responses": {"404": _problem_response_doc("No listed therapist has this id")},
+        "responses": {"404": problem_openapi_response("No listed therapist has this id")},
     },
 )
 def therapist_public_profile(

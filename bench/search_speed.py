@@ -11,9 +11,11 @@ per scenario (concurrency 4) and stops by itself:
   api    GET /api/v1/therapists near Toronto, radius 25 km, three filters, sort=distance,
          facet counts included
   html   GET /therapists/ with the same query string: the full page
+  api_new  the same API search with a different budget on every request, so the server's
+         per-minute answer cache never helps: the cost of a search nobody ran before
   floor  GET /healthz: a trivial JSON endpoint served the same way (one SELECT 1)
 
-Prints p50/p95/p99 latency and throughput for each, the api/floor throughput ratio (goal ≥ 0.5)
+Prints p50/p95/p99 latency and throughput for each, the api/floor throughput ratios (goal ≥ 0.5)
 and whether the server-side p95 stays within 30 ms (api) and 60 ms (html). Server-side latency
 is what the server reports in its ``Server-Timing`` header (SERVER_TIMING=1): the time Django
 spent on the request. Client-side latency is measured on loopback, so it also includes
@@ -49,9 +51,13 @@ SEARCH_QUERY = "near=Toronto&radius_km=25&concern=anxiety&language=en&max_fee=20
 SCENARIOS = {
     "api": f"/api/v1/therapists?{SEARCH_QUERY}",
     "html": f"/therapists/?{SEARCH_QUERY}",
+    # A different budget on every request ({n} is the request's number), so no answer is ever
+    # reused from the server's per-minute answer cache: the cost of a search nobody ran before.
+    "api_new": "/api/v1/therapists?near=Toronto&radius_km=25&concern=anxiety&language=en"
+    "&max_fee={n}&sliding_scale=1&sort=distance",
     "floor": "/healthz",
 }
-P95_TARGETS_MS = {"api": 30.0, "html": 60.0}
+P95_TARGETS_MS = {"api": 30.0, "api_new": 30.0, "html": 60.0}
 THROUGHPUT_RATIO_GOAL = 0.5
 
 
@@ -89,6 +95,9 @@ def measure_with_python(port: int, path: str, *, requests: int, concurrency: int
     failures = 0
     lock = threading.Lock()
     remaining = iter(range(requests))
+    # Requests of a scenario with {n} in its path each get their own number (offset so the
+    # budgets stay plausible); the others are the same request every time.
+    numbers = iter(range(100, 100 + requests))
 
     def worker() -> None:
         nonlocal failures
@@ -99,10 +108,11 @@ def measure_with_python(port: int, path: str, *, requests: int, concurrency: int
             with lock:
                 if next(remaining, None) is None:
                     break
+                this_path = path.replace("{n}", str(next(numbers)))
             started = time.perf_counter()
             try:
                 connection = http.client.HTTPConnection(HOST, port, timeout=30)
-                connection.request("GET", path)
+                connection.request("GET", this_path)
                 response = connection.getresponse()
                 response.read()
                 connection.close()
@@ -256,7 +266,7 @@ def _run_scenarios(port: int, arguments: argparse.Namespace) -> tuple[dict[str, 
         sys.exit(f"the search API answered {status}: {body[:500]!r}")
     total = int(json.loads(body)["total"])
     for name, path in SCENARIOS.items():
-        status, body = _get(port, path)
+        status, body = _get(port, path.replace("{n}", "150"))
         if status != 200:
             sys.exit(f"{name} ({path}) answered {status}: {body[:300]!r}")
     # Warm-up: every worker builds its search index and fills its caches before timing. The
@@ -303,9 +313,12 @@ def _report(
             f"{result.per_second:>8.0f}"
         )
     print()
-    ratio = results["api"].per_second / results["floor"].per_second
-    verdict = "met" if ratio >= THROUGHPUT_RATIO_GOAL else "MISSED"
-    print(f"api / floor throughput   {ratio:5.2f}   (goal ≥ {THROUGHPUT_RATIO_GOAL}: {verdict})")
+    for name in ("api", "api_new"):
+        ratio = results[name].per_second / results["floor"].per_second
+        verdict = "met" if ratio >= THROUGHPUT_RATIO_GOAL else "MISSED"
+        print(
+            f"{name} / floor throughput {ratio:5.2f}   (goal ≥ {THROUGHPUT_RATIO_GOAL}: {verdict})"
+        )
     for name, target in P95_TARGETS_MS.items():
         p95 = results[name].server_p95_ms
         verdict = "met" if p95 <= target else "MISSED"

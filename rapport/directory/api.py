@@ -28,10 +28,16 @@ from rapport.directory.models import (
 from rapport.directory.search.contract import (
     PARAM_PAGE,
     SearchHit,
+    SearchQuery,
     SearchQueryError,
     SearchResult,
 )
-from rapport.directory.search.engine import current_index, search
+from rapport.directory.search.engine import (
+    SearchIndex,
+    cached_answer,
+    current_index,
+    search,
+)
 from rapport.directory.search.params import parse_search_query
 from rapport.directory.selectors import therapist_profile
 from rapport.directory.services import StaleDecision, therapist_verification_decide
@@ -621,9 +627,12 @@ def search_therapists(request: HttpRequest, filters: Query[SearchParams]) -> Htt
         query = parse_search_query(parameters, page_size=page_size, index=index)
     except SearchQueryError as error:
         return _invalid(error)
-    result = search(query, now=now, index=index)
-    if result.page_past_end:
-        pages = max(result.pages, 1)
+    # The whole body is worked out once per index snapshot, query and minute (AnswerCache): a
+    # popular search then costs no more than parsing its query string.
+    pages, body = cached_answer(
+        index, key=("api", query), now=now, compute=lambda: _search_body(query, now, index)
+    )
+    if body is None:
         message = "There is only 1 page." if pages == 1 else f"There are only {pages} pages."
         return problem_response(
             status=400,
@@ -631,6 +640,18 @@ def search_therapists(request: HttpRequest, filters: Query[SearchParams]) -> Htt
             detail=message,
             errors=[{"field": PARAM_PAGE, "message": message}],
         )
+    response = HttpResponse(body, content_type="application/json; charset=utf-8")
+    response["Cache-Control"] = PUBLIC_CACHE_CONTROL
+    return response
+
+
+def _search_body(
+    query: SearchQuery, now: dt.datetime, index: SearchIndex | None
+) -> tuple[int, str | None]:
+    """(pages, the JSON body); the body is None when the page asked for is past the end."""
+    result = search(query, now=now, index=index)
+    if result.page_past_end:
+        return max(result.pages, 1), None
     body = {
         "total": result.total,
         "page": result.page,
@@ -638,11 +659,7 @@ def search_therapists(request: HttpRequest, filters: Query[SearchParams]) -> Htt
         "results": _result_rows(result.hits, now=now),
         "facets": _facets(result),
     }
-    response = HttpResponse(
-        json.dumps(body, ensure_ascii=False), content_type="application/json; charset=utf-8"
-    )
-    response["Cache-Control"] = PUBLIC_CACHE_CONTROL
-    return response
+    return result.pages, json.dumps(body, ensure_ascii=False)
 
 
 def _terms(terms: Any) -> list[dict[str, str]]:

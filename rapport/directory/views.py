@@ -55,7 +55,7 @@ from rapport.directory.search.contract import (
     SearchQueryError,
     SearchResult,
 )
-from rapport.directory.search.engine import current_index, search
+from rapport.directory.search.engine import cached_answer, current_index, search
 from rapport.directory.search.params import parse_search_query
 from rapport.directory.selectors import therapist_cards_by_id, therapist_listing, therapist_profile
 
@@ -124,7 +124,13 @@ def therapist_list(request: HttpRequest) -> HttpResponse:
     try:
         index = current_index()
         query = parse_search_query(params, page_size=settings.DIRECTORY_PAGE_SIZE, index=index)
-        result = search(query, now=now, index=index)
+        searched = query
+        result = cached_answer(
+            index,
+            key=("search", searched),
+            now=now,
+            compute=lambda: search(searched, now=now, index=index),
+        )
     except SearchQueryError as error:
         errors[error_field(error.field)] = error.message
 

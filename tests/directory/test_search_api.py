@@ -78,8 +78,12 @@ def fake(monkeypatch) -> FakeSearch:
     fake = FakeSearch()
     monkeypatch.setattr(directory_api, "parse_search_query", fake.parse)
     monkeypatch.setattr(directory_api, "search", fake.search)
-    # The fake needs no index, and building one would add queries the tests do not expect.
+    # The fake needs no index, and building one would add queries the tests do not expect;
+    # without an index there is nothing to keep answers in either.
     monkeypatch.setattr(directory_api, "current_index", lambda: None)
+    monkeypatch.setattr(
+        directory_api, "cached_answer", lambda index, *, key, now, compute: compute()
+    )
     return fake
 
 
@@ -753,3 +757,23 @@ def test_real_search_query_count_does_not_grow_with_page_size(client, real_engin
         assert len(body["results"]) == page_size
         counts.append(len(captured))
     assert counts[0] == counts[1]
+
+
+@needs_engine
+def test_a_repeated_search_is_answered_from_the_index_without_reading_rows(client, real_engine):
+    for number in range(3):
+        make_therapist(display_name=f"Therapist {number}")
+    real_engine()
+    first = client.get(SEARCH_URL, {"sort": "fee"})
+
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as captured:
+        again = client.get(SEARCH_URL, {"sort": "fee"})
+    # Only the index's version stamp is read: the body was worked out a moment ago.
+    assert [query["sql"] for query in captured] == [
+        query["sql"] for query in captured if "searchindexversion" in query["sql"]
+    ]
+    assert len(captured) == 1
+    assert again.content == first.content

@@ -169,6 +169,42 @@ def test_next_free_times_are_reread_without_a_rebuild(settings):
     assert engine.current_index() is built
 
 
+def test_answers_are_reused_within_the_minute_and_dropped_with_the_index():
+    therapist("Ada Only")
+    now = dt.datetime(2026, 11, 30, 9, 15, 10, tzinfo=dt.UTC)
+    index = engine.current_index()
+    computed = []
+
+    def answer(moment: dt.datetime) -> object:
+        def compute() -> dt.datetime:
+            computed.append(moment)
+            return moment
+
+        return engine.cached_answer(index, key=("test", 1), now=moment, compute=compute)
+
+    assert answer(now) == now
+    assert answer(now + dt.timedelta(seconds=49)) == now  # same minute: the first answer
+    assert answer(now + dt.timedelta(seconds=50)) == now + dt.timedelta(seconds=50)  # 9:16
+    assert len(computed) == 2
+    # A version bump means a new index, with no answers in it.
+    search_index_version_bump()
+    rebuilt = engine.current_index()
+    assert rebuilt is not index
+    assert (
+        engine.cached_answer(rebuilt, key=("test", 1), now=now, compute=lambda: "fresh") == "fresh"
+    )
+
+
+def test_rereading_next_free_times_drops_the_answers(settings):
+    therapist("Ada Only")
+    index = engine.current_index()
+    now = timezone.now()
+    engine.cached_answer(index, key="k", now=now, compute=lambda: "before")
+    settings.SEARCH_CONSULTATION_TIMES_MAX_AGE_SECONDS = 0
+    assert engine.current_index() is index
+    assert engine.cached_answer(index, key="k", now=now, compute=lambda: "after") == "after"
+
+
 def test_a_missing_version_row_is_recreated_by_the_next_bump():
     SearchIndexVersion.objects.all().delete()
     assert engine.index_version() == (0, None)

@@ -132,7 +132,11 @@ class CancelIn(Schema):
 class RescheduleIn(Schema):
     token: str = Field(max_length=500, description="The manage token from the booking answer.")
     starts_at: AwareDatetime = Field(description="A free time's starts_at, with an offset.")
-    reason: str = Field("", max_length=500, description="Told to the therapist; optional.")
+    reason: str = Field(
+        "",
+        max_length=500,
+        description="Optional; accepted for older clients but neither stored nor sent to anyone.",
+    )
 
 
 # --- OpenAPI documentation of the problem answers -------------------------------------------
@@ -535,7 +539,6 @@ def consultation_reschedule(
             appointment=appointment,
             starts_at=payload.starts_at,
             by=Party.CLIENT,
-            reason=payload.reason,
         )
     except SlotTaken as error:
         return _slot_taken(error, _client_zone(appointment.client_time_zone, appointment.therapist))

@@ -12,6 +12,7 @@ import datetime as dt
 import statistics
 
 from django.conf import settings
+from django.core.cache import cache
 from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
@@ -20,6 +21,10 @@ from rapport.booking.models import (
     Appointment,
     AppointmentKind,
     AppointmentStatus,
+    BookingPolicy,
+    DateException,
+    ExceptionKind,
+    WeeklyWindow,
 )
 from rapport.directory.models import TherapistProfile
 from rapport.directory.services import therapist_booking_facts_set
@@ -30,6 +35,10 @@ MINIMUM_REPLIES = 5
 MINIMUM_HELD_CONSULTATIONS = 5
 # Recent behaviour only: a therapist who became quicker should not be held to last year.
 FACTS_WINDOW = dt.timedelta(days=180)
+# At most this many therapists per periodic refresh round (``therapist_booking_facts_refresh_due``).
+REFRESH_BATCH = 500
+# Where the round-robin over therapists without a next free consultation continues.
+_WAITING_CURSOR_KEY = "booking:facts-refresh:waiting-cursor"
 
 
 def _reply_minutes(*, therapist: TherapistProfile, now: dt.datetime) -> list[float]:
@@ -120,3 +129,79 @@ def therapist_booking_facts_refresh_all(*, now: dt.datetime | None = None) -> in
         therapist_booking_facts_refresh(therapist=therapist, now=now)
         count += 1
     return count
+
+
+def _unbookable_q(now: dt.datetime) -> Q:
+    """Profiles whose stored next free consultation can no longer be booked: it has passed, or
+    it is within the therapist's minimum notice (per therapist, so one OR per notice in use;
+    there are a handful, and the database compares plain datetimes on every backend)."""
+    default_notice = slots.PolicyRules.defaults().minimum_notice_hours
+    condition = Q(
+        booking_policy__isnull=True,
+        next_consultation_at__lt=now + dt.timedelta(hours=default_notice),
+    )
+    notices = BookingPolicy.objects.order_by().values_list("minimum_notice_hours", flat=True)
+    for hours in sorted(set(notices.distinct())):
+        condition |= Q(
+            booking_policy__minimum_notice_hours=hours,
+            next_consultation_at__lt=now + dt.timedelta(hours=hours),
+        )
+    return condition
+
+
+def _may_have_free_time_q(now: dt.datetime) -> Q:
+    """Profiles with no next free consultation that has availability it could come from: new
+    days enter their horizon as time passes, without any booking change."""
+    # A day early, so an extra-hours date is still counted wherever the therapist lives.
+    since = (now - dt.timedelta(days=1)).date()
+    return Q(next_consultation_at__isnull=True, consultation_minutes__gt=0) & (
+        Q(Exists(WeeklyWindow.objects.filter(therapist=OuterRef("pk"))))
+        | Q(
+            Exists(
+                DateException.objects.filter(
+                    therapist=OuterRef("pk"), kind=ExceptionKind.EXTRA_HOURS, date__gte=since
+                )
+            )
+        )
+    )
+
+
+def therapists_due_for_refresh(
+    *, now: dt.datetime, limit: int = REFRESH_BATCH
+) -> list[TherapistProfile]:
+    """Up to ``limit`` profiles whose "next free consultation" may be out of date.
+
+    First those whose stored time can no longer be booked (passed, or inside the minimum
+    notice), oldest first: a refresh moves them on, so none waits behind the others for long.
+    Then, with the room left, those without a time who have availability, round-robin by id
+    from where the last round stopped (a refresh often leaves them without a time, and without
+    the rotation the same ones would take the room every round).
+    """
+    chosen = list(
+        TherapistProfile.objects.filter(_unbookable_q(now)).order_by("next_consultation_at", "pk")[
+            :limit
+        ]
+    )
+    room = limit - len(chosen)
+    if room <= 0:
+        return chosen
+    waiting = TherapistProfile.objects.filter(_may_have_free_time_q(now)).order_by("pk")
+    cursor = cache.get(_WAITING_CURSOR_KEY, 0)
+    rotated = list(waiting.filter(pk__gt=cursor)[:room])
+    if len(rotated) < room:
+        rotated += list(waiting.filter(pk__lte=cursor)[: room - len(rotated)])
+    if rotated:
+        cache.set(_WAITING_CURSOR_KEY, rotated[-1].pk, timeout=None)
+    return chosen + rotated
+
+
+def therapist_booking_facts_refresh_due(*, now: dt.datetime, limit: int = REFRESH_BATCH) -> int:
+    """Refresh the booking facts of ``therapists_due_for_refresh``; returns how many.
+
+    Side effects: as ``therapist_booking_facts_refresh`` for each; moves the round-robin
+    cursor (in the cache).
+    """
+    therapists = therapists_due_for_refresh(now=now, limit=limit)
+    for therapist in therapists:
+        therapist_booking_facts_refresh(therapist=therapist, now=now)
+    return len(therapists)

@@ -17,6 +17,9 @@ from rapport.booking.models import ExceptionKind, Weekday
 from rapport.core.validators import validate_time_zone
 
 REASON_MAX_LENGTH = 500
+# The years a typed session date may fall in (anything else is a typo, and near 1 or 9999
+# converting it to an instant would fail).
+SESSION_DATE_YEARS = (1971, 8999)
 
 # Zones offered in the picker's menu: where Rapport's therapists and most of their clients
 # are, plus a few for people abroad. Any other valid IANA name works through ?tz= (the
@@ -143,7 +146,7 @@ class ReasonForm(AccessibleForm):
         label="Reason",
         max_length=REASON_MAX_LENGTH,
         widget=forms.Textarea(attrs={"rows": 3}),
-        help_text="The other person reads this in their e-mail. Keep health details out of it.",
+        help_text="The other person sees this reason. Keep health details out of it.",
     )
 
     def __init__(self, *args: Any, label: str = "Reason", **kwargs: Any) -> None:
@@ -159,13 +162,6 @@ class RescheduleForm(AccessibleForm):
         max_length=20,
         error_messages={"required": "Choose one of the free times."},
     )
-    reason = forms.CharField(
-        label="Reason (optional)",
-        required=False,
-        max_length=REASON_MAX_LENGTH,
-        widget=forms.Textarea(attrs={"rows": 2}),
-        help_text="Shown in the e-mail about the change.",
-    )
 
 
 class FirstSessionForm(AccessibleForm):
@@ -177,6 +173,14 @@ class FirstSessionForm(AccessibleForm):
         widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),
         help_text="In your time zone.",
     )
+
+    def clean_date(self) -> dt.date:
+        # Sessions are booked within a year; dates near the calendar's ends cannot even be
+        # turned into an instant, so they are refused here with the same advice.
+        value: dt.date = self.cleaned_data["date"]
+        if not SESSION_DATE_YEARS[0] <= value.year <= SESSION_DATE_YEARS[1]:
+            raise ValidationError("Choose a date within the next year.", code="out_of_range")
+        return value
 
 
 # --- therapists: availability ----------------------------------------------------------------

@@ -48,6 +48,7 @@ from rapport.booking.models import (
     ACTIVE_STATUSES,
     Appointment,
     AppointmentKind,
+    AppointmentStatus,
     OutboxEmail,
     OutboxStatus,
     Party,
@@ -57,7 +58,9 @@ logger = logging.getLogger(__name__)
 
 # Purposes of OutboxEmail rows.
 PURPOSE_BOOKED = "booked"  # to client (with .ics REQUEST) and to therapist
-PURPOSE_REQUESTED = "requested"  # to client: waiting for the therapist; to therapist: please answer
+# To the client: waiting for the therapist (tentative .ics); to the therapist: please answer
+# (no .ics: see calendar_method).
+PURPOSE_REQUESTED = "requested"
 PURPOSE_CONFIRMED = "confirmed"
 PURPOSE_DECLINED = "declined"
 PURPOSE_EXPIRED = "expired"  # to client, with similar therapists
@@ -91,6 +94,17 @@ _CALENDAR_METHODS = {
     PURPOSE_EXPIRED: calendar.METHOD_CANCEL,
     PURPOSE_CANCELLED: calendar.METHOD_CANCEL,
 }
+
+# E-mails that describe the appointment as it is; skipped at delivery once it ended or changed.
+_CURRENT_STATE_PURPOSES = frozenset(
+    {
+        PURPOSE_BOOKED,
+        PURPOSE_REQUESTED,
+        PURPOSE_CONFIRMED,
+        PURPOSE_RESCHEDULED,
+        *REMINDERS,
+    }
+)
 
 # A worker that claimed a row and died releases it when the lease runs out. Generous next to
 # an SMTP hand-off (seconds), short next to a 1-hour reminder.
@@ -274,16 +288,24 @@ def _deliver_claimed(*, email_id: int, now: dt.datetime) -> str:
 
 
 def _why_not_needed(email: OutboxEmail, now: dt.datetime) -> str:
+    """Why a row should not go out any more (empty when it should).
+
+    E-mails that announce an appointment's current state (booked, requested, confirmed, new
+    time, reminders) are out of date once the appointment ended or changed again: a late retry
+    must not tell the client about a time that was cancelled or moved since. E-mails about an
+    ending (cancelled, declined, expired) are the latest news and always go out.
+    """
     appointment = email.appointment
     if _recipient_address(appointment, Party(email.recipient)) is None:
         return "The recipient has no e-mail address."
-    if email.purpose in REMINDERS:
+    if email.purpose in _CURRENT_STATE_PURPOSES:
+        what = "reminder" if email.purpose in REMINDERS else "e-mail"
         if appointment.status not in ACTIVE_STATUSES:
             return "The appointment is no longer active."
         if appointment.sequence != email.sequence:
-            return "The appointment changed after this reminder was written."
-        if appointment.starts_at <= now:
-            return "The appointment has already started."
+            return f"The appointment changed after this {what} was written."
+    if email.purpose in REMINDERS and appointment.starts_at <= now:
+        return "The appointment has already started."
     return ""
 
 
@@ -393,15 +415,60 @@ def similar_therapists(
     ]
 
 
+def _kind(appointment: Appointment) -> str:
+    return "session" if appointment.kind == AppointmentKind.SESSION else "consultation"
+
+
+def _kind_label(appointment: Appointment) -> str:
+    return "session" if appointment.kind == AppointmentKind.SESSION else "free consultation"
+
+
+def _their_note(appointment: Appointment, recipient: Party) -> str:
+    """The reason the other person gave for ending the appointment, indented for a plain-text
+    body; empty for the person who wrote it and for appointments that did not end.
+
+    Reasons are typed by people (a client may explain far more than they should), so they go
+    in the body of the e-mail to the other side only: never in a subject, which previews and
+    notifications show, nor in a calendar file, which syncs to shared calendars.
+    """
+    if appointment.status in ACTIVE_STATUSES or appointment.ended_by == recipient:
+        return ""
+    if appointment.ended_by == Party.SYSTEM:
+        # Rapport's own reasons ("did not answer within 48 hours") are said by the templates.
+        return ""
+    lines = appointment.end_reason.strip().splitlines()
+    return "\n".join(f"  {line}".rstrip() for line in lines)
+
+
+def calendar_method(purpose: str, *, recipient: Party, appointment: Appointment) -> str | None:
+    """The calendar message an e-mail carries, if any.
+
+    A therapist's calendar gets an invitation only for a confirmed appointment: a request they
+    have not answered is on their practice page and in their feed, and a tentative event sent
+    by e-mail would stay in their calendar after a decline or expiry, which e-mail only the
+    client. Every cancellation of a confirmed appointment reaches both sides.
+    """
+    method = _CALENDAR_METHODS.get(purpose)
+    if (
+        method == calendar.METHOD_REQUEST
+        and recipient == Party.THERAPIST
+        and appointment.status != AppointmentStatus.CONFIRMED
+    ):
+        return None
+    return method
+
+
 def _subject(purpose: str, recipient: Party, appointment: Appointment, zone: str) -> str:
     therapist = appointment.therapist.display_name
     when = _short_when(appointment.starts_at, zone)
-    kind = "session" if appointment.kind == AppointmentKind.SESSION else "consultation"
+    kind = _kind(appointment)
+    # What was booked: a consultation is free, a session is not.
+    booked = _kind_label(appointment)
     names = appointment.client_name.split()
     client = names[0] if names else "a client"
     if recipient == Party.CLIENT:
         subjects = {
-            PURPOSE_BOOKED: f"Your free consultation with {therapist} is booked ({when})",
+            PURPOSE_BOOKED: f"Your {booked} with {therapist} is booked ({when})",
             PURPOSE_REQUESTED: f"Your consultation request to {therapist} ({when})",
             PURPOSE_CONFIRMED: f"{therapist} confirmed your {kind} ({when})",
             PURPOSE_DECLINED: f"{therapist} cannot take your consultation request",
@@ -413,7 +480,7 @@ def _subject(purpose: str, recipient: Party, appointment: Appointment, zone: str
         }
     else:
         subjects = {
-            PURPOSE_BOOKED: f"New consultation with {client} ({when})",
+            PURPOSE_BOOKED: f"New {kind} with {client} ({when})",
             PURPOSE_REQUESTED: f"Consultation request from {client}: please answer ({when})",
             PURPOSE_CONFIRMED: f"Confirmed: {kind} with {client} ({when})",
             PURPOSE_DECLINED: f"Declined: consultation request from {client}",
@@ -439,7 +506,9 @@ def build_message(email: OutboxEmail, *, now: dt.datetime) -> EmailMessage:
         "appointment": appointment,
         "therapist": appointment.therapist,
         "to_client": to_client,
-        "kind": "session" if appointment.kind == AppointmentKind.SESSION else "consultation",
+        "kind": _kind(appointment),
+        "kind_label": _kind_label(appointment),
+        "is_session": appointment.kind == AppointmentKind.SESSION,
         "when": format_when(appointment.starts_at, appointment.ends_at, target.zone),
         "client_first_name": (appointment.client_name.split() or ["the client"])[0],
         "expiry_hours": settings.BOOKING_REQUEST_EXPIRY_HOURS,
@@ -460,6 +529,9 @@ def build_message(email: OutboxEmail, *, now: dt.datetime) -> EmailMessage:
             context["confirm_email_url"] = confirm_email_url(appointment)
         if email.purpose == PURPOSE_EXPIRED:
             context["similar"] = similar_therapists(appointment=appointment, now=now)
+    method = calendar_method(email.purpose, recipient=recipient, appointment=appointment)
+    context["has_calendar"] = method is not None
+    context["their_note"] = _their_note(appointment, recipient)
     body = render_to_string(f"booking/email/{email.purpose}.txt", context)
     message = EmailMessage(
         subject=_subject(email.purpose, recipient, appointment, target.zone),
@@ -468,7 +540,6 @@ def build_message(email: OutboxEmail, *, now: dt.datetime) -> EmailMessage:
         to=[target.address],
         headers={"Message-ID": message_id(email.dedupe_key), "Auto-Submitted": "auto-generated"},
     )
-    method = _CALENDAR_METHODS.get(email.purpose)
     if method is not None:
         ics = calendar.appointment_calendar(
             appointment=appointment, method=method, zone=target.zone, recipient=recipient, now=now

@@ -47,6 +47,9 @@ NEXT_FREE_COUNT = 3
 MAX_REASON_LENGTH = 500
 # A first session further out than this is almost certainly a typo in the year.
 SESSION_MAX_AHEAD = dt.timedelta(days=365)
+# Times outside these are refused as typos before any arithmetic on them could overflow.
+EARLIEST = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+LATEST = dt.datetime(9000, 1, 1, tzinfo=dt.UTC)
 
 
 # --- helpers ---------------------------------------------------------------------------------
@@ -83,7 +86,15 @@ def _aware(moment: dt.datetime, field: str) -> dt.datetime:
     if timezone.is_naive(moment):
         # A naive time has no meaning across zones; it is a caller's bug, reported per field.
         raise ValidationError({field: "The time must include its time zone."})
-    return moment.astimezone(dt.UTC)
+    try:
+        utc = moment.astimezone(dt.UTC)
+    except (OverflowError, ValueError):
+        # 0001-01-01T00:00:00+01:00 is before the first representable UTC instant.
+        utc = None
+    # Far-off years are never bookable, and arithmetic near datetime's limits would overflow.
+    if utc is None or not EARLIEST <= utc < LATEST:
+        raise ValidationError({field: "Choose a time between the years 1970 and 8999."})
+    return utc
 
 
 def _locked(appointment: Appointment) -> Appointment:
@@ -574,15 +585,17 @@ def appointment_reschedule(
     appointment: Appointment,
     starts_at: dt.datetime,
     by: Party,
-    reason: str,
+    reason: str = "",
     now: dt.datetime | None = None,
 ) -> Appointment:
     """Move to another free time (same row: the calendar UID stays, SEQUENCE goes up).
 
     A consultation moves only to a free consultation time (availability, notice, horizon,
     daily cap — its own current time counts as free); a session moves to any future time that
-    overlaps nothing, keeping its length. A therapist moving a request accepts it (they chose
-    the time). ``reason`` is optional here (at most 500 characters).
+    overlaps nothing, keeping its length; only the therapist moves a session (a client is
+    refused with InvalidTransition: sessions are arranged with the therapist). A therapist
+    moving a request accepts it (they chose the time). ``reason`` is accepted for callers that
+    have one but is neither stored nor sent to anyone (at most 500 characters).
     Raises ValidationError, SlotUnavailable, SlotTaken (with next free times) or
     InvalidTransition; writes nothing then. Side effects: new times, SEQUENCE raised,
     ``rescheduled`` e-mails to both sides, new reminders when confirmed; refreshes the booking
@@ -598,6 +611,10 @@ def appointment_reschedule(
         if locked.status not in ACTIVE_STATUSES:
             raise InvalidTransition(
                 f"This appointment is {_status_label(locked)}, so it cannot be moved."
+            )
+        if by == Party.CLIENT and locked.kind != AppointmentKind.CONSULTATION:
+            raise InvalidTransition(
+                "Only your therapist can move a session: ask them to move it (you can cancel it)."
             )
         _not_started(locked, now, "moved")
         if starts_at == locked.starts_at:
@@ -658,6 +675,9 @@ def client_email_confirm(*, appointment: Appointment, now: dt.datetime | None = 
     An existing account is linked only when its own address is verified; otherwise whoever
     signed up with the address may not own it, and linking would show them this consultation,
     so InvalidTransition asks the person to confirm the account's address first.
+    An account linked at booking whose address is not the booked one (someone signed in typed
+    another person's address) is not kept: the link follows the proven address instead, so
+    the page never shows the signed-in account's address to whoever holds this link.
     Idempotent: a second click returns the same account. Side effects: may create a User and
     its allauth EmailAddress; sets ``client`` and ``client_email_confirmed_at`` once.
     """
@@ -665,6 +685,10 @@ def client_email_confirm(*, appointment: Appointment, now: dt.datetime | None = 
     with transaction.atomic():
         locked = _locked(appointment)
         linked = locked.client
+        if linked is not None and linked.email.strip().lower() != (
+            locked.client_email.strip().lower()
+        ):
+            linked = None
         user = linked if linked is not None else _client_account_for(locked)
         locked.client = user
         if locked.client_email_confirmed_at is None:

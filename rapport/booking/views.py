@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any, cast
 from urllib.parse import urlencode
 
+from allauth.account.models import EmailAddress
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -68,9 +69,15 @@ from rapport.directory.services import therapist_accepting_confirm
 DAYS_PER_PAGE = 7
 # Held consultations stay on the practice page this long for "book the first session".
 FIRST_SESSION_WINDOW = dt.timedelta(days=30)
+# Clients' cancellations stay on the practice page this long, with their reason.
+CLIENT_CANCELLED_WINDOW = dt.timedelta(days=14)
+CLIENT_CANCELLED_LIMIT = 20
 PREVIEW_DAYS = 14
 PREVIEW_LIMIT = 12
 SLOT_KEY_FORMAT = "%Y%m%dT%H%MZ"
+# Years a slot key may name: showing a time near datetime's limits in another zone overflows,
+# and nothing that far off is ever free.
+SLOT_KEY_YEARS = range(1971, 9000)
 
 
 # --- showing times -----------------------------------------------------------------------------
@@ -82,10 +89,13 @@ def slot_key(moment: dt.datetime) -> str:
 
 
 def slot_key_parse(raw: str) -> dt.datetime | None:
+    """The instant a slot key names, or None for anything that is not one (including years
+    outside SLOT_KEY_YEARS)."""
     try:
-        return dt.datetime.strptime(raw, SLOT_KEY_FORMAT).replace(tzinfo=dt.UTC)
+        moment = dt.datetime.strptime(raw, SLOT_KEY_FORMAT).replace(tzinfo=dt.UTC)
     except ValueError:
         return None
+    return moment if moment.year in SLOT_KEY_YEARS else None
 
 
 def clock_label(moment: dt.datetime) -> str:
@@ -337,6 +347,19 @@ def _add_service_errors(form: Form, error: ValidationError, *, renames: dict[str
         form.describe_fields()
 
 
+def _account_owning(request: HttpRequest, address: str) -> User | None:
+    """The signed-in person, when the address they booked with is their own verified primary
+    one; otherwise nobody (typing someone else's address must not link their booking, and
+    later the confirm-address page, to this account)."""
+    user = request.user
+    if not isinstance(user, User):
+        return None
+    owns = EmailAddress.objects.filter(
+        user=user, primary=True, verified=True, email__iexact=address.strip()
+    ).exists()
+    return user if owns else None
+
+
 @health_data
 @require_http_methods(["GET", "POST"])
 def consultation_book_time(
@@ -369,7 +392,7 @@ def consultation_book_time(
     if request.method == "POST":
         form = ConsultationBookForm(request.POST)
         if form.is_valid():
-            user = request.user if isinstance(request.user, User) else None
+            user = _account_owning(request, form.cleaned_data["client_email"])
             try:
                 appointment = services.consultation_book(
                     therapist=therapist,
@@ -477,6 +500,10 @@ def _manage_context(appointment: Appointment, token: str) -> dict[str, Any]:
         "changeable": changeable,
         "movable": changeable and appointment.kind == AppointmentKind.CONSULTATION,
         "cancel_form": ReasonForm(label="Why are you cancelling?"),
+        # The therapist's reason for declining or cancelling, which the client should read.
+        "therapist_reason": appointment.end_reason
+        if appointment.ended_by == Party.THERAPIST and not appointment.is_active
+        else "",
     }
 
 
@@ -626,9 +653,7 @@ def _reschedule(
         form.describe_fields()
         return _render_reschedule(request, form=form, status=400, **render_args)
     try:
-        return services.appointment_reschedule(
-            appointment=appointment, starts_at=moment, by=by, reason=form.cleaned_data["reason"]
-        )
+        return services.appointment_reschedule(appointment=appointment, starts_at=moment, by=by)
     except SlotTaken as error:
         return _render_reschedule(
             request,
@@ -797,6 +822,17 @@ def _practice_home_context(
             .exclude(pk__in=Appointment.objects.filter(active_sessions).values("pk"))
         ),
         "first_session_days": FIRST_SESSION_WINDOW.days,
+        # Clients' cancellations of the last days, with the reason they gave.
+        "client_cancelled": [
+            (appointment, moment_label(appointment.starts_at, zone))
+            for appointment in Appointment.objects.filter(
+                therapist=therapist,
+                status=AppointmentStatus.CANCELLED,
+                ended_by=Party.CLIENT,
+                ended_at__gte=now - CLIENT_CANCELLED_WINDOW,
+            ).order_by("-ended_at")[:CLIENT_CANCELLED_LIMIT]
+        ],
+        "client_cancelled_days": CLIENT_CANCELLED_WINDOW.days,
     }
 
 
@@ -900,6 +936,9 @@ def _session_time_page(
             )
         except SlotUnavailable as error:
             form.add_error("time", error.message)
+        except (ValueError, OverflowError):
+            # 0001-01-01 or 9999-12-31: the instant is outside what can be represented.
+            form.add_error("date", "Choose a date within the next year.")
         else:
             try:
                 session = book(moment)
@@ -945,7 +984,7 @@ def practice_reschedule(request: HttpRequest, public_id: uuid.UUID) -> HttpRespo
             request,
             appointment=appointment,
             book=lambda moment: services.appointment_reschedule(
-                appointment=appointment, starts_at=moment, by=Party.THERAPIST, reason=""
+                appointment=appointment, starts_at=moment, by=Party.THERAPIST
             ),
             heading=f"Move the session with {appointment.client_name}",
             intro=f"Now: {moment_label(appointment.starts_at, zone)}.",

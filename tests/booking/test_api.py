@@ -13,7 +13,7 @@ from django.test import Client
 from django.utils import timezone
 
 from rapport.booking import services, tokens
-from rapport.booking.models import Appointment, AppointmentStatus, Party
+from rapport.booking.models import Appointment, AppointmentStatus, OutboxEmail, Party
 from rapport.directory.models import TherapistProfile
 from tests.booking.helpers import give_availability
 from tests.factories import make_therapist
@@ -552,3 +552,89 @@ def test_rescheduling_to_a_time_that_is_never_bookable_is_a_400(booked):
 
     assert _problem(response, 400)["errors"][0]["field"] == "starts_at"
     assert Appointment.objects.get().starts_at == _toronto(_next_monday(), 10)
+
+
+def test_a_client_cannot_move_a_session_through_the_api(therapist):
+    now = timezone.now().replace(microsecond=0)
+    held = Appointment.objects.create(
+        therapist=therapist,
+        status=AppointmentStatus.CONFIRMED,
+        starts_at=now - dt.timedelta(days=1),
+        ends_at=now - dt.timedelta(days=1) + dt.timedelta(minutes=15),
+        client_name="Sam Rivera",
+        client_email="sam.rivera@example.org",
+        client_time_zone="America/Vancouver",
+    )
+    session = services.first_session_book(
+        consultation=held, starts_at=now + dt.timedelta(days=3), now=now
+    )
+    token = tokens.appointment_token_make(appointment=session, purpose=tokens.PURPOSE_MANAGE)
+    emails = OutboxEmail.objects.count()
+
+    response = _post(
+        f"{BOOK_PATH}/{session.public_id}/reschedule",
+        {"token": token, "starts_at": _utc_text(now + dt.timedelta(days=40, hours=3))},
+    )
+
+    body = _problem(response, 409)
+    assert body["title"] == "This consultation cannot be changed that way"
+    assert body["detail"] == (
+        "Only your therapist can move a session: ask them to move it (you can cancel it)."
+    )
+    session.refresh_from_db()
+    assert (session.starts_at, session.sequence) == (now + dt.timedelta(days=3), 0)
+    assert OutboxEmail.objects.count() == emails
+
+
+@pytest.mark.parametrize(
+    "starts_at", ["0001-01-01T00:00:00+01:00", "9999-12-31T23:59:00-01:00", "0001-01-01T00:00:00Z"]
+)
+def test_booking_a_time_at_the_calendars_ends_is_a_400_naming_starts_at(therapist, starts_at):
+    response = _post(
+        BOOK_PATH, _booking(therapist, _toronto(_next_monday(), 10)) | {"starts_at": starts_at}
+    )
+
+    body = _problem(response, 400)
+    assert body["errors"] == [
+        {"field": "starts_at", "message": "Choose a time between the years 1970 and 8999."}
+    ]
+    assert not Appointment.objects.exists()
+    assert not OutboxEmail.objects.exists()
+
+
+@pytest.mark.parametrize(
+    "starts_at", ["0001-01-01T00:00:00+01:00", "9999-12-31T23:59:00-01:00", "0001-01-01T00:00:00Z"]
+)
+def test_rescheduling_to_a_time_at_the_calendars_ends_is_a_400_naming_starts_at(booked, starts_at):
+    emails = OutboxEmail.objects.count()
+
+    response = _post(
+        f"{BOOK_PATH}/{booked['id']}/reschedule",
+        {"token": booked["manage_token"], "starts_at": starts_at},
+    )
+
+    body = _problem(response, 400)
+    assert body["errors"] == [
+        {"field": "starts_at", "message": "Choose a time between the years 1970 and 8999."}
+    ]
+    appointment = Appointment.objects.get()
+    assert (appointment.starts_at, appointment.sequence) == (_toronto(_next_monday(), 10), 0)
+    assert OutboxEmail.objects.count() == emails
+
+
+def test_a_reschedule_reason_is_accepted_but_kept_nowhere(booked):
+    new_start = _toronto(_next_monday(), 11, 30)
+
+    response = _post(
+        f"{BOOK_PATH}/{booked['id']}/reschedule",
+        {"token": booked["manage_token"], "starts_at": new_start.isoformat(), "reason": "Work"},
+    )
+
+    assert response.status_code == 200, response.content
+    appointment = Appointment.objects.get()
+    assert (appointment.starts_at, appointment.end_reason) == (new_start, "")
+    schema = json.loads(Client().get("/api/v1/openapi.json").content)
+    reason = schema["components"]["schemas"]["RescheduleIn"]["properties"]["reason"]
+    assert reason["description"] == (
+        "Optional; accepted for older clients but neither stored nor sent to anyone."
+    )

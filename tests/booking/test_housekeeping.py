@@ -6,13 +6,23 @@ import datetime as dt
 from io import StringIO
 
 import pytest
+from django.core.cache import cache
 from django.core.management import CommandError, call_command
 from django.utils import timezone
 
-from rapport.booking import outbox
+from rapport.booking import facts, outbox
 from rapport.booking.management.commands import housekeeping
-from rapport.booking.models import Appointment, AppointmentStatus, OutboxEmail, OutboxStatus
+from rapport.booking.models import (
+    Appointment,
+    AppointmentStatus,
+    BookingPolicy,
+    DateException,
+    ExceptionKind,
+    OutboxEmail,
+    OutboxStatus,
+)
 from rapport.directory.models import TherapistProfile
+from tests.booking.helpers import give_availability
 from tests.booking.test_outbox import make_appointment
 from tests.factories import make_therapist, make_user
 
@@ -74,7 +84,7 @@ def test_one_round_refreshes_booking_facts_that_have_passed(therapist):
     now = timezone.now()
     passed = now - dt.timedelta(hours=1)
     TherapistProfile.objects.filter(pk=therapist.pk).update(next_consultation_at=passed)
-    other = make_therapist(next_consultation_at=now + dt.timedelta(days=1))
+    other = make_therapist(next_consultation_at=now + dt.timedelta(days=2))
 
     output = run()
 
@@ -82,8 +92,108 @@ def test_one_round_refreshes_booking_facts_that_have_passed(therapist):
     other.refresh_from_db()
     # Without availability there is no next consultation any more.
     assert therapist.next_consultation_at is None
-    assert other.next_consultation_at == now + dt.timedelta(days=1)
+    assert other.next_consultation_at == now + dt.timedelta(days=2)
     assert "1 booking facts refreshed" in output
+
+
+@pytest.fixture
+def fresh_cursor() -> None:
+    # The round-robin cursor lives in the cache, which outlives a test's database.
+    cache.clear()
+
+
+@pytest.mark.django_db
+def test_a_therapist_without_a_next_consultation_but_with_weekly_hours_is_refreshed(
+    therapist, fresh_cursor
+):
+    give_availability(therapist, weekdays=(0, 1, 2, 3, 4, 5, 6), minimum_notice_hours=0)
+    assert TherapistProfile.objects.get(pk=therapist.pk).next_consultation_at is None
+    # Without hours a therapist stays without a next consultation: nothing to refresh.
+    make_therapist()
+
+    output = run()
+
+    therapist.refresh_from_db()
+    assert therapist.next_consultation_at is not None
+    assert "1 booking facts refreshed" in output
+
+
+@pytest.mark.django_db
+def test_a_therapist_with_only_extra_hours_coming_is_refreshed(therapist, fresh_cursor):
+    now = timezone.now()
+    BookingPolicy.objects.create(therapist=therapist, minimum_notice_hours=0)
+    DateException.objects.create(
+        therapist=therapist,
+        date=(now + dt.timedelta(days=3)).date(),
+        kind=ExceptionKind.EXTRA_HOURS,
+        starts_at=dt.time(9, 0),
+        ends_at=dt.time(12, 0),
+    )
+    # Extra hours in the past make no time free.
+    past = make_therapist()
+    DateException.objects.create(
+        therapist=past,
+        date=(now - dt.timedelta(days=5)).date(),
+        kind=ExceptionKind.EXTRA_HOURS,
+        starts_at=dt.time(9, 0),
+        ends_at=dt.time(12, 0),
+    )
+
+    assert housekeeping.refresh_passed_booking_facts(now=now) == 1
+
+    therapist.refresh_from_db()
+    assert therapist.next_consultation_at is not None
+    assert therapist.next_consultation_at.date() >= (now + dt.timedelta(days=2)).date()
+
+
+@pytest.mark.django_db
+def test_a_next_consultation_inside_the_minimum_notice_is_refreshed(therapist, fresh_cursor):
+    now = timezone.now()
+    give_availability(therapist, weekdays=(0, 1, 2, 3, 4, 5, 6), minimum_notice_hours=48)
+    inside_notice = now + dt.timedelta(hours=47)
+    TherapistProfile.objects.filter(pk=therapist.pk).update(next_consultation_at=inside_notice)
+    # Another therapist with a short notice: the same time is still bookable for them.
+    short = make_therapist(next_consultation_at=inside_notice)
+    give_availability(short, minimum_notice_hours=2)
+
+    assert housekeeping.refresh_passed_booking_facts(now=now) == 1
+
+    therapist.refresh_from_db()
+    short.refresh_from_db()
+    assert therapist.next_consultation_at is not None
+    assert therapist.next_consultation_at >= now + dt.timedelta(hours=48)
+    assert short.next_consultation_at == inside_notice
+
+
+@pytest.mark.django_db
+def test_a_round_refreshes_a_bounded_batch_oldest_first_then_takes_turns(
+    therapist, fresh_cursor, monkeypatch
+):
+    now = timezone.now()
+    refreshed: list[int] = []
+    monkeypatch.setattr(
+        facts,
+        "therapist_booking_facts_refresh",
+        lambda *, therapist, now: refreshed.append(therapist.pk),
+    )
+    newer = make_therapist(next_consultation_at=now - dt.timedelta(hours=1))
+    older = make_therapist(next_consultation_at=now - dt.timedelta(hours=5))
+    waiting = [make_therapist() for _ in range(3)]
+    for profile in waiting:
+        give_availability(profile, weekdays=(0,))
+
+    assert facts.therapist_booking_facts_refresh_due(now=now, limit=3) == 3
+    # Passed times first, oldest first; then one of those waiting for free time.
+    assert refreshed == [older.pk, newer.pk, waiting[0].pk]
+
+    # (The stub changed nothing, so the passed ones are picked again.) With room for the
+    # waiting ones only, they take turns from where the last round stopped, wrapping around.
+    refreshed.clear()
+    TherapistProfile.objects.filter(pk__in=[older.pk, newer.pk]).update(next_consultation_at=None)
+    assert facts.therapist_booking_facts_refresh_due(now=now, limit=2) == 2
+    assert facts.therapist_booking_facts_refresh_due(now=now, limit=2) == 2
+    assert refreshed == [waiting[1].pk, waiting[2].pk, waiting[0].pk, waiting[1].pk]
+    assert facts.REFRESH_BATCH == 500
 
 
 @pytest.mark.django_db

@@ -15,6 +15,7 @@ from django.utils import timezone
 from rapport.booking import outbox
 from rapport.booking.models import (
     Appointment,
+    AppointmentKind,
     AppointmentStatus,
     OutboxEmail,
     OutboxStatus,
@@ -567,3 +568,227 @@ def test_a_crash_inside_the_booking_service_leaves_no_booking_and_no_mail(
     assert Appointment.objects.count() == 0
     assert OutboxEmail.objects.count() == 0
     assert mailoutbox == []
+
+
+# --- out-of-date e-mails are skipped -------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_a_late_booked_e_mail_is_skipped_once_the_appointment_is_cancelled(
+    appointment, mailoutbox, settings
+):
+    booked = write_later(appointment, outbox.PURPOSE_BOOKED, Party.CLIENT)
+    settings.EMAIL_BACKEND = FAILING_BACKEND
+    assert outbox.outbox_deliver(email_id=booked.pk, now=booked.due_at) == OutboxStatus.PENDING
+    settings.EMAIL_BACKEND = LOCMEM_BACKEND
+    # What a cancellation does: ended, sequence raised, the cancelled e-mail written.
+    appointment.status = AppointmentStatus.CANCELLED
+    appointment.ended_by = Party.THERAPIST
+    appointment.ended_at = timezone.now()
+    appointment.end_reason = "I am ill this week."
+    appointment.sequence += 1
+    appointment.save()
+    cancelled = write_later(appointment, outbox.PURPOSE_CANCELLED, Party.CLIENT)
+
+    # The retry of the booked e-mail is due; so is the cancellation.
+    assert outbox.outbox_deliver_due(now=cancelled.due_at + dt.timedelta(minutes=5)) == 1
+
+    booked.refresh_from_db()
+    cancelled.refresh_from_db()
+    assert (booked.status, booked.last_error) == (
+        OutboxStatus.SKIPPED,
+        "The appointment is no longer active.",
+    )
+    assert cancelled.status == OutboxStatus.SENT
+    [message] = mailoutbox
+    assert message.subject.startswith("[Rapport] Cancelled:")
+
+
+@pytest.mark.django_db
+def test_a_late_e_mail_about_an_earlier_time_is_skipped_after_a_reschedule(appointment, mailoutbox):
+    confirmed = write_later(appointment, outbox.PURPOSE_CONFIRMED, Party.CLIENT)
+    appointment.starts_at += dt.timedelta(days=1)
+    appointment.ends_at += dt.timedelta(days=1)
+    appointment.sequence += 1
+    appointment.save()
+    rescheduled = write_later(appointment, outbox.PURPOSE_RESCHEDULED, Party.CLIENT)
+
+    assert outbox.outbox_deliver_due(now=rescheduled.due_at) == 1
+
+    confirmed.refresh_from_db()
+    assert (confirmed.status, confirmed.last_error) == (
+        OutboxStatus.SKIPPED,
+        "The appointment changed after this e-mail was written.",
+    )
+    [message] = mailoutbox
+    assert message.subject.startswith("[Rapport] New time:")
+
+
+@pytest.mark.django_db
+def test_endings_are_sent_although_the_appointment_is_no_longer_active(therapist, mailoutbox):
+    appointment = make_appointment(
+        therapist,
+        status=AppointmentStatus.DECLINED,
+        ended_by=Party.THERAPIST,
+        ended_at=timezone.now(),
+        end_reason="My practice is full.",
+        sequence=1,
+    )
+    row = write_later(appointment, outbox.PURPOSE_DECLINED, Party.CLIENT)
+    # A later change (say an admin correction) raised the sequence again.
+    Appointment.objects.filter(pk=appointment.pk).update(sequence=2)
+
+    assert outbox.outbox_deliver(email_id=row.pk, now=row.due_at) == OutboxStatus.SENT
+    assert len(mailoutbox) == 1
+
+
+# --- the reason for an ending goes to the other person, in the body only -------------------
+
+
+def _ended(therapist: TherapistProfile, status: str, by: Party, reason: str) -> Appointment:
+    return make_appointment(
+        therapist,
+        status=status,
+        ended_by=by,
+        ended_at=timezone.now(),
+        end_reason=reason,
+        sequence=1,
+    )
+
+
+def _deliver(appointment: Appointment, purpose: str, recipient: Party) -> mail.EmailMessage:
+    row = write_later(appointment, purpose, recipient)
+    before = len(mail.outbox)
+    assert outbox.outbox_deliver(email_id=row.pk, now=row.due_at) == OutboxStatus.SENT
+    assert len(mail.outbox) == before + 1
+    return mail.outbox[-1]
+
+
+@pytest.mark.django_db
+def test_a_therapist_cancellation_shows_their_note_to_the_client(therapist, mailoutbox):
+    appointment = _ended(
+        therapist,
+        AppointmentStatus.CANCELLED,
+        Party.THERAPIST,
+        "I have to travel that week.\nSorry for the change.",
+    )
+
+    to_client = _deliver(appointment, outbox.PURPOSE_CANCELLED, Party.CLIENT)
+    to_therapist = _deliver(appointment, outbox.PURPOSE_CANCELLED, Party.THERAPIST)
+
+    assert "Their note:\n  I have to travel that week.\n  Sorry for the change.\n" in (
+        to_client.body
+    )
+    assert "travel" not in to_client.subject
+    assert "travel" not in calendar_text(to_client)
+    # The therapist wrote it; their own copy does not repeat it.
+    assert "Their note" not in to_therapist.body
+    assert "travel" not in to_therapist.body
+
+
+@pytest.mark.django_db
+def test_a_client_cancellation_shows_their_note_to_the_therapist(therapist, mailoutbox):
+    appointment = _ended(
+        therapist, AppointmentStatus.CANCELLED, Party.CLIENT, "Something came up at work."
+    )
+
+    to_therapist = _deliver(appointment, outbox.PURPOSE_CANCELLED, Party.THERAPIST)
+    to_client = _deliver(appointment, outbox.PURPOSE_CANCELLED, Party.CLIENT)
+
+    assert "Their note:\n  Something came up at work.\n" in to_therapist.body
+    assert "Something came up" not in to_therapist.subject
+    assert "Something came up" not in calendar_text(to_therapist)
+    assert "Their note" not in to_client.body
+
+
+@pytest.mark.django_db
+def test_a_decline_shows_the_therapist_note_to_the_client(therapist, mailoutbox):
+    appointment = _ended(
+        therapist,
+        AppointmentStatus.DECLINED,
+        Party.THERAPIST,
+        "I only work with couples; a colleague of mine could help.",
+    )
+
+    message = _deliver(appointment, outbox.PURPOSE_DECLINED, Party.CLIENT)
+
+    assert "Their note:\n  I only work with couples; a colleague of mine could help.\n" in (
+        message.body
+    )
+    assert "If they left you a note" not in message.body
+    assert "couples" not in message.subject
+    assert "couples" not in calendar_text(message)
+
+
+# --- calendar files for the therapist ------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_a_request_e_mails_the_therapist_without_a_calendar_invitation(therapist, mailoutbox):
+    appointment = make_appointment(therapist, status=AppointmentStatus.REQUESTED)
+
+    to_therapist = _deliver(appointment, outbox.PURPOSE_REQUESTED, Party.THERAPIST)
+    to_client = _deliver(appointment, outbox.PURPOSE_REQUESTED, Party.CLIENT)
+
+    # A decline or expiry e-mails only the client, so a tentative event sent to the therapist
+    # would stay in their calendar; they see requests on the practice page and in the feed.
+    assert to_therapist.attachments == []
+    assert "text/calendar" not in to_therapist.message().as_string()
+    assert "STATUS:TENTATIVE" in calendar_text(to_client)
+
+
+@pytest.mark.django_db
+def test_a_moved_request_e_mails_the_therapist_without_a_calendar_invitation(therapist, mailoutbox):
+    appointment = make_appointment(therapist, status=AppointmentStatus.REQUESTED, sequence=1)
+
+    message = _deliver(appointment, outbox.PURPOSE_RESCHEDULED, Party.THERAPIST)
+
+    assert message.attachments == []
+    assert "attached" not in message.body
+
+
+@pytest.mark.django_db
+def test_a_moved_confirmed_appointment_e_mails_the_therapist_an_invitation(therapist, mailoutbox):
+    appointment = make_appointment(therapist, sequence=1)
+
+    message = _deliver(appointment, outbox.PURPOSE_RESCHEDULED, Party.THERAPIST)
+
+    assert calendar_part(message).get_param("method") == "REQUEST"
+    assert "The attached calendar update moves the event" in message.body
+
+
+# --- sessions are not free consultations ---------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_a_booked_session_is_called_a_session(therapist, mailoutbox):
+    starts_at = dt.datetime(2031, 7, 15, 16, 0, tzinfo=dt.UTC)
+    session = make_appointment(therapist, starts_at=starts_at, kind=AppointmentKind.SESSION)
+
+    to_client = _deliver(session, outbox.PURPOSE_BOOKED, Party.CLIENT)
+    to_therapist = _deliver(session, outbox.PURPOSE_BOOKED, Party.THERAPIST)
+
+    assert to_client.subject == (
+        "[Rapport] Your session with Ada Okafor is booked (Tue 15 Jul, 09:00)"
+    )
+    assert "Your session with Ada Okafor is booked:" in to_client.body
+    assert to_therapist.subject == "[Rapport] New session with Maya (Tue 15 Jul, 12:00)"
+    assert "Your session with Maya is booked:" in to_therapist.body
+    for message in (to_client, to_therapist):
+        assert "free" not in message.body
+        assert "consultation" not in message.subject
+
+
+@pytest.mark.django_db
+def test_a_booked_consultation_is_still_called_a_free_consultation(therapist, mailoutbox):
+    starts_at = dt.datetime(2031, 7, 15, 16, 0, tzinfo=dt.UTC)
+    appointment = make_appointment(therapist, starts_at=starts_at)
+
+    to_client = _deliver(appointment, outbox.PURPOSE_BOOKED, Party.CLIENT)
+    to_therapist = _deliver(appointment, outbox.PURPOSE_BOOKED, Party.THERAPIST)
+
+    assert to_client.subject == (
+        "[Rapport] Your free consultation with Ada Okafor is booked (Tue 15 Jul, 09:00)"
+    )
+    assert "It is a short, free conversation" in to_client.body
+    assert "Maya booked a free consultation with you:" in to_therapist.body

@@ -490,3 +490,66 @@ def test_practice_home_makes_the_same_queries_however_many_appointments(signed_i
 
     assert page.count('<li class="appointment">') == 5
     assert len(many.captured_queries) == len(few.captured_queries)
+
+
+@pytest.mark.parametrize("day", ["9999-12-31", "0001-01-01"])
+def test_a_first_session_on_a_date_at_the_calendars_ends_is_refused_beside_the_date(
+    signed_in, therapist, day
+):
+    held = held_consultation(therapist)
+
+    response = signed_in.post(
+        reverse("booking:practice_first_session", args=[held.public_id]),
+        {"date": day, "time": "23:30"},
+    )
+
+    assert response.status_code == 400
+    assert 'id="id_date-error">Choose a date within the next year.</p>' in text(response)
+    assert not Appointment.objects.filter(kind=AppointmentKind.SESSION).exists()
+
+
+@pytest.mark.parametrize("day", ["9999-12-31", "0001-01-01"])
+def test_moving_a_session_to_a_date_at_the_calendars_ends_is_refused_beside_the_date(
+    signed_in, therapist, day
+):
+    held = held_consultation(therapist)
+    starts_at = timezone.now().replace(microsecond=0) + dt.timedelta(days=3)
+    session = services.first_session_book(consultation=held, starts_at=starts_at)
+
+    response = signed_in.post(
+        reverse("booking:practice_reschedule", args=[session.public_id]),
+        {"date": day, "time": "23:30"},
+    )
+
+    assert response.status_code == 400
+    assert 'id="id_date-error">Choose a date within the next year.</p>' in text(response)
+    session.refresh_from_db()
+    assert (session.starts_at, session.sequence) == (starts_at, 0)
+
+
+def test_practice_home_shows_clients_cancellations_with_their_reason(signed_in, therapist):
+    first, second = free_times(therapist)[:2]
+    cancelled = book(therapist, first.starts_at, "Robin Client")
+    services.appointment_cancel(
+        appointment=cancelled, by=Party.CLIENT, reason="Found a closer therapist"
+    )
+    by_therapist = book(therapist, second.starts_at, "Kim Client")
+    services.appointment_cancel(appointment=by_therapist, by=Party.THERAPIST, reason="Unwell")
+
+    page = text(signed_in.get(reverse("booking:practice_home")))
+
+    section = page.split('id="client-cancelled-heading"', 1)[1]
+    assert "Robin Client" in section
+    assert f"Was {toronto_label(first.starts_at)}" in section
+    assert "<p>Reason: Found a closer therapist</p>" in section
+    assert "Kim Client" not in section
+    assert "Unwell" not in page
+
+
+def test_reason_forms_do_not_promise_an_e_mail(signed_in, therapist):
+    book(therapist, free_times(therapist)[0].starts_at)
+
+    page = text(signed_in.get(reverse("booking:practice_home")))
+
+    assert "The other person sees this reason. Keep health details out of it." in page
+    assert "reads this in their e-mail" not in page

@@ -836,3 +836,67 @@ def test_upcoming_and_pending_lists_in_a_fixed_number_of_queries(
     assert [appointment.pk for appointment in pending] == sorted(a.pk for a in pending)
     past = list(selectors.therapist_past_appointments(therapist=therapist, now=now))
     assert len(past) == 1
+
+
+def test_a_client_cannot_move_a_session(therapist, held, now):
+    starts_at = now + dt.timedelta(days=5)
+    session = services.first_session_book(consultation=held, starts_at=starts_at, now=now)
+    written = emails(session)
+    with pytest.raises(InvalidTransition, match="Only your therapist can move a session"):
+        services.appointment_reschedule(
+            appointment=session,
+            starts_at=now + dt.timedelta(days=200),
+            by=Party.CLIENT,
+            reason="",
+            now=now,
+        )
+    stored = Appointment.objects.get(pk=session.pk)
+    assert (stored.starts_at, stored.sequence) == (starts_at, 0)
+    assert emails(stored) == written
+
+
+def test_a_reschedule_reason_is_not_stored(therapist, now):
+    day = free_times_on_one_day(therapist, now)
+    appointment = book(therapist, day[0].starts_at, now)
+    moved = services.appointment_reschedule(
+        appointment=appointment, starts_at=day[6].starts_at, by=Party.CLIENT, reason="Work", now=now
+    )
+    assert (moved.starts_at, moved.end_reason, moved.ended_by) == (day[6].starts_at, "", "")
+
+
+@pytest.mark.parametrize(
+    "starts_at",
+    [
+        dt.datetime(1, 1, 1, tzinfo=dt.timezone(dt.timedelta(hours=1))),
+        dt.datetime(1, 1, 1, tzinfo=dt.UTC),
+        dt.datetime(9999, 12, 31, 23, 59, tzinfo=dt.timezone(dt.timedelta(hours=-1))),
+    ],
+)
+def test_times_at_the_calendars_ends_are_refused_on_starts_at(therapist, now, starts_at):
+    with pytest.raises(ValidationError) as caught:
+        book(therapist, starts_at, now)
+    assert caught.value.message_dict == {
+        "starts_at": ["Choose a time between the years 1970 and 8999."]
+    }
+    assert nothing_written()
+
+
+def test_confirming_the_address_does_not_keep_an_account_with_another_address(therapist, now):
+    signed_in = make_user(role="client", email="signed@example.org")
+    appointment = book(
+        therapist, free_times_on_one_day(therapist, now)[0].starts_at, now, client=signed_in
+    )
+    user = services.client_email_confirm(appointment=appointment, now=now)
+    assert user != signed_in
+    assert user.email == "alex@example.org"
+    stored = Appointment.objects.get()
+    assert (stored.client, stored.client_email_confirmed_at) == (user, now)
+
+
+def test_confirming_the_address_keeps_the_account_it_was_booked_with(therapist, now):
+    signed_in = make_user(role="client", email="Alex@Example.org")
+    appointment = book(
+        therapist, free_times_on_one_day(therapist, now)[0].starts_at, now, client=signed_in
+    )
+    assert services.client_email_confirm(appointment=appointment, now=now) == signed_in
+    assert User.objects.count() == 2  # the therapist and the client

@@ -448,3 +448,108 @@ def test_a_signed_in_client_who_books_is_linked_to_the_consultation(therapist):
     )
 
     assert Appointment.objects.get().client == user
+
+
+def test_a_signed_in_person_booking_with_another_address_is_not_linked(therapist):
+    user = make_user(role="client", email="signed@example.org")
+    browser = Client()
+    browser.force_login(user)
+    first = free_times(therapist)[0]
+
+    browser.post(
+        book_url(therapist, first.starts_at),
+        {"client_name": "Sig", "client_email": "victim@example.org", "time_zone": "UTC"},
+    )
+
+    appointment = Appointment.objects.get()
+    assert (appointment.client_email, appointment.client) == ("victim@example.org", None)
+
+
+def test_a_signed_in_person_with_an_unverified_address_is_not_linked(therapist):
+    user = make_user(role="client", email="unproven@example.org", verified_email=False)
+    browser = Client()
+    browser.force_login(user)
+    first = free_times(therapist)[0]
+
+    browser.post(
+        book_url(therapist, first.starts_at),
+        {"client_name": "Un", "client_email": "Unproven@example.org", "time_zone": "UTC"},
+    )
+
+    assert Appointment.objects.get().client is None
+
+
+def test_confirm_page_never_shows_an_account_linked_under_another_address(therapist):
+    # A link made before booking checked the address: the page must not reveal this account.
+    other = make_user(role="client", email="signed@example.org")
+    appointment = book(therapist, free_times(therapist)[0].starts_at, client_email="v@example.org")
+    Appointment.objects.filter(pk=appointment.pk).update(client=other)
+    token = tokens.appointment_token_make(
+        appointment=appointment, purpose=tokens.PURPOSE_CONFIRM_EMAIL
+    )
+
+    response = Client().post(reverse("booking:client_email_confirm", args=[token]))
+
+    page = text(response)
+    assert response.status_code == 200
+    assert "signed@example.org" not in page
+    assert "the Rapport account for <strong>v@example.org</strong>" in page
+    appointment.refresh_from_db()
+    assert appointment.client == User.objects.get(email="v@example.org")
+
+
+@pytest.mark.parametrize("key", ["00010101T0000Z", "99991231T2300Z", "19700101T0000Z"])
+@pytest.mark.parametrize("method", ["get", "post"])
+def test_a_time_in_a_far_off_year_is_not_found(client, therapist, key, method):
+    url = reverse("booking:consultation_book_time", args=[therapist.public_id, key])
+
+    response = getattr(client, method)(
+        url, {"client_name": "", "client_email": "", "time_zone": "Asia/Tokyo"}
+    )
+
+    assert response.status_code == 404
+    assert Appointment.objects.count() == 0
+
+
+def test_manage_page_shows_the_therapists_reason_for_cancelling(client, therapist):
+    appointment = book(therapist, free_times(therapist)[0].starts_at)
+    services.appointment_cancel(
+        appointment=appointment, by=Party.THERAPIST, reason="I am unwell that week"
+    )
+
+    page = text(client.get(manage_url(appointment)))
+
+    assert "Dana Reyes cancelled it." in page
+    assert "<dt>Dana Reyes's reason</dt><dd>I am unwell that week</dd>" in page
+
+
+def test_manage_page_shows_the_therapists_reason_for_declining(client, therapist):
+    therapist.booking_policy.requires_confirmation = True
+    therapist.booking_policy.save()
+    appointment = book(therapist, free_times(therapist)[0].starts_at)
+    services.consultation_decline(appointment=appointment, reason="My practice is full")
+
+    page = text(client.get(manage_url(appointment)))
+
+    assert "Dana Reyes declined this request." in page
+    assert "<dt>Dana Reyes's reason</dt><dd>My practice is full</dd>" in page
+
+
+def test_manage_page_does_not_repeat_the_clients_own_reason_as_the_therapists(client, therapist):
+    appointment = book(therapist, free_times(therapist)[0].starts_at)
+    services.appointment_cancel(appointment=appointment, by=Party.CLIENT, reason="Found another")
+
+    page = text(client.get(manage_url(appointment)))
+
+    assert "You cancelled it." in page
+    assert "reason</dt>" not in page
+
+
+def test_reschedule_page_asks_for_no_reason_nobody_would_read(client, therapist):
+    appointment = book(therapist, free_times(therapist)[0].starts_at)
+
+    page = text(client.get(manage_url(appointment) + "reschedule/"))
+
+    assert "Move to this time" in page
+    assert 'name="reason"' not in page
+    assert "Shown in the e-mail about the change." not in page

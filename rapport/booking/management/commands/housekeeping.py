@@ -22,7 +22,6 @@ from django.utils import timezone
 from rapport.booking import outbox, services
 from rapport.booking.errors import InvalidTransition
 from rapport.booking.models import Appointment, AppointmentStatus
-from rapport.directory.models import TherapistProfile
 from rapport.directory.services import stale_listings_warn
 
 logger = logging.getLogger(__name__)
@@ -47,15 +46,12 @@ def expire_unanswered_requests(*, now: dt.datetime) -> int:
 
 
 def refresh_passed_booking_facts(*, now: dt.datetime) -> int:
-    """Recompute the booking facts of therapists whose "next free consultation" has passed
-    (free times pass on their own, without any booking change); returns how many."""
-    from rapport.booking.facts import therapist_booking_facts_refresh
+    """Recompute the booking facts of therapists whose "next free consultation" is out of date
+    (free times pass, fall inside the minimum notice, or enter the horizon on their own, without
+    any booking change), at most ``facts.REFRESH_BATCH`` per round; returns how many."""
+    from rapport.booking.facts import therapist_booking_facts_refresh_due
 
-    refreshed = 0
-    for therapist in TherapistProfile.objects.filter(next_consultation_at__lt=now).order_by("pk"):
-        therapist_booking_facts_refresh(therapist=therapist, now=now)
-        refreshed += 1
-    return refreshed
+    return therapist_booking_facts_refresh_due(now=now)
 
 
 STEPS: tuple[tuple[str, Callable[..., int]], ...] = (

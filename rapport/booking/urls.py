@@ -1,80 +1,81 @@
 from django.urls import URLPattern, path
 
-from rapport.booking import feeds, views
+from rapport.booking import feeds
+from rapport.booking.views import client, practice
 
 app_name = "booking"
 
-# Pages: client booking flow and token links (views.py), the therapist's practice pages
-# (views.py), and the private calendar feed (feeds.py).
+# Pages: client booking flow and token links (views/client.py), the therapist's practice
+# pages (views/practice.py), and the private calendar feed (feeds.py).
 urlpatterns: list[URLPattern] = [
     path("calendar/<str:token>.ics", feeds.calendar_feed, name="calendar_feed"),
     # The client's side: no account needed; e-mailed links carry a signed token.
-    path("therapists/<uuid:public_id>/book/", views.consultation_book, name="consultation_book"),
+    path("therapists/<uuid:public_id>/book/", client.consultation_book, name="consultation_book"),
     path(
         "therapists/<uuid:public_id>/book/<str:starts_at>/",
-        views.consultation_book_time,
+        client.consultation_book_time,
         name="consultation_book_time",
     ),
     path(
         "consultations/confirm-email/<str:token>/",
-        views.client_email_confirm,
+        client.client_email_confirm,
         name="client_email_confirm",
     ),
-    path("consultations/<str:token>/", views.consultation_manage, name="consultation_manage"),
+    path("consultations/<str:token>/", client.consultation_manage, name="consultation_manage"),
     path(
         "consultations/<str:token>/cancel/",
-        views.consultation_cancel,
+        client.consultation_cancel,
         name="consultation_cancel",
     ),
     path(
         "consultations/<str:token>/reschedule/",
-        views.consultation_reschedule,
+        client.consultation_reschedule,
         name="consultation_reschedule",
     ),
     path(
         "consultations/<str:token>/calendar.ics",
-        views.consultation_calendar,
+        client.consultation_calendar,
         name="consultation_calendar",
     ),
     # The therapist's practice (signed in, with MFA).
-    path("practice/", views.practice_home, name="practice_home"),
+    path("practice/", practice.practice_home, name="practice_home"),
     path(
         "practice/appointments/<uuid:public_id>/confirm/",
-        views.practice_confirm,
+        practice.practice_confirm,
         name="practice_confirm",
     ),
     path(
         "practice/appointments/<uuid:public_id>/decline/",
-        views.practice_decline,
+        practice.practice_decline,
         name="practice_decline",
     ),
     path(
         "practice/appointments/<uuid:public_id>/cancel/",
-        views.practice_cancel,
+        practice.practice_cancel,
         name="practice_cancel",
     ),
     path(
         "practice/appointments/<uuid:public_id>/reschedule/",
-        views.practice_reschedule,
+        practice.practice_reschedule,
         name="practice_reschedule",
     ),
     path(
         "practice/appointments/<uuid:public_id>/first-session/",
-        views.practice_first_session,
+        practice.practice_first_session,
         name="practice_first_session",
     ),
-    path("practice/availability/", views.practice_availability, name="practice_availability"),
-    path("practice/availability/windows/", views.practice_windows, name="practice_windows"),
+    path("practice/availability/", practice.practice_availability, name="practice_availability"),
+    path("practice/availability/windows/", practice.practice_windows, name="practice_windows"),
     path(
         "practice/availability/exceptions/",
-        views.practice_exception_add,
+        practice.practice_exception_add,
         name="practice_exception_add",
     ),
     path(
         "practice/availability/exceptions/remove/",
-        views.practice_exception_remove,
+        practice.practice_exception_remove,
         name="practice_exception_remove",
     ),
-    path("practice/calendar/", views.practice_calendar, name="practice_calendar"),
-    path("practice/listing/", views.practice_listing, name="practice_listing"),
+    path("practice/calendar/", practice.practice_calendar, name="practice_calendar"),
+    path("practice/listing/", practice.practice_listing, name="practice_listing"),
 ]

@@ -27,7 +27,7 @@ from rapport.booking.models import (
     Party,
     WeeklyWindow,
 )
-from rapport.booking.views import clock_label, day_label
+from rapport.booking.views.common import clock_label, day_label
 from rapport.directory.models import TherapistProfile
 from tests.booking.helpers import give_availability
 from tests.factories import make_therapist, make_user

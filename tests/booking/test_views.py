@@ -17,7 +17,7 @@ from rapport.accounts.models import User
 from rapport.booking import services, slots, tokens
 from rapport.booking.errors import FreeTime
 from rapport.booking.models import Appointment, AppointmentStatus, Party
-from rapport.booking.views import clock_label, day_label, slot_key
+from rapport.booking.views.common import clock_label, day_label, slot_key
 from rapport.directory.models import TherapistProfile
 from tests.booking.helpers import give_availability
 from tests.factories import make_therapist, make_user

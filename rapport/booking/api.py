@@ -135,7 +135,7 @@ class RescheduleIn(Schema):
     reason: str = Field(
         "",
         max_length=500,
-        description="Optional; accepted for older clients but neither stored nor sent to anyone.",
+        description="Optional note for the therapist, shown with the new time.",
     )
 
 
@@ -539,6 +539,7 @@ def consultation_reschedule(
             appointment=appointment,
             starts_at=payload.starts_at,
             by=Party.CLIENT,
+            reason=payload.reason,
         )
     except SlotTaken as error:
         return _slot_taken(error, _client_zone(appointment.client_time_zone, appointment.therapist))

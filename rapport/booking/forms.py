@@ -162,6 +162,13 @@ class RescheduleForm(AccessibleForm):
         max_length=20,
         error_messages={"required": "Choose one of the free times."},
     )
+    reason = forms.CharField(
+        label="Note for the other person (optional)",
+        required=False,
+        max_length=500,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text="They see it with the new time. Keep health details out of it.",
+    )
 
 
 class FirstSessionForm(AccessibleForm):

@@ -249,6 +249,9 @@ class Appointment(models.Model):
     # First answer from the therapist (confirm, decline, acknowledge, reschedule or cancel):
     # the basis of "usually replies within …".
     therapist_responded_at = models.DateTimeField(null=True, blank=True)
+    # The note from whoever last moved the appointment, for the other side to read.
+    change_reason = models.CharField(max_length=500, blank=True)
+    changed_by = models.CharField(max_length=10, choices=Party.choices, blank=True)
     ended_by = models.CharField(max_length=10, choices=Party.choices, blank=True)
     end_reason = models.CharField(max_length=500, blank=True)
     ended_at = models.DateTimeField(null=True, blank=True)
@@ -275,6 +278,10 @@ class Appointment(models.Model):
             ),
             models.CheckConstraint(
                 condition=Q(ended_by__in=[*Party.values, ""]), name="appointment_ended_by_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(changed_by__in=[*Party.values, ""]),
+                name="appointment_changed_by_valid",
             ),
             # A declined, cancelled or expired appointment says who ended it and when.
             models.CheckConstraint(

@@ -424,14 +424,19 @@ def _kind_label(appointment: Appointment) -> str:
 
 
 def _their_note(appointment: Appointment, recipient: Party) -> str:
-    """The reason the other person gave for ending the appointment, indented for a plain-text
-    body; empty for the person who wrote it and for appointments that did not end.
+    """The reason the other person gave for ending the appointment (or, while it is active, for
+    last moving it), indented for a plain-text body; empty for the person who wrote it.
 
     Reasons are typed by people (a client may explain far more than they should), so they go
     in the body of the e-mail to the other side only: never in a subject, which previews and
     notifications show, nor in a calendar file, which syncs to shared calendars.
     """
-    if appointment.status in ACTIVE_STATUSES or appointment.ended_by == recipient:
+    if appointment.status in ACTIVE_STATUSES:
+        if appointment.changed_by in ("", recipient):
+            return ""
+        lines = appointment.change_reason.strip().splitlines()
+        return "\n".join(f"  {line}".rstrip() for line in lines)
+    if appointment.ended_by == recipient:
         return ""
     if appointment.ended_by == Party.SYSTEM:
         # Rapport's own reasons ("did not answer within 48 hours") are said by the templates.

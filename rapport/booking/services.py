@@ -594,15 +594,15 @@ def appointment_reschedule(
     daily cap — its own current time counts as free); a session moves to any future time that
     overlaps nothing, keeping its length; only the therapist moves a session (a client is
     refused with InvalidTransition: sessions are arranged with the therapist). A therapist
-    moving a request accepts it (they chose the time). ``reason`` is accepted for callers that
-    have one but is neither stored nor sent to anyone (at most 500 characters).
+    moving a request accepts it (they chose the time). ``reason`` (optional, at most 500
+    characters) is kept as the appointment's change note, for the other side to read.
     Raises ValidationError, SlotUnavailable, SlotTaken (with next free times) or
     InvalidTransition; writes nothing then. Side effects: new times, SEQUENCE raised,
     ``rescheduled`` e-mails to both sides, new reminders when confirmed; refreshes the booking
     facts on commit.
     """
     now = now or timezone.now()
-    _reason(reason, required=False)
+    note = _reason(reason, required=False)
     by = Party(by)
     starts_at = _aware(starts_at, "starts_at")
     with transaction.atomic():
@@ -632,6 +632,7 @@ def appointment_reschedule(
                 raise SlotUnavailable("Choose a time within the next year.")
             new_start, new_end = starts_at, starts_at + (locked.ends_at - locked.starts_at)
         locked.starts_at, locked.ends_at = new_start, new_end
+        locked.change_reason, locked.changed_by = note, by
         locked.sequence += 1
         if by == Party.THERAPIST:
             _therapist_responded(locked, now)
@@ -645,6 +646,8 @@ def appointment_reschedule(
                         "ends_at",
                         "sequence",
                         "status",
+                        "change_reason",
+                        "changed_by",
                         "therapist_responded_at",
                         "updated_at",
                     ]

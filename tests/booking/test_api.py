@@ -622,7 +622,7 @@ def test_rescheduling_to_a_time_at_the_calendars_ends_is_a_400_naming_starts_at(
     assert OutboxEmail.objects.count() == emails
 
 
-def test_a_reschedule_reason_is_accepted_but_kept_nowhere(booked):
+def test_a_reschedule_note_is_kept_for_the_therapist(booked):
     new_start = _toronto(_next_monday(), 11, 30)
 
     response = _post(
@@ -632,9 +632,11 @@ def test_a_reschedule_reason_is_accepted_but_kept_nowhere(booked):
 
     assert response.status_code == 200, response.content
     appointment = Appointment.objects.get()
-    assert (appointment.starts_at, appointment.end_reason) == (new_start, "")
+    assert (appointment.starts_at, appointment.change_reason, appointment.changed_by) == (
+        new_start,
+        "Work",
+        "client",
+    )
     schema = json.loads(Client().get("/api/v1/openapi.json").content)
     reason = schema["components"]["schemas"]["RescheduleIn"]["properties"]["reason"]
-    assert reason["description"] == (
-        "Optional; accepted for older clients but neither stored nor sent to anyone."
-    )
+    assert reason["description"] == "Optional note for the therapist, shown with the new time."

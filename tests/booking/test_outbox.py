@@ -792,3 +792,22 @@ def test_a_booked_consultation_is_still_called_a_free_consultation(therapist, ma
     )
     assert "It is a short, free conversation" in to_client.body
     assert "Maya booked a free consultation with you:" in to_therapist.body
+
+
+@pytest.mark.django_db
+def test_a_move_shows_the_movers_note_to_the_other_person_only(therapist, mailoutbox):
+    appointment = make_appointment(
+        therapist,
+        status=AppointmentStatus.CONFIRMED,
+        change_reason="My train was cancelled.",
+        changed_by=Party.CLIENT,
+        sequence=1,
+    )
+
+    to_therapist = _deliver(appointment, outbox.PURPOSE_RESCHEDULED, Party.THERAPIST)
+    to_client = _deliver(appointment, outbox.PURPOSE_RESCHEDULED, Party.CLIENT)
+
+    assert "Their note:\n  My train was cancelled.\n" in to_therapist.body
+    assert "train" not in to_therapist.subject
+    assert "Their note" not in to_client.body
+    assert "train" not in calendar_text(to_client)

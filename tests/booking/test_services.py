@@ -855,13 +855,23 @@ def test_a_client_cannot_move_a_session(therapist, held, now):
     assert emails(stored) == written
 
 
-def test_a_reschedule_reason_is_not_stored(therapist, now):
+def test_a_reschedule_note_is_kept_with_who_wrote_it(therapist, now):
     day = free_times_on_one_day(therapist, now)
     appointment = book(therapist, day[0].starts_at, now)
     moved = services.appointment_reschedule(
-        appointment=appointment, starts_at=day[6].starts_at, by=Party.CLIENT, reason="Work", now=now
+        appointment=appointment,
+        starts_at=day[6].starts_at,
+        by=Party.CLIENT,
+        reason="  Work moved my shift.  ",
+        now=now,
     )
-    assert (moved.starts_at, moved.end_reason, moved.ended_by) == (day[6].starts_at, "", "")
+    stored = Appointment.objects.get(pk=moved.pk)
+    assert (stored.starts_at, stored.change_reason, stored.changed_by) == (
+        day[6].starts_at,
+        "Work moved my shift.",
+        Party.CLIENT,
+    )
+    assert (stored.end_reason, stored.ended_by) == ("", "")
 
 
 @pytest.mark.parametrize(

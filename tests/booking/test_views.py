@@ -545,11 +545,20 @@ def test_manage_page_does_not_repeat_the_clients_own_reason_as_the_therapists(cl
     assert "reason</dt>" not in page
 
 
-def test_reschedule_page_asks_for_no_reason_nobody_would_read(client, therapist):
-    appointment = book(therapist, free_times(therapist)[0].starts_at)
+def test_a_client_moving_the_consultation_leaves_a_note_the_therapist_reads(client, therapist):
+    times = free_times(therapist)
+    appointment = book(therapist, times[0].starts_at)
+    url = manage_url(appointment) + "reschedule/"
+    assert 'name="reason"' in text(client.get(url))
 
-    page = text(client.get(manage_url(appointment) + "reschedule/"))
+    response = client.post(url, {"starts_at": slot_key(times[6].starts_at), "reason": "A strike."})
 
-    assert "Move to this time" in page
-    assert 'name="reason"' not in page
-    assert "Shown in the e-mail about the change." not in page
+    assert response.status_code == 302
+    stored = Appointment.objects.get(pk=appointment.pk)
+    assert (stored.starts_at, stored.change_reason, stored.changed_by) == (
+        times[6].starts_at,
+        "A strike.",
+        Party.CLIENT,
+    )
+    # The client's own note is not shown back to them as the therapist's.
+    assert "reason</dt>" not in text(client.get(manage_url(appointment)))

@@ -7,6 +7,11 @@ SQLite has no exclusion constraints. Triggers refuse an insert or update that wo
 active appointment of the same therapist; Rapport opens every SQLite transaction with BEGIN
 IMMEDIATE (settings), so writers are serialised and the trigger's check cannot race. A refused
 row raises IntegrityError on both databases, with "appointment_no_overlap" in the message.
+
+On SQLite, a later migration that makes Django rebuild booking_appointment (adding a column
+with a default, or a constraint) drops these triggers with the old table: such a migration must
+create them again (see 0003). tests/booking/test_services.py checks the guard after every
+migration has run.
 """
 
 from django.db import migrations

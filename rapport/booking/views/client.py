@@ -287,10 +287,14 @@ def _manage_context(appointment: Appointment, token: str) -> dict[str, Any]:
         "changeable": changeable,
         "movable": changeable and appointment.kind == AppointmentKind.CONSULTATION,
         "cancel_form": ReasonForm(label="Why are you cancelling?"),
-        # The therapist's reason for declining or cancelling, which the client should read.
-        "therapist_reason": appointment.end_reason
-        if appointment.ended_by == Party.THERAPIST and not appointment.is_active
-        else "",
+        # What the therapist wrote when declining, cancelling or moving it, for the client.
+        "therapist_reason": (
+            appointment.change_reason
+            if appointment.is_active and appointment.changed_by == Party.THERAPIST
+            else appointment.end_reason
+            if appointment.ended_by == Party.THERAPIST
+            else ""
+        ),
     }
 
 

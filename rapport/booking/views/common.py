@@ -328,7 +328,12 @@ def reschedule_flow(
         form.describe_fields()
         return render_reschedule(request, form=form, status=400, **render_args)
     try:
-        return services.appointment_reschedule(appointment=appointment, starts_at=moment, by=by)
+        return services.appointment_reschedule(
+            appointment=appointment,
+            starts_at=moment,
+            by=by,
+            reason=form.cleaned_data["reason"],
+        )
     except SlotTaken as error:
         return render_reschedule(
             request,

@@ -21,12 +21,15 @@ from rapport.directory.access import get_therapist_for_review
 from rapport.directory.display import contact_policy, identity_items, style_words
 from rapport.directory.models import (
     STYLE_DIMENSIONS,
+    STYLE_MAX,
+    STYLE_MIN,
     Licence,
     TherapistProfile,
     VerificationDecision,
 )
 from rapport.directory.search.contract import (
     PARAM_PAGE,
+    SORTS,
     SearchHit,
     SearchQuery,
     SearchQueryError,
@@ -185,6 +188,18 @@ STYLE_PARAMETER_HELP = (
 )
 
 
+def _style_parameter(name: str) -> Any:
+    """The documentation of one style filter, worded from its dimension's two ends."""
+    low, high = next((low, high) for field, low, high in STYLE_DIMENSIONS if field == name)
+    return _documented(
+        None,
+        STYLE_PARAMETER_HELP.format(low=low.lower(), high=high.lower()),
+        type="integer",
+        minimum=STYLE_MIN,
+        maximum=STYLE_MAX,
+    )
+
+
 class SearchParams(Schema):
     """Every filter of ``GET /api/v1/therapists``. Only documentation: the handler reads the
     query string itself through ``parse_search_query``."""
@@ -271,43 +286,13 @@ class SearchParams(Schema):
         "(earliest free consultation first) or `best_fit` (closeness to the style asked "
         "for, then distance).",
         type="string",
-        enum=["best_fit", "distance", "fee", "soonest", "name"],
+        enum=list(SORTS),
     )
-    style_structure: str | None = _documented(
-        None,
-        STYLE_PARAMETER_HELP.format(low="structured", high="exploratory"),
-        type="integer",
-        minimum=1,
-        maximum=5,
-    )
-    style_direction: str | None = _documented(
-        None,
-        STYLE_PARAMETER_HELP.format(low="directive", high="client-led"),
-        type="integer",
-        minimum=1,
-        maximum=5,
-    )
-    style_challenge: str | None = _documented(
-        None,
-        STYLE_PARAMETER_HELP.format(low="gentle", high="challenging"),
-        type="integer",
-        minimum=1,
-        maximum=5,
-    )
-    style_time_focus: str | None = _documented(
-        None,
-        STYLE_PARAMETER_HELP.format(low="present-focused", high="past-focused"),
-        type="integer",
-        minimum=1,
-        maximum=5,
-    )
-    style_humour: str | None = _documented(
-        None,
-        STYLE_PARAMETER_HELP.format(low="rarely uses humour", high="often uses humour"),
-        type="integer",
-        minimum=1,
-        maximum=5,
-    )
+    style_structure: str | None = _style_parameter("style_structure")
+    style_direction: str | None = _style_parameter("style_direction")
+    style_challenge: str | None = _style_parameter("style_challenge")
+    style_time_focus: str | None = _style_parameter("style_time_focus")
+    style_humour: str | None = _style_parameter("style_humour")
     page: str | None = _documented(
         None,
         "Page number, from 1. A page past the last one is a 400 problem saying how many "

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from allauth.account.models import EmailAddress
 from django.conf import settings
 from django.db.models import QuerySet
 from django.utils import timezone
@@ -89,3 +90,10 @@ def account_export_data(*, user: User, now: dt.datetime | None = None) -> dict[s
     for name, section in export_sections().items():
         data[name] = section(user)
     return data
+
+
+def user_has_verified_primary_address(*, user: User, address: str) -> bool:
+    """Whether ``address`` (any case) is the user's own confirmed primary e-mail address."""
+    return EmailAddress.objects.filter(
+        user=user, primary=True, verified=True, email__iexact=address.strip()
+    ).exists()

@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from rapport.accounts.models import User
 from rapport.booking.errors import BadToken
-from rapport.booking.models import Appointment
+from rapport.booking.models import Appointment, BookingPolicy
 from rapport.booking.tokens import appointment_token_read
 from rapport.directory.models import TherapistProfile
 from rapport.directory.selectors import therapist_listing
@@ -69,3 +69,18 @@ def get_appointment_for_token(*, token: str, purpose: str) -> Appointment:
     if appointment is None:
         raise BadToken("This link no longer works: the consultation it was for no longer exists.")
     return appointment
+
+
+# Longer than any feed token Rapport issues (see models.new_feed_token): refused without a query.
+_MAX_FEED_TOKEN_LENGTH = 64
+
+
+def get_therapist_for_feed(token: str) -> TherapistProfile:
+    """The therapist whose private calendar feed URL carries ``token``; Http404 for a wrong,
+    rotated or malformed one (the URL itself is the credential: calendar apps cannot sign in)."""
+    if not token or len(token) > _MAX_FEED_TOKEN_LENGTH:
+        raise Http404("No such calendar feed.")
+    policy = BookingPolicy.objects.select_related("therapist").filter(feed_token=token).first()
+    if policy is None:
+        raise Http404("No such calendar feed.")
+    return policy.therapist

@@ -6,27 +6,20 @@ Calendar apps cannot sign in, so the URL itself is the credential (``BookingPoli
 
 from __future__ import annotations
 
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 from django.views.decorators.http import require_safe
 
+from rapport.booking.access import get_therapist_for_feed
 from rapport.booking.calendar import therapist_feed
-from rapport.booking.models import BookingPolicy
 from rapport.core.middleware import mark_health_data
-
-# Longer than any token we issue (see models.new_feed_token): refuse without a query.
-_MAX_TOKEN_LENGTH = 64
 
 
 @require_safe
 def calendar_feed(request: HttpRequest, token: str) -> HttpResponse:
-    if not token or len(token) > _MAX_TOKEN_LENGTH:
-        raise Http404
-    policy = BookingPolicy.objects.select_related("therapist").filter(feed_token=token).first()
-    if policy is None:
-        raise Http404
+    therapist = get_therapist_for_feed(token)
     response = HttpResponse(
-        therapist_feed(therapist=policy.therapist, now=timezone.now()),
+        therapist_feed(therapist=therapist, now=timezone.now()),
         content_type="text/calendar; charset=utf-8",
     )
     response["Content-Disposition"] = 'inline; filename="rapport.ics"'

@@ -16,7 +16,9 @@ from rapport.booking.models import (
     Appointment,
     AppointmentKind,
     AppointmentStatus,
+    BookingPolicy,
     DateException,
+    Party,
     WeeklyWindow,
 )
 from rapport.directory.models import TherapistProfile
@@ -89,3 +91,42 @@ def therapist_date_exceptions(
     return DateException.objects.filter(therapist=therapist, date__gte=today).order_by(
         "date", "starts_at", "id"
     )
+
+
+def booking_policy_of(*, therapist: TherapistProfile) -> BookingPolicy:
+    """The therapist's policy for reading; the model's defaults when they never saved one
+    (as slots.py reads it), so showing a page writes nothing."""
+    return BookingPolicy.objects.filter(therapist=therapist).first() or BookingPolicy(
+        therapist=therapist
+    )
+
+
+def therapist_held_consultations_without_session(
+    *, therapist: TherapistProfile, now: dt.datetime, days: int
+) -> QuerySet[Appointment]:
+    """Confirmed consultations of the last ``days`` days, already over, with no active session
+    booked after them: the ones a therapist may book a first session for."""
+    with_active_session = Appointment.objects.filter(
+        follow_ups__kind=AppointmentKind.SESSION, follow_ups__status__in=ACTIVE_STATUSES
+    ).values("pk")
+    return (
+        therapist_past_appointments(therapist=therapist, now=now, days=days)
+        .filter(
+            kind=AppointmentKind.CONSULTATION,
+            status=AppointmentStatus.CONFIRMED,
+            ends_at__lte=now,
+        )
+        .exclude(pk__in=with_active_session)
+    )
+
+
+def therapist_recent_client_cancellations(
+    *, therapist: TherapistProfile, since: dt.datetime, limit: int
+) -> QuerySet[Appointment]:
+    """Appointments clients cancelled since ``since``, newest first, at most ``limit``."""
+    return Appointment.objects.filter(
+        therapist=therapist,
+        status=AppointmentStatus.CANCELLED,
+        ended_by=Party.CLIENT,
+        ended_at__gte=since,
+    ).order_by("-ended_at")[:limit]

@@ -9,7 +9,6 @@ import zoneinfo
 from typing import Any
 from urllib.parse import urlencode
 
-from allauth.account.models import EmailAddress
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
@@ -20,7 +19,8 @@ from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from rapport.accounts.models import User
-from rapport.booking import access, services, slots, tokens
+from rapport.accounts.selectors import user_has_verified_primary_address
+from rapport.booking import access, selectors, services, slots, tokens
 from rapport.booking.calendar import appointment_calendar
 from rapport.booking.errors import (
     BadToken,
@@ -48,7 +48,6 @@ from rapport.booking.views.common import (
     group_by_day,
     is_partial,
     moment_label,
-    policy_of,
     reschedule_flow,
     slot_key_parse,
     week_page,
@@ -79,7 +78,7 @@ def _render_picker(
     status: int = 200,
 ) -> HttpResponse:
     now = timezone.now()
-    policy = policy_of(therapist)
+    policy = selectors.booking_policy_of(therapist=therapist)
     zone = zoneinfo.ZoneInfo(zone_name)
     therapist_zone = zoneinfo.ZoneInfo(therapist.time_zone)
     page = week_page(
@@ -141,9 +140,7 @@ def _account_owning(request: HttpRequest, address: str) -> User | None:
     user = request.user
     if not isinstance(user, User):
         return None
-    owns = EmailAddress.objects.filter(
-        user=user, primary=True, verified=True, email__iexact=address.strip()
-    ).exists()
+    owns = user_has_verified_primary_address(user=user, address=address)
     return user if owns else None
 
 
@@ -232,7 +229,9 @@ def consultation_book_time(
             "same_zone": zone_name == therapist.time_zone,
             "zone_label": time_zone_label(zone_name),
             "picker_url": _picker_url(therapist, zone_name),
-            "requires_confirmation": policy_of(therapist).requires_confirmation,
+            "requires_confirmation": selectors.booking_policy_of(
+                therapist=therapist
+            ).requires_confirmation,
         },
         status=400 if form.errors else 200,
     )

@@ -16,7 +16,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 
-from rapport.booking import services, slots
+from rapport.booking import selectors, services, slots
 from rapport.booking.errors import (
     FreeTime,
     InvalidTransition,
@@ -123,14 +123,6 @@ def group_by_day(
             )
         groups.append(group)
     return groups
-
-
-def policy_of(therapist: TherapistProfile) -> BookingPolicy:
-    """The therapist's policy for reading; the model's defaults when they never saved one
-    (as slots.py reads it), so showing a page writes nothing."""
-    return BookingPolicy.objects.filter(therapist=therapist).first() or BookingPolicy(
-        therapist=therapist
-    )
 
 
 def zone_from_query(request: HttpRequest, fallback: str) -> tuple[str, str | None, bool]:
@@ -251,7 +243,7 @@ def render_reschedule(
 ) -> HttpResponse:
     now = timezone.now()
     therapist = appointment.therapist
-    policy = policy_of(therapist)
+    policy = selectors.booking_policy_of(therapist=therapist)
     zone = zoneinfo.ZoneInfo(zone_name)
     page = week_page(
         therapist=therapist,

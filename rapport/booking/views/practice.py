@@ -14,7 +14,6 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.db.models import Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -37,7 +36,6 @@ from rapport.booking.forms import (
     time_zone_label,
 )
 from rapport.booking.models import (
-    ACTIVE_STATUSES,
     Appointment,
     AppointmentKind,
     AppointmentStatus,
@@ -49,7 +47,6 @@ from rapport.booking.views.common import (
     day_label,
     group_by_day,
     moment_label,
-    policy_of,
     reschedule_flow,
 )
 from rapport.directory.models import TherapistProfile
@@ -125,9 +122,6 @@ def _practice_home_context(
             for appointment in queryset
         ]
 
-    active_sessions = Q(follow_ups__kind=AppointmentKind.SESSION) & Q(
-        follow_ups__status__in=ACTIVE_STATUSES
-    )
     return {
         "therapist": therapist,
         "zone_label": time_zone_label(therapist.time_zone),
@@ -139,26 +133,19 @@ def _practice_home_context(
         ),
         # Held consultations with no session booked after them yet.
         "held": rows(
-            selectors.therapist_past_appointments(
+            selectors.therapist_held_consultations_without_session(
                 therapist=therapist, now=now, days=FIRST_SESSION_WINDOW.days
             )
-            .filter(
-                kind=AppointmentKind.CONSULTATION,
-                status=AppointmentStatus.CONFIRMED,
-                ends_at__lte=now,
-            )
-            .exclude(pk__in=Appointment.objects.filter(active_sessions).values("pk"))
         ),
         "first_session_days": FIRST_SESSION_WINDOW.days,
         # Clients' cancellations of the last days, with the reason they gave.
         "client_cancelled": [
             (appointment, moment_label(appointment.starts_at, zone))
-            for appointment in Appointment.objects.filter(
+            for appointment in selectors.therapist_recent_client_cancellations(
                 therapist=therapist,
-                status=AppointmentStatus.CANCELLED,
-                ended_by=Party.CLIENT,
-                ended_at__gte=now - CLIENT_CANCELLED_WINDOW,
-            ).order_by("-ended_at")[:CLIENT_CANCELLED_LIMIT]
+                since=now - CLIENT_CANCELLED_WINDOW,
+                limit=CLIENT_CANCELLED_LIMIT,
+            )
         ],
         "client_cancelled_days": CLIENT_CANCELLED_WINDOW.days,
     }
@@ -385,7 +372,7 @@ def _render_availability(
 ) -> HttpResponse:
     now = timezone.now()
     zone = zoneinfo.ZoneInfo(therapist.time_zone)
-    policy = policy_of(therapist)
+    policy = selectors.booking_policy_of(therapist=therapist)
     today = now.astimezone(zone).date()
     preview = slots.therapist_free_times(
         therapist=therapist,

@@ -261,12 +261,15 @@ class SearchIndex:
 
     def rows_of_ids(self, therapist_ids: np.ndarray) -> np.ndarray:
         """Rows of the given ids that are in the index (others are ignored)."""
-        positions = np.searchsorted(self.ids_sorted, therapist_ids)
-        positions = np.minimum(positions, max(self.size - 1, 0))
+        return self.locate(therapist_ids)[0]
+
+    def locate(self, therapist_ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(rows of the ids that are in the index, which of the given ids those are)."""
         if self.size == 0:
-            return np.empty(0, dtype=np.int64)
+            return np.empty(0, dtype=np.int64), np.zeros(therapist_ids.shape, dtype=bool)
+        positions = np.minimum(np.searchsorted(self.ids_sorted, therapist_ids), self.size - 1)
         found = self.ids_sorted[positions] == therapist_ids
-        return np.asarray(self.rows_by_sorted_id[positions[found]])
+        return np.asarray(self.rows_by_sorted_id[positions[found]]), found
 
     def licensed_in(self, jurisdiction_code: str | None, today: dt.date) -> np.ndarray:
         mask = np.zeros(self.size, dtype=bool)
@@ -518,11 +521,8 @@ def _read_consultation_times(index: SearchIndex) -> np.ndarray:
     if known:
         ids = np.fromiter((therapist_id for therapist_id, _ in known), dtype=np.int64)
         starts = np.fromiter((start for _, start in known), dtype=np.int64)
-        positions = np.searchsorted(index.ids_sorted, ids)
-        positions = np.minimum(positions, max(index.size - 1, 0))
-        if index.size:
-            found = index.ids_sorted[positions] == ids
-            values[index.rows_by_sorted_id[positions[found]]] = starts[found]
+        rows, found = index.locate(ids)
+        values[rows] = starts[found]
     return values
 
 

@@ -260,7 +260,7 @@ MFA_TOTP_ISSUER = "Rapport"
 MFA_ADAPTER = "rapport.accounts.signin.MFAAdapter"
 # Therapists and staff (and any is_staff/is_superuser account) must have an authenticator
 # before any page or API call under these prefixes; see rapport.accounts.middleware.
-MFA_REQUIRED_PATH_PREFIXES = ("/admin/", "/staff/", "/therapist/", "/api/v1/")
+MFA_REQUIRED_PATH_PREFIXES = ("/admin/", "/staff/", "/therapist/", "/practice/", "/api/v1/")
 
 # Lockout (django-axes): 5 failed passwords for one address from one client address pause
 # sign-in for that pair for 15 minutes. allauth's own per-e-mail limit (above) is the brake on a

@@ -260,6 +260,13 @@ class SearchParams(Schema):
     )
     insurance: str | None = _flag("`1`: only therapists who accept insurance.")
     direct_billing: str | None = _flag("`1`: only therapists who bill insurers directly.")
+    has_video: str | None = _flag(
+        "`1`: only therapists with a published video introduction (see has_video_introduction)."
+    )
+    captioned_video: str | None = _flag(
+        "`1`: only therapists with a published video introduction that has captions "
+        "(see has_captioned_video)."
+    )
     contact: list[str] = _many(
         "Between-session contact policy; repeat to accept any of several.",
         values=["none", "scheduling", "brief_check_ins"],
@@ -332,6 +339,12 @@ class SearchResultOut(Schema):
     accepting_new_clients: bool
     next_consultation_at: dt.datetime | None = Field(
         description="Start of the earliest free consultation (UTC), when one is known."
+    )
+    has_video_introduction: bool = Field(
+        description="A video introduction by the therapist is published (filter: has_video)."
+    )
+    has_captioned_video: bool = Field(
+        description="A published video introduction has captions (filter: captioned_video)."
     )
     url: str = Field(description="Path of the profile page on this site.")
 
@@ -435,6 +448,8 @@ class ProfileOut(Schema):
     contact_policy: ContactPolicyOut
     accepting_new_clients: bool
     accepting_confirmed_at: dt.datetime | None
+    has_video_introduction: bool = Field(description="A video introduction is published.")
+    has_captioned_video: bool = Field(description="A published video introduction has captions.")
     url: str
 
 
@@ -484,6 +499,12 @@ def _invalid(error: SearchQueryError) -> HttpResponse:
     )
 
 
+def _captioned(has_video_introduction: bool, has_captioned_video: bool) -> bool:
+    """Captions belong to a video introduction: the same rule as the captioned_video filter
+    (search engine), so a row never says "captioned" for a therapist the filter leaves out."""
+    return has_video_introduction and has_captioned_video
+
+
 def _result_rows(hits: list[SearchHit], *, now: dt.datetime) -> list[dict[str, Any]]:
     """The page's rows in the engine's order, in three queries whatever the page size.
 
@@ -507,6 +528,8 @@ def _result_rows(hits: list[SearchHit], *, now: dt.datetime) -> list[dict[str, A
             "offers_phone",
             "accepting_new_clients",
             "next_consultation_at",
+            "has_video_introduction",
+            "has_captioned_video",
         )
     }
     licensed_in: dict[int, list[str]] = {therapist_id: [] for therapist_id in therapists}
@@ -535,7 +558,8 @@ def _result_rows(hits: list[SearchHit], *, now: dt.datetime) -> list[dict[str, A
         if row is None:  # removed between the search and this read
             continue
         (therapist_id, public_id, name, pronouns, designation, fee, currency, sliding_minimum,
-         in_person, video, phone, accepting, next_consultation_at) = row  # fmt: skip
+         in_person, video, phone, accepting, next_consultation_at, video_introduction,
+         captioned) = row  # fmt: skip
         delivery = [
             mode
             for mode, offered in (("in_person", in_person), ("video", video), ("phone", phone))
@@ -560,6 +584,8 @@ def _result_rows(hits: list[SearchHit], *, now: dt.datetime) -> list[dict[str, A
                     if next_consultation_at is not None and next_consultation_at >= now
                     else None
                 ),
+                "has_video_introduction": video_introduction,
+                "has_captioned_video": _captioned(video_introduction, captioned),
                 "url": path_template.replace(str(_PATH_PLACEHOLDER), str(public_id)),
             }
         )
@@ -727,6 +753,10 @@ def _profile(therapist: TherapistProfile) -> dict[str, Any]:
         },
         "accepting_new_clients": therapist.accepting_new_clients,
         "accepting_confirmed_at": therapist.accepting_confirmed_at,
+        "has_video_introduction": therapist.has_video_introduction,
+        "has_captioned_video": _captioned(
+            therapist.has_video_introduction, therapist.has_captioned_video
+        ),
         "url": _profile_path(therapist.public_id),
     }
 

@@ -35,6 +35,7 @@ from rapport.directory.search.contract import (
     CONSULTATION_WITHIN_OPTIONS,
     DEFAULT_RADIUS_KM,
     PARAM_ACCESSIBILITY,
+    PARAM_CAPTIONED_VIDEO,
     PARAM_CONCERN,
     PARAM_CONSULTATION_WITHIN,
     PARAM_CONTACT,
@@ -42,6 +43,7 @@ from rapport.directory.search.contract import (
     PARAM_DIRECT_BILLING,
     PARAM_FAITH,
     PARAM_GENDER,
+    PARAM_HAS_VIDEO,
     PARAM_INSURANCE,
     PARAM_LANGUAGE,
     PARAM_LATITUDE,
@@ -399,6 +401,8 @@ FLAG_FIELDS = (
     PARAM_SLIDING_SCALE,
     PARAM_INSURANCE,
     PARAM_DIRECT_BILLING,
+    PARAM_HAS_VIDEO,
+    PARAM_CAPTIONED_VIDEO,
 )
 
 # Names the form reads, for tests and for the template's error slots.
@@ -406,6 +410,8 @@ FORM_FIELDS = (
     PARAM_PLACE,
     PARAM_RADIUS,
     PARAM_DELIVERY,
+    PARAM_HAS_VIDEO,
+    PARAM_CAPTIONED_VIDEO,
     PARAM_CONCERN,
     PARAM_MODALITY,
     PARAM_POPULATION,

@@ -309,6 +309,15 @@ class TherapistProfile(models.Model):
         help_text="Share of held consultations followed by a first session; empty until enough.",
     )
 
+    # Facts the videos app keeps current through services.therapist_video_facts_set: whether a
+    # moderated, published video introduction exists, and whether one of them has captions.
+    has_video_introduction = models.BooleanField(
+        default=False, help_text="At least one approved video introduction is published."
+    )
+    has_captioned_video = models.BooleanField(
+        default=False, help_text="At least one published video introduction has captions."
+    )
+
     # contact policy: bounded contact is part of the product, not a footnote
     between_session_contact = models.CharField(
         max_length=16,

@@ -376,6 +376,32 @@ def therapist_booking_facts_set(
     therapist.first_session_rate_percent = first_session_rate_percent
 
 
+def therapist_video_facts_set(
+    *, therapist: TherapistProfile, has_video_introduction: bool, has_captioned_video: bool
+) -> None:
+    """Store what the videos app published for this therapist (the directory never imports
+    videos), for the search filters and the profile page.
+
+    Side effects: updates two TherapistProfile fields and, when either changed, bumps the search
+    index version (a video going live is rare; the filters must see it at once).
+    """
+    changed = (
+        TherapistProfile.objects.filter(pk=therapist.pk)
+        .exclude(
+            has_video_introduction=has_video_introduction,
+            has_captioned_video=has_captioned_video,
+        )
+        .update(
+            has_video_introduction=has_video_introduction,
+            has_captioned_video=has_captioned_video,
+        )
+    )
+    if changed:
+        search_index_version_bump()
+    therapist.has_video_introduction = has_video_introduction
+    therapist.has_captioned_video = has_captioned_video
+
+
 def therapist_accepting_confirm(
     *, therapist: TherapistProfile, accepting: bool, now: dt.datetime | None = None
 ) -> TherapistProfile:

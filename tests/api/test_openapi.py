@@ -77,6 +77,11 @@ def test_multi_valued_filters_are_documented_as_repeated_parameters():
         assert types[name] == "array", name
     for name in ("max_fee", "page", "page_size", *contract.STYLE_PARAMS):
         assert types[name] == "integer", name
+    # Yes/no filters: a single string, 1 or 0.
+    for name in ("lgbtq2s_affirming", "sliding_scale", "insurance", "direct_billing",
+                 "has_video", "captioned_video", "accepting"):  # fmt: skip
+        schema = next(p["schema"] for p in operation["parameters"] if p["name"] == name)
+        assert (schema["type"], schema["enum"]) == ("string", ["1", "0"]), name
     page_size = next(p for p in operation["parameters"] if p["name"] == "page_size")
     assert page_size["schema"]["minimum"] == 1
     assert page_size["schema"]["maximum"] == 100
@@ -100,8 +105,12 @@ def test_responses_and_their_schemas_are_documented():
     assert set(schemas["SearchResultOut"]["properties"]) == {
         "id", "name", "pronouns", "designation", "licensed_in", "distance_km", "fee",
         "currency", "sliding_scale_min", "delivery", "languages", "accepting_new_clients",
-        "next_consultation_at", "url",
+        "next_consultation_at", "has_video_introduction", "has_captioned_video", "url",
     }  # fmt: skip
+    for name in ("has_video_introduction", "has_captioned_video"):
+        assert schemas["SearchResultOut"]["properties"][name]["type"] == "boolean", name
+        assert schemas["ProfileOut"]["properties"][name]["type"] == "boolean", name
+        assert name in schemas["SearchResultOut"]["required"], name
     assert set(schemas["FacetOut"]["properties"]) == {"value", "label", "count", "selected"}
     assert profile["parameters"] == [
         {

@@ -105,6 +105,8 @@ def test_search_rows_carry_what_a_card_shows_in_the_engines_order(client, fake):
         offers_video=True,
         offers_phone=True,
         next_consultation_at=dt.datetime(2099, 3, 4, 15, 30, tzinfo=dt.UTC),
+        has_video_introduction=True,
+        has_captioned_video=True,
     )
     ada.languages.set(Language.objects.filter(slug__in=["fr", "en"]))
     Licence.objects.create(
@@ -130,6 +132,8 @@ def test_search_rows_carry_what_a_card_shows_in_the_engines_order(client, fake):
         offers_phone=True,
         # Already past: stale until the booking app refreshes it, so not shown.
         next_consultation_at=timezone.now() - dt.timedelta(minutes=5),
+        # Captions stored without a published introduction: not a captioned introduction.
+        has_captioned_video=True,
     )
     fake.result = SearchResult(
         total=2,
@@ -162,6 +166,8 @@ def test_search_rows_carry_what_a_card_shows_in_the_engines_order(client, fake):
                 "languages": [],
                 "accepting_new_clients": True,
                 "next_consultation_at": None,
+                "has_video_introduction": False,
+                "has_captioned_video": False,
                 "url": f"/therapists/{bo.public_id}/",
             },
             {
@@ -178,6 +184,8 @@ def test_search_rows_carry_what_a_card_shows_in_the_engines_order(client, fake):
                 "languages": ["en", "fr"],
                 "accepting_new_clients": True,
                 "next_consultation_at": "2099-03-04T15:30:00Z",
+                "has_video_introduction": True,
+                "has_captioned_video": True,
                 "url": f"/therapists/{ada.public_id}/",
             },
         ],
@@ -351,6 +359,7 @@ def _full_therapist():
         reply_within_hours=24,
         contact_hours="Weekdays 9:00–17:00",
         accepting_confirmed_at=timezone.now().replace(microsecond=0) - dt.timedelta(days=3),
+        has_video_introduction=True,
     )
     therapist.concerns.set(Concern.objects.filter(slug__in=["grief", "anxiety"]))
     therapist.modalities.set(Modality.objects.filter(slug="cbt"))
@@ -481,6 +490,8 @@ def test_profile_has_everything_the_profile_page_shows(client):
         },
         "accepting_new_clients": True,
         "accepting_confirmed_at": body["accepting_confirmed_at"],
+        "has_video_introduction": True,
+        "has_captioned_video": False,
         "url": f"/therapists/{therapist.public_id}/",
     }
     assert dt.datetime.fromisoformat(body["accepting_confirmed_at"]) == (
@@ -677,6 +688,8 @@ def test_real_search_near_toronto_with_three_filters(client, real_engine):
         ("lat=45", "lon"),
         ("q=" + "x" * 300, "q"),
         ("insurance=maybe", "insurance"),
+        ("has_video=maybe", "has_video"),
+        ("captioned_video=2", "captioned_video"),
         ("page_size=500", "page_size"),
     ],
 )
@@ -688,6 +701,73 @@ def test_real_parser_errors_are_400_problems_naming_the_field(client, real_engin
     assert body["title"] == "Invalid request"
     assert body["errors"][0]["field"] == field
     assert body["detail"] == body["errors"][0]["message"]
+
+
+@needs_engine
+def test_real_video_filters_narrow_results_with_live_counts(client, real_engine):
+    captioned = make_therapist(
+        display_name="Ada Captioned", has_video_introduction=True, has_captioned_video=True
+    )
+    captioned.concerns.set(Concern.objects.filter(slug="anxiety"))
+    video = make_therapist(display_name="Ben Video", has_video_introduction=True)
+    video.concerns.set(Concern.objects.filter(slug="grief"))
+    plain = make_therapist(display_name="Cy Plain")
+    plain.concerns.set(Concern.objects.filter(slug="anxiety"))
+    real_engine()
+
+    def search(**params: str) -> dict[str, Any]:
+        response = client.get(SEARCH_URL, params)
+        assert response.status_code == 200, response.content[:500]
+        return response.json()
+
+    def names(body: dict[str, Any]) -> list[str]:
+        return [row["name"] for row in body["results"]]
+
+    def counts(body: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+        return body["facets"]["has_video"][0], body["facets"]["captioned_video"][0]
+
+    everyone = search()
+    assert names(everyone) == ["Ada Captioned", "Ben Video", "Cy Plain"]
+    assert counts(everyone) == (
+        {"value": "1", "label": "Has a video introduction", "count": 2, "selected": False},
+        {"value": "1", "label": "Has captioned videos", "count": 1, "selected": False},
+    )
+    assert [
+        (row["has_video_introduction"], row["has_captioned_video"]) for row in everyone["results"]
+    ] == [(True, True), (True, False), (False, False)]
+
+    with_video = search(has_video="1")
+    assert names(with_video) == ["Ada Captioned", "Ben Video"]
+    assert [facet["count"] for facet in counts(with_video)] == [2, 1]
+    assert counts(with_video)[0]["selected"] is True
+
+    assert names(search(captioned_video="1")) == ["Ada Captioned"]
+    assert names(search(has_video="1", captioned_video="1")) == ["Ada Captioned"]
+
+    # Counts follow the other filters: among therapists for anxiety, one has a video.
+    anxious = search(concern="anxiety")
+    assert names(anxious) == ["Ada Captioned", "Cy Plain"]
+    assert [facet["count"] for facet in counts(anxious)] == [1, 1]
+    grieving = search(concern="grief", captioned_video="1")
+    assert names(grieving) == []
+    assert [facet["count"] for facet in counts(grieving)] == [0, 0]
+    # ... and the HTML page's own words for a flag count in the API too.
+    assert names(search(has_video="on", concern="grief")) == ["Ben Video"]
+
+
+@needs_engine
+def test_real_video_filter_error_has_the_same_shape_as_other_flags(client, real_engine):
+    video = _problem(client.get(SEARCH_URL, {"has_video": "maybe"}))
+    insurance = _problem(client.get(SEARCH_URL, {"insurance": "maybe"}))
+
+    assert video == {
+        "type": "about:blank",
+        "title": "Invalid request",
+        "status": 400,
+        "detail": "Use 1 or 0 for has_video, not “maybe”.",
+        "errors": [{"field": "has_video", "message": "Use 1 or 0 for has_video, not “maybe”."}],
+    }
+    assert video["detail"].replace("has_video", "insurance") == insurance["detail"]
 
 
 @needs_engine

@@ -30,6 +30,7 @@ from rapport.directory.search.text import matching_therapist_ids, search_words
 from rapport.directory.services import (
     search_index_version_bump,
     therapist_verification_decide,
+    therapist_video_facts_set,
 )
 from tests.factories import make_office, make_therapist, make_user
 
@@ -275,6 +276,53 @@ def test_insurance_billing_and_affirming_flags_each_filter():
     assert names(run(lgbtq2s_affirming=True)) == ["Ben Insured"]
 
 
+def test_video_filters_keep_therapists_with_a_video_introduction_and_with_captions():
+    therapist("Ada Captioned", has_video_introduction=True, has_captioned_video=True)
+    therapist("Ben Video", has_video_introduction=True)
+    therapist("Cy No Video")
+    # Captions without a published introduction (facts out of step) are not a captioned video.
+    therapist("Di Stray Captions", has_captioned_video=True)
+    assert names(run(has_video=True)) == ["Ada Captioned", "Ben Video"]
+    assert names(run(captioned_video=True)) == ["Ada Captioned"]
+    assert names(run(has_video=True, captioned_video=True)) == ["Ada Captioned"]
+    assert len(names(run())) == 4
+
+
+def test_video_filters_combine_with_other_filters():
+    therapist("Ada Insured Video", has_video_introduction=True, accepts_insurance=True)
+    therapist("Ben Video", has_video_introduction=True, has_captioned_video=True)
+    therapist("Cy Insured", accepts_insurance=True)
+    assert names(run(has_video=True, insurance=True)) == ["Ada Insured Video"]
+    assert names(run(captioned_video=True, insurance=True)) == []
+    assert names(run(captioned_video=True, concerns=frozenset({"grief"}))) == []
+
+
+def test_a_video_published_through_the_service_shows_in_the_next_search():
+    ada = therapist("Ada Soon On Video")
+    therapist("Ben Never")
+    assert names(run(has_video=True)) == []
+    built = engine.current_index()
+
+    therapist_video_facts_set(therapist=ada, has_video_introduction=True, has_captioned_video=False)
+    assert names(run(has_video=True)) == ["Ada Soon On Video"]
+    assert names(run(captioned_video=True)) == []
+    rebuilt = engine.current_index()
+    assert rebuilt is not built
+    assert rebuilt.version[0] == built.version[0] + 1
+
+    therapist_video_facts_set(therapist=ada, has_video_introduction=True, has_captioned_video=True)
+    assert names(run(captioned_video=True)) == ["Ada Soon On Video"]
+    # Setting the same facts again changes nothing, so the index is kept.
+    kept = engine.current_index()
+    therapist_video_facts_set(therapist=ada, has_video_introduction=True, has_captioned_video=True)
+    assert engine.current_index() is kept
+
+    therapist_video_facts_set(
+        therapist=ada, has_video_introduction=False, has_captioned_video=False
+    )
+    assert names(run(has_video=True)) == names(run(captioned_video=True)) == []
+
+
 def test_free_text_finds_word_variants():
     therapist("Ada Couples", headline="Couple therapy for busy parents")
     therapist("Ben Parenting", about="I help with parenting teenagers.")
@@ -488,6 +536,8 @@ def test_every_facet_lists_every_active_option_in_the_contract_order():
         "lgbtq2s_affirming": 1,
         "insurance": 1,
         "direct_billing": 1,
+        "has_video": 1,
+        "captioned_video": 1,
         "sliding_scale": 1,
         "accepting": 1,
         "accessibility": 9,
@@ -510,6 +560,40 @@ def test_sliding_scale_facet_counts_results_if_the_floor_were_used():
     assert (result.total, facet(result, "sliding_scale")) == (1, {"1": 2})
     unchanged = dataclasses.replace(SearchQuery(page_size=5))
     assert facet(engine.search(unchanged, now=timezone.now()), "sliding_scale") == {"1": 2}
+
+
+def test_video_facets_count_the_results_each_flag_would_leave():
+    therapist("Ada", concerns=("anxiety",), has_video_introduction=True, has_captioned_video=True)
+    therapist("Ben", concerns=("anxiety",), has_video_introduction=True, accepts_insurance=True)
+    therapist("Cy", concerns=("grief",), has_video_introduction=True, has_captioned_video=True)
+    therapist("Di", concerns=("anxiety",), accepts_insurance=True)
+    therapist("Ed", has_captioned_video=True)  # captions without an introduction: neither
+
+    everyone = run()
+    assert (everyone.total, facet(everyone, "has_video"), facet(everyone, "captioned_video")) == (
+        5,
+        {"1": 3},
+        {"1": 2},
+    )
+    anxious = run(concerns=frozenset({"anxiety"}))
+    assert (facet(anxious, "has_video"), facet(anxious, "captioned_video")) == ({"1": 2}, {"1": 1})
+    insured = run(insurance=True)
+    assert (facet(insured, "has_video"), facet(insured, "captioned_video")) == ({"1": 1}, {"1": 0})
+
+    # A chosen flag counts the results it leaves, and narrows the other flags' counts too.
+    with_video = run(has_video=True)
+    assert with_video.total == 3
+    assert with_video.facets["has_video"] == [FacetCount("1", "Has a video introduction", 3, True)]
+    assert with_video.facets["captioned_video"] == [
+        FacetCount("1", "Has captioned videos", 2, False)
+    ]
+    assert facet(with_video, "insurance") == {"1": 1}
+    both = run(has_video=True, captioned_video=True, concerns=frozenset({"anxiety"}))
+    assert names(both) == ["Ada"]
+    assert (facet(both, "has_video"), facet(both, "captioned_video")) == ({"1": 1}, {"1": 1})
+    assert facet(both, "concern")["grief"] == 0
+    # Other filters' counts stay within the chosen flag's results.
+    assert facet(run(captioned_video=True), "accepting") == {"0": 2}
 
 
 def test_a_directory_without_therapists_or_taxonomies_finds_nobody():

@@ -47,6 +47,7 @@ def test_every_filter_parses_exactly():
         "&concern=anxiety&concern=grief&modality=cbt&population=couples&language=fr"
         "&gender=woman&gender=non_binary&lived_experience=immigration&faith=jewish"
         "&lgbtq2s_affirming=1&max_fee=150.50&sliding_scale=1&insurance=1&direct_billing=1"
+        "&has_video=1&captioned_video=1"
         "&contact=none&accessibility=step-free&accessibility=elevator&accepting=0"
         "&q=+couples+therapy+&sort=fee&page=3&style_humour=4&style_structure=2",
         page_size=7,
@@ -71,6 +72,8 @@ def test_every_filter_parses_exactly():
         sliding_scale=True,
         insurance=True,
         direct_billing=True,
+        has_video=True,
+        captioned_video=True,
         contact=frozenset({"none"}),
         accessibility=frozenset({"step-free", "elevator"}),
         accepting_only=False,
@@ -150,11 +153,29 @@ def test_best_fit_sort_is_allowed_with_a_style_preference():
         ("max_fee=NaN", "max_fee", "Enter the most you can pay as a number, not “NaN”."),
         ("max_fee=1e9", "max_fee", "The most you can pay can be at most 100,000."),
         ("insurance=maybe", "insurance", "Use 1 or 0 for insurance, not “maybe”."),
+        ("has_video=maybe", "has_video", "Use 1 or 0 for has_video, not “maybe”."),
+        ("has_video=2", "has_video", "Use 1 or 0 for has_video, not “2”."),
+        ("captioned_video=x", "captioned_video", "Use 1 or 0 for captioned_video, not “x”."),
+        (
+            "has_video=1&captioned_video=sure",
+            "captioned_video",
+            "Use 1 or 0 for captioned_video, not “sure”.",
+        ),
         ("accepting=all", "accepting", "Use 1 or 0 for accepting, not “all”."),
     ],
 )
 def test_bad_input_is_refused_with_its_field_and_message(query_string, field, message):
     assert refusal(query_string) == (field, message)
+
+
+@pytest.mark.parametrize("name", ["has_video", "captioned_video", "insurance"])
+def test_video_flags_read_values_exactly_like_the_other_flags(name):
+    # Each of these is also the SearchQuery attribute's name.
+    for raw, expected in (("1", True), ("on", True), ("yes", True), ("TRUE", True),
+                          ("0", False), ("off", False), ("no", False), ("", False)):  # fmt: skip
+        assert getattr(parse(f"{name}={raw}"), name) is expected, raw
+    # The last non-empty value wins, as for every single-valued parameter.
+    assert getattr(parse(f"{name}=0&{name}=1"), name) is True
 
 
 def test_an_inactive_term_is_not_a_filter_any_more():

@@ -51,6 +51,8 @@ class Facts:
     lgbtq2s_affirming: bool
     insurance: bool
     direct_billing: bool
+    video_introduction: bool
+    captioned_video: bool  # as stored: may be set without an introduction (facts out of step)
     fee: int
     floor: int | None
     style: dict[str, int]
@@ -75,6 +77,13 @@ def directory(db):
             next_consultation_at=None
             if profile_id % 4 == 0
             else SEEDED_AT + dt.timedelta(hours=(profile_id * 37) % (30 * 24))
+        )
+    # Video facts in every combination, including captions stored without a published
+    # introduction (which must not count as a captioned video introduction).
+    for profile_id in TherapistProfile.objects.values_list("id", flat=True):
+        TherapistProfile.objects.filter(id=profile_id).update(
+            has_video_introduction=profile_id % 3 != 0,
+            has_captioned_video=profile_id % 5 in (0, 1, 2),
         )
     facts = []
     for profile in TherapistProfile.objects.prefetch_related(
@@ -111,6 +120,8 @@ def directory(db):
                 lgbtq2s_affirming=profile.lgbtq2s_affirming,
                 insurance=profile.accepts_insurance,
                 direct_billing=profile.direct_billing,
+                video_introduction=profile.has_video_introduction,
+                captioned_video=profile.has_captioned_video,
                 fee=profile.fee_minor,
                 floor=profile.sliding_scale_min_minor,
                 style={name: getattr(profile, name) for name in engine.STYLE_FIELDS},
@@ -146,6 +157,13 @@ def directory(db):
     # The data set must exercise the rules it is meant to test.
     assert sum(fact.listed for fact in facts) >= 80
     assert Licence.objects.exclude(jurisdiction_id__in=("CA-ON",)).exists()
+    assert any(fact.listed and fact.video_introduction and fact.captioned_video for fact in facts)
+    assert any(
+        fact.listed and fact.video_introduction and not fact.captioned_video for fact in facts
+    )
+    assert any(
+        fact.listed and not fact.video_introduction and fact.captioned_video for fact in facts
+    )
     return facts
 
 
@@ -182,6 +200,11 @@ def qualifies(fact: Facts, query: SearchQuery, now: dt.datetime, text_ids: set[i
     if query.insurance and not fact.insurance:
         return False, None
     if query.direct_billing and not fact.direct_billing:
+        return False, None
+    if query.has_video and not fact.video_introduction:
+        return False, None
+    # A captioned video introduction is first of all a video introduction.
+    if query.captioned_video and not (fact.video_introduction and fact.captioned_video):
         return False, None
     if query.max_fee_minor is not None:
         lowest = fact.floor if query.sliding_scale and fact.floor is not None else fact.fee
@@ -273,6 +296,8 @@ def facet_variants(query: SearchQuery, result) -> dict[tuple[str, str], SearchQu
         "lgbtq2s_affirming": "lgbtq2s_affirming",
         "insurance": "insurance",
         "direct_billing": "direct_billing",
+        "has_video": "has_video",
+        "captioned_video": "captioned_video",
         "sliding_scale": "sliding_scale",
     }
     variants = {}
@@ -355,6 +380,8 @@ def queries(draw):
         sliding_scale=draw(st.booleans()),
         insurance=draw(st.booleans()) and draw(st.booleans()),
         direct_billing=draw(st.booleans()) and draw(st.booleans()),
+        has_video=draw(st.booleans()) and draw(st.booleans()),
+        captioned_video=draw(st.booleans()) and draw(st.booleans()),
         lgbtq2s_affirming=draw(st.booleans()) and draw(st.booleans()),
         accepting_only=sometimes(st.just(False), True),
         consultation_within_days=sometimes(st.sampled_from((1, 2, 7, 14, 30)), None),

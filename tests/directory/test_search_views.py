@@ -171,6 +171,37 @@ def test_query_string_round_trips_into_the_form(client):
     assertContains(response, '<details class="choice-group__more" open><summary>Choose from')
 
 
+def test_video_filters_are_a_labelled_group_of_checkboxes_with_live_counts(client):
+    make_therapist(has_video_introduction=True, has_captioned_video=True)
+    make_therapist(has_video_introduction=True)
+    make_therapist()
+
+    response = client.get(URL)
+
+    # The group is named by its legend and described by its hint.
+    assert re.search(
+        r'<fieldset class="choice-group" id="group-video" aria-describedby="hint-video">\s*'
+        r"<legend>Video introduction</legend>\s*"
+        r'<p class="choice-group__hint" id="hint-video">A short video',
+        response.content.decode(),
+    )
+    for name, label, count in (
+        ("has_video", "Has a video introduction", 2),
+        ("captioned_video", "Has captioned videos", 1),
+    ):
+        assertContains(
+            response,
+            f'<input type="checkbox" id="id_{name}" name="{name}" value="1" '
+            f'aria-describedby="error-{name}">',
+        )
+        assertContains(
+            response,
+            f'<label for="id_{name}">{label} <span class="facet-count" '
+            f'id="count-id_{name}">({count})</span></label>',
+            html=True,
+        )
+
+
 def test_sort_offers_best_fit_only_with_a_style_and_nearest_only_with_a_place(client):
     make_therapist(offers_in_person=True)
 
@@ -220,6 +251,48 @@ def test_filters_narrow_the_results(client):
 
     assert card_names(response) == ["Anxiety Helper"]
     assertContains(response, ">1 therapist matches.</p>")
+
+
+def test_video_filters_narrow_the_results_and_stay_checked(client):
+    captioned = make_therapist(
+        display_name="Ada Captioned", has_video_introduction=True, has_captioned_video=True
+    )
+    captioned.concerns.set(Concern.objects.filter(slug="anxiety"))
+    make_therapist(display_name="Ben Video", has_video_introduction=True)
+    make_therapist(display_name="Cy Plain")
+
+    with_video = client.get(URL, {"has_video": "1"})
+    captioned_only = client.get(URL, {"captioned_video": "1"})
+    both = client.get(URL, {"has_video": "1", "captioned_video": "1", "concern": "anxiety"})
+
+    assert card_names(with_video) == ["Ada Captioned", "Ben Video"]
+    assert checked_values(with_video, "has_video") == ["1"]
+    assert checked_values(with_video, "captioned_video") == []
+    assertContains(with_video, ">2 therapists match.</p>")
+    assert card_names(captioned_only) == ["Ada Captioned"]
+    assert checked_values(captioned_only, "captioned_video") == ["1"]
+    assert card_names(both) == ["Ada Captioned"]
+    assert card_names(client.get(URL, {"captioned_video": "1", "concern": "grief"})) == []
+
+
+def test_video_counts_follow_the_other_filters_in_the_htmx_fragment(client):
+    for name, concern, captioned in (("Ada", "anxiety", True), ("Ben", "grief", False)):
+        therapist = make_therapist(
+            display_name=name, has_video_introduction=True, has_captioned_video=captioned
+        )
+        therapist.concerns.set(Concern.objects.filter(slug=concern))
+    make_therapist(display_name="Cy").concerns.set(Concern.objects.filter(slug="grief"))
+
+    everyone = client.get(URL, **HTMX)
+    grief = client.get(URL, {"concern": "grief"}, **HTMX)
+
+    assertContains(everyone, '<span id="count-id_has_video" hx-swap-oob="innerHTML">(2)</span>')
+    assertContains(
+        everyone, '<span id="count-id_captioned_video" hx-swap-oob="innerHTML">(1)</span>'
+    )
+    assertContains(grief, '<span id="count-id_has_video" hx-swap-oob="innerHTML">(1)</span>')
+    assertContains(grief, '<span id="count-id_captioned_video" hx-swap-oob="innerHTML">(0)</span>')
+    assertContains(grief, '<p id="error-has_video" hx-swap-oob="innerHTML"></p>')
 
 
 def test_only_accepting_therapists_are_shown_even_when_a_link_asks_for_all(client):
@@ -399,6 +472,23 @@ def test_unknown_place_is_reported_beside_the_place_field_in_the_htmx_fragment(c
     assert client.get(URL, {"near": "Atlantis"}).status_code == 400
 
 
+@pytest.mark.parametrize("name", ["has_video", "captioned_video"])
+def test_a_bad_video_flag_is_reported_beside_its_checkbox_like_other_flags(client, name):
+    response = client.get(URL, {name: "maybe", "insurance": "1"})
+
+    message = f"Use 1 or 0 for {name}, not “maybe”."
+    assertContains(
+        response, f'<p class="field-error" id="error-{name}">{message}</p>', status_code=400
+    )
+    assertContains(
+        response, f'<li><a href="#id_{name}">{message}</a></li>', html=True, status_code=400
+    )
+    assert checked_values(response, "insurance") == ["1"]
+    assert card_names(response) == []
+    fragment = client.get(URL, {name: "maybe"}, **HTMX)
+    assertContains(fragment, f'<p id="error-{name}" hx-swap-oob="innerHTML">{message}</p>')
+
+
 def test_an_unknown_option_value_is_reported_on_its_fieldset(client):
     response = client.get(URL, {"concern": "not-a-concern"})
 
@@ -426,6 +516,8 @@ def test_an_unknown_option_value_is_reported_on_its_fieldset(client):
         {"q": "x" * 500},
         {"gender": "robot"},
         {"insurance": "maybe"},
+        {"has_video": "maybe"},
+        {"captioned_video": "2"},
     ],
 )
 def test_bad_values_are_never_a_server_error(client, params):

@@ -273,6 +273,34 @@ def test_list_card_names_every_licensed_jurisdiction(client):
     )
 
 
+def test_list_card_notes_a_video_introduction_and_whether_it_is_captioned(client):
+    make_therapist(
+        display_name="Ada Captioned",
+        headline="Hello.",
+        has_video_introduction=True,
+        has_captioned_video=True,
+    )
+    make_therapist(display_name="Ben Video", has_video_introduction=True)
+    make_therapist(display_name="Cy Plain")
+    # Captions stored without a published introduction say nothing on the card.
+    make_therapist(display_name="Di Stray", has_captioned_video=True)
+
+    response = client.get(LIST_URL)
+    body = response.content.decode()
+
+    assert card_names(response) == ["Ada Captioned", "Ben Video", "Cy Plain", "Di Stray"]
+    cards = dict(zip(card_names(response), body.split('<article class="card"')[1:], strict=True))
+    assert cards["Ada Captioned"].count('<p class="card__meta">') == 1
+    assertContains(
+        response,
+        '<p class="card__headline">Hello.</p>\n'
+        '  <p class="card__meta">Video introduction, captioned</p>',
+    )
+    assert '<p class="card__meta">Video introduction</p>' in cards["Ben Video"]
+    assert "Video introduction" not in cards["Cy Plain"]
+    assert "Video introduction" not in cards["Di Stray"]
+
+
 @pytest.fixture
 def five_therapists(settings):
     settings.DIRECTORY_PAGE_SIZE = 2

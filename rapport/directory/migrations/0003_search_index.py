@@ -9,6 +9,8 @@ from django.db import migrations, models
 # content, kept in step by triggers whatever writes the rows (services, admin, bulk seeding).
 # PostgreSQL: a GIN index on the english tsvector of the same columns; the search query repeats
 # the indexed expression exactly (rapport.directory.search.text), so the planner uses it.
+# A later migration that makes SQLite rebuild directory_therapistprofile drops the triggers
+# with the old table and must create them again (see 0005).
 TEXT_COLUMNS = ("display_name", "headline", "about", "approach", "first_session")
 SQLITE_FORWARD = [
     """

@@ -27,6 +27,8 @@ PARAM_MAX_FEE = "max_fee"  # whole currency units, e.g. 150
 PARAM_SLIDING_SCALE = "sliding_scale"  # "1": the sliding-scale floor reaches max_fee
 PARAM_INSURANCE = "insurance"  # "1"
 PARAM_DIRECT_BILLING = "direct_billing"  # "1"
+PARAM_HAS_VIDEO = "has_video"  # "1": a published, approved video introduction
+PARAM_CAPTIONED_VIDEO = "captioned_video"  # "1": a video introduction with captions
 PARAM_CONTACT = "contact"  # BetweenSessionContact values
 PARAM_ACCESSIBILITY = "accessibility"  # AccessibilityFeature slugs (an office has all of them)
 PARAM_ACCEPTING = "accepting"  # "0" to include therapists not accepting; default on
@@ -65,6 +67,8 @@ FACET_KEYS = (
     PARAM_LGBTQ2S_AFFIRMING,
     PARAM_INSURANCE,
     PARAM_DIRECT_BILLING,
+    PARAM_HAS_VIDEO,
+    PARAM_CAPTIONED_VIDEO,
     PARAM_SLIDING_SCALE,
     PARAM_ACCEPTING,
     PARAM_ACCESSIBILITY,
@@ -120,6 +124,8 @@ class SearchQuery:
     sliding_scale: bool = False
     insurance: bool = False
     direct_billing: bool = False
+    has_video: bool = False  # a video introduction is published
+    captioned_video: bool = False  # a captioned video introduction is published
     contact: frozenset[str] = frozenset()  # any of
     accessibility: frozenset[str] = frozenset()
     accepting_only: bool = True

@@ -1,10 +1,11 @@
 """The directory search engine: a compact columnar index per process, queried with numpy.
 
-Every listable therapist (verified and listed) is one row of a set of numpy arrays: fees, flags,
-style placements, gender and contact-policy codes, when they last confirmed they are accepting,
-one boolean matrix per taxonomy (therapist × term), the licences per jurisdiction, and a flat
-array of their offices (coordinates, accessibility features, owning row). A search is a handful
-of vectorised mask operations over those arrays; every facet count comes from the same masks.
+Every listable therapist (verified and listed) is one row of a set of numpy arrays: fees, flags
+(among them whether a video introduction, and a captioned one, is published), style placements,
+gender and contact-policy codes, when they last confirmed they are accepting, one boolean matrix
+per taxonomy (therapist × term), the licences per jurisdiction, and a flat array of their offices
+(coordinates, accessibility features, owning row). A search is a handful of vectorised mask
+operations over those arrays; every facet count comes from the same masks.
 
 The database stays the source of truth. ``directory.SearchIndexVersion`` is bumped in the same
 transaction as every change to indexed data; each search reads it (one primary-key query) and
@@ -63,6 +64,7 @@ from rapport.directory.search.contract import (
     DELIVERY_VIDEO,
     PARAM_ACCEPTING,
     PARAM_ACCESSIBILITY,
+    PARAM_CAPTIONED_VIDEO,
     PARAM_CONCERN,
     PARAM_CONSULTATION_WITHIN,
     PARAM_CONTACT,
@@ -70,6 +72,7 @@ from rapport.directory.search.contract import (
     PARAM_DIRECT_BILLING,
     PARAM_FAITH,
     PARAM_GENDER,
+    PARAM_HAS_VIDEO,
     PARAM_INSURANCE,
     PARAM_LANGUAGE,
     PARAM_LGBTQ2S_AFFIRMING,
@@ -226,6 +229,8 @@ class SearchIndex:
     insurance: np.ndarray
     direct_billing: np.ndarray
     lgbtq2s_affirming: np.ndarray
+    has_video: np.ndarray  # a published video introduction
+    captioned_video: np.ndarray  # ... of which one has captions (always within has_video)
     offers: dict[str, np.ndarray]  # delivery mode -> bool
     style: np.ndarray  # int8, rows × len(STYLE_FIELDS)
     gender: np.ndarray  # int8 code into gender_values
@@ -367,11 +372,13 @@ def build_index(*, version: tuple[int, uuid.UUID | None] | None = None) -> Searc
             "offers_phone",
             "gender_category",
             "between_session_contact",
+            "has_video_introduction",
+            "has_captioned_video",
             *style_columns,
         )
     )
     size = len(profiles)
-    columns = list(zip(*profiles, strict=True)) if profiles else [()] * (13 + len(style_columns))
+    columns = list(zip(*profiles, strict=True)) if profiles else [()] * (15 + len(style_columns))
     ids = np.array(columns[0], dtype=np.int64)
     fee = np.array(columns[1], dtype=np.int64)
     lowest_fee = np.array(
@@ -397,7 +404,7 @@ def build_index(*, version: tuple[int, uuid.UUID | None] | None = None) -> Searc
     gender_code = {value: code for code, value in enumerate(gender_values)}
     contact_code = {value: code for code, value in enumerate(contact_values)}
     style = (
-        np.array(columns[13:], dtype=np.int8).T.copy()
+        np.array(columns[15:], dtype=np.int8).T.copy()
         if size
         else np.zeros((0, len(style_columns)), dtype=np.int8)
     )
@@ -480,6 +487,10 @@ def build_index(*, version: tuple[int, uuid.UUID | None] | None = None) -> Searc
         insurance=flags(5),
         direct_billing=flags(6),
         lgbtq2s_affirming=flags(7),
+        has_video=flags(13),
+        # "Captioned" is a property of a video introduction: a stray captions fact without a
+        # published introduction must not let a therapist into this filter alone.
+        captioned_video=flags(13) & flags(14),
         offers={
             DELIVERY_IN_PERSON: offers_in_person,
             DELIVERY_VIDEO: flags(9),
@@ -653,6 +664,10 @@ def search(
     )
     masks.by_filter[PARAM_INSURANCE] = index.insurance if query.insurance else None
     masks.by_filter[PARAM_DIRECT_BILLING] = index.direct_billing if query.direct_billing else None
+    masks.by_filter[PARAM_HAS_VIDEO] = index.has_video if query.has_video else None
+    masks.by_filter[PARAM_CAPTIONED_VIDEO] = (
+        index.captioned_video if query.captioned_video else None
+    )
     masks.by_filter["fee"] = _fee_mask(index, query.max_fee_minor, sliding=query.sliding_scale)
     masks.by_filter["style"] = _style_mask(index, query.style)
     consultation_times = index.consultation_times.values
@@ -938,6 +953,13 @@ def _facets(
             index.direct_billing,
             "Bills insurers directly",
             query.direct_billing,
+        ),
+        (PARAM_HAS_VIDEO, index.has_video, "Has a video introduction", query.has_video),
+        (
+            PARAM_CAPTIONED_VIDEO,
+            index.captioned_video,
+            "Has captioned videos",
+            query.captioned_video,
         ),
     ):
         facets[key] = [

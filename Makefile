@@ -21,6 +21,7 @@ demo: install
 	$(BIN)/rapport migrate --noinput
 	$(BIN)/rapport seed --therapists $(DEMO_THERAPISTS) --seed $(DEMO_SEED)
 	$(BIN)/rapport seed_bookings --seed $(DEMO_SEED)
+	$(BIN)/rapport seed_videos --seed $(DEMO_SEED)
 	$(MAKE) --no-print-directory serve
 
 # The web server and the background task worker together, until Ctrl-C.
@@ -61,6 +62,7 @@ bench: install
 	scripts/with-postgres $(BIN)/python bench/slot_speed.py --use-database-url
 	$(BIN)/python bench/booking_overlaps.py
 	scripts/with-postgres $(BIN)/python bench/booking_overlaps.py --use-database-url
+	$(BIN)/python bench/video_speed.py
 
 clean:
 	rm -rf $(VENV) var/rapport.sqlite3* .pytest_cache .mypy_cache .ruff_cache

@@ -72,6 +72,7 @@ INSTALLED_APPS = [
     "rapport.accounts",
     "rapport.directory",
     "rapport.booking",
+    "rapport.videos",
 ]
 
 MIDDLEWARE = [
@@ -326,7 +327,7 @@ SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 # and the richest forms in Chromium). One admin template does carry an inline <style>, which
 # the policy blocks: the change list of a ModelAdmin with actions_on_top and actions_on_bottom
 # both off. Leave one on (the default), or that list loses a column-width rule.
-CONTENT_SECURITY_POLICY = {
+CONTENT_SECURITY_POLICY: dict[str, dict[str, Any]] = {
     "DIRECTIVES": {
         "default-src": [SELF],
         "script-src": [SELF, NONCE],
@@ -428,7 +429,7 @@ if not PRODUCTION:
     STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 MEDIA_URL = "/media/"
 MEDIA_ROOT = Path(env.str("MEDIA_ROOT", str(VAR_DIR / "media")))
-STORAGES = {
+STORAGES: dict[str, dict[str, Any]] = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
         "BACKEND": (
@@ -524,3 +525,61 @@ SEARCH_CONSULTATION_TIMES_MAX_AGE_SECONDS = env.int(
 BOOKING_REQUEST_EXPIRY_HOURS = env.int("BOOKING_REQUEST_EXPIRY_HOURS", 48, minimum=1, maximum=336)
 # Days before a listing pauses (LISTING_FRESHNESS_DAYS) that the therapist is warned by e-mail.
 LISTING_WARNING_DAYS_BEFORE = env.int("LISTING_WARNING_DAYS_BEFORE", 3, minimum=1, maximum=14)
+
+# --- video introductions -------------------------------------------------------------------
+# Uploads arrive in chunks into VIDEO_UPLOAD_DIR (local disk, shared by the app servers and the
+# worker: the probe and the transcoder read local files), are probed in a resource-limited
+# subprocess, then kept in the "videos" storage (local files or S3-compatible) under random
+# names, outside the static folders.
+VIDEO_MAX_UPLOAD_BYTES = env.int("VIDEO_MAX_UPLOAD_MB", 500, minimum=1, maximum=10_000) * 2**20
+VIDEO_MAX_DURATION_SECONDS = env.int("VIDEO_MAX_DURATION_SECONDS", 180, minimum=5, maximum=3600)
+# Frame-size cap for either orientation: the long side and the short side.
+VIDEO_MAX_LONG_SIDE = env.int("VIDEO_MAX_LONG_SIDE", 3840, minimum=320, maximum=8192)
+VIDEO_MAX_SHORT_SIDE = env.int("VIDEO_MAX_SHORT_SIDE", 2160, minimum=240, maximum=8192)
+# Limits of the probe and transcode subprocesses: wall clock, CPU seconds, address space.
+VIDEO_PROBE_TIMEOUT_SECONDS = env.int("VIDEO_PROBE_TIMEOUT_SECONDS", 30, minimum=1, maximum=600)
+VIDEO_TRANSCODE_TIMEOUT_SECONDS = env.int(
+    "VIDEO_TRANSCODE_TIMEOUT_SECONDS", 1200, minimum=10, maximum=7200
+)
+VIDEO_SUBPROCESS_MEMORY_MB = env.int("VIDEO_SUBPROCESS_MEMORY_MB", 2048, minimum=256)
+# Keep the therapist's original file after a successful transcode (off: it is deleted).
+VIDEO_KEEP_ORIGINALS = env.bool("VIDEO_KEEP_ORIGINALS", default=False)
+VIDEO_UPLOAD_DIR = Path(env.str("VIDEO_UPLOAD_DIR", str(VAR_DIR / "uploads")))
+# Unfinished uploads older than this are removed by `rapport housekeeping`.
+VIDEO_UPLOAD_ABANDON_HOURS = env.int("VIDEO_UPLOAD_ABANDON_HOURS", 24, minimum=1, maximum=720)
+# How playback is served: "django" (a view with Range support), "x-accel" (the front web
+# server sends the file: an internal location at VIDEO_X_ACCEL_PREFIX maps to VIDEO_MEDIA_ROOT),
+# or, with VIDEO_STORAGE=s3, a short-lived signed URL the object store serves with Range.
+VIDEO_STORAGE = env.choice("VIDEO_STORAGE", "local", ("local", "s3"))
+VIDEO_SERVE = env.choice("VIDEO_SERVE", "django", ("django", "x-accel"))
+VIDEO_X_ACCEL_PREFIX = env.str("VIDEO_X_ACCEL_PREFIX", "/protected-videos/")
+VIDEO_MEDIA_ROOT = Path(env.str("VIDEO_MEDIA_ROOT", str(VAR_DIR / "videos")))
+VIDEO_SIGNED_URL_SECONDS = env.int("VIDEO_SIGNED_URL_SECONDS", 300, minimum=30, maximum=86400)
+if VIDEO_STORAGE == "s3":
+    STORAGES["videos"] = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": env.str("VIDEO_S3_BUCKET"),
+            "endpoint_url": env.str("VIDEO_S3_ENDPOINT_URL", "") or None,
+            "region_name": env.str("VIDEO_S3_REGION", "") or None,
+            "access_key": env.str("VIDEO_S3_ACCESS_KEY_ID", "") or None,
+            "secret_key": env.str("VIDEO_S3_SECRET_ACCESS_KEY", "") or None,
+            # Private objects, reachable only through short-lived signed URLs.
+            "default_acl": None,
+            "querystring_auth": True,
+            "querystring_expire": VIDEO_SIGNED_URL_SECONDS,
+            "file_overwrite": False,
+        },
+    }
+    # Playback is redirected to signed URLs on the object store, which the page's policy must
+    # allow as a media (and poster image) source.
+    _video_origin = env.str("VIDEO_S3_MEDIA_ORIGIN", env.str("VIDEO_S3_ENDPOINT_URL", ""))
+    if _video_origin:
+        CONTENT_SECURITY_POLICY["DIRECTIVES"]["media-src"].append(_video_origin)
+        CONTENT_SECURITY_POLICY["DIRECTIVES"]["img-src"].append(_video_origin)
+else:
+    STORAGES["videos"] = {
+        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        # No base_url: nothing under this folder is reachable except through the video views.
+        "OPTIONS": {"location": str(VIDEO_MEDIA_ROOT), "base_url": None},
+    }

@@ -11,6 +11,7 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("", home, name="home"),
     path("", include("rapport.directory.urls")),
     path("", include("rapport.booking.urls")),
+    path("", include("rapport.videos.urls")),
     path("healthz", healthz, name="healthz"),
     path("terms/", terms, name="terms"),
     path("privacy/", privacy_notice, name="privacy_notice"),

@@ -220,3 +220,127 @@ def test_the_owning_therapist_reaches_every_appointment_endpoint(requested_consu
     for endpoint in APPOINTMENT_ENDPOINTS:
         response = _appointment_request(client, endpoint, requested_consultation)
         assert response.status_code in (200, 302, 400), (endpoint.name, response.status_code)
+
+
+# --- videos: one therapist's unpublished video and open upload, seen by everyone else ---------
+
+
+@dataclass(frozen=True)
+class VideoEndpoint:
+    name: str
+    method: str
+    url: Callable[[Any, Any], str]  # (video, upload) -> URL
+    body: dict[str, str] | None = None
+
+
+VIDEO_ENDPOINTS = [
+    VideoEndpoint("play", "get", lambda v, u: f"/videos/{v.public_id}/video.mp4"),
+    VideoEndpoint("poster", "get", lambda v, u: f"/videos/{v.public_id}/poster.jpg"),
+    VideoEndpoint("captions track", "get", lambda v, u: f"/videos/{v.public_id}/captions.vtt"),
+    VideoEndpoint("status", "get", lambda v, u: f"/practice/videos/{v.public_id}/status/"),
+    VideoEndpoint("transcript", "post", lambda v, u: f"/practice/videos/{v.public_id}/transcript/",
+                  {"transcript": "Changed"}),
+    VideoEndpoint("remove captions", "post",
+                  lambda v, u: f"/practice/videos/{v.public_id}/captions/remove/", {}),
+    VideoEndpoint("delete", "post", lambda v, u: f"/practice/videos/{v.public_id}/delete/", {}),
+    VideoEndpoint("review page", "get", lambda v, u: f"/staff/videos/{v.public_id}/"),
+    VideoEndpoint("review decision", "post", lambda v, u: f"/staff/videos/{v.public_id}/",
+                  {"decision": "approved"}),
+    VideoEndpoint("upload state", "get", lambda v, u: f"/practice/videos/uploads/{u.public_id}/"),
+    VideoEndpoint("upload complete", "post",
+                  lambda v, u: f"/practice/videos/uploads/{u.public_id}/complete/", {}),
+    VideoEndpoint("upload chunk", "put", lambda v, u: f"/practice/videos/uploads/{u.public_id}/"),
+    VideoEndpoint("upload cancel", "delete",
+                  lambda v, u: f"/practice/videos/uploads/{u.public_id}/"),
+]  # fmt: skip
+
+
+@pytest.fixture
+def private_video(reference_data, settings, tmp_path):
+    """Someone else's private objects: a ready video waiting for review, with captions, and an
+    upload in progress."""
+    from rapport.videos import services
+    from rapport.videos.models import ProcessingState, Prompt, Video
+
+    settings.VIDEO_UPLOAD_DIR = tmp_path / "uploads"
+    owner = make_therapist(user=make_user(role="therapist", mfa=True))
+    video = Video.objects.create(
+        therapist=owner,
+        prompt=Prompt.APPROACH,
+        state=ProcessingState.READY,
+        media_name="v/00/private.mp4",
+        poster_name="v/00/private.jpg",
+        captions_vtt="WEBVTT\n\n00:00.000 --> 00:01.000\nPrivate words\n",
+        transcript="Private words",
+    )
+    upload = services.video_upload_start(
+        therapist=owner, prompt=Prompt.BEST_WITH, filename="private.mp4", size_bytes=100
+    )
+    return video, upload
+
+
+def _video_request(client: Client, endpoint: VideoEndpoint, video: Any, upload: Any):
+    url = endpoint.url(video, upload)
+    if endpoint.method == "get":
+        return client.get(url)
+    if endpoint.method == "put":
+        return client.put(
+            url, data=b"x" * 10, content_type="application/offset+octet-stream",
+            headers={"Upload-Offset": "0"},
+        )  # fmt: skip
+    if endpoint.method == "delete":
+        return client.delete(url)
+    return client.post(url, endpoint.body or {})
+
+
+VIDEO_ROLES: dict[str, dict[str, Any] | None] = {
+    "anonymous": None,
+    "client": {"role": "client", "mfa": True},
+    "another-therapist": {"role": "therapist", "mfa": True},
+    # Staff without the moderation permission (a superuser has every permission).
+    "staff": {"role": "staff", "mfa": True, "is_staff": True},
+}
+
+
+@pytest.mark.parametrize("role", list(VIDEO_ROLES))
+@pytest.mark.parametrize(
+    "endpoint", VIDEO_ENDPOINTS, ids=[endpoint.name for endpoint in VIDEO_ENDPOINTS]
+)
+def test_someone_elses_video_is_not_found(role, endpoint, private_video):
+    from rapport.videos.models import Video, VideoUpload
+
+    video, upload = private_video
+    client = Client()
+    attributes = VIDEO_ROLES[role]
+    if attributes is not None:
+        user = make_user(**attributes)
+        if role == "another-therapist":
+            make_therapist(user=user)
+        client.force_login(user)
+
+    response = _video_request(client, endpoint, video, upload)
+
+    # Anonymous visitors to signed-in pages are sent to sign in; nobody sees the object.
+    assert response.status_code in ((302, 404) if role == "anonymous" else (404,)), (
+        response.status_code
+    )
+    assert b"Private words" not in response.content
+    assert Video.objects.get(pk=video.pk).transcript == "Private words"
+    assert not Video.objects.get(pk=video.pk).is_published
+    assert VideoUpload.objects.get(pk=upload.pk).received_bytes == 0
+
+
+def test_the_owner_and_a_moderator_reach_the_video_endpoints(private_video):
+    """The control: the owner reaches the practice endpoints, a moderator the review pages."""
+    video, upload = private_video
+    owner = Client()
+    owner.force_login(video.therapist.user)
+    for endpoint in VIDEO_ENDPOINTS:
+        if endpoint.url(video, upload).startswith("/practice/") and endpoint.method == "get":
+            assert _video_request(owner, endpoint, video, upload).status_code == 200
+    assert owner.get(f"/videos/{video.public_id}/captions.vtt").status_code == 200
+    moderator = Client()
+    moderator.force_login(
+        make_user(role="staff", mfa=True, permissions=("videos.moderate_videos",))
+    )
+    assert moderator.get(f"/staff/videos/{video.public_id}/").status_code == 200

@@ -23,6 +23,7 @@ from rapport.booking import outbox, services
 from rapport.booking.errors import InvalidTransition
 from rapport.booking.models import Appointment, AppointmentStatus
 from rapport.directory.services import stale_listings_warn
+from rapport.videos.services import abandoned_uploads_clear, stuck_videos_requeue
 
 logger = logging.getLogger(__name__)
 
@@ -61,6 +62,8 @@ STEPS: tuple[tuple[str, Callable[..., int]], ...] = (
     # that the facts refresh below may pick up.
     ("listing notices queued", lambda now: stale_listings_warn(now=now)),
     ("booking facts refreshed", lambda now: refresh_passed_booking_facts(now=now)),
+    ("abandoned video uploads removed", lambda now: abandoned_uploads_clear(now=now)),
+    ("stuck videos queued again", lambda now: stuck_videos_requeue(now=now)),
 )
 
 
@@ -81,7 +84,8 @@ def housekeeping_run(*, now: dt.datetime) -> tuple[dict[str, int], list[str]]:
 class Command(BaseCommand):
     help = (
         "Deliver due e-mails and reminders, expire unanswered consultation requests, warn "
-        "listings that will pause, and refresh passed booking facts. Runs once, or every "
+        "listings that will pause, refresh passed booking facts, remove abandoned video "
+        "uploads and re-queue videos whose worker died. Runs once, or every "
         "SECONDS with --every."
     )
 

@@ -541,7 +541,8 @@ VIDEO_PROBE_TIMEOUT_SECONDS = env.int("VIDEO_PROBE_TIMEOUT_SECONDS", 30, minimum
 VIDEO_TRANSCODE_TIMEOUT_SECONDS = env.int(
     "VIDEO_TRANSCODE_TIMEOUT_SECONDS", 1200, minimum=10, maximum=7200
 )
-VIDEO_SUBPROCESS_MEMORY_MB = env.int("VIDEO_SUBPROCESS_MEMORY_MB", 2048, minimum=256)
+# PyAV and the encoder need about 700 MB of address space for the worst accepted source.
+VIDEO_SUBPROCESS_MEMORY_MB = env.int("VIDEO_SUBPROCESS_MEMORY_MB", 2048, minimum=1024)
 # Keep the therapist's original file after a successful transcode (off: it is deleted).
 VIDEO_KEEP_ORIGINALS = env.bool("VIDEO_KEEP_ORIGINALS", default=False)
 VIDEO_UPLOAD_DIR = Path(env.str("VIDEO_UPLOAD_DIR", str(VAR_DIR / "uploads")))
@@ -568,15 +569,22 @@ if VIDEO_STORAGE == "s3":
             "default_acl": None,
             "querystring_auth": True,
             "querystring_expire": VIDEO_SIGNED_URL_SECONDS,
+            # Version 4 signatures: the only kind newer regions and most S3-compatible stores
+            # accept.
+            "signature_version": "s3v4",
             "file_overwrite": False,
         },
     }
     # Playback is redirected to signed URLs on the object store, which the page's policy must
-    # allow as a media (and poster image) source.
+    # allow as a media (and poster image) source: without it every player stays black.
     _video_origin = env.str("VIDEO_S3_MEDIA_ORIGIN", env.str("VIDEO_S3_ENDPOINT_URL", ""))
-    if _video_origin:
-        CONTENT_SECURITY_POLICY["DIRECTIVES"]["media-src"].append(_video_origin)
-        CONTENT_SECURITY_POLICY["DIRECTIVES"]["img-src"].append(_video_origin)
+    if not _video_origin:
+        raise ImproperlyConfigured(
+            "With VIDEO_STORAGE=s3, set VIDEO_S3_MEDIA_ORIGIN (the https:// origin signed "
+            "video URLs point at) or VIDEO_S3_ENDPOINT_URL."
+        )
+    CONTENT_SECURITY_POLICY["DIRECTIVES"]["media-src"].append(_video_origin)
+    CONTENT_SECURITY_POLICY["DIRECTIVES"]["img-src"].append(_video_origin)
 else:
     STORAGES["videos"] = {
         "BACKEND": "django.core.files.storage.FileSystemStorage",

@@ -15,6 +15,7 @@ from django.http import Http404
 from django.utils import timezone
 
 from rapport.accounts.models import User
+from rapport.accounts.signin import has_second_factor
 from rapport.booking.access import get_practice_therapist
 from rapport.directory.models import TherapistProfile
 from rapport.directory.selectors import is_listed
@@ -24,7 +25,14 @@ MODERATE_PERMISSION = "videos.moderate_videos"
 
 
 def can_moderate_videos(user: User | AnonymousUser) -> bool:
-    return bool(user.is_authenticated and user.is_active and user.has_perm(MODERATE_PERMISSION))
+    # The second factor is checked here too: playback URLs lie outside the paths where the
+    # middleware demands it, and unpublished videos are not public.
+    return bool(
+        user.is_authenticated
+        and user.is_active
+        and user.has_perm(MODERATE_PERMISSION)
+        and has_second_factor(user)
+    )
 
 
 def get_video_therapist(user: User | AnonymousUser) -> TherapistProfile:

@@ -56,6 +56,7 @@ _TIMING_RE = re.compile(r"^(\S+?)[ \t]*-->[ \t]*(\S+)(.*)$")
 # karaoke timestamps <00:00:01.000>.
 _TAG_RE = re.compile(r"<[^>]*(?:>|$)")
 _SPACES_RE = re.compile(r"[ \t\f\u00a0]+")
+_CONTROL_RE = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 _PERCENT_RE = r"(?:\d+(?:\.\d+)?%)"
 # Cue settings (§4.4): name:value pairs separated by whitespace. "auto" for line and position
@@ -218,6 +219,10 @@ def _parse_timing(number: int, line: str) -> tuple[int, int]:
 def _visible_text(line: str) -> str:
     """A cue text line as a viewer reads it: tags removed, entities decoded, spaces tidied."""
     text = html.unescape(_TAG_RE.sub("", line))
+    # A character reference may decode to a line break or another control character (&#10;);
+    # as a space it cannot start a new block (a NOTE, a timing line) when the text is written
+    # back out.
+    text = _CONTROL_RE.sub(" ", text)
     return _SPACES_RE.sub(" ", text).strip()
 
 

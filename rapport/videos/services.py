@@ -1,7 +1,7 @@
 """Every change to video introductions: uploads, processing, captions, moderation, deletion.
 
-Files and rows move together. A refused upload leaves neither a partial file nor a row nor a
-task; stored files are deleted only after the transaction that forgets them commits (so a
+Files and rows move together. A file the probe refuses leaves neither a partial file nor a row
+nor a task; stored files are deleted only after the transaction that forgets them commits (so a
 rolled-back change never points at a deleted file), and files stored for a change that then
 fails are removed again.
 """
@@ -100,7 +100,8 @@ def size_label(size_bytes: int) -> str:
 def video_upload_start(
     *, therapist: TherapistProfile, prompt: str, filename: str, size_bytes: int
 ) -> VideoUpload:
-    """Open a resumable upload of ``size_bytes`` for one of the prompts.
+    """Open a resumable upload of ``size_bytes`` for one of the prompts, or return the
+    unfinished upload of the same file (prompt, name and size), to be resumed.
 
     Refuses (VideoRejected) an unknown prompt, an empty or over-cap size, and a fifth open
     upload. Side effects: a VideoUpload row and an empty partial file.
@@ -115,6 +116,16 @@ def video_upload_start(
             "video rarely needs more; try exporting it at a lower quality.",
             code="too_big",
         )
+    # The same file announced again (another device, a cleared browser) continues where it
+    # stopped. A different file that shares name and size would fail the probe at the end.
+    unfinished = VideoUpload.objects.filter(
+        therapist=therapist,
+        prompt=prompt,
+        filename=Path(filename).name[:255],
+        size_bytes=size_bytes,
+    ).first()
+    if unfinished is not None:
+        return unfinished
     if VideoUpload.objects.filter(therapist=therapist).count() >= MAX_OPEN_UPLOADS:
         raise VideoRejected(
             "You have several uploads that did not finish. Cancel one of them first.",
@@ -143,7 +154,8 @@ def video_upload_append(
     not run past the announced size (VideoRejected "too_big"). A connection that drops mid-
     chunk keeps what arrived: ``received_bytes`` is the resume point either way. Two writers at
     once get ``UploadBusy`` (a file lock, not a database lock: a slow client must not hold a
-    transaction open). Side effects: the partial file and ``received_bytes``.
+    transaction open); UploadGone when it was completed or cancelled meanwhile.
+    Side effects: the partial file and ``received_bytes``.
     """
     if length < 0:
         raise VideoRejected("The chunk has no length.", code="invalid_chunk")
@@ -173,7 +185,20 @@ def video_upload_append(
 
 
 def video_upload_abandon(*, upload: VideoUpload) -> None:
-    """Forget an upload and its partial file (the therapist cancelled, or it was refused)."""
+    """Forget an upload and its partial file (the therapist cancelled, or it was left).
+
+    Raises UploadBusy while another request writes or checks it (a cancel must not pull the
+    file from under a completion). Side effects: the row and the partial file gone.
+    """
+    try:
+        with _locked_partial(upload):
+            _forget(upload)
+    except UploadGone:
+        # The file is gone already; make sure the row is too.
+        VideoUpload.objects.filter(pk=upload.pk).delete()
+
+
+def _forget(upload: VideoUpload) -> None:
     upload.partial_path.unlink(missing_ok=True)
     VideoUpload.objects.filter(pk=upload.pk).delete()
 
@@ -182,9 +207,11 @@ def video_upload_complete(*, upload: VideoUpload) -> Video:
     """Check the finished upload and accept it as a video, queued for processing.
 
     The probe (rapport.videos.probe: a sandboxed subprocess) decides from the content whether
-    this is a video we can use; a refusal abandons the upload, so nothing is left behind.
-    Side effects: the original in the videos storage, a Video row, the processing task (on
-    commit), and the upload row and partial file gone.
+    this is a video we can use; its refusal (VideoRejected) abandons the upload, so nothing is
+    left behind. An unfinished upload is refused ("incomplete") and kept, to be resumed.
+    UploadBusy while another request holds the upload; UploadGone when it was completed or
+    cancelled meanwhile. Side effects: the original in the videos storage, a Video row, the
+    processing task (on commit), and the upload row and partial file gone.
     """
     path = upload.partial_path
     with _locked_partial(upload):
@@ -197,7 +224,7 @@ def video_upload_complete(*, upload: VideoUpload) -> Video:
         try:
             report = probe_video(path)
         except VideoRejected:
-            video_upload_abandon(upload=upload)
+            _forget(upload)
             raise
         original_name = storage.save_local_file(path, suffix=_suffix_for(report.container))
         try:
@@ -253,7 +280,10 @@ def abandoned_uploads_clear(*, now: dt.datetime) -> int:
     cutoff = now - dt.timedelta(hours=settings.VIDEO_UPLOAD_ABANDON_HOURS)
     removed = 0
     for upload in VideoUpload.objects.filter(updated_at__lt=cutoff):
-        video_upload_abandon(upload=upload)
+        try:
+            video_upload_abandon(upload=upload)
+        except UploadBusy:
+            continue  # a request is working on it right now after all
         removed += 1
     folder: Path = settings.VIDEO_UPLOAD_DIR
     if folder.is_dir():
@@ -352,23 +382,29 @@ def _processing_failed(video: Video, reason: str, stored: list[str]) -> Video:
     return video
 
 
+# A queued video whose task has not started after this long is queued again: the enqueue after
+# the commit may have been lost (a crash, a locked database). Duplicates are harmless: the
+# claim in video_process lets only one task work on a video.
+QUEUED_RESEND_AFTER = dt.timedelta(minutes=15)
+
+
 def stuck_videos_requeue(*, now: dt.datetime) -> int:
     """Queue again videos whose worker died mid-transcode (processing for longer than the
-    transcode may take). Returns how many."""
-    cutoff = now - dt.timedelta(seconds=settings.VIDEO_TRANSCODE_TIMEOUT_SECONDS + 300)
-    stuck = list(
-        Video.objects.filter(state=ProcessingState.PROCESSING, updated_at__lt=cutoff).values_list(
-            "pk", flat=True
-        )
-    )
-    for video_id in stuck:
+    transcode may take) and queued videos whose task never started. Returns how many."""
+    processing_cutoff = now - dt.timedelta(seconds=settings.VIDEO_TRANSCODE_TIMEOUT_SECONDS + 300)
+    stuck = Video.objects.filter(
+        state=ProcessingState.PROCESSING, updated_at__lt=processing_cutoff
+    ) | Video.objects.filter(state=ProcessingState.QUEUED, updated_at__lt=now - QUEUED_RESEND_AFTER)
+    requeued = 0
+    for video_id, state in stuck.values_list("pk", "state"):
         with transaction.atomic():
-            requeued = Video.objects.filter(pk=video_id, state=ProcessingState.PROCESSING).update(
+            # Conditional on the state read above: a worker that moved it on meanwhile wins.
+            if Video.objects.filter(pk=video_id, state=state).update(
                 state=ProcessingState.QUEUED, updated_at=now
-            )
-            if requeued:
+            ):
                 transaction.on_commit(_enqueuer(Video(pk=video_id)))
-    return len(stuck)
+                requeued += 1
+    return requeued
 
 
 # --- captions and transcript -----------------------------------------------------------------
@@ -389,13 +425,16 @@ def video_captions_set(*, video: Video, webvtt: str) -> Video:
         video.transcript = transcript_from_cues(cues)[:MAX_TRANSCRIPT_CHARS]
         fields.append("transcript")
     with transaction.atomic():
+        _lock_for_change(video)
         video.save(update_fields=fields)
         _therapist_video_facts_refresh(video.therapist)
     return video
 
 
 def video_captions_remove(*, video: Video) -> Video:
+    """Take the captions off. Side effects: captions; the therapist's captioned-video fact."""
     with transaction.atomic():
+        _lock_for_change(video)
         video.captions_vtt = ""
         video.save(update_fields=["captions_vtt", "updated_at"])
         _therapist_video_facts_refresh(video.therapist)
@@ -428,7 +467,7 @@ def video_approve(*, video: Video, reviewer: User | None) -> Video:
     """
     now = timezone.now()
     with transaction.atomic():
-        current = Video.objects.select_for_update().get(pk=video.pk)
+        current = _lock_for_change(video)
         if current.state != ProcessingState.READY:
             raise VideoRejected(
                 "Only a video that finished processing can be approved.", code="not_ready"
@@ -451,8 +490,11 @@ def video_approve(*, video: Video, reviewer: User | None) -> Video:
         )
         video.refresh_from_db()
         _therapist_video_facts_refresh(video.therapist)
-        if reviewer is not None:
-            transaction.on_commit(lambda: _enqueue_review_email(video))
+        # Once per decision: approving an approved, live video again tells nobody anything.
+        if reviewer is not None and not (
+            current.is_published and current.review == ReviewState.APPROVED
+        ):
+            transaction.on_commit(_review_emailer(video, approved=True))
     return video
 
 
@@ -470,6 +512,7 @@ def video_reject(*, video: Video, reviewer: User, reason: str) -> Video:
         )
     now = timezone.now()
     with transaction.atomic():
+        current = _lock_for_change(video)
         Video.objects.filter(pk=video.pk).update(
             review=ReviewState.REJECTED,
             review_reason=reason,
@@ -480,14 +523,34 @@ def video_reject(*, video: Video, reviewer: User, reason: str) -> Video:
         )
         video.refresh_from_db()
         _therapist_video_facts_refresh(video.therapist)
-        transaction.on_commit(lambda: _enqueue_review_email(video))
+        if current.review != ReviewState.REJECTED or current.review_reason != reason:
+            transaction.on_commit(_review_emailer(video, approved=False))
     return video
 
 
-def _enqueue_review_email(video: Video) -> None:
-    from rapport.videos.tasks import send_review_email
+def _review_emailer(video: Video, *, approved: bool) -> Callable[[], None]:
+    def enqueue() -> None:
+        from rapport.videos.tasks import send_review_email
 
-    send_review_email.enqueue(video_id=video.pk)
+        send_review_email.enqueue(video_id=video.pk, approved=approved)
+
+    return enqueue
+
+
+def _lock_for_change(video: Video) -> Video:
+    """Lock the therapist's profile row, then re-read the video under it.
+
+    Every change that affects what is published takes the profile lock first, so on
+    PostgreSQL two of them for one therapist run one after the other: two approvals of the same
+    question cannot both publish, and the "has a video" facts are computed from what the
+    other committed (on SQLite, write transactions are serial anyway). VideoRejected "gone"
+    when the video was deleted meanwhile.
+    """
+    TherapistProfile.objects.select_for_update().filter(pk=video.therapist_id).exists()
+    current = Video.objects.select_for_update().filter(pk=video.pk).first()
+    if current is None:
+        raise VideoRejected("This video was deleted meanwhile.", code="gone")
+    return current
 
 
 # --- deletion ------------------------------------------------------------------------------
@@ -497,7 +560,12 @@ def video_delete(*, video: Video) -> None:
     """The therapist removes a video (live or not). Side effects: the row, its files after
     commit, the therapist's video facts."""
     with transaction.atomic():
-        _delete_with_files(video)
+        try:
+            current = _lock_for_change(video)
+        except VideoRejected:
+            return  # deleted already
+        # The names as they are now: processing may have stored files since the page loaded.
+        _delete_with_files(current)
         _therapist_video_facts_refresh(video.therapist)
 
 

@@ -20,12 +20,14 @@ def process_video(*, video_id: int) -> None:
 
 
 @task()
-def send_review_email(*, video_id: int) -> None:
-    """Tell the therapist that staff approved or declined their video."""
+def send_review_email(*, video_id: int, approved: bool) -> None:
+    """Tell the therapist that staff approved or declined their video (unless a later
+    decision changed it meanwhile: that one sends its own e-mail)."""
     video = Video.objects.select_related("therapist__user").filter(pk=video_id).first()
-    if video is None or video.therapist.user is None or video.review == ReviewState.PENDING:
+    if video is None or video.therapist.user is None:
         return
-    approved = video.review == ReviewState.APPROVED
+    if video.review != (ReviewState.APPROVED if approved else ReviewState.REJECTED):
+        return
     send_mail(
         "[Rapport] Your video introduction is live"
         if approved

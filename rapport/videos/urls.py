@@ -18,6 +18,11 @@ urlpatterns: list[URLPattern] = [
         views.upload_complete,
         name="upload_complete",
     ),
+    path(
+        "practice/videos/uploads/<uuid:public_id>/cancel/",
+        views.upload_cancel,
+        name="upload_cancel",
+    ),
     path("practice/videos/<uuid:public_id>/status/", views.video_status, name="video_status"),
     path(
         "practice/videos/<uuid:public_id>/captions/",

@@ -3,13 +3,17 @@
 The upload protocol (used by static/videos/upload.js; JSON in, JSON or problem+json out):
 
 - ``POST   /practice/videos/uploads/`` ``{"prompt", "filename", "size"}`` → 201 with the
-  upload's address, where it stands (``offset``) and the chunk size to use;
+  upload's address, where it stands (``offset``) and the chunk size to use; 200 with the same
+  when part of this file (prompt, name, size) arrived before: it resumes, from any device;
 - ``PUT    <upload>`` with ``Upload-Offset: n`` and the next bytes as the body → 200 with the
-  new offset; 409 with the expected ``offset`` when the chunk does not start there;
+  new offset; 409 with the expected ``offset`` when the chunk does not start there or another
+  request is busy with the upload;
 - ``GET    <upload>`` → where it stands, to resume after a dropped connection or a reload;
-- ``POST   <upload>complete/`` → 201 once the file passed the checks (the video is queued),
-  422 with the reason otherwise (the upload is gone then);
-- ``DELETE <upload>`` → 204.
+- ``POST   <upload>complete/`` → 201 once the file passed the checks (the video is queued);
+  422 with the reason when the file is refused (the upload is gone then) or not finished (it
+  is kept); 409 while busy;
+- ``DELETE <upload>`` → 204 (409 while busy).
+Any of them → 404 for an upload that is not the signed-in therapist's, or no longer exists.
 """
 
 from __future__ import annotations
@@ -165,12 +169,14 @@ def upload_start(request: HttpRequest) -> HttpResponse:
         return problem_response(status=413, title="Request too large")
     try:
         body = json.loads(request.body)
+        if not isinstance(body, dict):
+            raise TypeError
         prompt, filename, size = body["prompt"], body.get("filename", ""), body["size"]
         if not isinstance(prompt, str) or not isinstance(filename, str):
             raise TypeError
         if not isinstance(size, int) or isinstance(size, bool):
             raise TypeError
-    except (ValueError, KeyError, TypeError):
+    except (ValueError, KeyError, TypeError, RecursionError):
         return problem_response(
             status=400,
             title="Malformed request",
@@ -182,14 +188,18 @@ def upload_start(request: HttpRequest) -> HttpResponse:
         )
     except VideoRejected as refused:
         return _refusal(refused)
-    return JsonResponse(_upload_json(upload), status=201)
+    # 200: part of this file arrived before (the same file announced again resumes).
+    return JsonResponse(_upload_json(upload), status=200 if upload.received_bytes else 201)
 
 
 @require_http_methods(["GET", "HEAD", "PUT", "DELETE"])
 def upload_detail(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
     upload = access.get_upload_for_owner(request.user, public_id)
     if request.method == "DELETE":
-        services.video_upload_abandon(upload=upload)
+        try:
+            services.video_upload_abandon(upload=upload)
+        except services.UploadBusy:
+            return _busy(upload)
         return HttpResponse(status=204)
     if request.method == "PUT":
         return _upload_append(request, upload)
@@ -231,6 +241,19 @@ def _upload_append(request: HttpRequest, upload: VideoUpload) -> HttpResponse:
     except VideoRejected as refused:
         return _refusal(refused)
     return JsonResponse(_upload_json(upload))
+
+
+@require_POST
+def upload_cancel(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
+    """The page's own button for an upload that did not finish (no script needed)."""
+    upload = access.get_upload_for_owner(request.user, public_id)
+    try:
+        services.video_upload_abandon(upload=upload)
+    except services.UploadBusy:
+        messages.error(request, "That upload is still being received; try again in a moment.")
+    else:
+        messages.success(request, f"Upload cancelled: {upload.filename or 'your file'}.")
+    return redirect("videos:practice_videos")
 
 
 @require_POST

@@ -326,6 +326,17 @@ def test_production_starts_with_realistic_variables(tmp_path, production_variabl
             id="debug-not-a-boolean",
         ),
         pytest.param(
+            {"VIDEO_STORAGE": "s3", "VIDEO_S3_BUCKET": "videos"},
+            "With VIDEO_STORAGE=s3, set VIDEO_S3_MEDIA_ORIGIN (the https:// origin signed "
+            "video URLs point at) or VIDEO_S3_ENDPOINT_URL.",
+            id="s3-videos-without-an-origin-for-the-csp",
+        ),
+        pytest.param(
+            {"VIDEO_SUBPROCESS_MEMORY_MB": "512"},
+            "VIDEO_SUBPROCESS_MEMORY_MB must be at least 1024, got 512.",
+            id="video-memory-too-small-to-work",
+        ),
+        pytest.param(
             {"EMAIL_PORT": "70000"},
             "EMAIL_PORT must be at most 65535, got 70000.",
             id="email-port-out-of-range",

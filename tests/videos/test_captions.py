@@ -286,3 +286,11 @@ def test_normalised_webvtt_round_trips():
     assert text.startswith("WEBVTT\n\n00:00:01.500 --> 00:00:04.000\nFish &amp; chips &lt;3\n")
     assert "01:02:05.001 --> 01:02:06.000\nTwo\nlines\n" in text
     assert parse_webvtt(text) == cues
+
+
+def test_character_references_cannot_smuggle_line_breaks_into_the_stored_file():
+    cues = parse_webvtt("WEBVTT\n\n00:00.000 --> 00:01.000\nhello&#10;&#10;NOTE&#13;x\n")
+    assert cues[0].text == "hello NOTE x"
+    stored = normalised_webvtt(cues)
+    assert stored == "WEBVTT\n\n00:00:00.000 --> 00:00:01.000\nhello NOTE x\n"
+    assert parse_webvtt(stored) == cues

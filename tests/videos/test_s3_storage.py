@@ -151,6 +151,7 @@ def s3(settings, s3_endpoint):
                 "default_acl": None,
                 "querystring_auth": True,
                 "querystring_expire": SIGNED_URL_SECONDS,
+                "signature_version": "s3v4",
                 "file_overwrite": False,
             },
         },

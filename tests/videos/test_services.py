@@ -325,9 +325,9 @@ def test_an_unknown_prompt_is_refused(therapist):
 
 
 def test_open_uploads_are_capped(therapist):
-    for _ in range(services.MAX_OPEN_UPLOADS):
+    for number in range(services.MAX_OPEN_UPLOADS):
         services.video_upload_start(
-            therapist=therapist, prompt=Prompt.APPROACH, filename="a.mp4", size_bytes=10
+            therapist=therapist, prompt=Prompt.APPROACH, filename=f"{number}.mp4", size_bytes=10
         )
     with pytest.raises(VideoRejected) as refused:
         services.video_upload_start(
@@ -430,7 +430,7 @@ def test_processing_twice_does_nothing_the_second_time(
     assert services.video_process(video_id=video.pk) is None
 
 
-def test_a_video_deleted_while_processing_leaves_no_files(
+def test_a_video_deleted_behind_the_services_back_keeps_only_its_original(
     therapist, clip_path, video_dirs, monkeypatch
 ):
     video = upload_video(therapist, clip_path)
@@ -521,9 +521,7 @@ def test_a_chunk_or_completion_while_another_request_holds_the_upload_is_busy(th
     with upload.partial_path.open("r+b") as held:
         fcntl.flock(held, fcntl.LOCK_EX)  # as a request probing or writing it would
         with pytest.raises(services.UploadBusy):
-            services.video_upload_append(
-                upload=upload, offset=10, stream=io.BytesIO(b""), length=0
-            )
+            services.video_upload_append(upload=upload, offset=10, stream=io.BytesIO(b""), length=0)
         with pytest.raises(services.UploadBusy):
             services.video_upload_complete(upload=upload)
     assert VideoUpload.objects.filter(pk=upload.pk).exists()
@@ -561,3 +559,98 @@ def test_a_completion_that_finds_its_row_gone_keeps_no_file(
         services.video_upload_complete(upload=upload)
     assert not Video.objects.exists()
     assert stored_files(video_dirs) == []
+
+
+def test_cancelling_while_another_request_holds_the_upload_is_busy(therapist):
+    import fcntl
+
+    upload = upload_bytes(therapist, b"x" * 10)
+    with upload.partial_path.open("r+b") as held:
+        fcntl.flock(held, fcntl.LOCK_EX)
+        with pytest.raises(services.UploadBusy):
+            services.video_upload_abandon(upload=upload)
+        # Housekeeping leaves it for the next round instead of pulling the file away.
+        VideoUpload.objects.filter(pk=upload.pk).update(
+            updated_at=timezone.now() - dt.timedelta(days=2)
+        )
+        assert services.abandoned_uploads_clear(now=timezone.now()) == 0
+    assert upload.partial_path.exists()
+    services.video_upload_abandon(upload=upload)
+    assert not upload.partial_path.exists()
+    assert not VideoUpload.objects.exists()
+
+
+def test_the_same_file_announced_again_resumes_its_upload(therapist):
+    first = services.video_upload_start(
+        therapist=therapist, prompt=Prompt.APPROACH, filename="intro.mp4", size_bytes=10
+    )
+    services.video_upload_append(upload=first, offset=0, stream=io.BytesIO(b"abcd"), length=4)
+
+    again = services.video_upload_start(
+        therapist=therapist, prompt=Prompt.APPROACH, filename="intro.mp4", size_bytes=10
+    )
+    other_prompt = services.video_upload_start(
+        therapist=therapist, prompt=Prompt.BEST_WITH, filename="intro.mp4", size_bytes=10
+    )
+
+    assert again.pk == first.pk
+    assert again.received_bytes == 4
+    assert other_prompt.pk != first.pk
+
+
+def test_a_decision_on_a_video_deleted_meanwhile_is_refused(
+    therapist, clip_path, reviewer, django_capture_on_commit_callbacks
+):
+    video = ready_video(therapist, clip_path, django_capture_on_commit_callbacks)
+    stale = Video.objects.get(pk=video.pk)
+    services.video_delete(video=video)
+    for decide in (
+        lambda: services.video_approve(video=stale, reviewer=reviewer),
+        lambda: services.video_reject(video=stale, reviewer=reviewer, reason="No"),
+    ):
+        with pytest.raises(VideoRejected) as refused:
+            decide()
+        assert refused.value.code == "gone"
+    services.video_delete(video=stale)  # deleting twice is quiet
+    therapist.refresh_from_db()
+    assert not therapist.has_video_introduction
+
+
+def test_deleting_a_video_that_finished_meanwhile_removes_its_new_files(
+    therapist, clip_path, video_dirs, django_capture_on_commit_callbacks
+):
+    video = upload_video(therapist, clip_path)
+    loaded = Video.objects.get(pk=video.pk)
+    services.video_process(video_id=video.pk)
+    with django_capture_on_commit_callbacks(execute=True):
+        services.video_delete(video=loaded)
+    assert stored_files(video_dirs) == []
+
+
+def test_each_decision_sends_one_email(
+    therapist, clip_path, reviewer, django_capture_on_commit_callbacks
+):
+    video = ready_video(therapist, clip_path, django_capture_on_commit_callbacks)
+    with django_capture_on_commit_callbacks(execute=True):
+        services.video_approve(video=video, reviewer=reviewer)
+        services.video_approve(video=video, reviewer=reviewer)
+    assert len(mail.outbox) == 1
+    with django_capture_on_commit_callbacks(execute=True):
+        services.video_reject(video=video, reviewer=reviewer, reason="Sound is missing.")
+        services.video_reject(video=video, reviewer=reviewer, reason="Sound is missing.")
+    assert [message.subject for message in mail.outbox] == [
+        "[Rapport] Your video introduction is live",
+        "[Rapport] Your video introduction was not approved",
+    ]
+
+
+def test_a_queued_video_whose_task_was_lost_is_queued_again(
+    therapist, clip_path, django_capture_on_commit_callbacks
+):
+    video = upload_video(therapist, clip_path)  # the on-commit enqueue never ran
+    assert services.stuck_videos_requeue(now=timezone.now()) == 0  # not yet: may be waiting
+    later = timezone.now() + services.QUEUED_RESEND_AFTER + dt.timedelta(minutes=1)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert services.stuck_videos_requeue(now=later) == 1
+    video.refresh_from_db()
+    assert video.state == ProcessingState.READY

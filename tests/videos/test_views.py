@@ -411,3 +411,42 @@ def test_only_moderators_reach_the_review_pages(ready, role):
     assert response.status_code == 404
     ready.refresh_from_db()
     assert not ready.is_published
+
+
+def test_deeply_nested_json_is_a_clear_400(browser):
+    response = browser.post(
+        reverse("videos:upload_start"), data="[" * 3000, content_type="application/json"
+    )
+    assert response.status_code == 400
+    assert response["Content-Type"] == "application/problem+json"
+
+
+def test_the_same_file_from_another_device_resumes(browser, therapist):
+    upload = start(browser, 100).json()
+    put_chunk(browser, upload["upload_url"], 0, b"x" * 40)
+    elsewhere = signed_in(therapist.user)
+
+    again = start(elsewhere, 100)
+
+    assert again.status_code == 200
+    assert again.json()["upload_url"] == upload["upload_url"]
+    assert again.json()["offset"] == 40
+
+
+def test_an_unfinished_upload_is_cancelled_from_the_page(browser, video_dirs):
+    upload = start(browser, 100).json()
+    page = browser.get(reverse("videos:practice_videos")).content.decode()
+    cancel_url = reverse("videos:upload_cancel", args=[upload["id"]])
+    assert cancel_url in page
+
+    response = browser.post(cancel_url)
+
+    assert response.status_code == 302
+    assert not VideoUpload.objects.exists()
+    assert partial_files(video_dirs) == []
+
+
+def test_a_moderator_without_a_second_factor_cannot_play_unpublished_videos(ready):
+    moderator = make_user(role="staff", mfa=False, permissions=("videos.moderate_videos",))
+    url = reverse("videos:video_media", args=[ready.public_id])
+    assert signed_in(moderator).get(url).status_code == 404

@@ -139,7 +139,8 @@
         JSON.stringify({ prompt: prompt, filename: file.name, size: file.size }),
         { "Content-Type": "application/json" }
       );
-      if (started.status !== 201) {
+      // 201: a new upload; 200: the server had an unfinished upload of this same file.
+      if (started.status !== 201 && started.status !== 200) {
         throw new Error(problem(started, "The upload could not start."));
       }
       remember(key, started.body.upload_url);

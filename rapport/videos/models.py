@@ -125,6 +125,11 @@ class Video(models.Model):
     # WebVTT as validated (rapport.videos.captions), and the text shown under the player.
     captions_vtt = models.TextField(blank=True)
     transcript = models.TextField(blank=True)
+    # Text changes to a live video wait here for review: like the video itself, nothing the
+    # therapist writes reaches clients before staff approve it.
+    has_pending_text = models.BooleanField(default=False)
+    pending_captions_vtt = models.TextField(blank=True)
+    pending_transcript = models.TextField(blank=True)
 
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from django.db.models import Case, IntegerField, QuerySet, Value, When
+from django.db.models import Case, IntegerField, Q, QuerySet, Value, When
 
 from rapport.directory.models import TherapistProfile
 from rapport.videos.models import ProcessingState, Prompt, ReviewState, Video, VideoUpload
@@ -49,17 +49,19 @@ def published_videos(*, therapist: TherapistProfile) -> QuerySet[Video]:
     )
 
 
-REVIEW_QUEUES: dict[str, dict[str, str]] = {
-    "waiting": {"review": ReviewState.PENDING, "state": ProcessingState.READY},
-    "approved": {"review": ReviewState.APPROVED},
-    "rejected": {"review": ReviewState.REJECTED},
+REVIEW_QUEUES: dict[str, Q] = {
+    # New videos, and text changes to live ones.
+    "waiting": Q(review=ReviewState.PENDING, state=ProcessingState.READY)
+    | Q(has_pending_text=True),
+    "approved": Q(review=ReviewState.APPROVED),
+    "rejected": Q(review=ReviewState.REJECTED),
 }
 
 
 def videos_for_review(*, queue: str) -> QuerySet[Video]:
     """Videos in one review queue, oldest first (first come, first reviewed)."""
     return (
-        Video.objects.filter(**REVIEW_QUEUES.get(queue, REVIEW_QUEUES["waiting"]))
+        Video.objects.filter(REVIEW_QUEUES.get(queue, REVIEW_QUEUES["waiting"]))
         .select_related("therapist", "reviewed_by")
         .order_by("created_at", "id")
     )

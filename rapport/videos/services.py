@@ -14,6 +14,7 @@ import logging
 import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO, Protocol
 
@@ -413,45 +414,83 @@ def stuck_videos_requeue(*, now: dt.datetime) -> int:
 def video_captions_set(*, video: Video, webvtt: str) -> Video:
     """Replace the video's captions with a validated WebVTT track (stored normalised).
 
-    A transcript the therapist has not written yet is filled from the captions' text.
-    Side effects: captions (and maybe transcript); the therapist's captioned-video fact.
+    A transcript the therapist has not written yet is filled from the captions' text. On a
+    live video the change waits for review (``pending_*``); the profile keeps the approved
+    text until then. Side effects: captions (and maybe transcript), live or pending; the
+    therapist's captioned-video fact.
     """
     cues = parse_webvtt(webvtt, duration_seconds=video.duration_seconds)
     # Stored re-written from the parsed cues: styling blocks, regions, notes and markup in the
     # therapist's file never reach a client's browser.
-    video.captions_vtt = normalised_webvtt(cues)
-    fields = ["captions_vtt", "updated_at"]
-    if not video.transcript.strip():
-        video.transcript = transcript_from_cues(cues)[:MAX_TRANSCRIPT_CHARS]
-        fields.append("transcript")
+    captions = normalised_webvtt(cues)
     with transaction.atomic():
-        _lock_for_change(video)
-        video.save(update_fields=fields)
-        _therapist_video_facts_refresh(video.therapist)
-    return video
+        current = _lock_for_change(video)
+        text = _TextDraft.of(current)
+        text.captions = captions
+        if not text.transcript.strip():
+            text.transcript = transcript_from_cues(cues)[:MAX_TRANSCRIPT_CHARS]
+        text.save_to(current)
+        _therapist_video_facts_refresh(current.therapist)
+    return current
 
 
 def video_captions_remove(*, video: Video) -> Video:
-    """Take the captions off. Side effects: captions; the therapist's captioned-video fact."""
+    """Take the captions off, at once even on a live video (less text needs no review).
+
+    Side effects: captions, live and pending; the therapist's captioned-video fact.
+    """
     with transaction.atomic():
-        _lock_for_change(video)
-        video.captions_vtt = ""
-        video.save(update_fields=["captions_vtt", "updated_at"])
-        _therapist_video_facts_refresh(video.therapist)
-    return video
+        current = _lock_for_change(video)
+        current.captions_vtt = ""
+        current.pending_captions_vtt = ""
+        current.save(update_fields=["captions_vtt", "pending_captions_vtt", "updated_at"])
+        _therapist_video_facts_refresh(current.therapist)
+    return current
 
 
 def video_transcript_set(*, video: Video, transcript: str) -> Video:
-    """The text shown under the player (for people who read rather than listen)."""
+    """The text shown under the player (for people who read rather than listen); on a live
+    video it waits for review like captions. Side effects: the transcript, live or pending."""
     text = transcript.replace("\r\n", "\n").strip()
     if len(text) > MAX_TRANSCRIPT_CHARS:
         raise VideoRejected(
             f"The transcript is longer than {MAX_TRANSCRIPT_CHARS:,} characters.",
             code="transcript_too_long",
         )
-    video.transcript = text
-    video.save(update_fields=["transcript", "updated_at"])
-    return video
+    with transaction.atomic():
+        current = _lock_for_change(video)
+        draft = _TextDraft.of(current)
+        draft.transcript = text
+        draft.save_to(current)
+    return current
+
+
+@dataclass
+class _TextDraft:
+    """The captions and transcript a change starts from: the pending ones of a live video
+    (or its live text, when nothing is pending yet), the live ones otherwise."""
+
+    captions: str
+    transcript: str
+
+    @classmethod
+    def of(cls, video: Video) -> _TextDraft:
+        if video.has_pending_text:
+            return cls(video.pending_captions_vtt, video.pending_transcript)
+        return cls(video.captions_vtt, video.transcript)
+
+    def save_to(self, video: Video) -> None:
+        if video.is_published:
+            video.pending_captions_vtt = self.captions
+            video.pending_transcript = self.transcript
+            video.has_pending_text = True
+            fields = ["pending_captions_vtt", "pending_transcript", "has_pending_text"]
+        else:
+            # Not public yet: the whole video is reviewed before it goes live.
+            video.captions_vtt = self.captions
+            video.transcript = self.transcript
+            fields = ["captions_vtt", "transcript"]
+        video.save(update_fields=[*fields, "updated_at"])
 
 
 # --- moderation ----------------------------------------------------------------------------
@@ -479,6 +518,14 @@ def video_approve(*, video: Video, reviewer: User | None) -> Video:
         )
         for old in replaced:
             _delete_with_files(old)
+        text = (
+            {
+                "captions_vtt": current.pending_captions_vtt,
+                "transcript": current.pending_transcript,
+            }
+            if current.has_pending_text
+            else {}
+        )
         Video.objects.filter(pk=current.pk).update(
             review=ReviewState.APPROVED,
             review_reason="",
@@ -486,22 +533,28 @@ def video_approve(*, video: Video, reviewer: User | None) -> Video:
             reviewed_at=now,
             is_published=True,
             published_at=current.published_at or now,
+            has_pending_text=False,
+            pending_captions_vtt="",
+            pending_transcript="",
             updated_at=now,
+            **text,
         )
         video.refresh_from_db()
         _therapist_video_facts_refresh(video.therapist)
         # Once per decision: approving an approved, live video again tells nobody anything.
-        if reviewer is not None and not (
-            current.is_published and current.review == ReviewState.APPROVED
-        ):
+        already_live = current.is_published and current.review == ReviewState.APPROVED
+        if reviewer is not None and (current.has_pending_text or not already_live):
             transaction.on_commit(_review_emailer(video, approved=True))
     return video
 
 
 def video_reject(*, video: Video, reviewer: User, reason: str) -> Video:
-    """Refuse a video (or take down a published one), with a reason the therapist reads.
+    """Refuse a video (or take down a published one), with a reason the therapist reads. For
+    a live video with text changes waiting, only those changes are declined (a second
+    rejection takes the video down).
 
-    Side effects: review fields, unpublished, the therapist's video facts, an e-mail.
+    Side effects: review fields, unpublished (or the pending text dropped), the therapist's
+    video facts, an e-mail.
     """
     reason = reason.strip()
     if not reason:
@@ -513,6 +566,20 @@ def video_reject(*, video: Video, reviewer: User, reason: str) -> Video:
     now = timezone.now()
     with transaction.atomic():
         current = _lock_for_change(video)
+        if current.is_published and current.has_pending_text:
+            # Only the new text is declined: the approved video and its text stay live.
+            Video.objects.filter(pk=video.pk).update(
+                has_pending_text=False,
+                pending_captions_vtt="",
+                pending_transcript="",
+                review_reason=reason,
+                reviewed_by=reviewer,
+                reviewed_at=now,
+                updated_at=now,
+            )
+            video.refresh_from_db()
+            transaction.on_commit(_review_emailer(video, approved=False, text_only=True))
+            return video
         Video.objects.filter(pk=video.pk).update(
             review=ReviewState.REJECTED,
             review_reason=reason,
@@ -528,11 +595,11 @@ def video_reject(*, video: Video, reviewer: User, reason: str) -> Video:
     return video
 
 
-def _review_emailer(video: Video, *, approved: bool) -> Callable[[], None]:
+def _review_emailer(video: Video, *, approved: bool, text_only: bool = False) -> Callable[[], None]:
     def enqueue() -> None:
         from rapport.videos.tasks import send_review_email
 
-        send_review_email.enqueue(video_id=video.pk, approved=approved)
+        send_review_email.enqueue(video_id=video.pk, approved=approved, text_only=text_only)
 
     return enqueue
 

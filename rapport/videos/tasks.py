@@ -20,23 +20,28 @@ def process_video(*, video_id: int) -> None:
 
 
 @task()
-def send_review_email(*, video_id: int, approved: bool) -> None:
+def send_review_email(*, video_id: int, approved: bool, text_only: bool = False) -> None:
     """Tell the therapist that staff approved or declined their video (unless a later
     decision changed it meanwhile: that one sends its own e-mail)."""
     video = Video.objects.select_related("therapist__user").filter(pk=video_id).first()
     if video is None or video.therapist.user is None:
         return
-    if video.review != (ReviewState.APPROVED if approved else ReviewState.REJECTED):
+    # Declined text leaves the video approved; any other decision must still stand.
+    expected = ReviewState.APPROVED if approved or text_only else ReviewState.REJECTED
+    if video.review != expected:
         return
     send_mail(
         "[Rapport] Your video introduction is live"
         if approved
+        else "[Rapport] Your changes to a video's text were not approved"
+        if text_only
         else "[Rapport] Your video introduction was not approved",
         render_to_string(
             "videos/email/review_decided.txt",
             {
                 "video": video,
                 "approved": approved,
+                "text_only": text_only,
                 "videos_url": settings.SITE_URL + reverse("videos:practice_videos"),
             },
         ),

@@ -186,9 +186,11 @@ def test_captions_fill_an_empty_transcript_and_mark_the_therapist_captioned(
     therapist, clip_path, reviewer, django_capture_on_commit_callbacks
 ):
     video = ready_video(therapist, clip_path, django_capture_on_commit_callbacks)
-    services.video_approve(video=video, reviewer=reviewer)
-
     services.video_captions_set(video=video, webvtt=CAPTIONS)
+    therapist.refresh_from_db()
+    assert not therapist.has_captioned_video  # not before the video is live
+
+    services.video_approve(video=video, reviewer=reviewer)
 
     video.refresh_from_db()
     assert video.captions_vtt == CAPTIONS
@@ -654,3 +656,64 @@ def test_a_queued_video_whose_task_was_lost_is_queued_again(
         assert services.stuck_videos_requeue(now=later) == 1
     video.refresh_from_db()
     assert video.state == ProcessingState.READY
+
+
+# --- text changes to a live video are reviewed like the video ------------------------------------
+
+
+def test_text_changes_to_a_live_video_wait_for_review(
+    therapist, clip_path, reviewer, django_capture_on_commit_callbacks
+):
+    from rapport.videos.selectors import videos_for_review
+
+    video = ready_video(therapist, clip_path, django_capture_on_commit_callbacks)
+    services.video_transcript_set(video=video, transcript="Approved words.")
+    services.video_approve(video=video, reviewer=reviewer)
+
+    services.video_transcript_set(video=video, transcript="Call me on 555-0100 any time!")
+    services.video_captions_set(video=video, webvtt=CAPTIONS)
+
+    video.refresh_from_db()
+    assert video.transcript == "Approved words."  # what clients see
+    assert video.captions_vtt == ""
+    assert video.has_pending_text
+    assert video.pending_transcript == "Call me on 555-0100 any time!"
+    assert video.pending_captions_vtt == CAPTIONS
+    therapist.refresh_from_db()
+    assert not therapist.has_captioned_video
+    assert list(videos_for_review(queue="waiting")) == [video]
+
+    with django_capture_on_commit_callbacks(execute=True):
+        services.video_reject(video=video, reviewer=reviewer, reason="No phone numbers, please.")
+    video.refresh_from_db()
+    assert video.is_published  # only the text was declined
+    assert video.review == ReviewState.APPROVED
+    assert video.transcript == "Approved words."
+    assert not video.has_pending_text
+    assert video.pending_transcript == ""
+    assert "were not approved" in mail.outbox[-1].subject
+    assert "No phone numbers, please." in mail.outbox[-1].body
+
+    services.video_captions_set(video=video, webvtt=CAPTIONS)
+    with django_capture_on_commit_callbacks(execute=True):
+        services.video_approve(video=video, reviewer=reviewer)
+    video.refresh_from_db()
+    assert video.captions_vtt == CAPTIONS
+    assert video.transcript == "Approved words."  # the captions did not replace it
+    assert not video.has_pending_text
+    therapist.refresh_from_db()
+    assert therapist.has_captioned_video
+    assert "is live" in mail.outbox[-1].subject
+
+
+def test_removing_captions_from_a_live_video_is_immediate(
+    therapist, clip_path, reviewer, django_capture_on_commit_callbacks
+):
+    video = ready_video(therapist, clip_path, django_capture_on_commit_callbacks)
+    services.video_captions_set(video=video, webvtt=CAPTIONS)
+    services.video_approve(video=video, reviewer=reviewer)
+    services.video_captions_remove(video=video)
+    video.refresh_from_db()
+    assert video.captions_vtt == ""
+    therapist.refresh_from_db()
+    assert not therapist.has_captioned_video

@@ -339,8 +339,9 @@ def test_a_video_of_a_hidden_listing_is_private(published, therapist):
         assert Client().get(reverse(name, args=[published.public_id])).status_code == 404
 
 
-def test_captions_are_served_as_webvtt(published):
+def test_captions_are_served_as_webvtt(published, moderator):
     services.video_captions_set(video=published, webvtt=CAPTIONS)
+    services.video_approve(video=published, reviewer=moderator)  # text changes are reviewed
     response = Client().get(reverse("videos:captions", args=[published.public_id]))
     assert response.status_code == 200
     assert response["Content-Type"] == "text/vtt; charset=utf-8"
@@ -350,8 +351,13 @@ def test_captions_are_served_as_webvtt(published):
 # --- the profile ---------------------------------------------------------------------------
 
 
-def test_the_profile_shows_published_videos_with_captions_and_transcript(published, therapist):
+def test_the_profile_shows_published_videos_with_captions_and_transcript(
+    published, therapist, moderator
+):
     services.video_captions_set(video=published, webvtt=CAPTIONS)
+    page = Client().get(f"/therapists/{therapist.public_id}/").content.decode()
+    assert "<track" not in page  # waiting for review
+    services.video_approve(video=published, reviewer=moderator)
     page = Client().get(f"/therapists/{therapist.public_id}/").content.decode()
     assert f"Meet {therapist.display_name}" in page
     assert reverse("videos:video_media", args=[published.public_id]) in page
@@ -450,3 +456,24 @@ def test_a_moderator_without_a_second_factor_cannot_play_unpublished_videos(read
     moderator = make_user(role="staff", mfa=False, permissions=("videos.moderate_videos",))
     url = reverse("videos:video_media", args=[ready.public_id])
     assert signed_in(moderator).get(url).status_code == 404
+
+
+def test_the_profile_reads_its_videos_in_one_query_however_many(
+    published, therapist, clip_path, moderator, django_capture_on_commit_callbacks,
+    django_assert_num_queries,
+):  # fmt: skip
+    url = f"/therapists/{therapist.public_id}/"
+    client = Client()
+    client.get(url)  # warm the search index and sessions
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as one_video:
+        client.get(url)
+    for prompt in (Prompt.FIRST_SESSION, Prompt.BEST_WITH, Prompt.INTRODUCTION):
+        with django_capture_on_commit_callbacks(execute=True):
+            video = upload_video(therapist, clip_path, prompt=prompt)
+        services.video_approve(video=video, reviewer=moderator)
+    with django_assert_num_queries(len(one_video.captured_queries)):
+        page = client.get(url).content.decode()
+    assert page.count("<video") == 4

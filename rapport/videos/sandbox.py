@@ -228,6 +228,12 @@ def child_main(
         payload = {"ok": False, "code": failure_code, "detail": f"{type(error).__name__}: {error}"}
     payload["peak_rss_kb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     payload["peak_address_space_kb"] = _peak_address_space_kb()
+    # What the child really ran under, so tests (and the log) can check the sandbox held.
+    payload["limits_in_force"] = {
+        name: resource.getrlimit(getattr(resource, name))[0]
+        for name in ("RLIMIT_CPU", "RLIMIT_AS", "RLIMIT_FSIZE", "RLIMIT_NOFILE", "RLIMIT_CORE")
+    }
+    payload["environment_names"] = sorted(os.environ)
     answer_stream.write(json.dumps(payload) + "\n")
     answer_stream.flush()
     return 0

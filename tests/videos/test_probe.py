@@ -257,6 +257,20 @@ def test_the_child_runs_with_limits_and_a_bare_environment(media, outcomes):
     assert payload["ok"] is True
     # It reports its own peak use, which must sit well inside the limit it was given.
     assert 0 < payload["peak_address_space_kb"] < 2048 * 1024
+    # The limits it ran under: CPU backing up the 30 s timer, the configured address space,
+    # no files written, few files open, no core dumps.
+    assert payload["limits_in_force"] == {
+        "RLIMIT_CPU": 30,
+        "RLIMIT_AS": 2048 * 2**20,
+        "RLIMIT_FSIZE": 0,
+        "RLIMIT_NOFILE": 32,
+        "RLIMIT_CORE": 0,
+    }
+    # Nothing from the server's environment (secrets, DATABASE_URL, proxies) reaches it.
+    assert not {"SECRET_KEY", "DATABASE_URL", "DJANGO_SETTINGS_MODULE", "HOME"} & set(
+        payload["environment_names"]
+    )
+    assert "MALLOC_ARENA_MAX" in payload["environment_names"]
 
 
 def test_the_child_needs_no_django_settings(media):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import itertools
 from typing import Any
 
@@ -79,6 +80,24 @@ _user_counter = itertools.count(1)
 TEST_PASSWORD = "a long test passphrase for rapport"
 
 
+def _test_password_hash() -> str:
+    from django.conf import settings
+
+    # Per hasher: a test may switch to another (tests/accounts/test_lockout.py does).
+    return _password_hash_by(settings.PASSWORD_HASHERS[0])
+
+
+@functools.cache
+def _password_hash_by(hasher_path: str) -> str:
+    from django.contrib.auth.hashers import get_hashers_by_algorithm, make_password
+
+    algorithm = next(
+        name for name, hasher in get_hashers_by_algorithm().items()
+        if f"{type(hasher).__module__}.{type(hasher).__name__}" == hasher_path
+    )  # fmt: skip
+    return make_password(TEST_PASSWORD, hasher=algorithm)
+
+
 def make_user(
     *,
     role: str = "client",
@@ -98,7 +117,11 @@ def make_user(
     address = email or f"{role}{number}@example.org"
     if role == "staff":
         extra.setdefault("is_staff", True)
-    user = User.objects.create_user(address, TEST_PASSWORD, role=role, **extra)
+    user = User.objects.create_user(address, None, role=role, **extra)
+    # The real hasher (Argon2), run once per test session rather than once per account: it
+    # takes a sixth of a second by design, and the suite makes thousands of accounts.
+    user.password = _test_password_hash()
+    User.objects.filter(pk=user.pk).update(password=user.password)
     if verified_email:
         EmailAddress.objects.create(user=user, email=address, verified=True, primary=True)
     for label in permissions:

@@ -51,3 +51,15 @@ def stored_files(video_dirs: dict[str, Path]) -> list[Path]:
 def partial_files(video_dirs: dict[str, Path]) -> list[Path]:
     root = video_dirs["uploads"]
     return sorted(root.glob("*")) if root.exists() else []
+
+
+@pytest.fixture(scope="session")
+def processed_clip(clip_path: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """The playback file and poster the real transcoder makes of ``clip_path``, once: tests
+    about what happens after processing start from copies of them (tests/videos/helpers)."""
+    from rapport.videos.transcode import transcode_video
+
+    folder = tmp_path_factory.mktemp("processed")
+    media, poster = folder / "video.mp4", folder / "poster.jpg"
+    transcode_video(clip_path, video_out=media, poster_out=poster)
+    return {"media": media, "poster": poster}

@@ -20,7 +20,7 @@ from rapport.videos.storage import video_storage
 from rapport.videos.synth import synthesise_webvtt
 from tests.factories import make_user
 from tests.videos.conftest import partial_files, stored_files
-from tests.videos.helpers import upload_bytes, upload_video
+from tests.videos.helpers import make_ready_video, upload_bytes, upload_video
 
 pytestmark = pytest.mark.django_db
 
@@ -33,6 +33,7 @@ def reviewer():
 
 
 def ready_video(therapist, clip_path, django_capture_on_commit_callbacks, **kwargs) -> Video:
+    """Through the whole pipeline: upload, probe, and (on commit) transcode."""
     with django_capture_on_commit_callbacks(execute=True):
         video = upload_video(therapist, clip_path, **kwargs)
     video.refresh_from_db()
@@ -83,9 +84,9 @@ def test_keeping_originals_is_configurable(
 
 
 def test_approval_publishes_and_updates_the_search_facts(
-    therapist, clip_path, reviewer, django_capture_on_commit_callbacks
+    therapist, clip_path, processed_clip, reviewer, django_capture_on_commit_callbacks
 ):
-    video = ready_video(therapist, clip_path, django_capture_on_commit_callbacks)
+    video = make_ready_video(therapist, processed_clip)
     before = index_version()
 
     with django_capture_on_commit_callbacks(execute=True):
@@ -106,12 +107,12 @@ def test_approval_publishes_and_updates_the_search_facts(
 
 
 def test_a_replacement_goes_live_only_once_approved(
-    therapist, clip_path, video_dirs, reviewer, django_capture_on_commit_callbacks
+    therapist, clip_path, processed_clip, video_dirs, reviewer, django_capture_on_commit_callbacks
 ):
-    first = ready_video(therapist, clip_path, django_capture_on_commit_callbacks)
+    first = make_ready_video(therapist, processed_clip)
     with django_capture_on_commit_callbacks(execute=True):
         services.video_approve(video=first, reviewer=reviewer)
-    second = ready_video(therapist, clip_path, django_capture_on_commit_callbacks)
+    second = make_ready_video(therapist, processed_clip)
 
     first.refresh_from_db()
     assert first.is_published
@@ -131,21 +132,19 @@ def test_a_replacement_goes_live_only_once_approved(
 
 
 def test_other_prompts_stay_live_when_one_is_replaced(
-    therapist, clip_path, reviewer, django_capture_on_commit_callbacks
+    therapist, clip_path, processed_clip, reviewer, django_capture_on_commit_callbacks
 ):
-    approach = ready_video(therapist, clip_path, django_capture_on_commit_callbacks)
-    first_session = ready_video(
-        therapist, clip_path, django_capture_on_commit_callbacks, prompt=Prompt.FIRST_SESSION
-    )
+    approach = make_ready_video(therapist, processed_clip)
+    first_session = make_ready_video(therapist, processed_clip, prompt=Prompt.FIRST_SESSION)
     services.video_approve(video=approach, reviewer=reviewer)
     services.video_approve(video=first_session, reviewer=reviewer)
     assert Video.objects.filter(is_published=True).count() == 2
 
 
 def test_rejection_needs_a_reason_and_takes_a_live_video_down(
-    therapist, clip_path, reviewer, django_capture_on_commit_callbacks
+    therapist, clip_path, processed_clip, reviewer, django_capture_on_commit_callbacks
 ):
-    video = ready_video(therapist, clip_path, django_capture_on_commit_callbacks)
+    video = make_ready_video(therapist, processed_clip)
     services.video_approve(video=video, reviewer=reviewer)
     mail.outbox.clear()
 
@@ -183,9 +182,9 @@ def test_a_video_still_processing_cannot_be_approved(therapist, clip_path, revie
 
 
 def test_captions_fill_an_empty_transcript_and_mark_the_therapist_captioned(
-    therapist, clip_path, reviewer, django_capture_on_commit_callbacks
+    therapist, clip_path, processed_clip, reviewer, django_capture_on_commit_callbacks
 ):
-    video = ready_video(therapist, clip_path, django_capture_on_commit_callbacks)
+    video = make_ready_video(therapist, processed_clip)
     services.video_captions_set(video=video, webvtt=CAPTIONS)
     therapist.refresh_from_db()
     assert not therapist.has_captioned_video  # not before the video is live
@@ -205,17 +204,19 @@ def test_captions_fill_an_empty_transcript_and_mark_the_therapist_captioned(
 
 
 def test_captions_keep_a_transcript_the_therapist_wrote(
-    therapist, clip_path, django_capture_on_commit_callbacks
+    therapist, clip_path, processed_clip, django_capture_on_commit_callbacks
 ):
-    video = ready_video(therapist, clip_path, django_capture_on_commit_callbacks)
+    video = make_ready_video(therapist, processed_clip)
     services.video_transcript_set(video=video, transcript="  My own words.\r\n")
     services.video_captions_set(video=video, webvtt=CAPTIONS)
     video.refresh_from_db()
     assert video.transcript == "My own words."
 
 
-def test_invalid_captions_change_nothing(therapist, clip_path, django_capture_on_commit_callbacks):
-    video = ready_video(therapist, clip_path, django_capture_on_commit_callbacks)
+def test_invalid_captions_change_nothing(
+    therapist, clip_path, processed_clip, django_capture_on_commit_callbacks
+):
+    video = make_ready_video(therapist, processed_clip)
     services.video_captions_set(video=video, webvtt=CAPTIONS)
 
     bad = "WEBVTT\n\n00:00:05.000 --> 00:00:04.000\nBackwards\n"
@@ -228,18 +229,18 @@ def test_invalid_captions_change_nothing(therapist, clip_path, django_capture_on
 
 
 def test_captions_past_the_end_of_the_video_are_refused(
-    therapist, clip_path, django_capture_on_commit_callbacks
+    therapist, clip_path, processed_clip, django_capture_on_commit_callbacks
 ):
-    video = ready_video(therapist, clip_path, django_capture_on_commit_callbacks)
+    video = make_ready_video(therapist, processed_clip)
     late = synthesise_webvtt(seconds=60, lines=["One", "Two", "Three"])
     with pytest.raises(VideoRejected):
         services.video_captions_set(video=video, webvtt=late)
 
 
 def test_an_overlong_transcript_is_refused(
-    therapist, clip_path, django_capture_on_commit_callbacks
+    therapist, clip_path, processed_clip, django_capture_on_commit_callbacks
 ):
-    video = ready_video(therapist, clip_path, django_capture_on_commit_callbacks)
+    video = make_ready_video(therapist, processed_clip)
     with pytest.raises(VideoRejected):
         services.video_transcript_set(
             video=video, transcript="x" * (services.MAX_TRANSCRIPT_CHARS + 1)
@@ -453,9 +454,9 @@ def test_a_video_deleted_behind_the_services_back_keeps_only_its_original(
 
 
 def test_deleting_a_video_removes_its_files_after_commit(
-    therapist, clip_path, video_dirs, reviewer, django_capture_on_commit_callbacks
+    therapist, clip_path, processed_clip, video_dirs, reviewer, django_capture_on_commit_callbacks
 ):
-    video = ready_video(therapist, clip_path, django_capture_on_commit_callbacks)
+    video = make_ready_video(therapist, processed_clip)
     services.video_approve(video=video, reviewer=reviewer)
     with django_capture_on_commit_callbacks(execute=True):
         services.video_delete(video=video)
@@ -500,9 +501,9 @@ def test_a_video_whose_worker_died_is_processed_again(
 
 
 def test_captions_are_stored_without_styling_or_markup(
-    therapist, clip_path, django_capture_on_commit_callbacks
+    therapist, clip_path, processed_clip, django_capture_on_commit_callbacks
 ):
-    video = ready_video(therapist, clip_path, django_capture_on_commit_callbacks)
+    video = make_ready_video(therapist, processed_clip)
     styled = (
         "WEBVTT\n\nSTYLE\n::cue { background: url(https://tracker.example/x.png) }\n\n"
         "NOTE private remark\n\n00:00.000 --> 00:01.000\n<v Dana><b>Hello</b> &amp; welcome\n"
@@ -601,9 +602,9 @@ def test_the_same_file_announced_again_resumes_its_upload(therapist):
 
 
 def test_a_decision_on_a_video_deleted_meanwhile_is_refused(
-    therapist, clip_path, reviewer, django_capture_on_commit_callbacks
+    therapist, clip_path, processed_clip, reviewer, django_capture_on_commit_callbacks
 ):
-    video = ready_video(therapist, clip_path, django_capture_on_commit_callbacks)
+    video = make_ready_video(therapist, processed_clip)
     stale = Video.objects.get(pk=video.pk)
     services.video_delete(video=video)
     for decide in (
@@ -630,9 +631,9 @@ def test_deleting_a_video_that_finished_meanwhile_removes_its_new_files(
 
 
 def test_each_decision_sends_one_email(
-    therapist, clip_path, reviewer, django_capture_on_commit_callbacks
+    therapist, clip_path, processed_clip, reviewer, django_capture_on_commit_callbacks
 ):
-    video = ready_video(therapist, clip_path, django_capture_on_commit_callbacks)
+    video = make_ready_video(therapist, processed_clip)
     with django_capture_on_commit_callbacks(execute=True):
         services.video_approve(video=video, reviewer=reviewer)
         services.video_approve(video=video, reviewer=reviewer)
@@ -662,11 +663,11 @@ def test_a_queued_video_whose_task_was_lost_is_queued_again(
 
 
 def test_text_changes_to_a_live_video_wait_for_review(
-    therapist, clip_path, reviewer, django_capture_on_commit_callbacks
+    therapist, clip_path, processed_clip, reviewer, django_capture_on_commit_callbacks
 ):
     from rapport.videos.selectors import videos_for_review
 
-    video = ready_video(therapist, clip_path, django_capture_on_commit_callbacks)
+    video = make_ready_video(therapist, processed_clip)
     services.video_transcript_set(video=video, transcript="Approved words.")
     services.video_approve(video=video, reviewer=reviewer)
 
@@ -707,9 +708,9 @@ def test_text_changes_to_a_live_video_wait_for_review(
 
 
 def test_removing_captions_from_a_live_video_is_immediate(
-    therapist, clip_path, reviewer, django_capture_on_commit_callbacks
+    therapist, clip_path, processed_clip, reviewer, django_capture_on_commit_callbacks
 ):
-    video = ready_video(therapist, clip_path, django_capture_on_commit_callbacks)
+    video = make_ready_video(therapist, processed_clip)
     services.video_captions_set(video=video, webvtt=CAPTIONS)
     services.video_approve(video=video, reviewer=reviewer)
     services.video_captions_remove(video=video)

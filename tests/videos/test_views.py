@@ -14,7 +14,7 @@ from rapport.videos.models import ProcessingState, Prompt, ReviewState, Video, V
 from rapport.videos.views import CHUNK_BYTES
 from tests.factories import make_therapist, make_user
 from tests.videos.conftest import partial_files, stored_files
-from tests.videos.helpers import upload_video
+from tests.videos.helpers import make_ready_video, upload_video
 
 pytestmark = pytest.mark.django_db
 
@@ -38,12 +38,8 @@ def moderator():
 
 
 @pytest.fixture
-def ready(therapist, clip_path, django_capture_on_commit_callbacks) -> Video:
-    with django_capture_on_commit_callbacks(execute=True):
-        video = upload_video(therapist, clip_path)
-    video.refresh_from_db()
-    assert video.state == ProcessingState.READY
-    return video
+def ready(therapist, processed_clip) -> Video:
+    return make_ready_video(therapist, processed_clip)
 
 
 @pytest.fixture
@@ -459,9 +455,8 @@ def test_a_moderator_without_a_second_factor_cannot_play_unpublished_videos(read
 
 
 def test_the_profile_reads_its_videos_in_one_query_however_many(
-    published, therapist, clip_path, moderator, django_capture_on_commit_callbacks,
-    django_assert_num_queries,
-):  # fmt: skip
+    published, therapist, processed_clip, moderator, django_assert_num_queries
+):
     url = f"/therapists/{therapist.public_id}/"
     client = Client()
     client.get(url)  # warm the search index and sessions
@@ -471,8 +466,7 @@ def test_the_profile_reads_its_videos_in_one_query_however_many(
     with CaptureQueriesContext(connection) as one_video:
         client.get(url)
     for prompt in (Prompt.FIRST_SESSION, Prompt.BEST_WITH, Prompt.INTRODUCTION):
-        with django_capture_on_commit_callbacks(execute=True):
-            video = upload_video(therapist, clip_path, prompt=prompt)
+        video = make_ready_video(therapist, processed_clip, prompt=prompt)
         services.video_approve(video=video, reviewer=moderator)
     with django_assert_num_queries(len(one_video.captured_queries)):
         page = client.get(url).content.decode()

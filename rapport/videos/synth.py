@@ -19,6 +19,8 @@ import av
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
+from rapport.videos.captions import Cue, normalised_webvtt
+
 AUDIO_RATE = 48_000
 # Samples per AAC frame: generating audio in exactly these chunks lets the encoder take each
 # chunk as it is, with no re-chunking behind the scenes.
@@ -107,35 +109,23 @@ def synthesise_clip(
 
 
 def synthesise_webvtt(*, seconds: float, lines: list[str]) -> str:
-    """A WebVTT caption track that shows ``lines`` one after another, evenly over ``seconds``."""
+    """A WebVTT caption track that shows ``lines`` one after another, evenly over ``seconds``
+    (written by the same code that stores therapists' captions, so it is escaped alike)."""
     if seconds <= 0:
         raise ValueError("seconds must be positive")
-    cues = [" ".join(line.split()) for line in lines]
-    cues = [cue for cue in cues if cue]
-    parts = ["WEBVTT", ""]
-    if not cues:
-        return "\n".join(parts)
-    span = seconds / len(cues)
-    for number, cue in enumerate(cues, start=1):
-        start = (number - 1) * span
-        end = seconds if number == len(cues) else number * span
-        parts += [
-            str(number),
-            f"{_vtt_time(start)} --> {_vtt_time(end)}",
-            # Cue text is markup: a bare "<" or "&" would start a tag or an entity, and "-->"
-            # would end the cue early; escaping "<", ">" and "&" prevents all three.
-            cue.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;"),
-            "",
+    texts = [" ".join(line.split()) for line in lines]
+    texts = [text for text in texts if text]
+    span = seconds / max(len(texts), 1)
+    return normalised_webvtt(
+        [
+            Cue(
+                start=number * span,
+                end=seconds if number == len(texts) - 1 else (number + 1) * span,
+                text=text,
+            )
+            for number, text in enumerate(texts)
         ]
-    return "\n".join(parts)
-
-
-def _vtt_time(seconds: float) -> str:
-    millis = round(seconds * 1000)
-    hours, millis = divmod(millis, 3_600_000)
-    minutes, millis = divmod(millis, 60_000)
-    whole, millis = divmod(millis, 1000)
-    return f"{hours:02d}:{minutes:02d}:{whole:02d}.{millis:03d}"
+    )
 
 
 def _colour_strip(

@@ -313,20 +313,20 @@ def _upload_json(upload: VideoUpload) -> dict[str, object]:
 @require_safe
 def video_media(request: HttpRequest, public_id: uuid.UUID) -> HttpResponseBase:
     video = access.get_video_for_viewer(request.user, public_id)
-    if not video.media_name:
-        return problem_response(status=404, title="Not ready", detail="Still processing.")
-    return stored_file_response(
-        request, name=video.media_name, content_type="video/mp4", max_age=PLAYBACK_MAX_AGE
-    )
+    return _stored_file(request, video.media_name, content_type="video/mp4")
 
 
 @require_safe
 def video_poster(request: HttpRequest, public_id: uuid.UUID) -> HttpResponseBase:
     video = access.get_video_for_viewer(request.user, public_id)
-    if not video.poster_name:
+    return _stored_file(request, video.poster_name, content_type="image/jpeg")
+
+
+def _stored_file(request: HttpRequest, name: str, *, content_type: str) -> HttpResponseBase:
+    if not name:
         return problem_response(status=404, title="Not ready", detail="Still processing.")
     return stored_file_response(
-        request, name=video.poster_name, content_type="image/jpeg", max_age=PLAYBACK_MAX_AGE
+        request, name=name, content_type=content_type, max_age=PLAYBACK_MAX_AGE
     )
 
 

@@ -43,9 +43,11 @@ typecheck: install
 test: lint typecheck
 	$(BIN)/pytest -m "not browser"
 
-# The same suite against a throwaway PostgreSQL 15 cluster on a unix socket.
+# The same suite against a throwaway PostgreSQL 15 cluster on a unix socket, less what cannot
+# differ between databases: the browser tests (run on SQLite by test-browser) and the video
+# media code (probe, transcode, captions, serving).
 test-postgres: install
-	scripts/with-postgres $(BIN)/pytest
+	scripts/with-postgres $(BIN)/pytest -m "not browser and not media"
 
 # Playwright driving Debian's Chromium (/usr/bin/chromium, never a downloaded browser) against
 # a live server. RAPPORT_REQUIRE_BROWSER makes a missing Chromium an error instead of a skip.

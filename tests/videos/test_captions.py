@@ -14,6 +14,9 @@ from rapport.videos.captions import (
 )
 from rapport.videos.errors import VideoRejected
 
+# Media code with no database behaviour: the PostgreSQL run skips it (Makefile).
+pytestmark = pytest.mark.media
+
 
 def rejected(text: str, **kwargs) -> str:
     with pytest.raises(VideoRejected) as caught:

@@ -15,6 +15,9 @@ from rapport.videos.probe import ProbeReport, probe_video, sniff_demuxer
 from rapport.videos.sandbox import Outcome
 from tests.videos import samples
 
+# Media code with no database behaviour: the PostgreSQL run skips it (Makefile).
+pytestmark = pytest.mark.media
+
 CUT_OFF = "seems to be cut off"
 
 

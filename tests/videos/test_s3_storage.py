@@ -25,6 +25,9 @@ from storages.backends.s3 import S3File  # type: ignore[import-untyped]
 from rapport.videos import storage as video_files
 from rapport.videos.serving import stored_file_response
 
+# Media code with no database behaviour: the PostgreSQL run skips it (Makefile).
+pytestmark = pytest.mark.media
+
 BUCKET = "rapport-videos-test"
 REGION = "us-east-1"
 CREDENTIALS = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}

@@ -19,7 +19,8 @@ MTIME = 1_700_000_000
 
 # Closing a response sends request_finished, which checks the database connection an earlier
 # test may have left open; that check counts as database access.
-pytestmark = pytest.mark.django_db
+# Media code with no database behaviour (the PostgreSQL run skips it, see the Makefile).
+pytestmark = [pytest.mark.django_db, pytest.mark.media]
 
 
 @pytest.fixture

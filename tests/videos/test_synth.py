@@ -12,6 +12,9 @@ import pytest
 from rapport.videos.captions import parse_webvtt
 from rapport.videos.synth import synthesise_clip, synthesise_webvtt
 
+# Media code with no database behaviour: the PostgreSQL run skips it (Makefile).
+pytestmark = pytest.mark.media
+
 
 @pytest.fixture(scope="module")
 def default_clip(tmp_path_factory):

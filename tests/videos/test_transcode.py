@@ -13,6 +13,9 @@ from rapport.videos.errors import VideoRejected
 from rapport.videos.transcode import TranscodeReport, output_size, transcode_video
 from tests.videos import samples
 
+# Media code with no database behaviour: the PostgreSQL run skips it (Makefile).
+pytestmark = pytest.mark.media
+
 
 @pytest.fixture(scope="module")
 def media(tmp_path_factory: pytest.TempPathFactory) -> Path:

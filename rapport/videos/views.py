@@ -74,12 +74,11 @@ def video_captions(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
     if form.is_valid():
         try:
             text = read_caption_upload(form.cleaned_data["captions"].read())
-            services.video_captions_set(video=video, webvtt=text)
+            saved = services.video_captions_set(video=video, webvtt=text)
         except VideoRejected as refused:
             form.add_error("captions", refused.message)
         else:
-            messages.success(request, "Captions saved. They show on the video from now on.")
-            return redirect(_video_anchor(video))
+            return _text_saved(request, saved, "Captions saved.")
     return _video_form_page(request, video, captions_form=form)
 
 
@@ -97,13 +96,25 @@ def video_transcript(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse
     form = TranscriptForm(request.POST)
     if form.is_valid():
         try:
-            services.video_transcript_set(video=video, transcript=form.cleaned_data["transcript"])
+            saved = services.video_transcript_set(
+                video=video, transcript=form.cleaned_data["transcript"]
+            )
         except VideoRejected as refused:
             form.add_error("transcript", refused.message)
         else:
-            messages.success(request, "Transcript saved.")
-            return redirect(_video_anchor(video))
+            return _text_saved(request, saved, "Transcript saved.")
     return _video_form_page(request, video, transcript_form=form)
+
+
+def _text_saved(request: HttpRequest, video: Video, saved: str) -> HttpResponse:
+    # A live video's text changes wait for review (services._TextDraft): say so, not "done".
+    messages.success(
+        request,
+        f"{saved} It shows on your profile once our staff approve it."
+        if video.has_pending_text
+        else saved,
+    )
+    return redirect(_video_anchor(video))
 
 
 @require_POST

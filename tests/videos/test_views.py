@@ -471,3 +471,15 @@ def test_the_profile_reads_its_videos_in_one_query_however_many(
     with django_assert_num_queries(len(one_video.captured_queries)):
         page = client.get(url).content.decode()
     assert page.count("<video") == 4
+
+
+def test_editing_a_live_videos_transcript_says_it_waits_for_review(browser, published):
+    response = browser.post(
+        reverse("videos:video_transcript", args=[published.public_id]),
+        {"transcript": "New words."},
+        follow=True,
+    )
+    assert "once our staff approve it" in response.content.decode()
+    published.refresh_from_db()
+    assert published.transcript == ""
+    assert published.pending_transcript == "New words."

@@ -8,7 +8,6 @@ about why someone seeks therapy — and the therapist's copy names the client by
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
 from email.utils import parseaddr
 from zoneinfo import ZoneInfo
 
@@ -23,6 +22,7 @@ from rapport.booking.models import (
     AppointmentStatus,
     Party,
 )
+from rapport.core.timezones import ZoneState, zone_changes, zone_state
 from rapport.directory.models import TherapistProfile
 
 METHOD_REQUEST = "REQUEST"
@@ -32,8 +32,8 @@ METHODS = (METHOD_REQUEST, METHOD_CANCEL)
 PRODUCT_ID = "-//Rapport//Consultations//EN"
 # How far back the feed reaches: recent history helps a therapist write notes and invoices.
 FEED_PAST_DAYS = 30
-# VTIMEZONE rules are written for this margin around the events (not 1970–2038), which keeps
-# a file small while covering any edit a calendar app makes to the event's date.
+# VTIMEZONE definitions cover this margin around the events (not 1970–2038), which keeps a
+# file small while covering any edit a calendar app makes to the event's date.
 _TIMEZONE_MARGIN = dt.timedelta(days=366)
 
 
@@ -56,6 +56,67 @@ def _status(appointment: Appointment, method: str) -> str:
     if appointment.status == AppointmentStatus.REQUESTED:
         return "TENTATIVE"
     return "CONFIRMED"
+
+
+def _is_ambiguous(local: dt.datetime) -> bool:
+    # The wall time occurs twice (clocks went back) when its two readings differ.
+    return local.replace(fold=0).utcoffset() != local.replace(fold=1).utcoffset()
+
+
+def event_times(
+    starts_at: dt.datetime, ends_at: dt.datetime, zone: ZoneInfo
+) -> tuple[dt.datetime, dt.datetime]:
+    """DTSTART and DTEND as written: local time in ``zone`` (with its TZID), or UTC.
+
+    RFC 5545 reads a local time that occurs twice as its first occurrence, so a time in the
+    hour repeated when clocks go back cannot be written as local time without moving the event
+    (the second 01:30 would become the first, and an event could end before it starts). Such an
+    event is written in UTC — both ends, so that a calendar shows its two times consistently;
+    so is every event in UTC's own zone, which needs no definition.
+    """
+    local_start, local_end = starts_at.astimezone(zone), ends_at.astimezone(zone)
+    if zone.key == "UTC" or _is_ambiguous(local_start) or _is_ambiguous(local_end):
+        return starts_at.astimezone(dt.UTC), ends_at.astimezone(dt.UTC)
+    return local_start, local_end
+
+
+def _offset_stamp(moment: dt.datetime, offset: dt.timedelta) -> dt.datetime:
+    # A naive local time: the instant read on clocks that are ``offset`` from UTC.
+    return (moment.astimezone(dt.UTC) + offset).replace(tzinfo=None)
+
+
+def _observance(
+    *, onset: dt.datetime, before: ZoneState, after: ZoneState
+) -> icalendar.TimezoneStandard | icalendar.TimezoneDaylight:
+    observance = icalendar.TimezoneDaylight() if after.dst else icalendar.TimezoneStandard()
+    # RFC 5545 §3.6.5: an onset is a local time on the clocks of before it (TZOFFSETFROM).
+    observance.add("dtstart", _offset_stamp(onset, before.offset))
+    if after.name:
+        observance.add("tzname", after.name)
+    observance.add("tzoffsetfrom", before.offset)
+    observance.add("tzoffsetto", after.offset)
+    return observance
+
+
+def time_zone_component(
+    zone: ZoneInfo, *, start: dt.datetime, end: dt.datetime
+) -> icalendar.Timezone:
+    """A VTIMEZONE for ``zone`` that is right from ``start`` to ``end``, made from the tz
+    database's own changes in that time rather than from rules.
+
+    The first observance, at ``start``, states the offset then in force; each change after it
+    is an observance of its own with its exact onset, so a reader needs no RRULE or RDATE and
+    no guess about other years.
+    """
+    component = icalendar.Timezone()
+    component.add("tzid", zone.key)
+    initial = zone_state(zone, start)
+    component.add_component(_observance(onset=start, before=initial, after=initial))
+    for change in zone_changes(zone, start=start, end=end):
+        component.add_component(
+            _observance(onset=change.at, before=change.before, after=change.after)
+        )
+    return component
 
 
 def _address(email: str, name: str, **params: str) -> icalendar.vCalAddress:
@@ -85,8 +146,9 @@ def _event(
     event.add("uid", appointment.calendar_uid)
     event.add("sequence", appointment.sequence)
     event.add("dtstamp", stamp.astimezone(dt.UTC))
-    event.add("dtstart", appointment.starts_at.astimezone(zone))
-    event.add("dtend", appointment.ends_at.astimezone(zone))
+    start, end = event_times(appointment.starts_at, appointment.ends_at, zone)
+    event.add("dtstart", start)
+    event.add("dtend", end)
     status = _status(appointment, method)
     event.add("status", status)
     # Busy while it holds the time; a cancelled event must not block the person's calendar.
@@ -124,7 +186,8 @@ def _event(
 
 def _calendar(
     *,
-    events: Iterable[tuple[Appointment, icalendar.Event]],
+    events: list[tuple[Appointment, icalendar.Event]],
+    zone: ZoneInfo,
     method: str | None,
     name: str | None = None,
 ) -> bytes:
@@ -137,15 +200,14 @@ def _calendar(
     if name is not None:
         # Read by Apple and Google calendars as the subscribed calendar's name.
         calendar.add("x-wr-calname", name)
-    starts: list[dt.datetime] = []
-    for appointment, event in events:
+    if any("TZID" in event["DTSTART"].params for _appointment, event in events):
+        # Before the events that name it: some calendar apps read a file in one pass.
+        first = min(appointment.starts_at for appointment, _event in events)
+        last = max(appointment.ends_at for appointment, _event in events)
+        start = dt.datetime.combine((first - _TIMEZONE_MARGIN).date(), dt.time(0), tzinfo=dt.UTC)
+        calendar.add_component(time_zone_component(zone, start=start, end=last + _TIMEZONE_MARGIN))
+    for _appointment, event in events:
         calendar.add_component(event)
-        starts += [appointment.starts_at, appointment.ends_at]
-    if starts:
-        calendar.add_missing_timezones(
-            first_date=(min(starts) - _TIMEZONE_MARGIN).date(),
-            last_date=(max(starts) + _TIMEZONE_MARGIN).date(),
-        )
     return calendar.to_ical()
 
 
@@ -159,20 +221,22 @@ def appointment_calendar(
 ) -> bytes:
     """One appointment as an iTIP message (``REQUEST`` or ``CANCEL``) for an e-mail attachment.
 
-    Times carry ``zone`` (the recipient's IANA zone) with its VTIMEZONE; the UID stays the same
+    Times carry ``zone`` (the recipient's IANA zone) with its VTIMEZONE, or are UTC where local
+    time cannot say them (see ``event_times``); the UID stays the same
     for the appointment's whole life and SEQUENCE is the appointment's, so a calendar that got
     the first invitation updates or removes that event instead of adding another.
     """
     if method not in METHODS:
         raise ValueError(f"method must be one of {METHODS}")
+    time_zone = ZoneInfo(zone)
     event = _event(
         appointment=appointment,
         recipient=recipient,
         method=method,
-        zone=ZoneInfo(zone),
+        zone=time_zone,
         stamp=now or timezone.now(),
     )
-    return _calendar(events=[(appointment, event)], method=method)
+    return _calendar(events=[(appointment, event)], zone=time_zone, method=method)
 
 
 def therapist_feed(*, therapist: TherapistProfile, now: dt.datetime) -> bytes:
@@ -204,4 +268,4 @@ def therapist_feed(*, therapist: TherapistProfile, now: dt.datetime) -> bytes:
         )
         for appointment in appointments
     ]
-    return _calendar(events=events, method=None, name="Rapport consultations")
+    return _calendar(events=events, zone=zone, method=None, name="Rapport consultations")

@@ -170,28 +170,73 @@ def test_the_text_uses_crlf_and_folds_long_lines_at_75_octets(therapist):
 
 @pytest.mark.django_db
 @pytest.mark.parametrize(
-    ("utc", "local"),
+    ("utc", "written", "zones"),
     [
         # The Sunday clocks go forward (02:00 EST → 03:00 EDT): 10:00 is EDT, UTC−4.
-        (dt.datetime(2026, 3, 8, 14, 0, tzinfo=dt.UTC), "20260308T100000"),
+        (
+            dt.datetime(2026, 3, 8, 14, 0, tzinfo=dt.UTC),
+            "DTSTART;TZID=America/Toronto:20260308T100000",
+            {"America/Toronto"},
+        ),
         # The Sunday clocks go back (02:00 EDT → 01:00 EST): 10:00 is EST, UTC−5.
-        (dt.datetime(2026, 11, 1, 15, 0, tzinfo=dt.UTC), "20261101T100000"),
-        # In the repeated hour itself: 01:30 EDT, the first of the two 01:30s.
-        (dt.datetime(2026, 11, 1, 5, 30, tzinfo=dt.UTC), "20261101T013000"),
+        (
+            dt.datetime(2026, 11, 1, 15, 0, tzinfo=dt.UTC),
+            "DTSTART;TZID=America/Toronto:20261101T100000",
+            {"America/Toronto"},
+        ),
+        # In the repeated hour, local time cannot say which 01:30 (RFC 5545 would read the
+        # first): both of them are written in UTC, and no VTIMEZONE is needed.
+        (dt.datetime(2026, 11, 1, 5, 30, tzinfo=dt.UTC), "DTSTART:20261101T053000Z", set()),
+        (dt.datetime(2026, 11, 1, 6, 30, tzinfo=dt.UTC), "DTSTART:20261101T063000Z", set()),
     ],
 )
-def test_an_appointment_on_a_dst_change_date_has_the_right_local_start(therapist, utc, local):
+def test_an_appointment_on_a_dst_change_date_is_written_at_its_instant(
+    therapist, utc, written, zones
+):
     appointment = make_appointment(therapist, starts_at=utc)
 
     ics = calendar.appointment_calendar(
         appointment=appointment, method=calendar.METHOD_REQUEST, zone="America/Toronto"
     )
 
-    assert f"DTSTART;TZID=America/Toronto:{local}" in unfold(ics)
+    assert written in unfold(ics)
     parsed, event = parse(ics)
     assert isinstance(event.start, dt.datetime)
     assert event.start.astimezone(dt.UTC) == utc
-    assert {zone["TZID"] for zone in parsed.timezones} == {"America/Toronto"}
+    assert {zone["TZID"] for zone in parsed.timezones} == zones
+
+
+@pytest.mark.django_db
+def test_an_event_that_ends_in_the_repeated_hour_is_written_in_utc_at_both_ends(therapist):
+    # 01:50 EDT to the second 01:05 (EST): as local times it would end before it starts.
+    starts_at = dt.datetime(2027, 11, 7, 5, 50, tzinfo=dt.UTC)
+    appointment = make_appointment(therapist, starts_at=starts_at)
+
+    ics = calendar.appointment_calendar(
+        appointment=appointment, method=calendar.METHOD_REQUEST, zone="America/Toronto"
+    )
+
+    lines = unfold(ics)
+    assert [line for line in lines if line.startswith(("DTSTART", "DTEND"))] == [
+        "DTSTART:20271107T055000Z",
+        "DTEND:20271107T060500Z",
+    ]
+
+
+@pytest.mark.django_db
+def test_an_event_in_utc_is_written_in_utc_without_a_vtimezone(therapist):
+    appointment = make_appointment(
+        therapist, starts_at=dt.datetime(2027, 6, 1, 16, 0, tzinfo=dt.UTC)
+    )
+
+    ics = calendar.appointment_calendar(
+        appointment=appointment, method=calendar.METHOD_REQUEST, zone="UTC"
+    )
+
+    lines = unfold(ics)
+    assert "DTSTART:20270601T160000Z" in lines
+    assert "DTEND:20270601T161500Z" in lines
+    assert "BEGIN:VTIMEZONE" not in lines
 
 
 @pytest.mark.django_db

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import importlib
+from collections.abc import Iterator
+
 import pytest
 
 from tests.factories import load_reference_data
+
+AUDIT_LOG_APPEND_ONLY = importlib.import_module("rapport.core.migrations.0003_auditlog_append_only")
 
 
 @pytest.fixture
@@ -32,3 +37,35 @@ def _fresh_search_index():
     reset_index()
     yield
     reset_index()
+
+
+def _uses_transactional_database(request: pytest.FixtureRequest) -> bool:
+    marker = request.node.get_closest_marker("django_db")
+    return (
+        "transactional_db" in request.fixturenames
+        or "live_server" in request.fixturenames
+        or (marker is not None and bool(marker.kwargs.get("transaction")))
+    )
+
+
+@pytest.fixture(autouse=True)
+def _audit_log_emptied_before_flush(request: pytest.FixtureRequest) -> Iterator[None]:
+    """A transactional test ends with Django emptying every table. On SQLite that is a DELETE,
+    which the audit log's append-only trigger refuses (PostgreSQL's TRUNCATE fires no row
+    trigger); so the log is emptied here first, with the trigger lifted for that one statement.
+    Set up before the database fixture's own clean-up, so it runs first."""
+    if not _uses_transactional_database(request):
+        yield
+        return
+    request.getfixturevalue("transactional_db")
+    yield
+    from django.db import connection
+
+    if connection.vendor != "sqlite":
+        return
+    with connection.cursor() as cursor:
+        for statement in AUDIT_LOG_APPEND_ONLY.SQLITE_DROP:
+            cursor.execute(statement)
+        cursor.execute(f"DELETE FROM {AUDIT_LOG_APPEND_ONLY.TABLE}")  # noqa: S608
+        for statement in AUDIT_LOG_APPEND_ONLY.SQLITE_CREATE:
+            cursor.execute(statement)

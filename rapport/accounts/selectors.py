@@ -92,6 +92,19 @@ def account_export_data(*, user: User, now: dt.datetime | None = None) -> dict[s
     return data
 
 
+def verified_addresses_of(*, user: User) -> list[str]:
+    """The e-mail addresses ``user`` has proved they own, lower-case: what links records made
+    before they had an account (a consultation booked with the address) to them."""
+    return sorted(
+        {
+            address.lower()
+            for address in EmailAddress.objects.filter(user=user, verified=True).values_list(
+                "email", flat=True
+            )
+        }
+    )
+
+
 def user_has_verified_primary_address(*, user: User, address: str) -> bool:
     """Whether ``address`` (any case) is the user's own confirmed primary e-mail address."""
     return EmailAddress.objects.filter(

@@ -16,6 +16,7 @@ from rapport.accounts.models import Consent, ConsentKind, Role, User
 from rapport.accounts.signin import requires_mfa
 from rapport.accounts.tasks import send_deletion_scheduled_email
 from rapport.core.audit import audit_entries_anonymise_actor
+from rapport.core.privacy import erasure_steps
 
 logger = logging.getLogger(__name__)
 
@@ -105,16 +106,21 @@ def account_deletion_cancel(*, user: User) -> User:
 def account_delete(*, user: User) -> None:
     """Delete the account and everything that identifies the person, now.
 
-    Side effects: their sessions end; consents, e-mail addresses and authenticators go with
-    the account; a linked therapist profile is kept but unlinked (the listing is the
-    practice's, and staff decide about it). Audit entries stay: the record of who accessed
-    health data must outlive the accounts involved. A client's own entries lose their e-mail
-    and address copies (they are the data subject); a therapist's or staff member's keep them,
-    because those entries say who read other people's health data, and deleting an account
-    must not erase that trail.
+    Side effects: their sessions end; every app's registered erasure step runs first (booking
+    cancels their upcoming consultations and anonymises the rest); consents, e-mail addresses
+    and authenticators go with the account; a linked therapist profile is kept but unlinked
+    (the listing is the practice's, and staff decide about it). Audit entries stay: the record
+    of who accessed health data must outlive the accounts involved. A client's own entries lose
+    their e-mail and address copies (they are the data subject); a therapist's or staff
+    member's keep them, because those entries say who read other people's health data, and
+    deleting an account must not erase that trail.
     """
     with transaction.atomic():
         _end_sessions(user_id=user.pk)
+        # Before the account row goes: the steps find the person's records through it (and
+        # through its verified e-mail addresses).
+        for step in erasure_steps().values():
+            step(user)
         if not requires_mfa(user):
             audit_entries_anonymise_actor(actor=user)
         User.objects.filter(pk=user.pk).delete()

@@ -5,3 +5,19 @@ class BookingConfig(AppConfig):
     name = "rapport.booking"
     label = "booking"
     verbose_name = "Booking"
+
+    def ready(self) -> None:
+        from rapport.booking.models import Appointment
+        from rapport.booking.privacy import consultations_export
+        from rapport.booking.services import client_appointments_erase
+        from rapport.core.audit import register_health_model
+        from rapport.core.privacy import register_erasure_step, register_export_section
+
+        # The reasons on an appointment are what a client or therapist wrote about the client.
+        # The name and address the client gave are masked too: the audit log outlives the
+        # account, and deleting it must leave nothing that names the person.
+        register_health_model(
+            Appointment, owner_field="client", masked_fields=("client_name", "client_email")
+        )
+        register_export_section("consultations", consultations_export)
+        register_erasure_step("consultations", lambda user: client_appointments_erase(user=user))

@@ -20,6 +20,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import F, Q
 
+from rapport.core.fields import EncryptedTextField
 from rapport.directory.models import TherapistProfile
 
 
@@ -249,11 +250,13 @@ class Appointment(models.Model):
     # First answer from the therapist (confirm, decline, acknowledge, reschedule or cancel):
     # the basis of "usually replies within …".
     therapist_responded_at = models.DateTimeField(null=True, blank=True)
-    # The note from whoever last moved the appointment, for the other side to read.
-    change_reason = models.CharField(max_length=500, blank=True)
+    # The note from whoever last moved the appointment, for the other side to read. Both
+    # reasons are what a client or therapist wrote about the client's care: health data,
+    # encrypted at rest and audited (registered in BookingConfig.ready()).
+    change_reason = EncryptedTextField(max_length=500, blank=True)
     changed_by = models.CharField(max_length=10, choices=Party.choices, blank=True)
     ended_by = models.CharField(max_length=10, choices=Party.choices, blank=True)
-    end_reason = models.CharField(max_length=500, blank=True)
+    end_reason = EncryptedTextField(max_length=500, blank=True)
     ended_at = models.DateTimeField(null=True, blank=True)
 
     created_at = models.DateTimeField(auto_now_add=True)

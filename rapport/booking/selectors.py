@@ -11,6 +11,8 @@ import datetime as dt
 from django.conf import settings
 from django.db.models import Q, QuerySet
 
+from rapport.accounts.models import User
+from rapport.accounts.selectors import verified_addresses_of
 from rapport.booking.models import (
     ACTIVE_STATUSES,
     Appointment,
@@ -130,3 +132,17 @@ def therapist_recent_client_cancellations(
         ended_by=Party.CLIENT,
         ended_at__gte=since,
     ).order_by("-ended_at")[:limit]
+
+
+def client_appointments(*, user: User) -> QuerySet[Appointment]:
+    """Every appointment that is the person's: linked to their account, or booked with an
+    e-mail address they have proved is theirs (a booking made before they had an account, or
+    whose confirmation link they never clicked). Earliest first."""
+    condition = Q(client=user)
+    for address in verified_addresses_of(user=user):
+        condition |= Q(client_email__iexact=address)
+    return (
+        Appointment.objects.filter(condition)
+        .select_related("therapist")
+        .order_by("starts_at", "id")
+    )

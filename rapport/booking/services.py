@@ -23,7 +23,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from rapport.accounts.models import Role, User
-from rapport.booking import outbox, slots
+from rapport.booking import outbox, selectors, slots
 from rapport.booking.errors import FreeTime, InvalidTransition, SlotTaken, SlotUnavailable
 from rapport.booking.models import (
     ACTIVE_STATUSES,
@@ -32,6 +32,8 @@ from rapport.booking.models import (
     AppointmentStatus,
     BookingPolicy,
     DateException,
+    OutboxEmail,
+    OutboxStatus,
     Party,
     Weekday,
     WeeklyWindow,
@@ -786,3 +788,51 @@ def first_session_book(
         outbox.outbox_reminders_write(appointment=session, now=now)
         _facts_refresh_on_commit(therapist)
     return session
+
+
+# --- when a client deletes their account ----------------------------------------------------
+
+# Said to the therapist (in the cancellation e-mail and on the practice page) when upcoming
+# appointments end because the client deleted their account.
+ACCOUNT_CLOSED_REASON = "The client closed their Rapport account."
+
+
+def client_appointments_erase(*, user: User, now: dt.datetime | None = None) -> int:
+    """Remove what identifies ``user`` from their appointments; returns how many were touched.
+
+    Runs inside the account deletion (registered as booking's erasure step). Upcoming
+    appointments are cancelled first, so the therapist is told and the time is freed. Then, on
+    every appointment of the person (linked to the account, or booked with an address they
+    proved is theirs): the name, e-mail address, account link and both free-text reasons are
+    emptied, and e-mails to the client still waiting in the outbox are dropped (their address
+    is gone). What stays is what the therapist's records and the published reply-time figures
+    need: when, how long, what kind, its status and who ended it.
+    """
+    now = now or timezone.now()
+    with transaction.atomic():
+        appointments = list(selectors.client_appointments(user=user))
+        cancelled_now = []
+        for appointment in appointments:
+            if appointment.is_active and appointment.starts_at > now:
+                appointment_cancel(
+                    appointment=appointment, by=Party.CLIENT, reason=ACCOUNT_CLOSED_REASON, now=now
+                )
+                cancelled_now.append(appointment.pk)
+        ids = [appointment.pk for appointment in appointments]
+        OutboxEmail.objects.filter(
+            appointment_id__in=ids, recipient=Party.CLIENT, status=OutboxStatus.PENDING
+        ).delete()
+        Appointment.objects.filter(pk__in=ids).update(
+            client=None,
+            client_name="",
+            client_email="",
+            client_email_confirmed_at=None,
+            share_fit_profile=False,
+            change_reason="",
+            end_reason="",
+            updated_at=now,
+        )
+        # Rapport's own words, not the person's: the therapist's cancellation e-mail (sent
+        # after this) and practice page say why the time was freed.
+        Appointment.objects.filter(pk__in=cancelled_now).update(end_reason=ACCOUNT_CLOSED_REASON)
+    return len(ids)

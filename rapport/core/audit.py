@@ -58,14 +58,29 @@ def mask_health_value(value: str) -> str:
     return HEALTH_DATA_MASK
 
 
-def register_health_model(model: type[models.Model], *, owner_field: str | None = "owner") -> None:
+def register_health_model(
+    model: type[models.Model],
+    *,
+    owner_field: str | None = "owner",
+    masked_fields: tuple[str, ...] = (),
+) -> None:
     """Audit every change to ``model`` with its encrypted fields masked, and let the owner see
     who read or changed their records (``audit_entries_about_user``).
 
     ``owner_field`` is a lookup from the model to the user who owns the data (``"owner"``,
-    ``"engagement__client"``), or None when no single person owns it. Call from the app's
-    ``AppConfig.ready()``. Registering again replaces the earlier registration.
+    ``"engagement__client"``), or None when no single person owns it. ``masked_fields`` names
+    further plain-text fields that identify the person (a name, an e-mail address): the log is
+    append-only and outlives account deletion, so it may say that they changed, never what they
+    held. Call from the app's ``AppConfig.ready()``. Registering again replaces the earlier
+    registration.
     """
+    for name in masked_fields:
+        try:
+            model._meta.get_field(name)
+        except FieldDoesNotExist as error:
+            raise ImproperlyConfigured(
+                f"register_health_model({model._meta.label}): {name!r} is not a field."
+            ) from error
     if owner_field is not None:
         first = owner_field.split("__", 1)[0]
         try:
@@ -78,7 +93,7 @@ def register_health_model(model: type[models.Model], *, owner_field: str | None 
     auditlog.unregister(model)
     auditlog.register(
         model,
-        mask_fields=encrypted_field_names(model),
+        mask_fields=[*encrypted_field_names(model), *masked_fields],
         mask_callable=f"{__name__}.mask_health_value",
     )
     _health_models[model] = owner_field

@@ -1,8 +1,13 @@
-"""What each app contributes to a person's data export.
+"""What each app contributes to a person's data export, and what it does when they leave.
 
-Accounts builds the export but may not import the apps below it (see DESIGN.md), so each app
-registers a section here when it starts; the export asks every registered section about the
-person. Sections return plain JSON-ready data (str, int, float, bool, None, lists, dicts).
+Accounts builds the export and deletes accounts, but may not import the apps below it (apps
+import only from the apps above them), so each app registers here when it starts:
+
+- an *export section*: called with the user, returns plain JSON-ready data (str, int, float,
+  bool, None, lists, dicts) about that person;
+- an *erasure step*: called with the user inside the account-deletion transaction, just before
+  the account row goes; it removes or anonymises what the app holds that identifies the person,
+  keeping only what the README says must be kept.
 """
 
 from __future__ import annotations
@@ -11,8 +16,10 @@ from collections.abc import Callable
 from typing import Any
 
 ExportSection = Callable[[Any], Any]  # called with the user; returns JSON-ready data
+ErasureStep = Callable[[Any], object]  # called with the user, inside the deletion transaction
 
 _sections: dict[str, ExportSection] = {}
+_erasure_steps: dict[str, ErasureStep] = {}
 
 
 def register_export_section(name: str, section: ExportSection) -> None:
@@ -21,3 +28,12 @@ def register_export_section(name: str, section: ExportSection) -> None:
 
 def export_sections() -> dict[str, ExportSection]:
     return dict(sorted(_sections.items()))
+
+
+def register_erasure_step(name: str, step: ErasureStep) -> None:
+    """Registering the same name again replaces the earlier step."""
+    _erasure_steps[name] = step
+
+
+def erasure_steps() -> dict[str, ErasureStep]:
+    return dict(sorted(_erasure_steps.items()))

@@ -53,6 +53,7 @@ from rapport.booking.views.common import (
     week_page,
     zone_from_query,
 )
+from rapport.core.audit import audit_read
 from rapport.core.middleware import health_data
 from rapport.directory.models import TherapistProfile
 
@@ -303,6 +304,7 @@ def consultation_manage(request: HttpRequest, token: str) -> HttpResponse:
     appointment = _appointment_for(token, tokens.PURPOSE_MANAGE)
     if appointment is None:
         return _invalid_link(request)
+    audit_read(request=request, instance=appointment, reason="manage link")
     return render(request, "booking/manage.html", _manage_context(appointment, token))
 
 
@@ -332,6 +334,7 @@ def consultation_cancel(request: HttpRequest, token: str) -> HttpResponse:
             return redirect("booking:consultation_manage", token=token)
     context = _manage_context(appointment, token)
     context["cancel_form"] = form
+    audit_read(request=request, instance=appointment, reason="manage link")
     return render(request, "booking/manage.html", context, status=400)
 
 

@@ -49,6 +49,7 @@ from rapport.booking.views.common import (
     moment_label,
     reschedule_flow,
 )
+from rapport.core.audit import audit_reads
 from rapport.directory.models import TherapistProfile
 from rapport.directory.services import therapist_accepting_confirm
 
@@ -151,6 +152,18 @@ def _practice_home_context(
     }
 
 
+def _render_practice_home(
+    request: HttpRequest, context: dict[str, Any], *, status: int = 200
+) -> HttpResponse:
+    """The practice page, with one audited read per appointment it shows: each carries what a
+    client or therapist wrote about the client (and the page shows cancellation reasons)."""
+    shown = [
+        row.appointment for section in ("pending", "upcoming", "held") for row in context[section]
+    ] + [appointment for appointment, _label in context["client_cancelled"]]
+    audit_reads(request=request, instances=shown, reason="practice page")
+    return render(request, "booking/practice_home.html", context, status=status)
+
+
 def _practice_therapist(request: HttpRequest) -> TherapistProfile:
     return access.get_practice_therapist(request.user)
 
@@ -159,7 +172,7 @@ def _practice_therapist(request: HttpRequest) -> TherapistProfile:
 @require_safe
 def practice_home(request: HttpRequest) -> HttpResponse:
     therapist = _practice_therapist(request)
-    return render(request, "booking/practice_home.html", _practice_home_context(therapist))
+    return _render_practice_home(request, _practice_home_context(therapist))
 
 
 @require_POST
@@ -210,11 +223,8 @@ def _practice_reason_action(
             )
             return redirect("booking:practice_home")
     therapist = appointment.therapist
-    return render(
-        request,
-        "booking/practice_home.html",
-        _practice_home_context(therapist, failed=(public_id, action, form)),
-        status=400,
+    return _render_practice_home(
+        request, _practice_home_context(therapist, failed=(public_id, action, form)), status=400
     )
 
 

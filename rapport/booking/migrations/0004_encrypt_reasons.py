@@ -1,0 +1,75 @@
+import importlib
+
+from django.db import migrations
+
+import rapport.core.fields
+from rapport.core.crypto import decrypt, encrypt, is_decryptable
+
+# SQLite changes a column's type by rebuilding the table, which drops the triggers of 0002 that
+# refuse overlapping appointments; they are created again after the rebuild, as in 0003.
+_overlap_guard = importlib.import_module(
+    "rapport.booking.migrations.0002_no_overlapping_appointments"
+)
+
+_REASON_COLUMNS = ("change_reason", "end_reason")
+
+
+def _recreate_sqlite_overlap_triggers(apps, schema_editor):
+    if schema_editor.connection.vendor != "sqlite":
+        return
+    for statement in (*_overlap_guard.SQLITE_BACKWARD, *_overlap_guard.SQLITE_FORWARD):
+        schema_editor.execute(statement)
+
+
+def _rewrite_reasons(schema_editor, convert):
+    # Raw SQL: the model field would try to decrypt the plain text written before this
+    # migration.
+    with schema_editor.connection.cursor() as cursor:
+        for column in _REASON_COLUMNS:
+            cursor.execute(
+                f"SELECT id, {column} FROM booking_appointment "  # noqa: S608 - constant names
+                f"WHERE {column} IS NOT NULL AND {column} <> ''"
+            )
+            for pk, value in cursor.fetchall():
+                converted = convert(value)
+                if converted != value:
+                    schema_editor.execute(
+                        f"UPDATE booking_appointment SET {column} = %s WHERE id = %s",  # noqa: S608
+                        [converted, pk],
+                    )
+
+
+def _encrypt_existing_reasons(apps, schema_editor):
+    # A value that already opens under a configured key is left alone, so running this twice
+    # (or after a partial run) never encrypts twice.
+    _rewrite_reasons(
+        schema_editor, lambda value: value if is_decryptable(value) else encrypt(value)
+    )
+
+
+def _decrypt_reasons(apps, schema_editor):
+    # Backwards, the columns become plain text of at most 500 characters again.
+    _rewrite_reasons(
+        schema_editor, lambda value: decrypt(value) if is_decryptable(value) else value
+    )
+
+
+class Migration(migrations.Migration):
+    dependencies = [
+        ("booking", "0003_change_note"),
+    ]
+
+    operations = [
+        migrations.AlterField(
+            model_name="appointment",
+            name="change_reason",
+            field=rapport.core.fields.EncryptedTextField(blank=True, max_length=500),
+        ),
+        migrations.AlterField(
+            model_name="appointment",
+            name="end_reason",
+            field=rapport.core.fields.EncryptedTextField(blank=True, max_length=500),
+        ),
+        migrations.RunPython(_encrypt_existing_reasons, _decrypt_reasons),
+        migrations.RunPython(_recreate_sqlite_overlap_triggers, migrations.RunPython.noop),
+    ]

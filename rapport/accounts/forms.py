@@ -18,6 +18,7 @@ from allauth.account.fields import EmailField as AllauthEmailField
 from axes.handlers.proxy import AxesProxyHandler
 from django import forms
 from django.conf import settings
+from django.contrib.auth.hashers import make_password
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxLengthValidator
 from django.db import transaction
@@ -303,6 +304,16 @@ class SignupForm(_PasswordLimits, allauth_forms.SignupForm):
                 shown_again[f"{kind}_version"] = versions[kind]
             self.data = shown_again
         return cleaned
+
+    def try_save(self, request: HttpRequest) -> Any:
+        if self.account_already_exists:
+            # allauth answers as if a new account were made (and mails the address's owner),
+            # but would skip the one slow step of a real sign-up, hashing the password: the
+            # difference in time (tens of milliseconds against more than half a second) would
+            # tell anyone which addresses have accounts. So the same hash is computed, and
+            # thrown away.
+            make_password(self.cleaned_data.get("password1"))
+        return super().try_save(request)
 
     def save(self, request: HttpRequest) -> Any:
         # The account and the consents it was created under are one fact: never one without

@@ -91,6 +91,40 @@ def test_signup_creates_an_unverified_account_with_an_argon2id_hash_and_both_con
     assert mail.outbox[0].subject.startswith("[Rapport] ")
 
 
+def test_signup_hashes_the_password_whether_or_not_the_address_has_an_account(client, monkeypatch):
+    """The two paths must cost the same, or timing tells which addresses have accounts: both
+    run the production hasher on the typed password, exactly once."""
+    from django.contrib.auth.hashers import get_hasher
+
+    make_user(email="taken@example.org")
+    hasher_class = type(get_hasher())
+    assert hasher_class.__name__ == "Argon2PasswordHasher"
+    hashed: list[str] = []
+    encode = hasher_class.encode
+
+    def counting_encode(self, password, salt, *args, **kwargs):
+        hashed.append(password)
+        return encode(self, password, salt, *args, **kwargs)
+
+    monkeypatch.setattr(hasher_class, "encode", counting_encode)
+
+    new_address = client.post(SIGNUP_URL, signup_data(email="new.person@example.org"))
+    new_path = list(hashed)
+    hashed.clear()
+    taken_address = Client().post(SIGNUP_URL, signup_data(email="taken@example.org"))
+
+    assert new_path == [PASSPHRASE]
+    assert hashed == [PASSPHRASE]
+    # And both answer alike: the same redirect, one e-mail each.
+    assert (new_address.status_code, taken_address.status_code) == (302, 302)
+    assert new_address["Location"] == taken_address["Location"]
+    assert User.objects.filter(email="taken@example.org").count() == 1
+    assert [message.to for message in mail.outbox] == [
+        ["new.person@example.org"],
+        ["taken@example.org"],
+    ]
+
+
 def test_opening_the_confirmation_link_does_not_confirm_until_the_button_is_pressed(client):
     client.post(SIGNUP_URL, signup_data())
     link = link_in_last_mail()

@@ -82,8 +82,6 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
-    # Right after authentication, so everything below sees a timed-out session as signed out.
-    "rapport.accounts.middleware.SessionLifetimeMiddleware",
     "allauth.account.middleware.AccountMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -91,6 +89,10 @@ MIDDLEWARE = [
     # Below authentication (it reads request.user), above the sign-in and lockout middleware
     # (their responses need its headers too).
     "rapport.core.middleware.SecurityHeadersMiddleware",
+    # Below every header-adding middleware, so its sign-out redirects carry the same headers as
+    # any page; above everything that acts for the person (audit, MFA, views), so those see a
+    # timed-out session as signed out.
+    "rapport.accounts.middleware.SessionLifetimeMiddleware",
     # Records who changed what. auditlog's own middleware believes any X-Forwarded-For header,
     # so anyone could write an address of their choosing into the audit log; ours takes the
     # client address by the site's rule (REMOTE_ADDR unless TRUSTED_PROXY_COUNT is set).
@@ -260,8 +262,10 @@ MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
 MFA_TOTP_ISSUER = "Rapport"
 MFA_ADAPTER = "rapport.accounts.signin.MFAAdapter"
 # Therapists and staff (and any is_staff/is_superuser account) must have an authenticator
-# before any page or API call under these prefixes; see rapport.accounts.middleware.
-MFA_REQUIRED_PATH_PREFIXES = ("/admin/", "/staff/", "/therapist/", "/practice/", "/api/v1/")
+# before any page under these prefixes (rapport.accounts.middleware). The API's private
+# endpoints check it in their authentication (rapport.accounts.api.SessionWithSecondFactor),
+# so its public endpoints stay public for everyone.
+MFA_REQUIRED_PATH_PREFIXES = ("/admin/", "/staff/", "/therapist/", "/practice/")
 
 # Lockout (django-axes): 5 failed passwords for one address from one client address pause
 # sign-in for that pair for 15 minutes. allauth's own per-e-mail limit (above) is the brake on a

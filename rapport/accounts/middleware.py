@@ -13,22 +13,37 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import logout
 from django.contrib.auth.views import redirect_to_login
-from django.contrib.messages.storage import default_storage
 from django.contrib.sessions.backends.base import SessionBase
 from django.http import HttpRequest, HttpResponse, HttpResponseBase, HttpResponseRedirect
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 
 from rapport.accounts.signin import has_second_factor, requires_mfa
+from rapport.core.middleware import mark_health_data
 from rapport.core.problems import problem_response
 
 # Session keys (epoch seconds). Sessions live in the server's store, so the client cannot
 # move these.
 SIGNED_IN_AT = "rapport_signed_in_at"
 LAST_SEEN_AT = "rapport_last_seen_at"
-# Writing the session on every request would cost a database write per page view; one write a
-# minute is enough, and can only end a session early (by under a minute), never late.
+# Writing the session on every request would cost a database write per page view, so the
+# last-seen time is written at most this often. A late write can only end a session early, by
+# up to the interval; so the interval is a tenth of the idle timeout (6 s at the 1-minute
+# minimum), and never more than a minute.
 LAST_SEEN_WRITE_INTERVAL_SECONDS = 60
+LAST_SEEN_WRITE_FRACTION = 10
+
+
+def last_seen_write_interval() -> int:
+    """Seconds between writes of the last-seen time, for the configured idle timeout."""
+    return max(
+        1,
+        min(
+            LAST_SEEN_WRITE_INTERVAL_SECONDS,
+            settings.SESSION_IDLE_TIMEOUT_SECONDS // LAST_SEEN_WRITE_FRACTION,
+        ),
+    )
+
 
 API_PREFIX = "/api/"
 
@@ -114,26 +129,39 @@ class SessionLifetimeMiddleware:
             return lifetime_message()
         if now - last_seen_at >= settings.SESSION_IDLE_TIMEOUT_SECONDS:
             return idle_message()
-        if now - last_seen_at >= LAST_SEEN_WRITE_INTERVAL_SECONDS:
+        if now - last_seen_at >= last_seen_write_interval():
             session[LAST_SEEN_AT] = now
         return None
 
     @staticmethod
     def _sign_out(request: HttpRequest, message: str) -> HttpResponseBase:
         logout(request)
+        response: HttpResponseBase
         if _is_api(request):
-            return problem_response(status=401, title="Signed out", detail=message)
-        # MessageMiddleware sits below this one and has not run; its storage is used directly
-        # so the login page can say why the person is there.
-        storage = default_storage(request)
-        storage.add(messages.INFO, message)
-        response: HttpResponse
-        if _is_htmx(request):
-            response = _htmx_redirect(reverse(settings.LOGIN_URL))
+            response = problem_response(status=401, title="Signed out", detail=message)
         else:
-            response = redirect_to_login(request.get_full_path())
-        storage.update(response)
-        return response
+            # So the login page can say why the person is there.
+            messages.info(request, message)
+            if _is_htmx(request):
+                response = _htmx_redirect(reverse(settings.LOGIN_URL))
+            else:
+                response = redirect_to_login(request.get_full_path())
+        # The answer to one browser's session: no cache may keep it or hand it to another.
+        return mark_health_data(response)
+
+
+def second_factor_problem() -> HttpResponse:
+    """The API's answer to a therapist or staff member without a second factor (the API's
+    private endpoints check it in ``rapport.accounts.api.SessionWithSecondFactor``)."""
+    return problem_response(
+        status=403,
+        title="Two-factor authentication required",
+        detail=(
+            "Therapist and staff accounts must set up two-factor authentication (an "
+            f"authenticator app) before using this endpoint. Set it up at "
+            f"{reverse('mfa_activate_totp')}."
+        ),
+    )
 
 
 def _admin_login_path() -> str | None:
@@ -176,14 +204,7 @@ class MfaRequiredMiddleware:
     def _refuse(request: HttpRequest) -> HttpResponseBase:
         setup_url = reverse("mfa_activate_totp")
         if _is_api(request):
-            return problem_response(
-                status=403,
-                title="Two-factor authentication required",
-                detail=(
-                    "Therapist and staff accounts must set up two-factor authentication (an "
-                    f"authenticator app) before using this endpoint. Set it up at {setup_url}."
-                ),
-            )
+            return second_factor_problem()
         messages.warning(
             request,
             "Therapist and staff accounts need two-factor authentication before they can see "

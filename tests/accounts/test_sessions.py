@@ -133,7 +133,7 @@ def test_activity_keeps_a_session_alive_past_30_minutes(signed_in):
         assert client.get(PRIVATE_PAGE).status_code == 302
 
 
-def test_last_seen_is_written_at_most_once_a_minute(signed_in):
+def test_last_seen_is_written_at_most_once_a_minute_at_the_default_timeout(signed_in):
     client, started = signed_in
     signed_in_at = int(started.timestamp())
 
@@ -145,6 +145,36 @@ def test_last_seen_is_written_at_most_once_a_minute(signed_in):
         client.get(PRIVATE_PAGE)
     assert stored(client)[LAST_SEEN_AT] == signed_in_at + 60
     assert stored(client)[SIGNED_IN_AT] == signed_in_at
+
+
+def test_at_the_shortest_idle_timeout_a_person_active_every_40_seconds_stays_signed_in(
+    signed_in, settings
+):
+    # One minute is the lowest SESSION_IDLE_TIMEOUT_SECONDS allowed; a last-seen time written
+    # only once a minute would sign this person out at 80 seconds.
+    settings.SESSION_IDLE_TIMEOUT_SECONDS = 60
+    client, started = signed_in
+
+    for seconds in range(40, 10 * 60, 40):
+        with clock_at(started + dt.timedelta(seconds=seconds)):
+            assert client.get(PRIVATE_PAGE).status_code == 200, seconds
+
+    with clock_at(started + dt.timedelta(seconds=560 + 60)):
+        assert client.get(PRIVATE_PAGE).status_code == 302
+
+
+def test_the_idle_sign_out_redirect_carries_the_security_headers(signed_in):
+    client, started = signed_in
+
+    with clock_at(started + dt.timedelta(minutes=31)):
+        response = client.get(PRIVATE_PAGE)
+
+    assert response.status_code == 302
+    assert "default-src" in response["Content-Security-Policy"]
+    assert response["X-Frame-Options"] == "DENY"
+    assert response["Cross-Origin-Resource-Policy"] == "same-origin"
+    assert "camera=()" in response["Permissions-Policy"]
+    assert response["Cache-Control"] == "no-store, private"
 
 
 def test_a_session_ends_12_hours_after_sign_in_however_active(signed_in):

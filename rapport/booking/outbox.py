@@ -464,36 +464,39 @@ def calendar_method(purpose: str, *, recipient: Party, appointment: Appointment)
 
 
 def _subject(purpose: str, recipient: Party, appointment: Appointment, zone: str) -> str:
-    therapist = appointment.therapist.display_name
+    """What the e-mail is about, and when, without naming anyone.
+
+    A subject shows on lock screens, in notification previews and in shared inboxes: that a
+    person is seeing a therapist, or who a therapist's clients are, must not show there. The
+    names are in the body.
+    """
     when = _short_when(appointment.starts_at, zone)
     kind = _kind(appointment)
     # What was booked: a consultation is free, a session is not.
     booked = _kind_label(appointment)
-    names = appointment.client_name.split()
-    client = names[0] if names else "a client"
     if recipient == Party.CLIENT:
         subjects = {
-            PURPOSE_BOOKED: f"Your {booked} with {therapist} is booked ({when})",
-            PURPOSE_REQUESTED: f"Your consultation request to {therapist} ({when})",
-            PURPOSE_CONFIRMED: f"{therapist} confirmed your {kind} ({when})",
-            PURPOSE_DECLINED: f"{therapist} cannot take your consultation request",
+            PURPOSE_BOOKED: f"Your {booked} is booked ({when})",
+            PURPOSE_REQUESTED: f"Your consultation request was sent ({when})",
+            PURPOSE_CONFIRMED: f"Your {kind} is confirmed ({when})",
+            PURPOSE_DECLINED: "Your consultation request could not be accepted",
             PURPOSE_EXPIRED: "Your consultation request was not answered in time",
-            PURPOSE_CANCELLED: f"Cancelled: your {kind} with {therapist} ({when})",
-            PURPOSE_RESCHEDULED: f"New time: your {kind} with {therapist} ({when})",
-            PURPOSE_REMINDER_24H: f"Tomorrow: your {kind} with {therapist} ({when})",
-            PURPOSE_REMINDER_1H: f"In one hour: your {kind} with {therapist} ({when})",
+            PURPOSE_CANCELLED: f"Cancelled: your {kind} ({when})",
+            PURPOSE_RESCHEDULED: f"New time: your {kind} ({when})",
+            PURPOSE_REMINDER_24H: f"Tomorrow: your {kind} ({when})",
+            PURPOSE_REMINDER_1H: f"In one hour: your {kind} ({when})",
         }
     else:
         subjects = {
-            PURPOSE_BOOKED: f"New {kind} with {client} ({when})",
-            PURPOSE_REQUESTED: f"Consultation request from {client}: please answer ({when})",
-            PURPOSE_CONFIRMED: f"Confirmed: {kind} with {client} ({when})",
-            PURPOSE_DECLINED: f"Declined: consultation request from {client}",
-            PURPOSE_EXPIRED: f"Expired: consultation request from {client} was not answered",
-            PURPOSE_CANCELLED: f"Cancelled: {kind} with {client} ({when})",
-            PURPOSE_RESCHEDULED: f"New time: {kind} with {client} ({when})",
-            PURPOSE_REMINDER_24H: f"Tomorrow: {kind} with {client} ({when})",
-            PURPOSE_REMINDER_1H: f"In one hour: {kind} with {client} ({when})",
+            PURPOSE_BOOKED: f"New {kind} booked ({when})",
+            PURPOSE_REQUESTED: f"New consultation request: please answer ({when})",
+            PURPOSE_CONFIRMED: f"Confirmed: {kind} ({when})",
+            PURPOSE_DECLINED: "Declined: a consultation request",
+            PURPOSE_EXPIRED: "Expired: a consultation request was not answered",
+            PURPOSE_CANCELLED: f"Cancelled: {kind} ({when})",
+            PURPOSE_RESCHEDULED: f"New time: {kind} ({when})",
+            PURPOSE_REMINDER_24H: f"Tomorrow: {kind} ({when})",
+            PURPOSE_REMINDER_1H: f"In one hour: {kind} ({when})",
         }
     return f"[Rapport] {subjects[purpose]}"
 

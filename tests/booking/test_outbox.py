@@ -132,7 +132,7 @@ def test_an_e_mail_due_now_is_delivered_when_the_change_commits(
     assert row.dedupe_key == f"{appointment.public_id}:booked:client:0"
     [message] = mailoutbox
     assert message.to == ["maya@example.org"]
-    assert message.subject.startswith("[Rapport] Your free consultation with Ada Okafor is booked")
+    assert message.subject.startswith("[Rapport] Your free consultation is booked")
     assert message.extra_headers["Message-ID"] == outbox.message_id(row.dedupe_key)
     assert calendar_part(message).get_param("method") == "REQUEST"
 
@@ -318,7 +318,7 @@ def test_a_due_reminder_is_sent_in_the_client_zone(appointment, mailoutbox):
     assert outbox.outbox_deliver_due(now=due) == 1
 
     [message] = mailoutbox
-    assert message.subject.startswith("[Rapport] Tomorrow: your consultation with Ada Okafor")
+    assert message.subject.startswith("[Rapport] Tomorrow: your consultation (")
     assert "America/Vancouver" in message.body
     assert "/consultations/" in message.body
     assert message.attachments == []
@@ -426,7 +426,7 @@ def test_the_therapist_e_mail_is_in_their_zone_with_the_client_first_name_only(
 
     [message] = mailoutbox
     assert message.to == ["ada@example.org"]
-    assert message.subject == "[Rapport] New consultation with Maya (Tue 15 Jul, 12:00)"
+    assert message.subject == "[Rapport] New consultation booked (Tue 15 Jul, 12:00)"
     assert "Tuesday 15 July 2031, 12:00–12:15 (America/Toronto, EDT)" in message.body
     assert "https://rapport.example/practice/" in message.body
     assert "Lindqvist" not in message.body
@@ -768,11 +768,9 @@ def test_a_booked_session_is_called_a_session(therapist, mailoutbox):
     to_client = _deliver(session, outbox.PURPOSE_BOOKED, Party.CLIENT)
     to_therapist = _deliver(session, outbox.PURPOSE_BOOKED, Party.THERAPIST)
 
-    assert to_client.subject == (
-        "[Rapport] Your session with Ada Okafor is booked (Tue 15 Jul, 09:00)"
-    )
+    assert to_client.subject == "[Rapport] Your session is booked (Tue 15 Jul, 09:00)"
     assert "Your session with Ada Okafor is booked:" in to_client.body
-    assert to_therapist.subject == "[Rapport] New session with Maya (Tue 15 Jul, 12:00)"
+    assert to_therapist.subject == "[Rapport] New session booked (Tue 15 Jul, 12:00)"
     assert "Your session with Maya is booked:" in to_therapist.body
     for message in (to_client, to_therapist):
         assert "free" not in message.body
@@ -787,9 +785,7 @@ def test_a_booked_consultation_is_still_called_a_free_consultation(therapist, ma
     to_client = _deliver(appointment, outbox.PURPOSE_BOOKED, Party.CLIENT)
     to_therapist = _deliver(appointment, outbox.PURPOSE_BOOKED, Party.THERAPIST)
 
-    assert to_client.subject == (
-        "[Rapport] Your free consultation with Ada Okafor is booked (Tue 15 Jul, 09:00)"
-    )
+    assert to_client.subject == "[Rapport] Your free consultation is booked (Tue 15 Jul, 09:00)"
     assert "It is a short, free conversation" in to_client.body
     assert "Maya booked a free consultation with you:" in to_therapist.body
 
@@ -811,3 +807,32 @@ def test_a_move_shows_the_movers_note_to_the_other_person_only(therapist, mailou
     assert "train" not in to_therapist.subject
     assert "Their note" not in to_client.body
     assert "train" not in calendar_text(to_client)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("purpose", outbox.PURPOSES)
+@pytest.mark.parametrize("recipient", [Party.CLIENT, Party.THERAPIST])
+def test_no_subject_names_the_client_or_the_therapist(therapist, mailoutbox, purpose, recipient):
+    """Subjects show on lock screens and in notification previews; names stay in the body."""
+    starts_at = dt.datetime(2031, 7, 15, 16, 0, tzinfo=dt.UTC)
+    appointment = make_appointment(therapist, starts_at=starts_at)
+    if purpose in (outbox.PURPOSE_DECLINED, outbox.PURPOSE_EXPIRED, outbox.PURPOSE_CANCELLED):
+        Appointment.objects.filter(pk=appointment.pk).update(
+            status={
+                outbox.PURPOSE_DECLINED: AppointmentStatus.DECLINED,
+                outbox.PURPOSE_EXPIRED: AppointmentStatus.EXPIRED,
+                outbox.PURPOSE_CANCELLED: AppointmentStatus.CANCELLED,
+            }[purpose],
+            ended_by=Party.SYSTEM,
+            ended_at=starts_at - dt.timedelta(days=1),
+        )
+        appointment.refresh_from_db()
+
+    message = _deliver(appointment, purpose, recipient)
+
+    assert message.subject.startswith("[Rapport] ")
+    for name in ("Maya", "Lindqvist", "Ada", "Okafor"):
+        assert name not in message.subject
+    # The body still says who: the client reads the therapist's name, the therapist the
+    # client's first name.
+    assert ("Ada Okafor" if recipient == Party.CLIENT else "Maya") in message.body

@@ -16,6 +16,8 @@ from django.http import Http404, HttpRequest, HttpResponse
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, Throttled, ValidationError
 
+from rapport.accounts.api import SecondFactorRequired
+from rapport.accounts.middleware import second_factor_problem
 from rapport.core.problems import PROBLEM_CONTENT_TYPE, problem_response
 
 logger = logging.getLogger(__name__)
@@ -82,6 +84,9 @@ def install_problem_handlers(api: NinjaAPI) -> None:
             detail="The request is too large or malformed.",
         )
 
+    def second_factor_required(request: HttpRequest, error: Exception) -> HttpResponse:
+        return second_factor_problem()
+
     def unexpected(request: HttpRequest, error: Exception) -> HttpResponse:
         logger.exception("Unexpected API error on %s %s", request.method, request.path)
         return problem_response(status=500, title="Something went wrong on our side")
@@ -90,6 +95,7 @@ def install_problem_handlers(api: NinjaAPI) -> None:
         (ValidationError, invalid_input),
         (DjangoValidationError, invalid_by_rule),
         (Http404, not_found),
+        (SecondFactorRequired, second_factor_required),
         (PermissionDenied, forbidden),
         (AuthenticationError, unauthenticated),
         (SuspiciousOperation, suspicious),

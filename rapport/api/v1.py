@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from ninja import NinjaAPI
-from ninja.security import SessionAuth
 
+from rapport.accounts.api import SessionWithSecondFactor
 from rapport.accounts.api import router as accounts_router
 from rapport.api.problems import install_problem_handlers
 from rapport.booking.api import public_router as booking_public_router
@@ -19,8 +19,9 @@ api = NinjaAPI(
     # The interactive docs page loads scripts the strict CSP would have to allow; the
     # OpenAPI document is enough for clients and code generators.
     docs_url=None,
-    # Session cookie authentication with CSRF checks on unsafe methods.
-    auth=SessionAuth(csrf=True),
+    # Session cookie authentication with CSRF checks on unsafe methods, and the second factor
+    # for therapists and staff; public routers below opt out with auth=None.
+    auth=SessionWithSecondFactor(csrf=True),
 )
 install_problem_handlers(api)
 api.add_router("/me", accounts_router)

@@ -220,6 +220,28 @@ def test_the_api_answers_403_problem_json_without_a_second_factor(client):
     }
 
 
+@pytest.mark.parametrize("role", ["therapist", "staff"])
+def test_public_api_endpoints_stay_public_for_a_therapist_or_staff_without_a_second_factor(
+    client, reference_data, role
+):
+    from tests.factories import make_therapist
+
+    listed = make_therapist(display_name="Open Listing")
+    client.force_login(make_user(role=role))
+
+    search = client.get("/api/v1/therapists")
+    profile = client.get(f"/api/v1/therapists/{listed.public_id}")
+    schema = client.get("/api/v1/openapi.json")
+    private = client.get("/api/v1/me")
+
+    assert search.status_code == 200
+    assert [hit["name"] for hit in json.loads(search.content)["results"]] == ["Open Listing"]
+    assert json.loads(profile.content)["name"] == "Open Listing"
+    assert schema.status_code == 200
+    assert private.status_code == 403
+    assert json.loads(private.content)["title"] == "Two-factor authentication required"
+
+
 @override_settings(WHITENOISE_USE_FINDERS=True, WHITENOISE_AUTOREFRESH=True)
 @pytest.mark.parametrize(
     "path",

@@ -48,3 +48,21 @@ def problem_openapi_response(
     }
     schema = {"type": "object", "properties": properties, "required": ["type", "title", "status"]}
     return {"description": description, "content": {PROBLEM_CONTENT_TYPE: {"schema": schema}}}
+
+
+# The failures every endpoint behind a sign-in can answer with, for ``problem_openapi_responses``.
+SIGNED_IN_FAILURES = {
+    401: "Not signed in, or the session ended (signed out after inactivity)",
+    403: "Two-factor authentication is required for therapist and staff accounts first",
+}
+
+
+def problem_openapi_responses(descriptions: dict[int, str]) -> dict[str, Any]:
+    """``openapi_extra`` for a route's documented problem answers, by status:
+    ``openapi_extra=problem_openapi_responses({**SIGNED_IN_FAILURES, 404: "No such thing"})``."""
+    return {
+        "responses": {
+            str(status): problem_openapi_response(description)
+            for status, description in sorted(descriptions.items())
+        }
+    }

@@ -16,7 +16,12 @@ from ninja import Field, Path, Query, Router, Schema, Status
 from ninja.errors import HttpError
 
 from rapport.accounts.models import User
-from rapport.core.problems import problem_openapi_response, problem_response
+from rapport.core.problems import (
+    SIGNED_IN_FAILURES,
+    problem_openapi_response,
+    problem_openapi_responses,
+    problem_response,
+)
 from rapport.directory.access import get_therapist_for_review
 from rapport.directory.display import contact_policy, identity_items, style_words
 from rapport.directory.models import (
@@ -111,7 +116,17 @@ def _review(therapist: TherapistProfile) -> dict[str, Any]:
     }
 
 
-@staff_router.get("/verification/{public_id}", response=ReviewOut, summary="A licence review")
+@staff_router.get(
+    "/verification/{public_id}",
+    response=ReviewOut,
+    summary="A licence review",
+    openapi_extra=problem_openapi_responses(
+        {
+            **SIGNED_IN_FAILURES,
+            404: "No therapist has this id, or the account may not review licences",
+        }
+    ),
+)
 def review(request: HttpRequest, public_id: uuid.UUID) -> dict[str, Any]:
     return _review(get_therapist_for_review(request.user, public_id))
 
@@ -120,6 +135,18 @@ def review(request: HttpRequest, public_id: uuid.UUID) -> dict[str, Any]:
     "/verification/{public_id}/decisions",
     response={201: DecisionOut},
     summary="Verify, reject or suspend a therapist",
+    openapi_extra=problem_openapi_responses(
+        {
+            **SIGNED_IN_FAILURES,
+            400: "Invalid input (an unknown status, a missing reason), naming each field",
+            403: (
+                "The CSRF token is missing, or two-factor authentication is required for "
+                "staff accounts first"
+            ),
+            404: "No therapist has this id, or the account may not review licences",
+            409: "Someone else decided first: the status is no longer the expected one",
+        }
+    ),
 )
 def decide(request: HttpRequest, public_id: uuid.UUID, payload: DecisionIn) -> Status[Any]:
     therapist = get_therapist_for_review(request.user, public_id)

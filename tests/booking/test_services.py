@@ -55,11 +55,13 @@ def free_times(therapist: TherapistProfile, now: dt.datetime, days: int = 14) ->
 
 
 def free_times_on_one_day(therapist: TherapistProfile, now: dt.datetime) -> list[FreeTime]:
-    """Free times on the first weekday at least two days ahead (in the therapist's zone)."""
+    """Free times on the first whole weekday more than two days ahead (in the therapist's
+    zone): whole, so that the test does not depend on the time of day it runs at."""
     by_day: dict[dt.date, list[FreeTime]] = {}
+    first_day = (now + dt.timedelta(days=2)).astimezone(TORONTO).date() + dt.timedelta(days=1)
     for free in free_times(therapist, now):
         day = free.starts_at.astimezone(TORONTO).date()
-        if free.starts_at >= now + dt.timedelta(days=2):
+        if day >= first_day:
             by_day.setdefault(day, []).append(free)
     return by_day[min(by_day)]
 

@@ -6,6 +6,7 @@ people's appointments cannot be probed.
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 
 from django.contrib.auth.models import AnonymousUser
@@ -15,7 +16,7 @@ from django.utils import timezone
 from rapport.accounts.models import User
 from rapport.booking.errors import BadToken
 from rapport.booking.models import Appointment, BookingPolicy
-from rapport.booking.tokens import appointment_token_read
+from rapport.booking.tokens import appointment_link_check, appointment_token_read
 from rapport.directory.models import TherapistProfile
 from rapport.directory.selectors import therapist_listing
 
@@ -56,10 +57,13 @@ def get_appointment_for_therapist(user: User | AnonymousUser, public_id: uuid.UU
     return appointment
 
 
-def get_appointment_for_token(*, token: str, purpose: str) -> Appointment:
-    """The appointment a signed e-mail link names; BadToken if the link is not valid, and also
-    when its appointment no longer exists (a deleted account's data), so the person gets the
-    same clear "this link no longer works" either way."""
+def get_appointment_for_token(
+    *, token: str, purpose: str, now: dt.datetime | None = None
+) -> Appointment:
+    """The appointment a signed e-mail link names; BadToken if the link is not valid or no
+    longer works for it (a manage link once the appointment is long over), and also when its
+    appointment no longer exists (a deleted account's data), so the person gets the same clear
+    "this link no longer works" either way."""
     public_id = appointment_token_read(token=token, purpose=purpose)
     appointment = (
         Appointment.objects.filter(public_id=public_id)
@@ -68,6 +72,7 @@ def get_appointment_for_token(*, token: str, purpose: str) -> Appointment:
     )
     if appointment is None:
         raise BadToken("This link no longer works: the consultation it was for no longer exists.")
+    appointment_link_check(appointment=appointment, purpose=purpose, now=now or timezone.now())
     return appointment
 
 

@@ -23,13 +23,22 @@ PURPOSE_MANAGE = "manage"
 PURPOSE_CONFIRM_EMAIL = "confirm_email"
 PURPOSES = (PURPOSE_MANAGE, PURPOSE_CONFIRM_EMAIL)
 
-# How long a link works after it was made. A manage link outlives the longest booking horizon
-# (90 days would be needed only for an e-mail sent at booking time; every later e-mail carries a
-# fresh link). A confirm-address link is short-lived like allauth's own confirmation links.
+# A manage link works for as long as its appointment needs it, however far ahead that was
+# booked: until the appointment has been over for MANAGE_LINK_GRACE (the page then says it took
+# place and still offers the calendar file). After that it opens nothing, so a link forwarded
+# or left in a browser's history stops showing the appointment. Its own age does not matter:
+# every e-mail carries the same appointment, and a moved appointment takes its links along.
+MANAGE_LINK_GRACE = dt.timedelta(days=7)
+# Links that expire by their own age: a confirm-address link is short-lived like allauth's own
+# confirmation links.
 MAX_AGE: dict[str, dt.timedelta] = {
-    PURPOSE_MANAGE: dt.timedelta(days=30),
     PURPOSE_CONFIRM_EMAIL: dt.timedelta(days=7),
 }
+
+_EXPIRED = (
+    "This link has expired. Use the link in the most recent e-mail about your consultation, or "
+    "book again."
+)
 
 _SALT_PREFIX = "rapport.booking.appointment-link"
 
@@ -48,16 +57,13 @@ def appointment_token_make(*, appointment: Appointment, purpose: str) -> str:
 
 
 def appointment_token_read(*, token: str, purpose: str) -> uuid.UUID:
-    """The appointment's public id; BadToken when tampered with, expired or for another
-    purpose."""
+    """The appointment's public id; BadToken when tampered with, for another purpose, or too
+    old for a purpose that expires by age (see also ``appointment_link_check``)."""
     salt = _salt(purpose)
     try:
-        payload = signing.loads(token, salt=salt, max_age=MAX_AGE[purpose])
+        payload = signing.loads(token, salt=salt, max_age=MAX_AGE.get(purpose))
     except signing.SignatureExpired as error:
-        raise BadToken(
-            "This link has expired. Use the link in the most recent e-mail about your "
-            "consultation, or book again."
-        ) from error
+        raise BadToken(_EXPIRED) from error
     except signing.BadSignature as error:
         raise BadToken(
             "This link is not valid. Check that it was copied completely from the e-mail."
@@ -67,3 +73,16 @@ def appointment_token_read(*, token: str, purpose: str) -> uuid.UUID:
     except (KeyError, TypeError, ValueError) as error:
         # Only a token signed with our key gets here, so this means an old or foreign format.
         raise BadToken("This link is not valid.") from error
+
+
+def manage_link_expires_at(appointment: Appointment) -> dt.datetime:
+    """When the appointment's manage links stop working."""
+    return appointment.ends_at + MANAGE_LINK_GRACE
+
+
+def appointment_link_check(*, appointment: Appointment, purpose: str, now: dt.datetime) -> None:
+    """BadToken when a valid token for ``appointment`` no longer works because of the
+    appointment itself: a manage link once the appointment is long over."""
+    _salt(purpose)
+    if purpose == PURPOSE_MANAGE and now > manage_link_expires_at(appointment):
+        raise BadToken(_EXPIRED)

@@ -73,19 +73,49 @@ def test_token_signed_with_another_salt_is_refused():
         tokens.appointment_token_read(token=token, purpose=tokens.PURPOSE_MANAGE)
 
 
-@pytest.mark.parametrize(
-    ("purpose", "valid_for_days"),
-    [(tokens.PURPOSE_MANAGE, 30), (tokens.PURPOSE_CONFIRM_EMAIL, 7)],
-)
-def test_token_expires(monkeypatch, purpose, valid_for_days):
+def test_a_confirm_address_token_expires_after_7_days(monkeypatch):
     booked = appointment()
-    made_ago(monkeypatch, dt.timedelta(days=valid_for_days, minutes=-5))
+    purpose = tokens.PURPOSE_CONFIRM_EMAIL
+    made_ago(monkeypatch, dt.timedelta(days=7, minutes=-5))
     fresh_enough = tokens.appointment_token_make(appointment=booked, purpose=purpose)
-    made_ago(monkeypatch, dt.timedelta(days=valid_for_days, minutes=5))
+    made_ago(monkeypatch, dt.timedelta(days=7, minutes=5))
     too_old = tokens.appointment_token_make(appointment=booked, purpose=purpose)
     assert tokens.appointment_token_read(token=fresh_enough, purpose=purpose) == booked.public_id
     with pytest.raises(BadToken, match="expired"):
         tokens.appointment_token_read(token=too_old, purpose=purpose)
+
+
+def test_a_manage_token_does_not_expire_by_its_own_age(monkeypatch):
+    # A session can be booked a year ahead; the link in its first e-mail must still work.
+    booked = appointment()
+    made_ago(monkeypatch, dt.timedelta(days=400))
+    token = tokens.appointment_token_make(appointment=booked, purpose=tokens.PURPOSE_MANAGE)
+    assert tokens.appointment_token_read(token=token, purpose=tokens.PURPOSE_MANAGE) == (
+        booked.public_id
+    )
+
+
+def test_a_manage_link_works_until_7_days_after_the_appointment_ends():
+    booked = appointment()
+    booked.ends_at = dt.datetime(2027, 3, 1, 15, 15, tzinfo=dt.UTC)
+    last_moment = dt.datetime(2027, 3, 8, 15, 15, tzinfo=dt.UTC)
+    assert tokens.manage_link_expires_at(booked) == last_moment
+
+    tokens.appointment_link_check(
+        appointment=booked, purpose=tokens.PURPOSE_MANAGE, now=last_moment
+    )
+    with pytest.raises(BadToken, match="expired"):
+        tokens.appointment_link_check(
+            appointment=booked,
+            purpose=tokens.PURPOSE_MANAGE,
+            now=last_moment + dt.timedelta(seconds=1),
+        )
+    # A confirm-address link goes by its own age only.
+    tokens.appointment_link_check(
+        appointment=booked,
+        purpose=tokens.PURPOSE_CONFIRM_EMAIL,
+        now=last_moment + dt.timedelta(days=1),
+    )
 
 
 def test_signed_payload_of_another_shape_is_refused():

@@ -7,6 +7,7 @@ import datetime as dt
 import html
 import json
 import time
+from typing import Any
 
 import pytest
 from django.core import signing
@@ -84,7 +85,7 @@ def page_text(response) -> str:
     return html.unescape(response.content.decode())
 
 
-def _post_json(path: str, body: dict) -> object:
+def _post_json(path: str, body: dict) -> Any:
     return Client().post(path, data=json.dumps(body), content_type="application/json")
 
 

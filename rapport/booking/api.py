@@ -23,7 +23,7 @@ from rapport.booking import access, services, slots, tokens
 from rapport.booking.errors import BadToken, FreeTime, InvalidTransition, SlotTaken, SlotUnavailable
 from rapport.booking.models import Appointment, BookingPolicy, Party
 from rapport.core.problems import problem_openapi_response, problem_response
-from rapport.core.validators import validate_time_zone
+from rapport.core.timezones import zone_or_none
 from rapport.directory.models import TherapistProfile
 
 # Mounted at the API root without session auth: booking is open to people without accounts;
@@ -201,13 +201,10 @@ def _invalid(field: str, message: str) -> HttpResponse:
 
 
 def _zone(name: str, *, field: str) -> zoneinfo.ZoneInfo:
-    try:
-        validate_time_zone(name)
-    except DjangoValidationError:
-        raise _BadParameter(
-            field, f"Give {field} as an IANA time zone name, e.g. America/Toronto."
-        ) from None
-    return zoneinfo.ZoneInfo(name)
+    zone = zone_or_none(name)
+    if zone is None:
+        raise _BadParameter(field, f"Give {field} as an IANA time zone name, e.g. America/Toronto.")
+    return zone
 
 
 # A "+" in a query string arrives as a space when the client did not encode it: "…09:00 01:00"
@@ -256,7 +253,8 @@ def _parsed_instant(
         except OverflowError:
             raise _BadParameter(field, message) from None
     try:
-        moment = dt.datetime.fromisoformat(text)
+        # RFC 3339 §5.6 allows a lowercase "t" and "z"; fromisoformat knows only "Z".
+        moment = dt.datetime.fromisoformat(text.upper())
     except ValueError:
         raise _BadParameter(field, message) from None
     if moment.tzinfo is None or moment.utcoffset() is None:

@@ -14,7 +14,7 @@ from django.core.exceptions import ValidationError
 
 from rapport.accounts.forms import normalise_display_name, normalise_email_address
 from rapport.booking.models import ExceptionKind, Weekday
-from rapport.core.validators import validate_time_zone
+from rapport.core.timezones import ZONE_NAME_MAX_LENGTH, is_canonical_zone_name
 
 REASON_MAX_LENGTH = 500
 # The years a typed session date may fall in (anything else is a typo, and near 1 or 9999
@@ -45,17 +45,15 @@ COMMON_TIME_ZONES: tuple[tuple[str, str], ...] = (
 )
 _COMMON_ZONE_NAMES = dict(COMMON_TIME_ZONES)
 
-# Longest IANA name is about 30 characters; anything far longer is not a zone.
-TIME_ZONE_MAX_LENGTH = 64
+TIME_ZONE_MAX_LENGTH = ZONE_NAME_MAX_LENGTH
 
 
 def time_zone_problem(raw: str) -> str | None:
-    """Why ``raw`` is not a zone the pages can show times in, or None when it is one."""
+    """Why ``raw`` is not a zone the pages can show times in (by the one rule of
+    rapport.core.timezones), or None when it is one."""
     if len(raw) > TIME_ZONE_MAX_LENGTH:
         return "That time zone name is too long to be real."
-    try:
-        validate_time_zone(raw)
-    except ValidationError:
+    if not is_canonical_zone_name(raw):
         return f"“{raw}” is not a time zone we know (for example America/Toronto)."
     return None
 

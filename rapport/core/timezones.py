@@ -1,10 +1,68 @@
-"""Time zones: when a zone's clocks change, found from the tz database itself."""
+"""Time zones: which names Rapport accepts, and when a zone's clocks change.
+
+Accepted zone names
+    A name is accepted when the tz database has it (``zoneinfo.available_timezones()``) and it
+    is ``UTC`` or a geographic Area/Location name, whose area is one of the ten the database
+    files places under: Africa, America, Antarctica, Arctic, Asia, Atlantic, Australia, Europe,
+    Indian, Pacific (``America/Toronto``, ``America/Argentina/Buenos_Aires``). Everything else
+    the host's zone list happens to hold is refused: ``localtime`` and ``posixrules`` (the host's
+    own setting), ``Factory``, the ``posix/`` and ``right/`` trees, ``Etc/…`` fixed offsets
+    (whose signs read backwards: ``Etc/GMT+5`` is UTC−5), rule names like ``EST5EDT``, and
+    old country aliases like ``US/Eastern`` or ``Canada/Pacific``. Older Location spellings
+    that the database keeps as links (``Asia/Calcutta``) stay accepted, because browsers still
+    report them.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
 import zoneinfo
 from dataclasses import dataclass
+from functools import cache
+
+GEOGRAPHIC_AREAS = frozenset(
+    {
+        "Africa",
+        "America",
+        "Antarctica",
+        "Arctic",
+        "Asia",
+        "Atlantic",
+        "Australia",
+        "Europe",
+        "Indian",
+        "Pacific",
+    }
+)
+# The longest names in the database are about 30 characters.
+ZONE_NAME_MAX_LENGTH = 64
+
+
+@cache
+def _database_names() -> frozenset[str]:
+    return frozenset(zoneinfo.available_timezones())
+
+
+def is_canonical_zone_name(name: str) -> bool:
+    """Whether ``name`` is a zone name Rapport accepts from outside (see the module's rule)."""
+    if not name or len(name) > ZONE_NAME_MAX_LENGTH or name not in _database_names():
+        return False
+    if name == "UTC":
+        return True
+    area, slash, location = name.partition("/")
+    return bool(slash and location) and area in GEOGRAPHIC_AREAS
+
+
+def zone_or_none(name: str) -> zoneinfo.ZoneInfo | None:
+    """The zone of an accepted name; None for any other text."""
+    if not is_canonical_zone_name(name):
+        return None
+    try:
+        return zoneinfo.ZoneInfo(name)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        # Listed but unreadable (a broken tz installation): as unusable as an unknown name.
+        return None
+
 
 # --- clock changes ------------------------------------------------------------------------------
 

@@ -2,21 +2,14 @@
 
 from __future__ import annotations
 
-import zoneinfo
-from functools import cache
-
 from django.core.exceptions import ValidationError
 
 from rapport.core.jurisdictions import is_valid_jurisdiction_code
-
-
-@cache
-def _known_time_zones() -> frozenset[str]:
-    return frozenset(zoneinfo.available_timezones())
+from rapport.core.timezones import is_canonical_zone_name
 
 
 def validate_time_zone(value: str) -> None:
-    if value not in _known_time_zones():
+    if not is_canonical_zone_name(value):
         raise ValidationError(
             "%(value)s is not an IANA time zone name (for example America/Toronto).",
             code="invalid_time_zone",

@@ -2,11 +2,12 @@
 
 Accepted zone names
     A name is accepted when the tz database has it (``zoneinfo.available_timezones()``) and it
-    is ``UTC`` or a geographic Area/Location name, whose area is one of the ten the database
+    is ``UTC`` (or ``Etc/UTC``, the database's own name for it, which a browser on a host set
+    to UTC reports) or a geographic Area/Location name, whose area is one of the ten the database
     files places under: Africa, America, Antarctica, Arctic, Asia, Atlantic, Australia, Europe,
     Indian, Pacific (``America/Toronto``, ``America/Argentina/Buenos_Aires``). Everything else
     the host's zone list happens to hold is refused: ``localtime`` and ``posixrules`` (the host's
-    own setting), ``Factory``, the ``posix/`` and ``right/`` trees, ``Etc/…`` fixed offsets
+    own setting), ``Factory``, the ``posix/`` and ``right/`` trees, other ``Etc/…`` fixed offsets
     (whose signs read backwards: ``Etc/GMT+5`` is UTC−5), rule names like ``EST5EDT``, and
     old country aliases like ``US/Eastern`` or ``Canada/Pacific``. Older Location spellings
     that the database keeps as links (``Asia/Calcutta``) stay accepted, because browsers still
@@ -47,7 +48,7 @@ def is_canonical_zone_name(name: str) -> bool:
     """Whether ``name`` is a zone name Rapport accepts from outside (see the module's rule)."""
     if not name or len(name) > ZONE_NAME_MAX_LENGTH or name not in _database_names():
         return False
-    if name == "UTC":
+    if name in ("UTC", "Etc/UTC"):
         return True
     area, slash, location = name.partition("/")
     return bool(slash and location) and area in GEOGRAPHIC_AREAS

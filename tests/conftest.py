@@ -2,14 +2,24 @@
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Iterator
 
 import pytest
 
 from tests.factories import load_reference_data
 
-AUDIT_LOG_APPEND_ONLY = importlib.import_module("rapport.core.migrations.0003_auditlog_append_only")
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup: None, django_db_blocker) -> None:  # type: ignore[no-untyped-def]
+    """The test database, refused if a declared SQLite trigger is missing from it (the rules
+    those triggers enforce would silently go untested)."""
+    from rapport.core.triggers import missing_sqlite_triggers
+
+    with django_db_blocker.unblock():
+        missing = missing_sqlite_triggers()
+    if missing:
+        names = ", ".join(trigger.name for trigger in missing)
+        pytest.fail(f"Declared SQLite triggers missing from the test database: {names}")
 
 
 @pytest.fixture
@@ -63,9 +73,11 @@ def _audit_log_emptied_before_flush(request: pytest.FixtureRequest) -> Iterator[
 
     if connection.vendor != "sqlite":
         return
+    from rapport.core.audit import AUDIT_LOG_SQLITE_TRIGGERS, AUDIT_LOG_TABLE
+    from rapport.core.triggers import sqlite_triggers_install
+
     with connection.cursor() as cursor:
-        for statement in AUDIT_LOG_APPEND_ONLY.SQLITE_DROP:
-            cursor.execute(statement)
-        cursor.execute(f"DELETE FROM {AUDIT_LOG_APPEND_ONLY.TABLE}")  # noqa: S608
-        for statement in AUDIT_LOG_APPEND_ONLY.SQLITE_CREATE:
-            cursor.execute(statement)
+        for name in AUDIT_LOG_SQLITE_TRIGGERS:
+            cursor.execute(f"DROP TRIGGER IF EXISTS {name}")
+        cursor.execute(f"DELETE FROM {AUDIT_LOG_TABLE}")  # noqa: S608
+    sqlite_triggers_install()

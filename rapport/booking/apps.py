@@ -10,6 +10,7 @@ class BookingConfig(AppConfig):
         from rapport.booking.models import Appointment
         from rapport.booking.privacy import consultations_export
         from rapport.booking.services import client_appointments_erase
+        from rapport.booking.triggers import register_booking_triggers
         from rapport.core.audit import register_health_model
         from rapport.core.privacy import register_erasure_step, register_export_section
 
@@ -21,3 +22,4 @@ class BookingConfig(AppConfig):
         )
         register_export_section("consultations", consultations_export)
         register_erasure_step("consultations", lambda user: client_appointments_erase(user=user))
+        register_booking_triggers()

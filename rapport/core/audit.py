@@ -324,3 +324,71 @@ class HealthDataExceptionReporterFilter(SafeExceptionReporterFilter):
             (name, self.cleansed_substitute if self._hides(name) else value)
             for name, value in super().get_traceback_frame_variables(request, tb_frame)
         ]
+
+
+# --- append-only, in the database ------------------------------------------------------------
+
+AUDIT_LOG_TABLE = "auditlog_logentry"
+# Columns that may only ever be set to NULL once written: who, and from which address.
+AUDIT_LOG_ANONYMISABLE_COLUMNS = ("actor_id", "actor_email", "remote_addr", "remote_port")
+# Columns that never change once written. tests/core/test_audit.py fails if auditlog ever adds
+# a column that is in neither list.
+AUDIT_LOG_FIXED_COLUMNS = (
+    "id",
+    "content_type_id",
+    "object_pk",
+    "object_id",
+    "object_repr",
+    "serialized_data",
+    "action",
+    "changes_text",
+    "changes",
+    "cid",
+    "timestamp",
+    "additional_data",
+)
+AUDIT_LOG_DELETE_REFUSAL = "the audit log is append-only: entries cannot be deleted"
+AUDIT_LOG_UPDATE_REFUSAL = (
+    "the audit log is append-only: an entry can only have its actor and address removed"
+)
+AUDIT_LOG_SQLITE_TRIGGERS = ("rapport_auditlog_no_delete", "rapport_auditlog_only_anonymise")
+
+
+def register_audit_log_triggers() -> None:
+    """Declare the SQLite triggers that refuse deleting or rewriting audit entries, except
+    emptying who and from where (account deletion and the retention purge need that).
+
+    An upgrade of django-auditlog may rebuild its table; the trigger registry puts these back
+    after every migrate (rapport.core.triggers). PostgreSQL's equivalent is a trigger created by
+    migration core.0003_auditlog_append_only.
+    """
+    from rapport.core.triggers import register_sqlite_trigger
+
+    changed = [f"NEW.{column} IS NOT OLD.{column}" for column in AUDIT_LOG_FIXED_COLUMNS]
+    changed += [
+        f"(NEW.{column} IS NOT NULL AND NEW.{column} IS NOT OLD.{column})"
+        for column in AUDIT_LOG_ANONYMISABLE_COLUMNS
+    ]
+    no_delete, only_anonymise = AUDIT_LOG_SQLITE_TRIGGERS
+    register_sqlite_trigger(
+        name=no_delete,
+        table=AUDIT_LOG_TABLE,
+        create_sql=f"""
+        CREATE TRIGGER {no_delete} BEFORE DELETE ON {AUDIT_LOG_TABLE}
+        BEGIN
+            SELECT RAISE(ABORT, '{AUDIT_LOG_DELETE_REFUSAL}');
+        END
+        """,
+    )
+    condition = "\n            OR ".join(changed)
+    register_sqlite_trigger(
+        name=only_anonymise,
+        table=AUDIT_LOG_TABLE,
+        create_sql=f"""
+        CREATE TRIGGER {only_anonymise} BEFORE UPDATE ON {AUDIT_LOG_TABLE}
+        WHEN {condition}
+        BEGIN
+            SELECT RAISE(ABORT, '{AUDIT_LOG_UPDATE_REFUSAL}');
+        END
+        """,
+    )

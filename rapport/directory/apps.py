@@ -9,5 +9,7 @@ class DirectoryConfig(AppConfig):
     def ready(self) -> None:
         from rapport.core.privacy import register_export_section
         from rapport.directory.privacy import therapist_profile_export
+        from rapport.directory.triggers import register_directory_triggers
 
         register_export_section("therapist_profile", therapist_profile_export)
+        register_directory_triggers()

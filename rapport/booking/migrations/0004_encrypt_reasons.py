@@ -1,24 +1,11 @@
-import importlib
-
 from django.db import migrations
 
 import rapport.core.fields
 from rapport.core.crypto import decrypt, encrypt, is_decryptable
 
-# SQLite changes a column's type by rebuilding the table, which drops the triggers of 0002 that
-# refuse overlapping appointments; they are created again after the rebuild, as in 0003.
-_overlap_guard = importlib.import_module(
-    "rapport.booking.migrations.0002_no_overlapping_appointments"
-)
-
+# SQLite changes a column's type by rebuilding the table, which drops the overlap triggers;
+# the trigger registry (rapport.core.triggers) installs them again at the end of every migrate.
 _REASON_COLUMNS = ("change_reason", "end_reason")
-
-
-def _recreate_sqlite_overlap_triggers(apps, schema_editor):
-    if schema_editor.connection.vendor != "sqlite":
-        return
-    for statement in (*_overlap_guard.SQLITE_BACKWARD, *_overlap_guard.SQLITE_FORWARD):
-        schema_editor.execute(statement)
 
 
 def _rewrite_reasons(schema_editor, convert):
@@ -71,5 +58,4 @@ class Migration(migrations.Migration):
             field=rapport.core.fields.EncryptedTextField(blank=True, max_length=500),
         ),
         migrations.RunPython(_encrypt_existing_reasons, _decrypt_reasons),
-        migrations.RunPython(_recreate_sqlite_overlap_triggers, migrations.RunPython.noop),
     ]

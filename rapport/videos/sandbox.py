@@ -226,8 +226,8 @@ def child_main(
         payload = {"ok": False, "code": failure_code, "detail": f"out of memory: {error!r}"}
     except BaseException as error:  # every failure, even SystemExit, must become an answer
         payload = {"ok": False, "code": failure_code, "detail": f"{type(error).__name__}: {error}"}
-    payload["peak_rss_kb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    payload["peak_address_space_kb"] = _peak_address_space_kb()
+    payload["peak_rss_kb"] = _peak_rss_kb()
+    payload["peak_address_space_kb"] = _status_kb("VmPeak")
     # What the child really ran under, so tests (and the log) can check the sandbox held.
     payload["limits_in_force"] = {
         name: resource.getrlimit(getattr(resource, name))[0]
@@ -239,12 +239,30 @@ def child_main(
     return 0
 
 
-def _peak_address_space_kb() -> int | None:
-    """The most address space this process has held (what RLIMIT_AS limits), on Linux."""
+def _peak_rss_kb() -> int:
+    """The most memory this process has had resident, in KiB.
+
+    Linux's ``VmHWM``, the high-water mark of this process's own memory since it started the
+    ``python`` program. Not ``ru_maxrss``: the kernel carries the parent's peak into a forked
+    child and keeps it across ``exec``, so a child of a big worker would report the worker's
+    peak, not its own. Without /proc (macOS, the BSDs) ``ru_maxrss`` is all there is; there it
+    is an upper bound on the child's own peak, and macOS counts it in bytes.
+    """
+    own = _status_kb("VmHWM")
+    if own is not None:
+        return own
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak // 1024 if sys.platform == "darwin" else peak
+
+
+def _status_kb(field: str) -> int | None:
+    """A ``kB`` figure of this process from Linux's /proc/self/status (``VmPeak``, the most
+    address space held, which RLIMIT_AS limits; ``VmHWM``, the most memory resident); None
+    where there is no /proc."""
     try:
         with open("/proc/self/status", encoding="ascii") as status:
             for line in status:
-                if line.startswith("VmPeak:"):
+                if line.startswith(f"{field}:"):
                     return int(line.split()[1])
     except (OSError, ValueError):
         pass

@@ -276,6 +276,33 @@ def test_the_child_runs_with_limits_and_a_bare_environment(media, outcomes):
     assert "MALLOC_ARENA_MAX" in payload["environment_names"]
 
 
+def _own_status_kb(field: str) -> int:
+    with open("/proc/self/status", encoding="ascii") as status:
+        for line in status:
+            if line.startswith(f"{field}:"):
+                return int(line.split()[1])
+    raise AssertionError(f"no {field} in /proc/self/status")
+
+
+@pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="needs Linux's /proc")
+def test_the_peak_memory_reported_is_the_childs_own_not_the_parents(media, outcomes):
+    # The parent touches 300 MiB and keeps it: a forked child's ru_maxrss starts from the
+    # parent's peak, so a figure taken from it would be at least this.
+    held = bytearray(b"\x01") * (300 * 2**20)
+    parent_peak_kb = _own_status_kb("VmHWM")
+    assert parent_peak_kb > 300 * 1024
+
+    probe_video(media / "good.mp4")
+
+    [outcome] = outcomes
+    assert outcome.payload is not None
+    child_peak_kb = outcome.payload["peak_rss_kb"]
+    # Python, FFmpeg and a small clip: tens of MiB, far below what the parent holds.
+    assert 0 < child_peak_kb < 150 * 1024
+    assert child_peak_kb < parent_peak_kb / 2
+    assert len(held) == 300 * 2**20
+
+
 def test_the_child_needs_no_django_settings(media):
     """The child is started with a bare environment; run it by hand the same way."""
     from rapport.videos import sandbox

@@ -19,7 +19,8 @@ What the child does, in order, and why:
    and the duration the header claims.
 6. Reads every packet of the video and audio streams once, without decoding, to measure the
    real duration from the last packet's end (a header can lie), decoding the first few video
-   frames for real on the way (a stream that cannot be decoded is refused).
+   frames for real on the way (a stream that cannot be decoded is refused). That is a quick
+   sample: the transcoder decodes every frame and holds each to the size limit.
 """
 
 from __future__ import annotations
@@ -199,25 +200,35 @@ def _message(code: str, payload: dict[str, Any]) -> str:
         limit = int(settings.VIDEO_MAX_DURATION_SECONDS)
         if payload.get("at_least"):
             return (
-                f"The video runs for more than {_clock(limit)}, the most an introduction can "
+                f"The video runs for more than {clock(limit)}, the most an introduction can "
                 "be. Please trim it and upload it again."
             )
         return (
-            f"The video is {_clock(float(payload.get('duration_seconds', 0)))} long; an "
-            f"introduction can be at most {_clock(limit)}. Please trim it and upload it again."
+            f"The video is {clock(float(payload.get('duration_seconds', 0)))} long; an "
+            f"introduction can be at most {clock(limit)}. Please trim it and upload it again."
         )
     if code == "too_large_frame":
-        long_side = int(settings.VIDEO_MAX_LONG_SIDE)
-        short_side = int(settings.VIDEO_MAX_SHORT_SIDE)
-        return (
-            f"The picture is {int(payload.get('width', 0))}×{int(payload.get('height', 0))} "
-            f"pixels, larger than we accept ({long_side}×{short_side}, either way round). "
-            "Please export it at a smaller size; 1080p (1920×1080) is plenty."
+        return too_large_frame_message(
+            int(payload.get("width", 0)), int(payload.get("height", 0)), what="The picture"
         )
     return _MESSAGES.get(code, _MESSAGES["unreadable"])
 
 
-def _clock(seconds: float) -> str:
+def too_large_frame_message(width: int, height: int, *, what: str) -> str:
+    """The therapist-facing sentence for frames over the size limit; ``what`` names the part
+    of the video that has them ("The picture", "Part of this video")."""
+    from django.conf import settings
+
+    long_side = int(settings.VIDEO_MAX_LONG_SIDE)
+    short_side = int(settings.VIDEO_MAX_SHORT_SIDE)
+    return (
+        f"{what} is {width}×{height} pixels, larger than we accept ({long_side}×{short_side}, "
+        "either way round). Please export it at a smaller size; 1080p (1920×1080) is plenty."
+    )
+
+
+def clock(seconds: float) -> str:
+    """``seconds`` as the m:ss a player shows, rounded down."""
     whole = max(0, math.floor(seconds))
     return f"{whole // 60}:{whole % 60:02d}"
 

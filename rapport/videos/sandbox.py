@@ -219,7 +219,11 @@ def child_main(
             raise ValueError("usage: --limits JSON ARGUMENTS...")
         _apply_limits(json.loads(argv[1]))
         _route_ffmpeg_logs()
-        payload = {"ok": True, **work(argv[2:])}
+        try:
+            result = work(argv[2:])
+        finally:
+            _unroute_ffmpeg_logs()
+        payload = {"ok": True, **result}
     except ChildRefusal as refusal:
         payload = {"ok": False, "code": refusal.code, "detail": refusal.detail, **refusal.facts}
     except MemoryError as error:
@@ -305,3 +309,18 @@ def _route_ffmpeg_logs() -> None:
     root.addHandler(handler)
     root.setLevel(logging.ERROR)
     av.logging.set_level(av.logging.ERROR)
+
+
+def _unroute_ffmpeg_logs() -> None:
+    """Back to FFmpeg's own logging (errors, straight to stderr) before the codecs are freed.
+
+    Python's log callback needs the GIL. A codec freed with work in flight (the work stopped
+    part way, say at a frame over the size limit) joins its threads from a Python destructor,
+    which holds the GIL; a thread that logs on its way out then waits for it forever, and so
+    does the child. Here the work's objects are still alive: an exception's traceback holds
+    them until it is handled.
+    """
+    import av.logging
+
+    av.logging.set_libav_level(av.logging.ERROR)
+    av.logging.restore_default_callback()

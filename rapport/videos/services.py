@@ -331,7 +331,13 @@ def video_process(*, video_id: int) -> Video | None:
         ):
             media_path = Path(work) / "video.mp4"
             poster_path = Path(work) / "poster.jpg"
-            report = transcode_video(source, video_out=media_path, poster_out=poster_path)
+            report = transcode_video(
+                source,
+                video_out=media_path,
+                poster_out=poster_path,
+                # As the probe measured it: a shorter result lost part of the video.
+                expected_seconds=video.duration_seconds,
+            )
             stored.append(storage.save_local_file(media_path, suffix=".mp4"))
             stored.append(storage.save_local_file(poster_path, suffix=".jpg"))
     except VideoRejected as refused:

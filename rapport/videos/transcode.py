@@ -17,6 +17,11 @@ or large the upload is:
 - poster: a JPEG of the first frame at or after one second (the very first frame for shorter
   clips), at the output size.
 
+The probe only samples the first frames, so the transcoder is the full check of the picture:
+every decoded frame is held to the size limit (a stream may switch to a larger size part way),
+and the output must run as long as the probe measured, within half a second (frames that
+cannot be decoded would otherwise shorten the video without a word).
+
 Outputs are written under temporary names beside the targets and renamed only when all went
 well; on any failure both are removed.
 """
@@ -37,8 +42,11 @@ from rapport.videos.errors import VideoRejected
 from rapport.videos.probe import (
     DURATION_TOLERANCE_SECONDS,
     audio_stream,
+    clock,
+    frame_size_refusal,
     open_untrusted,
     pixel_budget,
+    too_large_frame_message,
     video_stream,
 )
 from rapport.videos.sandbox import (
@@ -91,6 +99,13 @@ _ANY_PICTURE_TYPE = 0
 # CPU seconds per second of the longest accepted clip: decoding a 4K source and encoding 720p
 # costs a few CPU-seconds per second of video on a small machine; this leaves a wide margin.
 CPU_SECONDS_PER_VIDEO_SECOND = 15
+# How much shorter than the probed duration the output may run: the probe measures the last
+# packet's end across streams, the output ends with its last frame or sound, and the two differ
+# by a frame or an audio priming delay, never by half a second unless something was lost.
+OUTPUT_SHORTFALL_TOLERANCE_SECONDS = 0.5
+# Refusals of the child that the therapist is told about as such; any other is "could not
+# convert".
+_CHILD_CODES_PASSED_ON = frozenset({"too_large_frame"})
 
 _MESSAGES = {
     "transcode_failed": (
@@ -118,16 +133,21 @@ def transcode_video(
     *,
     video_out: Path,
     poster_out: Path,
+    expected_seconds: float | None,
     timeout_seconds: float | None = None,
 ) -> TranscodeReport:
-    """Write the playable MP4 to ``video_out`` and its poster JPEG to ``poster_out``."""
+    """Write the playable MP4 to ``video_out`` and its poster JPEG to ``poster_out``.
+
+    ``expected_seconds`` is the duration the probe measured (None: not known, not checked).
+    ``VideoRejected`` when the source cannot be converted, has a frame over the size limit
+    ("too_large_frame"), or converts to a video shorter than that ("output_short").
+    """
     from django.conf import settings
 
     wall = float(
         settings.VIDEO_TRANSCODE_TIMEOUT_SECONDS if timeout_seconds is None else timeout_seconds
     )
     max_duration = float(settings.VIDEO_MAX_DURATION_SECONDS)
-    max_pixels = pixel_budget(int(settings.VIDEO_MAX_LONG_SIDE), int(settings.VIDEO_MAX_SHORT_SIDE))
     partial_video = video_out.with_name(f".{video_out.name}.partial")
     partial_poster = poster_out.with_name(f".{poster_out.name}.partial")
     limits = Limits(
@@ -143,7 +163,8 @@ def transcode_video(
         f"--max-duration={max_duration + DURATION_TOLERANCE_SECONDS}",
         f"--video-out={partial_video.absolute()}",
         f"--poster-out={partial_poster.absolute()}",
-        f"--max-pixels={max_pixels}",
+        f"--max-long-side={int(settings.VIDEO_MAX_LONG_SIDE)}",
+        f"--max-short-side={int(settings.VIDEO_MAX_SHORT_SIDE)}",
         "--",
         str(source.absolute()),
     ]
@@ -151,6 +172,9 @@ def transcode_video(
     try:
         outcome = run_child(__name__, arguments, limits=limits)
         facts = _facts_from(outcome, source=source)
+        check_output_length(
+            expected_seconds=expected_seconds, output_seconds=float(facts["duration_seconds"])
+        )
         os.replace(partial_video, video_out)
         placed.append(video_out)
         os.replace(partial_poster, poster_out)
@@ -178,6 +202,19 @@ def _facts_from(outcome: Outcome, *, source: Path) -> dict[str, Any]:
             outcome.returncode,
         )
         raise VideoRejected(_MESSAGES["timeout"], code="timeout")
+    if payload is not None and payload.get("code") == "too_large_frame":
+        logger.info(
+            "transcode of %s refused: %s after %.1f s",
+            source.name,
+            payload.get("detail"),
+            outcome.seconds,
+        )
+        raise VideoRejected(
+            too_large_frame_message(
+                int(payload["width"]), int(payload["height"]), what="Part of this video"
+            ),
+            code="too_large_frame",
+        )
     if payload is None or not payload.get("ok"):
         logger.error(
             "transcode of %s failed (exit %s): %s; %s",
@@ -199,6 +236,24 @@ def _facts_from(outcome: Outcome, *, source: Path) -> dict[str, Any]:
         payload.get("peak_address_space_kb"),
     )
     return payload
+
+
+def check_output_length(*, expected_seconds: float | None, output_seconds: float) -> None:
+    """``VideoRejected`` ("output_short") when the converted video ends more than half a second
+    before the duration the probe measured: part of the source could not be decoded, and a
+    video that silently lost its end must not go out as if whole."""
+    if expected_seconds is None:
+        return
+    if expected_seconds - output_seconds <= OUTPUT_SHORTFALL_TOLERANCE_SECONDS:
+        return
+    logger.warning("transcode made %.2f s of a %.2f s source", output_seconds, expected_seconds)
+    made = clock(output_seconds) if output_seconds >= 1 else "split second"
+    raise VideoRejected(
+        f"Only the first {made} of this {clock(expected_seconds)} video could "
+        "be converted: the rest of the file seems to be damaged. Please export it again as an "
+        "MP4 (H.264) and re-upload it.",
+        code="output_short",
+    )
 
 
 def output_size(width: int, height: int) -> tuple[int, int]:
@@ -247,10 +302,12 @@ class _Transcoder:
         video_out: Path,
         poster_out: Path,
         max_seconds: float,
-        max_pixels: int,
+        max_long_side: int,
+        max_short_side: int,
     ) -> None:
         self.source = source
-        self.max_pixels = max_pixels
+        self.sides = {"max_long_side": max_long_side, "max_short_side": max_short_side}
+        self.max_pixels = pixel_budget(max_long_side, max_short_side)
         self.video = video
         self.audio = audio
         self.video_out = video_out
@@ -270,6 +327,10 @@ class _Transcoder:
         self.scaled_size = (0, 0)
         self.origin: Fraction | None = None
         self.last_pts: int | None = None
+        # Where the source's frames end on the output clock, by their own durations; and the
+        # last picture written, to hold a still ending that long (``_hold_last_picture``).
+        self.source_end = 0
+        self.last_picture: VideoFrame | None = None
         self.audio_first: Fraction | None = None
         self.audio_next: int | None = None
         self.pending_audio: list[AudioFrame] = []
@@ -310,7 +371,8 @@ class _Transcoder:
         if self.output is None or self.video_encoder is None:
             raise ChildRefusal("transcode_failed", "no video frame could be decoded")
         self._finish_audio()
-        self._mux(self.video_encoder.encode(None))
+        self._hold_last_picture()
+        self._mux_video(self.video_encoder.encode(None))
         if self.audio_encoder is not None:
             self._mux(self.audio_encoder.encode(None))
         self.output.close()
@@ -334,8 +396,16 @@ class _Transcoder:
         try:
             return list(stream.decode(packet))
         except av.error.FFmpegError as error:
-            # A damaged packet: skip it, as players do, unless the stream is mostly damage.
             kind = "video" if stream.index == self.video.index else "audio"
+            if kind == "video":
+                # A frame far over the size limit is refused by the decoder itself (its pixel
+                # budget), which leaves the size it was asked for in the context: that is the
+                # reason to give, not damage.
+                context = self.video.codec_context
+                refusal = frame_size_refusal(context.width, context.height, **self.sides)
+                if refusal is not None:
+                    raise refusal from None
+            # A damaged packet: skip it, as players do, unless the stream is mostly damage.
             self.decode_errors[kind] += 1
             if self.decode_errors[kind] > MAX_DECODE_ERRORS:
                 if kind == "audio":
@@ -349,6 +419,10 @@ class _Transcoder:
     # Video.
 
     def _on_video(self, frame: VideoFrame) -> None:
+        # Every frame, not just the first few the probe saw: a stream may change size part way.
+        refusal = frame_size_refusal(frame.width, frame.height, **self.sides)
+        if refusal is not None:
+            raise refusal
         if frame.pts is not None and frame.time_base is not None:
             moment: Fraction | None = frame.pts * frame.time_base
         else:
@@ -357,6 +431,9 @@ class _Transcoder:
             self._start(frame, moment)
         assert self.origin is not None
         assert self.video_encoder is not None
+        if moment is not None and frame.duration and frame.time_base is not None:
+            end = moment + frame.duration * frame.time_base - self.origin
+            self.source_end = max(self.source_end, round(end / VIDEO_TIME_BASE))
         if moment is None or self.last_pts is None:
             pts = 0 if self.last_pts is None else self.last_pts + self.frame_ticks
         else:
@@ -388,12 +465,32 @@ class _Transcoder:
         # marks: cleared, it picks its own (B-frames included) and places keyframes by our GOP.
         picture.pict_type = _ANY_PICTURE_TYPE
         self.last_pts = pts
+        self.last_picture = picture
         self.frames += 1
         if self.first_frame is None:
             self.first_frame = picture
         if not self.poster_saved and pts * VIDEO_TIME_BASE >= POSTER_SECONDS:
             self._save_poster(picture)
-        self._mux(self.video_encoder.encode(picture))
+        self._mux_video(self.video_encoder.encode(picture))
+
+    def _hold_last_picture(self) -> None:
+        """Repeat the last picture where the source's still ending stops, less one frame.
+
+        A source may show its last frame for seconds (a still at the end of an edit, a screen
+        recording): its length counts, but the encoder and the MP4 give every frame the same
+        nominal length, so the still would shrink to one frame and the video end early.
+        """
+        if self.last_picture is None or self.last_pts is None or self.video_encoder is None:
+            return
+        latest = math.floor(self.max_seconds / VIDEO_TIME_BASE)
+        pts = min(self.source_end - self.frame_ticks, latest)
+        if pts - self.last_pts < self.frame_ticks:
+            return
+        # The encoder has its own reference to the frame it was given: changing ours is safe.
+        self.last_picture.pts = pts
+        self.last_pts = pts
+        self.frames += 1
+        self._mux_video(self.video_encoder.encode(self.last_picture))
 
     def _start(self, frame: VideoFrame, moment: Fraction | None) -> None:
         """Set up the output once the first frame shows the real size and orientation."""
@@ -520,13 +617,21 @@ class _Transcoder:
         assert self.output is not None
         self.output.mux(packets)
 
+    def _mux_video(self, packets: list[Any]) -> None:
+        # x264 leaves packet durations unset and the MP4 muxer then guesses the last frame's;
+        # stated, the video ends one nominal frame after its last picture, as reported.
+        for packet in packets:
+            packet.duration = self.frame_ticks
+        self._mux(packets)
+
 
 def _transcode(arguments: list[str]) -> dict[str, Any]:
     parser = argparse.ArgumentParser(prog="rapport.videos.transcode")
     parser.add_argument("--max-duration", type=float, required=True)
     parser.add_argument("--video-out", type=Path, required=True)
     parser.add_argument("--poster-out", type=Path, required=True)
-    parser.add_argument("--max-pixels", type=int, required=True)
+    parser.add_argument("--max-long-side", type=int, required=True)
+    parser.add_argument("--max-short-side", type=int, required=True)
     parser.add_argument("path", type=Path)
     options = parser.parse_args(arguments)
     try:
@@ -541,7 +646,8 @@ def _transcode(arguments: list[str]) -> dict[str, Any]:
                 video_out=options.video_out,
                 poster_out=options.poster_out,
                 max_seconds=options.max_duration,
-                max_pixels=options.max_pixels,
+                max_long_side=options.max_long_side,
+                max_short_side=options.max_short_side,
             )
             try:
                 return transcoder.run()
@@ -549,6 +655,8 @@ def _transcode(arguments: list[str]) -> dict[str, Any]:
                 if transcoder.output is not None:
                     transcoder.output.close()
     except ChildRefusal as refusal:
+        if refusal.code in _CHILD_CODES_PASSED_ON:
+            raise
         # Whatever the probe-style refusal, for the caller this step failed.
         raise ChildRefusal("transcode_failed", f"{refusal.code}: {refusal.detail}") from None
     except BaseException:

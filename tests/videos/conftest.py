@@ -61,5 +61,5 @@ def processed_clip(clip_path: Path, tmp_path_factory: pytest.TempPathFactory) ->
 
     folder = tmp_path_factory.mktemp("processed")
     media, poster = folder / "video.mp4", folder / "poster.jpg"
-    transcode_video(clip_path, video_out=media, poster_out=poster)
+    transcode_video(clip_path, video_out=media, poster_out=poster, expected_seconds=2.0)
     return {"media": media, "poster": poster}

@@ -7,8 +7,9 @@ the whole set takes a second or two on a small machine.
 
 from __future__ import annotations
 
+import io
 import struct
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from fractions import Fraction
 from pathlib import Path
 
@@ -203,6 +204,64 @@ def lying_duration_mkv(folder: Path, *, name: str = "claims-five-seconds.mkv") -
     return path
 
 
+def grows_mid_stream(
+    folder: Path,
+    *,
+    width: int,
+    height: int,
+    name: str = "grows.mp4",
+    container: str = "mp4",
+    small_frames: int = 20,
+    large_frames: int = 5,
+    fps: int = 10,
+) -> Path:
+    """H.264 that starts at 320×180 and switches to ``width``×``height`` after
+    ``small_frames`` frames, no sound: a second encoding's raw Annex-B stream (its own
+    parameter sets first) appended to the first's, then muxed. Its header and first frames
+    show only the small size."""
+    stream = _annex_b(320, 180, frames=small_frames, fps=fps)
+    stream += _annex_b(width, height, frames=large_frames, fps=fps)
+    path = folder / name
+    _mux_annex_b(stream, path, container=container, fps=fps)
+    return path
+
+
+def unreadable_after_one_second(folder: Path, *, name: str = "unreadable-tail.mp4") -> Path:
+    """Three seconds of H.264 (320×180, 10 fps, no sound) whose packets after the first second
+    hold no picture a decoder can use (a reserved NAL unit type, then filler bytes). Every
+    packet is there with its timestamps, so the file measures three seconds without decoding."""
+    fps = 10
+    stream = _annex_b(320, 180, frames=3 * fps, fps=fps)
+    path = folder / name
+    _mux_annex_b(
+        stream,
+        path,
+        container="mp4",
+        fps=fps,
+        replace=lambda index, data: data if index < fps else b"\0\0\0\x01\x17" + b"\xa5" * 200,
+    )
+    return path
+
+
+def held_last_frame(folder: Path, *, name: str = "held-last-frame.mp4") -> Path:
+    """Ten frames at 10 fps, the last shown for three seconds (as screen recorders and some
+    editors store a still ending): 3.9 s of video in ten samples, no sound."""
+    path = folder / name
+    fps = 10
+    with av.open(str(path), "w", format="mp4", options={"movflags": "+faststart"}) as output:
+        stream = output.add_stream("libx264", rate=fps, options={"preset": "ultrafast"})
+        stream.width, stream.height, stream.pix_fmt = 320, 180, "yuv420p"
+        packets = []
+        for frame in _pictures(320, 180, frames=10, fps=fps):
+            packets += stream.encode(frame)
+        packets += stream.encode(None)
+        # The last sample's duration is what a muxer writes for the still.
+        packets[-1].duration = 30
+        for packet in packets:
+            output.mux(packet)
+    return path
+
+
 # --- building blocks ------------------------------------------------------------------------
 
 
@@ -253,3 +312,46 @@ def _tone_chunks(*, seconds: float, samples: int = 1024) -> Iterator[av.AudioFra
         chunk.pts = start
         chunk.time_base = Fraction(1, AUDIO_RATE)
         yield chunk
+
+
+def _annex_b(width: int, height: int, *, frames: int, fps: int) -> bytes:
+    """A raw H.264 stream (Annex B: start codes, parameter sets in band), no B-frames."""
+    buffer = io.BytesIO()
+    with av.open(buffer, "w", format="h264") as output:
+        stream = output.add_stream("libx264", rate=fps, options={"preset": "ultrafast"})
+        stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
+        for frame in _pictures(width, height, frames=frames, fps=fps):
+            output.mux(stream.encode(frame))
+        output.mux(stream.encode(None))
+    return buffer.getvalue()
+
+
+def _mux_annex_b(
+    data: bytes,
+    path: Path,
+    *,
+    container: str,
+    fps: int,
+    replace: Callable[[int, bytes], bytes] | None = None,
+) -> None:
+    """Put a raw H.264 stream into ``container``, one frame per packet at ``fps``; ``replace``
+    may swap a packet's bytes (by frame index) for others."""
+    with (
+        av.open(io.BytesIO(data), mode="r", format="h264") as source,
+        av.open(str(path), "w", format=container) as output,
+    ):
+        raw = source.streams.video[0]
+        stream = output.add_stream_from_template(raw)
+        stream.time_base = Fraction(1, fps)
+        index = 0
+        for read in source.demux(raw):
+            if read.size == 0:
+                continue  # the demuxer's end-of-stream marker
+            packet = read if replace is None else av.Packet(replace(index, bytes(read)))
+            # Stored in presentation order (no B-frames), so both stamps are the frame index.
+            packet.stream = stream
+            packet.pts = packet.dts = index
+            packet.duration = 1
+            packet.time_base = Fraction(1, fps)
+            output.mux(packet)
+            index += 1

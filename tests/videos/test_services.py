@@ -19,6 +19,7 @@ from rapport.videos.models import ProcessingState, Prompt, ReviewState, Video, V
 from rapport.videos.storage import video_storage
 from rapport.videos.synth import synthesise_webvtt
 from tests.factories import make_user
+from tests.videos import samples
 from tests.videos.conftest import partial_files, stored_files
 from tests.videos.helpers import make_ready_video, upload_bytes, upload_video
 
@@ -407,6 +408,44 @@ def test_a_transcode_refusal_fails_the_video_with_the_reason(
     assert video.state == ProcessingState.FAILED
     assert video.failure_reason == "Preparing the video took too long."
     assert video.original_name == ""
+    assert stored_files(video_dirs) == []
+
+
+def test_a_picture_that_grows_past_the_size_limit_part_way_fails_the_video(
+    therapist, video_dirs, tmp_path, django_capture_on_commit_callbacks
+):
+    # 320×180 for two seconds, then 3856×2176: the probe's sample of the first frames passes.
+    source = samples.grows_mid_stream(tmp_path, width=3856, height=2176)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        video = upload_video(therapist, source)
+    video.refresh_from_db()
+
+    assert video.state == ProcessingState.FAILED
+    assert video.failure_reason == (
+        "Part of this video is 3856×2176 pixels, larger than we accept (3840×2160, either way "
+        "round). Please export it at a smaller size; 1080p (1920×1080) is plenty."
+    )
+    assert video.original_name == ""
+    assert stored_files(video_dirs) == []
+
+
+def test_a_video_converted_only_in_part_fails_with_the_reason(
+    therapist, video_dirs, tmp_path, django_capture_on_commit_callbacks
+):
+    # Every packet is there, so the probe measures 3 s; only the first second decodes.
+    source = samples.unreadable_after_one_second(tmp_path)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        video = upload_video(therapist, source)
+    video.refresh_from_db()
+
+    assert video.state == ProcessingState.FAILED
+    assert video.failure_reason == (
+        "Only the first 0:01 of this 0:03 video could be converted: the rest of the file seems "
+        "to be damaged. Please export it again as an MP4 (H.264) and re-upload it."
+    )
+    assert video.duration_seconds == pytest.approx(3.0)  # as probed, not silently changed
     assert stored_files(video_dirs) == []
 
 

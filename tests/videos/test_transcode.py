@@ -10,7 +10,13 @@ import pytest
 from PIL import Image
 
 from rapport.videos.errors import VideoRejected
-from rapport.videos.transcode import TranscodeReport, output_size, transcode_video
+from rapport.videos.probe import probe_video
+from rapport.videos.transcode import (
+    TranscodeReport,
+    check_output_length,
+    output_size,
+    transcode_video,
+)
 from tests.videos import samples
 
 # Media code with no database behaviour: the PostgreSQL run skips it (Makefile).
@@ -35,8 +41,13 @@ def media(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def _transcode(source: Path, folder: Path) -> tuple[TranscodeReport, Path, Path]:
+    """As processing does: with the duration the probe measured (none for a file it refuses)."""
+    try:
+        expected: float | None = probe_video(source).duration_seconds
+    except VideoRejected:
+        expected = None
     video, poster = folder / "out.mp4", folder / "poster.jpg"
-    report = transcode_video(source, video_out=video, poster_out=poster)
+    report = transcode_video(source, video_out=video, poster_out=poster, expected_seconds=expected)
     return report, video, poster
 
 
@@ -230,9 +241,171 @@ def test_a_transcode_that_takes_too_long_is_stopped_and_cleaned_up(media, tmp_pa
             media / "good.mp4",
             video_out=tmp_path / "out.mp4",
             poster_out=tmp_path / "poster.jpg",
+            expected_seconds=2.0,
             timeout_seconds=0.05,
         )
 
     assert caught.value.code == "timeout"
     assert "took too long" in caught.value.message
     assert _files(tmp_path) == set()
+
+
+# --- the frame-size limit, on every frame ----------------------------------------------------
+
+
+def _boxes(data: bytes) -> dict[str, bytes]:
+    """The ISO-BMFF boxes in ``data`` by type, each its body (after the 8-byte header)."""
+    found, position = {}, 0
+    while position + 8 <= len(data):
+        size = int.from_bytes(data[position : position + 4], "big")
+        if size < 8:
+            break
+        found[data[position + 4 : position + 8].decode("latin-1")] = data[
+            position + 8 : position + size
+        ]
+        position += size
+    return found
+
+
+def _played_seconds(path: Path) -> float:
+    """How long ``path`` plays, as its movie header (``moov/mvhd``) tells a player."""
+    header = _boxes(_boxes(path.read_bytes())["moov"])["mvhd"]
+    if header[0] == 1:  # version 1: 64-bit times
+        scale, duration = int.from_bytes(header[20:24], "big"), int.from_bytes(header[24:32], "big")
+    else:
+        scale, duration = int.from_bytes(header[12:16], "big"), int.from_bytes(header[16:20], "big")
+    return duration / scale
+
+
+@pytest.mark.parametrize(
+    ("width", "height"),
+    [
+        (3856, 2176),  # both sides over
+        (2176, 3856),  # the same, upright
+        (3840, 2176),  # the long side at the limit, the short one over
+        (3856, 1080),  # the long side over, the short one well within
+    ],
+)
+def test_a_frame_over_the_size_limit_part_way_through_fails_the_conversion(tmp_path, width, height):
+    source = samples.grows_mid_stream(tmp_path, width=width, height=height)
+    # The probe, which decodes only the first frames, sees a small clip: the transcoder is the
+    # full check.
+    assert (probe_video(source).width, probe_video(source).height) == (320, 180)
+    out = tmp_path / "out"
+    out.mkdir()
+
+    with pytest.raises(VideoRejected) as caught:
+        transcode_video(
+            source, video_out=out / "v.mp4", poster_out=out / "p.jpg", expected_seconds=2.5
+        )
+
+    assert caught.value.code == "too_large_frame"
+    assert caught.value.message == (
+        f"Part of this video is {width}×{height} pixels, larger than we accept (3840×2160, "
+        "either way round). Please export it at a smaller size; 1080p (1920×1080) is plenty."
+    )
+    assert _files(out) == set()
+
+
+def test_a_frame_too_large_even_to_decode_part_way_through_fails_the_conversion(tmp_path, settings):
+    # With a 640×360 limit the decoder's own guard (twice the limit's pixels) refuses to decode
+    # 1280×720 frames at all: the same path an 8K frame takes under the 4K limit.
+    settings.VIDEO_MAX_LONG_SIDE = 640
+    settings.VIDEO_MAX_SHORT_SIDE = 360
+    source = samples.grows_mid_stream(
+        tmp_path, width=1280, height=720, name="grows.mkv", container="matroska"
+    )
+    out = tmp_path / "out"
+    out.mkdir()
+
+    with pytest.raises(VideoRejected) as caught:
+        transcode_video(
+            source, video_out=out / "v.mp4", poster_out=out / "p.jpg", expected_seconds=2.5
+        )
+
+    assert caught.value.code == "too_large_frame"
+    assert "1280×720 pixels, larger than we accept (640×360, either way round)" in (
+        caught.value.message
+    )
+    assert _files(out) == set()
+
+
+def test_a_size_change_within_the_limit_is_converted_whole(tmp_path):
+    source = samples.grows_mid_stream(tmp_path, width=3840, height=2160, large_frames=3)
+    out = tmp_path / "out"
+    out.mkdir()
+
+    report = transcode_video(
+        source, video_out=out / "v.mp4", poster_out=out / "p.jpg", expected_seconds=2.3
+    )
+
+    assert (report.width, report.height) == (320, 180)
+    assert report.duration_seconds == pytest.approx(2.3, abs=0.01)
+    with av.open(str(out / "v.mp4")) as container:
+        assert len(list(container.decode(video=0))) == 23
+    assert _played_seconds(out / "v.mp4") == pytest.approx(2.3, abs=0.01)
+
+
+# --- output as long as the source ---------------------------------------------------------------
+
+
+def test_output_that_ends_well_before_the_source_fails_the_conversion(tmp_path):
+    source = samples.unreadable_after_one_second(tmp_path)
+    # The probe reads every packet's timing and finds three seconds.
+    assert probe_video(source).duration_seconds == pytest.approx(3.0)
+    out = tmp_path / "out"
+    out.mkdir()
+
+    with pytest.raises(VideoRejected) as caught:
+        transcode_video(
+            source, video_out=out / "v.mp4", poster_out=out / "p.jpg", expected_seconds=3.0
+        )
+
+    assert caught.value.code == "output_short"
+    assert caught.value.message == SHORT_OUTPUT_MESSAGE.format(made="0:01", whole="0:03")
+    assert _files(out) == set()
+
+
+SHORT_OUTPUT_MESSAGE = (
+    "Only the first {made} of this {whole} video could be converted: the rest of the file "
+    "seems to be damaged. Please export it again as an MP4 (H.264) and re-upload it."
+)
+
+
+@pytest.mark.parametrize(
+    ("expected", "made", "refused"),
+    [
+        (5.0, 2.09, True),  # the outside test's 8K switch: 2.09 s of a 5 s clip
+        (5.0, 4.49, True),
+        (5.0, 4.5, False),  # half a second short is within the tolerance
+        (5.0, 5.0, False),
+        (5.0, 5.3, False),  # longer is not this check's business (the probe caps length)
+        (180.0, 61.0, True),
+        (None, 1.0, False),  # nothing probed to compare with
+    ],
+)
+def test_output_length_is_checked_against_the_probed_duration(expected, made, refused):
+    if not refused:
+        check_output_length(expected_seconds=expected, output_seconds=made)
+        return
+    with pytest.raises(VideoRejected) as caught:
+        check_output_length(expected_seconds=expected, output_seconds=made)
+    assert caught.value.code == "output_short"
+    whole = f"{int(expected) // 60}:{int(expected) % 60:02d}"
+    assert caught.value.message == SHORT_OUTPUT_MESSAGE.format(
+        made=f"{int(made) // 60}:{int(made) % 60:02d}", whole=whole
+    )
+
+
+def test_a_still_held_at_the_end_keeps_its_time(tmp_path):
+    source = samples.held_last_frame(tmp_path)
+    assert probe_video(source).duration_seconds == pytest.approx(3.9)
+    out = tmp_path / "out"
+    out.mkdir()
+
+    report = transcode_video(
+        source, video_out=out / "v.mp4", poster_out=out / "p.jpg", expected_seconds=3.9
+    )
+
+    assert report.duration_seconds == pytest.approx(3.9, abs=0.01)
+    assert _played_seconds(out / "v.mp4") == pytest.approx(3.9, abs=0.01)

@@ -17,6 +17,7 @@ from rapport.accounts.models import User
 from rapport.booking.errors import BadToken
 from rapport.booking.models import Appointment, BookingPolicy
 from rapport.booking.tokens import appointment_link_check, appointment_token_read
+from rapport.directory.access import get_practice_therapist
 from rapport.directory.models import TherapistProfile
 from rapport.directory.selectors import therapist_listing
 
@@ -31,16 +32,6 @@ def get_bookable_therapist(public_id: uuid.UUID) -> TherapistProfile:
     )
     if therapist is None:
         raise Http404("No bookable therapist here.")
-    return therapist
-
-
-def get_practice_therapist(user: User | AnonymousUser) -> TherapistProfile:
-    """The signed-in therapist's own profile; Http404 for anyone without one."""
-    if not user.is_authenticated or not user.is_active:
-        raise Http404("No practice here.")
-    therapist = TherapistProfile.objects.filter(user_id=user.pk).first()
-    if therapist is None:
-        raise Http404("No practice here.")
     return therapist
 
 

@@ -7,6 +7,7 @@ class BookingConfig(AppConfig):
     verbose_name = "Booking"
 
     def ready(self) -> None:
+        from rapport.booking.housekeeping import register_booking_housekeeping
         from rapport.booking.models import Appointment
         from rapport.booking.privacy import consultations_export
         from rapport.booking.services import client_appointments_erase
@@ -23,3 +24,4 @@ class BookingConfig(AppConfig):
         register_export_section("consultations", consultations_export)
         register_erasure_step("consultations", lambda user: client_appointments_erase(user=user))
         register_booking_triggers()
+        register_booking_housekeeping()

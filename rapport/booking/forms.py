@@ -14,6 +14,7 @@ from django.core.exceptions import ValidationError
 
 from rapport.accounts.forms import normalise_display_name, normalise_email_address
 from rapport.booking.models import ExceptionKind, Weekday
+from rapport.core.forms import AccessibleForm
 from rapport.core.timezones import ZONE_NAME_MAX_LENGTH, is_canonical_zone_name
 
 REASON_MAX_LENGTH = 500
@@ -69,38 +70,6 @@ def time_zone_choices(current: str) -> list[tuple[str, str]]:
 def time_zone_label(name: str) -> str:
     label = _COMMON_ZONE_NAMES.get(name)
     return f"{label} ({name})" if label else name.replace("_", " ")
-
-
-class AccessibleForm(forms.Form):
-    """Ties each field's help and error text to it (aria-describedby) and flags invalid fields.
-
-    Templates render the help as ``<id>-help`` and the errors as ``<id>-error`` beside the
-    field (booking/_field.html), so a screen reader reads them with the field.
-    """
-
-    def full_clean(self) -> None:
-        super().full_clean()
-        self.describe_fields()
-
-    def describe_fields(self) -> None:
-        for name, field in self.fields.items():
-            bound = self[name]
-            described_by: list[str] = []
-            if field.help_text:
-                described_by.append(f"{bound.auto_id}-help")
-            if self.is_bound and self.errors.get(name):
-                described_by.append(f"{bound.auto_id}-error")
-                field.widget.attrs["aria-invalid"] = "true"
-            else:
-                field.widget.attrs.pop("aria-invalid", None)
-            if described_by:
-                field.widget.attrs["aria-describedby"] = " ".join(described_by)
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        # Labels are sentences or questions on these pages; a trailing colon would read oddly.
-        kwargs.setdefault("label_suffix", "")
-        super().__init__(*args, **kwargs)
-        self.describe_fields()
 
 
 # --- clients -----------------------------------------------------------------------------

@@ -17,6 +17,17 @@ from rapport.directory.models import TherapistProfile
 from rapport.directory.services import REVIEW_PERMISSION
 
 
+def get_practice_therapist(user: User | AnonymousUser) -> TherapistProfile:
+    """The signed-in therapist's own profile (for the practice pages of every app); Http404 for
+    anyone without one."""
+    if not user.is_authenticated or not user.is_active:
+        raise Http404("No practice here.")
+    therapist = TherapistProfile.objects.filter(user_id=user.pk).first()
+    if therapist is None:
+        raise Http404("No practice here.")
+    return therapist
+
+
 def can_review_licences(user: User | AnonymousUser) -> bool:
     return bool(user.is_authenticated and user.is_active and user.has_perm(REVIEW_PERMISSION))
 

@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from rapport.accounts.models import User
 from rapport.accounts.signin import has_second_factor
-from rapport.booking.access import get_practice_therapist
+from rapport.directory.access import get_practice_therapist
 from rapport.directory.models import TherapistProfile
 from rapport.directory.selectors import is_listed
 from rapport.videos.models import Video, VideoUpload

@@ -5,3 +5,15 @@ class VideosConfig(AppConfig):
     name = "rapport.videos"
     label = "videos"
     verbose_name = "Video introductions"
+
+    def ready(self) -> None:
+        from rapport.core.housekeeping import register_housekeeping_step
+        from rapport.videos import services
+
+        register_housekeeping_step(
+            "abandoned video uploads removed",
+            lambda now: services.abandoned_uploads_clear(now=now),
+        )
+        register_housekeeping_step(
+            "stuck videos queued again", lambda now: services.stuck_videos_requeue(now=now)
+        )

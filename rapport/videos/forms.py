@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django import forms
 
-from rapport.booking.forms import AccessibleForm
+from rapport.core.forms import AccessibleForm
 from rapport.videos.captions import MAX_CAPTION_BYTES
 from rapport.videos.models import ReviewState
 from rapport.videos.services import MAX_REASON_CHARS, MAX_TRANSCRIPT_CHARS

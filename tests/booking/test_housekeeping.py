@@ -10,8 +10,7 @@ from django.core.cache import cache
 from django.core.management import CommandError, call_command
 from django.utils import timezone
 
-from rapport.booking import facts, outbox
-from rapport.booking.management.commands import housekeeping
+from rapport.booking import facts, housekeeping, outbox
 from rapport.booking.models import (
     Appointment,
     AppointmentStatus,
@@ -21,6 +20,8 @@ from rapport.booking.models import (
     OutboxEmail,
     OutboxStatus,
 )
+from rapport.core import housekeeping as core_housekeeping
+from rapport.core.management.commands import housekeeping as housekeeping_command
 from rapport.directory.models import TherapistProfile
 from tests.booking.helpers import give_availability
 from tests.booking.test_outbox import make_appointment
@@ -226,7 +227,7 @@ def test_a_failing_step_does_not_stop_the_others_and_fails_the_command(
 @pytest.mark.django_db
 def test_every_keeps_running_rounds_until_stopped(therapist, monkeypatch):
     rounds: list[dt.datetime] = []
-    real_run = housekeeping.housekeeping_run
+    real_run = core_housekeeping.housekeeping_run
 
     def counting_run(*, now: dt.datetime):
         rounds.append(now)
@@ -239,8 +240,8 @@ def test_every_keeps_running_rounds_until_stopped(therapist, monkeypatch):
         if len(sleeps) == 3:
             raise KeyboardInterrupt
 
-    monkeypatch.setattr(housekeeping, "housekeeping_run", counting_run)
-    monkeypatch.setattr(housekeeping.time, "sleep", sleep)
+    monkeypatch.setattr(core_housekeeping, "housekeeping_run", counting_run)
+    monkeypatch.setattr(housekeeping_command.time, "sleep", sleep)
 
     run("--every", "60")
 
@@ -251,3 +252,14 @@ def test_every_keeps_running_rounds_until_stopped(therapist, monkeypatch):
 def test_every_must_be_positive():
     with pytest.raises(CommandError, match="at least 1"):
         run("--every", "0")
+
+
+def test_every_apps_steps_are_registered_in_order():
+    assert [label for label, _step in core_housekeeping.housekeeping_steps()] == [
+        "listing notices queued",
+        "e-mails sent",
+        "requests expired",
+        "booking facts refreshed",
+        "abandoned video uploads removed",
+        "stuck videos queued again",
+    ]

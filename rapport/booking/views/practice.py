@@ -50,6 +50,7 @@ from rapport.booking.views.common import (
     reschedule_flow,
 )
 from rapport.core.audit import audit_reads
+from rapport.directory.access import get_practice_therapist
 from rapport.directory.models import TherapistProfile
 from rapport.directory.services import therapist_accepting_confirm
 
@@ -165,7 +166,7 @@ def _render_practice_home(
 
 
 def _practice_therapist(request: HttpRequest) -> TherapistProfile:
-    return access.get_practice_therapist(request.user)
+    return get_practice_therapist(request.user)
 
 
 @login_required

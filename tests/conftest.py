@@ -10,7 +10,7 @@ from tests.factories import load_reference_data
 
 
 @pytest.fixture(scope="session")
-def django_db_setup(django_db_setup: None, django_db_blocker) -> None:  # type: ignore[no-untyped-def]
+def django_db_setup(django_db_setup: None, django_db_blocker) -> None:
     """The test database, refused if a declared SQLite trigger is missing from it (the rules
     those triggers enforce would silently go untested)."""
     from rapport.core.triggers import missing_sqlite_triggers

@@ -88,7 +88,7 @@ def test_reasons_are_stored_encrypted_and_read_back_as_written(therapist):
     assert Appointment.objects.get(pk=other.pk).change_reason == THERAPIST_REASON
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_migration_encrypts_reasons_written_before_it_and_can_be_reversed():
     from tests.factories import load_reference_data
 

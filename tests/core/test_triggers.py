@@ -79,7 +79,7 @@ def test_the_check_fails_while_a_trigger_is_missing_and_migrate_puts_it_back():
     assert _trigger_errors() == []
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_a_rebuilt_table_loses_its_triggers_until_they_are_installed_again():
     load_reference_data()
     therapist = make_therapist()

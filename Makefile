@@ -9,9 +9,11 @@ DEMO_SEED ?= 1
 
 .PHONY: install demo serve lint typecheck test test-postgres test-browser bench clean
 
-$(STAMP): requirements.lock pyproject.toml
+# A working copy gets the development lock (the runtime lock plus test and lint tools, at the
+# same versions); a production install takes requirements.lock alone.
+$(STAMP): requirements.lock requirements-dev.lock pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --require-hashes -r requirements.lock
+	$(BIN)/pip install --quiet --require-hashes -r requirements-dev.lock
 	$(BIN)/pip install --quiet --no-deps --no-build-isolation -e .
 	touch $(STAMP)
 
@@ -29,11 +31,13 @@ serve: install
 	scripts/serve-demo
 
 # Bandit fails the build on any high-severity finding in the product code; a justified
-# exception is marked in place with `# nosec <test id>` and the reason.
+# exception is marked in place with `# nosec <test id>` and the reason. import-linter holds the
+# apps to their layer order (pyproject.toml, docs/architecture.md).
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/bandit -r rapport -lll -q
+	$(BIN)/lint-imports --no-cache
 
 typecheck: install
 	$(BIN)/mypy rapport tests bench

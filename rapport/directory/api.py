@@ -28,6 +28,8 @@ from rapport.directory.models import (
     STYLE_DIMENSIONS,
     STYLE_MAX,
     STYLE_MIN,
+    BetweenSessionContact,
+    GenderCategory,
     Licence,
     TherapistProfile,
     VerificationDecision,
@@ -46,6 +48,7 @@ from rapport.directory.search.engine import (
     current_index,
     search,
 )
+from rapport.directory.search.numbers import whole_number
 from rapport.directory.search.params import parse_search_query
 from rapport.directory.selectors import therapist_profile
 from rapport.directory.services import StaleDecision, therapist_verification_decide
@@ -267,7 +270,7 @@ class SearchParams(Schema):
     )
     gender: list[str] = _many(
         "The therapist's self-described gender category; repeat to accept any of several.",
-        values=["woman", "man", "non_binary", "two_spirit", "another"],
+        values=list(GenderCategory.values),
     )
     lived_experience: list[str] = _many(
         "Lived experience a therapist chose to disclose (slug); repeat to require several."
@@ -296,7 +299,7 @@ class SearchParams(Schema):
     )
     contact: list[str] = _many(
         "Between-session contact policy; repeat to accept any of several.",
-        values=["none", "scheduling", "brief_check_ins"],
+        values=list(BetweenSessionContact.values),
     )
     accessibility: list[str] = _many(
         "An office accessibility feature (slug); one office must have every one asked for."
@@ -504,17 +507,15 @@ def _parse_page_size(values: list[str]) -> int:
     raw = values[0].strip() if values else ""
     if raw == "":
         return API_DEFAULT_PAGE_SIZE
-    # isascii() first: int() would take other scripts' digits, signs and underscores; the
-    # length check keeps a thousand-digit number from ever reaching int().
-    if (
-        not (raw.isascii() and raw.isdigit())
-        or len(raw) > 3
-        or not 1 <= int(raw) <= API_MAX_PAGE_SIZE
-    ):
+    try:
+        page_size: int | None = whole_number(raw, max_digits=len(str(API_MAX_PAGE_SIZE)))
+    except ValueError:
+        page_size = None
+    if page_size is None or not 1 <= page_size <= API_MAX_PAGE_SIZE:
         raise SearchQueryError(
             PARAM_PAGE_SIZE, f"Give page_size as a whole number from 1 to {API_MAX_PAGE_SIZE}."
         )
-    return int(raw)
+    return page_size
 
 
 def _invalid(error: SearchQueryError) -> HttpResponse:

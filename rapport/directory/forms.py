@@ -9,7 +9,7 @@ and paired with the option lists and facet counts.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from decimal import ROUND_DOWN, Decimal, InvalidOperation
+from decimal import ROUND_DOWN, Decimal
 from functools import cached_property
 
 from django.db.models import Model
@@ -65,6 +65,12 @@ from rapport.directory.search.contract import (
     SORT_SOONEST,
     STYLE_PARAMS,
     FacetCount,
+)
+from rapport.directory.search.numbers import (
+    MAX_NUMBER_LENGTH,
+    NotANumber,
+    NumberTooLong,
+    decimal_number,
 )
 
 RADIUS_CHOICES_KM = (5, 10, 25, 50, 100, 250, 500)
@@ -483,17 +489,19 @@ def _parse_budget(raw: str, currency: str) -> tuple[int | None, str | None]:
     if not text:
         return None, "Enter your budget as an amount, such as 600."
     try:
-        amount = Decimal(text)
-    except InvalidOperation:
+        amount = decimal_number(text)
+    except NotANumber:
         return None, "Enter your budget as a number, such as 600."
-    if not amount.is_finite():
-        return None, "Enter your budget as a number, such as 600."
+    except NumberTooLong:
+        return None, f"Enter your budget as a number of at most {MAX_NUMBER_LENGTH} characters."
     if amount <= 0:
         return None, "Enter a budget greater than zero."
-    minor = int((amount * 100).quantize(Decimal("1"), rounding=ROUND_DOWN))
-    if minor > MAX_BUDGET_MINOR:
+    # Compared before rounding to whole cents (whose quantize cannot hold 1e26 in Decimal's 28
+    # digits); a part of a cent is dropped, so only a whole cent more is too much.
+    if amount * 100 >= MAX_BUDGET_MINOR + 1:
         limit = format_money(MAX_BUDGET_MINOR, currency)
         return None, f"Enter a budget of at most {limit}."
+    minor = int((amount * 100).quantize(Decimal("1"), rounding=ROUND_DOWN))
     if minor == 0:
         return None, "Enter a budget greater than zero."
     return minor, None

@@ -29,7 +29,6 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST, require_safe
 
-from rapport.core.pagination import parse_page_number
 from rapport.directory import display
 from rapport.directory import shortlist as shortlist_store
 from rapport.directory.forms import (
@@ -56,7 +55,8 @@ from rapport.directory.search.contract import (
     SearchResult,
 )
 from rapport.directory.search.engine import cached_answer, current_index, search
-from rapport.directory.search.params import parse_search_query
+from rapport.directory.search.numbers import NotANumber, NumberTooLong
+from rapport.directory.search.params import page_number, parse_search_query
 from rapport.directory.selectors import therapist_cards_by_id, therapist_listing, therapist_profile
 
 # A page number beyond any real directory; larger ones are simply "past the end".
@@ -198,9 +198,9 @@ def _page_params(raw: QueryDict) -> tuple[QueryDict, str | None]:
     """
     params = raw.copy()
     params[PARAM_ACCEPTING] = "1"
-    requested_page = parse_page_number(params.get(PARAM_PAGE))
+    page, page_message = _requested_page(params.get(PARAM_PAGE))
     if PARAM_PAGE in params:
-        params[PARAM_PAGE] = str(min(requested_page.number, MAX_PAGE_NUMBER))
+        params[PARAM_PAGE] = str(page)
     sort = params.get(PARAM_SORT, "").strip()
     has_style = any(params.get(name, "").strip() for name in STYLE_PARAMS)
     has_place = any(
@@ -208,7 +208,24 @@ def _page_params(raw: QueryDict) -> tuple[QueryDict, str | None]:
     )
     if (sort == SORT_BEST_FIT and not has_style) or (sort == SORT_DISTANCE and not has_place):
         del params[PARAM_SORT]
-    return params, requested_page.problem
+    return params, page_message
+
+
+def _requested_page(raw: str | None) -> tuple[int, str | None]:
+    """The page to show for a ``?page=`` value, and a sentence when it could not be used as
+    given. What counts as a number is the API's rule too (``page_number``): ASCII digits only,
+    so "1_0" and "١" are not page numbers on either."""
+    if raw is None or raw.strip() == "":
+        return 1, None
+    try:
+        number = page_number(raw.strip())
+    except NotANumber:
+        return 1, "That page number was not recognised, so here is page 1."
+    except NumberTooLong:
+        return MAX_PAGE_NUMBER, None  # past the end, which says how many pages there are
+    if number < 1:
+        return 1, "Pages start at 1, so here is page 1."
+    return min(number, MAX_PAGE_NUMBER), None
 
 
 def _page_range(result: SearchResult) -> list[int | str]:

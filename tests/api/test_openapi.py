@@ -285,3 +285,29 @@ def test_any_slots_query_gets_a_200_or_a_400_problem_naming_a_parameter(bookable
         assert {error["field"] for error in json.loads(response.content)["errors"]} <= {
             "start", "end", "tz"
         }  # fmt: skip
+
+
+# --- what the filters' descriptions promise ----------------------------------------------------
+
+
+def _search_parameters() -> dict[str, dict]:
+    operation = _document()["paths"][SEARCH_PATH]["get"]
+    return {parameter["name"]: parameter for parameter in operation["parameters"]}
+
+
+def test_enumerated_filters_list_every_value_the_search_accepts(client, small_directory):
+    parameters = _search_parameters()
+    enums = {
+        name: parameters[name]["schema"]["items"]["enum"]
+        for name in ("delivery", "gender", "contact")
+    }
+
+    assert enums == {
+        "delivery": ["in_person", "video", "phone"],
+        "gender": ["woman", "man", "non_binary", "two_spirit", "another", "undisclosed"],
+        "contact": ["none", "scheduling", "brief_check_ins"],
+    }
+    for name, values in enums.items():
+        for value in values:
+            response = client.get(SEARCH_PATH, {name: value})
+            assert response.status_code == 200, (name, value, response.content[:200])

@@ -806,6 +806,15 @@ def test_real_page_past_the_end_is_a_400_problem(client, real_engine):
         "style_structure=%EF%BC%93",
         "gender=woman&gender=woman",
         "unknown=1&=&&&=x",
+        # Past Python's 4,300-digit limit for int(), and a fee Decimal cannot multiply out.
+        "style_structure=" + "9" * 5000,
+        "page=" + "9" * 5000,
+        "page_size=" + "9" * 5000,
+        "consultation_within_days=" + "9" * 5000,
+        "lat=" + "9" * 5000 + "&lon=" + "9" * 5000,
+        "near=Toronto&radius_km=" + "9" * 5000,
+        "max_fee=" + "9" * 5000,
+        "max_fee=1e26",
     ],
 )
 def test_odd_inputs_are_never_a_server_error(client, real_engine, query):
@@ -817,6 +826,30 @@ def test_odd_inputs_are_never_a_server_error(client, real_engine, query):
     assert response.status_code in (200, 400), response.content[:300]
     expected = "application/json; charset=utf-8" if response.status_code == 200 else PROBLEM
     assert response["Content-Type"] == expected
+
+
+@needs_engine
+@pytest.mark.parametrize(
+    ("raw", "message"),
+    [
+        ("1_0", "The page must be a whole number, not “1_0”."),
+        ("١", "The page must be a whole number, not “١”."),
+        ("%2B1", "The page must be a whole number, not “+1”."),
+        ("-1", "The page must be a whole number, not “-1”."),
+        ("1.0", "The page must be a whole number, not “1.0”."),
+        ("9" * 5000, "That page number is too large."),
+    ],
+)
+def test_real_page_number_is_ascii_digits_only_as_on_the_search_page(
+    client, real_engine, raw, message
+):
+    make_therapist()
+    real_engine()
+
+    response = client.get(f"{SEARCH_URL}?page={raw}")
+
+    assert response.status_code == 400
+    assert _problem(response)["errors"] == [{"field": "page", "message": message}]
 
 
 @needs_engine

@@ -141,10 +141,41 @@ def test_best_fit_sort_is_allowed_with_a_style_preference():
         ("sort=distance", "sort", "Sorting by distance needs a place to measure from."),
         ("sort=best_fit", "sort", "Sorting by best fit needs a style preference."),
         ("page=0", "page", "Pages start at 1."),
-        ("page=-2", "page", "Pages start at 1."),
+        ("page=-2", "page", "The page must be a whole number, not “-2”."),
         ("page=two", "page", "The page must be a whole number, not “two”."),
         ("page=1.5", "page", "The page must be a whole number, not “1.5”."),
         ("page=" + "9" * 40, "page", "That page number is too large."),
+        # Only ASCII digits are numbers, as on the search page (rapport.directory.views).
+        ("page=1_0", "page", "The page must be a whole number, not “1_0”."),
+        ("page=١", "page", "The page must be a whole number, not “١”."),
+        ("page=%2B2", "page", "The page must be a whole number, not “+2”."),
+        # Beyond Python's 4,300-digit limit for int(): refused, never a server error.
+        ("page=" + "9" * 5000, "page", "That page number is too large."),
+        (
+            "style_structure=" + "9" * 5000,
+            "style_structure",
+            "Choose a whole number from 1 to 5, not “" + "9" * 40 + "”.",
+        ),
+        ("style_direction=٣", "style_direction", "Choose a whole number from 1 to 5, not “٣”."),
+        (
+            "consultation_within_days=" + "7" * 5000,
+            "consultation_within_days",
+            "Choose a whole number of days from 1 to 90, not “" + "7" * 40 + "”.",
+        ),
+        (
+            "max_fee=" + "9" * 5000,
+            "max_fee",
+            "Enter the most you can pay as a number of at most 32 characters.",
+        ),
+        ("max_fee=1_000", "max_fee", "Enter the most you can pay as a number, not “1_000”."),
+        ("max_fee=١٠٠", "max_fee", "Enter the most you can pay as a number, not “١٠٠”."),
+        ("max_fee=1e999", "max_fee", "The most you can pay can be at most 100,000."),
+        ("lat=١&lon=0", "lat", "Enter the latitude as a number, not “١”."),
+        (
+            "near=Toronto&radius_km=" + "1" * 5000,
+            "radius_km",
+            "Enter the distance as a number of at most 32 characters.",
+        ),
         ("style_structure=0", "style_structure", "Choose a whole number from 1 to 5, not “0”."),
         ("style_humour=6", "style_humour", "Choose a whole number from 1 to 5, not “6”."),
         ("style_challenge=2.5", "style_challenge", "Choose a whole number from 1 to 5, not “2.5”."),
@@ -176,6 +207,17 @@ def test_video_flags_read_values_exactly_like_the_other_flags(name):
         assert getattr(parse(f"{name}={raw}"), name) is expected, raw
     # The last non-empty value wins, as for every single-valued parameter.
     assert getattr(parse(f"{name}=0&{name}=1"), name) is True
+
+
+def test_numbers_are_read_in_plain_ascii_notation_with_leading_zeros_allowed():
+    query = parse("page=0003&style_humour=04&max_fee=%2B1.5e2&consultation_within_days=007")
+    assert (query.page, query.style, query.max_fee_minor, query.consultation_within_days) == (
+        3,
+        (("style_humour", 4),),
+        15000,
+        7,
+    )
+    assert parse("lat=4.365e1&lon=-79.38").latitude == 43.65
 
 
 def test_an_inactive_term_is_not_a_filter_any_more():

@@ -518,6 +518,11 @@ def test_an_unknown_option_value_is_reported_on_its_fieldset(client):
         {"insurance": "maybe"},
         {"has_video": "maybe"},
         {"captioned_video": "2"},
+        # Past Python's 4,300-digit limit for int().
+        {"style_structure": "9" * 5000},
+        {"consultation_within_days": "9" * 5000},
+        {"max_fee": "9" * 5000},
+        {"max_fee": "1e26"},
     ],
 )
 def test_bad_values_are_never_a_server_error(client, params):

@@ -475,6 +475,13 @@ def test_cost_planner_arithmetic(client, fee, floor, budget, frequency, sentence
         ("Infinity", "Enter your budget as a number, such as 600."),
         ("", "Enter your budget as an amount, such as 600."),
         ("99999999999", "Enter a budget of at most CA$1,000,000."),
+        # Too large for Decimal's 28 digits once in cents: refused, never a server error.
+        ("1e26", "Enter a budget of at most CA$1,000,000."),
+        ("1" * 27, "Enter a budget of at most CA$1,000,000."),
+        ("9" * 5000, "Enter your budget as a number of at most 32 characters."),
+        # Only ASCII digits are numbers, as everywhere else in a URL.
+        ("١٠٠", "Enter your budget as a number, such as 600."),
+        ("1_000", "Enter your budget as a number, such as 600."),
     ],
 )
 def test_cost_planner_bad_budget_gets_a_clear_message(client, budget, message):

@@ -333,6 +333,8 @@ def test_list_pages_through_therapists_in_name_order(client, five_therapists):
         ("1.5", "That page number was not recognised, so here is page 1."),
         ("-1", "That page number was not recognised, so here is page 1."),
         ("٣", "That page number was not recognised, so here is page 1."),
+        ("1_0", "That page number was not recognised, so here is page 1."),
+        ("+2", "That page number was not recognised, so here is page 1."),
         ("0", "Pages start at 1, so here is page 1."),
         ("000", "Pages start at 1, so here is page 1."),
     ],
@@ -345,7 +347,7 @@ def test_list_bad_page_value_shows_page_one_with_a_message(client, five_therapis
     assert card_names(response) == ["Ada", "Ben"]
 
 
-@pytest.mark.parametrize("raw", ["4", "99", "99999999999999999999999999"])
+@pytest.mark.parametrize("raw", ["4", "99", "99999999999999999999999999", "9" * 5000])
 def test_list_page_past_the_end_says_how_many_pages_and_links_to_the_last(
     client, five_therapists, raw
 ):

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from functools import cache
 from typing import Protocol
 
@@ -57,12 +57,21 @@ from rapport.directory.search.contract import (
     SearchQueryError,
 )
 from rapport.directory.search.engine import SearchIndex, active_term_slugs
+from rapport.directory.search.numbers import (
+    MAX_NUMBER_LENGTH,
+    NotANumber,
+    NumberTooLong,
+    decimal_number,
+    float_number,
+    whole_number,
+)
 
 # Coordinates given directly are placed in the province or state of the nearest served town
 # within this distance (for the licensing rule); farther out, remote care cannot be offered.
 JURISDICTION_SNAP_KM = 100.0
 MAX_FEE_UNITS = Decimal(100_000)
 MAX_PLACE_LENGTH = 200
+MAX_PAGE_DIGITS = 12
 _TRUE = frozenset({"1", "true", "on", "yes"})
 _FALSE = frozenset({"0", "false", "off", "no"})
 
@@ -94,11 +103,19 @@ def _single(params: _MultiMapping | Mapping[str, Sequence[str]], name: str) -> s
     return values[-1] if values else None
 
 
+def _too_long(name: str, what: str) -> SearchQueryError:
+    return SearchQueryError(
+        name, f"Enter {what} as a number of at most {MAX_NUMBER_LENGTH} characters."
+    )
+
+
 def _number(name: str, raw: str, what: str) -> float:
     try:
-        value = float(raw)
-    except ValueError:
+        value = float_number(raw)
+    except NotANumber:
         raise SearchQueryError(name, f"Enter {what} as a number, not “{raw[:40]}”.") from None
+    except NumberTooLong:
+        raise _too_long(name, what) from None
     if not math.isfinite(value):
         raise SearchQueryError(name, f"Enter {what} as a number, not “{raw[:40]}”.")
     return value
@@ -128,6 +145,12 @@ def _choices(
         noun = what if len(unknown) == 1 else f"{what} values"
         raise SearchQueryError(name, f"Unknown {noun}: {listed}.")
     return chosen
+
+
+def page_number(raw: str) -> int:
+    """A ``?page=`` value: ASCII digits only, on the search page and the API alike (each says
+    in its own way what it makes of NotANumber and NumberTooLong; 0 is for the caller too)."""
+    return whole_number(raw, max_digits=MAX_PAGE_DIGITS)
 
 
 @cache
@@ -234,23 +257,27 @@ def parse_search_query(
         raw = _single(params, name)
         if raw is None:
             continue
-        if not (raw.isascii() and raw.isdigit()) or not STYLE_MIN <= int(raw) <= STYLE_MAX:
+        try:
+            placement = whole_number(raw, max_digits=len(str(STYLE_MAX)))
+        except ValueError:
+            placement = None
+        if placement is None or not STYLE_MIN <= placement <= STYLE_MAX:
             raise SearchQueryError(
                 name, f"Choose a whole number from {STYLE_MIN} to {STYLE_MAX}, not “{raw[:40]}”."
             )
-        style.append((name, int(raw)))
+        style.append((name, placement))
 
     max_fee_minor = None
     raw_fee = _single(params, PARAM_MAX_FEE)
     if raw_fee is not None:
         try:
-            fee = Decimal(raw_fee)
-        except InvalidOperation:
-            fee = Decimal("NaN")
-        if not fee.is_finite():
+            fee = decimal_number(raw_fee)
+        except NotANumber:
             raise SearchQueryError(
                 PARAM_MAX_FEE, f"Enter the most you can pay as a number, not “{raw_fee[:40]}”."
-            )
+            ) from None
+        except NumberTooLong:
+            raise _too_long(PARAM_MAX_FEE, "the most you can pay") from None
         if fee < 0:
             raise SearchQueryError(PARAM_MAX_FEE, "The most you can pay cannot be negative.")
         if fee > MAX_FEE_UNITS:
@@ -262,18 +289,17 @@ def parse_search_query(
     consultation_within_days = None
     raw_days = _single(params, PARAM_CONSULTATION_WITHIN)
     if raw_days is not None:
-        if not (
-            raw_days.isascii()
-            and raw_days.isdigit()
-            and len(raw_days) <= 3
-            and 1 <= int(raw_days) <= MAX_CONSULTATION_DAYS
-        ):
+        try:
+            days: int | None = whole_number(raw_days, max_digits=len(str(MAX_CONSULTATION_DAYS)))
+        except ValueError:
+            days = None
+        if days is None or not 1 <= days <= MAX_CONSULTATION_DAYS:
             raise SearchQueryError(
                 PARAM_CONSULTATION_WITHIN,
                 f"Choose a whole number of days from 1 to {MAX_CONSULTATION_DAYS}, "
                 f"not “{raw_days[:40]}”.",
             )
-        consultation_within_days = int(raw_days)
+        consultation_within_days = days
 
     text = " ".join(_values(params, PARAM_TEXT))
     if len(text) > MAX_TEXT_LENGTH:
@@ -294,14 +320,14 @@ def parse_search_query(
     page = 1
     raw_page = _single(params, PARAM_PAGE)
     if raw_page is not None:
-        if len(raw_page) > 12:
-            raise SearchQueryError(PARAM_PAGE, "That page number is too large.")
         try:
-            page = int(raw_page)
-        except ValueError:
+            page = page_number(raw_page)
+        except NotANumber:
             raise SearchQueryError(
                 PARAM_PAGE, f"The page must be a whole number, not “{raw_page[:40]}”."
             ) from None
+        except NumberTooLong:
+            raise SearchQueryError(PARAM_PAGE, "That page number is too large.") from None
         if page < 1:
             raise SearchQueryError(PARAM_PAGE, "Pages start at 1.")
 

@@ -35,6 +35,7 @@ from rapport.directory.models import (
     VerificationDecision,
 )
 from rapport.directory.search.contract import (
+    DELIVERY_MODES,
     PARAM_PAGE,
     SORTS,
     SearchHit,
@@ -255,8 +256,10 @@ class SearchParams(Schema):
         maximum=500,
     )
     delivery: list[str] = _many(
-        "A way to meet; repeat for several (a therapist must offer every one asked for).",
-        values=["in_person", "video", "phone"],
+        "A way to meet; repeat to accept any of several (`in_person` counts an office within "
+        "radius_km of the place; `video` and `phone` count only from therapists licensed in "
+        "the place's province or state).",
+        values=list(DELIVERY_MODES),
     )
     concern: list[str] = _many(
         "A concern's slug (e.g. `anxiety`); repeat to require several. See facets.concern."
@@ -382,7 +385,11 @@ class SearchResultOut(Schema):
 class FacetOut(Schema):
     value: str
     label: str
-    count: int = Field(description="How many results there would be with this value chosen.")
+    count: int = Field(
+        description="How many results there would be with this value chosen. For the filters "
+        "that accept any of several values (delivery, gender, faith and contact), counted "
+        "with that filter's other chosen values left out: the results this value alone gives."
+    )
     selected: bool
 
 

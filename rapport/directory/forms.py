@@ -260,7 +260,12 @@ class SearchForm:
     @cached_property
     def groups(self) -> dict[str, ChoiceGroup]:
         return {
-            PARAM_DELIVERY: self._group(PARAM_DELIVERY, "How to meet", list(DELIVERY_CHOICES)),
+            PARAM_DELIVERY: self._group(
+                PARAM_DELIVERY,
+                "How to meet",
+                list(DELIVERY_CHOICES),
+                hint="Any of the ones you choose.",
+            ),
             PARAM_CONCERN: self._group(
                 PARAM_CONCERN,
                 "What you want help with",

@@ -295,6 +295,25 @@ def _search_parameters() -> dict[str, dict]:
     return {parameter["name"]: parameter for parameter in operation["parameters"]}
 
 
+def test_each_multi_valued_filter_says_whether_any_or_every_chosen_value_must_match():
+    # The rules as the engine's brute-force oracle states them
+    # (tests/directory/test_search_property.py::qualifies): one of the chosen ways of meeting,
+    # genders, faiths or contact policies is enough; the other lists are all required.
+    any_of = ("delivery", "gender", "faith", "contact")
+    all_of = ("concern", "modality", "population", "language", "lived_experience", "accessibility")
+    parameters = _search_parameters()
+
+    for name in any_of:
+        description = parameters[name]["description"].lower()
+        assert "any of" in description, name
+        assert "every" not in description, name
+        assert "require" not in description, name
+    for name in all_of:
+        description = parameters[name]["description"].lower()
+        assert "require" in description or "every" in description, name
+        assert "any of" not in description, name
+
+
 def test_enumerated_filters_list_every_value_the_search_accepts(client, small_directory):
     parameters = _search_parameters()
     enums = {
@@ -311,3 +330,9 @@ def test_enumerated_filters_list_every_value_the_search_accepts(client, small_di
         for value in values:
             response = client.get(SEARCH_PATH, {name: value})
             assert response.status_code == 200, (name, value, response.content[:200])
+
+
+def test_the_facet_count_says_how_any_of_filters_are_counted():
+    count = _document()["components"]["schemas"]["FacetOut"]["properties"]["count"]
+
+    assert "delivery, gender, faith and contact" in count["description"]

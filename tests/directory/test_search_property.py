@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 
 from rapport.core.geo import distance_km, fold, geocode
 from rapport.directory.models import Licence, TherapistProfile, VerificationStatus
-from rapport.directory.search import engine
+from rapport.directory.search import contract, engine
 from rapport.directory.search.contract import SearchQuery
 from rapport.directory.search.text import matching_therapist_ids, search_words
 from rapport.directory.services import demo_directory_seed
@@ -281,6 +281,15 @@ def expected_order(admitted, query, now):
     return sorted(admitted, key=key)
 
 
+# Multi-valued filters where one chosen value is enough (qualifies() above), by parameter.
+ANY_OF_PARAMETERS = {
+    "faith": "faiths",
+    "gender": "genders",
+    "contact": "contact",
+    "delivery": "delivery",
+}
+
+
 def facet_variants(query: SearchQuery, result) -> dict[tuple[str, str], SearchQuery]:
     """For each facet option, the query whose result count that option's count must equal."""
     all_of = {
@@ -291,7 +300,7 @@ def facet_variants(query: SearchQuery, result) -> dict[tuple[str, str], SearchQu
         "lived_experience": "lived_experiences",
         "accessibility": "accessibility",
     }
-    any_of = {"faith": "faiths", "gender": "genders", "contact": "contact", "delivery": "delivery"}
+    any_of = ANY_OF_PARAMETERS
     flags = {
         "lgbtq2s_affirming": "lgbtq2s_affirming",
         "insurance": "insurance",
@@ -317,6 +326,11 @@ def facet_variants(query: SearchQuery, result) -> dict[tuple[str, str], SearchQu
                 change = {"accepting_only": False}
             variants[key, option.value] = dataclasses.replace(query, **change)
     return variants
+
+
+def test_the_contract_names_the_any_of_filters_this_oracle_applies():
+    # The contract says which filters take any of their values; this oracle applies the rules.
+    assert set(ANY_OF_PARAMETERS) == set(contract.ANY_OF_PARAMS)
 
 
 SLUGS = {

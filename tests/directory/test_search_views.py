@@ -11,7 +11,7 @@ from pytest_django.asserts import assertContains, assertNotContains
 
 from rapport.core.geo import geocode
 from rapport.directory import views
-from rapport.directory.models import Concern, Language
+from rapport.directory.models import Concern, Language, Licence
 from rapport.directory.search import contract
 from rapport.directory.search.contract import (
     PARAM_ACCEPTING,
@@ -251,6 +251,33 @@ def test_filters_narrow_the_results(client):
 
     assert card_names(response) == ["Anxiety Helper"]
     assertContains(response, ">1 therapist matches.</p>")
+
+
+def test_ways_of_meeting_accept_any_chosen_one_each_under_its_own_rule(client):
+    # Near Toronto, in person counts an office within the radius; phone and video count only
+    # from a therapist licensed in Ontario.
+    office = make_therapist(display_name="Ada Office", offers_in_person=True, offers_video=False)
+    make_office(office)
+    make_therapist(display_name="Ben Phone", offers_phone=True, offers_video=False)
+    elsewhere = make_therapist(display_name="Cy BC Phone", offers_phone=True, offers_video=False)
+    Licence.objects.filter(therapist=elsewhere).update(jurisdiction_id="CA-BC")
+    ottawa = make_therapist(display_name="Di Ottawa", offers_in_person=True, offers_video=True)
+    make_office(ottawa, city="Ottawa", latitude=45.4215, longitude=-75.6972)
+    make_therapist(display_name="Ed Video")
+
+    response = client.get(URL, {"near": "Toronto", "delivery": ["in_person", "phone"]})
+
+    assert card_names(response) == ["Ada Office", "Ben Phone"]
+    assert checked_values(response, "delivery") == ["in_person", "phone"]
+    assertContains(
+        response, '<p class="choice-group__hint" id="hint-delivery">Any of the ones you choose.</p>'
+    )
+    # Each option counts what it alone would find with the other filters as they are.
+    for number, count in enumerate((1, 2, 1)):
+        assertContains(
+            response,
+            f'<span class="facet-count" id="count-id_delivery_{number}">({count})</span>',
+        )
 
 
 def test_video_filters_narrow_the_results_and_stay_checked(client):

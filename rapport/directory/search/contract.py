@@ -100,17 +100,29 @@ class SearchQueryError(ValueError):
         self.message = message
 
 
+# Multi-valued filters a therapist passes by matching ANY ONE chosen value ("in person or video
+# is fine for me"); in every other multi-valued filter (concerns, approaches, client groups,
+# languages, lived experience, office accessibility) they must match ALL chosen values.
+ANY_OF_PARAMS = (PARAM_DELIVERY, PARAM_GENDER, PARAM_FAITH, PARAM_CONTACT)
+
+
 @dataclass(frozen=True)
 class SearchQuery:
-    """A validated search. Every filter combines with every other (AND across filters; within
-    one multi-valued filter, a therapist must match ALL chosen values, e.g. both concerns)."""
+    """A validated search. Every filter combines with every other (AND across filters). Within
+    one multi-valued filter, a therapist must match ALL chosen values (e.g. both concerns),
+    except in the ``ANY_OF_PARAMS`` filters, where ANY ONE chosen value is enough.
+
+    Delivery is any-of per mode, each with its own condition: with a place, in person counts
+    only an office within ``radius_km``, and video or phone only a therapist licensed in the
+    place's province or state (the law); without a place, offering the mode is enough.
+    """
 
     latitude: float | None = None
     longitude: float | None = None
     place_label: str | None = None  # e.g. "Toronto, ON", for display
     jurisdiction_code: str | None = None  # the client's province/state, from the place
     radius_km: float = DEFAULT_RADIUS_KM
-    delivery: frozenset[str] = frozenset()
+    delivery: frozenset[str] = frozenset()  # any of
     concerns: frozenset[str] = frozenset()
     modalities: frozenset[str] = frozenset()
     populations: frozenset[str] = frozenset()
@@ -144,7 +156,9 @@ class SearchQuery:
 class FacetCount:
     value: str
     label: str
-    count: int  # matches if this value were added to (or, for "any of" filters, chosen in)
+    # Matches if this value were chosen too; for an ANY_OF_PARAMS filter, with that filter's
+    # other chosen values left out (the matches this value alone gives with the other filters).
+    count: int
     selected: bool
 
 

@@ -684,7 +684,8 @@ def search(
         masks.by_filter["text"] = text_mask
 
     # Where and how: an office within the radius for in-person care; for video or phone, a
-    # licence where the client is (the law, not a preference).
+    # licence where the client is (the law, not a preference). Any one chosen mode that the
+    # therapist offers under its own condition is enough.
     offices_near = _offices(index, query, features=())
     offices_fit = (
         _offices(index, query, features=query.accessibility, within=offices_near)
@@ -885,8 +886,8 @@ def _facets(
     now: dt.datetime,
 ) -> dict[str, list[FacetCount]]:
     """Counts for every option: for an "all of" filter, the results if that value were also
-    required; for an "any of" filter, the results with that filter's own choice replaced by
-    that value alone (so choosing it adds exactly that many)."""
+    required; for an "any of" filter (contract.ANY_OF_PARAMS), the results with that filter's
+    own choice replaced by that value alone, every other filter as it is."""
     facets: dict[str, list[FacetCount]] = {}
     total = int(rows.size)
 

@@ -33,6 +33,10 @@ def therapist_listing(*, now: dt.datetime) -> QuerySet[TherapistProfile]:
 
     A stale confirmation hides the listing because writing to someone whose practice filled up
     months ago is the most common dead end in therapist directories.
+
+    In id order, not by name: SQL compares names by code point (É after Z), differently per
+    database. A list shown in name order comes from the search engine, which sorts by
+    ``search.collation.name_sort_key``.
     """
     freshness_floor = now - dt.timedelta(days=settings.LISTING_FRESHNESS_DAYS)
     return TherapistProfile.objects.filter(
@@ -40,7 +44,7 @@ def therapist_listing(*, now: dt.datetime) -> QuerySet[TherapistProfile]:
         is_listed=True,
         accepting_new_clients=True,
         accepting_confirmed_at__gte=freshness_floor,
-    ).order_by("display_name", "id")
+    ).order_by("id")
 
 
 def _current_licences(*, now: dt.datetime) -> QuerySet[Licence]:

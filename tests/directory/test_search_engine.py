@@ -464,6 +464,50 @@ def test_fee_sort_breaks_ties_by_name_and_best_fit_by_distance_then_name():
     assert names(best) == ["Ben Low", "Ada Mid", "Cy Mid"]
 
 
+def test_name_sort_is_alphabetical_whatever_the_accents_case_and_letters_outside_a_to_z():
+    # Created in an order that is neither alphabetical nor the code-point order SQL sorts by.
+    created = (
+        "Zane Park", "Łukasz Nowak", "Vargas Ruiz", "Ødegaard Ola", "Émilie Roy", "Ærin Lee",
+        "Oscar Lind", "van Dijk", "Lena Berg", "Ölga Berg", "Eve Stone", "Adam Fox",
+        "Strauss Ben", "Straße Anna", "Siobhan O'Brien", "Siobhan Oakes",
+    )  # fmt: skip
+    for name in created:
+        therapist(name)
+
+    assert names(run(sort="name")) == [
+        "Adam Fox",
+        "Ærin Lee",  # ae
+        "Émilie Roy",
+        "Eve Stone",
+        "Lena Berg",
+        "Łukasz Nowak",
+        "Ødegaard Ola",
+        "Ölga Berg",
+        "Oscar Lind",
+        "Siobhan Oakes",
+        "Siobhan O'Brien",  # obrien: the apostrophe is not a letter
+        "Straße Anna",  # strasse
+        "Strauss Ben",
+        "van Dijk",
+        "Vargas Ruiz",
+        "Zane Park",
+    ]
+
+
+def test_names_that_differ_only_in_accents_or_case_are_ordered_by_id():
+    first = therapist("Émile Roy")
+    second = therapist("emile roy")
+    third = therapist("Emile Roy")
+    therapist("Emil Zed")
+
+    assert [hit.therapist_id for hit in run(sort="name").hits][1:] == [
+        first.pk,
+        second.pk,
+        third.pk,
+    ]
+    assert names(run(sort="fee"))[0] == "Emil Zed"  # equal fees fall back to the name order
+
+
 def test_pages_split_results_and_a_page_past_the_end_is_flagged():
     for letter in "ABCDE":
         therapist(f"{letter} Therapist")

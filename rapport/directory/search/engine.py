@@ -14,8 +14,8 @@ correct. Freshness (a listing hides once its accepting-confirmation is older tha
 ``LISTING_FRESHNESS_DAYS``) and licence expiry depend on the clock, so they are compared with
 ``now`` at query time, never baked in at build time.
 
-Rows are kept in the listing order (display name, then id), so a row's position is its name
-rank and the name sort needs no sorting at all.
+Rows are kept in name order (``collation.name_sort_key`` of the display name, then id), so a
+row's position is its name rank and the name sort needs no sorting at all.
 """
 
 from __future__ import annotations
@@ -56,6 +56,7 @@ from rapport.directory.models import (
     VerificationStatus,
 )
 from rapport.directory.search import text
+from rapport.directory.search.collation import name_sort_key
 from rapport.directory.search.contract import (
     CONSULTATION_WITHIN_OPTIONS,
     DELIVERY_IN_PERSON,
@@ -219,7 +220,7 @@ class SearchIndex:
     """One process's snapshot of everything a search filters, counts or sorts on."""
 
     version: tuple[int, uuid.UUID | None]
-    ids: np.ndarray  # int64, in listing (name) order
+    ids: np.ndarray  # int64, in name order (collation.name_sort_key, then id)
     ids_sorted: np.ndarray  # ids ascending
     rows_by_sorted_id: np.ndarray  # row of each entry of ids_sorted
     fee: np.ndarray  # int64 minor units
@@ -357,7 +358,7 @@ def build_index(*, version: tuple[int, uuid.UUID | None] | None = None) -> Searc
         TherapistProfile.objects.filter(
             verification_status=VerificationStatus.VERIFIED, is_listed=True
         )
-        .order_by("display_name", "id")
+        .order_by("id")
         .values_list(
             "id",
             "fee_minor",
@@ -375,10 +376,14 @@ def build_index(*, version: tuple[int, uuid.UUID | None] | None = None) -> Searc
             "has_video_introduction",
             "has_captioned_video",
             *style_columns,
+            "display_name",
         )
     )
+    # Rows in name order by the collation key, ties by id (the rows came in id order and the
+    # sort is stable): SQL's ORDER BY would compare code points and put "Émilie" after "Zane".
+    profiles.sort(key=lambda row: name_sort_key(row[-1]))
     size = len(profiles)
-    columns = list(zip(*profiles, strict=True)) if profiles else [()] * (15 + len(style_columns))
+    columns = list(zip(*profiles, strict=True)) if profiles else [()] * (16 + len(style_columns))
     ids = np.array(columns[0], dtype=np.int64)
     fee = np.array(columns[1], dtype=np.int64)
     lowest_fee = np.array(
@@ -404,7 +409,7 @@ def build_index(*, version: tuple[int, uuid.UUID | None] | None = None) -> Searc
     gender_code = {value: code for code, value in enumerate(gender_values)}
     contact_code = {value: code for code, value in enumerate(contact_values)}
     style = (
-        np.array(columns[15:], dtype=np.int8).T.copy()
+        np.array(columns[15 : 15 + len(style_columns)], dtype=np.int8).T.copy()
         if size
         else np.zeros((0, len(style_columns)), dtype=np.int8)
     )

@@ -318,7 +318,10 @@ class SearchParams(Schema):
         maximum=90,
     )
     q: str | None = _documented(
-        None, "Words to look for in names and profiles (at most 200 characters).", type="string"
+        None,
+        "Words to look for in names and profiles, in any script; a therapist must match every "
+        "word (at most 200 characters).",
+        type="string",
     )
     sort: str | None = _documented(
         None,

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 from django.contrib import admin
+from django.db import connection
 from django.test import RequestFactory
 from django.urls import reverse
 from django.utils import timezone
@@ -348,11 +349,101 @@ def test_text_index_follows_edits_and_deletes():
 
 def test_search_words_drop_stop_words_punctuation_and_repeats():
     assert search_words('The Anxiety, and ANXIETY of Montréal\'s "parents"') == [
-        "anxiety",
-        "montreals",
+        "Anxiety",
+        "Montréal",
         "parents",
     ]
     assert matching_therapist_ids("the of and") is None
+    assert matching_therapist_ids("don't — the ... !") is None
+
+
+def test_search_words_split_where_the_index_tokenizer_splits_and_keep_every_script():
+    # SQLite's unicode61 tokenizer (and PostgreSQL's parser) treat apostrophes, hyphens and
+    # other punctuation as separators, and letters and digits of every script as word
+    # characters.
+    assert search_words("O'Brien D’Souza café-bar x_y 2.5") == [
+        "O", "Brien", "D", "Souza", "café", "bar", "x", "y", "2", "5"
+    ]  # fmt: skip
+    assert search_words("Søren Ødegaard Łukasz Æsa Straße") == [
+        "Søren", "Ødegaard", "Łukasz", "Æsa", "Straße"
+    ]  # fmt: skip
+    assert search_words("психолог, 日本語; हिन्दी") == ["психолог", "日本語", "हिन्दी"]
+    # Every word counts, however many there are.
+    many = " ".join(f"word{number}" for number in range(30))
+    assert len(search_words(many)) == 30
+
+
+def _text_directory() -> dict[str, TherapistProfile]:
+    profiles = {
+        "obrien": therapist("Siobhan O'Brien"),
+        "dsouza": therapist("Priya D’Souza"),  # a typographic apostrophe, as phones type it
+        "soren": therapist("Søren Ødegaard"),
+        "lukasz": therapist("Łukasz Nowak"),
+        "aesa": therapist("Æsa Lind"),
+        "emile": therapist("Émile Côté"),
+        "russian": therapist("Anna Ivanova", about="Говорю по-русски. Я психолог."),
+        "plain": therapist("Ben Plain", about="Anxiety and stress."),
+    }
+    search_index_version_bump()
+    return profiles
+
+
+def test_names_with_apostrophes_and_letters_outside_a_to_z_are_found_as_typed():
+    people = _text_directory()
+    for typed, key in (
+        ("O'Brien", "obrien"),
+        ("o’brien", "obrien"),
+        ("Siobhan O'Brien", "obrien"),
+        ("D'Souza", "dsouza"),
+        ("Søren", "soren"),
+        ("ødegaard", "soren"),
+        ("Łukasz", "lukasz"),
+        ("ÆSA", "aesa"),
+        ("Émile", "emile"),
+        ("Côté", "emile"),
+    ):
+        assert [hit.therapist_id for hit in run(text=typed).hits] == [people[key].pk], typed
+
+
+def test_names_are_found_as_ascii_only_where_the_index_folds_the_letter():
+    people = _text_directory()
+    # SQLite's unicode61 (remove_diacritics 2) folds letters that decompose into a base letter
+    # and an accent (É, ô); Ø, Ł and Æ have no such decomposition and stay as they are.
+    # PostgreSQL's "english" configuration folds no accents at all.
+    folds_accents = connection.vendor == "sqlite"
+    for typed, key, found in (
+        ("Emile", "emile", folds_accents),
+        ("cote", "emile", folds_accents),
+        ("Soren", "soren", False),
+        ("Lukasz", "lukasz", False),
+        ("Aesa", "aesa", False),
+    ):
+        expected = [people[key].pk] if found else []
+        assert [hit.therapist_id for hit in run(text=typed).hits] == expected, typed
+
+
+def test_a_word_in_another_script_filters_and_one_found_nowhere_finds_nobody():
+    people = _text_directory()
+
+    assert names(run(text="психолог")) == ["Anna Ivanova"]
+    assert run(text="психолог").hits[0].therapist_id == people["russian"].pk
+    assert names(run(text="психиатр")) == []
+    assert names(run(text="日本語")) == []
+    assert names(run(text="zzyzx")) == []
+    assert names(run(text="anxiety психиатр")) == []
+
+
+def test_every_word_of_a_long_query_counts():
+    shared = "calm steady warm curious patient gentle honest direct practical"
+    therapist("Ada Kind", about=f"{shared} playful thoughtful reliable")
+    therapist("Ben Kind", about=f"{shared} thoughtful reliable")
+    search_index_version_bump()
+    # Twelve words; only the tenth, "playful", tells the two apart.
+    query = f"{shared} playful thoughtful reliable"
+    assert len(query.split()) == 12
+
+    assert names(run(text=query)) == ["Ada Kind"]
+    assert names(run(text=shared)) == ["Ada Kind", "Ben Kind"]
 
 
 # --- where and how -------------------------------------------------------------------------

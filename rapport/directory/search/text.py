@@ -1,23 +1,33 @@
 """Free-text search over what a client reads on a profile, by word stem.
 
-The database does the linguistics: on SQLite an FTS5 index with the porter stemmer, on
-PostgreSQL the ``english`` text-search configuration (both created by migration
-``directory.0003_search_index``). Either way "couples" finds "couple" and "parenting" finds
-"parent". The answer is a set of therapist ids, which the engine intersects with its filters.
+The database does the linguistics: on SQLite an FTS5 index with the porter stemmer over the
+unicode61 tokenizer (``remove_diacritics 2``), on PostgreSQL the ``english`` text-search
+configuration (both created by migration ``directory.0003_search_index``). Either way
+"couples" finds "couple" and "parenting" finds "parent". The answer is a set of therapist ids,
+which the engine intersects with its filters.
 
-Words are taken from the text here, not handed to the database's query parser, so quotes,
-operators and column filters a person types are just words. English stop words are dropped on
-both databases alike (PostgreSQL would drop them anyway; FTS5 would match nearly everything).
+A query's words must come out exactly as the index's words did, or a name is never found:
+
+- SQLite: the words are split here on the characters unicode61 treats as separators (spaces,
+  punctuation and symbols, so "O'Brien" is "O" and "Brien"), keeping letters, digits and marks
+  of every script; each word goes to FTS5 as a quoted string, which FTS5 runs through the
+  index's own tokenizer (case folding, accents removed from É but not from Ø or Ł, porter). A
+  word unicode61 splits further (at some marks of Indic scripts) becomes a phrase of its
+  pieces, matched side by side as the index has them.
+- PostgreSQL: the query text itself goes to ``plainto_tsquery`` with the index's configuration,
+  so PostgreSQL's parser reads it exactly as it read the profiles.
+
+Every word is used (``MAX_TEXT_LENGTH`` bounds the query), and a word found nowhere finds
+nobody, in any script. English stop words alone mean "no text filter" on both databases alike
+(PostgreSQL drops them anyway; FTS5 would match nearly everything).
 """
 
 from __future__ import annotations
 
-import re
+import unicodedata
 
 import numpy as np
 from django.db import connection
-
-from rapport.core.geo import fold
 
 TEXT_TABLE = "directory_therapist_text"
 TEXT_COLUMNS = ("display_name", "headline", "about", "approach", "first_session")
@@ -25,7 +35,6 @@ TEXT_COLUMNS = ("display_name", "headline", "about", "approach", "first_session"
 POSTGRESQL_DOCUMENT = "to_tsvector('english'::regconfig, {})".format(
     " || ' ' || ".join(TEXT_COLUMNS)
 )
-MAX_WORDS = 8
 
 # PostgreSQL's english.stop list (Snowball), so both databases ignore the same words.
 STOP_WORDS = frozenset((
@@ -43,17 +52,42 @@ STOP_WORDS = frozenset((
     "should", "now",
 ))  # fmt: skip
 
-_WORD = re.compile(r"[a-z0-9]+")
+# Separators for unicode61: spaces, punctuation, symbols and control characters (general
+# categories Z*, P*, S*, Cc). Letters, digits, marks and the rest stay inside a word.
+_SEPARATOR_CATEGORIES = ("Z", "P", "S", "Cc")
+
+
+def _is_separator(char: str) -> bool:
+    return unicodedata.category(char).startswith(_SEPARATOR_CATEGORIES)
+
+
+def _has_word_character(word: str) -> bool:
+    """A letter, a digit or a private-use character, which every index keeps: a "word" of
+    marks or format characters alone is nothing FTS5 or PostgreSQL would index."""
+    return any(
+        unicodedata.category(char)[0] in "LN" or unicodedata.category(char) == "Co" for char in word
+    )
 
 
 def search_words(text: str) -> list[str]:
-    """The words of ``text`` worth searching for: accent-folded, lower-case, no stop words,
-    no repeats, at most ``MAX_WORDS``."""
+    """The words of ``text`` worth searching for, as typed: split where the index's tokenizer
+    splits, without stop words or repeats (compared without case), every one of them."""
     words: list[str] = []
-    for word in _WORD.findall(fold(text).replace("'", "")):
-        if word not in STOP_WORDS and word not in words:
+    seen: set[str] = set()
+    current: list[str] = []
+    for char in f"{text} ":
+        if not _is_separator(char):
+            current.append(char)
+            continue
+        if current:
+            word = "".join(current)
+            current = []
+            folded = word.casefold()
+            if folded in STOP_WORDS or folded in seen or not _has_word_character(word):
+                continue
+            seen.add(folded)
             words.append(word)
-    return words[:MAX_WORDS]
+    return words
 
 
 def matching_therapist_ids(text: str) -> np.ndarray | None:
@@ -65,15 +99,20 @@ def matching_therapist_ids(text: str) -> np.ndarray | None:
         return None
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
+            # The text as typed, so PostgreSQL's parser reads it as it read the profiles (it
+            # keeps e.g. "2.5" and "e-mail" whole where the split above would not).
+            cursor.execute("SELECT numnode(plainto_tsquery('english'::regconfig, %s))", [text])
+            if cursor.fetchone()[0] == 0:  # only words PostgreSQL ignores
+                return None
             cursor.execute(
                 "SELECT id FROM directory_therapistprofile "  # noqa: S608 - constant SQL
                 f"WHERE {POSTGRESQL_DOCUMENT} @@ plainto_tsquery('english'::regconfig, %s)",
-                [" ".join(words)],
+                [text],
             )
         else:
-            # Each word quoted: FTS5 reads a quoted string as a plain term, never as syntax.
-            # Every word comes from [a-z0-9]+, so there is no quote inside to escape.
-            match = " ".join(f'"{word}"' for word in words)
+            # Each word quoted: FTS5 reads a quoted string as plain text for its tokenizer,
+            # never as query syntax (a double quote inside is written twice).
+            match = " ".join('"{}"'.format(word.replace('"', '""')) for word in words)
             cursor.execute(
                 f"SELECT rowid FROM {TEXT_TABLE} WHERE {TEXT_TABLE} MATCH %s",  # noqa: S608
                 [match],

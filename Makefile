@@ -44,14 +44,18 @@ typecheck: install
 
 # The browser tests have their own target (they need Chromium); `pytest` alone runs them too,
 # or skips them, saying why, on a machine without /usr/bin/chromium.
+# Two workers (pytest-xdist; `-n auto` takes one per core): the suite's tests are independent,
+# each worker has its own test database.
+PYTEST_WORKERS ?= auto
+
 test: lint typecheck
-	$(BIN)/pytest -m "not browser"
+	$(BIN)/pytest -m "not browser" -n $(PYTEST_WORKERS)
 
 # The same suite against a throwaway PostgreSQL 15 cluster on a unix socket, less what cannot
 # differ between databases: the browser tests (run on SQLite by test-browser) and the video
 # media code (probe, transcode, captions, serving).
 test-postgres: install
-	scripts/with-postgres $(BIN)/pytest -m "not browser and not media"
+	scripts/with-postgres $(BIN)/pytest -m "not browser and not media" -n $(PYTEST_WORKERS)
 
 # Playwright driving Debian's Chromium (/usr/bin/chromium, never a downloaded browser) against
 # a live server. RAPPORT_REQUIRE_BROWSER makes a missing Chromium an error instead of a skip.

@@ -170,6 +170,11 @@ PASSWORD_HASHERS = [
     "django.contrib.auth.hashers.Argon2PasswordHasher",
     "django.contrib.auth.hashers.PBKDF2PasswordHasher",
 ]
+if RAPPORT_ENV == "test":
+    # Argon2 spends a sixth of a second per hash by design, and the suite signs in thousands
+    # of times. The tests of hashing itself put Argon2 back (tests/accounts/test_signin.py),
+    # and tests/accounts/test_passwords.py proves every other environment hashes with Argon2.
+    PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher", *PASSWORD_HASHERS]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {

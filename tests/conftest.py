@@ -17,15 +17,26 @@ def django_db_setup(django_db_setup: None, django_db_blocker) -> None:
 
     with django_db_blocker.unblock():
         missing = missing_sqlite_triggers()
-    if missing:
-        names = ", ".join(trigger.name for trigger in missing)
-        pytest.fail(f"Declared SQLite triggers missing from the test database: {names}")
+        if missing:
+            names = ", ".join(trigger.name for trigger in missing)
+            pytest.fail(f"Declared SQLite triggers missing from the test database: {names}")
+        # Once for the whole run (about 1,300 queries), committed, so every test's rolled-back
+        # transaction starts from it.
+        load_reference_data()
+
+
+def _reference_data_present() -> bool:
+    from rapport.directory.models import Designation
+
+    return Designation.objects.exists()
 
 
 @pytest.fixture
 def reference_data(db: None) -> None:
-    """Taxonomies and credentials, loaded from the same fixtures `rapport seed` uses."""
-    load_reference_data()
+    """Taxonomies and credentials, as `rapport seed` loads them: already in the database since
+    the session started, unless a transactional test emptied it since (then loaded again)."""
+    if not _reference_data_present():
+        load_reference_data()
 
 
 @pytest.fixture

@@ -34,12 +34,10 @@ TOO_MANY_ATTEMPTS = "Too many failed login attempts. Try again later."
 
 
 @pytest.fixture(autouse=True)
-def _fresh_rate_limits_and_a_fast_hasher(settings):
+def _fresh_rate_limits():
     # allauth keeps rate-limit counters (and used-code markers) in the cache, which outlives
-    # a test. Argon2 is the real hasher (tests/accounts/test_signin.py checks it); here it would
-    # only slow down the many sign-ins without changing what is tested.
+    # a test.
     cache.clear()
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
 def code_errors(response) -> list[str]:

@@ -26,6 +26,7 @@ from tests.accounts.signin_helpers import (
     session_user_id,
     sign_in,
 )
+from tests.accounts.test_passwords import PRODUCTION_PASSWORD_HASHERS
 from tests.factories import TEST_PASSWORD, make_user
 
 pytestmark = pytest.mark.django_db
@@ -67,7 +68,16 @@ def field_errors(response, field: str) -> list[str]:
 # --- sign-up -------------------------------------------------------------------------------
 
 
-def test_signup_creates_an_unverified_account_with_an_argon2id_hash_and_both_consents(client):
+@pytest.fixture
+def argon2(settings):
+    """The production hashers, for the tests of hashing itself (the test settings put a fast
+    one first)."""
+    settings.PASSWORD_HASHERS = PRODUCTION_PASSWORD_HASHERS
+
+
+def test_signup_creates_an_unverified_account_with_an_argon2id_hash_and_both_consents(
+    client, argon2
+):
     response = client.post(SIGNUP_URL, signup_data(name="Ann  Lee"))
 
     assert response.status_code == 302
@@ -91,7 +101,9 @@ def test_signup_creates_an_unverified_account_with_an_argon2id_hash_and_both_con
     assert mail.outbox[0].subject.startswith("[Rapport] ")
 
 
-def test_signup_hashes_the_password_whether_or_not_the_address_has_an_account(client, monkeypatch):
+def test_signup_hashes_the_password_whether_or_not_the_address_has_an_account(
+    client, monkeypatch, argon2
+):
     """The two paths must cost the same, or timing tells which addresses have accounts: both
     run the production hasher on the typed password, exactly once."""
     from django.contrib.auth.hashers import get_hasher
@@ -426,7 +438,7 @@ def test_password_reset_applies_the_password_validators(client, password, messag
     assert user.check_password(TEST_PASSWORD)
 
 
-def test_password_reset_accepts_a_passphrase(client):
+def test_password_reset_accepts_a_passphrase(client, argon2):
     user = make_user(email="ann@example.org")
     form_url = _open_reset_form(client, "ann@example.org")
 

@@ -39,26 +39,8 @@ STYLE_FIELDS = [field for field, _, _ in STYLE_DIMENSIONS]
 
 
 @pytest.fixture
-def therapist() -> TherapistProfile:
-    """A good, verified Toronto therapist (fee CA$150) with one CRPO licence.
-
-    Only the credentials these tests use are created: loading the whole credentials fixture
-    for every test would be most of this file's run time.
-    """
-    psychotherapist = Designation.objects.create(
-        code="RP", name="Registered Psychotherapist", country_code="CA"
-    )
-    crpo = Regulator.objects.create(
-        jurisdiction_id="CA-ON",
-        abbreviation="CRPO",
-        name="College of Registered Psychotherapists of Ontario",
-    )
-    crpo.designations.add(psychotherapist)
-    Regulator.objects.create(
-        jurisdiction_id="CA-BC",
-        abbreviation="BCACC",
-        name="BC Association of Clinical Counsellors",
-    )
+def therapist(reference_data: None) -> TherapistProfile:
+    """A good, verified Toronto therapist (fee CA$150) with one CRPO licence."""
     return make_therapist()
 
 
@@ -302,9 +284,7 @@ def test_licence_validation_rejects_a_regulator_from_another_jurisdiction(therap
 
 def test_licence_validation_rejects_a_title_the_regulator_does_not_grant(therapist):
     licence = therapist.licences.get()  # an RP registered with the CRPO
-    licence.designation = Designation.objects.create(
-        code="RSW", name="Registered Social Worker", country_code="CA"
-    )
+    licence.designation = Designation.objects.get(code="RSW")
     assert _validation_errors(licence) == {
         "designation": ["This regulator does not grant the chosen designation."]
     }

@@ -42,9 +42,19 @@ def _row_counts() -> dict[type[models.Model], int]:
     return {model: model._default_manager.count() for model in EXPECTED_ROWS}
 
 
-def test_reference_tables_start_empty():
-    # Otherwise the exact counts below could come from somewhere other than the fixtures.
+def test_reference_tables_hold_exactly_the_fixtures_rows():
+    # The suite loads the fixtures once when it starts (tests/conftest.py); nothing else may
+    # add reference rows, or the exact counts below could come from somewhere else.
+    assert _row_counts() == EXPECTED_ROWS
+
+
+def test_loading_into_empty_tables_gives_exactly_the_fixtures_rows():
+    # Emptied inside this test's transaction, so the rest of the suite keeps its rows.
+    for model in reversed(EXPECTED_ROWS):
+        model._default_manager.all().delete()
     assert set(_row_counts().values()) == {0}
+    load_reference_data()
+    assert _row_counts() == EXPECTED_ROWS
 
 
 def test_loading_the_fixtures_twice_does_not_duplicate_rows():

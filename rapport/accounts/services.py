@@ -21,6 +21,10 @@ from rapport.core.privacy import erasure_steps
 logger = logging.getLogger(__name__)
 
 
+class AddressNotConfirmed(ValueError):
+    """An account with the address exists, but has not confirmed it."""
+
+
 class ConsentError(ValueError):
     """A consent that cannot be recorded as asked (unknown kind or out-of-date version)."""
 
@@ -73,6 +77,39 @@ def account_correct(*, user: User, name: str) -> User:
         user.name = cleaned
         user.save(update_fields=["name"])
     return user
+
+
+def client_account_for_proven_address(*, email: str, name: str = "") -> User:
+    """The client account for an e-mail address the person has just proved is theirs (by
+    following a link sent to it): the existing account with that address, or a new one.
+
+    A new account has no usable password (the person sets one through "forgot password" if they
+    want to sign in) and its address counts as verified. An existing account is used only when
+    its own address is verified: otherwise whoever signed up with the address may not own it,
+    and AddressNotConfirmed is raised. Safe against two requests creating the same account at
+    once. Side effects: may create a User and its allauth EmailAddress.
+    """
+    from allauth.account.models import EmailAddress
+    from django.db import IntegrityError
+
+    address = email.strip().lower()
+    existing = User.objects.filter(email__iexact=address).first()
+    if existing is None:
+        try:
+            with transaction.atomic():
+                user = User.objects.create_user(address, None, role=Role.CLIENT, name=name)
+                EmailAddress.objects.create(user=user, email=address, verified=True, primary=True)
+                return user
+        except IntegrityError:
+            # Someone created the account between our look-up and insert (a double click on
+            # PostgreSQL); use theirs.
+            existing = User.objects.get(email__iexact=address)
+    verified = EmailAddress.objects.filter(
+        user=existing, email__iexact=address, verified=True
+    ).exists()
+    if not verified:
+        raise AddressNotConfirmed(address)
+    return existing
 
 
 def account_deletion_request(*, user: User, now: dt.datetime | None = None) -> User:

@@ -379,28 +379,12 @@ class SimilarTherapist:
 def similar_therapists(
     *, appointment: Appointment, now: dt.datetime, limit: int = SIMILAR_THERAPISTS
 ) -> list[SimilarTherapist]:
-    """Listed therapists sharing a concern or a modality with the one who did not answer, with
-    a free consultation time coming up; most overlap first, then soonest."""
-    from django.db.models import Count
+    """Listed therapists like the one who did not answer, with a free consultation time coming
+    up (the directory decides what "like" means: ``therapists_similar_to``)."""
+    from rapport.directory.selectors import therapists_similar_to
 
-    from rapport.directory.selectors import therapist_listing
-
-    therapist = appointment.therapist
-    concern_ids = list(therapist.concerns.values_list("id", flat=True))
-    modality_ids = list(therapist.modalities.values_list("id", flat=True))
-    candidates = (
-        therapist_listing(now=now)
-        .exclude(pk=therapist.pk)
-        .filter(next_consultation_at__gt=now)
-        .filter(Q(concerns__in=concern_ids) | Q(modalities__in=modality_ids))
-        .annotate(
-            shared_concerns=Count("concerns", filter=Q(concerns__in=concern_ids), distinct=True),
-            shared_modalities=Count(
-                "modalities", filter=Q(modalities__in=modality_ids), distinct=True
-            ),
-        )
-        .order_by("-shared_concerns", "-shared_modalities", "next_consultation_at", "id")
-        .distinct()[:limit]
+    candidates = therapists_similar_to(
+        therapist=appointment.therapist, now=now, limit=limit, with_consultation_after=now
     )
     zone = appointment.client_time_zone
     return [

@@ -22,7 +22,8 @@ from django.core.validators import EmailValidator
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from rapport.accounts.models import Role, User
+from rapport.accounts.models import User
+from rapport.accounts.services import AddressNotConfirmed, client_account_for_proven_address
 from rapport.booking import outbox, selectors, slots
 from rapport.booking.errors import FreeTime, InvalidTransition, SlotTaken, SlotUnavailable
 from rapport.booking.models import (
@@ -704,31 +705,15 @@ def client_email_confirm(*, appointment: Appointment, now: dt.datetime | None = 
 
 
 def _client_account_for(appointment: Appointment) -> User:
-    from allauth.account.models import EmailAddress
-
-    address = appointment.client_email.strip().lower()
-    existing = User.objects.filter(email__iexact=address).first()
-    if existing is None:
-        try:
-            with transaction.atomic():
-                user = User.objects.create_user(
-                    address, None, role=Role.CLIENT, name=appointment.client_name
-                )
-                EmailAddress.objects.create(user=user, email=address, verified=True, primary=True)
-                return user
-        except IntegrityError:
-            # Someone created the account between our look-up and insert (a double click on
-            # PostgreSQL); use theirs.
-            existing = User.objects.get(email__iexact=address)
-    verified = EmailAddress.objects.filter(
-        user=existing, email__iexact=address, verified=True
-    ).exists()
-    if not verified:
+    try:
+        return client_account_for_proven_address(
+            email=appointment.client_email, name=appointment.client_name
+        )
+    except AddressNotConfirmed:
         raise InvalidTransition(
             "There is already an account with this address that has not confirmed it yet. "
             "Sign in and confirm the address first; your consultation is still booked."
-        )
-    return existing
+        ) from None
 
 
 def first_session_book(

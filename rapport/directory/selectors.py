@@ -10,7 +10,7 @@ import datetime as dt
 import uuid
 
 from django.conf import settings
-from django.db.models import Prefetch, Q, QuerySet
+from django.db.models import Count, Prefetch, Q, QuerySet
 
 from rapport.directory.models import (
     AccessibilityFeature,
@@ -133,4 +133,35 @@ def therapist_profile(*, public_id: uuid.UUID, now: dt.datetime) -> TherapistPro
             ),
         )
         .first()
+    )
+
+
+def therapists_similar_to(
+    *,
+    therapist: TherapistProfile,
+    now: dt.datetime,
+    limit: int,
+    with_consultation_after: dt.datetime | None = None,
+) -> QuerySet[TherapistProfile]:
+    """Listed therapists sharing a concern or an approach with ``therapist`` (not them), most
+    shared concerns first, then most shared approaches, then the soonest free consultation.
+    With ``with_consultation_after``, only those with a free consultation after that time."""
+    concern_ids = list(therapist.concerns.values_list("id", flat=True))
+    modality_ids = list(therapist.modalities.values_list("id", flat=True))
+    candidates = (
+        therapist_listing(now=now)
+        .exclude(pk=therapist.pk)
+        .filter(Q(concerns__in=concern_ids) | Q(modalities__in=modality_ids))
+    )
+    if with_consultation_after is not None:
+        candidates = candidates.filter(next_consultation_at__gt=with_consultation_after)
+    return (
+        candidates.annotate(
+            shared_concerns=Count("concerns", filter=Q(concerns__in=concern_ids), distinct=True),
+            shared_modalities=Count(
+                "modalities", filter=Q(modalities__in=modality_ids), distinct=True
+            ),
+        )
+        .order_by("-shared_concerns", "-shared_modalities", "next_consultation_at", "id")
+        .distinct()[:limit]
     )

@@ -10,10 +10,12 @@ class BookingConfig(AppConfig):
         from rapport.booking.housekeeping import register_booking_housekeeping
         from rapport.booking.models import Appointment
         from rapport.booking.privacy import consultations_export
+        from rapport.booking.profile import booking_profile_part
         from rapport.booking.services import client_appointments_erase
         from rapport.booking.triggers import register_booking_triggers
         from rapport.core.audit import register_health_model
         from rapport.core.privacy import register_erasure_step, register_export_section
+        from rapport.directory.profile_parts import register_profile_part
 
         # The reasons on an appointment are what a client or therapist wrote about the client.
         # The name and address the client gave are masked too: the audit log outlives the
@@ -25,3 +27,4 @@ class BookingConfig(AppConfig):
         register_erasure_step("consultations", lambda user: client_appointments_erase(user=user))
         register_booking_triggers()
         register_booking_housekeeping()
+        register_profile_part("booking", booking_profile_part)

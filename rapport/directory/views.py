@@ -39,6 +39,7 @@ from rapport.directory.forms import (
     error_field,
 )
 from rapport.directory.models import STYLE_DIMENSIONS, TherapistProfile
+from rapport.directory.profile_parts import profile_parts
 from rapport.directory.search.contract import (
     PARAM_ACCEPTING,
     PARAM_LATITUDE,
@@ -265,6 +266,8 @@ def therapist_detail(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse
             "therapist": therapist,
             "now": now,
             "plan": plan,
+            # Booking's link and the video introductions (rapport.directory.profile_parts).
+            "parts": profile_parts(request=request, therapist=therapist),
             "is_shortlisted": public_id in shortlist_store.shortlist_ids(request.session),
             "frequency_choices": FREQUENCY_CHOICES,
         },

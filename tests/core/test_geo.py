@@ -288,3 +288,24 @@ def test_distance_is_symmetric_and_between_zero_and_half_the_circumference(a, b)
     assert 0.0 <= distance <= HALF_CIRCUMFERENCE_KM
     assert distance == pytest.approx(distance_km(*b, *a), rel=1e-12, abs=1e-9)
     assert distance_km(*a, *a) == 0.0
+
+
+def test_distances_from_one_point_to_many_match_each_distance_alone():
+    import numpy as np
+
+    from rapport.core.geo import distances_km
+
+    others = [(45.5019, -73.5674), (49.2827, -123.1207), (-33.87, 151.21), (43.6532, -79.3832)]
+    phis = np.radians([latitude for latitude, _ in others])
+    lambdas = np.radians([longitude for _, longitude in others])
+
+    many = distances_km(latitude=43.6532, longitude=-79.3832, phis=phis, lambdas=lambdas)
+    with_cosines = distances_km(
+        latitude=43.6532, longitude=-79.3832, phis=phis, lambdas=lambdas, cos_phis=np.cos(phis)
+    )
+
+    alone = [distance_km(43.6532, -79.3832, latitude, longitude) for latitude, longitude in others]
+    assert many.tolist() == pytest.approx(alone, abs=1e-9)
+    assert with_cosines.tolist() == pytest.approx(alone, abs=1e-9)
+    assert many[3] == 0.0
+    assert 503 < many[0] < 505  # Toronto to Montréal

@@ -36,7 +36,7 @@ from django.conf import settings
 from django.db import connection
 from django.db.models import Model
 
-from rapport.core.geo import EARTH_RADIUS_KM
+from rapport.core.geo import EARTH_RADIUS_KM, distances_km
 from rapport.core.models import Term
 from rapport.directory.models import (
     STYLE_DIMENSIONS,
@@ -802,7 +802,7 @@ def _offices(
             index.office_latitude, [query.latitude - band, query.latitude + band]
         )
         positions = np.arange(low, high, dtype=np.int64)
-        distances = _haversine_km(index, positions, query.latitude, query.longitude)
+        distances = _distances_km(index, positions, query.latitude, query.longitude)
         inside = distances <= query.radius_km
         positions, distances = positions[inside], distances[inside]
     else:
@@ -815,19 +815,16 @@ def _offices(
     return _Offices(positions=positions, distance_km=distances)
 
 
-def _haversine_km(
+def _distances_km(
     index: SearchIndex, positions: np.ndarray, latitude: float, longitude: float
 ) -> np.ndarray:
-    # The same formula, in the same order, as rapport.core.geo.distance_km.
-    phi_a = index.office_phi[positions]
-    phi_b = math.radians(latitude)
-    delta_phi = phi_b - phi_a
-    delta_lambda = math.radians(longitude) - index.office_lambda[positions]
-    h = (
-        np.sin(delta_phi / 2) ** 2
-        + index.office_cos_phi[positions] * math.cos(phi_b) * np.sin(delta_lambda / 2) ** 2
+    return distances_km(
+        latitude=latitude,
+        longitude=longitude,
+        phis=index.office_phi[positions],
+        lambdas=index.office_lambda[positions],
+        cos_phis=index.office_cos_phi[positions],
     )
-    return np.asarray(2 * EARTH_RADIUS_KM * np.arcsin(np.minimum(1.0, np.sqrt(h))))
 
 
 def _mode_masks(

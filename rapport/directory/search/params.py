@@ -15,7 +15,7 @@ from typing import Protocol
 
 import numpy as np
 
-from rapport.core.geo import EARTH_RADIUS_KM, PlaceNotFound, geocode, served_cities
+from rapport.core.geo import PlaceNotFound, distances_km, geocode, served_cities
 from rapport.directory.models import STYLE_MAX, STYLE_MIN, BetweenSessionContact, GenderCategory
 from rapport.directory.search.contract import (
     DELIVERY_MODES,
@@ -168,12 +168,7 @@ def jurisdiction_near(latitude: float, longitude: float) -> str | None:
     phis, lambdas, codes = _served_city_coordinates()
     if not codes:
         return None
-    phi = math.radians(latitude)
-    h = (
-        np.sin((phis - phi) / 2) ** 2
-        + math.cos(phi) * np.cos(phis) * np.sin((lambdas - math.radians(longitude)) / 2) ** 2
-    )
-    distances = 2 * EARTH_RADIUS_KM * np.arcsin(np.minimum(1.0, np.sqrt(h)))
+    distances = distances_km(latitude=latitude, longitude=longitude, phis=phis, lambdas=lambdas)
     nearest = int(np.argmin(distances))
     return codes[nearest] if distances[nearest] <= JURISDICTION_SNAP_KM else None
 

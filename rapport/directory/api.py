@@ -8,7 +8,6 @@ import json
 import uuid
 from typing import Any
 
-from django.db.models import Q
 from django.http import HttpRequest, HttpResponse
 from django.urls import reverse
 from django.utils import timezone
@@ -493,17 +492,6 @@ class ProfileOut(Schema):
     url: str
 
 
-def _delivery(therapist: TherapistProfile) -> list[str]:
-    modes = []
-    if therapist.offers_in_person:
-        modes.append("in_person")
-    if therapist.offers_video:
-        modes.append("video")
-    if therapist.offers_phone:
-        modes.append("phone")
-    return modes
-
-
 _PATH_PLACEHOLDER = uuid.UUID(int=0)
 
 
@@ -573,8 +561,8 @@ def _result_rows(hits: list[SearchHit], *, now: dt.datetime) -> list[dict[str, A
     licensed_in: dict[int, list[str]] = {therapist_id: [] for therapist_id in therapists}
     # Only current licences: "licensed in" reads as the legal permission to treat.
     for therapist_id, jurisdiction in (
-        Licence.objects.filter(therapist_id__in=ids)
-        .filter(Q(expires_on__isnull=True) | Q(expires_on__gte=now.date()))
+        Licence.objects.current(on=now.date())
+        .filter(therapist_id__in=ids)
         .order_by("jurisdiction_id", "id")
         .values_list("therapist_id", "jurisdiction_id")
     ):
@@ -768,7 +756,7 @@ def _profile(therapist: TherapistProfile) -> dict[str, Any]:
         "insurance_note": therapist.insurance_note,
         "session_minutes": therapist.session_minutes,
         "consultation_minutes": therapist.consultation_minutes,
-        "delivery": _delivery(therapist),
+        "delivery": therapist.delivery_mode_values,
         "time_zone": therapist.time_zone,
         "offices": [
             {

@@ -7,6 +7,7 @@ validation: the admin, the API, a bulk import and a future migration all meet th
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 from typing import Any
 
@@ -170,6 +171,14 @@ def photo_upload_to(instance: TherapistProfile, filename: str) -> str:
     # Random names: the file name a therapist uploaded may contain their own name.
     extension = filename.rsplit(".", 1)[-1].lower() if "." in filename else "jpg"
     return f"therapists/photos/{uuid.uuid4().hex}.{extension[:5]}"
+
+
+# Each way of meeting: its value in URLs and the API, the profile's flag, and its label.
+DELIVERY_MODES = (
+    ("in_person", "offers_in_person", "In person"),
+    ("video", "offers_video", "Video"),
+    ("phone", "offers_phone", "Phone"),
+)
 
 
 class TherapistProfile(models.Model):
@@ -464,15 +473,14 @@ class TherapistProfile(models.Model):
         return format_money(self.sliding_scale_min_minor, self.currency)
 
     @property
+    def delivery_mode_values(self) -> list[str]:
+        """The ways of meeting offered, as the search and the API name them ("in_person", …)."""
+        return [value for value, flag, _label in DELIVERY_MODES if getattr(self, flag)]
+
+    @property
     def delivery_modes(self) -> list[str]:
-        modes = []
-        if self.offers_in_person:
-            modes.append("In person")
-        if self.offers_video:
-            modes.append("Video")
-        if self.offers_phone:
-            modes.append("Phone")
-        return modes
+        """The ways of meeting offered, as a person reads them ("In person", …)."""
+        return [label for _value, flag, label in DELIVERY_MODES if getattr(self, flag)]
 
     @property
     def is_virtual_only(self) -> bool:
@@ -522,6 +530,14 @@ class VerificationDecision(models.Model):
         return f"{self.get_status_display()} on {self.decided_at:%Y-%m-%d}"
 
 
+class LicenceQuerySet(models.QuerySet["Licence"]):
+    def current(self, *, on: dt.date) -> LicenceQuerySet:
+        """Licences in force on ``on`` (no expiry, or expiring that day or later). The one
+        definition: an expired licence must never read as "licensed in …", which a client takes
+        as the legal permission to treat them, nor be verified."""
+        return self.filter(Q(expires_on__isnull=True) | Q(expires_on__gte=on))
+
+
 class Licence(models.Model):
     """A licence to practise in one jurisdiction. Telehealth is legal only where one is held."""
 
@@ -533,6 +549,8 @@ class Licence(models.Model):
     regulator = models.ForeignKey(Regulator, on_delete=models.PROTECT, related_name="licences")
     number = models.CharField(max_length=40)
     expires_on = models.DateField(null=True, blank=True)
+
+    objects = LicenceQuerySet.as_manager()
 
     class Meta:
         ordering = ("jurisdiction_id",)

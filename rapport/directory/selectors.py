@@ -51,7 +51,7 @@ def _current_licences(*, now: dt.datetime) -> QuerySet[Licence]:
     # An expired licence must not be shown as "licensed in …": a client reads that line as the
     # legal permission to treat them.
     return (
-        Licence.objects.filter(Q(expires_on__isnull=True) | Q(expires_on__gte=now.date()))
+        Licence.objects.current(on=now.date())
         .select_related("jurisdiction", "designation", "regulator")
         .order_by("jurisdiction__name", "id")
     )

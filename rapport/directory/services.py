@@ -134,9 +134,7 @@ def therapist_verification_decide(
             )
         if (
             status == VerificationStatus.VERIFIED
-            and not profile.licences.filter(
-                Q(expires_on__isnull=True) | Q(expires_on__gte=now.date())
-            ).exists()
+            and not Licence.objects.current(on=now.date()).filter(therapist=profile).exists()
         ):
             raise ValidationError(
                 {"status": "There is no current licence to verify: add or renew one first."}

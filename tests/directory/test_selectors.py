@@ -147,3 +147,19 @@ def test_profile_leaves_out_expired_licences():
 
     assert found is not None
     assert [licence.jurisdiction_id for licence in found.licences.all()] == ["CA-NS", "CA-ON"]
+
+
+def test_a_licence_is_current_through_its_expiry_day_and_not_after(reference_data):
+    import datetime as dt
+
+    from rapport.directory.models import Licence
+
+    therapist = make_therapist()
+    licence = therapist.licences.get()
+    today = dt.date(2027, 3, 1)
+
+    Licence.objects.filter(pk=licence.pk).update(expires_on=today)
+    assert list(Licence.objects.current(on=today)) == [licence]
+    assert list(therapist.licences.current(on=today + dt.timedelta(days=1))) == []
+    Licence.objects.filter(pk=licence.pk).update(expires_on=None)
+    assert list(Licence.objects.current(on=dt.date(2099, 1, 1))) == [licence]

@@ -23,6 +23,7 @@ from rapport.booking.models import (
     OutboxEmail,
     WeeklyWindow,
 )
+from rapport.core.admin import HealthDataAdmin, ReadOnlyAdmin
 from rapport.directory.models import TherapistProfile
 
 
@@ -83,19 +84,11 @@ class DateExceptionAdmin(AvailabilityAdmin):
     date_hierarchy = "date"
 
 
-class ReadOnlyAdmin(admin.ModelAdmin[Any]):
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-
 @admin.register(Appointment)
-class AppointmentAdmin(ReadOnlyAdmin):
+class AppointmentAdmin(HealthDataAdmin, ReadOnlyAdmin):
+    """Appointments as staff may see them: never the reasons either side wrote (health data),
+    and every one opened is recorded in the audit log."""
+
     list_display = ("public_id", "therapist", "kind", "status", "starts_at", "ends_at", "sequence")
     list_filter = ("status", "kind")
     list_select_related = ("therapist",)

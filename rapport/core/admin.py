@@ -16,15 +16,9 @@ admin.site.site_title = "Rapport admin"
 admin.site.index_title = "Administration"
 
 
-@admin.register(Jurisdiction)
-class JurisdictionAdmin(admin.ModelAdmin[Jurisdiction]):
-    """Read-only: the rows come from a migration and every licence and office points at them,
-    so an edit here would silently relabel real records."""
-
-    list_display = ("code", "name", "country_code")
-    list_filter = ("country_code",)
-    # Also what autocomplete on licences and offices searches.
-    search_fields = ("code", "name")
+class ReadOnlyAdmin(admin.ModelAdmin[Any]):
+    """An admin that shows records and never adds, changes or deletes them: for rows that come
+    from elsewhere (a migration, a service, the audit trail) and must stay as they were made."""
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
@@ -34,6 +28,17 @@ class JurisdictionAdmin(admin.ModelAdmin[Jurisdiction]):
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
+
+
+@admin.register(Jurisdiction)
+class JurisdictionAdmin(ReadOnlyAdmin):
+    """Read-only: the rows come from a migration and every licence and office points at them,
+    so an edit here would silently relabel real records."""
+
+    list_display = ("code", "name", "country_code")
+    list_filter = ("country_code",)
+    # Also what autocomplete on licences and offices searches.
+    search_fields = ("code", "name")
 
 
 # --- health data and the audit log -----------------------------------------------------------
@@ -85,7 +90,7 @@ if admin.site.is_registered(LogEntry):
 
 
 @admin.register(LogEntry)
-class AuditLogEntryAdmin(admin.ModelAdmin[Any]):
+class AuditLogEntryAdmin(ReadOnlyAdmin):
     """The audit log, for staff review. Nobody can add, change or delete an entry here, not even
     a superuser (the database refuses it too); anonymising happens in code, on account deletion.
     """
@@ -122,12 +127,3 @@ class AuditLogEntryAdmin(admin.ModelAdmin[Any]):
     )
     readonly_fields = fields
     show_full_result_count = False  # counting a large log on every page costs a full scan
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False

@@ -11,6 +11,7 @@ from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.html import format_html
 
+from rapport.core.admin import ReadOnlyAdmin
 from rapport.directory.models import (
     AccessibilityFeature,
     Concern,
@@ -133,22 +134,13 @@ class OfficeInline(admin.StackedInline[Office, TherapistProfile]):
 
 
 @admin.register(VerificationDecision)
-class VerificationDecisionAdmin(admin.ModelAdmin[VerificationDecision]):
+class VerificationDecisionAdmin(ReadOnlyAdmin):
     """History of licence decisions: readable by staff, never edited."""
 
     list_display = ("therapist", "previous_status", "status", "reviewer", "decided_at")
     list_filter = ("status", "decided_at")
     search_fields = ("therapist__display_name", "reviewer__email", "reason")
     list_select_related = ("therapist", "reviewer")
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
 
 
 @admin.register(TherapistProfile)

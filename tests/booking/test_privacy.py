@@ -303,3 +303,23 @@ def test_deletion_page_says_what_happens_to_consultations(db):
 
     assert "upcoming ones are cancelled" in page
     assert "we remove your name, your e-mail address and anything either of you wrote" in page
+
+
+def test_staff_opening_an_appointment_in_the_admin_see_no_reasons_and_are_recorded(
+    therapist, admin_user
+):
+    appointment = make_appointment(therapist, _toronto(3, 10))
+    services.appointment_cancel(appointment=appointment, by=Party.CLIENT, reason=CLIENT_REASON)
+    browser = Client()
+    browser.force_login(admin_user)
+
+    page = browser.get(reverse("admin:booking_appointment_change", args=[appointment.pk]))
+
+    assert page.status_code == 200
+    text = page.content.decode()
+    assert "panic attacks" not in text
+    assert 'name="_save"' not in text  # read-only
+    entries = LogEntry.objects.filter(action=LogEntry.Action.ACCESS, object_pk=str(appointment.pk))
+    assert [(entry.actor_id, entry.additional_data) for entry in entries] == [
+        (admin_user.pk, {"reason": "admin"})
+    ]

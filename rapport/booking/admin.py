@@ -11,11 +11,10 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import admin
-from django.db import transaction
 from django.forms import ModelForm
 from django.http import HttpRequest
-from django.utils import timezone
 
+from rapport.booking.facts import therapist_booking_facts_refresh_on_commit
 from rapport.booking.models import (
     Appointment,
     BookingPolicy,
@@ -24,16 +23,6 @@ from rapport.booking.models import (
     WeeklyWindow,
 )
 from rapport.core.admin import HealthDataAdmin, ReadOnlyAdmin
-from rapport.directory.models import TherapistProfile
-
-
-def _refresh_facts_on_commit(therapist: TherapistProfile) -> None:
-    from rapport.booking.facts import therapist_booking_facts_refresh
-
-    transaction.on_commit(
-        lambda: therapist_booking_facts_refresh(therapist=therapist, now=timezone.now()),
-        robust=True,
-    )
 
 
 class AvailabilityAdmin(admin.ModelAdmin[Any]):
@@ -44,12 +33,12 @@ class AvailabilityAdmin(admin.ModelAdmin[Any]):
         self, request: HttpRequest, obj: Any, form: ModelForm[Any], change: bool
     ) -> None:
         super().save_model(request, obj, form, change)
-        _refresh_facts_on_commit(obj.therapist)
+        therapist_booking_facts_refresh_on_commit(therapist=obj.therapist)
 
     def delete_model(self, request: HttpRequest, obj: Any) -> None:
         therapist = obj.therapist
         super().delete_model(request, obj)
-        _refresh_facts_on_commit(therapist)
+        therapist_booking_facts_refresh_on_commit(therapist=therapist)
 
 
 @admin.register(BookingPolicy)

@@ -13,6 +13,7 @@ import statistics
 
 from django.conf import settings
 from django.core.cache import cache
+from django.db import transaction
 from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
@@ -116,6 +117,19 @@ def therapist_booking_facts_refresh(*, therapist: TherapistProfile, now: dt.date
         first_session_rate_percent=therapist_first_session_rate_percent(
             therapist=therapist, now=now
         ),
+    )
+
+
+def therapist_booking_facts_refresh_on_commit(*, therapist: TherapistProfile) -> None:
+    """Recompute the therapist's booking facts once the current transaction commits (so the
+    change that calls for it is visible), from services and the admin alike.
+
+    Robust: the change itself is committed and must be reported as done even if the refresh
+    fails; the next change (or the periodic refresh) recomputes the facts anyway.
+    """
+    transaction.on_commit(
+        lambda: therapist_booking_facts_refresh(therapist=therapist, now=timezone.now()),
+        robust=True,
     )
 
 

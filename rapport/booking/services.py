@@ -59,17 +59,9 @@ LATEST = dt.datetime(9000, 1, 1, tzinfo=dt.UTC)
 
 
 def _facts_refresh_on_commit(therapist: TherapistProfile) -> None:
-    """Recompute the therapist's public booking facts once the change is visible.
+    from rapport.booking.facts import therapist_booking_facts_refresh_on_commit
 
-    Robust: the change itself is committed and must be reported as done even if the refresh
-    fails; the next change (or the periodic refresh) recomputes the facts anyway.
-    """
-    from rapport.booking.facts import therapist_booking_facts_refresh
-
-    def refresh() -> None:
-        therapist_booking_facts_refresh(therapist=therapist, now=timezone.now())
-
-    transaction.on_commit(refresh, robust=True)
+    therapist_booking_facts_refresh_on_commit(therapist=therapist)
 
 
 def _is_overlap(error: IntegrityError) -> bool:

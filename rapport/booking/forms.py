@@ -22,30 +22,6 @@ REASON_MAX_LENGTH = 500
 # converting it to an instant would fail).
 SESSION_DATE_YEARS = (1971, 8999)
 
-# Zones offered in the picker's menu: where Rapport's therapists and most of their clients
-# are, plus a few for people abroad. Any other valid IANA name works through ?tz= (the
-# browser's own zone, set by booking/zone.js) and is then added to the menu.
-COMMON_TIME_ZONES: tuple[tuple[str, str], ...] = (
-    ("America/St_Johns", "Newfoundland — St. John's"),
-    ("America/Halifax", "Atlantic — Halifax"),
-    ("America/Toronto", "Eastern — Toronto"),
-    ("America/New_York", "Eastern — New York"),
-    ("America/Winnipeg", "Central — Winnipeg"),
-    ("America/Chicago", "Central — Chicago"),
-    ("America/Regina", "Saskatchewan — Regina"),
-    ("America/Edmonton", "Mountain — Edmonton"),
-    ("America/Denver", "Mountain — Denver"),
-    ("America/Phoenix", "Arizona — Phoenix"),
-    ("America/Vancouver", "Pacific — Vancouver"),
-    ("America/Los_Angeles", "Pacific — Los Angeles"),
-    ("America/Anchorage", "Alaska — Anchorage"),
-    ("Pacific/Honolulu", "Hawaii — Honolulu"),
-    ("Europe/London", "United Kingdom — London"),
-    ("Europe/Paris", "Central Europe — Paris"),
-    ("UTC", "Coordinated Universal Time (UTC)"),
-)
-_COMMON_ZONE_NAMES = dict(COMMON_TIME_ZONES)
-
 TIME_ZONE_MAX_LENGTH = ZONE_NAME_MAX_LENGTH
 
 
@@ -57,19 +33,6 @@ def time_zone_problem(raw: str) -> str | None:
     if not is_canonical_zone_name(raw):
         return f"“{raw}” is not a time zone we know (for example America/Toronto)."
     return None
-
-
-def time_zone_choices(current: str) -> list[tuple[str, str]]:
-    """The menu's zones, with ``current`` first when it is not one of the common ones."""
-    choices = [(name, f"{label} ({name})") for name, label in COMMON_TIME_ZONES]
-    if current not in _COMMON_ZONE_NAMES:
-        choices.insert(0, (current, current.replace("_", " ")))
-    return choices
-
-
-def time_zone_label(name: str) -> str:
-    label = _COMMON_ZONE_NAMES.get(name)
-    return f"{label} ({name})" if label else name.replace("_", " ")
 
 
 # --- clients -----------------------------------------------------------------------------

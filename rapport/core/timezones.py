@@ -128,3 +128,61 @@ def zone_changes(
         changes.append(ZoneChange(at=high, before=state, after=after))
         at, state = high, after
     return changes
+
+
+# --- showing times to people ----------------------------------------------------------------
+# Every page shows a time in the viewer's zone and names the zone; these spell it the same way
+# on every app's pages.
+
+# Zones offered in the picker's menu: where Rapport's therapists and most of their clients
+# are, plus a few for people abroad. Any other valid IANA name works through ?tz= (the
+# browser's own zone, set by booking/zone.js) and is then added to the menu.
+COMMON_TIME_ZONES: tuple[tuple[str, str], ...] = (
+    ("America/St_Johns", "Newfoundland — St. John's"),
+    ("America/Halifax", "Atlantic — Halifax"),
+    ("America/Toronto", "Eastern — Toronto"),
+    ("America/New_York", "Eastern — New York"),
+    ("America/Winnipeg", "Central — Winnipeg"),
+    ("America/Chicago", "Central — Chicago"),
+    ("America/Regina", "Saskatchewan — Regina"),
+    ("America/Edmonton", "Mountain — Edmonton"),
+    ("America/Denver", "Mountain — Denver"),
+    ("America/Phoenix", "Arizona — Phoenix"),
+    ("America/Vancouver", "Pacific — Vancouver"),
+    ("America/Los_Angeles", "Pacific — Los Angeles"),
+    ("America/Anchorage", "Alaska — Anchorage"),
+    ("Pacific/Honolulu", "Hawaii — Honolulu"),
+    ("Europe/London", "United Kingdom — London"),
+    ("Europe/Paris", "Central Europe — Paris"),
+    ("UTC", "Coordinated Universal Time (UTC)"),
+)
+_COMMON_ZONE_NAMES = dict(COMMON_TIME_ZONES)
+
+
+def time_zone_choices(current: str) -> list[tuple[str, str]]:
+    """The menu's zones, with ``current`` first when it is not one of the common ones."""
+    choices = [(name, f"{label} ({name})") for name, label in COMMON_TIME_ZONES]
+    if current not in _COMMON_ZONE_NAMES:
+        choices.insert(0, (current, current.replace("_", " ")))
+    return choices
+
+
+def time_zone_label(name: str) -> str:
+    label = _COMMON_ZONE_NAMES.get(name)
+    return f"{label} ({name})" if label else name.replace("_", " ")
+
+
+def clock_label(moment: dt.datetime) -> str:
+    """``9:00 a.m.``: Canadian English, with the period written out."""
+    hour = moment.hour % 12 or 12
+    return f"{hour}:{moment.minute:02d} {'a.m.' if moment.hour < 12 else 'p.m.'}"
+
+
+def day_label(day: dt.date) -> str:
+    return f"{day:%A}, {day:%B} {day.day}"
+
+
+def moment_label(moment: dt.datetime, zone: zoneinfo.ZoneInfo) -> str:
+    """``Monday, November 30, 2026 at 9:00 a.m. EST``."""
+    local = moment.astimezone(zone)
+    return f"{day_label(local.date())}, {local.year} at {clock_label(local)} {local.tzname()}"

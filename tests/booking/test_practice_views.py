@@ -27,9 +27,14 @@ from rapport.booking.models import (
     Party,
     WeeklyWindow,
 )
-from rapport.booking.views.common import clock_label, day_label
+from rapport.core.timezones import clock_label, day_label
 from rapport.directory.models import TherapistProfile
-from tests.booking.helpers import give_availability
+from tests.accounts.factories import make_therapist_user
+from tests.booking.factories import (
+    book_consultation,
+    make_appointment,
+    make_bookable_therapist,
+)
 from tests.factories import make_therapist, make_user
 
 pytestmark = pytest.mark.django_db
@@ -39,13 +44,7 @@ TORONTO = ZoneInfo("America/Toronto")
 
 @pytest.fixture
 def therapist(reference_data: None) -> TherapistProfile:
-    therapist = make_therapist(
-        display_name="Dana Reyes", user=make_user(role="therapist", mfa=True)
-    )
-    give_availability(
-        therapist, weekdays=(0, 1, 2, 3, 4, 5, 6), minimum_notice_hours=0, buffer_minutes=0
-    )
-    return therapist
+    return make_bookable_therapist(display_name="Dana Reyes", user=make_therapist_user(mfa=True))
 
 
 @pytest.fixture
@@ -67,27 +66,19 @@ def free_times(therapist: TherapistProfile) -> list[FreeTime]:
 
 
 def book(therapist: TherapistProfile, moment: dt.datetime, name: str = "Sam Client") -> Appointment:
-    return services.consultation_book(
-        therapist=therapist,
-        starts_at=moment,
-        client_name=name,
-        client_email=f"{name.split()[0].lower()}@example.org",
-        client_time_zone="Europe/London",
+    """Booked through the service by ``name``, at an address made from the first name."""
+    return book_consultation(
+        therapist, moment, client_name=name, client_email=f"{name.split()[0].lower()}@example.org"
     )
 
 
 def held_consultation(therapist: TherapistProfile) -> Appointment:
     """A confirmed consultation that ended yesterday."""
-    starts_at = timezone.now().replace(microsecond=0) - dt.timedelta(days=1)
-    return Appointment.objects.create(
-        therapist=therapist,
-        kind=AppointmentKind.CONSULTATION,
-        status=AppointmentStatus.CONFIRMED,
-        starts_at=starts_at,
-        ends_at=starts_at + dt.timedelta(minutes=15),
+    return make_appointment(
+        therapist,
+        timezone.now().replace(microsecond=0) - dt.timedelta(days=1),
         client_name="Held Client",
         client_email="held@example.org",
-        client_time_zone="America/Toronto",
     )
 
 

@@ -20,7 +20,7 @@ from pytest_django.live_server_helper import LiveServer
 
 from rapport.booking import slots
 from rapport.booking.models import Appointment, AppointmentStatus
-from rapport.booking.views.common import clock_label, day_label
+from rapport.core.timezones import clock_label, day_label
 from rapport.directory.models import TherapistProfile
 from tests.booking.helpers import give_availability
 from tests.browser.conftest import (

@@ -33,8 +33,6 @@ from rapport.booking.errors import (
 from rapport.booking.forms import (
     ConsultationBookForm,
     ReasonForm,
-    time_zone_choices,
-    time_zone_label,
     time_zone_problem,
 )
 from rapport.booking.models import (
@@ -47,7 +45,6 @@ from rapport.booking.views.common import (
     add_service_errors,
     group_by_day,
     is_partial,
-    moment_label,
     reschedule_flow,
     slot_key_parse,
     week_page,
@@ -55,6 +52,7 @@ from rapport.booking.views.common import (
 )
 from rapport.core.audit import audit_read
 from rapport.core.middleware import health_data
+from rapport.core.timezones import moment_label, time_zone_choices, time_zone_label
 from rapport.directory.models import TherapistProfile
 
 # --- the client's picker and booking form ----------------------------------------------------

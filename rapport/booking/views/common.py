@@ -25,7 +25,6 @@ from rapport.booking.errors import (
 )
 from rapport.booking.forms import (
     RescheduleForm,
-    time_zone_label,
     time_zone_problem,
 )
 from rapport.booking.models import (
@@ -33,6 +32,7 @@ from rapport.booking.models import (
     BookingPolicy,
     Party,
 )
+from rapport.core.timezones import clock_label, day_label, moment_label, time_zone_label
 from rapport.directory.models import TherapistProfile
 
 DAYS_PER_PAGE = 7
@@ -58,22 +58,6 @@ def slot_key_parse(raw: str) -> dt.datetime | None:
     except ValueError:
         return None
     return moment if moment.year in SLOT_KEY_YEARS else None
-
-
-def clock_label(moment: dt.datetime) -> str:
-    """``9:00 a.m.``: Canadian English, with the period written out."""
-    hour = moment.hour % 12 or 12
-    return f"{hour}:{moment.minute:02d} {'a.m.' if moment.hour < 12 else 'p.m.'}"
-
-
-def day_label(day: dt.date) -> str:
-    return f"{day:%A}, {day:%B} {day.day}"
-
-
-def moment_label(moment: dt.datetime, zone: zoneinfo.ZoneInfo) -> str:
-    """``Monday, November 30, 2026 at 9:00 a.m. EST``."""
-    local = moment.astimezone(zone)
-    return f"{day_label(local.date())}, {local.year} at {clock_label(local)} {local.tzname()}"
 
 
 @dataclass(frozen=True)

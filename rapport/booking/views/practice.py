@@ -33,7 +33,6 @@ from rapport.booking.forms import (
     FirstSessionForm,
     ReasonForm,
     WeeklyWindowFormSet,
-    time_zone_label,
 )
 from rapport.booking.models import (
     Appointment,
@@ -44,12 +43,11 @@ from rapport.booking.models import (
 )
 from rapport.booking.views.common import (
     add_service_errors,
-    day_label,
     group_by_day,
-    moment_label,
     reschedule_flow,
 )
 from rapport.core.audit import audit_reads
+from rapport.core.timezones import day_label, moment_label, time_zone_label
 from rapport.directory.access import get_practice_therapist
 from rapport.directory.models import TherapistProfile
 from rapport.directory.services import therapist_accepting_confirm

@@ -1,0 +1,61 @@
+"""Recent answers per index snapshot, so the same search within a minute is not worked out twice."""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Hashable
+from typing import TYPE_CHECKING, Any
+
+from django.conf import settings
+
+if TYPE_CHECKING:
+    from rapport.directory.search.engine.index import SearchIndex
+
+
+class AnswerCache:
+    """Recent answers worked out from one index snapshot, most recently used kept.
+
+    Many people run the same few searches (a city, a common concern), and a search page or API
+    answer is the same for everyone within a minute. An entry lives inside its index, so a
+    version bump (a new index) drops every entry at once, and re-reading the next-consultation
+    column clears them too; the key carries the minute, so an answer is never reused after the
+    minute it was worked out in (rules that depend on the clock, like listing freshness, are at
+    most that much behind).
+    """
+
+    CAPACITY = 256
+
+    def __init__(self) -> None:
+        self._entries: OrderedDict[Hashable, Any] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get_or_compute(self, key: Hashable, compute: Callable[[], Any]) -> Any:
+        with self._lock:
+            if key in self._entries:
+                self._entries.move_to_end(key)
+                return self._entries[key]
+        # Computed outside the lock: two requests may both compute a new answer, which is
+        # harmless, while holding the lock would queue every search behind the slowest.
+        value = compute()
+        with self._lock:
+            self._entries[key] = value
+            self._entries.move_to_end(key)
+            while len(self._entries) > self.CAPACITY:
+                self._entries.popitem(last=False)
+        return value
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+
+
+def cached_answer(
+    index: SearchIndex, *, key: Hashable, now: dt.datetime, compute: Callable[[], Any]
+) -> Any:
+    """``compute()``, or the answer it gave for the same ``key`` from this index in the same
+    minute of ``now`` (see AnswerCache)."""
+    minute = now.replace(second=0, microsecond=0)
+    full_key = (key, minute, settings.LISTING_FRESHNESS_DAYS)
+    return index.answers.get_or_compute(full_key, compute)

@@ -1,0 +1,209 @@
+"""Facet counts: for every option of every filter, how many results choosing it would give."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+
+import numpy as np
+
+from rapport.directory.models import (
+    BetweenSessionContact,
+    GenderCategory,
+)
+from rapport.directory.search.contract import (
+    CONSULTATION_WITHIN_OPTIONS,
+    DELIVERY_IN_PERSON,
+    DELIVERY_MODES,
+    DELIVERY_PHONE,
+    DELIVERY_VIDEO,
+    PARAM_ACCEPTING,
+    PARAM_ACCESSIBILITY,
+    PARAM_CAPTIONED_VIDEO,
+    PARAM_CONSULTATION_WITHIN,
+    PARAM_CONTACT,
+    PARAM_DELIVERY,
+    PARAM_DIRECT_BILLING,
+    PARAM_FAITH,
+    PARAM_GENDER,
+    PARAM_HAS_VIDEO,
+    PARAM_INSURANCE,
+    PARAM_LGBTQ2S_AFFIRMING,
+    PARAM_SLIDING_SCALE,
+    FacetCount,
+    SearchQuery,
+)
+from rapport.directory.search.engine.index import (
+    ALL_OF_TAXONOMIES,
+    SearchIndex,
+    epoch_microseconds,
+    pack_mask,
+)
+from rapport.directory.search.engine.masks import Masks, Offices, consultation_mask, fee_mask
+
+DELIVERY_LABELS = {
+    DELIVERY_IN_PERSON: "In person",
+    DELIVERY_VIDEO: "Video",
+    DELIVERY_PHONE: "Phone",
+}
+
+
+def count_facets(
+    index: SearchIndex,
+    query: SearchQuery,
+    masks: Masks,
+    result_mask: np.ndarray,
+    rows: np.ndarray,
+    mode_ok: Mapping[str, np.ndarray],
+    offices_fit: Offices,
+    size: int,
+    *,
+    now: dt.datetime,
+) -> dict[str, list[FacetCount]]:
+    """Counts for every option: for an "all of" filter, the results if that value were also
+    required; for an "any of" filter (contract.ANY_OF_PARAMS), the results with that filter's
+    own choice replaced by that value alone, every other filter as it is."""
+    facets: dict[str, list[FacetCount]] = {}
+    total = int(rows.size)
+
+    without_delivery = masks.combined(size, without=PARAM_DELIVERY)
+    facets[PARAM_DELIVERY] = [
+        FacetCount(
+            value=mode,
+            label=DELIVERY_LABELS[mode],
+            count=int(np.count_nonzero(without_delivery & mode_ok[mode])),
+            selected=mode in query.delivery,
+        )
+        for mode in DELIVERY_MODES
+    ]
+
+    result_bits = pack_mask(result_mask)
+    for key, attribute, _, _ in ALL_OF_TAXONOMIES:
+        columns = index.taxonomies[key]
+        counts = columns.counts(result_bits)
+        chosen = getattr(query, attribute)
+        facets[key] = [
+            FacetCount(value=slug, label=label, count=int(count), selected=slug in chosen)
+            for slug, label, count in zip(columns.slugs, columns.labels, counts, strict=True)
+        ]
+
+    faith = index.taxonomies[PARAM_FAITH]
+    faith_counts = faith.counts(pack_mask(masks.combined(size, without=PARAM_FAITH)))
+    facets[PARAM_FAITH] = [
+        FacetCount(value=slug, label=label, count=int(count), selected=slug in query.faiths)
+        for slug, label, count in zip(faith.slugs, faith.labels, faith_counts, strict=True)
+    ]
+
+    for key, codes, values, labels, chosen in (
+        (
+            PARAM_GENDER,
+            index.gender,
+            index.gender_values,
+            dict(GenderCategory.choices),
+            query.genders,
+        ),
+        (
+            PARAM_CONTACT,
+            index.contact,
+            index.contact_values,
+            dict(BetweenSessionContact.choices),
+            query.contact,
+        ),
+    ):
+        counts = np.bincount(codes[masks.combined(size, without=key)], minlength=len(values))
+        facets[key] = [
+            FacetCount(value=value, label=labels[value], count=int(count), selected=value in chosen)
+            for value, count in zip(values, counts, strict=True)
+        ]
+
+    for key, flag, label, selected in (
+        (
+            PARAM_LGBTQ2S_AFFIRMING,
+            index.lgbtq2s_affirming,
+            "LGBTQ2S+ affirming",
+            query.lgbtq2s_affirming,
+        ),
+        (PARAM_INSURANCE, index.insurance, "Accepts insurance", query.insurance),
+        (
+            PARAM_DIRECT_BILLING,
+            index.direct_billing,
+            "Bills insurers directly",
+            query.direct_billing,
+        ),
+        (PARAM_HAS_VIDEO, index.has_video, "Has a video introduction", query.has_video),
+        (
+            PARAM_CAPTIONED_VIDEO,
+            index.captioned_video,
+            "Has captioned videos",
+            query.captioned_video,
+        ),
+    ):
+        facets[key] = [
+            FacetCount(
+                value="1",
+                label=label,
+                count=int(np.count_nonzero(flag[rows])),
+                selected=selected,
+            )
+        ]
+
+    sliding_mask = fee_mask(index, query.max_fee_minor, sliding=True)
+    sliding_count = (
+        total
+        if sliding_mask is None
+        else int(np.count_nonzero(masks.combined(size, without="fee") & sliding_mask))
+    )
+    facets[PARAM_SLIDING_SCALE] = [
+        FacetCount(
+            value="1",
+            label="Sliding scale within my budget",
+            count=sliding_count,
+            selected=query.sliding_scale,
+        )
+    ]
+    facets[PARAM_ACCEPTING] = [
+        FacetCount(
+            value="0",
+            label="Include therapists not taking new clients",
+            count=int(np.count_nonzero(masks.combined(size, without=PARAM_ACCEPTING))),
+            selected=not query.accepting_only,
+        )
+    ]
+
+    # Accessibility: an office that counts (within the radius, with the chosen features) of a
+    # therapist in the results, which also has the feature.
+    features = index.accessibility
+    if query.has_location or query.accessibility:
+        positions = offices_fit.positions
+        positions = positions[result_mask[index.office_row[positions]]]
+        owner = index.office_row[positions]
+        office_rows, feature_columns = np.nonzero(features.by_column[positions])
+        pairs = np.unique(owner[office_rows] * len(features.slugs) + feature_columns)
+        feature_counts = np.bincount(
+            pairs % max(len(features.slugs), 1), minlength=len(features.slugs)
+        )
+    else:
+        feature_counts = np.asarray(
+            np.bitwise_count(index.office_feature_bits & result_bits).sum(axis=1, dtype=np.int64)
+        )
+    facets[PARAM_ACCESSIBILITY] = [
+        FacetCount(value=slug, label=label, count=int(count), selected=slug in query.accessibility)
+        for slug, label, count in zip(features.slugs, features.labels, feature_counts, strict=True)
+    ]
+    without_consultation = masks.combined(size, without=PARAM_CONSULTATION_WITHIN)
+    now_microseconds = epoch_microseconds(now)
+    facets[PARAM_CONSULTATION_WITHIN] = [
+        FacetCount(
+            value=str(days),
+            label=f"Within {days} days",
+            count=int(
+                np.count_nonzero(
+                    without_consultation
+                    & consultation_mask(index.consultation_times.values, now_microseconds, days)
+                )
+            ),
+            selected=query.consultation_within_days == days,
+        )
+        for days in CONSULTATION_WITHIN_OPTIONS
+    ]
+    return facets

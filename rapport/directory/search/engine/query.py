@@ -1,0 +1,192 @@
+"""A query evaluated over the index: filter masks combined, sorted, paginated, counted."""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections.abc import Sequence
+
+import numpy as np
+from django.conf import settings
+
+from rapport.directory.search import text
+from rapport.directory.search.contract import (
+    PARAM_ACCEPTING,
+    PARAM_ACCESSIBILITY,
+    PARAM_CAPTIONED_VIDEO,
+    PARAM_CONSULTATION_WITHIN,
+    PARAM_CONTACT,
+    PARAM_DELIVERY,
+    PARAM_DIRECT_BILLING,
+    PARAM_FAITH,
+    PARAM_GENDER,
+    PARAM_HAS_VIDEO,
+    PARAM_INSURANCE,
+    PARAM_LGBTQ2S_AFFIRMING,
+    SORT_BEST_FIT,
+    SORT_DISTANCE,
+    SORT_FEE,
+    SORT_SOONEST,
+    SearchHit,
+    SearchQuery,
+    SearchResult,
+)
+from rapport.directory.search.engine.current import current_index
+from rapport.directory.search.engine.facets import count_facets
+from rapport.directory.search.engine.index import (
+    ALL_OF_TAXONOMIES,
+    NO_CONSULTATION,
+    STYLE_FIELDS,
+    SearchIndex,
+    epoch_microseconds,
+)
+from rapport.directory.search.engine.masks import (
+    Masks,
+    code_mask,
+    consultation_mask,
+    fee_mask,
+    mode_masks,
+    offices,
+    style_mask,
+)
+
+
+def search(
+    query: SearchQuery, *, now: dt.datetime, index: SearchIndex | None = None
+) -> SearchResult:
+    """Filter, count every facet option, sort and paginate; see the module docstring.
+
+    Pass the ``index`` the query was parsed against (``current_index()``), so one request reads
+    the version stamp once and parses and searches the same snapshot.
+    """
+    index = index or current_index()
+    size = index.size
+    today = now.date()
+    freshness_floor = epoch_microseconds(now - dt.timedelta(days=settings.LISTING_FRESHNESS_DAYS))
+
+    masks = Masks()
+    masks.by_filter["visible"] = index.confirmed_at >= freshness_floor
+    masks.by_filter[PARAM_ACCEPTING] = index.accepting if query.accepting_only else None
+    for key, attribute, _, _ in ALL_OF_TAXONOMIES:
+        masks.by_filter[key] = index.taxonomies[key].all_of(getattr(query, attribute))
+    masks.by_filter[PARAM_FAITH] = index.taxonomies[PARAM_FAITH].any_of(query.faiths)
+    masks.by_filter[PARAM_GENDER] = code_mask(index.gender, index.gender_values, query.genders)
+    masks.by_filter[PARAM_CONTACT] = code_mask(index.contact, index.contact_values, query.contact)
+    masks.by_filter[PARAM_LGBTQ2S_AFFIRMING] = (
+        index.lgbtq2s_affirming if query.lgbtq2s_affirming else None
+    )
+    masks.by_filter[PARAM_INSURANCE] = index.insurance if query.insurance else None
+    masks.by_filter[PARAM_DIRECT_BILLING] = index.direct_billing if query.direct_billing else None
+    masks.by_filter[PARAM_HAS_VIDEO] = index.has_video if query.has_video else None
+    masks.by_filter[PARAM_CAPTIONED_VIDEO] = (
+        index.captioned_video if query.captioned_video else None
+    )
+    masks.by_filter["fee"] = fee_mask(index, query.max_fee_minor, sliding=query.sliding_scale)
+    masks.by_filter["style"] = style_mask(index, query.style)
+    consultation_times = index.consultation_times.values
+    now_microseconds = epoch_microseconds(now)
+    masks.by_filter[PARAM_CONSULTATION_WITHIN] = (
+        consultation_mask(consultation_times, now_microseconds, query.consultation_within_days)
+        if query.consultation_within_days is not None
+        else None
+    )
+    text_ids = text.matching_therapist_ids(query.text) if query.text else None
+    if text_ids is not None:
+        text_mask = np.zeros(size, dtype=bool)
+        text_mask[index.rows_of_ids(text_ids)] = True
+        masks.by_filter["text"] = text_mask
+
+    # Where and how: an office within the radius for in-person care; for video or phone, a
+    # licence where the client is (the law, not a preference). Any one chosen mode that the
+    # therapist offers under its own condition is enough.
+    offices_near = offices(index, query, features=())
+    offices_fit = (
+        offices(index, query, features=query.accessibility, within=offices_near)
+        if query.accessibility
+        else offices_near
+    )
+    mode_ok = mode_masks(index, query, offices_near, today=today)
+    if query.delivery:
+        masks.by_filter[PARAM_DELIVERY] = np.logical_or.reduce(
+            [mode_ok[mode] for mode in query.delivery]
+        )
+    elif query.has_location:
+        masks.by_filter[PARAM_DELIVERY] = np.logical_or.reduce(list(mode_ok.values()))
+    else:
+        masks.by_filter[PARAM_DELIVERY] = None
+    if query.accessibility:
+        has_fitting_office = np.zeros(size, dtype=bool)
+        has_fitting_office[index.office_row[offices_fit.positions]] = True
+        masks.by_filter[PARAM_ACCESSIBILITY] = has_fitting_office
+    else:
+        masks.by_filter[PARAM_ACCESSIBILITY] = None
+
+    result_mask = masks.combined(size)
+    rows = np.flatnonzero(result_mask)
+    total = int(rows.size)
+
+    nearest = None
+    if query.has_location:
+        nearest = np.full(size, np.inf)
+        assert offices_fit.distance_km is not None
+        np.minimum.at(nearest, index.office_row[offices_fit.positions], offices_fit.distance_km)
+
+    ordered = sort_rows(index, query, rows, nearest, consultation_times, now_microseconds)
+    page_size = max(1, query.page_size)
+    pages = max(1, math.ceil(total / page_size))
+    page_past_end = query.page > pages
+    start = (query.page - 1) * page_size
+    page_rows: Sequence[int] = [] if page_past_end else ordered[start : start + page_size].tolist()
+    hits = [
+        SearchHit(
+            therapist_id=int(index.ids[row]),
+            distance_km=(
+                None if nearest is None or not np.isfinite(nearest[row]) else float(nearest[row])
+            ),
+        )
+        for row in page_rows
+    ]
+    facets = count_facets(
+        index, query, masks, result_mask, rows, mode_ok, offices_fit, size, now=now
+    )
+    return SearchResult(
+        total=total,
+        page=query.page,
+        pages=pages,
+        hits=hits,
+        facets=facets,
+        page_past_end=page_past_end,
+    )
+
+
+def sort_rows(
+    index: SearchIndex,
+    query: SearchQuery,
+    rows: np.ndarray,
+    nearest: np.ndarray | None,
+    consultation_times: np.ndarray,
+    now_microseconds: int,
+) -> np.ndarray:
+    """``rows`` (ascending, i.e. by name) in the query's order; ties always fall back to name."""
+    if rows.size == 0:
+        return rows
+    distance = nearest[rows] if nearest is not None else None
+    if query.sort == SORT_FEE:
+        return rows[np.lexsort((rows, index.fee[rows]))]
+    if query.sort == SORT_SOONEST:
+        starts = consultation_times[rows]
+        # Unknown or stale times go last, as if there were none.
+        starts = np.where(starts >= now_microseconds, starts, NO_CONSULTATION)
+        return rows[np.lexsort((rows, starts))]
+    if query.sort == SORT_DISTANCE and distance is not None:
+        return rows[np.lexsort((rows, distance))]
+    if query.sort == SORT_BEST_FIT and query.style:
+        gap = np.zeros(rows.size, dtype=np.int16)
+        for dimension, preferred in query.style:
+            column = index.style[rows, STYLE_FIELDS.index(dimension)].astype(np.int16)
+            gap += np.abs(column - preferred)
+        keys: tuple[np.ndarray, ...] = (rows, gap)
+        if distance is not None:
+            keys = (rows, distance, gap)
+        return rows[np.lexsort(keys)]
+    return rows

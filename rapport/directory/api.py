@@ -35,9 +35,9 @@ from rapport.directory.models import (
 )
 from rapport.directory.search.contract import (
     DELIVERY_MODES,
-    PARAM_PAGE,
     SORTS,
     SearchHit,
+    SearchParam,
     SearchQuery,
     SearchQueryError,
     SearchResult,
@@ -177,7 +177,8 @@ public_router = Router(tags=["therapists"])
 
 API_DEFAULT_PAGE_SIZE = 20
 API_MAX_PAGE_SIZE = 100
-PARAM_PAGE_SIZE = "page_size"
+# The API's own parameter (the HTML page has a fixed page size), so not a SearchParam.
+API_PAGE_SIZE_PARAM = "page_size"
 # Public directory data, but a suspension must hide a listing at once: caches may store an
 # answer only if they check back every time. Responses to a signed-in person are turned into
 # ``no-store`` by SecurityHeadersMiddleware.
@@ -501,7 +502,7 @@ def _profile_path(public_id: uuid.UUID) -> str:
 
 def _parse_page_size(values: list[str]) -> int:
     if len(values) > 1:
-        raise SearchQueryError(PARAM_PAGE_SIZE, "Give page_size once.")
+        raise SearchQueryError(API_PAGE_SIZE_PARAM, "Give page_size once.")
     raw = values[0].strip() if values else ""
     if raw == "":
         return API_DEFAULT_PAGE_SIZE
@@ -511,7 +512,8 @@ def _parse_page_size(values: list[str]) -> int:
         page_size = None
     if page_size is None or not 1 <= page_size <= API_MAX_PAGE_SIZE:
         raise SearchQueryError(
-            PARAM_PAGE_SIZE, f"Give page_size as a whole number from 1 to {API_MAX_PAGE_SIZE}."
+            API_PAGE_SIZE_PARAM,
+            f"Give page_size as a whole number from 1 to {API_MAX_PAGE_SIZE}.",
         )
     return page_size
 
@@ -655,8 +657,8 @@ def search_therapists(request: HttpRequest, filters: Query[SearchParams]) -> Htt
     # rather than validated through SearchOut on the way out: that validation cost more than
     # the search itself (the facets alone are ~150 entries); tests hold the shape to SearchOut.
     parameters = request.GET.copy()
-    page_size_values = parameters.getlist(PARAM_PAGE_SIZE)
-    parameters.pop(PARAM_PAGE_SIZE, None)
+    page_size_values = parameters.getlist(API_PAGE_SIZE_PARAM)
+    parameters.pop(API_PAGE_SIZE_PARAM, None)
     now = timezone.now()
     try:
         page_size = _parse_page_size(page_size_values)
@@ -675,7 +677,7 @@ def search_therapists(request: HttpRequest, filters: Query[SearchParams]) -> Htt
             status=400,
             title="Invalid request",
             detail=message,
-            errors=[{"field": PARAM_PAGE, "message": message}],
+            errors=[{"field": SearchParam.PAGE, "message": message}],
         )
     response = HttpResponse(body, content_type="application/json; charset=utf-8")
     response["Cache-Control"] = PUBLIC_CACHE_CONTROL

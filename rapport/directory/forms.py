@@ -34,30 +34,6 @@ from rapport.directory.models import (
 from rapport.directory.search.contract import (
     CONSULTATION_WITHIN_OPTIONS,
     DEFAULT_RADIUS_KM,
-    PARAM_ACCESSIBILITY,
-    PARAM_CAPTIONED_VIDEO,
-    PARAM_CONCERN,
-    PARAM_CONSULTATION_WITHIN,
-    PARAM_CONTACT,
-    PARAM_DELIVERY,
-    PARAM_DIRECT_BILLING,
-    PARAM_FAITH,
-    PARAM_GENDER,
-    PARAM_HAS_VIDEO,
-    PARAM_INSURANCE,
-    PARAM_LANGUAGE,
-    PARAM_LATITUDE,
-    PARAM_LGBTQ2S_AFFIRMING,
-    PARAM_LIVED_EXPERIENCE,
-    PARAM_LONGITUDE,
-    PARAM_MAX_FEE,
-    PARAM_MODALITY,
-    PARAM_PLACE,
-    PARAM_POPULATION,
-    PARAM_RADIUS,
-    PARAM_SLIDING_SCALE,
-    PARAM_SORT,
-    PARAM_TEXT,
     SORT_BEST_FIT,
     SORT_DISTANCE,
     SORT_FEE,
@@ -65,6 +41,7 @@ from rapport.directory.search.contract import (
     SORT_SOONEST,
     STYLE_PARAMS,
     FacetCount,
+    SearchParam,
 )
 from rapport.directory.search.numbers import (
     MAX_NUMBER_LENGTH,
@@ -84,7 +61,10 @@ SORT_LABELS = {
 }
 # Location errors (a place not found, a bad coordinate) are shown beside the one field a person
 # typed into; the coordinates are filled in by the "use my location" button.
-ERROR_FIELD_ALIASES = {PARAM_LATITUDE: PARAM_PLACE, PARAM_LONGITUDE: PARAM_PLACE}
+ERROR_FIELD_ALIASES: dict[str, str] = {
+    SearchParam.LATITUDE: SearchParam.PLACE,
+    SearchParam.LONGITUDE: SearchParam.PLACE,
+}
 TRUE_VALUE = "1"
 
 
@@ -260,38 +240,40 @@ class SearchForm:
     @cached_property
     def groups(self) -> dict[str, ChoiceGroup]:
         return {
-            PARAM_DELIVERY: self._group(
-                PARAM_DELIVERY,
+            SearchParam.DELIVERY: self._group(
+                SearchParam.DELIVERY,
                 "How to meet",
                 list(DELIVERY_CHOICES),
                 hint="Any of the ones you choose.",
             ),
-            PARAM_CONCERN: self._group(
-                PARAM_CONCERN,
+            SearchParam.CONCERN: self._group(
+                SearchParam.CONCERN,
                 "What you want help with",
-                self._terms(PARAM_CONCERN, Concern),
+                self._terms(SearchParam.CONCERN, Concern),
                 in_details=True,
                 hint="Therapists who help with all the ones you choose.",
             ),
-            PARAM_MODALITY: self._group(
-                PARAM_MODALITY,
+            SearchParam.MODALITY: self._group(
+                SearchParam.MODALITY,
                 "Approaches",
-                self._terms(PARAM_MODALITY, Modality),
+                self._terms(SearchParam.MODALITY, Modality),
                 in_details=True,
                 hint="Therapists who use all the ones you choose.",
             ),
-            PARAM_POPULATION: self._group(
-                PARAM_POPULATION, "Who it is for", self._terms(PARAM_POPULATION, Population)
+            SearchParam.POPULATION: self._group(
+                SearchParam.POPULATION,
+                "Who it is for",
+                self._terms(SearchParam.POPULATION, Population),
             ),
-            PARAM_LANGUAGE: self._group(
-                PARAM_LANGUAGE,
+            SearchParam.LANGUAGE: self._group(
+                SearchParam.LANGUAGE,
                 "Languages",
-                self._terms(PARAM_LANGUAGE, Language),
+                self._terms(SearchParam.LANGUAGE, Language),
                 in_details=True,
                 hint="Therapists who speak all the ones you choose.",
             ),
-            PARAM_GENDER: self._group(
-                PARAM_GENDER,
+            SearchParam.GENDER: self._group(
+                SearchParam.GENDER,
                 "Therapist's gender",
                 [
                     (value, label)
@@ -300,36 +282,36 @@ class SearchForm:
                 ],
                 hint="Any of the ones you choose.",
             ),
-            PARAM_LIVED_EXPERIENCE: self._group(
-                PARAM_LIVED_EXPERIENCE,
+            SearchParam.LIVED_EXPERIENCE: self._group(
+                SearchParam.LIVED_EXPERIENCE,
                 "Lived experience",
-                self._terms(PARAM_LIVED_EXPERIENCE, LivedExperience),
+                self._terms(SearchParam.LIVED_EXPERIENCE, LivedExperience),
             ),
-            PARAM_FAITH: self._group(
-                PARAM_FAITH,
+            SearchParam.FAITH: self._group(
+                SearchParam.FAITH,
                 "Faith or spirituality",
-                self._terms(PARAM_FAITH, Faith),
+                self._terms(SearchParam.FAITH, Faith),
                 in_details=True,
                 hint="Any of the ones you choose.",
             ),
-            PARAM_CONSULTATION_WITHIN: self._group(
-                PARAM_CONSULTATION_WITHIN,
+            SearchParam.CONSULTATION_WITHIN: self._group(
+                SearchParam.CONSULTATION_WITHIN,
                 "Free consultation",
                 [("", "Any time")]
                 + [(str(days), f"Within {days} days") for days in CONSULTATION_WITHIN_OPTIONS],
                 hint="How soon you could have a free first conversation.",
                 input_type="radio",
             ),
-            PARAM_CONTACT: self._group(
-                PARAM_CONTACT,
+            SearchParam.CONTACT: self._group(
+                SearchParam.CONTACT,
                 "Contact between sessions",
                 list(BetweenSessionContact.choices),
                 hint="Any of the ones you choose.",
             ),
-            PARAM_ACCESSIBILITY: self._group(
-                PARAM_ACCESSIBILITY,
+            SearchParam.ACCESSIBILITY: self._group(
+                SearchParam.ACCESSIBILITY,
                 "Office accessibility",
-                self._terms(PARAM_ACCESSIBILITY, AccessibilityFeature),
+                self._terms(SearchParam.ACCESSIBILITY, AccessibilityFeature),
                 in_details=True,
                 hint="An office with all the features you choose.",
             ),
@@ -349,7 +331,7 @@ class SearchForm:
 
     @property
     def radius(self) -> str:
-        return self.value(PARAM_RADIUS) or str(int(DEFAULT_RADIUS_KM))
+        return self.value(SearchParam.RADIUS) or str(int(DEFAULT_RADIUS_KM))
 
     def sort_choices(self) -> list[tuple[str, str]]:
         """Best fit only makes sense with style preferences, nearest only with a place."""
@@ -363,14 +345,14 @@ class SearchForm:
 
     @property
     def sort(self) -> str:
-        return self.value(PARAM_SORT)
+        return self.value(SearchParam.SORT)
 
     def error(self, name: str) -> str | None:
         return self.errors.get(name)
 
     @property
     def place(self) -> str:
-        return self.value(PARAM_PLACE)
+        return self.value(SearchParam.PLACE)
 
     @property
     def error_list(self) -> list[tuple[str, str]]:
@@ -385,7 +367,9 @@ class SearchForm:
     def error_slots(self) -> list[tuple[str, str]]:
         """Every field's error slot with its message ("" clears an earlier one)."""
         # The sort menu sits in the results region, which is swapped whole.
-        return [(name, self.errors.get(name, "")) for name in FORM_FIELDS if name != PARAM_SORT]
+        return [
+            (name, self.errors.get(name, "")) for name in FORM_FIELDS if name != SearchParam.SORT
+        ]
 
     @property
     def count_slots(self) -> list[tuple[str, str]]:
@@ -408,39 +392,39 @@ class SearchForm:
 
 
 FLAG_FIELDS = (
-    PARAM_LGBTQ2S_AFFIRMING,
-    PARAM_SLIDING_SCALE,
-    PARAM_INSURANCE,
-    PARAM_DIRECT_BILLING,
-    PARAM_HAS_VIDEO,
-    PARAM_CAPTIONED_VIDEO,
+    SearchParam.LGBTQ2S_AFFIRMING,
+    SearchParam.SLIDING_SCALE,
+    SearchParam.INSURANCE,
+    SearchParam.DIRECT_BILLING,
+    SearchParam.HAS_VIDEO,
+    SearchParam.CAPTIONED_VIDEO,
 )
 
 # Names the form reads, for tests and for the template's error slots.
 FORM_FIELDS = (
-    PARAM_PLACE,
-    PARAM_RADIUS,
-    PARAM_DELIVERY,
-    PARAM_HAS_VIDEO,
-    PARAM_CAPTIONED_VIDEO,
-    PARAM_CONCERN,
-    PARAM_MODALITY,
-    PARAM_POPULATION,
-    PARAM_LANGUAGE,
-    PARAM_GENDER,
-    PARAM_LIVED_EXPERIENCE,
-    PARAM_FAITH,
-    PARAM_LGBTQ2S_AFFIRMING,
+    SearchParam.PLACE,
+    SearchParam.RADIUS,
+    SearchParam.DELIVERY,
+    SearchParam.HAS_VIDEO,
+    SearchParam.CAPTIONED_VIDEO,
+    SearchParam.CONCERN,
+    SearchParam.MODALITY,
+    SearchParam.POPULATION,
+    SearchParam.LANGUAGE,
+    SearchParam.GENDER,
+    SearchParam.LIVED_EXPERIENCE,
+    SearchParam.FAITH,
+    SearchParam.LGBTQ2S_AFFIRMING,
     *STYLE_PARAMS,
-    PARAM_MAX_FEE,
-    PARAM_SLIDING_SCALE,
-    PARAM_INSURANCE,
-    PARAM_DIRECT_BILLING,
-    PARAM_CONTACT,
-    PARAM_ACCESSIBILITY,
-    PARAM_CONSULTATION_WITHIN,
-    PARAM_TEXT,
-    PARAM_SORT,
+    SearchParam.MAX_FEE,
+    SearchParam.SLIDING_SCALE,
+    SearchParam.INSURANCE,
+    SearchParam.DIRECT_BILLING,
+    SearchParam.CONTACT,
+    SearchParam.ACCESSIBILITY,
+    SearchParam.CONSULTATION_WITHIN,
+    SearchParam.TEXT,
+    SearchParam.SORT,
 )
 
 

@@ -41,16 +41,11 @@ from rapport.directory.forms import (
 from rapport.directory.models import STYLE_DIMENSIONS, TherapistProfile
 from rapport.directory.profile_parts import profile_parts
 from rapport.directory.search.contract import (
-    PARAM_ACCEPTING,
-    PARAM_LATITUDE,
-    PARAM_LONGITUDE,
-    PARAM_PAGE,
-    PARAM_PLACE,
-    PARAM_SORT,
     SORT_BEST_FIT,
     SORT_DISTANCE,
     STYLE_PARAMS,
     SearchHit,
+    SearchParam,
     SearchQuery,
     SearchQueryError,
     SearchResult,
@@ -198,17 +193,18 @@ def _page_params(raw: QueryDict) -> tuple[QueryDict, str | None]:
       the sort menu offers only what applies, but the menu a person used a moment ago may not.
     """
     params = raw.copy()
-    params[PARAM_ACCEPTING] = "1"
-    page, page_message = _requested_page(params.get(PARAM_PAGE))
-    if PARAM_PAGE in params:
-        params[PARAM_PAGE] = str(page)
-    sort = params.get(PARAM_SORT, "").strip()
+    params[SearchParam.ACCEPTING] = "1"
+    page, page_message = _requested_page(params.get(SearchParam.PAGE))
+    if SearchParam.PAGE in params:
+        params[SearchParam.PAGE] = str(page)
+    sort = params.get(SearchParam.SORT, "").strip()
     has_style = any(params.get(name, "").strip() for name in STYLE_PARAMS)
     has_place = any(
-        params.get(name, "").strip() for name in (PARAM_PLACE, PARAM_LATITUDE, PARAM_LONGITUDE)
+        params.get(name, "").strip()
+        for name in (SearchParam.PLACE, SearchParam.LATITUDE, SearchParam.LONGITUDE)
     )
     if (sort == SORT_BEST_FIT and not has_style) or (sort == SORT_DISTANCE and not has_place):
-        del params[PARAM_SORT]
+        del params[SearchParam.SORT]
     return params, page_message
 
 

@@ -21,15 +21,8 @@ PROFILE_PATH = "/api/v1/therapists/{id}"
 
 pytestmark = pytest.mark.django_db
 
-SEARCH_PARAMETERS = (
-    {
-        value
-        for name, value in vars(contract).items()
-        if name.startswith("PARAM_") and isinstance(value, str)
-    }
-    | set(contract.STYLE_PARAMS)
-    | {"page_size"}
-)
+# Every name a search understands (style dimensions included), plus the API's own page size.
+SEARCH_PARAMETERS = {str(parameter) for parameter in contract.SearchParam} | {"page_size"}
 
 
 def _document() -> dict:

@@ -12,15 +12,10 @@ from pytest_django.asserts import assertContains, assertNotContains
 from rapport.core.geo import geocode
 from rapport.directory import views
 from rapport.directory.models import Concern, Language, Licence
-from rapport.directory.search import contract
 from rapport.directory.search.contract import (
-    PARAM_ACCEPTING,
-    PARAM_LATITUDE,
-    PARAM_LONGITUDE,
-    PARAM_PAGE,
-    PARAM_SORT,
     FacetCount,
     SearchHit,
+    SearchParam,
     SearchResult,
 )
 from rapport.directory.search.engine import current_index, reset_index
@@ -103,13 +98,12 @@ def test_every_filter_control_has_a_label_and_every_contract_parameter_a_control
     unlabelled = [attrs.get("name") for attrs in visible if attrs.get("id") not in page.label_for]
     assert unlabelled == []
     names = {attrs.get("name") for tag, attrs in page.controls}
-    parameters = {value for key, value in vars(contract).items() if key.startswith("PARAM_")} | set(
-        contract.STYLE_PARAMS
-    )
+    # Every name a search understands, style dimensions included.
+    parameters = {str(parameter) for parameter in SearchParam}
     # Page numbers are links; "accepting" is fixed on by the listing rule (shown as a sentence).
-    assert parameters - names == {PARAM_PAGE, PARAM_ACCEPTING}
+    assert parameters - names == {SearchParam.PAGE, SearchParam.ACCEPTING}
     hidden = {attrs["name"] for tag, attrs in page.controls if attrs.get("type") == "hidden"}
-    assert hidden == {PARAM_LATITUDE, PARAM_LONGITUDE}
+    assert hidden == {SearchParam.LATITUDE, SearchParam.LONGITUDE}
 
 
 def test_form_is_a_get_form_enhanced_by_htmx(client):
@@ -221,7 +215,7 @@ def test_sort_offers_best_fit_only_with_a_style_and_nearest_only_with_a_place(cl
 def test_a_sort_that_no_longer_applies_falls_back_instead_of_failing(client):
     make_therapist()
 
-    response = client.get(URL, {PARAM_SORT: "best_fit"})
+    response = client.get(URL, {SearchParam.SORT: "best_fit"})
 
     assert response.status_code == 200
     assertContains(response, '<option value="name" selected>Name (A to Z)</option>', html=True)
@@ -326,7 +320,7 @@ def test_only_accepting_therapists_are_shown_even_when_a_link_asks_for_all(clien
     make_therapist(display_name="Open")
     make_therapist(display_name="Full", accepting_new_clients=False)
 
-    response = client.get(URL, {PARAM_ACCEPTING: "0"})
+    response = client.get(URL, {SearchParam.ACCEPTING: "0"})
 
     assert card_names(response) == ["Open"]
 

@@ -6,75 +6,88 @@ these types, so each can be built and tested on its own. Nothing here touches th
 
 from __future__ import annotations
 
+import enum
 from dataclasses import dataclass, field
 
-# Query-string parameter names, shared by the HTML page and the API so a URL copied from one
-# works in the other. Multi-valued filters repeat the parameter (?concern=anxiety&concern=grief).
-PARAM_PLACE = "near"  # a city or region name, geocoded offline
-PARAM_LATITUDE = "lat"
-PARAM_LONGITUDE = "lon"
-PARAM_RADIUS = "radius_km"
-PARAM_DELIVERY = "delivery"  # in_person | video | phone
-PARAM_CONCERN = "concern"  # taxonomy slugs
-PARAM_MODALITY = "modality"
-PARAM_POPULATION = "population"
-PARAM_LANGUAGE = "language"
-PARAM_GENDER = "gender"  # GenderCategory values
-PARAM_LIVED_EXPERIENCE = "lived_experience"
-PARAM_FAITH = "faith"
-PARAM_LGBTQ2S_AFFIRMING = "lgbtq2s_affirming"  # "1"
-PARAM_MAX_FEE = "max_fee"  # whole currency units, e.g. 150
-PARAM_SLIDING_SCALE = "sliding_scale"  # "1": the sliding-scale floor reaches max_fee
-PARAM_INSURANCE = "insurance"  # "1"
-PARAM_DIRECT_BILLING = "direct_billing"  # "1"
-PARAM_HAS_VIDEO = "has_video"  # "1": a published, approved video introduction
-PARAM_CAPTIONED_VIDEO = "captioned_video"  # "1": a video introduction with captions
-PARAM_CONTACT = "contact"  # BetweenSessionContact values
-PARAM_ACCESSIBILITY = "accessibility"  # AccessibilityFeature slugs (an office has all of them)
-PARAM_ACCEPTING = "accepting"  # "0" to include therapists not accepting; default on
-# A free consultation can start within this many days (whole days, 1..MAX_CONSULTATION_DAYS).
-PARAM_CONSULTATION_WITHIN = "consultation_within_days"
-PARAM_TEXT = "q"
-PARAM_SORT = "sort"
-PARAM_PAGE = "page"
-# Style: ?style_structure=2 keeps therapists whose placement is within 1 of 2.
+
+class SearchParam(enum.StrEnum):
+    """Query-string parameter names, shared by the HTML page and the API so a URL copied from
+    one works in the other. Multi-valued filters repeat the parameter
+    (?concern=anxiety&concern=grief). Members are strings: they are the names themselves."""
+
+    PLACE = "near"  # a city or region name, geocoded offline
+    LATITUDE = "lat"
+    LONGITUDE = "lon"
+    RADIUS = "radius_km"
+    DELIVERY = "delivery"  # in_person | video | phone
+    CONCERN = "concern"  # taxonomy slugs
+    MODALITY = "modality"
+    POPULATION = "population"
+    LANGUAGE = "language"
+    GENDER = "gender"  # GenderCategory values
+    LIVED_EXPERIENCE = "lived_experience"
+    FAITH = "faith"
+    LGBTQ2S_AFFIRMING = "lgbtq2s_affirming"  # "1"
+    MAX_FEE = "max_fee"  # whole currency units, e.g. 150
+    SLIDING_SCALE = "sliding_scale"  # "1": the sliding-scale floor reaches max_fee
+    INSURANCE = "insurance"  # "1"
+    DIRECT_BILLING = "direct_billing"  # "1"
+    HAS_VIDEO = "has_video"  # "1": a published, approved video introduction
+    CAPTIONED_VIDEO = "captioned_video"  # "1": a video introduction with captions
+    CONTACT = "contact"  # BetweenSessionContact values
+    ACCESSIBILITY = "accessibility"  # AccessibilityFeature slugs (an office has all of them)
+    ACCEPTING = "accepting"  # "0" to include therapists not accepting; default on
+    # A free consultation can start within this many days (whole days, 1..MAX_CONSULTATION_DAYS).
+    CONSULTATION_WITHIN = "consultation_within_days"
+    TEXT = "q"
+    SORT = "sort"
+    PAGE = "page"
+    # Style: ?style_structure=2 keeps therapists whose placement is within 1 of 2.
+    STYLE_STRUCTURE = "style_structure"
+    STYLE_DIRECTION = "style_direction"
+    STYLE_CHALLENGE = "style_challenge"
+    STYLE_TIME_FOCUS = "style_time_focus"
+    STYLE_HUMOUR = "style_humour"
+
+
+# The style parameters, one per STYLE_DIMENSIONS entry, in that order.
 STYLE_PARAMS = (
-    "style_structure",
-    "style_direction",
-    "style_challenge",
-    "style_time_focus",
-    "style_humour",
+    SearchParam.STYLE_STRUCTURE,
+    SearchParam.STYLE_DIRECTION,
+    SearchParam.STYLE_CHALLENGE,
+    SearchParam.STYLE_TIME_FOCUS,
+    SearchParam.STYLE_HUMOUR,
 )
 
-# Values of PARAM_DELIVERY.
+# Values of SearchParam.DELIVERY.
 DELIVERY_IN_PERSON = "in_person"
 DELIVERY_VIDEO = "video"
 DELIVERY_PHONE = "phone"
 DELIVERY_MODES = (DELIVERY_IN_PERSON, DELIVERY_VIDEO, DELIVERY_PHONE)
 
 # The keys of SearchResult.facets: each is the query-string parameter its options' values go
-# into (yes/no filters have one option, value "1"; PARAM_ACCEPTING's one option is "0").
+# into (yes/no filters have one option, value "1"; SearchParam.ACCEPTING's one option is "0").
 FACET_KEYS = (
-    PARAM_DELIVERY,
-    PARAM_CONCERN,
-    PARAM_MODALITY,
-    PARAM_POPULATION,
-    PARAM_LANGUAGE,
-    PARAM_LIVED_EXPERIENCE,
-    PARAM_FAITH,
-    PARAM_GENDER,
-    PARAM_CONTACT,
-    PARAM_LGBTQ2S_AFFIRMING,
-    PARAM_INSURANCE,
-    PARAM_DIRECT_BILLING,
-    PARAM_HAS_VIDEO,
-    PARAM_CAPTIONED_VIDEO,
-    PARAM_SLIDING_SCALE,
-    PARAM_ACCEPTING,
-    PARAM_ACCESSIBILITY,
-    PARAM_CONSULTATION_WITHIN,
+    SearchParam.DELIVERY,
+    SearchParam.CONCERN,
+    SearchParam.MODALITY,
+    SearchParam.POPULATION,
+    SearchParam.LANGUAGE,
+    SearchParam.LIVED_EXPERIENCE,
+    SearchParam.FAITH,
+    SearchParam.GENDER,
+    SearchParam.CONTACT,
+    SearchParam.LGBTQ2S_AFFIRMING,
+    SearchParam.INSURANCE,
+    SearchParam.DIRECT_BILLING,
+    SearchParam.HAS_VIDEO,
+    SearchParam.CAPTIONED_VIDEO,
+    SearchParam.SLIDING_SCALE,
+    SearchParam.ACCEPTING,
+    SearchParam.ACCESSIBILITY,
+    SearchParam.CONSULTATION_WITHIN,
 )
-# The options offered (with live counts) for PARAM_CONSULTATION_WITHIN; any whole number of
+# The options offered (with live counts) for SearchParam.CONSULTATION_WITHIN; any whole number of
 # days up to MAX_CONSULTATION_DAYS is accepted in a URL.
 CONSULTATION_WITHIN_OPTIONS = (2, 7, 14)
 MAX_CONSULTATION_DAYS = 90
@@ -103,7 +116,7 @@ class SearchQueryError(ValueError):
 # Multi-valued filters a therapist passes by matching ANY ONE chosen value ("in person or video
 # is fine for me"); in every other multi-valued filter (concerns, approaches, client groups,
 # languages, lived experience, office accessibility) they must match ALL chosen values.
-ANY_OF_PARAMS = (PARAM_DELIVERY, PARAM_GENDER, PARAM_FAITH, PARAM_CONTACT)
+ANY_OF_PARAMS = (SearchParam.DELIVERY, SearchParam.GENDER, SearchParam.FAITH, SearchParam.CONTACT)
 
 
 @dataclass(frozen=True)

@@ -22,37 +22,12 @@ from rapport.directory.search.contract import (
     MAX_CONSULTATION_DAYS,
     MAX_RADIUS_KM,
     MAX_TEXT_LENGTH,
-    PARAM_ACCEPTING,
-    PARAM_ACCESSIBILITY,
-    PARAM_CAPTIONED_VIDEO,
-    PARAM_CONCERN,
-    PARAM_CONSULTATION_WITHIN,
-    PARAM_CONTACT,
-    PARAM_DELIVERY,
-    PARAM_DIRECT_BILLING,
-    PARAM_FAITH,
-    PARAM_GENDER,
-    PARAM_HAS_VIDEO,
-    PARAM_INSURANCE,
-    PARAM_LANGUAGE,
-    PARAM_LATITUDE,
-    PARAM_LGBTQ2S_AFFIRMING,
-    PARAM_LIVED_EXPERIENCE,
-    PARAM_LONGITUDE,
-    PARAM_MAX_FEE,
-    PARAM_MODALITY,
-    PARAM_PAGE,
-    PARAM_PLACE,
-    PARAM_POPULATION,
-    PARAM_RADIUS,
-    PARAM_SLIDING_SCALE,
-    PARAM_SORT,
-    PARAM_TEXT,
     SORT_BEST_FIT,
     SORT_DISTANCE,
     SORT_NAME,
     SORTS,
     STYLE_PARAMS,
+    SearchParam,
     SearchQuery,
     SearchQueryError,
 )
@@ -76,13 +51,13 @@ _TRUE = frozenset({"1", "true", "on", "yes"})
 _FALSE = frozenset({"0", "false", "off", "no"})
 
 TERM_PARAMS = (
-    (PARAM_CONCERN, "concerns", "concern"),
-    (PARAM_MODALITY, "modalities", "approach"),
-    (PARAM_POPULATION, "populations", "client group"),
-    (PARAM_LANGUAGE, "languages", "language"),
-    (PARAM_LIVED_EXPERIENCE, "lived_experiences", "lived experience"),
-    (PARAM_FAITH, "faiths", "faith"),
-    (PARAM_ACCESSIBILITY, "accessibility", "accessibility feature"),
+    (SearchParam.CONCERN, "concerns", "concern"),
+    (SearchParam.MODALITY, "modalities", "approach"),
+    (SearchParam.POPULATION, "populations", "client group"),
+    (SearchParam.LANGUAGE, "languages", "language"),
+    (SearchParam.LIVED_EXPERIENCE, "lived_experiences", "lived experience"),
+    (SearchParam.FAITH, "faiths", "faith"),
+    (SearchParam.ACCESSIBILITY, "accessibility", "accessibility feature"),
 )
 
 
@@ -185,19 +160,19 @@ def parse_search_query(
     Raises SearchQueryError(field, message) for the first unusable parameter.
     """
     location: dict[str, object] = {}
-    place = _single(params, PARAM_PLACE)
-    raw_latitude = _single(params, PARAM_LATITUDE)
-    raw_longitude = _single(params, PARAM_LONGITUDE)
+    place = _single(params, SearchParam.PLACE)
+    raw_latitude = _single(params, SearchParam.LATITUDE)
+    raw_longitude = _single(params, SearchParam.LONGITUDE)
     if place is not None:
         if raw_latitude is not None or raw_longitude is not None:
-            raise SearchQueryError(PARAM_PLACE, "Give a place name or coordinates, not both.")
+            raise SearchQueryError(SearchParam.PLACE, "Give a place name or coordinates, not both.")
         if len(place) > MAX_PLACE_LENGTH:
-            raise SearchQueryError(PARAM_PLACE, "That place name is too long.")
+            raise SearchQueryError(SearchParam.PLACE, "That place name is too long.")
         try:
             found = geocode(place)
         except PlaceNotFound:
             raise SearchQueryError(
-                PARAM_PLACE,
+                SearchParam.PLACE,
                 f"We could not find “{place[:80]}” in Canada or the United States. "
                 "Try a city with its province or state, e.g. “Toronto, ON”.",
             ) from None
@@ -209,15 +184,17 @@ def parse_search_query(
         }
     elif raw_latitude is not None or raw_longitude is not None:
         if raw_latitude is None:
-            raise SearchQueryError(PARAM_LATITUDE, "Give a latitude with the longitude.")
+            raise SearchQueryError(SearchParam.LATITUDE, "Give a latitude with the longitude.")
         if raw_longitude is None:
-            raise SearchQueryError(PARAM_LONGITUDE, "Give a longitude with the latitude.")
-        latitude = _number(PARAM_LATITUDE, raw_latitude, "the latitude")
-        longitude = _number(PARAM_LONGITUDE, raw_longitude, "the longitude")
+            raise SearchQueryError(SearchParam.LONGITUDE, "Give a longitude with the latitude.")
+        latitude = _number(SearchParam.LATITUDE, raw_latitude, "the latitude")
+        longitude = _number(SearchParam.LONGITUDE, raw_longitude, "the longitude")
         if not -90 <= latitude <= 90:
-            raise SearchQueryError(PARAM_LATITUDE, "The latitude must be between -90 and 90.")
+            raise SearchQueryError(SearchParam.LATITUDE, "The latitude must be between -90 and 90.")
         if not -180 <= longitude <= 180:
-            raise SearchQueryError(PARAM_LONGITUDE, "The longitude must be between -180 and 180.")
+            raise SearchQueryError(
+                SearchParam.LONGITUDE, "The longitude must be between -180 and 180."
+            )
         location = {
             "latitude": latitude,
             "longitude": longitude,
@@ -226,15 +203,15 @@ def parse_search_query(
         }
     has_location = bool(location)
 
-    raw_radius = _single(params, PARAM_RADIUS)
+    raw_radius = _single(params, SearchParam.RADIUS)
     radius: dict[str, float] = {}
     if raw_radius is not None:
-        value = _number(PARAM_RADIUS, raw_radius, "the distance")
+        value = _number(SearchParam.RADIUS, raw_radius, "the distance")
         if value <= 0:
-            raise SearchQueryError(PARAM_RADIUS, "The distance must be more than 0 km.")
+            raise SearchQueryError(SearchParam.RADIUS, "The distance must be more than 0 km.")
         if value > MAX_RADIUS_KM:
             raise SearchQueryError(
-                PARAM_RADIUS, f"The distance can be at most {MAX_RADIUS_KM:g} km."
+                SearchParam.RADIUS, f"The distance can be at most {MAX_RADIUS_KM:g} km."
             )
         radius["radius_km"] = value
 
@@ -243,9 +220,9 @@ def parse_search_query(
         attribute: _choices(params, name, slugs[name], what)
         for name, attribute, what in TERM_PARAMS
     }
-    delivery = _choices(params, PARAM_DELIVERY, DELIVERY_MODES, "way of meeting")
-    genders = _choices(params, PARAM_GENDER, GenderCategory.values, "gender")
-    contact = _choices(params, PARAM_CONTACT, BetweenSessionContact.values, "contact policy")
+    delivery = _choices(params, SearchParam.DELIVERY, DELIVERY_MODES, "way of meeting")
+    genders = _choices(params, SearchParam.GENDER, GenderCategory.values, "gender")
+    contact = _choices(params, SearchParam.CONTACT, BetweenSessionContact.values, "contact policy")
 
     style: list[tuple[str, int]] = []
     for name in STYLE_PARAMS:
@@ -263,26 +240,27 @@ def parse_search_query(
         style.append((name, placement))
 
     max_fee_minor = None
-    raw_fee = _single(params, PARAM_MAX_FEE)
+    raw_fee = _single(params, SearchParam.MAX_FEE)
     if raw_fee is not None:
         try:
             fee = decimal_number(raw_fee)
         except NotANumber:
             raise SearchQueryError(
-                PARAM_MAX_FEE, f"Enter the most you can pay as a number, not “{raw_fee[:40]}”."
+                SearchParam.MAX_FEE,
+                f"Enter the most you can pay as a number, not “{raw_fee[:40]}”.",
             ) from None
         except NumberTooLong:
-            raise _too_long(PARAM_MAX_FEE, "the most you can pay") from None
+            raise _too_long(SearchParam.MAX_FEE, "the most you can pay") from None
         if fee < 0:
-            raise SearchQueryError(PARAM_MAX_FEE, "The most you can pay cannot be negative.")
+            raise SearchQueryError(SearchParam.MAX_FEE, "The most you can pay cannot be negative.")
         if fee > MAX_FEE_UNITS:
             raise SearchQueryError(
-                PARAM_MAX_FEE, f"The most you can pay can be at most {MAX_FEE_UNITS:,}."
+                SearchParam.MAX_FEE, f"The most you can pay can be at most {MAX_FEE_UNITS:,}."
             )
         max_fee_minor = int((fee * 100).to_integral_value())
 
     consultation_within_days = None
-    raw_days = _single(params, PARAM_CONSULTATION_WITHIN)
+    raw_days = _single(params, SearchParam.CONSULTATION_WITHIN)
     if raw_days is not None:
         try:
             days: int | None = whole_number(raw_days, max_digits=len(str(MAX_CONSULTATION_DAYS)))
@@ -290,57 +268,61 @@ def parse_search_query(
             days = None
         if days is None or not 1 <= days <= MAX_CONSULTATION_DAYS:
             raise SearchQueryError(
-                PARAM_CONSULTATION_WITHIN,
+                SearchParam.CONSULTATION_WITHIN,
                 f"Choose a whole number of days from 1 to {MAX_CONSULTATION_DAYS}, "
                 f"not “{raw_days[:40]}”.",
             )
         consultation_within_days = days
 
-    text = " ".join(_values(params, PARAM_TEXT))
+    text = " ".join(_values(params, SearchParam.TEXT))
     if len(text) > MAX_TEXT_LENGTH:
         raise SearchQueryError(
-            PARAM_TEXT, f"Keep the search words under {MAX_TEXT_LENGTH} characters."
+            SearchParam.TEXT, f"Keep the search words under {MAX_TEXT_LENGTH} characters."
         )
 
-    sort = _single(params, PARAM_SORT)
+    sort = _single(params, SearchParam.SORT)
     if sort is None:
         sort = SORT_DISTANCE if has_location else SORT_NAME
     elif sort not in SORTS:
-        raise SearchQueryError(PARAM_SORT, f"Sort by one of {', '.join(SORTS)}, not “{sort[:40]}”.")
+        raise SearchQueryError(
+            SearchParam.SORT, f"Sort by one of {', '.join(SORTS)}, not “{sort[:40]}”."
+        )
     elif sort == SORT_DISTANCE and not has_location:
-        raise SearchQueryError(PARAM_SORT, "Sorting by distance needs a place to measure from.")
+        raise SearchQueryError(
+            SearchParam.SORT, "Sorting by distance needs a place to measure from."
+        )
     elif sort == SORT_BEST_FIT and not style:
-        raise SearchQueryError(PARAM_SORT, "Sorting by best fit needs a style preference.")
+        raise SearchQueryError(SearchParam.SORT, "Sorting by best fit needs a style preference.")
 
     page = 1
-    raw_page = _single(params, PARAM_PAGE)
+    raw_page = _single(params, SearchParam.PAGE)
     if raw_page is not None:
         try:
             page = page_number(raw_page)
         except NotANumber:
             raise SearchQueryError(
-                PARAM_PAGE, f"The page must be a whole number, not “{raw_page[:40]}”."
+                SearchParam.PAGE, f"The page must be a whole number, not “{raw_page[:40]}”."
             ) from None
         except NumberTooLong:
-            raise SearchQueryError(PARAM_PAGE, "That page number is too large.") from None
+            raise SearchQueryError(SearchParam.PAGE, "That page number is too large.") from None
         if page < 1:
-            raise SearchQueryError(PARAM_PAGE, "Pages start at 1.")
+            raise SearchQueryError(SearchParam.PAGE, "Pages start at 1.")
 
     return SearchQuery(
         **location,  # type: ignore[arg-type]
         **radius,  # type: ignore[arg-type]
         delivery=delivery,
         genders=genders,
-        lgbtq2s_affirming=_flag(params, PARAM_LGBTQ2S_AFFIRMING, False),
+        lgbtq2s_affirming=_flag(params, SearchParam.LGBTQ2S_AFFIRMING, False),
         style=tuple(style),
         max_fee_minor=max_fee_minor,
-        sliding_scale=_flag(params, PARAM_SLIDING_SCALE, False),
-        insurance=_flag(params, PARAM_INSURANCE, False),
-        direct_billing=_flag(params, PARAM_DIRECT_BILLING, False),
-        has_video=_flag(params, PARAM_HAS_VIDEO, False),
-        captioned_video=_flag(params, PARAM_CAPTIONED_VIDEO, False),
+        sliding_scale=_flag(params, SearchParam.SLIDING_SCALE, False),
+        insurance=_flag(params, SearchParam.INSURANCE, False),
+        direct_billing=_flag(params, SearchParam.DIRECT_BILLING, False),
+        has_video=_flag(params, SearchParam.HAS_VIDEO, False),
+        captioned_video=_flag(params, SearchParam.CAPTIONED_VIDEO, False),
         contact=contact,
-        accepting_only=_flag(params, PARAM_ACCEPTING, True),
+        accepting_only=_flag(params, SearchParam.ACCEPTING, True),
         consultation_within_days=consultation_within_days,
         text=text,
         sort=sort,

@@ -7,7 +7,7 @@ import time
 
 from django.conf import settings
 
-from rapport.directory.search.contract import PARAM_ACCESSIBILITY
+from rapport.directory.search.contract import SearchParam
 from rapport.directory.search.engine.build import (
     build_index,
     index_version,
@@ -54,5 +54,5 @@ def active_term_slugs(index: SearchIndex | None = None) -> dict[str, frozenset[s
     """The slugs a search may name, per facet key (taxonomies and accessibility features)."""
     index = index or current_index()
     slugs = {key: frozenset(columns.slugs) for key, columns in index.taxonomies.items()}
-    slugs[PARAM_ACCESSIBILITY] = frozenset(index.accessibility.slugs)
+    slugs[SearchParam.ACCESSIBILITY] = frozenset(index.accessibility.slugs)
     return slugs

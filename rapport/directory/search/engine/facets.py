@@ -17,20 +17,8 @@ from rapport.directory.search.contract import (
     DELIVERY_MODES,
     DELIVERY_PHONE,
     DELIVERY_VIDEO,
-    PARAM_ACCEPTING,
-    PARAM_ACCESSIBILITY,
-    PARAM_CAPTIONED_VIDEO,
-    PARAM_CONSULTATION_WITHIN,
-    PARAM_CONTACT,
-    PARAM_DELIVERY,
-    PARAM_DIRECT_BILLING,
-    PARAM_FAITH,
-    PARAM_GENDER,
-    PARAM_HAS_VIDEO,
-    PARAM_INSURANCE,
-    PARAM_LGBTQ2S_AFFIRMING,
-    PARAM_SLIDING_SCALE,
     FacetCount,
+    SearchParam,
     SearchQuery,
 )
 from rapport.directory.search.engine.index import (
@@ -66,8 +54,8 @@ def count_facets(
     facets: dict[str, list[FacetCount]] = {}
     total = int(rows.size)
 
-    without_delivery = masks.combined(size, without=PARAM_DELIVERY)
-    facets[PARAM_DELIVERY] = [
+    without_delivery = masks.combined(size, without=SearchParam.DELIVERY)
+    facets[SearchParam.DELIVERY] = [
         FacetCount(
             value=mode,
             label=DELIVERY_LABELS[mode],
@@ -87,23 +75,23 @@ def count_facets(
             for slug, label, count in zip(columns.slugs, columns.labels, counts, strict=True)
         ]
 
-    faith = index.taxonomies[PARAM_FAITH]
-    faith_counts = faith.counts(pack_mask(masks.combined(size, without=PARAM_FAITH)))
-    facets[PARAM_FAITH] = [
+    faith = index.taxonomies[SearchParam.FAITH]
+    faith_counts = faith.counts(pack_mask(masks.combined(size, without=SearchParam.FAITH)))
+    facets[SearchParam.FAITH] = [
         FacetCount(value=slug, label=label, count=int(count), selected=slug in query.faiths)
         for slug, label, count in zip(faith.slugs, faith.labels, faith_counts, strict=True)
     ]
 
     for key, codes, values, labels, chosen in (
         (
-            PARAM_GENDER,
+            SearchParam.GENDER,
             index.gender,
             index.gender_values,
             dict(GenderCategory.choices),
             query.genders,
         ),
         (
-            PARAM_CONTACT,
+            SearchParam.CONTACT,
             index.contact,
             index.contact_values,
             dict(BetweenSessionContact.choices),
@@ -118,21 +106,21 @@ def count_facets(
 
     for key, flag, label, selected in (
         (
-            PARAM_LGBTQ2S_AFFIRMING,
+            SearchParam.LGBTQ2S_AFFIRMING,
             index.lgbtq2s_affirming,
             "LGBTQ2S+ affirming",
             query.lgbtq2s_affirming,
         ),
-        (PARAM_INSURANCE, index.insurance, "Accepts insurance", query.insurance),
+        (SearchParam.INSURANCE, index.insurance, "Accepts insurance", query.insurance),
         (
-            PARAM_DIRECT_BILLING,
+            SearchParam.DIRECT_BILLING,
             index.direct_billing,
             "Bills insurers directly",
             query.direct_billing,
         ),
-        (PARAM_HAS_VIDEO, index.has_video, "Has a video introduction", query.has_video),
+        (SearchParam.HAS_VIDEO, index.has_video, "Has a video introduction", query.has_video),
         (
-            PARAM_CAPTIONED_VIDEO,
+            SearchParam.CAPTIONED_VIDEO,
             index.captioned_video,
             "Has captioned videos",
             query.captioned_video,
@@ -153,7 +141,7 @@ def count_facets(
         if sliding_mask is None
         else int(np.count_nonzero(masks.combined(size, without="fee") & sliding_mask))
     )
-    facets[PARAM_SLIDING_SCALE] = [
+    facets[SearchParam.SLIDING_SCALE] = [
         FacetCount(
             value="1",
             label="Sliding scale within my budget",
@@ -161,11 +149,11 @@ def count_facets(
             selected=query.sliding_scale,
         )
     ]
-    facets[PARAM_ACCEPTING] = [
+    facets[SearchParam.ACCEPTING] = [
         FacetCount(
             value="0",
             label="Include therapists not taking new clients",
-            count=int(np.count_nonzero(masks.combined(size, without=PARAM_ACCEPTING))),
+            count=int(np.count_nonzero(masks.combined(size, without=SearchParam.ACCEPTING))),
             selected=not query.accepting_only,
         )
     ]
@@ -186,13 +174,13 @@ def count_facets(
         feature_counts = np.asarray(
             np.bitwise_count(index.office_feature_bits & result_bits).sum(axis=1, dtype=np.int64)
         )
-    facets[PARAM_ACCESSIBILITY] = [
+    facets[SearchParam.ACCESSIBILITY] = [
         FacetCount(value=slug, label=label, count=int(count), selected=slug in query.accessibility)
         for slug, label, count in zip(features.slugs, features.labels, feature_counts, strict=True)
     ]
-    without_consultation = masks.combined(size, without=PARAM_CONSULTATION_WITHIN)
+    without_consultation = masks.combined(size, without=SearchParam.CONSULTATION_WITHIN)
     now_microseconds = epoch_microseconds(now)
-    facets[PARAM_CONSULTATION_WITHIN] = [
+    facets[SearchParam.CONSULTATION_WITHIN] = [
         FacetCount(
             value=str(days),
             label=f"Within {days} days",

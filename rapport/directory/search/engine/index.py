@@ -24,12 +24,7 @@ from rapport.directory.models import (
     Population,
 )
 from rapport.directory.search.contract import (
-    PARAM_CONCERN,
-    PARAM_FAITH,
-    PARAM_LANGUAGE,
-    PARAM_LIVED_EXPERIENCE,
-    PARAM_MODALITY,
-    PARAM_POPULATION,
+    SearchParam,
 )
 from rapport.directory.search.engine.cache import AnswerCache
 
@@ -39,14 +34,14 @@ STYLE_TOLERANCE = 1
 # (facet key = query-string parameter, SearchQuery attribute, term model, profile M2M field)
 # "All of" taxonomies: a therapist must have every chosen term.
 ALL_OF_TAXONOMIES: tuple[tuple[str, str, type[Term], str], ...] = (
-    (PARAM_CONCERN, "concerns", Concern, "concerns"),
-    (PARAM_MODALITY, "modalities", Modality, "modalities"),
-    (PARAM_POPULATION, "populations", Population, "populations"),
-    (PARAM_LANGUAGE, "languages", Language, "languages"),
-    (PARAM_LIVED_EXPERIENCE, "lived_experiences", LivedExperience, "lived_experiences"),
+    (SearchParam.CONCERN, "concerns", Concern, "concerns"),
+    (SearchParam.MODALITY, "modalities", Modality, "modalities"),
+    (SearchParam.POPULATION, "populations", Population, "populations"),
+    (SearchParam.LANGUAGE, "languages", Language, "languages"),
+    (SearchParam.LIVED_EXPERIENCE, "lived_experiences", LivedExperience, "lived_experiences"),
 )
 # "Any of": a person picks the faiths they would see.
-FAITH_TAXONOMY: tuple[str, str, type[Term], str] = (PARAM_FAITH, "faiths", Faith, "faiths")
+FAITH_TAXONOMY: tuple[str, str, type[Term], str] = (SearchParam.FAITH, "faiths", Faith, "faiths")
 
 NO_CONFIRMATION = np.iinfo(np.int64).min
 NO_EXPIRY = np.iinfo(np.int64).max

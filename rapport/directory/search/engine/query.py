@@ -11,23 +11,12 @@ from django.conf import settings
 
 from rapport.directory.search import text
 from rapport.directory.search.contract import (
-    PARAM_ACCEPTING,
-    PARAM_ACCESSIBILITY,
-    PARAM_CAPTIONED_VIDEO,
-    PARAM_CONSULTATION_WITHIN,
-    PARAM_CONTACT,
-    PARAM_DELIVERY,
-    PARAM_DIRECT_BILLING,
-    PARAM_FAITH,
-    PARAM_GENDER,
-    PARAM_HAS_VIDEO,
-    PARAM_INSURANCE,
-    PARAM_LGBTQ2S_AFFIRMING,
     SORT_BEST_FIT,
     SORT_DISTANCE,
     SORT_FEE,
     SORT_SOONEST,
     SearchHit,
+    SearchParam,
     SearchQuery,
     SearchResult,
 )
@@ -66,26 +55,32 @@ def search(
 
     masks = Masks()
     masks.by_filter["visible"] = index.confirmed_at >= freshness_floor
-    masks.by_filter[PARAM_ACCEPTING] = index.accepting if query.accepting_only else None
+    masks.by_filter[SearchParam.ACCEPTING] = index.accepting if query.accepting_only else None
     for key, attribute, _, _ in ALL_OF_TAXONOMIES:
         masks.by_filter[key] = index.taxonomies[key].all_of(getattr(query, attribute))
-    masks.by_filter[PARAM_FAITH] = index.taxonomies[PARAM_FAITH].any_of(query.faiths)
-    masks.by_filter[PARAM_GENDER] = code_mask(index.gender, index.gender_values, query.genders)
-    masks.by_filter[PARAM_CONTACT] = code_mask(index.contact, index.contact_values, query.contact)
-    masks.by_filter[PARAM_LGBTQ2S_AFFIRMING] = (
+    masks.by_filter[SearchParam.FAITH] = index.taxonomies[SearchParam.FAITH].any_of(query.faiths)
+    masks.by_filter[SearchParam.GENDER] = code_mask(
+        index.gender, index.gender_values, query.genders
+    )
+    masks.by_filter[SearchParam.CONTACT] = code_mask(
+        index.contact, index.contact_values, query.contact
+    )
+    masks.by_filter[SearchParam.LGBTQ2S_AFFIRMING] = (
         index.lgbtq2s_affirming if query.lgbtq2s_affirming else None
     )
-    masks.by_filter[PARAM_INSURANCE] = index.insurance if query.insurance else None
-    masks.by_filter[PARAM_DIRECT_BILLING] = index.direct_billing if query.direct_billing else None
-    masks.by_filter[PARAM_HAS_VIDEO] = index.has_video if query.has_video else None
-    masks.by_filter[PARAM_CAPTIONED_VIDEO] = (
+    masks.by_filter[SearchParam.INSURANCE] = index.insurance if query.insurance else None
+    masks.by_filter[SearchParam.DIRECT_BILLING] = (
+        index.direct_billing if query.direct_billing else None
+    )
+    masks.by_filter[SearchParam.HAS_VIDEO] = index.has_video if query.has_video else None
+    masks.by_filter[SearchParam.CAPTIONED_VIDEO] = (
         index.captioned_video if query.captioned_video else None
     )
     masks.by_filter["fee"] = fee_mask(index, query.max_fee_minor, sliding=query.sliding_scale)
     masks.by_filter["style"] = style_mask(index, query.style)
     consultation_times = index.consultation_times.values
     now_microseconds = epoch_microseconds(now)
-    masks.by_filter[PARAM_CONSULTATION_WITHIN] = (
+    masks.by_filter[SearchParam.CONSULTATION_WITHIN] = (
         consultation_mask(consultation_times, now_microseconds, query.consultation_within_days)
         if query.consultation_within_days is not None
         else None
@@ -107,19 +102,19 @@ def search(
     )
     mode_ok = mode_masks(index, query, offices_near, today=today)
     if query.delivery:
-        masks.by_filter[PARAM_DELIVERY] = np.logical_or.reduce(
+        masks.by_filter[SearchParam.DELIVERY] = np.logical_or.reduce(
             [mode_ok[mode] for mode in query.delivery]
         )
     elif query.has_location:
-        masks.by_filter[PARAM_DELIVERY] = np.logical_or.reduce(list(mode_ok.values()))
+        masks.by_filter[SearchParam.DELIVERY] = np.logical_or.reduce(list(mode_ok.values()))
     else:
-        masks.by_filter[PARAM_DELIVERY] = None
+        masks.by_filter[SearchParam.DELIVERY] = None
     if query.accessibility:
         has_fitting_office = np.zeros(size, dtype=bool)
         has_fitting_office[index.office_row[offices_fit.positions]] = True
-        masks.by_filter[PARAM_ACCESSIBILITY] = has_fitting_office
+        masks.by_filter[SearchParam.ACCESSIBILITY] = has_fitting_office
     else:
-        masks.by_filter[PARAM_ACCESSIBILITY] = None
+        masks.by_filter[SearchParam.ACCESSIBILITY] = None
 
     result_mask = masks.combined(size)
     rows = np.flatnonzero(result_mask)

@@ -29,7 +29,6 @@ from rapport.directory.models import (
     STYLE_MIN,
     BetweenSessionContact,
     GenderCategory,
-    Licence,
     TherapistProfile,
     VerificationDecision,
 )
@@ -50,7 +49,12 @@ from rapport.directory.search.engine import (
 )
 from rapport.directory.search.numbers import whole_number
 from rapport.directory.search.params import parse_search_query
-from rapport.directory.selectors import therapist_profile
+from rapport.directory.selectors import (
+    therapist_licences_for_review,
+    therapist_profile,
+    therapist_result_rows,
+    therapist_verification_decisions,
+)
 from rapport.directory.services import StaleDecision, therapist_verification_decide
 
 staff_router = Router(tags=["staff"])
@@ -110,11 +114,11 @@ def _review(therapist: TherapistProfile) -> dict[str, Any]:
                 "regulator": licence.regulator.name,
                 "number": licence.number,
             }
-            for licence in therapist.licences.select_related("designation", "regulator")
+            for licence in therapist_licences_for_review(therapist=therapist)
         ],
         "decisions": [
             _decision(decision)
-            for decision in therapist.verification_decisions.select_related("reviewer")
+            for decision in therapist_verification_decisions(therapist=therapist)
         ],
     }
 
@@ -534,50 +538,8 @@ def _captioned(has_video_introduction: bool, has_captioned_video: bool) -> bool:
 
 
 def _result_rows(hits: list[SearchHit], *, now: dt.datetime) -> list[dict[str, Any]]:
-    """The page's rows in the engine's order, in three queries whatever the page size.
-
-    Plain values rather than model instances: a row needs a dozen columns, and building
-    TherapistProfile objects (with prefetch machinery) cost more than the search itself.
-    """
-    ids = [hit.therapist_id for hit in hits]
-    therapists = {
-        row[0]: row
-        for row in TherapistProfile.objects.filter(id__in=ids).values_list(
-            "id",
-            "public_id",
-            "display_name",
-            "pronouns",
-            "designation__code",
-            "fee_minor",
-            "currency",
-            "sliding_scale_min_minor",
-            "offers_in_person",
-            "offers_video",
-            "offers_phone",
-            "accepting_new_clients",
-            "next_consultation_at",
-            "has_video_introduction",
-            "has_captioned_video",
-        )
-    }
-    licensed_in: dict[int, list[str]] = {therapist_id: [] for therapist_id in therapists}
-    # Only current licences: "licensed in" reads as the legal permission to treat.
-    for therapist_id, jurisdiction in (
-        Licence.objects.current(on=now.date())
-        .filter(therapist_id__in=ids)
-        .order_by("jurisdiction_id", "id")
-        .values_list("therapist_id", "jurisdiction_id")
-    ):
-        if jurisdiction not in licensed_in[therapist_id]:
-            licensed_in[therapist_id].append(jurisdiction)
-    languages: dict[int, list[str]] = {therapist_id: [] for therapist_id in therapists}
-    for therapist_id, slug in (
-        TherapistProfile.languages.through.objects.filter(therapistprofile_id__in=ids)
-        .order_by("language__sort_order", "language__name")
-        .values_list("therapistprofile_id", "language__slug")
-    ):
-        languages[therapist_id].append(slug)
-
+    """The page's rows in the engine's order (see ``selectors.therapist_result_rows``)."""
+    therapists = therapist_result_rows(ids=[hit.therapist_id for hit in hits], now=now)
     # One reverse() for the page: a profile path differs only by the id.
     path_template = _profile_path(_PATH_PLACEHOLDER)
     rows = []
@@ -585,36 +547,40 @@ def _result_rows(hits: list[SearchHit], *, now: dt.datetime) -> list[dict[str, A
         row = therapists.get(hit.therapist_id)
         if row is None:  # removed between the search and this read
             continue
-        (therapist_id, public_id, name, pronouns, designation, fee, currency, sliding_minimum,
-         in_person, video, phone, accepting, next_consultation_at, video_introduction,
-         captioned) = row  # fmt: skip
         delivery = [
             mode
-            for mode, offered in (("in_person", in_person), ("video", video), ("phone", phone))
+            for mode, offered in (
+                ("in_person", row.offers_in_person),
+                ("video", row.offers_video),
+                ("phone", row.offers_phone),
+            )
             if offered
         ]
+        next_consultation_at = row.next_consultation_at
         rows.append(
             {
-                "id": str(public_id),
-                "name": name,
-                "pronouns": pronouns,
-                "designation": designation,
-                "licensed_in": licensed_in[therapist_id],
+                "id": str(row.public_id),
+                "name": row.display_name,
+                "pronouns": row.pronouns,
+                "designation": row.designation_code,
+                "licensed_in": row.licensed_in,
                 "distance_km": None if hit.distance_km is None else round(hit.distance_km, 1),
-                "fee": fee,
-                "currency": currency,
-                "sliding_scale_min": sliding_minimum,
+                "fee": row.fee_minor,
+                "currency": row.currency,
+                "sliding_scale_min": row.sliding_scale_min_minor,
                 "delivery": delivery,
-                "languages": languages[therapist_id],
-                "accepting_new_clients": accepting,
+                "languages": row.languages,
+                "accepting_new_clients": row.accepting_new_clients,
                 "next_consultation_at": (
                     next_consultation_at.isoformat().replace("+00:00", "Z")
                     if next_consultation_at is not None and next_consultation_at >= now
                     else None
                 ),
-                "has_video_introduction": video_introduction,
-                "has_captioned_video": _captioned(video_introduction, captioned),
-                "url": path_template.replace(str(_PATH_PLACEHOLDER), str(public_id)),
+                "has_video_introduction": row.has_video_introduction,
+                "has_captioned_video": _captioned(
+                    row.has_video_introduction, row.has_captioned_video
+                ),
+                "url": path_template.replace(str(_PATH_PLACEHOLDER), str(row.public_id)),
             }
         )
     return rows

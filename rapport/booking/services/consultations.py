@@ -1,20 +1,10 @@
-"""Every change to booking data goes through a function here (see docs/architecture.md).
-
-Each function runs in a transaction, writes its e-mails to the outbox in that same transaction
-(``outbox.outbox_write``), and refreshes the therapist's booking facts on commit. On any error
-(ValidationError, SlotUnavailable, SlotTaken, InvalidTransition) nothing is written.
-
-Overlap is guaranteed by the database (migration 0002), never by checking first: the free-time
-checks here give people a clear reason, but two requests racing for one slot are settled by the
-exclusion constraint (PostgreSQL) or trigger (SQLite), whose IntegrityError becomes SlotTaken.
-"""
+"""An appointment's life: booking a consultation, the therapist's answer (confirm, decline),
+expiry of an unanswered request, cancelling and moving, and the first session after a
+consultation."""
 
 from __future__ import annotations
 
 import datetime as dt
-import itertools
-import logging
-import zoneinfo
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -23,27 +13,19 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from rapport.accounts.models import User
-from rapport.accounts.services import AddressNotConfirmed, client_account_for_proven_address
-from rapport.booking import outbox, selectors, slots
+from rapport.booking import outbox, slots
 from rapport.booking.errors import FreeTime, InvalidTransition, SlotTaken, SlotUnavailable
 from rapport.booking.models import (
     ACTIVE_STATUSES,
     Appointment,
     AppointmentKind,
     AppointmentStatus,
-    BookingPolicy,
-    DateException,
-    OutboxEmail,
-    OutboxStatus,
     Party,
-    Weekday,
-    WeeklyWindow,
-    new_feed_token,
 )
+from rapport.booking.services._common import _facts_refresh_on_commit, _locked, _locked_policy
+from rapport.booking.services.availability import booking_policy_for
 from rapport.core.validators import validate_time_zone
 from rapport.directory.models import TherapistProfile
-
-logger = logging.getLogger(__name__)
 
 OVERLAP_GUARD = "appointment_no_overlap"
 NEXT_FREE_COUNT = 3
@@ -53,15 +35,6 @@ SESSION_MAX_AHEAD = dt.timedelta(days=365)
 # Times outside these are refused as typos before any arithmetic on them could overflow.
 EARLIEST = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 LATEST = dt.datetime(9000, 1, 1, tzinfo=dt.UTC)
-
-
-# --- helpers ---------------------------------------------------------------------------------
-
-
-def _facts_refresh_on_commit(therapist: TherapistProfile) -> None:
-    from rapport.booking.facts import therapist_booking_facts_refresh_on_commit
-
-    therapist_booking_facts_refresh_on_commit(therapist=therapist)
 
 
 def _is_overlap(error: IntegrityError) -> bool:
@@ -90,27 +63,6 @@ def _aware(moment: dt.datetime, field: str) -> dt.datetime:
     if utc is None or not EARLIEST <= utc < LATEST:
         raise ValidationError({field: "Choose a time between the years 1970 and 8999."})
     return utc
-
-
-def _locked(appointment: Appointment) -> Appointment:
-    """The appointment's row, locked until the transaction ends, so two people acting on one
-    appointment at once (cancel and confirm, two reschedules) are applied one after the other,
-    each seeing the other's result."""
-    return (
-        Appointment.objects.select_for_update().select_related("therapist").get(pk=appointment.pk)
-    )
-
-
-def _locked_policy(therapist: TherapistProfile) -> BookingPolicy:
-    """The therapist's policy row, locked.
-
-    Every consultation booking or move takes this lock before the daily cap is counted: without
-    it two requests for the same day could each count "3 of 4" and both insert, ending at 5. The
-    overlap guard cannot catch that (the times do not overlap). On SQLite writers are already
-    serialised by BEGIN IMMEDIATE and the lock is a no-op.
-    """
-    booking_policy_for(therapist=therapist)
-    return BookingPolicy.objects.select_for_update().get(therapist=therapist)
 
 
 def _next_free(
@@ -169,173 +121,6 @@ def _write_to_both(appointment: Appointment, purpose: str) -> None:
 
 def _status_label(appointment: Appointment) -> str:
     return appointment.get_status_display().lower()
-
-
-# --- availability (the therapist's own settings) -------------------------------------------
-
-
-def booking_policy_for(*, therapist: TherapistProfile) -> BookingPolicy:
-    """The therapist's policy, created with defaults on first use.
-
-    Side effects: may create the BookingPolicy row (two first uses at once are safe:
-    get_or_create falls back to reading the row the other one created).
-    """
-    policy, _ = BookingPolicy.objects.get_or_create(therapist=therapist)
-    return policy
-
-
-def booking_policy_update(
-    *,
-    therapist: TherapistProfile,
-    buffer_minutes: int,
-    minimum_notice_hours: int,
-    horizon_days: int,
-    max_consultations_per_day: int,
-    requires_confirmation: bool,
-) -> BookingPolicy:
-    """Change how consultations may be booked. Existing appointments are kept as they are.
-
-    Raises ValidationError with a message per field for values out of range. Side effects:
-    updates the policy row; refreshes the booking facts on commit.
-    """
-    with transaction.atomic():
-        policy = _locked_policy(therapist)
-        policy.buffer_minutes = buffer_minutes
-        policy.minimum_notice_hours = minimum_notice_hours
-        policy.horizon_days = horizon_days
-        policy.max_consultations_per_day = max_consultations_per_day
-        policy.requires_confirmation = bool(requires_confirmation)
-        policy.full_clean(exclude=["therapist", "feed_token"])
-        policy.save()
-        _facts_refresh_on_commit(therapist)
-    return policy
-
-
-def weekly_windows_replace(
-    *, therapist: TherapistProfile, windows: list[tuple[int, dt.time, dt.time]]
-) -> None:
-    """Replace all weekly windows with (weekday, start, end) rows; overlapping rows on one
-    weekday are refused with ValidationError (touching rows, 9–12 and 12–17, are fine).
-
-    Side effects: deletes and recreates the therapist's WeeklyWindow rows; refreshes the
-    booking facts on commit. Existing appointments are kept.
-    """
-    problems: list[str] = []
-    by_day: dict[int, list[tuple[dt.time, dt.time]]] = {}
-    for weekday, start, end in windows:
-        if weekday not in Weekday.values:
-            problems.append(f"{weekday!r} is not a weekday (0 is Monday, 6 is Sunday).")
-            continue
-        label = Weekday(weekday).label
-        if not isinstance(start, dt.time) or not isinstance(end, dt.time):
-            problems.append(f"{label}: give a start and an end time.")
-            continue
-        if end <= start:
-            problems.append(f"{label} {start:%H:%M}–{end:%H:%M}: the end must be after the start.")
-            continue
-        by_day.setdefault(weekday, []).append((start, end))
-    for weekday, rows in sorted(by_day.items()):
-        rows.sort()
-        for (first_start, first_end), (second_start, second_end) in itertools.pairwise(rows):
-            if second_start < first_end:
-                label = Weekday(weekday).label
-                problems.append(
-                    f"{label} {first_start:%H:%M}–{first_end:%H:%M} overlaps "
-                    f"{label} {second_start:%H:%M}–{second_end:%H:%M}."
-                )
-    if problems:
-        raise ValidationError({"windows": problems})
-    with transaction.atomic():
-        WeeklyWindow.objects.filter(therapist=therapist).delete()
-        WeeklyWindow.objects.bulk_create(
-            WeeklyWindow(therapist=therapist, weekday=weekday, starts_at=start, ends_at=end)
-            for weekday, rows in sorted(by_day.items())
-            for start, end in rows
-        )
-        _facts_refresh_on_commit(therapist)
-
-
-def date_exception_add(
-    *,
-    therapist: TherapistProfile,
-    date: dt.date,
-    kind: str,
-    starts_at: dt.time | None,
-    ends_at: dt.time | None,
-    note: str = "",
-    now: dt.datetime | None = None,
-) -> DateException:
-    """Add time off or extra hours on one date (in the therapist's zone).
-
-    Raises ValidationError for a date already past, an unknown kind, extra hours without times,
-    only one of the two times, or an end not after the start. Side effects: creates the
-    DateException; refreshes the booking facts on commit. Appointments already booked into
-    new time off are kept (the therapist cancels them explicitly, which tells the client).
-    """
-    now = now or timezone.now()
-    exception = DateException(
-        therapist=therapist,
-        date=date,
-        kind=kind,
-        starts_at=starts_at,
-        ends_at=ends_at,
-        note=(note or "").strip(),
-    )
-    errors: dict[str, list[str]] = {}
-    try:
-        exception.full_clean(exclude=["therapist"], validate_constraints=False)
-    except ValidationError as error:
-        errors.update(error.message_dict)
-    if not errors:
-        today_there = now.astimezone(zoneinfo.ZoneInfo(therapist.time_zone)).date()
-        if date < today_there:
-            errors["date"] = ["That date has already passed."]
-        if (starts_at is None) != (ends_at is None):
-            errors["ends_at" if ends_at is None else "starts_at"] = [
-                "Give both a start and an end time, or neither for the whole day."
-            ]
-        elif starts_at is None and kind == "extra_hours":
-            errors["starts_at"] = ["Extra hours need a start and an end time."]
-        elif starts_at is not None and ends_at is not None and ends_at <= starts_at:
-            errors["ends_at"] = ["The end must be after the start."]
-    if errors:
-        raise ValidationError(errors)
-    with transaction.atomic():
-        exception.save()
-        _facts_refresh_on_commit(therapist)
-    return exception
-
-
-def date_exception_remove(*, therapist: TherapistProfile, exception_id: int) -> None:
-    """Remove one of the therapist's own date exceptions.
-
-    Raises DateException.DoesNotExist for an id that is not theirs, exactly as for one that does
-    not exist (pages answer 404 for both). Side effects: deletes the row; refreshes the booking
-    facts on commit.
-    """
-    with transaction.atomic():
-        exception = DateException.objects.get(therapist=therapist, pk=exception_id)
-        exception.delete()
-        _facts_refresh_on_commit(therapist)
-
-
-def calendar_feed_rotate(
-    *, therapist: TherapistProfile, now: dt.datetime | None = None
-) -> BookingPolicy:
-    """Give the feed a new secret URL; the old one stops working at once.
-
-    Side effects: replaces ``feed_token`` and its creation time on the policy row.
-    """
-    now = now or timezone.now()
-    with transaction.atomic():
-        policy = _locked_policy(therapist)
-        policy.feed_token = new_feed_token()
-        policy.feed_token_created_at = now
-        policy.save(update_fields=["feed_token", "feed_token_created_at", "updated_at"])
-    return policy
-
-
-# --- consultations and appointments --------------------------------------------------------
 
 
 def _clean_client(
@@ -664,50 +449,6 @@ def appointment_reschedule(
     return appointment
 
 
-def client_email_confirm(*, appointment: Appointment, now: dt.datetime | None = None) -> User:
-    """The client proved the address (link in the confirmation e-mail): link the appointment to
-    the account with that address, creating a client account if there is none.
-
-    The new account has no usable password (the person sets one through "forgot password" if
-    they want to sign in) and its address counts as verified: the link was delivered to it.
-    An existing account is linked only when its own address is verified; otherwise whoever
-    signed up with the address may not own it, and linking would show them this consultation,
-    so InvalidTransition asks the person to confirm the account's address first.
-    An account linked at booking whose address is not the booked one (someone signed in typed
-    another person's address) is not kept: the link follows the proven address instead, so
-    the page never shows the signed-in account's address to whoever holds this link.
-    Idempotent: a second click returns the same account. Side effects: may create a User and
-    its allauth EmailAddress; sets ``client`` and ``client_email_confirmed_at`` once.
-    """
-    now = now or timezone.now()
-    with transaction.atomic():
-        locked = _locked(appointment)
-        linked = locked.client
-        if linked is not None and linked.email.strip().lower() != (
-            locked.client_email.strip().lower()
-        ):
-            linked = None
-        user = linked if linked is not None else _client_account_for(locked)
-        locked.client = user
-        if locked.client_email_confirmed_at is None:
-            locked.client_email_confirmed_at = now
-        locked.save(update_fields=["client", "client_email_confirmed_at", "updated_at"])
-    appointment.refresh_from_db()
-    return user
-
-
-def _client_account_for(appointment: Appointment) -> User:
-    try:
-        return client_account_for_proven_address(
-            email=appointment.client_email, name=appointment.client_name
-        )
-    except AddressNotConfirmed:
-        raise InvalidTransition(
-            "There is already an account with this address that has not confirmed it yet. "
-            "Sign in and confirm the address first; your consultation is still booked."
-        ) from None
-
-
 def first_session_book(
     *, consultation: Appointment, starts_at: dt.datetime, now: dt.datetime | None = None
 ) -> Appointment:
@@ -765,51 +506,3 @@ def first_session_book(
         outbox.outbox_reminders_write(appointment=session, now=now)
         _facts_refresh_on_commit(therapist)
     return session
-
-
-# --- when a client deletes their account ----------------------------------------------------
-
-# Said to the therapist (in the cancellation e-mail and on the practice page) when upcoming
-# appointments end because the client deleted their account.
-ACCOUNT_CLOSED_REASON = "The client closed their Rapport account."
-
-
-def client_appointments_erase(*, user: User, now: dt.datetime | None = None) -> int:
-    """Remove what identifies ``user`` from their appointments; returns how many were touched.
-
-    Runs inside the account deletion (registered as booking's erasure step). Upcoming
-    appointments are cancelled first, so the therapist is told and the time is freed. Then, on
-    every appointment of the person (linked to the account, or booked with an address they
-    proved is theirs): the name, e-mail address, account link and both free-text reasons are
-    emptied, and e-mails to the client still waiting in the outbox are dropped (their address
-    is gone). What stays is what the therapist's records and the published reply-time figures
-    need: when, how long, what kind, its status and who ended it.
-    """
-    now = now or timezone.now()
-    with transaction.atomic():
-        appointments = list(selectors.client_appointments(user=user))
-        cancelled_now = []
-        for appointment in appointments:
-            if appointment.is_active and appointment.starts_at > now:
-                appointment_cancel(
-                    appointment=appointment, by=Party.CLIENT, reason=ACCOUNT_CLOSED_REASON, now=now
-                )
-                cancelled_now.append(appointment.pk)
-        ids = [appointment.pk for appointment in appointments]
-        OutboxEmail.objects.filter(
-            appointment_id__in=ids, recipient=Party.CLIENT, status=OutboxStatus.PENDING
-        ).delete()
-        Appointment.objects.filter(pk__in=ids).update(
-            client=None,
-            client_name="",
-            client_email="",
-            client_email_confirmed_at=None,
-            share_fit_profile=False,
-            change_reason="",
-            end_reason="",
-            updated_at=now,
-        )
-        # Rapport's own words, not the person's: the therapist's cancellation e-mail (sent
-        # after this) and practice page say why the time was freed.
-        Appointment.objects.filter(pk__in=cancelled_now).update(end_reason=ACCOUNT_CLOSED_REASON)
-    return len(ids)

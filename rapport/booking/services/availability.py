@@ -1,0 +1,184 @@
+"""The therapist's own booking settings: the policy (buffer, notice, horizon, daily cap,
+confirmation), weekly windows, date exceptions and the calendar feed's secret URL. Changing them
+never touches appointments already booked."""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+import zoneinfo
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from rapport.booking.models import (
+    BookingPolicy,
+    DateException,
+    Weekday,
+    WeeklyWindow,
+    new_feed_token,
+)
+from rapport.booking.services._common import _facts_refresh_on_commit, _locked_policy
+from rapport.directory.models import TherapistProfile
+
+
+def booking_policy_for(*, therapist: TherapistProfile) -> BookingPolicy:
+    """The therapist's policy, created with defaults on first use.
+
+    Side effects: may create the BookingPolicy row (two first uses at once are safe:
+    get_or_create falls back to reading the row the other one created).
+    """
+    policy, _ = BookingPolicy.objects.get_or_create(therapist=therapist)
+    return policy
+
+
+def booking_policy_update(
+    *,
+    therapist: TherapistProfile,
+    buffer_minutes: int,
+    minimum_notice_hours: int,
+    horizon_days: int,
+    max_consultations_per_day: int,
+    requires_confirmation: bool,
+) -> BookingPolicy:
+    """Change how consultations may be booked. Existing appointments are kept as they are.
+
+    Raises ValidationError with a message per field for values out of range. Side effects:
+    updates the policy row; refreshes the booking facts on commit.
+    """
+    with transaction.atomic():
+        policy = _locked_policy(therapist)
+        policy.buffer_minutes = buffer_minutes
+        policy.minimum_notice_hours = minimum_notice_hours
+        policy.horizon_days = horizon_days
+        policy.max_consultations_per_day = max_consultations_per_day
+        policy.requires_confirmation = bool(requires_confirmation)
+        policy.full_clean(exclude=["therapist", "feed_token"])
+        policy.save()
+        _facts_refresh_on_commit(therapist)
+    return policy
+
+
+def weekly_windows_replace(
+    *, therapist: TherapistProfile, windows: list[tuple[int, dt.time, dt.time]]
+) -> None:
+    """Replace all weekly windows with (weekday, start, end) rows; overlapping rows on one
+    weekday are refused with ValidationError (touching rows, 9–12 and 12–17, are fine).
+
+    Side effects: deletes and recreates the therapist's WeeklyWindow rows; refreshes the
+    booking facts on commit. Existing appointments are kept.
+    """
+    problems: list[str] = []
+    by_day: dict[int, list[tuple[dt.time, dt.time]]] = {}
+    for weekday, start, end in windows:
+        if weekday not in Weekday.values:
+            problems.append(f"{weekday!r} is not a weekday (0 is Monday, 6 is Sunday).")
+            continue
+        label = Weekday(weekday).label
+        if not isinstance(start, dt.time) or not isinstance(end, dt.time):
+            problems.append(f"{label}: give a start and an end time.")
+            continue
+        if end <= start:
+            problems.append(f"{label} {start:%H:%M}–{end:%H:%M}: the end must be after the start.")
+            continue
+        by_day.setdefault(weekday, []).append((start, end))
+    for weekday, rows in sorted(by_day.items()):
+        rows.sort()
+        for (first_start, first_end), (second_start, second_end) in itertools.pairwise(rows):
+            if second_start < first_end:
+                label = Weekday(weekday).label
+                problems.append(
+                    f"{label} {first_start:%H:%M}–{first_end:%H:%M} overlaps "
+                    f"{label} {second_start:%H:%M}–{second_end:%H:%M}."
+                )
+    if problems:
+        raise ValidationError({"windows": problems})
+    with transaction.atomic():
+        WeeklyWindow.objects.filter(therapist=therapist).delete()
+        WeeklyWindow.objects.bulk_create(
+            WeeklyWindow(therapist=therapist, weekday=weekday, starts_at=start, ends_at=end)
+            for weekday, rows in sorted(by_day.items())
+            for start, end in rows
+        )
+        _facts_refresh_on_commit(therapist)
+
+
+def date_exception_add(
+    *,
+    therapist: TherapistProfile,
+    date: dt.date,
+    kind: str,
+    starts_at: dt.time | None,
+    ends_at: dt.time | None,
+    note: str = "",
+    now: dt.datetime | None = None,
+) -> DateException:
+    """Add time off or extra hours on one date (in the therapist's zone).
+
+    Raises ValidationError for a date already past, an unknown kind, extra hours without times,
+    only one of the two times, or an end not after the start. Side effects: creates the
+    DateException; refreshes the booking facts on commit. Appointments already booked into
+    new time off are kept (the therapist cancels them explicitly, which tells the client).
+    """
+    now = now or timezone.now()
+    exception = DateException(
+        therapist=therapist,
+        date=date,
+        kind=kind,
+        starts_at=starts_at,
+        ends_at=ends_at,
+        note=(note or "").strip(),
+    )
+    errors: dict[str, list[str]] = {}
+    try:
+        exception.full_clean(exclude=["therapist"], validate_constraints=False)
+    except ValidationError as error:
+        errors.update(error.message_dict)
+    if not errors:
+        today_there = now.astimezone(zoneinfo.ZoneInfo(therapist.time_zone)).date()
+        if date < today_there:
+            errors["date"] = ["That date has already passed."]
+        if (starts_at is None) != (ends_at is None):
+            errors["ends_at" if ends_at is None else "starts_at"] = [
+                "Give both a start and an end time, or neither for the whole day."
+            ]
+        elif starts_at is None and kind == "extra_hours":
+            errors["starts_at"] = ["Extra hours need a start and an end time."]
+        elif starts_at is not None and ends_at is not None and ends_at <= starts_at:
+            errors["ends_at"] = ["The end must be after the start."]
+    if errors:
+        raise ValidationError(errors)
+    with transaction.atomic():
+        exception.save()
+        _facts_refresh_on_commit(therapist)
+    return exception
+
+
+def date_exception_remove(*, therapist: TherapistProfile, exception_id: int) -> None:
+    """Remove one of the therapist's own date exceptions.
+
+    Raises DateException.DoesNotExist for an id that is not theirs, exactly as for one that does
+    not exist (pages answer 404 for both). Side effects: deletes the row; refreshes the booking
+    facts on commit.
+    """
+    with transaction.atomic():
+        exception = DateException.objects.get(therapist=therapist, pk=exception_id)
+        exception.delete()
+        _facts_refresh_on_commit(therapist)
+
+
+def calendar_feed_rotate(
+    *, therapist: TherapistProfile, now: dt.datetime | None = None
+) -> BookingPolicy:
+    """Give the feed a new secret URL; the old one stops working at once.
+
+    Side effects: replaces ``feed_token`` and its creation time on the policy row.
+    """
+    now = now or timezone.now()
+    with transaction.atomic():
+        policy = _locked_policy(therapist)
+        policy.feed_token = new_feed_token()
+        policy.feed_token_created_at = now
+        policy.save(update_fields=["feed_token", "feed_token_created_at", "updated_at"])
+    return policy

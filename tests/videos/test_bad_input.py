@@ -44,7 +44,7 @@ def media(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def enqueued(monkeypatch) -> list[int]:
     """Every processing task queued."""
     seen: list[int] = []
-    monkeypatch.setattr(services, "_enqueue_processing", lambda video: seen.append(video.pk))
+    monkeypatch.setattr(services._common, "_enqueue_processing", lambda v: seen.append(v.pk))
     return seen
 
 

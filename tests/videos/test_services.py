@@ -401,7 +401,7 @@ def test_a_transcode_refusal_fails_the_video_with_the_reason(
     def refuse(*args, **kwargs):
         raise VideoRejected("Preparing the video took too long.", code="timeout")
 
-    monkeypatch.setattr(services, "transcode_video", refuse)
+    monkeypatch.setattr(services.processing, "transcode_video", refuse)
     with django_capture_on_commit_callbacks(execute=True):
         video = upload_video(therapist, clip_path)
     video.refresh_from_db()
@@ -455,7 +455,7 @@ def test_an_unexpected_error_fails_the_video_not_the_worker(
     def explode(*args, **kwargs):
         raise OSError("disk full")
 
-    monkeypatch.setattr(services, "transcode_video", explode)
+    monkeypatch.setattr(services.processing, "transcode_video", explode)
     with django_capture_on_commit_callbacks(execute=True):
         video = upload_video(therapist, clip_path)  # no exception reaches the caller
     video.refresh_from_db()
@@ -476,14 +476,14 @@ def test_a_video_deleted_behind_the_services_back_keeps_only_its_original(
     therapist, clip_path, video_dirs, monkeypatch
 ):
     video = upload_video(therapist, clip_path)
-    real = services.transcode_video
+    real = services.processing.transcode_video
 
     def transcode_then_delete(*args, **kwargs):
         report = real(*args, **kwargs)
         Video.objects.filter(pk=video.pk).delete()
         return report
 
-    monkeypatch.setattr(services, "transcode_video", transcode_then_delete)
+    monkeypatch.setattr(services.processing, "transcode_video", transcode_then_delete)
     assert services.video_process(video_id=video.pk) is None
     # The original stays until the row's deletion removes it; here the row was deleted behind
     # the service's back, so only the original can remain.
@@ -589,14 +589,14 @@ def test_a_completion_that_finds_its_row_gone_keeps_no_file(
 ):
     """Where the file lock does not reach (a shared disk without locks), the row decides."""
     upload = upload_bytes(therapist, clip_path.read_bytes())
-    real_probe = services.probe_video
+    real_probe = services.uploads.probe_video
 
     def probe_then_lose_the_row(path):
         report = real_probe(path)
         VideoUpload.objects.filter(pk=upload.pk).delete()  # another machine completed it
         return report
 
-    monkeypatch.setattr(services, "probe_video", probe_then_lose_the_row)
+    monkeypatch.setattr(services.uploads, "probe_video", probe_then_lose_the_row)
     with pytest.raises(services.UploadGone):
         services.video_upload_complete(upload=upload)
     assert not Video.objects.exists()

@@ -233,7 +233,7 @@ def test_the_page_shows_each_prompt_with_its_videos_and_states(
 
         raise VideoRejected("The picture could not be read after 0:41.", code="transcode_failed")
 
-    monkeypatch.setattr(services, "transcode_video", refuse)
+    monkeypatch.setattr(services.processing, "transcode_video", refuse)
     with django_capture_on_commit_callbacks(execute=True):
         upload_video(therapist, clip_path, prompt=Prompt.FIRST_SESSION)
 

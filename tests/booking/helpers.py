@@ -1,30 +1,28 @@
-"""Shared set-up for booking tests: availability in a therapist's own zone."""
+"""Reads booking tests share (the builders are in tests.booking.factories)."""
 
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
 
-from rapport.booking.models import BookingPolicy, WeeklyWindow
+from django.utils import timezone
+
+from rapport.booking import slots
+from rapport.booking.errors import FreeTime
 from rapport.directory.models import TherapistProfile
 
+# Re-exported for the modules that still import it from here.
+from tests.booking.factories import give_availability
 
-def give_availability(
-    therapist: TherapistProfile,
-    *,
-    weekdays: tuple[int, ...] = (0, 1, 2, 3, 4),
-    starts_at: dt.time = dt.time(9, 0),
-    ends_at: dt.time = dt.time(17, 0),
-    **policy: Any,
-) -> BookingPolicy:
-    """Weekly windows on ``weekdays`` (0 = Monday) and a policy with ``policy`` overrides.
+__all__ = ["free_times_ahead", "give_availability"]
 
-    Defaults of the policy are the model's; tests that need "bookable right now" pass
-    ``minimum_notice_hours=0``.
-    """
-    WeeklyWindow.objects.bulk_create(
-        WeeklyWindow(therapist=therapist, weekday=day, starts_at=starts_at, ends_at=ends_at)
-        for day in weekdays
+
+def free_times_ahead(therapist: TherapistProfile, days: int = 7) -> list[FreeTime]:
+    """The therapist's free times over the next ``days``, from two hours ahead, so a time is
+    still free by the moment a request reaches a view."""
+    now = timezone.now()
+    return slots.therapist_free_times(
+        therapist=therapist,
+        start=now + dt.timedelta(hours=2),
+        end=now + dt.timedelta(days=days),
+        now=now,
     )
-    booking_policy, _ = BookingPolicy.objects.update_or_create(therapist=therapist, defaults=policy)
-    return booking_policy

@@ -124,7 +124,7 @@ def test_a_service_change_rebuilds_the_index_in_the_same_process():
 def test_rows_written_without_a_bump_show_after_the_next_bump():
     therapist("Ada First")
     assert names(run()) == ["Ada First"]
-    therapist("Ben Later")
+    therapist("Ben Later", bump_search_index=False)
     assert names(run()) == ["Ada First"]  # the index is a snapshot until the version moves
     search_index_version_bump()
     assert names(run()) == ["Ada First", "Ben Later"]

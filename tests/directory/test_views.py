@@ -10,7 +10,6 @@ from django.urls import reverse
 from django.utils import timezone
 from pytest_django.asserts import assertContains, assertNotContains
 
-from rapport.directory import views
 from rapport.directory.models import (
     AccessibilityFeature,
     BetweenSessionContact,
@@ -24,7 +23,6 @@ from rapport.directory.models import (
     Regulator,
     VerificationStatus,
 )
-from rapport.directory.search.engine import current_index, reset_index
 from tests.factories import make_office, make_therapist
 
 LIST_URL = "/therapists/"
@@ -33,20 +31,6 @@ LIST_URL = "/therapists/"
 @pytest.fixture(autouse=True)
 def _reference_data(reference_data):
     """Every test here needs the taxonomies and credentials."""
-
-
-@pytest.fixture(autouse=True)
-def _fresh_search_index(monkeypatch):
-    """The factories write rows without bumping the search index's version (the services do),
-    so each search here reads the database afresh."""
-
-    def fresh_index():
-        reset_index()
-        return current_index()
-
-    monkeypatch.setattr(views, "current_index", fresh_index)
-    yield
-    reset_index()
 
 
 def profile_url(therapist):
@@ -380,7 +364,7 @@ def test_list_with_nobody_listed_says_so(client):
     assertNotContains(response, 'class="notice"')
 
 
-def test_list_query_count_does_not_grow_with_page_size(client, settings, monkeypatch):
+def test_list_query_count_does_not_grow_with_page_size(client, settings):
     concerns = list(Concern.objects.all()[:6])
     for number in range(55):
         therapist = make_therapist(display_name=f"Therapist {number:02d}", offers_in_person=True)
@@ -388,8 +372,6 @@ def test_list_query_count_does_not_grow_with_page_size(client, settings, monkeyp
         make_office(therapist)
         make_office(therapist, city="Ottawa")
     # Steady state: the index is built once (by the first search), then only its stamp is read.
-    monkeypatch.setattr(views, "current_index", current_index)
-    reset_index()
     client.get(LIST_URL)
 
     counts = {}

@@ -18,7 +18,7 @@ from django.test import Client
 from django.utils import timezone
 
 from rapport.directory.models import TherapistProfile, VerificationStatus
-from tests.factories import make_therapist, make_user
+from tests.factories import make_therapist, make_therapist_with_account, make_user
 
 pytestmark = pytest.mark.django_db
 
@@ -155,15 +155,11 @@ APPOINTMENT_ROLES: dict[str, dict[str, Any] | None] = {
 def requested_consultation(reference_data):
     """Someone else's private object: a consultation request waiting for its therapist."""
     from rapport.booking import services, slots
-    from tests.booking.helpers import give_availability
+    from tests.accounts.factories import make_therapist_user
+    from tests.booking.factories import make_bookable_therapist
 
-    owner = make_therapist(user=make_user(role="therapist", mfa=True))
-    give_availability(
-        owner,
-        weekdays=(0, 1, 2, 3, 4, 5, 6),
-        minimum_notice_hours=0,
-        buffer_minutes=0,
-        requires_confirmation=True,
+    owner = make_bookable_therapist(
+        user=make_therapist_user(mfa=True), policy={"requires_confirmation": True}
     )
     now = timezone.now()
     free = slots.therapist_free_times(
@@ -280,7 +276,7 @@ def private_video(reference_data, settings, tmp_path):
     from rapport.videos.models import ProcessingState, Prompt, Video
 
     settings.VIDEO_UPLOAD_DIR = tmp_path / "uploads"
-    owner = make_therapist(user=make_user(role="therapist", mfa=True))
+    owner = make_therapist_with_account(mfa=True)
     video = Video.objects.create(
         therapist=owner,
         prompt=Prompt.APPROACH,

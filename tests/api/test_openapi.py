@@ -247,7 +247,7 @@ _SLOT_PAIRS = st.lists(
 
 @pytest.fixture
 def bookable(reference_data):
-    from tests.booking.helpers import give_availability
+    from tests.booking.factories import give_availability
 
     therapist = make_therapist(display_name="Fuzz Bookable")
     give_availability(therapist, minimum_notice_hours=0)

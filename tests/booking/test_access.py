@@ -13,30 +13,17 @@ from django.utils import timezone
 
 from rapport.booking import access, tokens
 from rapport.booking.errors import BadToken
-from rapport.booking.models import Appointment, AppointmentStatus
-from rapport.directory.models import TherapistProfile, VerificationStatus
-from tests.factories import make_therapist, make_user
+from rapport.directory.models import VerificationStatus
+from tests.booking.factories import make_appointment
+from tests.factories import make_therapist, make_therapist_with_account, make_user
 
 pytestmark = pytest.mark.django_db
 
 
-def make_appointment(therapist: TherapistProfile) -> Appointment:
-    starts_at = timezone.now() + dt.timedelta(days=3)
-    return Appointment.objects.create(
-        therapist=therapist,
-        status=AppointmentStatus.CONFIRMED,
-        starts_at=starts_at,
-        ends_at=starts_at + dt.timedelta(minutes=15),
-        client_name="Sam",
-        client_email="sam@example.org",
-        client_time_zone="America/Toronto",
-    )
-
-
 @pytest.fixture
 def practice(reference_data):
-    user = make_user(role="therapist")
-    return user, make_therapist(user=user)
+    therapist = make_therapist_with_account()
+    return therapist.user, therapist
 
 
 # --- bookable therapists -------------------------------------------------------------------
@@ -98,7 +85,7 @@ def test_therapist_gets_their_own_appointment(practice):
 
 def test_another_therapists_appointment_is_404(practice):
     user, _ = practice
-    theirs = make_appointment(make_therapist(user=make_user(role="therapist")))
+    theirs = make_appointment(make_therapist_with_account())
     with pytest.raises(Http404):
         access.get_appointment_for_therapist(user, theirs.public_id)
     with pytest.raises(Http404):

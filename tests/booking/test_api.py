@@ -15,7 +15,7 @@ from django.utils import timezone
 from rapport.booking import services, tokens
 from rapport.booking.models import Appointment, AppointmentStatus, OutboxEmail, Party
 from rapport.directory.models import TherapistProfile
-from tests.booking.helpers import give_availability
+from tests.booking.factories import book_consultation, give_availability
 from tests.factories import make_therapist
 
 pytestmark = pytest.mark.django_db
@@ -84,9 +84,9 @@ def _problem(response: Any, status: int) -> dict:
 
 
 def _book(therapist: TherapistProfile, starts_at: dt.datetime, email: str) -> Appointment:
-    return services.consultation_book(
-        therapist=therapist,
-        starts_at=starts_at,
+    return book_consultation(
+        therapist,
+        starts_at,
         client_name="Someone Else",
         client_email=email,
         client_time_zone="America/Toronto",

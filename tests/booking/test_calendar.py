@@ -13,17 +13,15 @@ from django.utils import timezone
 from rapport.booking import calendar, services
 from rapport.booking.models import Appointment, AppointmentKind, AppointmentStatus, Party
 from rapport.directory.models import TherapistProfile
-from tests.booking.test_outbox import make_appointment
-from tests.factories import make_therapist, make_user
+from tests.booking.factories import make_maya_appointment
+from tests.factories import make_therapist_with_account
 
 STAMP = dt.datetime(2026, 1, 5, 12, 0, tzinfo=dt.UTC)
 
 
 @pytest.fixture
 def therapist(reference_data: None) -> TherapistProfile:
-    return make_therapist(
-        display_name="Ada Okafor", user=make_user(role="therapist", email="ada@example.org")
-    )
+    return make_therapist_with_account(display_name="Ada Okafor", email="ada@example.org")
 
 
 def parse(ics: bytes) -> tuple[icalendar.Calendar, icalendar.Event]:
@@ -39,7 +37,7 @@ def unfold(ics: bytes) -> list[str]:
 @pytest.mark.django_db
 def test_a_client_invitation_has_every_field_a_calendar_needs(therapist):
     starts_at = dt.datetime(2026, 7, 15, 16, 0, tzinfo=dt.UTC)
-    appointment = make_appointment(therapist, starts_at=starts_at, sequence=2)
+    appointment = make_maya_appointment(therapist, starts_at=starts_at, sequence=2)
 
     ics = calendar.appointment_calendar(
         appointment=appointment,
@@ -73,7 +71,7 @@ def test_a_client_invitation_has_every_field_a_calendar_needs(therapist):
 
 @pytest.mark.django_db
 def test_a_request_waiting_for_the_therapist_is_tentative(therapist):
-    appointment = make_appointment(therapist, status=AppointmentStatus.REQUESTED)
+    appointment = make_maya_appointment(therapist, status=AppointmentStatus.REQUESTED)
 
     ics = calendar.appointment_calendar(
         appointment=appointment, method=calendar.METHOD_REQUEST, zone="America/Toronto"
@@ -84,7 +82,7 @@ def test_a_request_waiting_for_the_therapist_is_tentative(therapist):
 
 @pytest.mark.django_db
 def test_a_cancellation_is_a_cancel_message_with_the_same_uid(therapist):
-    appointment = make_appointment(
+    appointment = make_maya_appointment(
         therapist,
         status=AppointmentStatus.DECLINED,
         ended_by=Party.THERAPIST,
@@ -107,7 +105,7 @@ def test_a_cancellation_is_a_cancel_message_with_the_same_uid(therapist):
 @pytest.mark.django_db
 def test_the_therapist_copy_names_the_client_by_first_name_in_the_therapist_zone(therapist):
     starts_at = dt.datetime(2026, 7, 15, 16, 0, tzinfo=dt.UTC)
-    appointment = make_appointment(therapist, starts_at=starts_at)
+    appointment = make_maya_appointment(therapist, starts_at=starts_at)
 
     ics = calendar.appointment_calendar(
         appointment=appointment,
@@ -126,7 +124,7 @@ def test_the_therapist_copy_names_the_client_by_first_name_in_the_therapist_zone
 
 @pytest.mark.django_db
 def test_no_reason_or_note_ever_reaches_a_calendar(therapist):
-    appointment = make_appointment(
+    appointment = make_maya_appointment(
         therapist,
         status=AppointmentStatus.CANCELLED,
         ended_by=Party.CLIENT,
@@ -150,7 +148,7 @@ def test_the_text_uses_crlf_and_folds_long_lines_at_75_octets(therapist):
     long_name = "Dr. Évangéline Marie-Thérèse Okonkwo-Szczepańska de la Fontaine-Beaumont"
     TherapistProfile.objects.filter(pk=therapist.pk).update(display_name=long_name)
     appointment = Appointment.objects.select_related("therapist").get(
-        pk=make_appointment(therapist).pk
+        pk=make_maya_appointment(therapist).pk
     )
 
     ics = calendar.appointment_calendar(
@@ -193,7 +191,7 @@ def test_the_text_uses_crlf_and_folds_long_lines_at_75_octets(therapist):
 def test_an_appointment_on_a_dst_change_date_is_written_at_its_instant(
     therapist, utc, written, zones
 ):
-    appointment = make_appointment(therapist, starts_at=utc)
+    appointment = make_maya_appointment(therapist, starts_at=utc)
 
     ics = calendar.appointment_calendar(
         appointment=appointment, method=calendar.METHOD_REQUEST, zone="America/Toronto"
@@ -210,7 +208,7 @@ def test_an_appointment_on_a_dst_change_date_is_written_at_its_instant(
 def test_an_event_that_ends_in_the_repeated_hour_is_written_in_utc_at_both_ends(therapist):
     # 01:50 EDT to the second 01:05 (EST): as local times it would end before it starts.
     starts_at = dt.datetime(2027, 11, 7, 5, 50, tzinfo=dt.UTC)
-    appointment = make_appointment(therapist, starts_at=starts_at)
+    appointment = make_maya_appointment(therapist, starts_at=starts_at)
 
     ics = calendar.appointment_calendar(
         appointment=appointment, method=calendar.METHOD_REQUEST, zone="America/Toronto"
@@ -225,7 +223,7 @@ def test_an_event_that_ends_in_the_repeated_hour_is_written_in_utc_at_both_ends(
 
 @pytest.mark.django_db
 def test_an_event_in_utc_is_written_in_utc_without_a_vtimezone(therapist):
-    appointment = make_appointment(
+    appointment = make_maya_appointment(
         therapist, starts_at=dt.datetime(2027, 6, 1, 16, 0, tzinfo=dt.UTC)
     )
 
@@ -243,7 +241,7 @@ def test_an_event_in_utc_is_written_in_utc_without_a_vtimezone(therapist):
 def test_an_unknown_method_is_refused(therapist):
     with pytest.raises(ValueError, match="method"):
         calendar.appointment_calendar(
-            appointment=make_appointment(therapist), method="PUBLISH", zone="UTC"
+            appointment=make_maya_appointment(therapist), method="PUBLISH", zone="UTC"
         )
 
 
@@ -261,7 +259,7 @@ def test_a_reschedule_raises_the_sequence_and_keeps_the_uid(
 ):
     now = timezone.now()
     starts_at = (now + dt.timedelta(days=5)).replace(microsecond=0)
-    session = make_appointment(therapist, starts_at=starts_at, kind=AppointmentKind.SESSION)
+    session = make_maya_appointment(therapist, starts_at=starts_at, kind=AppointmentKind.SESSION)
     first = calendar.appointment_calendar(
         appointment=session, method=calendar.METHOD_REQUEST, zone=session.client_time_zone
     )

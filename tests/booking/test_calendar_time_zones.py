@@ -21,8 +21,8 @@ from rapport.booking import calendar, outbox, tokens
 from rapport.booking.models import Appointment, BookingPolicy, Party
 from rapport.directory.models import TherapistProfile
 from tests.booking import rfc5545
-from tests.booking.test_outbox import make_appointment
-from tests.factories import make_therapist, make_user
+from tests.booking.factories import make_maya_appointment
+from tests.factories import make_therapist_with_account
 
 UTC = dt.UTC
 
@@ -86,8 +86,11 @@ YEARS_START, YEARS_END = _utc(2027, 1, 1), _utc(2029, 1, 1)
 @pytest.fixture
 def therapist_in(reference_data: None) -> Callable[[str], TherapistProfile]:
     def make(zone_name: str) -> TherapistProfile:
-        user = make_user(role="therapist", email=f"{zone_name.replace('/', '.')}@example.org")
-        return make_therapist(display_name="Ada Okafor", user=user, time_zone=zone_name)
+        return make_therapist_with_account(
+            display_name="Ada Okafor",
+            email=f"{zone_name.replace('/', '.')}@example.org",
+            time_zone=zone_name,
+        )
 
     return make
 
@@ -126,8 +129,8 @@ def test_the_feeds_vtimezone_has_every_change_of_2027_and_2028_at_its_real_insta
     client, therapist_in, zone_name
 ):
     therapist = therapist_in(zone_name)
-    make_appointment(therapist, starts_at=_utc(2027, 2, 1, 3))
-    make_appointment(therapist, starts_at=_utc(2028, 11, 30, 3))
+    make_maya_appointment(therapist, starts_at=_utc(2027, 2, 1, 3))
+    make_maya_appointment(therapist, starts_at=_utc(2028, 11, 30, 3))
 
     _assert_defines_the_zone_for_2027_and_2028(_feed(client, therapist), zone_name)
 
@@ -137,7 +140,7 @@ def test_the_feeds_vtimezone_has_every_change_of_2027_and_2028_at_its_real_insta
 def test_an_invitations_vtimezone_has_every_change_of_the_year_around_it(therapist_in, zone_name):
     therapist = therapist_in(zone_name)
     # A year either side of New Year 2028 is all of 2027 and 2028.
-    appointment = make_appointment(
+    appointment = make_maya_appointment(
         therapist, starts_at=_utc(2028, 1, 1, 0, 30), client_time_zone=zone_name
     )
 
@@ -151,7 +154,7 @@ def test_an_invitations_vtimezone_has_every_change_of_the_year_around_it(therapi
 @pytest.mark.django_db
 def test_the_toronto_spring_change_is_written_in_the_offset_before_it(therapist_in):
     therapist = therapist_in("America/Toronto")
-    appointment = make_appointment(therapist, starts_at=_utc(2027, 6, 1, 16))
+    appointment = make_maya_appointment(therapist, starts_at=_utc(2027, 6, 1, 16))
 
     ics = calendar.appointment_calendar(
         appointment=appointment, method=calendar.METHOD_REQUEST, zone="America/Toronto"
@@ -258,7 +261,7 @@ def test_every_calendar_file_puts_each_event_at_its_booked_instant(
 ):
     therapist = therapist_in(zone_name)
     appointments = [
-        make_appointment(therapist, starts_at=starts_at, client_time_zone=zone_name)
+        make_maya_appointment(therapist, starts_at=starts_at, client_time_zone=zone_name)
         for starts_at, _label in CLOCK_CHANGE_TIMES[zone_name]
     ]
 

@@ -28,7 +28,7 @@ _SETUP = """
 import datetime as dt, json
 from django.utils import timezone
 from rapport.booking import slots
-from tests.booking.helpers import give_availability
+from tests.booking.factories import give_availability
 from tests.factories import load_reference_data, make_therapist
 
 load_reference_data()

@@ -12,7 +12,7 @@ from rapport.booking import facts, slots
 from rapport.booking.models import Appointment, AppointmentKind, AppointmentStatus, Party
 from rapport.directory.models import SearchIndexVersion, TherapistProfile
 from rapport.directory.services import therapist_booking_facts_set
-from tests.booking.helpers import give_availability
+from tests.booking.factories import give_availability
 from tests.factories import make_therapist
 
 pytestmark = pytest.mark.django_db

@@ -12,13 +12,13 @@ from django.utils import timezone
 from rapport.booking import services
 from rapport.booking.models import AppointmentStatus, BookingPolicy, Party
 from rapport.directory.models import TherapistProfile
-from tests.booking.test_outbox import make_appointment
-from tests.factories import make_therapist, make_user
+from tests.booking.factories import make_maya_appointment
+from tests.factories import make_therapist, make_therapist_with_account
 
 
 @pytest.fixture
 def therapist(reference_data: None) -> TherapistProfile:
-    return make_therapist(display_name="Ada Okafor", user=make_user(role="therapist"))
+    return make_therapist_with_account(display_name="Ada Okafor")
 
 
 @pytest.fixture
@@ -33,23 +33,23 @@ def feed_url(policy: BookingPolicy) -> str:
 @pytest.mark.django_db
 def test_the_feed_lists_active_appointments_from_30_days_ago_on(client, therapist, policy):
     now = timezone.now().replace(microsecond=0)
-    upcoming = make_appointment(therapist, starts_at=now + dt.timedelta(days=2))
-    requested = make_appointment(
+    upcoming = make_maya_appointment(therapist, starts_at=now + dt.timedelta(days=2))
+    requested = make_maya_appointment(
         therapist,
         starts_at=now + dt.timedelta(days=3),
         status=AppointmentStatus.REQUESTED,
         client_name="Jo Brennan",
     )
-    recent = make_appointment(therapist, starts_at=now - dt.timedelta(days=29))
-    make_appointment(therapist, starts_at=now - dt.timedelta(days=31))
-    make_appointment(
+    recent = make_maya_appointment(therapist, starts_at=now - dt.timedelta(days=29))
+    make_maya_appointment(therapist, starts_at=now - dt.timedelta(days=31))
+    make_maya_appointment(
         therapist,
         starts_at=now + dt.timedelta(days=4),
         status=AppointmentStatus.CANCELLED,
         ended_by=Party.CLIENT,
         ended_at=now,
     )
-    make_appointment(make_therapist(), starts_at=now + dt.timedelta(days=2))
+    make_maya_appointment(make_therapist(), starts_at=now + dt.timedelta(days=2))
 
     response = client.get(feed_url(policy))
 

@@ -23,14 +23,13 @@ from rapport.booking.models import (
 from rapport.core import housekeeping as core_housekeeping
 from rapport.core.management.commands import housekeeping as housekeeping_command
 from rapport.directory.models import TherapistProfile
-from tests.booking.helpers import give_availability
-from tests.booking.test_outbox import make_appointment
-from tests.factories import make_therapist, make_user
+from tests.booking.factories import give_availability, make_maya_appointment
+from tests.factories import make_therapist, make_therapist_with_account
 
 
 @pytest.fixture
 def therapist(reference_data: None) -> TherapistProfile:
-    return make_therapist(display_name="Ada Okafor", user=make_user(role="therapist"))
+    return make_therapist_with_account(display_name="Ada Okafor")
 
 
 def run(*args: str) -> str:
@@ -41,7 +40,7 @@ def run(*args: str) -> str:
 
 @pytest.mark.django_db
 def test_one_round_delivers_due_e_mails(therapist, mailoutbox):
-    appointment = make_appointment(therapist, starts_at=timezone.now() + dt.timedelta(hours=3))
+    appointment = make_maya_appointment(therapist, starts_at=timezone.now() + dt.timedelta(hours=3))
     outbox.outbox_reminders_write(
         appointment=appointment, now=appointment.starts_at - dt.timedelta(hours=30)
     )
@@ -59,8 +58,8 @@ def test_one_round_expires_requests_left_unanswered(
     therapist, mailoutbox, settings, django_capture_on_commit_callbacks
 ):
     now = timezone.now()
-    stale = make_appointment(therapist, status=AppointmentStatus.REQUESTED)
-    fresh = make_appointment(
+    stale = make_maya_appointment(therapist, status=AppointmentStatus.REQUESTED)
+    fresh = make_maya_appointment(
         therapist,
         status=AppointmentStatus.REQUESTED,
         starts_at=stale.starts_at + dt.timedelta(hours=2),
@@ -206,7 +205,7 @@ def test_a_quiet_round_prints_nothing(therapist):
 def test_a_failing_step_does_not_stop_the_others_and_fails_the_command(
     therapist, monkeypatch, mailoutbox
 ):
-    appointment = make_appointment(therapist)
+    appointment = make_maya_appointment(therapist)
     outbox.outbox_reminders_write(
         appointment=appointment, now=appointment.starts_at - dt.timedelta(days=2)
     )

@@ -15,14 +15,17 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from rapport.booking import services, slots, tokens
+from rapport.booking import services, tokens
 from rapport.booking.errors import FreeTime
 from rapport.booking.models import Appointment, AppointmentStatus, Party
 from rapport.booking.views.common import slot_key
 from rapport.directory.models import TherapistProfile
-from tests.booking.helpers import give_availability
-from tests.booking.test_outbox import make_appointment
-from tests.factories import make_therapist, make_user
+from tests.accounts.factories import make_therapist_user
+from tests.booking.factories import (
+    make_bookable_therapist,
+    make_maya_appointment,
+)
+from tests.booking.helpers import free_times_ahead
 
 pytestmark = pytest.mark.django_db
 
@@ -32,24 +35,8 @@ DAY_79 = dt.timedelta(days=79)
 
 @pytest.fixture
 def therapist(reference_data: None) -> TherapistProfile:
-    therapist = make_therapist(display_name="Dana Reyes", user=make_user(role="therapist"))
-    give_availability(
-        therapist,
-        weekdays=(0, 1, 2, 3, 4, 5, 6),
-        minimum_notice_hours=0,
-        buffer_minutes=0,
-        horizon_days=90,
-    )
-    return therapist
-
-
-def free_times(therapist: TherapistProfile) -> list[FreeTime]:
-    now = timezone.now()
-    return slots.therapist_free_times(
-        therapist=therapist,
-        start=now + dt.timedelta(hours=2),
-        end=now + dt.timedelta(days=7),
-        now=now,
+    return make_bookable_therapist(
+        display_name="Dana Reyes", user=make_therapist_user(), policy={"horizon_days": 90}
     )
 
 
@@ -69,7 +56,7 @@ def token_made_ago(monkeypatch, appointment: Appointment, age: dt.timedelta) -> 
 def on_day_79(monkeypatch, therapist) -> tuple[Appointment, str, FreeTime]:
     """A consultation booked 80 days ahead, its manage token from the booking day, and another
     free time; today is day 79 of the 80."""
-    first, second = free_times(therapist)[:2]
+    first, second = free_times_ahead(therapist)[:2]
     appointment = services.consultation_book(
         therapist=therapist,
         starts_at=first.starts_at,
@@ -194,7 +181,7 @@ def test_a_cancelled_consultations_old_link_still_shows_it_but_changes_nothing(c
 
 def _ended_ago(therapist: TherapistProfile, ago: dt.timedelta) -> Appointment:
     ends_at = timezone.now().replace(microsecond=0) - ago
-    return make_appointment(therapist, starts_at=ends_at - dt.timedelta(minutes=15))
+    return make_maya_appointment(therapist, starts_at=ends_at - dt.timedelta(minutes=15))
 
 
 def test_a_fresh_link_still_shows_a_consultation_that_ended_within_the_grace(client, therapist):

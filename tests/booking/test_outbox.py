@@ -22,46 +22,21 @@ from rapport.booking.models import (
     Party,
 )
 from rapport.directory.models import Concern, TherapistProfile
-from tests.booking.helpers import give_availability
-from tests.factories import make_therapist, make_user
+from tests.booking.factories import give_availability, make_maya_appointment
+from tests.factories import make_therapist, make_therapist_with_account
 
 FAILING_BACKEND = "tests.directory.failing_mail.FailingBackend"
 LOCMEM_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 
 
-def make_appointment(
-    therapist: TherapistProfile,
-    *,
-    starts_at: dt.datetime | None = None,
-    status: str = AppointmentStatus.CONFIRMED,
-    **fields: Any,
-) -> Appointment:
-    """An appointment written straight to the database (no service, no e-mail)."""
-    starts_at = starts_at or (timezone.now() + dt.timedelta(days=3)).replace(microsecond=0)
-    values: dict[str, Any] = {
-        "client_name": "Maya Lindqvist",
-        "client_email": "maya@example.org",
-        "client_time_zone": "America/Vancouver",
-    }
-    values.update(fields)
-    return Appointment.objects.create(
-        therapist=therapist,
-        status=status,
-        starts_at=starts_at,
-        ends_at=starts_at + dt.timedelta(minutes=15),
-        **values,
-    )
-
-
 @pytest.fixture
 def therapist(reference_data: None) -> TherapistProfile:
-    user = make_user(role="therapist", email="ada@example.org")
-    return make_therapist(display_name="Ada Okafor", user=user)
+    return make_therapist_with_account(display_name="Ada Okafor", email="ada@example.org")
 
 
 @pytest.fixture
 def appointment(therapist: TherapistProfile) -> Appointment:
-    return make_appointment(therapist)
+    return make_maya_appointment(therapist)
 
 
 def write_later(appointment: Appointment, purpose: str, recipient: Party) -> OutboxEmail:
@@ -159,7 +134,7 @@ def test_a_changed_sequence_is_a_new_e_mail(appointment):
 
 @pytest.mark.django_db
 def test_a_therapist_without_an_account_gets_no_e_mail(reference_data, mailoutbox):
-    appointment = make_appointment(make_therapist(user=None))
+    appointment = make_maya_appointment(make_therapist(user=None))
 
     row = outbox.outbox_write(
         appointment=appointment, purpose=outbox.PURPOSE_BOOKED, recipient=Party.THERAPIST
@@ -303,7 +278,7 @@ def test_reminders_are_due_24_hours_and_1_hour_before(appointment):
 @pytest.mark.django_db
 def test_an_appointment_booked_two_hours_ahead_gets_only_the_1_hour_reminder(therapist):
     now = timezone.now()
-    appointment = make_appointment(therapist, starts_at=now + dt.timedelta(hours=2))
+    appointment = make_maya_appointment(therapist, starts_at=now + dt.timedelta(hours=2))
 
     outbox.outbox_reminders_write(appointment=appointment, now=now)
 
@@ -406,7 +381,7 @@ def test_later_client_e_mails_do_not_ask_to_confirm_the_address(appointment, mai
 @pytest.mark.django_db
 def test_the_client_e_mail_shows_the_time_in_the_client_zone(therapist, mailoutbox):
     starts_at = dt.datetime(2031, 7, 15, 16, 0, tzinfo=dt.UTC)
-    appointment = make_appointment(therapist, starts_at=starts_at)
+    appointment = make_maya_appointment(therapist, starts_at=starts_at)
     row = write_later(appointment, outbox.PURPOSE_CONFIRMED, Party.CLIENT)
     outbox.outbox_deliver(email_id=row.pk, now=row.due_at)
 
@@ -420,7 +395,7 @@ def test_the_therapist_e_mail_is_in_their_zone_with_the_client_first_name_only(
 ):
     settings.SITE_URL = "https://rapport.example"
     starts_at = dt.datetime(2031, 7, 15, 16, 0, tzinfo=dt.UTC)
-    appointment = make_appointment(therapist, starts_at=starts_at)
+    appointment = make_maya_appointment(therapist, starts_at=starts_at)
     row = write_later(appointment, outbox.PURPOSE_BOOKED, Party.THERAPIST)
     outbox.outbox_deliver(email_id=row.pk, now=row.due_at)
 
@@ -436,7 +411,7 @@ def test_the_therapist_e_mail_is_in_their_zone_with_the_client_first_name_only(
 
 @pytest.mark.django_db
 def test_a_cancellation_carries_a_calendar_cancel_and_no_reason(therapist, mailoutbox):
-    appointment = make_appointment(
+    appointment = make_maya_appointment(
         therapist,
         status=AppointmentStatus.CANCELLED,
         ended_by=Party.CLIENT,
@@ -478,7 +453,7 @@ def test_the_expired_request_e_mail_offers_similar_therapists(therapist, mailout
     other("Eve Fourth", anxiety, dt.timedelta(days=4))
     other("Fay Unrelated", grief, dt.timedelta(hours=2))
     other("Gus Nothing Free", anxiety, None)
-    appointment = make_appointment(
+    appointment = make_maya_appointment(
         therapist,
         status=AppointmentStatus.EXPIRED,
         ended_by=Party.SYSTEM,
@@ -626,7 +601,7 @@ def test_a_late_e_mail_about_an_earlier_time_is_skipped_after_a_reschedule(appoi
 
 @pytest.mark.django_db
 def test_endings_are_sent_although_the_appointment_is_no_longer_active(therapist, mailoutbox):
-    appointment = make_appointment(
+    appointment = make_maya_appointment(
         therapist,
         status=AppointmentStatus.DECLINED,
         ended_by=Party.THERAPIST,
@@ -646,7 +621,7 @@ def test_endings_are_sent_although_the_appointment_is_no_longer_active(therapist
 
 
 def _ended(therapist: TherapistProfile, status: str, by: Party, reason: str) -> Appointment:
-    return make_appointment(
+    return make_maya_appointment(
         therapist,
         status=status,
         ended_by=by,
@@ -725,7 +700,7 @@ def test_a_decline_shows_the_therapist_note_to_the_client(therapist, mailoutbox)
 
 @pytest.mark.django_db
 def test_a_request_e_mails_the_therapist_without_a_calendar_invitation(therapist, mailoutbox):
-    appointment = make_appointment(therapist, status=AppointmentStatus.REQUESTED)
+    appointment = make_maya_appointment(therapist, status=AppointmentStatus.REQUESTED)
 
     to_therapist = _deliver(appointment, outbox.PURPOSE_REQUESTED, Party.THERAPIST)
     to_client = _deliver(appointment, outbox.PURPOSE_REQUESTED, Party.CLIENT)
@@ -739,7 +714,7 @@ def test_a_request_e_mails_the_therapist_without_a_calendar_invitation(therapist
 
 @pytest.mark.django_db
 def test_a_moved_request_e_mails_the_therapist_without_a_calendar_invitation(therapist, mailoutbox):
-    appointment = make_appointment(therapist, status=AppointmentStatus.REQUESTED, sequence=1)
+    appointment = make_maya_appointment(therapist, status=AppointmentStatus.REQUESTED, sequence=1)
 
     message = _deliver(appointment, outbox.PURPOSE_RESCHEDULED, Party.THERAPIST)
 
@@ -749,7 +724,7 @@ def test_a_moved_request_e_mails_the_therapist_without_a_calendar_invitation(the
 
 @pytest.mark.django_db
 def test_a_moved_confirmed_appointment_e_mails_the_therapist_an_invitation(therapist, mailoutbox):
-    appointment = make_appointment(therapist, sequence=1)
+    appointment = make_maya_appointment(therapist, sequence=1)
 
     message = _deliver(appointment, outbox.PURPOSE_RESCHEDULED, Party.THERAPIST)
 
@@ -763,7 +738,7 @@ def test_a_moved_confirmed_appointment_e_mails_the_therapist_an_invitation(thera
 @pytest.mark.django_db
 def test_a_booked_session_is_called_a_session(therapist, mailoutbox):
     starts_at = dt.datetime(2031, 7, 15, 16, 0, tzinfo=dt.UTC)
-    session = make_appointment(therapist, starts_at=starts_at, kind=AppointmentKind.SESSION)
+    session = make_maya_appointment(therapist, starts_at=starts_at, kind=AppointmentKind.SESSION)
 
     to_client = _deliver(session, outbox.PURPOSE_BOOKED, Party.CLIENT)
     to_therapist = _deliver(session, outbox.PURPOSE_BOOKED, Party.THERAPIST)
@@ -780,7 +755,7 @@ def test_a_booked_session_is_called_a_session(therapist, mailoutbox):
 @pytest.mark.django_db
 def test_a_booked_consultation_is_still_called_a_free_consultation(therapist, mailoutbox):
     starts_at = dt.datetime(2031, 7, 15, 16, 0, tzinfo=dt.UTC)
-    appointment = make_appointment(therapist, starts_at=starts_at)
+    appointment = make_maya_appointment(therapist, starts_at=starts_at)
 
     to_client = _deliver(appointment, outbox.PURPOSE_BOOKED, Party.CLIENT)
     to_therapist = _deliver(appointment, outbox.PURPOSE_BOOKED, Party.THERAPIST)
@@ -792,7 +767,7 @@ def test_a_booked_consultation_is_still_called_a_free_consultation(therapist, ma
 
 @pytest.mark.django_db
 def test_a_move_shows_the_movers_note_to_the_other_person_only(therapist, mailoutbox):
-    appointment = make_appointment(
+    appointment = make_maya_appointment(
         therapist,
         status=AppointmentStatus.CONFIRMED,
         change_reason="My train was cancelled.",
@@ -815,7 +790,7 @@ def test_a_move_shows_the_movers_note_to_the_other_person_only(therapist, mailou
 def test_no_subject_names_the_client_or_the_therapist(therapist, mailoutbox, purpose, recipient):
     """Subjects show on lock screens and in notification previews; names stay in the body."""
     starts_at = dt.datetime(2031, 7, 15, 16, 0, tzinfo=dt.UTC)
-    appointment = make_appointment(therapist, starts_at=starts_at)
+    appointment = make_maya_appointment(therapist, starts_at=starts_at)
     if purpose in (outbox.PURPOSE_DECLINED, outbox.PURPOSE_EXPIRED, outbox.PURPOSE_CANCELLED):
         Appointment.objects.filter(pk=appointment.pk).update(
             status={

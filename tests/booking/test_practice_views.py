@@ -15,8 +15,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from rapport.booking import services, slots
-from rapport.booking.errors import FreeTime
+from rapport.booking import services
 from rapport.booking.models import (
     Appointment,
     AppointmentKind,
@@ -35,6 +34,7 @@ from tests.booking.factories import (
     make_appointment,
     make_bookable_therapist,
 )
+from tests.booking.helpers import free_times_ahead
 from tests.factories import make_therapist, make_user
 
 pytestmark = pytest.mark.django_db
@@ -53,16 +53,6 @@ def signed_in(therapist: TherapistProfile) -> Client:
     browser = Client()
     browser.force_login(therapist.user)
     return browser
-
-
-def free_times(therapist: TherapistProfile) -> list[FreeTime]:
-    now = timezone.now()
-    return slots.therapist_free_times(
-        therapist=therapist,
-        start=now + dt.timedelta(hours=2),
-        end=now + dt.timedelta(days=7),
-        now=now,
-    )
 
 
 def book(therapist: TherapistProfile, moment: dt.datetime, name: str = "Sam Client") -> Appointment:
@@ -127,7 +117,7 @@ def test_practice_pages_send_a_signed_out_visitor_to_sign_in(client, name):
 
 
 def test_practice_home_lists_requests_upcoming_and_held_consultations(signed_in, therapist):
-    first, second = free_times(therapist)[:2]
+    first, second = free_times_ahead(therapist)[:2]
     therapist.booking_policy.requires_confirmation = True
     therapist.booking_policy.save()
     request = book(therapist, first.starts_at, "Rita Request")
@@ -153,7 +143,7 @@ def test_practice_home_lists_requests_upcoming_and_held_consultations(signed_in,
 def test_confirming_a_request(signed_in, therapist):
     therapist.booking_policy.requires_confirmation = True
     therapist.booking_policy.save()
-    appointment = book(therapist, free_times(therapist)[0].starts_at)
+    appointment = book(therapist, free_times_ahead(therapist)[0].starts_at)
 
     response = signed_in.post(
         reverse("booking:practice_confirm", args=[appointment.public_id]), follow=True
@@ -168,7 +158,7 @@ def test_confirming_a_request(signed_in, therapist):
 def test_declining_needs_a_reason_shown_beside_that_requests_field(signed_in, therapist):
     therapist.booking_policy.requires_confirmation = True
     therapist.booking_policy.save()
-    appointment = book(therapist, free_times(therapist)[0].starts_at)
+    appointment = book(therapist, free_times_ahead(therapist)[0].starts_at)
     url = reverse("booking:practice_decline", args=[appointment.public_id])
     prefix = f"decline-{appointment.public_id.hex}"
 
@@ -191,7 +181,7 @@ def test_declining_needs_a_reason_shown_beside_that_requests_field(signed_in, th
 
 
 def test_cancelling_an_upcoming_consultation(signed_in, therapist):
-    appointment = book(therapist, free_times(therapist)[0].starts_at)
+    appointment = book(therapist, free_times_ahead(therapist)[0].starts_at)
     prefix = f"cancel-{appointment.public_id.hex}"
 
     response = signed_in.post(
@@ -209,7 +199,7 @@ def test_cancelling_an_upcoming_consultation(signed_in, therapist):
 
 
 def test_rescheduling_a_consultation_to_another_free_time(signed_in, therapist):
-    first, second = free_times(therapist)[:2]
+    first, second = free_times_ahead(therapist)[:2]
     appointment = book(therapist, first.starts_at)
     url = reverse("booking:practice_reschedule", args=[appointment.public_id])
     assert "Choose another time for Sam Client" in text(signed_in.get(url))
@@ -255,7 +245,7 @@ def test_a_first_session_at_a_time_the_clocks_skip_is_refused_beside_the_time(si
 
 
 def test_availability_page_previews_the_next_free_times(signed_in, therapist):
-    first = free_times(therapist)[0]
+    first = free_times_ahead(therapist)[0]
 
     page = text(signed_in.get(reverse("booking:practice_availability")))
 
@@ -468,7 +458,7 @@ def test_listing_answer_is_required(signed_in, therapist):
 
 
 def test_practice_home_makes_the_same_queries_however_many_appointments(signed_in, therapist):
-    times = free_times(therapist)
+    times = free_times_ahead(therapist)
     book(therapist, times[0].starts_at, "One Client")
     held_consultation(therapist)
     with CaptureQueriesContext(connection) as few:
@@ -519,7 +509,7 @@ def test_moving_a_session_to_a_date_at_the_calendars_ends_is_refused_beside_the_
 
 
 def test_practice_home_shows_clients_cancellations_with_their_reason(signed_in, therapist):
-    first, second = free_times(therapist)[:2]
+    first, second = free_times_ahead(therapist)[:2]
     cancelled = book(therapist, first.starts_at, "Robin Client")
     services.appointment_cancel(
         appointment=cancelled, by=Party.CLIENT, reason="Found a closer therapist"
@@ -538,7 +528,7 @@ def test_practice_home_shows_clients_cancellations_with_their_reason(signed_in, 
 
 
 def test_reason_forms_do_not_promise_an_e_mail(signed_in, therapist):
-    book(therapist, free_times(therapist)[0].starts_at)
+    book(therapist, free_times_ahead(therapist)[0].starts_at)
 
     page = text(signed_in.get(reverse("booking:practice_home")))
 

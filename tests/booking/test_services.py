@@ -26,7 +26,13 @@ from rapport.booking.models import (
     WeeklyWindow,
 )
 from rapport.directory.models import TherapistProfile
-from tests.booking.helpers import give_availability
+from tests.accounts.factories import make_therapist_user
+from tests.booking.factories import (
+    WEEKDAYS,
+    book_consultation,
+    make_appointment,
+    make_bookable_therapist,
+)
 from tests.factories import make_therapist, make_user
 
 pytestmark = pytest.mark.django_db
@@ -43,9 +49,7 @@ def now() -> dt.datetime:
 @pytest.fixture
 def therapist(reference_data: None) -> TherapistProfile:
     # With an account, so e-mails to the therapist are written too.
-    therapist = make_therapist(user=make_user(role="therapist"))
-    give_availability(therapist, minimum_notice_hours=0, buffer_minutes=0)
-    return therapist
+    return make_bookable_therapist(weekdays=WEEKDAYS, user=make_therapist_user())
 
 
 def free_times(therapist: TherapistProfile, now: dt.datetime, days: int = 14) -> list[FreeTime]:
@@ -67,18 +71,15 @@ def free_times_on_one_day(therapist: TherapistProfile, now: dt.datetime) -> list
 
 
 def book(therapist: TherapistProfile, starts_at: dt.datetime, now: dt.datetime, **extra):
-    fields: dict[str, object] = {
-        "client_name": "Alex Client",
-        "client_email": "alex@example.org",
-        "client_time_zone": "America/Vancouver",
-    }
-    fields.update(extra)
-    return services.consultation_book(
-        therapist=therapist,
-        starts_at=starts_at,
-        now=now,
-        **fields,  # type: ignore[arg-type]
-    )
+    """Booked through the service by Alex in Vancouver, whose name and address tests check."""
+    return book_consultation(therapist, starts_at, now=now, **{**ALEX, **extra})
+
+
+ALEX = {
+    "client_name": "Alex Client",
+    "client_email": "alex@example.org",
+    "client_time_zone": "America/Vancouver",
+}
 
 
 def emails(appointment: Appointment) -> set[tuple[str, str, int]]:
@@ -87,20 +88,6 @@ def emails(appointment: Appointment) -> set[tuple[str, str, int]]:
             "purpose", "recipient", "sequence"
         )
     )
-
-
-def make_appointment(therapist: TherapistProfile, starts_at: dt.datetime, **extra) -> Appointment:
-    fields = {
-        "therapist": therapist,
-        "status": AppointmentStatus.CONFIRMED,
-        "starts_at": starts_at,
-        "ends_at": starts_at + dt.timedelta(minutes=15),
-        "client_name": "Sam",
-        "client_email": "sam@example.org",
-        "client_time_zone": "America/Toronto",
-    }
-    fields.update(extra)
-    return Appointment.objects.create(**fields)
 
 
 def nothing_written() -> bool:

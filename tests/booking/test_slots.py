@@ -9,6 +9,7 @@ Dates of 2025 clock changes used below: North America moves forward on 9 March a
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -17,14 +18,11 @@ from hypothesis import strategies as st
 
 from rapport.booking.errors import FreeTime, SlotTaken, SlotUnavailable
 from rapport.booking.models import (
-    ACTIVE_STATUSES,
-    Appointment,
     AppointmentKind,
     AppointmentStatus,
     BookingPolicy,
     DateException,
     ExceptionKind,
-    Party,
     WeeklyWindow,
 )
 from rapport.booking.slots import (
@@ -41,7 +39,7 @@ from rapport.booking.slots import (
     therapist_next_free_time,
 )
 from rapport.directory.models import TherapistProfile
-from tests.booking.helpers import give_availability
+from tests.booking.factories import give_availability, make_appointment
 from tests.factories import make_therapist
 
 UTC = dt.UTC
@@ -82,30 +80,6 @@ def shown_in(zone: ZoneInfo, free_times: list[FreeTime]) -> list[tuple[dt.date, 
     ]
 
 
-def book(
-    therapist: TherapistProfile,
-    starts_at: dt.datetime,
-    *,
-    minutes: int = 15,
-    kind: str = AppointmentKind.CONSULTATION,
-    status: str = AppointmentStatus.CONFIRMED,
-) -> Appointment:
-    ended: dict[str, object] = {}
-    if status not in ACTIVE_STATUSES:
-        ended = {"ended_at": starts_at - dt.timedelta(days=1), "ended_by": Party.CLIENT}
-    return Appointment.objects.create(
-        therapist=therapist,
-        kind=kind,
-        status=status,
-        starts_at=starts_at,
-        ends_at=starts_at + dt.timedelta(minutes=minutes),
-        client_name="Sam Client",
-        client_email="sam@example.org",
-        client_time_zone="America/Toronto",
-        **ended,
-    )
-
-
 def free_on_june_monday(therapist: TherapistProfile, **kwargs: object) -> list[dt.datetime]:
     """Free starts on Monday 2 June 2025 (Toronto), seen from the day before."""
     return starts(
@@ -136,7 +110,7 @@ def therapist(reference_data: None) -> TherapistProfile:
 
 
 def therapist_in(
-    zone: str, windows: list[tuple[int, dt.time, dt.time]], **overrides: object
+    zone: str, windows: list[tuple[int, dt.time, dt.time]], **overrides: Any
 ) -> TherapistProfile:
     therapist = make_therapist(time_zone=zone, **overrides)
     WeeklyWindow.objects.bulk_create(
@@ -403,7 +377,7 @@ def test_the_buffer_keeps_time_free_on_both_sides_of_any_appointment(
     therapist: TherapistProfile, buffer_minutes: int, free_times_edt: list[str]
 ) -> None:
     BookingPolicy.objects.filter(therapist=therapist).update(buffer_minutes=buffer_minutes)
-    book(therapist, toronto(2025, 6, 2, 10), minutes=30, kind=AppointmentKind.SESSION)
+    make_appointment(therapist, toronto(2025, 6, 2, 10), minutes=30, kind=AppointmentKind.SESSION)
 
     free = free_on_june_monday(therapist)
 
@@ -447,8 +421,8 @@ def test_a_day_with_as_many_consultations_as_the_daily_cap_offers_nothing_more(
     therapist: TherapistProfile,
 ) -> None:
     BookingPolicy.objects.filter(therapist=therapist).update(max_consultations_per_day=2)
-    book(therapist, toronto(2025, 6, 2, 9), status=AppointmentStatus.CONFIRMED)
-    book(therapist, toronto(2025, 6, 2, 11), status=AppointmentStatus.REQUESTED)
+    make_appointment(therapist, toronto(2025, 6, 2, 9), status=AppointmentStatus.CONFIRMED)
+    make_appointment(therapist, toronto(2025, 6, 2, 11), status=AppointmentStatus.REQUESTED)
 
     free = therapist_free_times(
         therapist=therapist, start=toronto(2025, 6, 2), end=toronto(2025, 6, 4), now=utc(2025, 6, 1)
@@ -462,8 +436,8 @@ def test_sessions_and_cancelled_consultations_do_not_count_toward_the_daily_cap(
     therapist: TherapistProfile,
 ) -> None:
     BookingPolicy.objects.filter(therapist=therapist).update(max_consultations_per_day=1)
-    book(therapist, toronto(2025, 6, 2, 9), kind=AppointmentKind.SESSION, minutes=60)
-    book(therapist, toronto(2025, 6, 2, 11), status=AppointmentStatus.CANCELLED)
+    make_appointment(therapist, toronto(2025, 6, 2, 9), kind=AppointmentKind.SESSION, minutes=60)
+    make_appointment(therapist, toronto(2025, 6, 2, 11), status=AppointmentStatus.CANCELLED)
 
     free = free_on_june_monday(therapist)
 
@@ -480,7 +454,7 @@ def test_cancelled_declined_and_expired_appointments_leave_their_time_free(
         AppointmentStatus.DECLINED,
         AppointmentStatus.EXPIRED,
     ):
-        book(therapist, toronto(2025, 6, 2, 10), minutes=60, status=status)
+        make_appointment(therapist, toronto(2025, 6, 2, 10), minutes=60, status=status)
 
     assert free_on_june_monday(therapist) == every_quarter_hour(utc(2025, 6, 2, 13), 12)
 
@@ -492,7 +466,7 @@ def test_ignoring_an_appointment_frees_its_own_time_and_its_place_under_the_cap(
     BookingPolicy.objects.filter(therapist=therapist).update(
         max_consultations_per_day=1, buffer_minutes=10
     )
-    consultation = book(therapist, toronto(2025, 6, 2, 10))
+    consultation = make_appointment(therapist, toronto(2025, 6, 2, 10))
 
     assert free_on_june_monday(therapist) == []
     assert free_on_june_monday(therapist, ignoring=consultation) == every_quarter_hour(
@@ -502,8 +476,8 @@ def test_ignoring_an_appointment_frees_its_own_time_and_its_place_under_the_cap(
 
 @pytest.mark.django_db
 def test_ignoring_one_appointment_still_respects_the_others(therapist: TherapistProfile) -> None:
-    moving = book(therapist, toronto(2025, 6, 2, 9))
-    book(therapist, toronto(2025, 6, 2, 10), minutes=90, kind=AppointmentKind.SESSION)
+    moving = make_appointment(therapist, toronto(2025, 6, 2, 9))
+    make_appointment(therapist, toronto(2025, 6, 2, 10), minutes=90, kind=AppointmentKind.SESSION)
 
     free = free_on_june_monday(therapist, ignoring=moving)
 
@@ -641,7 +615,7 @@ def test_a_therapist_without_a_policy_gets_the_defaults_and_reading_creates_none
 def test_three_weeks_of_free_times_take_four_queries(
     therapist: TherapistProfile, django_assert_num_queries: object
 ) -> None:
-    book(therapist, toronto(2025, 6, 2, 10))
+    make_appointment(therapist, toronto(2025, 6, 2, 10))
     DateException.objects.create(therapist=therapist, date=JUNE_MONDAY, kind=ExceptionKind.TIME_OFF)
 
     with django_assert_num_queries(4):  # type: ignore[operator]
@@ -660,7 +634,7 @@ def test_three_weeks_of_free_times_take_four_queries(
 
 @pytest.mark.django_db
 def test_next_free_time_is_the_earliest_within_the_horizon(therapist: TherapistProfile) -> None:
-    book(therapist, toronto(2025, 6, 2, 9), minutes=60, kind=AppointmentKind.SESSION)
+    make_appointment(therapist, toronto(2025, 6, 2, 9), minutes=60, kind=AppointmentKind.SESSION)
 
     assert therapist_next_free_time(therapist=therapist, now=BEFORE_JUNE_WEEK) == FreeTime(
         starts_at=utc(2025, 6, 2, 14), ends_at=utc(2025, 6, 2, 14, 15)
@@ -696,7 +670,7 @@ def test_check_of_a_held_time_is_slot_taken_with_the_next_three_free_times(
     therapist: TherapistProfile,
 ) -> None:
     BookingPolicy.objects.filter(therapist=therapist).update(buffer_minutes=10)
-    book(therapist, toronto(2025, 6, 2, 10), minutes=30)
+    make_appointment(therapist, toronto(2025, 6, 2, 10), minutes=30)
 
     with pytest.raises(SlotTaken) as taken:
         free_time_check(
@@ -714,7 +688,7 @@ def test_check_of_a_held_time_is_slot_taken_with_the_next_three_free_times(
 @pytest.mark.django_db
 def test_check_of_a_time_inside_the_buffer_is_slot_taken(therapist: TherapistProfile) -> None:
     BookingPolicy.objects.filter(therapist=therapist).update(buffer_minutes=10)
-    book(therapist, toronto(2025, 6, 2, 10), minutes=30)
+    make_appointment(therapist, toronto(2025, 6, 2, 10), minutes=30)
 
     with pytest.raises(SlotTaken) as taken:
         free_time_check(
@@ -729,7 +703,7 @@ def test_check_of_a_time_inside_the_buffer_is_slot_taken(therapist: TherapistPro
 def test_check_while_ignoring_the_appointment_that_holds_the_time_allows_it(
     therapist: TherapistProfile,
 ) -> None:
-    held = book(therapist, toronto(2025, 6, 2, 10))
+    held = make_appointment(therapist, toronto(2025, 6, 2, 10))
 
     free_time = free_time_check(
         therapist=therapist, starts_at=toronto(2025, 6, 2, 10), now=BEFORE_JUNE_WEEK, ignoring=held
@@ -825,7 +799,7 @@ def test_check_refuses_days_off_time_off_and_a_full_day_as_unavailable(
         starts_at=dt.time(9),
         ends_at=dt.time(10),
     )
-    book(therapist, toronto(2025, 6, 9, 9))
+    make_appointment(therapist, toronto(2025, 6, 9, 9))
 
     reasons = {}
     for label, starts_at in {
@@ -857,7 +831,7 @@ def test_check_refuses_a_naive_datetime(therapist: TherapistProfile) -> None:
 @pytest.mark.django_db
 def test_every_listed_free_time_passes_the_check(therapist: TherapistProfile) -> None:
     BookingPolicy.objects.filter(therapist=therapist).update(buffer_minutes=10)
-    book(therapist, toronto(2025, 6, 3, 10), minutes=50, kind=AppointmentKind.SESSION)
+    make_appointment(therapist, toronto(2025, 6, 3, 10), minutes=50, kind=AppointmentKind.SESSION)
     free = therapist_free_times(
         therapist=therapist, start=toronto(2025, 6, 2), end=toronto(2025, 6, 4), now=utc(2025, 6, 1)
     )
@@ -1081,7 +1055,7 @@ def test_the_pure_part_refuses_dates_it_was_not_given() -> None:
 def test_loaded_availability_gives_the_same_free_times_as_the_one_call(
     therapist: TherapistProfile,
 ) -> None:
-    book(therapist, toronto(2025, 6, 2, 10), minutes=60)
+    make_appointment(therapist, toronto(2025, 6, 2, 10), minutes=60)
     start, end = BEFORE_JUNE_WEEK, BEFORE_JUNE_WEEK + dt.timedelta(days=21)
 
     availability = availability_load(

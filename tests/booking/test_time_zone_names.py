@@ -19,7 +19,7 @@ from rapport.booking import services
 from rapport.booking.forms import ConsultationBookForm, time_zone_problem
 from rapport.booking.models import Appointment
 from rapport.directory.models import TherapistProfile
-from tests.booking.helpers import give_availability
+from tests.booking.factories import give_availability
 from tests.factories import make_office, make_therapist
 
 pytestmark = pytest.mark.django_db

@@ -11,17 +11,16 @@ import pytest
 from django.contrib.auth import SESSION_KEY
 from django.test import Client
 from django.urls import reverse
-from django.utils import timezone
 
 from rapport.accounts.models import User
-from rapport.booking import services, slots, tokens
-from rapport.booking.errors import FreeTime
+from rapport.booking import services, tokens
 from rapport.booking.models import Appointment, AppointmentStatus, Party
 from rapport.booking.views.common import slot_key
 from rapport.core.timezones import clock_label, day_label
 from rapport.directory.models import TherapistProfile
 from tests.accounts.factories import make_therapist_user
 from tests.booking.factories import book_consultation, give_availability, make_bookable_therapist
+from tests.booking.helpers import free_times_ahead
 from tests.factories import make_therapist, make_user
 
 pytestmark = pytest.mark.django_db
@@ -33,17 +32,6 @@ LONDON = ZoneInfo("Europe/London")
 @pytest.fixture
 def therapist(reference_data: None) -> TherapistProfile:
     return make_bookable_therapist(display_name="Dana Reyes", user=make_therapist_user())
-
-
-def free_times(therapist: TherapistProfile, days: int = 7) -> list[FreeTime]:
-    now = timezone.now()
-    # From two hours ahead, so a time is still free by the moment the request reaches the view.
-    return slots.therapist_free_times(
-        therapist=therapist,
-        start=now + dt.timedelta(hours=2),
-        end=now + dt.timedelta(days=days),
-        now=now,
-    )
 
 
 def picker_url(therapist: TherapistProfile, **query: str) -> str:
@@ -70,7 +58,7 @@ def text(response) -> str:
 
 
 def test_picker_shows_free_times_in_the_clients_zone_grouped_by_local_date(client, therapist):
-    first = free_times(therapist)[0]
+    first = free_times_ahead(therapist)[0]
     local = first.starts_at.astimezone(LONDON)
 
     response = client.get(picker_url(therapist, tz="Europe/London"))
@@ -164,7 +152,7 @@ def test_picker_htmx_request_gets_only_the_times_and_the_status_out_of_band(clie
 
 
 def test_booking_form_shows_the_time_in_both_zones(client, therapist):
-    first = free_times(therapist)[0]
+    first = free_times_ahead(therapist)[0]
 
     response = client.get(book_url(therapist, first.starts_at) + "?tz=Europe/London")
 
@@ -179,7 +167,7 @@ def test_booking_form_shows_the_time_in_both_zones(client, therapist):
 
 
 def test_booking_creates_the_consultation_and_opens_its_page(client, therapist):
-    first = free_times(therapist)[0]
+    first = free_times_ahead(therapist)[0]
 
     response = client.post(
         book_url(therapist, first.starts_at),
@@ -209,7 +197,7 @@ def test_booking_creates_the_consultation_and_opens_its_page(client, therapist):
 def test_booking_when_the_therapist_confirms_each_request_says_it_is_waiting(client, therapist):
     therapist.booking_policy.requires_confirmation = True
     therapist.booking_policy.save()
-    first = free_times(therapist)[0]
+    first = free_times_ahead(therapist)[0]
 
     response = client.post(
         book_url(therapist, first.starts_at),
@@ -224,7 +212,7 @@ def test_booking_when_the_therapist_confirms_each_request_says_it_is_waiting(cli
 
 
 def test_booking_a_time_just_taken_shows_the_picker_with_the_next_free_times(client, therapist):
-    first, second = free_times(therapist)[:2]
+    first, second = free_times_ahead(therapist)[:2]
     book_consultation(therapist, first.starts_at, client_email="first@example.org")
 
     response = client.post(
@@ -240,7 +228,7 @@ def test_booking_a_time_just_taken_shows_the_picker_with_the_next_free_times(cli
 
 
 def test_booking_form_errors_sit_beside_their_fields(client, therapist):
-    first = free_times(therapist)[0]
+    first = free_times_ahead(therapist)[0]
 
     response = client.post(
         book_url(therapist, first.starts_at),
@@ -256,7 +244,7 @@ def test_booking_form_errors_sit_beside_their_fields(client, therapist):
 
 
 def test_a_time_outside_availability_is_explained_on_the_picker(client, therapist):
-    first = free_times(therapist)[0]
+    first = free_times_ahead(therapist)[0]
     # 3 a.m. in Toronto: outside the 9–17 window on any day.
     night = dt.datetime.combine(
         first.starts_at.astimezone(TORONTO).date(), dt.time(3), tzinfo=TORONTO
@@ -279,7 +267,7 @@ def test_a_malformed_time_in_the_address_is_not_found(client, therapist):
 
 
 def test_manage_page_shows_the_time_in_the_clients_and_the_therapists_zone(client, therapist):
-    first = free_times(therapist)[0]
+    first = free_times_ahead(therapist)[0]
     appointment = book_consultation(therapist, first.starts_at)
 
     # One link: a token carries the second it was signed in, so two calls can differ.
@@ -302,7 +290,7 @@ def test_a_bad_link_is_a_clear_not_found_page(client, therapist, token):
 
 
 def test_a_confirm_email_token_does_not_open_the_manage_page(client, therapist):
-    appointment = book_consultation(therapist, free_times(therapist)[0].starts_at)
+    appointment = book_consultation(therapist, free_times_ahead(therapist)[0].starts_at)
     token = tokens.appointment_token_make(
         appointment=appointment, purpose=tokens.PURPOSE_CONFIRM_EMAIL
     )
@@ -314,7 +302,7 @@ def test_a_confirm_email_token_does_not_open_the_manage_page(client, therapist):
 
 
 def test_client_cancels_with_a_reason(client, therapist):
-    appointment = book_consultation(therapist, free_times(therapist)[0].starts_at)
+    appointment = book_consultation(therapist, free_times_ahead(therapist)[0].starts_at)
     url = manage_url(appointment)
 
     response = client.post(url + "cancel/", {"reason": "Found a closer therapist"}, follow=True)
@@ -332,7 +320,7 @@ def test_client_cancels_with_a_reason(client, therapist):
 
 
 def test_cancelling_without_a_reason_keeps_the_consultation_and_says_why(client, therapist):
-    appointment = book_consultation(therapist, free_times(therapist)[0].starts_at)
+    appointment = book_consultation(therapist, free_times_ahead(therapist)[0].starts_at)
 
     response = client.post(manage_url(appointment) + "cancel/", {"reason": "  "})
 
@@ -345,7 +333,7 @@ def test_cancelling_without_a_reason_keeps_the_consultation_and_says_why(client,
 
 
 def test_cancel_by_get_changes_nothing(client, therapist):
-    appointment = book_consultation(therapist, free_times(therapist)[0].starts_at)
+    appointment = book_consultation(therapist, free_times_ahead(therapist)[0].starts_at)
 
     response = client.get(manage_url(appointment) + "cancel/")
 
@@ -355,7 +343,7 @@ def test_cancel_by_get_changes_nothing(client, therapist):
 
 
 def test_client_moves_the_consultation_to_another_free_time(client, therapist):
-    first, second = free_times(therapist)[:2]
+    first, second = free_times_ahead(therapist)[:2]
     appointment = book_consultation(therapist, first.starts_at)
     url = manage_url(appointment) + "reschedule/"
     page = text(client.get(url))
@@ -379,7 +367,7 @@ def test_client_moves_the_consultation_to_another_free_time(client, therapist):
 
 
 def test_moving_without_choosing_a_time_says_so_beside_the_times(client, therapist):
-    appointment = book_consultation(therapist, free_times(therapist)[0].starts_at)
+    appointment = book_consultation(therapist, free_times_ahead(therapist)[0].starts_at)
 
     response = client.post(manage_url(appointment) + "reschedule/", {"reason": ""})
 
@@ -388,7 +376,7 @@ def test_moving_without_choosing_a_time_says_so_beside_the_times(client, therapi
 
 
 def test_calendar_file_of_the_consultation(client, therapist):
-    appointment = book_consultation(therapist, free_times(therapist)[0].starts_at)
+    appointment = book_consultation(therapist, free_times_ahead(therapist)[0].starts_at)
 
     response = client.get(manage_url(appointment) + "calendar.ics")
 
@@ -400,7 +388,7 @@ def test_calendar_file_of_the_consultation(client, therapist):
 
 
 def test_confirming_the_address_makes_an_account_without_signing_in(client, therapist):
-    appointment = book_consultation(therapist, free_times(therapist)[0].starts_at)
+    appointment = book_consultation(therapist, free_times_ahead(therapist)[0].starts_at)
     token = tokens.appointment_token_make(
         appointment=appointment, purpose=tokens.PURPOSE_CONFIRM_EMAIL
     )
@@ -420,7 +408,7 @@ def test_confirming_the_address_makes_an_account_without_signing_in(client, ther
 
 
 def test_pages_reached_by_e_mailed_links_are_never_cached(client, therapist):
-    appointment = book_consultation(therapist, free_times(therapist)[0].starts_at)
+    appointment = book_consultation(therapist, free_times_ahead(therapist)[0].starts_at)
 
     response = client.get(manage_url(appointment))
 
@@ -431,7 +419,7 @@ def test_a_signed_in_client_who_books_is_linked_to_the_consultation(therapist):
     user = make_user(role="client", email="signed@example.org")
     browser = Client()
     browser.force_login(user)
-    first = free_times(therapist)[0]
+    first = free_times_ahead(therapist)[0]
 
     browser.post(
         book_url(therapist, first.starts_at),
@@ -445,7 +433,7 @@ def test_a_signed_in_person_booking_with_another_address_is_not_linked(therapist
     user = make_user(role="client", email="signed@example.org")
     browser = Client()
     browser.force_login(user)
-    first = free_times(therapist)[0]
+    first = free_times_ahead(therapist)[0]
 
     browser.post(
         book_url(therapist, first.starts_at),
@@ -460,7 +448,7 @@ def test_a_signed_in_person_with_an_unverified_address_is_not_linked(therapist):
     user = make_user(role="client", email="unproven@example.org", verified_email=False)
     browser = Client()
     browser.force_login(user)
-    first = free_times(therapist)[0]
+    first = free_times_ahead(therapist)[0]
 
     browser.post(
         book_url(therapist, first.starts_at),
@@ -474,7 +462,7 @@ def test_confirm_page_never_shows_an_account_linked_under_another_address(therap
     # A link made before booking checked the address: the page must not reveal this account.
     other = make_user(role="client", email="signed@example.org")
     appointment = book_consultation(
-        therapist, free_times(therapist)[0].starts_at, client_email="v@example.org"
+        therapist, free_times_ahead(therapist)[0].starts_at, client_email="v@example.org"
     )
     Appointment.objects.filter(pk=appointment.pk).update(client=other)
     token = tokens.appointment_token_make(
@@ -505,7 +493,7 @@ def test_a_time_in_a_far_off_year_is_not_found(client, therapist, key, method):
 
 
 def test_manage_page_shows_the_therapists_reason_for_cancelling(client, therapist):
-    appointment = book_consultation(therapist, free_times(therapist)[0].starts_at)
+    appointment = book_consultation(therapist, free_times_ahead(therapist)[0].starts_at)
     services.appointment_cancel(
         appointment=appointment, by=Party.THERAPIST, reason="I am unwell that week"
     )
@@ -519,7 +507,7 @@ def test_manage_page_shows_the_therapists_reason_for_cancelling(client, therapis
 def test_manage_page_shows_the_therapists_reason_for_declining(client, therapist):
     therapist.booking_policy.requires_confirmation = True
     therapist.booking_policy.save()
-    appointment = book_consultation(therapist, free_times(therapist)[0].starts_at)
+    appointment = book_consultation(therapist, free_times_ahead(therapist)[0].starts_at)
     services.consultation_decline(appointment=appointment, reason="My practice is full")
 
     page = text(client.get(manage_url(appointment)))
@@ -529,7 +517,7 @@ def test_manage_page_shows_the_therapists_reason_for_declining(client, therapist
 
 
 def test_manage_page_does_not_repeat_the_clients_own_reason_as_the_therapists(client, therapist):
-    appointment = book_consultation(therapist, free_times(therapist)[0].starts_at)
+    appointment = book_consultation(therapist, free_times_ahead(therapist)[0].starts_at)
     services.appointment_cancel(appointment=appointment, by=Party.CLIENT, reason="Found another")
 
     page = text(client.get(manage_url(appointment)))
@@ -539,7 +527,7 @@ def test_manage_page_does_not_repeat_the_clients_own_reason_as_the_therapists(cl
 
 
 def test_a_client_moving_the_consultation_leaves_a_note_the_therapist_reads(client, therapist):
-    times = free_times(therapist)
+    times = free_times_ahead(therapist)
     appointment = book_consultation(therapist, times[0].starts_at)
     url = manage_url(appointment) + "reschedule/"
     assert 'name="reason"' in text(client.get(url))

@@ -25,7 +25,7 @@ from rapport.videos import services, storage, views
 from rapport.videos.models import ProcessingState, Prompt, ReviewState, Video, VideoUpload
 from rapport.videos.synth import synthesise_clip
 from tests.browser.conftest import Tab
-from tests.factories import load_reference_data, make_therapist, make_user
+from tests.factories import load_reference_data, make_therapist_with_account
 
 pytestmark = [
     pytest.mark.browser,
@@ -115,7 +115,7 @@ def video_dirs(settings: Settings, tmp_path: Path) -> dict[str, Path]:
 def therapist(video_dirs: dict[str, Path]) -> TherapistProfile:
     load_reference_data()
     # Practice pages need a second factor; mfa=True sets one up.
-    return make_therapist(display_name="Dana Reyes", user=make_user(role="therapist", mfa=True))
+    return make_therapist_with_account(display_name="Dana Reyes", mfa=True)
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ from django.utils import timezone
 from rapport.directory.models import SearchIndexVersion, TherapistProfile
 from rapport.directory.selectors import therapist_listing
 from rapport.directory.services import stale_listings_warn, therapist_accepting_confirm
-from tests.factories import make_therapist, make_user
+from tests.factories import make_therapist, make_therapist_with_account
 
 CONFIRMED_AT = dt.datetime(2026, 3, 2, 15, 0, tzinfo=dt.UTC)
 
@@ -20,10 +20,8 @@ CONFIRMED_AT = dt.datetime(2026, 3, 2, 15, 0, tzinfo=dt.UTC)
 def therapist(reference_data: None, settings) -> TherapistProfile:
     settings.LISTING_FRESHNESS_DAYS = 30
     settings.LISTING_WARNING_DAYS_BEFORE = 3
-    return make_therapist(
-        display_name="Ada Okafor",
-        user=make_user(role="therapist", email="ada@example.org"),
-        accepting_confirmed_at=CONFIRMED_AT,
+    return make_therapist_with_account(
+        display_name="Ada Okafor", email="ada@example.org", accepting_confirmed_at=CONFIRMED_AT
     )
 
 
@@ -151,12 +149,8 @@ def test_only_live_listings_with_an_account_are_e_mailed(
 ):
     TherapistProfile.objects.filter(pk=therapist.pk).update(is_listed=False)
     make_therapist(user=None, accepting_confirmed_at=CONFIRMED_AT)
-    make_therapist(
-        user=make_user(role="therapist"),
-        accepting_new_clients=False,
-        accepting_confirmed_at=CONFIRMED_AT,
-    )
-    make_therapist(user=make_user(role="therapist"), accepting_confirmed_at=None)
+    make_therapist_with_account(accepting_new_clients=False, accepting_confirmed_at=CONFIRMED_AT)
+    make_therapist_with_account(accepting_confirmed_at=None)
 
     assert warn(WARNING_FROM, django_capture_on_commit_callbacks) == 0
     assert warn(PAUSES_AT + dt.timedelta(days=1), django_capture_on_commit_callbacks) == 0

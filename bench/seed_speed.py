@@ -73,7 +73,7 @@ _GENERATE_ONLY = """
 import sys, time, django
 django.setup()
 from django.utils import timezone
-from rapport.directory.services import _reference_data
+from rapport.directory.seeding.demo import _reference_data
 from rapport.directory.seeding.generate import TherapistGenerator
 count, seed = int(sys.argv[1]), int(sys.argv[2])
 generator = TherapistGenerator(seed=seed, reference=_reference_data(), now=timezone.now())

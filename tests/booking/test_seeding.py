@@ -20,7 +20,7 @@ from rapport.booking.models import (
 )
 from rapport.booking.seeding import demo_bookings_clear, demo_bookings_seed
 from rapport.directory.models import TherapistProfile
-from rapport.directory.services import demo_directory_seed
+from rapport.directory.seeding.demo import demo_directory_seed
 from tests.factories import make_therapist
 
 pytestmark = pytest.mark.django_db

@@ -26,7 +26,7 @@ from rapport.directory.models import Licence, TherapistProfile, VerificationStat
 from rapport.directory.search import contract, engine
 from rapport.directory.search.contract import SearchQuery
 from rapport.directory.search.text import matching_therapist_ids, search_words
-from rapport.directory.services import demo_directory_seed
+from rapport.directory.seeding.demo import demo_directory_seed
 
 SEED = 20261129
 THERAPISTS = 120

@@ -19,7 +19,7 @@ from rapport.directory.search.contract import (
     SearchResult,
 )
 from rapport.directory.search.engine import current_index, reset_index
-from rapport.directory.services import demo_directory_seed
+from rapport.directory.seeding.demo import demo_directory_seed
 from tests.factories import make_office, make_therapist
 
 URL = "/therapists/"

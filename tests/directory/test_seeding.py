@@ -9,7 +9,7 @@ from django.core.management import CommandError, call_command
 from django.test import override_settings
 
 from rapport.directory.models import Licence, Office, TherapistProfile
-from rapport.directory.services import demo_directory_clear, demo_directory_seed
+from rapport.directory.seeding.demo import demo_directory_clear, demo_directory_seed
 from tests.factories import make_therapist
 
 pytestmark = pytest.mark.django_db

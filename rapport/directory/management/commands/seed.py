@@ -8,7 +8,7 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from rapport.directory.services import demo_directory_clear, demo_directory_seed
+from rapport.directory.seeding.demo import demo_directory_clear, demo_directory_seed
 
 MAX_THERAPISTS = 2_000_000
 

@@ -28,14 +28,13 @@ from rapport.booking.models import (
 )
 from rapport.core.timezones import clock_label, day_label
 from rapport.directory.models import TherapistProfile
-from tests.accounts.factories import make_therapist_user
 from tests.booking.factories import (
     book_consultation,
     make_appointment,
     make_bookable_therapist,
 )
 from tests.booking.helpers import free_times_ahead
-from tests.factories import make_therapist, make_user
+from tests.factories import make_therapist, make_therapist_user, make_user
 
 pytestmark = pytest.mark.django_db
 

@@ -26,14 +26,13 @@ from rapport.booking.models import (
     WeeklyWindow,
 )
 from rapport.directory.models import TherapistProfile
-from tests.accounts.factories import make_therapist_user
 from tests.booking.factories import (
     WEEKDAYS,
     book_consultation,
     make_appointment,
     make_bookable_therapist,
 )
-from tests.factories import make_therapist, make_user
+from tests.factories import make_therapist, make_therapist_user, make_user
 
 pytestmark = pytest.mark.django_db
 

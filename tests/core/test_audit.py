@@ -31,7 +31,7 @@ from rapport.core.audit import (
     register_health_model,
     request_client_address,
 )
-from tests.factories import make_user
+from tests.factories import make_therapist_user, make_user
 from tests.healthdata_app.models import PrivateNote, Reflection
 from tests.healthdata_app.services import (
     private_note_create,
@@ -56,7 +56,7 @@ def alice():
 
 @pytest.fixture
 def therapist():
-    return make_user(role="therapist", mfa=True, email="therapist@example.org")
+    return make_therapist_user(mfa=True, email="therapist@example.org")
 
 
 @pytest.fixture

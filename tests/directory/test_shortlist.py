@@ -7,7 +7,7 @@ import pytest
 from django.test import Client
 from pytest_django.asserts import assertContains, assertNotContains
 
-from rapport.directory.models import BetweenSessionContact, Concern, Language, Modality
+from rapport.directory.models import BetweenSessionContact
 from rapport.directory.shortlist import SESSION_KEY, SHORTLIST_LIMIT
 from tests.factories import make_therapist
 
@@ -218,10 +218,10 @@ def test_compare_two_side_by_side(client):
         between_session_contact=BetweenSessionContact.NONE,
         practice_start_year=2015,
         consultation_minutes=20,
+        languages=["en", "fr"],
+        concerns=["anxiety", "grief"],
+        modalities=["cbt"],
     )
-    first.languages.set(Language.objects.filter(slug__in=["en", "fr"]))
-    first.concerns.set(Concern.objects.filter(slug__in=["anxiety", "grief"]))
-    first.modalities.set(Modality.objects.filter(slug="cbt"))
     second = make_therapist(
         display_name="Second", fee_minor=12000, currency="USD", consultation_minutes=0
     )

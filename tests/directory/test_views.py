@@ -18,8 +18,6 @@ from rapport.directory.models import (
     Faith,
     Language,
     Licence,
-    Modality,
-    Population,
     Regulator,
     VerificationStatus,
 )
@@ -189,8 +187,8 @@ def test_list_card_shows_what_a_client_compares(client):
         offers_video=True,
         offers_phone=True,
         practice_start_year=timezone.now().year - 12,
+        concerns=["anxiety", "depression"],
     )
-    therapist.concerns.set(Concern.objects.filter(slug__in=["anxiety", "depression"]))
     make_office(therapist, city="Hamilton")
     make_office(therapist, city="Toronto")
 
@@ -483,11 +481,11 @@ def test_profile_shows_what_a_client_reads(client):
         offers_in_person=True,
         offers_video=True,
         lgbtq2s_affirming=True,
+        concerns=["anxiety"],
+        modalities=["cbt"],
+        populations=["couples"],
+        languages=["en", "fr"],
     )
-    therapist.concerns.set(Concern.objects.filter(slug="anxiety"))
-    therapist.modalities.set(Modality.objects.filter(slug="cbt"))
-    therapist.populations.set(Population.objects.filter(slug="couples"))
-    therapist.languages.set(Language.objects.filter(slug__in=["en", "fr"]))
     office = make_office(
         therapist,
         label="Annex office",

@@ -22,7 +22,7 @@ from rapport.core.problems import (
     problem_response,
 )
 from rapport.directory.access import get_therapist_for_review
-from rapport.directory.display import contact_policy, identity_items, style_words
+from rapport.directory.display import contact_policy, identity_items_with, style_words
 from rapport.directory.models import (
     STYLE_DIMENSIONS,
     STYLE_MAX,
@@ -50,8 +50,9 @@ from rapport.directory.search.engine import (
 from rapport.directory.search.numbers import whole_number
 from rapport.directory.search.params import parse_search_query
 from rapport.directory.selectors import (
+    PublicProfile,
     therapist_licences_for_review,
-    therapist_profile,
+    therapist_profile_for_api,
     therapist_result_rows,
     therapist_verification_decisions,
 )
@@ -667,11 +668,12 @@ def _search_body(
     return result.pages, json.dumps(body, ensure_ascii=False)
 
 
-def _terms(terms: Any) -> list[dict[str, str]]:
-    return [{"slug": term.slug, "name": term.name} for term in terms.all()]
+def _terms(terms: list[tuple[str, str]]) -> list[dict[str, str]]:
+    return [{"slug": slug, "name": name} for slug, name in terms]
 
 
-def _profile(therapist: TherapistProfile) -> dict[str, Any]:
+def _profile(profile: PublicProfile) -> dict[str, Any]:
+    therapist, terms = profile.therapist, profile.terms
     return {
         "id": therapist.public_id,
         "name": therapist.display_name,
@@ -690,7 +692,7 @@ def _profile(therapist: TherapistProfile) -> dict[str, Any]:
                 "number": licence.number,
                 "expires_on": licence.expires_on,
             }
-            for licence in therapist.licences.all()
+            for licence in profile.licences
         ],
         "headline": therapist.headline,
         "about": therapist.about,
@@ -708,13 +710,18 @@ def _profile(therapist: TherapistProfile) -> dict[str, Any]:
                 STYLE_DIMENSIONS, therapist.style_placements(), strict=True
             )
         ],
-        "concerns": _terms(therapist.concerns),
-        "modalities": _terms(therapist.modalities),
-        "populations": _terms(therapist.populations),
-        "languages": _terms(therapist.languages),
+        "concerns": _terms(terms["concerns"]),
+        "modalities": _terms(terms["modalities"]),
+        "populations": _terms(terms["populations"]),
+        "languages": _terms(terms["languages"]),
         "lgbtq2s_affirming": therapist.lgbtq2s_affirming,
         "identity": [
-            {"label": label, "words": words} for label, words in identity_items(therapist)
+            {"label": label, "words": words}
+            for label, words in identity_items_with(
+                therapist,
+                faiths=[name for _, name in terms["faiths"]],
+                lived_experiences=[name for _, name in terms["lived_experiences"]],
+            )
         ],
         "fee": therapist.fee_minor,
         "currency": therapist.currency,
@@ -732,12 +739,12 @@ def _profile(therapist: TherapistProfile) -> dict[str, Any]:
                 "street_address": office.street_address,
                 "city": office.city,
                 "jurisdiction": office.jurisdiction_id,
-                "jurisdiction_name": office.jurisdiction.name,
+                "jurisdiction_name": office.jurisdiction_name,
                 "postal_code": office.postal_code,
                 "accessibility_features": _terms(office.accessibility_features),
                 "accessibility_note": office.accessibility_note,
             }
-            for office in therapist.offices.all()
+            for office in profile.offices
         ],
         "contact_policy": {
             "between_sessions": therapist.between_session_contact,
@@ -778,8 +785,8 @@ def therapist_public_profile(
         public_id = uuid.UUID(id)
     except ValueError:
         return problem_response(status=404, title="Not found")
-    therapist = therapist_profile(public_id=public_id, now=timezone.now())
-    if therapist is None:
+    profile = therapist_profile_for_api(public_id=public_id, now=timezone.now())
+    if profile is None:
         return problem_response(status=404, title="Not found")
     response["Cache-Control"] = PUBLIC_CACHE_CONTROL
-    return _profile(therapist)
+    return _profile(profile)

@@ -167,6 +167,18 @@ def identity_items(therapist: TherapistProfile) -> list[tuple[str, str]]:
     Nothing is inferred and nothing is shown for a question left unanswered: "has not said" is
     not a fact for a client to weigh.
     """
+    return identity_items_with(
+        therapist,
+        faiths=[faith.name for faith in therapist.faiths.all()],
+        lived_experiences=[experience.name for experience in therapist.lived_experiences.all()],
+    )
+
+
+def identity_items_with(
+    therapist: TherapistProfile, *, faiths: list[str], lived_experiences: list[str]
+) -> list[tuple[str, str]]:
+    """``identity_items`` with the names of the therapist's faiths and lived experiences given
+    (in display order), for a caller that has read them already."""
     items: list[tuple[str, str]] = []
     if therapist.gender_description:
         items.append(("Gender", therapist.gender_description))
@@ -176,12 +188,10 @@ def identity_items(therapist: TherapistProfile) -> list[tuple[str, str]]:
         items.append(("2SLGBTQ+", "Identifies as 2SLGBTQ+"))
     if therapist.cultural_background:
         items.append(("Cultural background", therapist.cultural_background))
-    faiths = [faith.name for faith in therapist.faiths.all()]
     if faiths:
         items.append(("Faith or spirituality", join_words(faiths)))
-    experiences = [experience.name for experience in therapist.lived_experiences.all()]
-    if experiences:
-        items.append(("Lived experience", join_words(experiences)))
+    if lived_experiences:
+        items.append(("Lived experience", join_words(lived_experiences)))
     return items
 
 

@@ -15,7 +15,7 @@ from django.utils import timezone
 from rapport.booking import services, tokens
 from rapport.booking.models import Appointment, AppointmentStatus, OutboxEmail, Party
 from rapport.directory.models import TherapistProfile
-from tests.booking.factories import book_consultation, give_availability
+from tests.booking.factories import book_consultation, give_availability, make_appointment
 from tests.factories import make_therapist
 
 pytestmark = pytest.mark.django_db
@@ -556,11 +556,9 @@ def test_rescheduling_to_a_time_that_is_never_bookable_is_a_400(booked):
 
 def test_a_client_cannot_move_a_session_through_the_api(therapist):
     now = timezone.now().replace(microsecond=0)
-    held = Appointment.objects.create(
-        therapist=therapist,
-        status=AppointmentStatus.CONFIRMED,
-        starts_at=now - dt.timedelta(days=1),
-        ends_at=now - dt.timedelta(days=1) + dt.timedelta(minutes=15),
+    held = make_appointment(
+        therapist,
+        now - dt.timedelta(days=1),
         client_name="Sam Rivera",
         client_email="sam.rivera@example.org",
         client_time_zone="America/Vancouver",

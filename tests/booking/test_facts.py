@@ -9,10 +9,16 @@ import pytest
 from django.utils import timezone
 
 from rapport.booking import facts, slots
-from rapport.booking.models import Appointment, AppointmentKind, AppointmentStatus, Party
+from rapport.booking.models import (
+    ACTIVE_STATUSES,
+    Appointment,
+    AppointmentKind,
+    AppointmentStatus,
+    Party,
+)
 from rapport.directory.models import SearchIndexVersion, TherapistProfile
 from rapport.directory.services import therapist_booking_facts_set
-from tests.booking.factories import give_availability
+from tests.booking.factories import give_availability, make_appointment
 from tests.factories import make_therapist
 
 pytestmark = pytest.mark.django_db
@@ -45,20 +51,17 @@ def consultation(
     # Each appointment gets its own hour, so the overlap guard never gets in the way.
     offset = dt.timedelta(hours=next(_slot_counter))
     starts_at = now + (starts_in if starts_in is not None else -dt.timedelta(days=9)) + offset
-    ended = {}
-    if status not in (AppointmentStatus.REQUESTED, AppointmentStatus.CONFIRMED):
-        ended = {"ended_at": now, "ended_by": Party.SYSTEM}
-    appointment = Appointment.objects.create(
-        therapist=therapist,
+    appointment = make_appointment(
+        therapist,
+        starts_at,
+        minutes=minutes,
         kind=kind,
         status=status,
-        starts_at=starts_at,
-        ends_at=starts_at + dt.timedelta(minutes=minutes),
         client_name="Sam",
-        client_email="sam@example.org",
-        client_time_zone="America/Toronto",
         follows=follows,
-        **ended,
+        # Ended (when its status says so) by the system, now.
+        ended_at=None if status in ACTIVE_STATUSES else now,
+        ended_by="" if status in ACTIVE_STATUSES else Party.SYSTEM,
     )
     created_at = now - created_ago
     Appointment.objects.filter(pk=appointment.pk).update(

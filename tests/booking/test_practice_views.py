@@ -28,11 +28,7 @@ from rapport.booking.models import (
 )
 from rapport.core.timezones import clock_label, day_label
 from rapport.directory.models import TherapistProfile
-from tests.booking.factories import (
-    book_consultation,
-    make_appointment,
-    make_bookable_therapist,
-)
+from tests.booking.factories import book_consultation, make_appointment, make_bookable_therapist
 from tests.booking.helpers import free_times_ahead
 from tests.factories import make_therapist, make_therapist_user, make_user
 

@@ -18,7 +18,7 @@ from ninja.errors import AuthenticationError, HttpError, Throttled, ValidationEr
 
 from rapport.accounts.api import SecondFactorRequired
 from rapport.accounts.middleware import second_factor_problem
-from rapport.core.problems import PROBLEM_CONTENT_TYPE, problem_response
+from rapport.core.problems import PROBLEM_CONTENT_TYPE, problem_handlers, problem_response
 
 logger = logging.getLogger(__name__)
 
@@ -103,6 +103,9 @@ def install_problem_handlers(api: NinjaAPI) -> None:
         (HttpError, http_error),
         (Exception, unexpected),
     ]
+    # Each app's own errors (rapport.core.problems.register_problem_handler); ninja picks the
+    # handler of the most specific class, so these win over the generic ones above.
+    handlers += list(problem_handlers().items())
     for exception_class, handler in handlers:
         api.add_exception_handler(exception_class, handler)
 

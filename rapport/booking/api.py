@@ -292,14 +292,12 @@ def _appointment(appointment: Appointment) -> dict[str, Any]:
     }
 
 
-def _client_zone(name: str, therapist: TherapistProfile) -> zoneinfo.ZoneInfo:
-    try:
-        return _zone(name, field="time_zone")
-    except _BadParameter:
-        return zoneinfo.ZoneInfo(therapist.time_zone)
+# --- booking's errors as problems, on every endpoint (registered in BookingConfig.ready()) ---
 
 
-def _slot_taken(error: SlotTaken, zone: zoneinfo.ZoneInfo) -> HttpResponse:
+def slot_taken_problem(request: HttpRequest, error: SlotTaken) -> HttpResponse:
+    """409 with the next free times, in the zone of whoever asked (UTC if not known)."""
+    zone = zone_or_none(error.time_zone or "") or zoneinfo.ZoneInfo("UTC")
     return problem_response(
         status=409,
         title=SLOT_TAKEN_TITLE,
@@ -308,13 +306,17 @@ def _slot_taken(error: SlotTaken, zone: zoneinfo.ZoneInfo) -> HttpResponse:
     )
 
 
-def _slot_unavailable(error: SlotUnavailable) -> HttpResponse:
+def slot_unavailable_problem(request: HttpRequest, error: SlotUnavailable) -> HttpResponse:
     return problem_response(
         status=400,
         title=SLOT_UNAVAILABLE_TITLE,
         detail=error.message,
         errors=[{"field": "starts_at", "message": error.message}],
     )
+
+
+def not_changeable_problem(request: HttpRequest, error: InvalidTransition) -> HttpResponse:
+    return problem_response(status=409, title=NOT_CHANGEABLE_TITLE, detail=error.message)
 
 
 # The services name the client's fields as the model does; the API's body names them shorter.
@@ -452,11 +454,8 @@ def consultation_book(
             client_email=payload.email,
             client_time_zone=payload.time_zone,
         )
-    except SlotTaken as error:
-        return _slot_taken(error, _client_zone(payload.time_zone, therapist))
-    except SlotUnavailable as error:
-        return _slot_unavailable(error)
     except DjangoValidationError as error:
+        # Not a domain error but input: named by the body's fields, not the model's.
         return _invalid_client(error)
     response["Cache-Control"] = PRIVATE_CACHE_CONTROL
     body = _appointment(appointment)
@@ -492,12 +491,9 @@ def consultation_cancel(
     appointment = _appointment_for_token(id, payload.token)
     if appointment is None:
         return _not_found()
-    try:
-        appointment = services.appointment_cancel(
-            appointment=appointment, by=Party.CLIENT, reason=payload.reason
-        )
-    except InvalidTransition as error:
-        return problem_response(status=409, title=NOT_CHANGEABLE_TITLE, detail=error.message)
+    appointment = services.appointment_cancel(
+        appointment=appointment, by=Party.CLIENT, reason=payload.reason
+    )
     response["Cache-Control"] = PRIVATE_CACHE_CONTROL
     return _appointment(appointment)
 
@@ -532,18 +528,11 @@ def consultation_reschedule(
     appointment = _appointment_for_token(id, payload.token)
     if appointment is None:
         return _not_found()
-    try:
-        appointment = services.appointment_reschedule(
-            appointment=appointment,
-            starts_at=payload.starts_at,
-            by=Party.CLIENT,
-            reason=payload.reason,
-        )
-    except SlotTaken as error:
-        return _slot_taken(error, _client_zone(appointment.client_time_zone, appointment.therapist))
-    except SlotUnavailable as error:
-        return _slot_unavailable(error)
-    except InvalidTransition as error:
-        return problem_response(status=409, title=NOT_CHANGEABLE_TITLE, detail=error.message)
+    appointment = services.appointment_reschedule(
+        appointment=appointment,
+        starts_at=payload.starts_at,
+        by=Party.CLIENT,
+        reason=payload.reason,
+    )
     response["Cache-Control"] = PRIVATE_CACHE_CONTROL
     return _appointment(appointment)

@@ -7,6 +7,12 @@ class BookingConfig(AppConfig):
     verbose_name = "Booking"
 
     def ready(self) -> None:
+        from rapport.booking.api import (
+            not_changeable_problem,
+            slot_taken_problem,
+            slot_unavailable_problem,
+        )
+        from rapport.booking.errors import InvalidTransition, SlotTaken, SlotUnavailable
         from rapport.booking.housekeeping import register_booking_housekeeping
         from rapport.booking.models import Appointment
         from rapport.booking.privacy import consultations_export
@@ -15,6 +21,7 @@ class BookingConfig(AppConfig):
         from rapport.booking.triggers import register_booking_triggers
         from rapport.core.audit import register_health_model
         from rapport.core.privacy import register_erasure_step, register_export_section
+        from rapport.core.problems import register_problem_handler
         from rapport.directory.profile_parts import register_profile_part
 
         # The reasons on an appointment are what a client or therapist wrote about the client.
@@ -28,3 +35,6 @@ class BookingConfig(AppConfig):
         register_booking_triggers()
         register_booking_housekeeping()
         register_profile_part("booking", booking_profile_part)
+        register_problem_handler(SlotTaken, slot_taken_problem)
+        register_problem_handler(SlotUnavailable, slot_unavailable_problem)
+        register_problem_handler(InvalidTransition, not_changeable_problem)

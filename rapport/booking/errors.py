@@ -26,11 +26,19 @@ class FreeTime:
 
 
 class SlotTaken(BookingError):
-    """Someone else booked the time first (the database refused the overlap)."""
+    """Someone else booked the time first (the database refused the overlap). ``next_free``
+    offers other times; ``time_zone`` is the zone of the person they are offered to."""
 
-    def __init__(self, message: str, *, next_free: list[FreeTime] | None = None) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        next_free: list[FreeTime] | None = None,
+        time_zone: str | None = None,
+    ) -> None:
         super().__init__(message)
         self.next_free: list[FreeTime] = next_free or []
+        self.time_zone = time_zone
 
 
 class InvalidTransition(BookingError):

@@ -7,9 +7,10 @@ one; ``rapport.api.problems`` installs the handlers that use it.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
-from django.http import HttpResponse
+from django.http import HttpRequest, HttpResponse
 
 PROBLEM_CONTENT_TYPE = "application/problem+json"
 
@@ -66,3 +67,23 @@ def problem_openapi_responses(descriptions: dict[int, str]) -> dict[str, Any]:
             for status, description in sorted(descriptions.items())
         }
     }
+
+
+# --- domain errors ---------------------------------------------------------------------------
+# Each app says once how its own errors read as problems ("that time was just taken" is a 409
+# with the next free times); the API installs every registered handler (rapport.api.problems),
+# so no endpoint needs its own try/except for them. Registered in AppConfig.ready().
+
+ProblemHandler = Callable[[HttpRequest, Any], HttpResponse]
+
+_problem_handlers: dict[type[Exception], ProblemHandler] = {}
+
+
+def register_problem_handler(error_class: type[Exception], handler: ProblemHandler) -> None:
+    """``handler(request, error)`` answers ``error_class`` (and its subclasses, unless they have
+    a handler of their own) on every API endpoint."""
+    _problem_handlers[error_class] = handler
+
+
+def problem_handlers() -> dict[type[Exception], ProblemHandler]:
+    return dict(_problem_handlers)

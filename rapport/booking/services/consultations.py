@@ -152,6 +152,32 @@ def _clean_client(
     return name, email, zone
 
 
+def _zone_of(appointment: Appointment, party: Party) -> str:
+    """The zone in which ``party`` reads times about ``appointment``."""
+    if party == Party.CLIENT:
+        return appointment.client_time_zone
+    return appointment.therapist.time_zone
+
+
+def _free_time_check(
+    *,
+    therapist: TherapistProfile,
+    starts_at: dt.datetime,
+    now: dt.datetime,
+    offered_in: str,
+    ignoring: Appointment | None = None,
+) -> FreeTime:
+    """``slots.free_time_check``; a SlotTaken from it names the zone of whoever asked, in which
+    its next free times are offered (slots cannot know who is asking)."""
+    try:
+        return slots.free_time_check(
+            therapist=therapist, starts_at=starts_at, now=now, ignoring=ignoring
+        )
+    except SlotTaken as taken:
+        taken.time_zone = offered_in
+        raise
+
+
 def consultation_book(
     *,
     therapist: TherapistProfile,
@@ -182,7 +208,7 @@ def consultation_book(
         policy = _locked_policy(therapist)
         # Gives the person the precise reason (notice, horizon, hours, cap, taken); the
         # database below still settles any race.
-        free = slots.free_time_check(therapist=therapist, starts_at=starts_at, now=now)
+        free = _free_time_check(therapist=therapist, starts_at=starts_at, now=now, offered_in=zone)
         status = (
             AppointmentStatus.REQUESTED
             if policy.requires_confirmation
@@ -208,6 +234,7 @@ def consultation_book(
             raise SlotTaken(
                 "That time was just taken.",
                 next_free=_next_free(therapist=therapist, after=starts_at, now=now),
+                time_zone=zone,
             ) from error
         if status == AppointmentStatus.CONFIRMED:
             _write_to_both(appointment, outbox.PURPOSE_BOOKED)
@@ -401,8 +428,12 @@ def appointment_reschedule(
             raise ValidationError({"starts_at": "That is already the appointment's time."})
         if locked.kind == AppointmentKind.CONSULTATION:
             _locked_policy(therapist)  # before the daily cap is counted; see _locked_policy
-            free = slots.free_time_check(
-                therapist=therapist, starts_at=starts_at, now=now, ignoring=locked
+            free = _free_time_check(
+                therapist=therapist,
+                starts_at=starts_at,
+                now=now,
+                ignoring=locked,
+                offered_in=_zone_of(locked, by),
             )
             new_start, new_end = free.starts_at, free.ends_at
         else:
@@ -440,7 +471,11 @@ def appointment_reschedule(
                 if locked.kind == AppointmentKind.CONSULTATION
                 else []
             )
-            raise SlotTaken("That time was just taken.", next_free=next_free) from error
+            raise SlotTaken(
+                "That time was just taken.",
+                next_free=next_free,
+                time_zone=_zone_of(locked, by),
+            ) from error
         _write_to_both(locked, outbox.PURPOSE_RESCHEDULED)
         if locked.status == AppointmentStatus.CONFIRMED:
             outbox.outbox_reminders_write(appointment=locked, now=now)

@@ -43,9 +43,10 @@ _LOCKOUT_USERNAME_MAX_LENGTH = 254
 
 def requires_mfa(user: object) -> bool:
     """Therapists and staff see other people's health data, so a password alone is not enough
-    for them. What an account can do counts, not only its role: is_staff/is_superuser, and any
+    for them. What an account can do counts, not only its role: is_staff/is_superuser, any
     permission at all (a client-role account given the licence-review permission in the admin
-    reviews licences like staff, so it needs the same second factor)."""
+    reviews licences like staff, so it needs the same second factor), and owning a therapist
+    profile."""
     if not getattr(user, "is_authenticated", False):
         return False
     if (
@@ -55,7 +56,12 @@ def requires_mfa(user: object) -> bool:
     ):
         return True
     get_all_permissions = getattr(user, "get_all_permissions", None)
-    return bool(get_all_permissions and get_all_permissions())
+    if get_all_permissions and get_all_permissions():
+        return True
+    # Roles follow data: whoever owns a therapist profile sees their clients' data, however the
+    # link was made (staff can link a profile to a client-role account in the admin). The
+    # reverse relation is read by name, so accounts need not import the directory.
+    return hasattr(user, "therapist_profile")
 
 
 def has_second_factor(user: AbstractBaseUser) -> bool:

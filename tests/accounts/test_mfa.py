@@ -346,3 +346,25 @@ def test_authenticator_secrets_are_encrypted_and_move_to_a_new_key():
         assert "mfa.Authenticator secrets: 1 value under the newest key, 0 stale" in (
             check.getvalue()
         )
+
+
+def test_a_client_role_account_that_owns_a_therapist_profile_needs_a_second_factor(
+    client, reference_data
+):
+    """Roles follow data: staff linked a profile to an account whose role stayed "client"."""
+    from rapport.accounts.signin import requires_mfa
+    from tests.factories import make_therapist
+
+    owner = make_user(role="client")
+    make_therapist(user=owner)
+    client.force_login(owner)
+
+    practice = client.get("/practice/")
+    api = client.get("/api/v1/me")
+
+    assert requires_mfa(owner)
+    assert practice.status_code == 302
+    assert practice["Location"] == TOTP_ACTIVATE_URL
+    assert api.status_code == 403
+    assert json.loads(api.content)["title"] == "Two-factor authentication required"
+    assert not requires_mfa(make_user(role="client"))

@@ -1,6 +1,6 @@
 """The search feature's shared vocabulary: what a query is, what a result is.
 
-The engine (``engine.py``), the HTML pages (``views.py``) and the API (``api.py``) all speak in
+The engine (``engine``), the HTML pages (``views.py``) and the API (``api.py``) all speak in
 these types, so each can be built and tested on its own. Nothing here touches the database.
 """
 

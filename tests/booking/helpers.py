@@ -10,11 +10,6 @@ from rapport.booking import slots
 from rapport.booking.errors import FreeTime
 from rapport.directory.models import TherapistProfile
 
-# Re-exported for the modules that still import it from here.
-from tests.booking.factories import give_availability
-
-__all__ = ["free_times_ahead", "give_availability"]
-
 
 def free_times_ahead(therapist: TherapistProfile, days: int = 7) -> list[FreeTime]:
     """The therapist's free times over the next ``days``, from two hours ahead, so a time is

@@ -28,8 +28,7 @@ from rapport.booking.models import (
 )
 from rapport.core.audit import audit_entries_about_user
 from rapport.core.crypto import decrypt
-from tests.booking.factories import make_appointment
-from tests.booking.helpers import give_availability
+from tests.booking.factories import give_availability, make_appointment
 from tests.factories import TEST_PASSWORD, make_therapist, make_user
 
 CLIENT_REASON = "My panic attacks got worse this week and I cannot leave the house."

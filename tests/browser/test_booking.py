@@ -22,7 +22,7 @@ from rapport.booking import slots
 from rapport.booking.models import Appointment, AppointmentStatus
 from rapport.core.timezones import clock_label, day_label
 from rapport.directory.models import TherapistProfile
-from tests.booking.helpers import give_availability
+from tests.booking.factories import give_availability
 from tests.browser.conftest import (
     RECORD_CSP_VIOLATIONS,
     Chromium,

@@ -32,11 +32,12 @@ import resource
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 logger = logging.getLogger(__name__)
 
@@ -50,9 +51,8 @@ _STDERR_TAIL_CHARS = 4000
 # to 700 MB (HEVC 10-bit, three decoder threads). A limit under this floor would refuse good
 # 4K uploads; VIDEO_SUBPROCESS_MEMORY_MB defaults to 2048, about three times the worst case.
 MEMORY_FLOOR_MB = 1024
-# FFmpeg log lines a child passes on before it stops repeating itself: a damaged file can make
-# a decoder complain once per packet, and the parent buffers whatever the child writes.
-_CHILD_LOG_RECORDS = 200
+# The child's answer is one line of JSON; anything before it is noise and is not kept whole.
+_STDOUT_TAIL_BYTES = 1 << 20
 
 
 @dataclass(frozen=True)
@@ -129,20 +129,30 @@ def run_child(module: str, arguments: list[str], *, limits: Limits) -> Outcome:
         start_new_session=True,
         close_fds=True,
     )
+    if process.stdout is None or process.stderr is None:  # Popen above asked for both pipes
+        raise RuntimeError("the child's pipes were not opened")
+    # Each pipe is drained by a thread that keeps only its end: FFmpeg logs straight to stderr
+    # (see _ffmpeg_logs_to_stderr), and a hostile file must not fill the worker's memory with
+    # error lines.
+    stdout_tail = _PipeTail(process.stdout, _STDOUT_TAIL_BYTES)
+    stderr_tail = _PipeTail(process.stderr, _STDERR_TAIL_CHARS * 4)
     timed_out = False
     try:
-        stdout, stderr = process.communicate(timeout=limits.wall_seconds)
+        process.wait(timeout=limits.wall_seconds)
     except subprocess.TimeoutExpired:
         timed_out = True
         _kill_group(process.pid)
-        stdout, stderr = process.communicate()
+        process.wait()
     except BaseException:
         # Interrupted (e.g. the worker is shutting down): leave nothing running behind us.
         _kill_group(process.pid)
         process.wait()
         raise
-    # The child has exited; anything it might have left in its group goes too.
-    _kill_group(process.pid)
+    finally:
+        # The child has exited; anything it might have left in its group goes too, which
+        # closes the pipes' other ends and lets the readers finish.
+        _kill_group(process.pid)
+        stdout, stderr = stdout_tail.collect(), stderr_tail.collect()
     return Outcome(
         payload=None if timed_out else _last_json_line(stdout),
         returncode=process.returncode,
@@ -151,6 +161,27 @@ def run_child(module: str, arguments: list[str], *, limits: Limits) -> Outcome:
         pid=process.pid,
         stderr_tail=stderr.decode("utf-8", "replace")[-_STDERR_TAIL_CHARS:],
     )
+
+
+class _PipeTail:
+    """Reads a pipe to its end in a thread, keeping only the last ``limit`` bytes."""
+
+    def __init__(self, stream: IO[bytes], limit: int) -> None:
+        self._stream = stream
+        self._limit = limit
+        self._tail = bytearray()
+        self._thread = threading.Thread(target=self._read, daemon=True)
+        self._thread.start()
+
+    def _read(self) -> None:
+        with self._stream:
+            for chunk in iter(lambda: self._stream.read(65536), b""):
+                self._tail += chunk
+                del self._tail[: -self._limit]
+
+    def collect(self) -> bytes:
+        self._thread.join(timeout=10)
+        return bytes(self._tail)
 
 
 def _child_environment() -> dict[str, str]:
@@ -218,11 +249,8 @@ def child_main(
         if len(argv) < 2 or argv[0] != "--limits":
             raise ValueError("usage: --limits JSON ARGUMENTS...")
         _apply_limits(json.loads(argv[1]))
-        _route_ffmpeg_logs()
-        try:
-            result = work(argv[2:])
-        finally:
-            _unroute_ffmpeg_logs()
+        _ffmpeg_logs_to_stderr()
+        result = work(argv[2:])
         payload = {"ok": True, **result}
     except ChildRefusal as refusal:
         payload = {"ok": False, "code": refusal.code, "detail": refusal.detail, **refusal.facts}
@@ -288,39 +316,17 @@ def _apply_limits(limits: dict[str, int]) -> None:
     resource.setrlimit(resource.RLIMIT_NOFILE, (files, files))
 
 
-class _CountingFilter(logging.Filter):
-    def __init__(self, limit: int) -> None:
-        super().__init__()
-        self.remaining = limit
+def _ffmpeg_logs_to_stderr() -> None:
+    """FFmpeg's errors (e.g. "moov atom not found") straight to stderr, for the parent's log,
+    by FFmpeg's own C logger, never through PyAV's Python callback.
 
-    def filter(self, record: logging.LogRecord) -> bool:
-        self.remaining -= 1
-        return self.remaining >= 0
-
-
-def _route_ffmpeg_logs() -> None:
-    """FFmpeg's errors (e.g. "moov atom not found") to stderr, for the parent's log."""
-    import av.logging
-
-    handler = logging.StreamHandler(sys.stderr)
-    handler.addFilter(_CountingFilter(_CHILD_LOG_RECORDS))
-    handler.setFormatter(logging.Formatter("%(name)s: %(message)s"))
-    root = logging.getLogger()
-    root.addHandler(handler)
-    root.setLevel(logging.ERROR)
-    av.logging.set_level(av.logging.ERROR)
-
-
-def _unroute_ffmpeg_logs() -> None:
-    """Back to FFmpeg's own logging (errors, straight to stderr) before the codecs are freed.
-
-    Python's log callback needs the GIL. A codec freed with work in flight (the work stopped
-    part way, say at a frame over the size limit) joins its threads from a Python destructor,
-    which holds the GIL; a thread that logs on its way out then waits for it forever, and so
-    does the child. Here the work's objects are still alive: an exception's traceback holds
-    them until it is handled.
+    A Python callback needs the GIL. Freeing a codec whose threads are still at work (the work
+    stopped part way, say at a frame over the size limit, or the garbage collector freed a
+    stream mid-way) joins those threads from a Python destructor, which holds the GIL; a thread
+    that logs on its way out would then wait for it forever, and so would the child. FFmpeg's
+    own logger needs no lock of ours and folds repeated lines; the parent keeps only the tail.
     """
     import av.logging
 
-    av.logging.set_libav_level(av.logging.ERROR)
     av.logging.restore_default_callback()
+    av.logging.set_libav_level(av.logging.ERROR)

@@ -11,7 +11,7 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from rapport.accounts.models import Consent, User
-from rapport.core.privacy import export_sections
+from rapport.core.privacy import export_sections, iso_or_none
 
 EXPORT_FORMAT_VERSION = 1
 
@@ -28,10 +28,6 @@ def consent_is_current(*, user: User, kind: str) -> bool:
 
 def consents_of(*, user: User) -> QuerySet[Consent]:
     return Consent.objects.filter(user=user).order_by("-given_at")
-
-
-def _iso(value: dt.datetime | None) -> str | None:
-    return value.isoformat() if value is not None else None
 
 
 def account_export_data(*, user: User, now: dt.datetime | None = None) -> dict[str, Any]:
@@ -51,10 +47,10 @@ def account_export_data(*, user: User, now: dt.datetime | None = None) -> dict[s
             "email": user.email,
             "name": user.name,
             "role": user.role,
-            "joined_at": _iso(user.date_joined),
-            "last_sign_in_at": _iso(user.last_login),
-            "deletion_requested_at": _iso(user.deletion_requested_at),
-            "deletion_due_at": _iso(user.deletion_due_at),
+            "joined_at": iso_or_none(user.date_joined),
+            "last_sign_in_at": iso_or_none(user.last_login),
+            "deletion_requested_at": iso_or_none(user.deletion_requested_at),
+            "deletion_due_at": iso_or_none(user.deletion_due_at),
         },
         "email_addresses": [
             {"email": address.email, "verified": address.verified, "primary": address.primary}
@@ -63,8 +59,8 @@ def account_export_data(*, user: User, now: dt.datetime | None = None) -> dict[s
         "sign_in_methods": [
             {
                 "type": authenticator.type,
-                "created_at": _iso(authenticator.created_at),
-                "last_used_at": _iso(authenticator.last_used_at),
+                "created_at": iso_or_none(authenticator.created_at),
+                "last_used_at": iso_or_none(authenticator.last_used_at),
             }
             for authenticator in Authenticator.objects.filter(user=user).order_by("created_at")
         ],
@@ -72,8 +68,8 @@ def account_export_data(*, user: User, now: dt.datetime | None = None) -> dict[s
             {
                 "ip_address": session.ip,
                 "browser": session.user_agent,
-                "signed_in_at": _iso(session.created_at),
-                "last_seen_at": _iso(session.last_seen_at),
+                "signed_in_at": iso_or_none(session.created_at),
+                "last_seen_at": iso_or_none(session.last_seen_at),
             }
             for session in UserSession.objects.filter(user=user).order_by("created_at")
         ],
@@ -81,8 +77,8 @@ def account_export_data(*, user: User, now: dt.datetime | None = None) -> dict[s
             {
                 "kind": consent.kind,
                 "version": consent.version,
-                "given_at": _iso(consent.given_at),
-                "withdrawn_at": _iso(consent.withdrawn_at),
+                "given_at": iso_or_none(consent.given_at),
+                "withdrawn_at": iso_or_none(consent.withdrawn_at),
             }
             for consent in consents_of(user=user)
         ],

@@ -12,6 +12,7 @@ import only from the apps above them), so each app registers here when it starts
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
 from typing import Any
 
@@ -20,6 +21,11 @@ ErasureStep = Callable[[Any], object]  # called with the user, inside the deleti
 
 _sections: dict[str, ExportSection] = {}
 _erasure_steps: dict[str, ErasureStep] = {}
+
+
+def iso_or_none(value: dt.date | dt.datetime | None) -> str | None:
+    """How every export section writes a date or time (ISO 8601), or null."""
+    return value.isoformat() if value is not None else None
 
 
 def register_export_section(name: str, section: ExportSection) -> None:

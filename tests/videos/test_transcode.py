@@ -222,6 +222,19 @@ def _files(folder: Path) -> set[str]:
     return {path.name for path in folder.iterdir()}
 
 
+def _rejection(source: Path, out: Path, *, expected_seconds: float) -> VideoRejected:
+    """Transcode ``source`` into the new folder ``out``, which must be refused; the refusal."""
+    out.mkdir()
+    with pytest.raises(VideoRejected) as caught:
+        transcode_video(
+            source,
+            video_out=out / "v.mp4",
+            poster_out=out / "p.jpg",
+            expected_seconds=expected_seconds,
+        )
+    return caught.value
+
+
 @pytest.mark.parametrize("name", ["notes.mp4", "cut-in-half.mp4"])
 def test_a_failed_transcode_leaves_no_output(media, tmp_path, name):
     with pytest.raises(VideoRejected) as caught:
@@ -292,15 +305,11 @@ def test_a_frame_over_the_size_limit_part_way_through_fails_the_conversion(tmp_p
     # full check.
     assert (probe_video(source).width, probe_video(source).height) == (320, 180)
     out = tmp_path / "out"
-    out.mkdir()
 
-    with pytest.raises(VideoRejected) as caught:
-        transcode_video(
-            source, video_out=out / "v.mp4", poster_out=out / "p.jpg", expected_seconds=2.5
-        )
+    rejection = _rejection(source, out, expected_seconds=2.5)
 
-    assert caught.value.code == "too_large_frame"
-    assert caught.value.message == (
+    assert rejection.code == "too_large_frame"
+    assert rejection.message == (
         f"Part of this video is {width}×{height} pixels, larger than we accept (3840×2160, "
         "either way round). Please export it at a smaller size; 1080p (1920×1080) is plenty."
     )
@@ -316,16 +325,12 @@ def test_a_frame_too_large_even_to_decode_part_way_through_fails_the_conversion(
         tmp_path, width=1280, height=720, name="grows.mkv", container="matroska"
     )
     out = tmp_path / "out"
-    out.mkdir()
 
-    with pytest.raises(VideoRejected) as caught:
-        transcode_video(
-            source, video_out=out / "v.mp4", poster_out=out / "p.jpg", expected_seconds=2.5
-        )
+    rejection = _rejection(source, out, expected_seconds=2.5)
 
-    assert caught.value.code == "too_large_frame"
+    assert rejection.code == "too_large_frame"
     assert "1280×720 pixels, larger than we accept (640×360, either way round)" in (
-        caught.value.message
+        rejection.message
     )
     assert _files(out) == set()
 
@@ -354,15 +359,11 @@ def test_output_that_ends_well_before_the_source_fails_the_conversion(tmp_path):
     # The probe reads every packet's timing and finds three seconds.
     assert probe_video(source).duration_seconds == pytest.approx(3.0)
     out = tmp_path / "out"
-    out.mkdir()
 
-    with pytest.raises(VideoRejected) as caught:
-        transcode_video(
-            source, video_out=out / "v.mp4", poster_out=out / "p.jpg", expected_seconds=3.0
-        )
+    rejection = _rejection(source, out, expected_seconds=3.0)
 
-    assert caught.value.code == "output_short"
-    assert caught.value.message == SHORT_OUTPUT_MESSAGE.format(made="0:01", whole="0:03")
+    assert rejection.code == "output_short"
+    assert rejection.message == SHORT_OUTPUT_MESSAGE.format(made="0:01", whole="0:03")
     assert _files(out) == set()
 
 

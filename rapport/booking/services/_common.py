@@ -7,12 +7,6 @@ from rapport.booking.models import Appointment, BookingPolicy
 from rapport.directory.models import TherapistProfile
 
 
-def _facts_refresh_on_commit(therapist: TherapistProfile) -> None:
-    from rapport.booking.facts import therapist_booking_facts_refresh_on_commit
-
-    therapist_booking_facts_refresh_on_commit(therapist=therapist)
-
-
 def _locked(appointment: Appointment) -> Appointment:
     """The appointment's row, locked until the transaction ends, so two people acting on one
     appointment at once (cancel and confirm, two reschedules) are applied one after the other,

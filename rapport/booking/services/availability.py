@@ -12,6 +12,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from rapport.booking.facts import therapist_booking_facts_refresh_on_commit
 from rapport.booking.models import (
     BookingPolicy,
     DateException,
@@ -19,7 +20,7 @@ from rapport.booking.models import (
     WeeklyWindow,
     new_feed_token,
 )
-from rapport.booking.services._common import _facts_refresh_on_commit, _locked_policy
+from rapport.booking.services._common import _locked_policy
 from rapport.directory.models import TherapistProfile
 
 
@@ -56,7 +57,7 @@ def booking_policy_update(
         policy.requires_confirmation = bool(requires_confirmation)
         policy.full_clean(exclude=["therapist", "feed_token"])
         policy.save()
-        _facts_refresh_on_commit(therapist)
+        therapist_booking_facts_refresh_on_commit(therapist=therapist)
     return policy
 
 
@@ -101,7 +102,7 @@ def weekly_windows_replace(
             for weekday, rows in sorted(by_day.items())
             for start, end in rows
         )
-        _facts_refresh_on_commit(therapist)
+        therapist_booking_facts_refresh_on_commit(therapist=therapist)
 
 
 def date_exception_add(
@@ -151,7 +152,7 @@ def date_exception_add(
         raise ValidationError(errors)
     with transaction.atomic():
         exception.save()
-        _facts_refresh_on_commit(therapist)
+        therapist_booking_facts_refresh_on_commit(therapist=therapist)
     return exception
 
 
@@ -165,7 +166,7 @@ def date_exception_remove(*, therapist: TherapistProfile, exception_id: int) -> 
     with transaction.atomic():
         exception = DateException.objects.get(therapist=therapist, pk=exception_id)
         exception.delete()
-        _facts_refresh_on_commit(therapist)
+        therapist_booking_facts_refresh_on_commit(therapist=therapist)
 
 
 def calendar_feed_rotate(

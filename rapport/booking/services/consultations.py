@@ -15,6 +15,7 @@ from django.utils import timezone
 from rapport.accounts.models import User
 from rapport.booking import outbox, slots
 from rapport.booking.errors import FreeTime, InvalidTransition, SlotTaken, SlotUnavailable
+from rapport.booking.facts import therapist_booking_facts_refresh_on_commit
 from rapport.booking.models import (
     ACTIVE_STATUSES,
     Appointment,
@@ -22,7 +23,7 @@ from rapport.booking.models import (
     AppointmentStatus,
     Party,
 )
-from rapport.booking.services._common import _facts_refresh_on_commit, _locked, _locked_policy
+from rapport.booking.services._common import _locked, _locked_policy
 from rapport.booking.services.availability import booking_policy_for
 from rapport.core.validators import validate_time_zone
 from rapport.directory.models import TherapistProfile
@@ -241,7 +242,7 @@ def consultation_book(
             outbox.outbox_reminders_write(appointment=appointment, now=now)
         else:
             _write_to_both(appointment, outbox.PURPOSE_REQUESTED)
-        _facts_refresh_on_commit(therapist)
+        therapist_booking_facts_refresh_on_commit(therapist=therapist)
     return appointment
 
 
@@ -276,7 +277,7 @@ def consultation_confirm(
             outbox.outbox_reminders_write(appointment=locked, now=now)
         else:
             locked.save(update_fields=["therapist_responded_at", "updated_at"])
-        _facts_refresh_on_commit(locked.therapist)
+        therapist_booking_facts_refresh_on_commit(therapist=locked.therapist)
     appointment.refresh_from_db()
     return appointment
 
@@ -309,7 +310,7 @@ def consultation_decline(
         outbox.outbox_write(
             appointment=locked, purpose=outbox.PURPOSE_DECLINED, recipient=Party.CLIENT
         )
-        _facts_refresh_on_commit(locked.therapist)
+        therapist_booking_facts_refresh_on_commit(therapist=locked.therapist)
     appointment.refresh_from_db()
     return appointment
 
@@ -352,7 +353,7 @@ def consultation_expire(*, appointment: Appointment, now: dt.datetime | None = N
         outbox.outbox_write(
             appointment=locked, purpose=outbox.PURPOSE_EXPIRED, recipient=Party.CLIENT
         )
-        _facts_refresh_on_commit(locked.therapist)
+        therapist_booking_facts_refresh_on_commit(therapist=locked.therapist)
     appointment.refresh_from_db()
     return appointment
 
@@ -382,7 +383,7 @@ def appointment_cancel(
             _therapist_responded(locked, now)
         _end(locked, status=AppointmentStatus.CANCELLED, by=by, reason=reason, now=now)
         _write_to_both(locked, outbox.PURPOSE_CANCELLED)
-        _facts_refresh_on_commit(locked.therapist)
+        therapist_booking_facts_refresh_on_commit(therapist=locked.therapist)
     appointment.refresh_from_db()
     return appointment
 
@@ -479,7 +480,7 @@ def appointment_reschedule(
         _write_to_both(locked, outbox.PURPOSE_RESCHEDULED)
         if locked.status == AppointmentStatus.CONFIRMED:
             outbox.outbox_reminders_write(appointment=locked, now=now)
-        _facts_refresh_on_commit(therapist)
+        therapist_booking_facts_refresh_on_commit(therapist=therapist)
     appointment.refresh_from_db()
     return appointment
 
@@ -539,5 +540,5 @@ def first_session_book(
             raise SlotTaken("That time overlaps another of your appointments.") from error
         _write_to_both(session, outbox.PURPOSE_BOOKED)
         outbox.outbox_reminders_write(appointment=session, now=now)
-        _facts_refresh_on_commit(therapist)
+        therapist_booking_facts_refresh_on_commit(therapist=therapist)
     return session

@@ -522,6 +522,11 @@ LOGGING = {
 DIRECTORY_PAGE_SIZE = env.int("DIRECTORY_PAGE_SIZE", 20, minimum=1, maximum=100)
 # A listing whose "accepting new clients" was not re-confirmed within this many days is hidden.
 LISTING_FRESHNESS_DAYS = env.int("LISTING_FRESHNESS_DAYS", 30, minimum=1, maximum=365)
+# The highest fee per session a listing may show, in cents (rapport.directory.rules.check_fees):
+# above it, a fee is almost always a typing slip. 100000 = 1,000.00.
+THERAPIST_FEE_CAP_MINOR = env.int(
+    "THERAPIST_FEE_CAP_MINOR", 100_000, minimum=100, maximum=10_000_000
+)
 # How stale each process's copy of "next free consultation" per therapist may get before the
 # search re-reads it (see rapport.directory.search.engine.ConsultationTimes).
 SEARCH_CONSULTATION_TIMES_MAX_AGE_SECONDS = env.int(

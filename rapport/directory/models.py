@@ -103,6 +103,16 @@ class Regulator(models.Model):
     name = models.CharField(max_length=200)
     designations = models.ManyToManyField(Designation, related_name="regulators")
     register_url = models.URLField(blank=True, help_text="Public register to check a licence.")
+    # The form of the numbers this regulator issues, checked by rules.check_licence_number on
+    # the number as normalised there (no spaces, upper case). Empty: any number is accepted.
+    licence_number_pattern = models.CharField(
+        max_length=200,
+        blank=True,
+        help_text="Regular expression a licence number must match in full; empty accepts any.",
+    )
+    licence_number_hint = models.CharField(
+        max_length=100, blank=True, help_text='Shown when a number does not fit, e.g. "5 digits".'
+    )
 
     objects = RegulatorManager()
 
@@ -244,6 +254,9 @@ class TherapistProfile(models.Model):
     )
     verification_decided_at = models.DateTimeField(null=True, blank=True)
     verification_reason = models.TextField(blank=True)
+    # Set when the therapist sends the finished onboarding for review. Until then the profile is
+    # a draft: staff do not see it in the licence queue, and it is never listed (it is pending).
+    submitted_for_review_at = models.DateTimeField(null=True, blank=True)
     concerns = models.ManyToManyField(Concern, related_name="therapists")
     modalities = models.ManyToManyField(Modality, related_name="therapists")
     populations = models.ManyToManyField(Population, related_name="therapists")
@@ -345,6 +358,9 @@ class TherapistProfile(models.Model):
     # Demo and load-test data carry the key they were generated under, so re-seeding is
     # idempotent and `seed --clear` removes only generated rows.
     seed_key = models.CharField(max_length=40, null=True, blank=True, unique=True, editable=False)
+    # The key a group practice's own system gives this therapist, so a re-import updates the
+    # same profile instead of adding another (rapport.directory.importing).
+    external_id = models.CharField(max_length=100, null=True, blank=True, unique=True)
 
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)

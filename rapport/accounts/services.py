@@ -293,3 +293,29 @@ def staff_account_create(
         user.user_permissions.add(*granted)
         EmailAddress.objects.create(user=user, email=address, verified=True, primary=True)
     return user
+
+
+class AddressTaken(ValueError):
+    """An account with the address already exists."""
+
+
+def invited_therapist_account_create(*, email: str, name: str = "") -> User:
+    """An account for a therapist whose listing staff imported (rapport.directory.importing),
+    to be claimed through the invitation e-mail: role therapist, no usable password (the person
+    sets one through the invitation's one-time link, then the second factor before any practice
+    page), and the address counted as confirmed — the link is sent to it, so following it
+    proves the address, and asking again by a second e-mail would prove nothing more.
+
+    Raises AddressTaken when any account already uses the address (in any letter case): an
+    existing account is never attached to a listing on a file's say-so. Side effects: creates
+    the User and its allauth EmailAddress.
+    """
+    from allauth.account.models import EmailAddress
+
+    address = User.objects.normalize_email(email).strip().lower()
+    if User.objects.filter(email__iexact=address).exists():
+        raise AddressTaken(address)
+    with transaction.atomic():
+        user = User.objects.create_user(address, None, role=Role.THERAPIST, name=name[:150])
+        EmailAddress.objects.create(user=user, email=address, verified=True, primary=True)
+    return user

@@ -69,6 +69,8 @@ def therapist_verification_decide(
     reason: str,
     expected_status: str | None = None,
     now: dt.datetime | None = None,
+    bump_search_index: bool = True,
+    notify_therapist: bool = True,
 ) -> VerificationDecision:
     """Record a licence-review decision and apply it to the listing at once.
 
@@ -80,6 +82,8 @@ def therapist_verification_decide(
     ``expected_status`` is the status the reviewer was looking at; when another reviewer has
     decided meanwhile, StaleDecision is raised instead of silently overriding them. Verifying
     needs at least one licence that has not expired.
+    A bulk import deciding on many rows passes ``bump_search_index=False`` (it bumps once at
+    the end) and ``notify_therapist=False`` (its invitation says the listing is verified).
     Raises PermissionDenied for anyone without the licence-review permission, and
     ValidationError for a decision that makes no sense (same status, missing reason).
     """
@@ -152,8 +156,9 @@ def therapist_verification_decide(
                 "updated_at",
             ]
         )
-        search_index_version_bump()
-        if profile.user_id is not None:
+        if bump_search_index:
+            search_index_version_bump()
+        if notify_therapist and profile.user_id is not None:
             # Sent by the task worker: a mail server that is down must not undo or hide a
             # decision that is already recorded.
             transaction.on_commit(

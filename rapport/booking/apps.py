@@ -14,6 +14,7 @@ class BookingConfig(AppConfig):
         )
         from rapport.booking.errors import InvalidTransition, SlotTaken, SlotUnavailable
         from rapport.booking.housekeeping import register_booking_housekeeping
+        from rapport.booking.importing import availability_part
         from rapport.booking.models import Appointment
         from rapport.booking.privacy import consultations_export
         from rapport.booking.profile import booking_profile_part
@@ -22,6 +23,7 @@ class BookingConfig(AppConfig):
         from rapport.core.audit import register_health_model
         from rapport.core.privacy import register_erasure_step, register_export_section
         from rapport.core.problems import register_problem_handler
+        from rapport.directory.importing import register_import_part
         from rapport.directory.profile_parts import register_profile_part
 
         # The reasons on an appointment are what a client or therapist wrote about the client.
@@ -35,6 +37,7 @@ class BookingConfig(AppConfig):
         register_booking_triggers()
         register_booking_housekeeping()
         register_profile_part("booking", booking_profile_part)
+        register_import_part(availability_part)
         register_problem_handler(SlotTaken, slot_taken_problem)
         register_problem_handler(SlotUnavailable, slot_unavailable_problem)
         register_problem_handler(InvalidTransition, not_changeable_problem)

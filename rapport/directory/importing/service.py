@@ -1,0 +1,162 @@
+"""The bulk import's one entry point, used by `rapport import_therapists` and the staff page."""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from collections.abc import Callable
+from typing import IO
+
+from django.core.exceptions import PermissionDenied
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from rapport.accounts.models import User
+from rapport.directory.importing.cleaning import Reference, RowInvalid, clean_row
+from rapport.directory.importing.columns import csv_field_name, json_field_name
+from rapport.directory.importing.reading import (
+    FORMATS,
+    FileRefused,
+    Path,
+    Row,
+    check_file,
+    read_rows,
+)
+from rapport.directory.importing.report import ImportReport, RowProblem
+from rapport.directory.importing.writing import row_write
+from rapport.directory.models import TherapistProfile
+from rapport.directory.services import REVIEW_PERMISSION, search_index_version_bump
+
+VERIFIED_REASON = "Verified by staff with a bulk import."
+
+
+def therapists_import(
+    *,
+    source: IO[bytes],
+    file_format: str,
+    verified_by: User | None = None,
+    max_bytes: int | None = None,
+    now: dt.datetime | None = None,
+    progress: Callable[[ImportReport], None] | None = None,
+) -> ImportReport:
+    """Create or update the listings a CSV or JSON Lines file describes (docs/import-format.md).
+
+    Each row is keyed by its ``external_id``: a row whose id was imported before updates that
+    listing, never adds a second one, and the same id twice in one file is refused on its second
+    line. Each row is written in its own transaction, whole or not at all; the report names the
+    line and field of every problem. A file that is not UTF-8, is over ``max_bytes`` or has a
+    bad CSV header is refused before anything is written.
+
+    New listings are pending review and not listed; ``verified_by`` (a licence reviewer) vouches
+    for every row instead, recording a verification decision for each as the licence queue does.
+    Side effects: per new listing, a therapist account without a usable password and, after the
+    row commits, an invitation e-mail to claim it (set a password, the second factor, review,
+    submit); the rows of other apps' import parts (booking's weekly availability); one search
+    index version bump at the end when anything was written.
+    Raises PermissionDenied when ``verified_by`` may not review licences.
+    """
+    started = time.perf_counter()
+    now = now or timezone.now()
+    report = ImportReport(file_format=file_format)
+    if verified_by is not None and not (
+        verified_by.is_active and verified_by.has_perm(REVIEW_PERMISSION)
+    ):
+        raise PermissionDenied("Only licence reviewers can import rows as verified.")
+    if file_format not in FORMATS:
+        report.file_problems.append(f"Unknown file format {file_format!r}: use csv or jsonl.")
+        return report
+    try:
+        check_file(source, max_bytes=max_bytes)
+    except FileRefused as refused:
+        report.file_problems.extend(refused.problems)
+        return report
+
+    name_field = csv_field_name if file_format == "csv" else json_field_name
+    reference = Reference.load()
+    first_line_of: dict[str, int] = {}
+    try:
+        for row in read_rows(source, file_format=file_format):
+            _import_row(
+                row=row,
+                report=report,
+                reference=reference,
+                first_line_of=first_line_of,
+                name_field=name_field,
+                verified_by=verified_by,
+                now=now,
+            )
+            if progress is not None:
+                progress(report)
+    except FileRefused as refused:
+        # Only the header can refuse the file, before any row is read.
+        report.file_problems.extend(refused.problems)
+    finally:
+        if report.written:
+            # Once per import, not per row: every process rebuilds its index once.
+            search_index_version_bump()
+        report.seconds = time.perf_counter() - started
+    return report
+
+
+def _import_row(
+    *,
+    row: Row,
+    report: ImportReport,
+    reference: Reference,
+    first_line_of: dict[str, int],
+    name_field: Callable[[Path], str],
+    verified_by: User | None,
+    now: dt.datetime,
+) -> None:
+    external_id = ""
+    problems = list(row.problems)
+    if row.values is not None:
+        raw_id = row.values.get("external_id")
+        external_id = raw_id.strip() if isinstance(raw_id, str) else ""
+        if external_id:
+            if external_id in first_line_of:
+                problems = [
+                    (
+                        ("external_id",),
+                        f'The external id "{external_id}" is already on line '
+                        f"{first_line_of[external_id]}; give each therapist one row.",
+                    )
+                ]
+            else:
+                first_line_of[external_id] = row.line
+    if row.values is not None and not problems:
+        try:
+            clean = clean_row(row.values, reference)
+            existing = (
+                TherapistProfile.objects.filter(external_id=clean.external_id)
+                .select_related("user")
+                .first()
+            )
+            with transaction.atomic():
+                result = row_write(
+                    row=clean,
+                    existing=existing,
+                    verified_by=verified_by,
+                    reason=VERIFIED_REASON,
+                    now=now,
+                )
+        except RowInvalid as invalid:
+            problems = invalid.problems
+        except IntegrityError:
+            # The database's own rules are the last wall (constraints the checks above mirror);
+            # a row that hits one is reported, never half-written.
+            problems = [((), "This row breaks a rule of the database and was not saved.")]
+        else:
+            if result.created:
+                report.created += 1
+            else:
+                report.updated += 1
+            return
+    report.failed += 1
+    report.failed_lines.append(row.line)
+    for path, message in problems or [((), "This row could not be read.")]:
+        report.problems.append(
+            RowProblem(
+                line=row.line, field=name_field(path), message=message, external_id=external_id
+            )
+        )

@@ -1,0 +1,231 @@
+"""Writing one checked row: the profile, its account, taxonomies, licences, offices, the parts
+other apps registered, and — when staff vouch for the rows — the verification decision.
+
+The caller runs this inside the row's own transaction: any refusal here (an address already
+taken, a rule the database enforces, a part's write) leaves nothing of the row behind.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+
+from rapport.accounts.models import User
+from rapport.accounts.services import AddressTaken, invited_therapist_account_create
+from rapport.directory.importing.cleaning import CleanRow, RowInvalid
+from rapport.directory.importing.parts import import_parts
+from rapport.directory.importing.reading import Path
+from rapport.directory.importing.tasks import send_import_invitation_email
+from rapport.directory.models import Licence, Office, TherapistProfile, VerificationStatus
+from rapport.directory.services import therapist_verification_decide
+
+# Model fields whose errors belong to a differently named field of the row.
+_ROW_FIELD = {
+    "fee_minor": "fee",
+    "sliding_scale_min_minor": "sliding_scale_min",
+    "verification_decided_at": "",
+    "status": "licences",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class WriteResult:
+    therapist: TherapistProfile
+    created: bool
+    invited: bool
+
+
+def _paths(error: ValidationError) -> list[tuple[Path, str]]:
+    problems: list[tuple[Path, str]] = []
+    for key, messages in error.message_dict.items():
+        name = _ROW_FIELD.get(key, key if key != "__all__" else "")
+        for message in messages:
+            problems.append(((name,) if name else (), message))
+    return problems
+
+
+def row_write(
+    *,
+    row: CleanRow,
+    existing: TherapistProfile | None,
+    verified_by: User | None,
+    reason: str,
+    now: dt.datetime,
+) -> WriteResult:
+    """Create or update the listing the row describes. Call inside a transaction.
+
+    Raises RowInvalid for what only writing can find out (an address that already has an
+    account, a rule a part enforces, a verification that is not possible).
+    """
+    created = existing is None
+    invited = False
+    if existing is None:
+        therapist = TherapistProfile(external_id=row.external_id)
+    else:
+        therapist = (
+            TherapistProfile.objects.select_for_update().select_related("user").get(pk=existing.pk)
+        )
+    licences_before = (
+        set()
+        if created
+        else {
+            (
+                item.jurisdiction_id,
+                item.designation_id,
+                item.regulator_id,
+                item.number,
+                item.expires_on,
+            )
+            for item in therapist.licences.all()
+        }
+    )
+
+    if therapist.user_id is None:
+        try:
+            therapist.user = invited_therapist_account_create(
+                email=row.email, name=row.profile.get("display_name", "")
+            )
+        except AddressTaken:
+            raise RowInvalid(
+                [
+                    (
+                        ("email",),
+                        f"An account with {row.email} already exists. Imports never attach an "
+                        "existing account to a listing: use another address, or let the person "
+                        "sign up as a therapist themselves.",
+                    )
+                ]
+            ) from None
+        invited = True
+    elif therapist.user is not None and therapist.user.email.lower() != row.email:
+        raise RowInvalid(
+            [
+                (
+                    ("email",),
+                    f"This listing's account uses another address ({therapist.user.email}); "
+                    "the therapist changes it in their account settings.",
+                )
+            ]
+        )
+
+    for name, value in row.profile.items():
+        setattr(therapist, name, value)
+    if verified_by is not None and therapist.accepting_new_clients:
+        # Staff vouch for the rows: the listing goes live now, with "accepting new clients"
+        # fresh from today (the therapist re-confirms monthly from here on).
+        therapist.accepting_confirmed_at = now
+    try:
+        therapist.clean()
+    except ValidationError as error:
+        raise RowInvalid(_paths(error)) from None
+    therapist.save()
+
+    for name, ids in row.terms.items():
+        related = getattr(therapist, name)
+        if created:
+            related.add(*ids)
+        else:
+            related.set(ids)
+
+    licences_after = {licence.details() for licence in row.licences}
+    if licences_after != licences_before:
+        _licences_replace(therapist=therapist, row=row)
+    if row.offices is not None:
+        _offices_replace(therapist=therapist, row=row, created=created)
+
+    for part in import_parts():
+        if part.name in row.parts:
+            try:
+                part.write(therapist, row.parts[part.name])
+            except ValidationError as error:
+                raise RowInvalid(_paths(error)) from None
+
+    if verified_by is not None:
+        if therapist.verification_status != VerificationStatus.VERIFIED:
+            try:
+                therapist_verification_decide(
+                    therapist=therapist,
+                    reviewer=verified_by,
+                    status=VerificationStatus.VERIFIED,
+                    reason=reason,
+                    now=now,
+                    bump_search_index=False,
+                    # A new account's invitation already says the listing is verified.
+                    notify_therapist=not invited,
+                )
+            except ValidationError as error:
+                raise RowInvalid(_paths(error)) from None
+    elif (
+        not created
+        and licences_after != licences_before
+        and therapist.verification_status == VerificationStatus.VERIFIED
+    ):
+        # New licence details have not been checked by anyone: back to review, as when the
+        # therapist edits them.
+        therapist.verification_status = VerificationStatus.PENDING
+        therapist.verification_reason = "Licence details changed by an import."
+        therapist.save(update_fields=["verification_status", "verification_reason", "updated_at"])
+
+    if invited:
+        assert therapist.user is not None
+        user_id: int = therapist.user.pk
+        therapist_id = therapist.pk
+        transaction.on_commit(
+            lambda: send_import_invitation_email.enqueue(user_id=user_id, therapist_id=therapist_id)
+        )
+    return WriteResult(therapist=therapist, created=created, invited=invited)
+
+
+def _licences_replace(*, therapist: TherapistProfile, row: CleanRow) -> None:
+    """The row's licences become the therapist's: matched by title and jurisdiction, so a
+    renewed number updates its licence rather than adding another."""
+    wanted = {licence.key(): licence for licence in row.licences}
+    for licence in list(therapist.licences.all()):
+        key = (licence.jurisdiction_id, licence.designation_id)
+        if key not in wanted:
+            licence.delete()
+            continue
+        clean = wanted.pop(key)
+        licence.regulator = clean.regulator
+        licence.number = clean.number
+        licence.expires_on = clean.expires_on
+        licence.save()
+    Licence.objects.bulk_create(
+        Licence(
+            therapist=therapist,
+            jurisdiction_id=clean.jurisdiction_id,
+            designation=clean.designation,
+            regulator=clean.regulator,
+            number=clean.number,
+            expires_on=clean.expires_on,
+        )
+        for clean in wanted.values()
+    )
+
+
+def _offices_replace(*, therapist: TherapistProfile, row: CleanRow, created: bool) -> None:
+    if not created:
+        therapist.offices.all().delete()
+    assert row.offices is not None
+    for clean in row.offices:
+        office = Office.objects.create(
+            therapist=therapist,
+            label=clean.label,
+            street_address=clean.street_address,
+            city=clean.city,
+            jurisdiction_id=clean.jurisdiction_id,
+            postal_code=clean.postal_code,
+            latitude=clean.latitude,
+            longitude=clean.longitude,
+            time_zone=clean.time_zone,
+            accessibility_note=clean.accessibility_note,
+        )
+        if clean.accessibility_features:
+            office.accessibility_features.add(*clean.accessibility_features)
+
+
+__all__: list[Any] = ["WriteResult", "row_write"]

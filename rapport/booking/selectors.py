@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 
 from django.conf import settings
-from django.db.models import Q, QuerySet
+from django.db.models import Count, Q, QuerySet
 
 from rapport.accounts.models import User
 from rapport.accounts.selectors import verified_addresses_of
@@ -37,6 +37,32 @@ def therapist_upcoming_appointments(
         Appointment.objects.filter(therapist=therapist, status__in=ACTIVE_STATUSES, ends_at__gt=now)
         .select_related(*_RELATED)
         .order_by("starts_at", "id")
+    )
+
+
+def therapist_upcoming_confirmed(
+    *, therapist: TherapistProfile, now: dt.datetime
+) -> QuerySet[Appointment]:
+    """Confirmed consultations and sessions not yet over, earliest first: the practice
+    dashboard's "upcoming" list (requests are listed on their own, with their clock)."""
+    return therapist_upcoming_appointments(therapist=therapist, now=now).filter(
+        status=AppointmentStatus.CONFIRMED
+    )
+
+
+def therapist_upcoming_counts(
+    *, therapist: TherapistProfile, now: dt.datetime, days: int
+) -> dict[str, int]:
+    """How many confirmed consultations and sessions start in the next ``days`` days, in one
+    query: ``{"consultations": n, "sessions": m}``."""
+    return Appointment.objects.filter(
+        therapist=therapist,
+        status=AppointmentStatus.CONFIRMED,
+        starts_at__gte=now,
+        starts_at__lt=now + dt.timedelta(days=days),
+    ).aggregate(
+        consultations=Count("pk", filter=Q(kind=AppointmentKind.CONSULTATION)),
+        sessions=Count("pk", filter=Q(kind=AppointmentKind.SESSION)),
     )
 
 

@@ -16,15 +16,16 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.urls import reverse
+from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
-from rapport.booking import access, selectors, services, slots
+from rapport.booking import access, dashboard, selectors, services, slots
 from rapport.booking.errors import (
     BookingError,
     SlotUnavailable,
 )
+from rapport.booking.facts import FACTS_WINDOW, MINIMUM_HELD_CONSULTATIONS, MINIMUM_REPLIES
 from rapport.booking.forms import (
     AcceptingForm,
     BaseWeeklyWindowFormSet,
@@ -47,9 +48,11 @@ from rapport.booking.views.common import (
     reschedule_flow,
 )
 from rapport.core.audit import audit_reads
+from rapport.core.pagination import paginate
 from rapport.core.timezones import day_label, moment_label, time_zone_label
 from rapport.directory.access import get_practice_therapist
-from rapport.directory.models import TherapistProfile
+from rapport.directory.display import measured_reply_phrase
+from rapport.directory.models import TherapistProfile, VerificationStatus
 from rapport.directory.services import therapist_accepting_confirm
 
 # Held consultations stay on the practice page this long for "book the first session".
@@ -59,6 +62,9 @@ CLIENT_CANCELLED_WINDOW = dt.timedelta(days=14)
 CLIENT_CANCELLED_LIMIT = 20
 PREVIEW_DAYS = 14
 PREVIEW_LIMIT = 12
+# The dashboard's "upcoming" list is paged: a full practice books months ahead.
+UPCOMING_PAGE_SIZE = 25
+WEEK = dt.timedelta(days=7)
 
 
 # --- the therapist's practice ----------------------------------------------------------------
@@ -73,6 +79,7 @@ class AppointmentRow:
     decline_form: ReasonForm | None = None
     cancel_form: ReasonForm | None = None
     needs_acknowledging: bool = False
+    clock: dashboard.RequestClock | None = None
 
 
 def _row(
@@ -106,11 +113,15 @@ def _practice_home_context(
     therapist: TherapistProfile,
     *,
     failed: tuple[uuid.UUID, str, ReasonForm] | None = None,
+    raw_page: str | None = None,
 ) -> dict[str, Any]:
+    """Everything the dashboard shows, in a fixed number of queries whatever the number of
+    appointments: the lists are bounded (requests expire, "upcoming" is paged, the rest are
+    windows of days) and select their related rows up front."""
     now = timezone.now()
     zone = zoneinfo.ZoneInfo(therapist.time_zone)
 
-    def rows(queryset: Any) -> list[AppointmentRow]:
+    def rows(appointments: Any) -> list[AppointmentRow]:
         return [
             _row(
                 appointment,
@@ -119,18 +130,39 @@ def _practice_home_context(
                 if failed is not None and failed[0] == appointment.public_id
                 else None,
             )
-            for appointment in queryset
+            for appointment in appointments
         ]
 
+    pending = rows(selectors.therapist_pending_requests(therapist=therapist))
+    for row in pending:
+        row.clock = dashboard.request_clock(row.appointment, now=now, zone=zone)
+    upcoming = paginate(
+        selectors.therapist_upcoming_confirmed(therapist=therapist, now=now),
+        raw_page=raw_page,
+        page_size=UPCOMING_PAGE_SIZE,
+    )
+    upcoming_page = upcoming.page or upcoming.paginator.page(upcoming.paginator.num_pages)
+    state = dashboard.listing_state(therapist=therapist, now=now)
     return {
         "therapist": therapist,
         "zone_label": time_zone_label(therapist.time_zone),
-        "pending": rows(selectors.therapist_pending_requests(therapist=therapist)),
-        "upcoming": rows(
-            selectors.therapist_upcoming_appointments(therapist=therapist, now=now).filter(
-                status=AppointmentStatus.CONFIRMED
-            )
-        ),
+        "listing_state": state,
+        "listing_state_action_url": _action_url(state, therapist),
+        "accepting": _accepting_context(therapist, now=now, zone=zone),
+        "accepting_form": AcceptingForm(),
+        "pending": pending,
+        "expiry_hours": settings.BOOKING_REQUEST_EXPIRY_HOURS,
+        "upcoming": rows(upcoming_page.object_list),
+        "page": upcoming_page,
+        "page_range": list(upcoming.paginator.get_elided_page_range(upcoming_page.number)),
+        "page_message": upcoming.message,
+        "week": selectors.therapist_upcoming_counts(therapist=therapist, now=now, days=WEEK.days),
+        "reply_phrase": measured_reply_phrase(therapist.median_reply_minutes)
+        if therapist.median_reply_minutes is not None
+        else "",
+        "minimum_replies": MINIMUM_REPLIES,
+        "minimum_held": MINIMUM_HELD_CONSULTATIONS,
+        "facts_days": FACTS_WINDOW.days,
         # Held consultations with no session booked after them yet.
         "held": rows(
             selectors.therapist_held_consultations_without_session(
@@ -148,6 +180,42 @@ def _practice_home_context(
             )
         ],
         "client_cancelled_days": CLIENT_CANCELLED_WINDOW.days,
+    }
+
+
+def _action_url(state: Any, therapist: TherapistProfile) -> str:
+    """The address of the listing state's one action: a page of the practice (no argument) or
+    one about the therapist's own listing (its public id)."""
+    name = getattr(state, "action_url_name", "")
+    if not name:
+        return ""
+    for args in ([], [therapist.public_id]):
+        try:
+            return reverse(name, args=args)
+        except NoReverseMatch:
+            continue
+    # A page not (or no longer) there: the sentence still says what is wrong.
+    return ""
+
+
+def _accepting_context(
+    therapist: TherapistProfile, *, now: dt.datetime, zone: zoneinfo.ZoneInfo
+) -> dict[str, Any]:
+    """The "still accepting new clients?" answer as the dashboard and the listing page show
+    it: when it was last given and when the listing pauses without a new one."""
+    confirmed_at = therapist.accepting_confirmed_at
+    pauses_at = (
+        confirmed_at + dt.timedelta(days=settings.LISTING_FRESHNESS_DAYS)
+        if confirmed_at and therapist.accepting_new_clients
+        else None
+    )
+    return {
+        "confirmed_label": moment_label(confirmed_at, zone) if confirmed_at else "",
+        "pauses_label": moment_label(pauses_at, zone) if pauses_at else "",
+        "paused": pauses_at is not None and pauses_at <= now,
+        # Until the licence is verified nobody sees the listing, whatever this answer says.
+        "verified": therapist.verification_status == VerificationStatus.VERIFIED,
+        "freshness_days": settings.LISTING_FRESHNESS_DAYS,
     }
 
 
@@ -171,7 +239,9 @@ def _practice_therapist(request: HttpRequest) -> TherapistProfile:
 @require_safe
 def practice_home(request: HttpRequest) -> HttpResponse:
     therapist = _practice_therapist(request)
-    return _render_practice_home(request, _practice_home_context(therapist))
+    return _render_practice_home(
+        request, _practice_home_context(therapist, raw_page=request.GET.get("page"))
+    )
 
 
 @require_POST
@@ -522,31 +592,40 @@ def practice_listing(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         accepting = form.cleaned_data["accepting"]
         therapist_accepting_confirm(therapist=therapist, accepting=accepting, now=now)
-        messages.success(
-            request,
-            f"Thank you. Your listing shows you as accepting new clients for the next "
-            f"{settings.LISTING_FRESHNESS_DAYS} days."
-            if accepting
-            else "Your listing is hidden from search until you say you are accepting again.",
-        )
+        messages.success(request, _accepting_saved_message(therapist, accepting=accepting))
+        # The dashboard embeds the same form; its answer returns there (a fixed choice of
+        # two pages, never an address taken from the request).
+        if request.POST.get("return_to") == "home":
+            return redirect("booking:practice_home")
         return redirect("booking:practice_listing")
     zone = zoneinfo.ZoneInfo(therapist.time_zone)
-    confirmed_at = therapist.accepting_confirmed_at
-    pauses_at = (
-        confirmed_at + dt.timedelta(days=settings.LISTING_FRESHNESS_DAYS)
-        if confirmed_at and therapist.accepting_new_clients
-        else None
-    )
     return render(
         request,
         "booking/practice_listing.html",
         {
             "therapist": therapist,
             "form": form,
-            "confirmed_label": moment_label(confirmed_at, zone) if confirmed_at else "",
-            "pauses_label": moment_label(pauses_at, zone) if pauses_at else "",
-            "paused": pauses_at is not None and pauses_at <= now,
-            "freshness_days": settings.LISTING_FRESHNESS_DAYS,
+            "accepting": _accepting_context(therapist, now=now, zone=zone),
         },
         status=400 if form.errors else 200,
     )
+
+
+def _accepting_saved_message(therapist: TherapistProfile, *, accepting: bool) -> str:
+    """What the therapist is told after answering. Never "your listing shows you as accepting"
+    while the licence is not verified: nobody sees the listing until it is."""
+    days = settings.LISTING_FRESHNESS_DAYS
+    if not accepting:
+        return "Your listing is hidden from search until you say you are accepting again."
+    if therapist.verification_status == VerificationStatus.PENDING:
+        return (
+            f"Thank you. Your listing is not shown yet: your licence is still being checked. "
+            f"Once it is verified, your listing shows you as accepting new clients; this answer "
+            f"holds for {days} days."
+        )
+    if therapist.verification_status != VerificationStatus.VERIFIED:
+        return (
+            "Thank you, your answer is saved. Your listing stays hidden from clients while your "
+            "licence is not verified."
+        )
+    return f"Thank you. Your listing shows you as accepting new clients for the next {days} days."

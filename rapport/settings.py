@@ -125,6 +125,8 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                # "Your practice" and "Staff" in the header (cheap: see the module).
+                "rapport.navigation.header_links",
             ],
         },
     },

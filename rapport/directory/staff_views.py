@@ -1,24 +1,40 @@
-"""Licence review for staff: a queue and a decision page.
+"""Staff pages: licence review (a queue and a decision page) and the platform figures.
 
-Only licence reviewers reach these pages (everyone else gets a 404, as if they did not exist),
-and MfaRequiredMiddleware makes sure a reviewer has two-factor authentication on first.
+Only licence reviewers reach the review pages and only staff the figures (everyone else gets a
+404, as if they did not exist), and MfaRequiredMiddleware makes sure they have two-factor
+authentication on first.
 """
 
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 from django import forms
+from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
+from django.db.models import Prefetch
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_safe
 
 from rapport.accounts.models import User
 from rapport.directory.access import can_review_licences, get_therapist_for_review
-from rapport.directory.models import TherapistProfile, VerificationStatus
+from rapport.directory.figures import (
+    VERIFICATION_WINDOW,
+    can_see_platform_figures,
+    platform_figures,
+)
+from rapport.directory.licence_review import changes_since_last_decision
+from rapport.directory.models import (
+    Licence,
+    TherapistProfile,
+    VerificationDecision,
+    VerificationStatus,
+)
 from rapport.directory.services import StaleDecision, therapist_verification_decide
 
 QUEUE_STATUSES = {
@@ -51,6 +67,13 @@ class VerificationDecisionForm(forms.Form):
     )
 
 
+def _licences_to_check() -> Any:
+    return Prefetch(
+        "licences",
+        queryset=Licence.objects.select_related("jurisdiction", "designation", "regulator"),
+    )
+
+
 @require_safe
 def verification_queue(request: HttpRequest) -> HttpResponse:
     if not can_review_licences(request.user):
@@ -59,14 +82,34 @@ def verification_queue(request: HttpRequest) -> HttpResponse:
     therapists = (
         TherapistProfile.objects.filter(verification_status=status)
         .select_related("designation")
-        .prefetch_related("licences__jurisdiction")
+        .prefetch_related(
+            _licences_to_check(),
+            # Newest first: the first is the last decision, what "changed since" compares with.
+            Prefetch(
+                "verification_decisions",
+                queryset=VerificationDecision.objects.order_by("-decided_at"),
+                to_attr="decisions_newest_first",
+            ),
+        )
         .order_by("created_at", "id")
     )
     page = Paginator(therapists, 50).get_page(request.GET.get("page"))
+    rows = [
+        {
+            "therapist": therapist,
+            "licences": list(therapist.licences.all()),
+            "changes": changes_since_last_decision(
+                therapist=therapist,
+                licences=therapist.licences.all(),
+                last_decision=next(iter(therapist.decisions_newest_first), None),  # type: ignore[attr-defined]
+            ),
+        }
+        for therapist in page.object_list
+    ]
     return render(
         request,
         "directory/staff/verification_queue.html",
-        {"page": page, "status": status, "statuses": VerificationStatus.choices},
+        {"page": page, "rows": rows, "status": status, "statuses": VerificationStatus.choices},
     )
 
 
@@ -101,16 +144,39 @@ def verification_detail(request: HttpRequest, public_id: uuid.UUID) -> HttpRespo
             status = therapist.get_verification_status_display().lower()
             messages.success(request, f"{therapist.display_name} is now {status}.")
             return redirect("directory:verification_queue")
+    licences = list(therapist.licences.select_related("jurisdiction", "designation", "regulator"))
+    decisions = list(therapist.verification_decisions.select_related("reviewer"))
     return render(
         request,
         "directory/staff/verification_detail.html",
         {
             "therapist": therapist,
-            "licences": therapist.licences.select_related(
-                "jurisdiction", "designation", "regulator"
+            "licences": licences,
+            "decisions": decisions,
+            "changes": changes_since_last_decision(
+                therapist=therapist,
+                licences=licences,
+                last_decision=decisions[0] if decisions else None,
             ),
-            "decisions": therapist.verification_decisions.select_related("reviewer"),
             "form": form,
         },
         status=(409 if form.non_field_errors() else 400) if form.errors else 200,
+    )
+
+
+@require_safe
+def staff_figures(request: HttpRequest) -> HttpResponse:
+    """The platform at a glance: listings by state, how long verification takes, and the
+    booking facts across therapists."""
+    if not can_see_platform_figures(request.user):
+        raise Http404("No such page.")
+    return render(
+        request,
+        "directory/staff/figures.html",
+        {
+            "figures": platform_figures(now=timezone.now()),
+            "verification_window_days": VERIFICATION_WINDOW.days,
+            "freshness_days": settings.LISTING_FRESHNESS_DAYS,
+            "can_review_licences": can_review_licences(request.user),
+        },
     )

@@ -11,6 +11,7 @@ urlpatterns = [
     path("therapists/shortlist/remove/", views.shortlist_remove, name="shortlist_remove"),
     path("therapists/compare/", views.compare, name="compare"),
     path("therapists/<uuid:public_id>/", views.therapist_detail, name="therapist_detail"),
+    path("staff/", staff_views.staff_figures, name="staff_figures"),
     path("staff/verification/", staff_views.verification_queue, name="verification_queue"),
     path(
         "staff/verification/<uuid:public_id>/",

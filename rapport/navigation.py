@@ -1,0 +1,91 @@
+"""The site header's links for signed-in people: "Your practice" for whoever owns a therapist
+profile, "Staff" for staff.
+
+A context processor, so every page's header knows without each view asking. It must stay
+cheap, since it runs for every page: a therapist-role account's own fields (loaded with the
+request) answer without a query; any other account (a client-role account may be linked to a
+profile or given a staff permission in the admin) is looked up once and the answer kept in the
+session for a few minutes. The links only point the way:
+every page still checks access itself, on every request.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from functools import cached_property
+from typing import Any
+
+from django.http import HttpRequest
+
+from rapport.accounts.models import Role
+from rapport.directory.figures import can_see_platform_figures
+from rapport.directory.models import TherapistProfile
+
+SESSION_KEY = "rapport_header_links"
+# How long a looked-up answer is reused: a profile linked in the admin shows its link within
+# this many seconds.
+RECHECK_SECONDS = 300
+
+
+@dataclass(frozen=True)
+class _Answer:
+    practice: bool
+    staff: bool
+
+
+class HeaderLinks:
+    """Which of the two links the header shows, worked out on first use (a page whose template
+    never asks costs nothing)."""
+
+    def __init__(self, request: HttpRequest) -> None:
+        self._request = request
+
+    @cached_property
+    def _answer(self) -> _Answer:
+        # Error pages can be drawn for a request the authentication middleware never saw.
+        user = getattr(self._request, "user", None)
+        if user is None or not (user.is_authenticated and user.is_active):
+            return _Answer(practice=False, staff=False)
+        staff_by_flags = bool(
+            user.is_staff or user.is_superuser or getattr(user, "role", None) == Role.STAFF
+        )
+        if getattr(user, "role", None) == Role.THERAPIST:
+            # Most signed-in pages are therapists': no query. (A therapist-role account that
+            # was also given a staff permission reaches the staff pages by their address.)
+            return _Answer(practice=True, staff=staff_by_flags)
+        looked_up = self._looked_up()
+        return _Answer(practice=looked_up.practice, staff=staff_by_flags or looked_up.staff)
+
+    def _looked_up(self) -> _Answer:
+        session = getattr(self._request, "session", None)
+        user = self._request.user
+        now = int(time.time())
+        kept = session.get(SESSION_KEY) if session is not None else None
+        if (
+            isinstance(kept, list)
+            and len(kept) == 4
+            and kept[0] == user.pk
+            and isinstance(kept[3], int)
+            and 0 <= now - kept[3] < RECHECK_SECONDS
+        ):
+            return _Answer(practice=bool(kept[1]), staff=bool(kept[2]))
+        answer = _Answer(
+            practice=TherapistProfile.objects.filter(user_id=user.pk or 0).exists(),
+            staff=can_see_platform_figures(user),
+        )
+        if session is not None:
+            session[SESSION_KEY] = [user.pk, answer.practice, answer.staff, now]
+        return answer
+
+    @property
+    def practice(self) -> bool:
+        return self._answer.practice
+
+    @property
+    def staff(self) -> bool:
+        return self._answer.staff
+
+
+def header_links(request: HttpRequest) -> dict[str, Any]:
+    return {"header_links": HeaderLinks(request)}

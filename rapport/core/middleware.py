@@ -24,6 +24,7 @@ from typing import Any, TypeVar, cast
 
 from asgiref.sync import iscoroutinefunction, markcoroutinefunction
 from django.conf import settings
+from django.db import connection
 from django.http import HttpRequest
 from django.http.response import HttpResponseBase
 from django.utils.deprecation import MiddlewareMixin
@@ -128,21 +129,51 @@ def add_static_file_headers(headers: Any, path: str, url: str) -> None:
     headers["Cross-Origin-Resource-Policy"] = settings.SECURE_CROSS_ORIGIN_RESOURCE_POLICY
 
 
-class ServerTimingMiddleware:
-    """Adds ``Server-Timing: app;dur=<ms>``: the time Django spent on the request, from the
-    first middleware in to the response out (the W3C Server-Timing header, shown by browsers'
-    developer tools and read by bench/search_speed.py to report server-side latency).
+class _QueryClock:
+    """Counts the queries of one request on the default database and the time they took."""
 
-    Off unless ``SERVER_TIMING`` is set: the figure tells a stranger how long a request took,
-    which is harmless for public pages but not worth publishing by default.
+    def __init__(self) -> None:
+        self.count = 0
+        self.seconds = 0.0
+
+    def __call__(
+        self, execute: Callable[..., Any], sql: str, params: Any, many: bool, context: Any
+    ) -> Any:
+        started = time.perf_counter()
+        try:
+            return execute(sql, params, many, context)
+        finally:
+            self.seconds += time.perf_counter() - started
+            self.count += 1
+
+
+class ServerTimingMiddleware:
+    """Adds ``Server-Timing: app;dur=<ms>, db;dur=<ms>;desc="<n> queries"``: the time Django
+    spent on the request, from the first middleware in to the response out, and the part of it
+    spent in the database (the W3C Server-Timing header, shown by browsers' developer tools and
+    read by the benches in bench/ to report server-side latency).
+
+    On every page under ``SERVER_TIMING_PATH_PREFIXES`` (the practice and staff pages, held
+    to a time budget: only their signed-in owner receives these answers), and on every page
+    when ``SERVER_TIMING`` is set: for public pages the figure tells a stranger how long a
+    request took, harmless but not worth publishing by default.
     """
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponseBase]) -> None:
         self.get_response = get_response
+        self.everywhere: bool = settings.SERVER_TIMING
+        self.prefixes = tuple(settings.SERVER_TIMING_PATH_PREFIXES)
 
     def __call__(self, request: HttpRequest) -> HttpResponseBase:
+        if not (self.everywhere or request.path_info.startswith(self.prefixes)):
+            return self.get_response(request)
+        queries = _QueryClock()
         started = time.perf_counter()
-        response = self.get_response(request)
+        with connection.execute_wrapper(queries):
+            response = self.get_response(request)
         elapsed_ms = (time.perf_counter() - started) * 1000
-        response.headers["Server-Timing"] = f"app;dur={elapsed_ms:.2f}"
+        response.headers["Server-Timing"] = (
+            f"app;dur={elapsed_ms:.2f}, "
+            f'db;dur={queries.seconds * 1000:.2f};desc="{queries.count} queries"'
+        )
         return response

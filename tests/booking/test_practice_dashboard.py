@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import html
+import re
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -428,3 +429,18 @@ def test_figures_say_when_there_is_not_enough_to_measure(signed_in):
 
     assert "Not enough requests yet to say: it shows after 5." in figures
     assert "Not enough held consultations yet to say: it shows after 5." in figures
+
+
+# --- Server-Timing ---------------------------------------------------------------------------
+
+
+def test_practice_pages_say_how_long_they_took_and_how_much_was_the_database(signed_in):
+    response = signed_in.get(reverse(HOME))
+
+    app, database = (part.strip() for part in response["Server-Timing"].split(","))
+    assert re.fullmatch(r"app;dur=\d+\.\d\d", app)
+    assert re.fullmatch(r'db;dur=\d+\.\d\d;desc="\d+ queries"', database)
+
+
+def test_public_pages_do_not_publish_their_timing(client, reference_data):
+    assert "Server-Timing" not in client.get(reverse("directory:therapist_list"))

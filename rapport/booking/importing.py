@@ -16,14 +16,18 @@ from collections.abc import Mapping
 from typing import Any
 
 from django.core.exceptions import ValidationError
+from django.utils import timezone
 
+from rapport.booking.facts import therapist_booking_facts_refresh
 from rapport.booking.models import Weekday
 from rapport.booking.services import weekly_windows_replace
 from rapport.directory.importing import UNCHANGED, ImportPart
 from rapport.directory.models import TherapistProfile
+from rapport.directory.selectors import therapist_listing
 
 FIELD = "availability"
 MAX_WINDOWS = 50
+_BATCH = 500
 _WEEKDAYS = {
     **{day.label.lower(): day.value for day in Weekday},
     **{day.label.lower()[:3]: day.value for day in Weekday},
@@ -129,13 +133,29 @@ def _overlaps(windows: list[Window]) -> list[str]:
 
 def availability_write(therapist: TherapistProfile, windows: list[Window]) -> None:
     """Replace the therapist's weekly windows through booking's own service (which checks
-    them again and refreshes the booking facts after the commit)."""
+    them again)."""
     try:
-        weekly_windows_replace(therapist=therapist, windows=windows)
+        weekly_windows_replace(therapist=therapist, windows=windows, refresh_facts=False)
     except ValidationError as error:
         raise ValidationError({FIELD: error.messages}) from None
 
 
+def availability_finish(therapist_ids: list[int]) -> None:
+    """After the import: the next free consultation of each imported listing that is live now
+    (verified on import), so search finds it at once. Listings still waiting for review get
+    theirs from the periodic refresh (``rapport housekeeping``) long before anyone can book
+    them; computing 10,000 of them here would double the import's time for nothing."""
+    now = timezone.now()
+    for start in range(0, len(therapist_ids), _BATCH):
+        batch = therapist_ids[start : start + _BATCH]
+        for therapist in therapist_listing(now=now).filter(pk__in=batch):
+            therapist_booking_facts_refresh(therapist=therapist, now=now)
+
+
 availability_part = ImportPart(
-    name="booking", fields=(FIELD,), clean=availability_clean, write=availability_write
+    name="booking",
+    fields=(FIELD,),
+    clean=availability_clean,
+    write=availability_write,
+    finish=availability_finish,
 )

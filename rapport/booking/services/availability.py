@@ -62,13 +62,17 @@ def booking_policy_update(
 
 
 def weekly_windows_replace(
-    *, therapist: TherapistProfile, windows: list[tuple[int, dt.time, dt.time]]
+    *,
+    therapist: TherapistProfile,
+    windows: list[tuple[int, dt.time, dt.time]],
+    refresh_facts: bool = True,
 ) -> None:
     """Replace all weekly windows with (weekday, start, end) rows; overlapping rows on one
     weekday are refused with ValidationError (touching rows, 9–12 and 12–17, are fine).
 
     Side effects: deletes and recreates the therapist's WeeklyWindow rows; refreshes the
-    booking facts on commit. Existing appointments are kept.
+    booking facts on commit unless ``refresh_facts=False`` (a bulk import refreshes the listed
+    ones once at its end). Existing appointments are kept.
     """
     problems: list[str] = []
     by_day: dict[int, list[tuple[dt.time, dt.time]]] = {}
@@ -102,7 +106,8 @@ def weekly_windows_replace(
             for weekday, rows in sorted(by_day.items())
             for start, end in rows
         )
-        therapist_booking_facts_refresh_on_commit(therapist=therapist)
+        if refresh_facts:
+            therapist_booking_facts_refresh_on_commit(therapist=therapist)
 
 
 def date_exception_add(

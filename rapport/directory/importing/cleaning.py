@@ -108,6 +108,27 @@ class Reference:
     regulators: dict[tuple[str, str], Regulator]
     regulator_designations: dict[int, frozenset[int]]
     jurisdictions: frozenset[str]
+    # Office addresses already located in this import: a group practice's rows share a few
+    # addresses, and locating one reads the place data.
+    _located: dict[tuple[str, str, str], rules.OfficeLocation | ValidationError] = field(
+        default_factory=dict
+    )
+
+    def locate_office(
+        self, *, city: str, jurisdiction_code: str, postal_code: str
+    ) -> rules.OfficeLocation:
+        key = (city, jurisdiction_code, postal_code)
+        if key not in self._located:
+            try:
+                self._located[key] = rules.locate_office(
+                    city=city, jurisdiction_code=jurisdiction_code, postal_code=postal_code
+                )
+            except ValidationError as error:
+                self._located[key] = error
+        located = self._located[key]
+        if isinstance(located, ValidationError):
+            raise located
+        return located
 
     @classmethod
     def load(cls) -> Reference:
@@ -662,7 +683,7 @@ def _offices(
             local.add(("jurisdiction",), "This field is required (for example CA-ON).")
         else:
             try:
-                location = rules.locate_office(
+                location = reference.locate_office(
                     city=city or "", jurisdiction_code=jurisdiction, postal_code=postal_code or ""
                 )
             except ValidationError as error:

@@ -10,7 +10,10 @@ part's fields in a CSV header exactly as it accepts the directory's own.
 A part's ``clean`` receives the row's raw values (a CSV cell is text; a JSON value may be text,
 a number, a list or an object), returns what ``write`` needs, or ``UNCHANGED`` when the row
 does not mention the part's fields (an update then leaves that data as it is). Both raise
-``ValidationError({field: [message, ...]})`` naming the part's own fields.
+``ValidationError({field: [message, ...]})`` naming the part's own fields. ``finish``, when
+given, runs once after the last row with the ids of the therapists whose part was written:
+the place for work that would be wasteful per row (booking refreshes the free-consultation
+facts of the listings that are live).
 """
 
 from __future__ import annotations
@@ -37,6 +40,7 @@ class ImportPart:
     fields: tuple[str, ...]
     clean: Callable[[Mapping[str, Any]], Any]
     write: Callable[[TherapistProfile, Any], None]
+    finish: Callable[[list[int]], None] | None = None
 
 
 _parts: dict[str, ImportPart] = {}

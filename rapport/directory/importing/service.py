@@ -14,6 +14,7 @@ from django.utils import timezone
 from rapport.accounts.models import User
 from rapport.directory.importing.cleaning import Reference, RowInvalid, clean_row
 from rapport.directory.importing.columns import csv_field_name, json_field_name
+from rapport.directory.importing.parts import import_parts
 from rapport.directory.importing.reading import (
     FORMATS,
     FileRefused,
@@ -23,7 +24,7 @@ from rapport.directory.importing.reading import (
     read_rows,
 )
 from rapport.directory.importing.report import ImportReport, RowProblem
-from rapport.directory.importing.writing import row_write
+from rapport.directory.importing.writing import WriteResult, row_write
 from rapport.directory.models import TherapistProfile
 from rapport.directory.services import REVIEW_PERMISSION, search_index_version_bump
 
@@ -74,23 +75,41 @@ def therapists_import(
     name_field = csv_field_name if file_format == "csv" else json_field_name
     reference = Reference.load()
     first_line_of: dict[str, int] = {}
+    # Read once, not per row. A listing another import creates meanwhile with the same id is
+    # refused by the unique column and reported on its row.
+    imported: dict[str, int] = {
+        external_id: pk
+        for external_id, pk in TherapistProfile.objects.filter(
+            external_id__isnull=False
+        ).values_list("external_id", "pk")
+        if external_id
+    }
+    written_by_part: dict[str, list[int]] = {}
     try:
         for row in read_rows(source, file_format=file_format):
-            _import_row(
+            result = _import_row(
                 row=row,
                 report=report,
                 reference=reference,
                 first_line_of=first_line_of,
+                imported=imported,
                 name_field=name_field,
                 verified_by=verified_by,
                 now=now,
             )
+            if result is not None:
+                imported[result.therapist.external_id or ""] = result.therapist.pk
+                for name in result.parts_written:
+                    written_by_part.setdefault(name, []).append(result.therapist.pk)
             if progress is not None:
                 progress(report)
     except FileRefused as refused:
         # Only the header can refuse the file, before any row is read.
         report.file_problems.extend(refused.problems)
     finally:
+        for part in import_parts():
+            if part.finish is not None and written_by_part.get(part.name):
+                part.finish(written_by_part[part.name])
         if report.written:
             # Once per import, not per row: every process rebuilds its index once.
             search_index_version_bump()
@@ -104,10 +123,11 @@ def _import_row(
     report: ImportReport,
     reference: Reference,
     first_line_of: dict[str, int],
+    imported: dict[str, int],
     name_field: Callable[[Path], str],
     verified_by: User | None,
     now: dt.datetime,
-) -> None:
+) -> WriteResult | None:
     external_id = ""
     problems = list(row.problems)
     if row.values is not None:
@@ -127,15 +147,10 @@ def _import_row(
     if row.values is not None and not problems:
         try:
             clean = clean_row(row.values, reference)
-            existing = (
-                TherapistProfile.objects.filter(external_id=clean.external_id)
-                .select_related("user")
-                .first()
-            )
             with transaction.atomic():
                 result = row_write(
                     row=clean,
-                    existing=existing,
+                    existing_id=imported.get(clean.external_id),
                     verified_by=verified_by,
                     reason=VERIFIED_REASON,
                     now=now,
@@ -151,7 +166,7 @@ def _import_row(
                 report.created += 1
             else:
                 report.updated += 1
-            return
+            return result
     report.failed += 1
     report.failed_lines.append(row.line)
     for path, message in problems or [((), "This row could not be read.")]:
@@ -160,3 +175,4 @@ def _import_row(
                 line=row.line, field=name_field(path), message=message, external_id=external_id
             )
         )
+    return None

@@ -37,6 +37,7 @@ class WriteResult:
     therapist: TherapistProfile
     created: bool
     invited: bool
+    parts_written: tuple[str, ...]
 
 
 def _paths(error: ValidationError) -> list[tuple[Path, str]]:
@@ -51,7 +52,7 @@ def _paths(error: ValidationError) -> list[tuple[Path, str]]:
 def row_write(
     *,
     row: CleanRow,
-    existing: TherapistProfile | None,
+    existing_id: int | None,
     verified_by: User | None,
     reason: str,
     now: dt.datetime,
@@ -61,13 +62,13 @@ def row_write(
     Raises RowInvalid for what only writing can find out (an address that already has an
     account, a rule a part enforces, a verification that is not possible).
     """
-    created = existing is None
+    created = existing_id is None
     invited = False
-    if existing is None:
+    if existing_id is None:
         therapist = TherapistProfile(external_id=row.external_id)
     else:
         therapist = (
-            TherapistProfile.objects.select_for_update().select_related("user").get(pk=existing.pk)
+            TherapistProfile.objects.select_for_update().select_related("user").get(pk=existing_id)
         )
     licences_before = (
         set()
@@ -133,12 +134,14 @@ def row_write(
 
     licences_after = {licence.details() for licence in row.licences}
     if licences_after != licences_before:
-        _licences_replace(therapist=therapist, row=row)
+        _licences_replace(therapist=therapist, row=row, created=created)
     if row.offices is not None:
         _offices_replace(therapist=therapist, row=row, created=created)
 
+    parts_written: list[str] = []
     for part in import_parts():
         if part.name in row.parts:
+            parts_written.append(part.name)
             try:
                 part.write(therapist, row.parts[part.name])
             except ValidationError as error:
@@ -177,14 +180,16 @@ def row_write(
         transaction.on_commit(
             lambda: send_import_invitation_email.enqueue(user_id=user_id, therapist_id=therapist_id)
         )
-    return WriteResult(therapist=therapist, created=created, invited=invited)
+    return WriteResult(
+        therapist=therapist, created=created, invited=invited, parts_written=tuple(parts_written)
+    )
 
 
-def _licences_replace(*, therapist: TherapistProfile, row: CleanRow) -> None:
+def _licences_replace(*, therapist: TherapistProfile, row: CleanRow, created: bool) -> None:
     """The row's licences become the therapist's: matched by title and jurisdiction, so a
     renewed number updates its licence rather than adding another."""
     wanted = {licence.key(): licence for licence in row.licences}
-    for licence in list(therapist.licences.all()):
+    for licence in [] if created else list(therapist.licences.all()):
         key = (licence.jurisdiction_id, licence.designation_id)
         if key not in wanted:
             licence.delete()

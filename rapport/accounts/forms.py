@@ -25,7 +25,7 @@ from django.db import transaction
 from django.http import HttpRequest, QueryDict
 
 from rapport.accounts.models import User
-from rapport.accounts.services import account_correct, consent_record
+from rapport.accounts.services import account_become_therapist, account_correct, consent_record
 
 EMAIL_MAX_LENGTH = User._meta.get_field("email").max_length or 254
 NAME_MAX_LENGTH = User._meta.get_field("name").max_length or 150
@@ -248,7 +248,8 @@ class LoginForm(_PasswordLimits, allauth_forms.LoginForm):
 
 
 class SignupForm(_PasswordLimits, allauth_forms.SignupForm):
-    """E-mail, an optional name, a password twice, and consent to the current documents."""
+    """E-mail, an optional name, a password twice, whether the person is a therapist, and
+    consent to the current documents."""
 
     new_password_fields = ("password1", "password2")
 
@@ -258,6 +259,14 @@ class SignupForm(_PasswordLimits, allauth_forms.SignupForm):
         label="What should we call you? (optional)",
         help_text="Used in e-mails from Rapport. You can leave it empty.",
         widget=forms.TextInput(attrs={"autocomplete": "name"}),
+    )
+    is_therapist = forms.BooleanField(
+        required=False,
+        label="I am a therapist and want to list my practice",
+        help_text=(
+            "Therapist accounts set up two-factor authentication before anything else, and "
+            "a listing shows only once we have verified your licence."
+        ),
     )
     consent = forms.BooleanField(
         required=True,
@@ -273,7 +282,7 @@ class SignupForm(_PasswordLimits, allauth_forms.SignupForm):
     terms_version = forms.CharField(required=False, widget=forms.HiddenInput, max_length=32)
     privacy_version = forms.CharField(required=False, widget=forms.HiddenInput, max_length=32)
 
-    field_order = ["email", "name", "password1", "password2", "consent"]
+    field_order = ["email", "name", "password1", "password2", "is_therapist", "consent"]
     data: QueryDict
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -326,6 +335,8 @@ class SignupForm(_PasswordLimits, allauth_forms.SignupForm):
         name = self.cleaned_data.get("name")
         if name:
             account_correct(user=user, name=name)
+        if self.cleaned_data.get("is_therapist"):
+            account_become_therapist(user=user)
         for kind in CONSENT_KINDS:
             consent_record(
                 user=user, kind=kind, version=settings.CONSENT_VERSIONS[kind], request=request

@@ -46,6 +46,8 @@ def last_seen_write_interval() -> int:
 
 
 API_PREFIX = "/api/"
+# Session key: the protected page a person without a second factor was sent away from.
+AFTER_SECOND_FACTOR = "rapport_after_second_factor"
 
 _Handler = Callable[[HttpRequest], HttpResponseBase]
 
@@ -205,6 +207,10 @@ class MfaRequiredMiddleware:
         setup_url = reverse("mfa_activate_totp")
         if _is_api(request):
             return second_factor_problem()
+        if request.method == "GET" and not _is_htmx(request):
+            # The page the person was going to, offered once the second factor is set up
+            # (allauth's set-up ends on the recovery codes page, which knows no "next").
+            request.session[AFTER_SECOND_FACTOR] = request.get_full_path()
         messages.warning(
             request,
             "Therapist and staff accounts need two-factor authentication before they can see "

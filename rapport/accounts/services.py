@@ -79,6 +79,20 @@ def account_correct(*, user: User, name: str) -> User:
     return user
 
 
+def account_become_therapist(*, user: User) -> User:
+    """The account signed up as a therapist: from now on it needs a second factor before any
+    practice page (``signin.requires_mfa``) and may start a listing. Only a new client-role
+    account can make this choice for itself; staff accounts keep their role."""
+    if user.role == Role.THERAPIST:
+        return user
+    if user.role != Role.CLIENT or user.is_staff or user.is_superuser:
+        raise ValueError("Only a client account can become a therapist account.")
+    with transaction.atomic():
+        user.role = Role.THERAPIST
+        user.save(update_fields=["role"])
+    return user
+
+
 def client_account_for_proven_address(*, email: str, name: str = "") -> User:
     """The client account for an e-mail address the person has just proved is theirs (by
     following a link sent to it): the existing account with that address, or a new one.

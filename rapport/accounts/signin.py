@@ -68,7 +68,19 @@ def has_second_factor(user: AbstractBaseUser) -> bool:
     return Authenticator.objects.filter(user_id=user.pk, type__in=SECOND_FACTOR_TYPES).exists()
 
 
+# Where a therapist lands after signing in: their own profile, which starts a listing for a new
+# account and resumes the first unfinished onboarding step of a draft. A path, not a URL name:
+# accounts sit below the directory that serves it (tests check the two agree).
+THERAPIST_LANDING_PATH = "/practice/profile/"
+
+
 class AccountAdapter(DefaultAccountAdapter):
+    def get_login_redirect_url(self, request: HttpRequest) -> str:
+        # A ?next= the person followed still wins (allauth checks it before asking here).
+        if getattr(request.user, "role", None) == Role.THERAPIST:
+            return THERAPIST_LANDING_PATH
+        return str(super().get_login_redirect_url(request))
+
     def get_client_ip(self, request: HttpRequest) -> str:
         # allauth's own reading of X-Forwarded-For fails with a server error when a request
         # carries fewer entries than declared proxies; the site-wide rule falls back to

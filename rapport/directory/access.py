@@ -12,8 +12,8 @@ import uuid
 from django.contrib.auth.models import AnonymousUser
 from django.http import Http404
 
-from rapport.accounts.models import User
-from rapport.directory.models import TherapistProfile
+from rapport.accounts.models import Role, User
+from rapport.directory.models import Office, TherapistProfile
 from rapport.directory.services import REVIEW_PERMISSION
 
 
@@ -41,3 +41,20 @@ def get_therapist_for_review(user: User | AnonymousUser, public_id: uuid.UUID) -
         )
     except TherapistProfile.DoesNotExist:
         raise Http404("No such therapist.") from None
+
+
+def can_start_practice(user: User | AnonymousUser) -> bool:
+    """A therapist account (chosen at sign-up) may start a listing of its own."""
+    return bool(
+        user.is_authenticated and user.is_active and getattr(user, "role", "") == Role.THERAPIST
+    )
+
+
+def get_practice_office(user: User | AnonymousUser, office_id: int) -> Office:
+    """One of the signed-in therapist's own offices; another therapist's is the same 404 as
+    an office that never existed."""
+    therapist = get_practice_therapist(user)
+    office = Office.objects.filter(pk=office_id, therapist=therapist).first()
+    if office is None:
+        raise Http404("No such office.")
+    return office

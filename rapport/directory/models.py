@@ -254,9 +254,13 @@ class TherapistProfile(models.Model):
     )
     verification_decided_at = models.DateTimeField(null=True, blank=True)
     verification_reason = models.TextField(blank=True)
-    # Set when the therapist sends the finished onboarding for review. Until then the profile is
-    # a draft: staff do not see it in the licence queue, and it is never listed (it is pending).
+    # Set when the therapist sends the finished onboarding for review (or a licence change sends
+    # it back). Until then a pending profile is a draft (completeness.is_draft): the therapist
+    # has not asked for review yet, and like every pending profile it is never listed.
     submitted_for_review_at = models.DateTimeField(null=True, blank=True)
+    # The onboarding steps the therapist has saved at least once. Only needed for the steps whose
+    # fields all have defaults (style, where, contact policy): a default is not an answer.
+    onboarding_steps_saved = models.JSONField(default=list, blank=True)
     concerns = models.ManyToManyField(Concern, related_name="therapists")
     modalities = models.ManyToManyField(Modality, related_name="therapists")
     populations = models.ManyToManyField(Population, related_name="therapists")

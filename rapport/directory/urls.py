@@ -1,6 +1,7 @@
 from django.urls import path
 
 from rapport.directory import staff_views, views
+from rapport.directory.onboarding import views as onboarding
 
 app_name = "directory"
 
@@ -18,4 +19,32 @@ urlpatterns = [
         staff_views.verification_detail,
         name="verification_detail",
     ),
+    # The therapist's own profile: onboarding steps, then the same pages to edit it.
+    path("practice/profile/", onboarding.overview, name="practice_profile"),
+    path("practice/profile/start/", onboarding.start, name="practice_profile_start"),
+    path("practice/profile/about/", onboarding.about, name="practice_profile_about"),
+    path("practice/profile/licence/", onboarding.licence, name="practice_profile_licence"),
+    path("practice/profile/topics/", onboarding.topics, name="practice_profile_topics"),
+    path("practice/profile/style/", onboarding.style, name="practice_profile_style"),
+    path("practice/profile/fees/", onboarding.fees, name="practice_profile_fees"),
+    path("practice/profile/where/", onboarding.where, name="practice_profile_where"),
+    path(
+        "practice/profile/where/offices/<int:office_id>/",
+        onboarding.office_edit,
+        name="practice_office_edit",
+    ),
+    path(
+        "practice/profile/where/offices/<int:office_id>/remove/",
+        onboarding.office_remove,
+        name="practice_office_remove",
+    ),
+    path("practice/profile/contact/", onboarding.contact, name="practice_profile_contact"),
+    path(
+        "practice/profile/availability/",
+        onboarding.availability,
+        name="practice_profile_availability",
+    ),
+    path("practice/profile/videos/", onboarding.videos, name="practice_profile_videos"),
+    path("practice/profile/preview/", onboarding.preview, name="practice_profile_preview"),
+    path("practice/profile/submit/", onboarding.submit, name="practice_profile_submit"),
 ]

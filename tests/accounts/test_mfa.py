@@ -91,7 +91,8 @@ def test_the_whole_totp_flow_from_activation_to_signing_in_with_a_code(client):
 
     response = client.post(MFA_AUTHENTICATE_URL, {"code": right})
     assert response.status_code == 302
-    assert response["Location"] == "/"
+    # A therapist lands on their own profile (rapport.accounts.signin.THERAPIST_LANDING_PATH).
+    assert response["Location"] == "/practice/profile/"
     assert session_user_id(client) == str(user.pk)
 
 

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from rapport.directory import staff_views, views
+from rapport.directory import import_views, staff_views, views
 from rapport.directory.onboarding import views as onboarding
 
 app_name = "directory"
@@ -19,6 +19,7 @@ urlpatterns = [
         staff_views.verification_detail,
         name="verification_detail",
     ),
+    path("staff/import/", import_views.therapist_import, name="therapist_import"),
     # The therapist's own profile: onboarding steps, then the same pages to edit it.
     path("practice/profile/", onboarding.overview, name="practice_profile"),
     path("practice/profile/start/", onboarding.start, name="practice_profile_start"),

@@ -69,7 +69,7 @@ def check_file(source: IO[bytes], *, max_bytes: int | None) -> None:
         if max_bytes is not None and size > max_bytes:
             source.seek(0)
             raise FileRefused(
-                [f"The file is larger than {_size_label(max_bytes)}; split it into smaller files."]
+                [f"The file is larger than {size_label(max_bytes)}; split it into smaller files."]
             )
         try:
             decoder.decode(chunk)
@@ -95,7 +95,7 @@ def _not_utf8(line: int) -> str:
     )
 
 
-def _size_label(size: int) -> str:
+def size_label(size: int) -> str:
     if size >= 2**20:
         return f"{size / 2**20:g} MB"
     return f"{size / 2**10:g} KB"

@@ -72,12 +72,24 @@ class _CappedUpload(FileUploadHandler):
 class TherapistImportForm(AccessibleForm):
     # The file comes last in the page, so when the upload handler stops it at the cap the
     # other fields have already arrived and the page can say just what is wrong.
+    field_order = ("file_format", "verified", "file")
+
     file_format = forms.ChoiceField(
         label="Format",
         choices=[("csv", "CSV"), ("jsonl", "JSON Lines (one JSON object per line)")],
         initial="csv",
         widget=forms.RadioSelect,
     )
+    file = forms.FileField(
+        label="File to import",
+        help_text="CSV (first line: the column names) or JSON Lines, in UTF-8.",
+        widget=forms.ClearableFileInput(attrs={"accept": ".csv,.jsonl,.ndjson,text/csv"}),
+    )
+
+
+class VerifiedTherapistImportForm(TherapistImportForm):
+    """For licence reviewers, who may vouch for the rows."""
+
     verified = forms.BooleanField(
         label="We checked these licences with the regulators: list the rows as verified",
         required=False,
@@ -86,19 +98,10 @@ class TherapistImportForm(AccessibleForm):
             "Leave it unticked and the listings wait for review, unlisted."
         ),
     )
-    file = forms.FileField(
-        label="File to import",
-        help_text="CSV (first line: the column names) or JSON Lines, in UTF-8.",
-        widget=forms.ClearableFileInput(attrs={"accept": ".csv,.jsonl,.ndjson,text/csv"}),
-    )
 
-    def __init__(self, *args: Any, may_verify: bool, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        if not may_verify:
-            del self.fields["verified"]
-            # AccessibleForm has already bound every field; forget that one too, or it would
-            # still be cleaned from the posted data.
-            self._bound_fields_cache.pop("verified", None)
+
+def _form(may_verify: bool, *args: Any) -> TherapistImportForm:
+    return (VerifiedTherapistImportForm if may_verify else TherapistImportForm)(*args)
 
 
 @csrf_exempt
@@ -118,9 +121,9 @@ def _therapist_import(request: HttpRequest, *, handler: _CappedUpload, cap: int)
     assert isinstance(request.user, User)
     may_verify = can_review_licences(request.user)
     if request.method != "POST":
-        form = TherapistImportForm(may_verify=may_verify)
+        form = _form(may_verify)
         return _page(request, form=form, report=None, cap=cap)
-    form = TherapistImportForm(request.POST, request.FILES, may_verify=may_verify)
+    form = _form(may_verify, request.POST, request.FILES)
     if handler.exceeded:
         form.is_valid()
         form.errors.pop("file", None)
@@ -143,7 +146,7 @@ def _therapist_import(request: HttpRequest, *, handler: _CappedUpload, cap: int)
         for problem in report.file_problems:
             form.add_error("file", problem)
         return _page(request, form=form, report=None, cap=cap, status=400)
-    return _page(request, form=TherapistImportForm(may_verify=may_verify), report=report, cap=cap)
+    return _page(request, form=_form(may_verify), report=report, cap=cap)
 
 
 def _page(

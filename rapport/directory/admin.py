@@ -4,6 +4,7 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import QuerySet
 from django.forms import ModelForm
@@ -12,6 +13,7 @@ from django.urls import reverse
 from django.utils.html import format_html
 
 from rapport.core.admin import ReadOnlyAdmin
+from rapport.directory import rules
 from rapport.directory.models import (
     AccessibilityFeature,
     Concern,
@@ -105,10 +107,87 @@ class RegulatorAdmin(admin.ModelAdmin[Regulator]):
 
 
 # --- therapist profiles --------------------------------------------------------------------
+# The admin holds profiles to the rules the onboarding pages and the import use
+# (rapport.directory.rules): fee cap and sliding-scale floor, licence number forms, and offices
+# located from their city and postal code instead of coordinates typed by hand.
+
+
+def _add_rule_errors(form: ModelForm[Any], error: ValidationError) -> None:
+    for field, messages in error.message_dict.items():
+        form.add_error(field if field in form.fields else None, messages)
+
+
+class TherapistProfileAdminForm(ModelForm[TherapistProfile]):
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or self.cleaned_data
+        fee = cleaned.get("fee_minor")
+        if fee is not None and "fee_minor" in self.fields:
+            try:
+                rules.check_fees(
+                    fee_minor=fee, sliding_scale_min_minor=cleaned.get("sliding_scale_min_minor")
+                )
+            except ValidationError as error:
+                _add_rule_errors(self, error)
+        return cleaned
+
+
+class LicenceAdminForm(ModelForm[Licence]):
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or self.cleaned_data
+        regulator, number = cleaned.get("regulator"), cleaned.get("number")
+        if regulator is not None and number:
+            try:
+                cleaned["number"] = rules.check_licence_number(regulator=regulator, number=number)
+            except ValidationError as error:
+                _add_rule_errors(self, error)
+            else:
+                self.instance.number = cleaned["number"]
+        return cleaned
+
+
+class OfficeAdminForm(ModelForm[Office]):
+    """Coordinates and time zone may be left empty: they are then found from the city, the
+    province or state and the postal code, which are checked against each other."""
+
+    LOCATED = ("latitude", "longitude", "time_zone")
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for name in self.LOCATED:
+            if name in self.fields:
+                self.fields[name].required = False
+                self.fields[name].help_text = "Leave empty to find it from the address."
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or self.cleaned_data
+        jurisdiction, city = cleaned.get("jurisdiction"), cleaned.get("city")
+        if jurisdiction is None or not city:
+            return cleaned
+        try:
+            location = rules.locate_office(
+                city=city,
+                jurisdiction_code=jurisdiction.pk,
+                postal_code=cleaned.get("postal_code") or "",
+            )
+        except ValidationError as error:
+            # Hand-typed coordinates stand for a town too small for the place data; a
+            # postal code from elsewhere is refused either way.
+            typed = all(cleaned.get(name) not in (None, "") for name in self.LOCATED)
+            for field, messages in error.message_dict.items():
+                if field == "postal_code" or not typed:
+                    self.add_error(field if field in self.fields else None, messages)
+            return cleaned
+        cleaned["postal_code"] = location.postal_code
+        for name in self.LOCATED:
+            if cleaned.get(name) in (None, ""):
+                cleaned[name] = getattr(location, name)
+                setattr(self.instance, name, cleaned[name])
+        return cleaned
 
 
 class LicenceInline(admin.TabularInline[Licence, TherapistProfile]):
     model = Licence
+    form = LicenceAdminForm
     extra = 0
     fields = ("jurisdiction", "designation", "regulator", "number", "expires_on")
     # 175 regulators make a plain select unusable; jurisdictions and designations stay short.
@@ -117,6 +196,7 @@ class LicenceInline(admin.TabularInline[Licence, TherapistProfile]):
 
 class OfficeInline(admin.StackedInline[Office, TherapistProfile]):
     model = Office
+    form = OfficeAdminForm
     extra = 0
     fields = (
         "label",
@@ -145,6 +225,7 @@ class VerificationDecisionAdmin(ReadOnlyAdmin):
 
 @admin.register(TherapistProfile)
 class TherapistProfileAdmin(SearchIndexedAdminMixin, admin.ModelAdmin[TherapistProfile]):
+    form = TherapistProfileAdminForm
     list_display = (
         "display_name",
         "designation",

@@ -605,3 +605,32 @@ def test_the_command_refuses_a_bad_file_with_its_reasons(tmp_path):
 
 def test_the_row_helper_is_a_valid_row_on_its_own():
     assert import_csv(row()).ok
+
+
+# --- the format document ---------------------------------------------------------------------
+
+
+def test_the_format_document_describes_every_field_and_the_csv_example_uses_them_all():
+    from rapport.directory.importing.columns import LICENCE_KEYS, OFFICE_KEYS, PROFILE_COLUMNS
+    from rapport.directory.importing.parts import import_part_fields
+
+    document = (EXAMPLES.parent / "import-format.md").read_text()
+    top_level = [column.name for column in PROFILE_COLUMNS] + list(import_part_fields())
+    for name in [*top_level, *LICENCE_KEYS, *OFFICE_KEYS]:
+        assert f"| `{name}` |" in document, name
+    header = (EXAMPLES / "therapists.csv").read_text().splitlines()[0].split(",")
+    grouped = {f"licence_1_{key}" for key in LICENCE_KEYS} | {
+        f"office_1_{key}" for key in OFFICE_KEYS
+    }
+    assert set(top_level) | grouped <= set(header)
+
+
+def test_an_empty_office_list_removes_the_offices_and_in_person_sessions():
+    import_csv(row())
+    values = _json_row()
+    values.update(external_id="practice-1", email="ada.north@practice.example", offices=[])
+    report = therapists_import(source=io.BytesIO(json.dumps(values).encode()), file_format="jsonl")
+    assert report.updated == 1
+    therapist = TherapistProfile.objects.get()
+    assert therapist.offices.count() == 0
+    assert therapist.offers_in_person is False

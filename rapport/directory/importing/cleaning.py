@@ -352,9 +352,10 @@ def clean_row(values: Mapping[str, Any], reference: Reference) -> CleanRow:
 
     licences = _licences(values, profile.get("designation"), reference, problems)
     offices = _offices(values, reference, problems)
-    if offices and "offers_in_person" not in values:
-        # An office is a place to meet in person; saying so again would be busywork.
-        profile["offers_in_person"] = True
+    if offices is not None and "offers_in_person" not in values:
+        # An office is a place to meet in person (saying so again would be busywork), and
+        # without one there is nowhere to meet in person.
+        profile["offers_in_person"] = bool(offices)
     if profile.get("offers_in_person") and offices is not None and not offices:
         problems.add(("offices",), "In-person sessions need at least one office.")
     if "offers_in_person" in values or "offers_video" in values or "offers_phone" in values:

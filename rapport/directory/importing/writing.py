@@ -126,11 +126,17 @@ def row_write(
     therapist.save()
 
     for name, ids in row.terms.items():
-        related = getattr(therapist, name)
         if created:
-            related.add(*ids)
+            # One INSERT per taxonomy straight into its link table: a new profile has no links
+            # to compare with, and add() would spend most of its time finding that out.
+            relation = getattr(TherapistProfile, name)
+            source = f"{relation.field.m2m_field_name()}_id"
+            target = f"{relation.field.m2m_reverse_field_name()}_id"
+            relation.through.objects.bulk_create(
+                relation.through(**{source: therapist.pk, target: term_id}) for term_id in ids
+            )
         else:
-            related.set(ids)
+            getattr(therapist, name).set(ids)
 
     licences_after = {licence.details() for licence in row.licences}
     if licences_after != licences_before:

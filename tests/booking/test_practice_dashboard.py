@@ -20,6 +20,7 @@ from rapport.booking.dashboard import (
     time_left_phrase,
 )
 from rapport.booking.models import Appointment, AppointmentKind, AppointmentStatus
+from rapport.booking.views.practice import UPCOMING_PAGE_SIZE
 from rapport.core.timezones import moment_label
 from rapport.directory.models import TherapistProfile, VerificationStatus
 from tests.booking.factories import make_appointment, make_bookable_therapist
@@ -235,7 +236,8 @@ def test_upcoming_items_are_in_time_order_in_the_therapists_zone(signed_in, ther
 
 def test_upcoming_is_paged_and_a_page_past_the_end_says_so(signed_in, therapist):
     now = timezone.now().replace(second=0, microsecond=0)
-    for day in range(30):
+    size = UPCOMING_PAGE_SIZE
+    for day in range(size + 5):
         make_appointment(
             therapist, now + dt.timedelta(days=day + 1), client_name=f"Client N{day:02d}"
         )
@@ -244,14 +246,14 @@ def test_upcoming_is_paged_and_a_page_past_the_end_says_so(signed_in, therapist)
     second = section(text(signed_in.get(reverse(HOME), {"page": "2"})), "upcoming-heading")
     past = section(text(signed_in.get(reverse(HOME), {"page": "9"})), "upcoming-heading")
 
-    assert first.count('<li class="appointment">') == 25
+    assert first.count('<li class="appointment">') == size
     assert "Client N00" in first
-    assert "Client N25" not in first
+    assert f"Client N{size:02d}" not in first
     assert second.count('<li class="appointment">') == 5
-    assert "Client N25" in second
-    assert "Client N29" in second
+    assert f"Client N{size:02d}" in second
+    assert f"Client N{size + 4:02d}" in second
     assert "There are only 2 pages." in past
-    assert "Client N29" in past
+    assert f"Client N{size + 4:02d}" in past
 
 
 def test_the_dashboard_makes_the_same_few_queries_however_full_the_practice(
@@ -286,7 +288,7 @@ def test_the_dashboard_makes_the_same_few_queries_however_full_the_practice(
         page = text(signed_in.get(reverse(HOME)))
 
     assert len(many.captured_queries) == len(few.captured_queries)
-    assert page.count('<li class="appointment">') >= 25 + 6
+    assert page.count('<li class="appointment">') >= UPCOMING_PAGE_SIZE + 6
 
 
 # --- the listing and "still accepting?" --------------------------------------------------------

@@ -14,6 +14,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
+from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import NoReverseMatch, reverse
@@ -63,7 +64,7 @@ CLIENT_CANCELLED_LIMIT = 20
 PREVIEW_DAYS = 14
 PREVIEW_LIMIT = 12
 # The dashboard's "upcoming" list is paged: a full practice books months ahead.
-UPCOMING_PAGE_SIZE = 25
+UPCOMING_PAGE_SIZE = 10
 WEEK = dt.timedelta(days=7)
 
 
@@ -80,17 +81,40 @@ class AppointmentRow:
     cancel_form: ReasonForm | None = None
     needs_acknowledging: bool = False
     clock: dashboard.RequestClock | None = None
+    urls: dict[str, str] | None = None
+
+
+# The actions a row offers, by the name of their URL.
+ROW_ACTIONS = ("confirm", "decline", "reschedule", "cancel", "first_session")
+_ANY_ID = uuid.UUID(int=0)
+
+
+def _row_url_patterns() -> dict[str, str]:
+    """Each row action's address with a stand-in id, reversed once per page: reversing five
+    names for each of dozens of rows was a good part of the page's time."""
+    return {action: reverse(f"booking:practice_{action}", args=[_ANY_ID]) for action in ROW_ACTIONS}
+
+
+def _row_urls(patterns: dict[str, str], public_id: uuid.UUID) -> dict[str, str]:
+    return {action: url.replace(str(_ANY_ID), str(public_id)) for action, url in patterns.items()}
 
 
 def _row(
-    appointment: Appointment, zone: zoneinfo.ZoneInfo, failed: tuple[str, ReasonForm] | None
+    appointment: Appointment,
+    zone: zoneinfo.ZoneInfo,
+    failed: tuple[str, ReasonForm] | None,
+    *,
+    url_patterns: dict[str, str] | None = None,
+    actions: tuple[str, ...] = ("decline", "cancel"),
 ) -> AppointmentRow:
-    """One appointment as the practice page shows it, with its forms (bound when they failed)."""
+    """One appointment as the practice page shows it, with the forms of ``actions`` (a form
+    that failed comes back bound, with its errors)."""
     prefix = appointment.public_id.hex
     client_zone = zoneinfo.ZoneInfo(appointment.client_time_zone)
-    forms = {
-        "decline": ReasonForm(prefix=f"decline-{prefix}", label="Reason for declining"),
-        "cancel": ReasonForm(prefix=f"cancel-{prefix}", label="Reason for cancelling"),
+    labels = {"decline": "Reason for declining", "cancel": "Reason for cancelling"}
+    forms: dict[str, ReasonForm | None] = {
+        action: ReasonForm(prefix=f"{action}-{prefix}", label=label) if action in actions else None
+        for action, label in labels.items()
     }
     if failed is not None:
         forms[failed[0]] = failed[1]
@@ -106,6 +130,7 @@ def _row(
         needs_acknowledging=appointment.status == AppointmentStatus.CONFIRMED
         and appointment.kind == AppointmentKind.CONSULTATION
         and appointment.therapist_responded_at is None,
+        urls=_row_urls(url_patterns or _row_url_patterns(), appointment.public_id),
     )
 
 
@@ -121,23 +146,39 @@ def _practice_home_context(
     now = timezone.now()
     zone = zoneinfo.ZoneInfo(therapist.time_zone)
 
-    def rows(appointments: Any) -> list[AppointmentRow]:
-        return [
-            _row(
-                appointment,
-                zone,
-                (failed[1], failed[2])
-                if failed is not None and failed[0] == appointment.public_id
-                else None,
-            )
-            for appointment in appointments
-        ]
+    url_patterns = _row_url_patterns()
 
-    pending = rows(selectors.therapist_pending_requests(therapist=therapist))
+    def rows(appointments: Any, *, actions: tuple[str, ...] = ()) -> list[AppointmentRow]:
+        shown = []
+        for appointment in appointments:
+            # Every row is this therapist's: the profile in hand, not one joined per row.
+            appointment.therapist = therapist
+            shown.append(
+                _row(
+                    appointment,
+                    zone,
+                    (failed[1], failed[2])
+                    if failed is not None and failed[0] == appointment.public_id
+                    else None,
+                    url_patterns=url_patterns,
+                    actions=actions,
+                )
+            )
+        return shown
+
+    def own(appointments: QuerySet[Appointment]) -> QuerySet[Appointment]:
+        # The page reads none of the joined rows (client account, earlier consultation), and
+        # compiling and loading a profile's sixty columns per row cost more than the query.
+        return appointments.select_related(None)
+
+    # Each list builds only the form its rows offer: a page of them was a good part of the time.
+    pending = rows(
+        own(selectors.therapist_pending_requests(therapist=therapist)), actions=("decline",)
+    )
     for row in pending:
         row.clock = dashboard.request_clock(row.appointment, now=now, zone=zone)
     upcoming = paginate(
-        selectors.therapist_upcoming_confirmed(therapist=therapist, now=now),
+        own(selectors.therapist_upcoming_confirmed(therapist=therapist, now=now)),
         raw_page=raw_page,
         page_size=UPCOMING_PAGE_SIZE,
     )
@@ -152,7 +193,7 @@ def _practice_home_context(
         "accepting_form": AcceptingForm(),
         "pending": pending,
         "expiry_hours": settings.BOOKING_REQUEST_EXPIRY_HOURS,
-        "upcoming": rows(upcoming_page.object_list),
+        "upcoming": rows(upcoming_page.object_list, actions=("cancel",)),
         "page": upcoming_page,
         "page_range": list(upcoming.paginator.get_elided_page_range(upcoming_page.number)),
         "page_message": upcoming.message,
@@ -165,8 +206,10 @@ def _practice_home_context(
         "facts_days": FACTS_WINDOW.days,
         # Held consultations with no session booked after them yet.
         "held": rows(
-            selectors.therapist_held_consultations_without_session(
-                therapist=therapist, now=now, days=FIRST_SESSION_WINDOW.days
+            own(
+                selectors.therapist_held_consultations_without_session(
+                    therapist=therapist, now=now, days=FIRST_SESSION_WINDOW.days
+                )
             )
         ),
         "first_session_days": FIRST_SESSION_WINDOW.days,

@@ -8,10 +8,8 @@ addresses are held to the same rules as the onboarding wizard (``rapport.directo
 from __future__ import annotations
 
 import datetime as dt
-import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -23,9 +21,21 @@ from rapport.core.models import Jurisdiction
 from rapport.core.money import Currency
 from rapport.core.timezones import is_canonical_zone_name
 from rapport.directory import rules
-from rapport.directory.importing.columns import GROUPS, LICENCE_KEYS, MAX_GROUP_ITEMS, OFFICE_KEYS
+from rapport.directory.importing.columns import GROUPS, LICENCE_KEYS, OFFICE_KEYS
 from rapport.directory.importing.parts import UNCHANGED, import_parts
 from rapport.directory.importing.reading import Path
+from rapport.directory.importing.values import (
+    Problems,
+    amount,
+    date,
+    group_items,
+    is_empty,
+    optional_text,
+    required_text,
+    slugs,
+    whole_number,
+    yes_no,
+)
 from rapport.directory.models import (
     STYLE_DIMENSIONS,
     STYLE_MAX,
@@ -85,9 +95,6 @@ _CHOICES: dict[str, type[models.TextChoices]] = {
     "gender_category": GenderCategory,
     "between_session_contact": BetweenSessionContact,
 }
-_YES = {"yes", "y", "true", "1", "oui"}
-_NO = {"no", "n", "false", "0", "non"}
-_AMOUNT = re.compile(r"^[0-9]{1,7}(\.[0-9]{1,2})?$")
 
 
 class RowInvalid(Exception):
@@ -205,41 +212,24 @@ def _model_field(name: str) -> Any:
     return TherapistProfile._meta.get_field(name)
 
 
-def _is_empty(value: Any) -> bool:
-    return value is None or (isinstance(value, str) and not value.strip())
-
-
-class _Collector:
-    def __init__(self) -> None:
-        self.problems: list[tuple[Path, str]] = []
-
-    def add(self, path: Path, message: str) -> None:
-        self.problems.append((path, message))
-
-    def add_validation_error(self, error: ValidationError, paths: Mapping[str, Path]) -> None:
-        for key, messages in error.message_dict.items():
-            for message in messages:
-                self.add(paths.get(key, paths.get("*", (key,))), message)
-
-
 def clean_row(values: Mapping[str, Any], reference: Reference) -> CleanRow:
     """The row's values checked and converted; RowInvalid listing every problem."""
-    problems = _Collector()
+    problems = Problems()
     profile: dict[str, Any] = {}
     terms: dict[str, list[int]] = {}
 
-    external_id = _required_text(values, "external_id", EXTERNAL_ID_MAX_LENGTH, problems)
-    email = _required_text(values, "email", 254, problems).lower()
+    external_id = required_text(values, "external_id", EXTERNAL_ID_MAX_LENGTH, problems)
+    email = required_text(values, "email", 254, problems).lower()
     if email:
         try:
             validate_email(email)
         except ValidationError:
             problems.add(("email",), f"{email} is not an e-mail address.")
-    display_name = _required_text(values, "display_name", 120, problems)
+    display_name = required_text(values, "display_name", 120, problems)
     if display_name:
         profile["display_name"] = display_name
 
-    designation_code = _required_text(values, "designation", 20, problems)
+    designation_code = required_text(values, "designation", 20, problems)
     if designation_code:
         designation = reference.designations.get(designation_code.upper())
         if designation is None:
@@ -251,7 +241,7 @@ def clean_row(values: Mapping[str, Any], reference: Reference) -> CleanRow:
         else:
             profile["designation"] = designation
 
-    year = _whole_number(values, "practice_start_year", problems, required=True)
+    year = whole_number(values, "practice_start_year", problems, required=True)
     if year is not None:
         this_year = timezone.now().year
         if not 1950 <= year <= this_year:
@@ -259,15 +249,15 @@ def clean_row(values: Mapping[str, Any], reference: Reference) -> CleanRow:
         else:
             profile["practice_start_year"] = year
 
-    currency = _required_text(values, "currency", 3, problems).upper()
+    currency = required_text(values, "currency", 3, problems).upper()
     if currency:
         if currency not in Currency.values:
             problems.add(("currency",), f"Use one of {', '.join(Currency.values)}.")
         else:
             profile["currency"] = currency
 
-    fee = _amount(values, "fee", problems, required=True)
-    sliding = _amount(values, "sliding_scale_min", problems, required=False)
+    fee = amount(values, "fee", problems, required=True)
+    sliding = amount(values, "sliding_scale_min", problems, required=False)
     if fee is not None:
         try:
             rules.check_fees(
@@ -283,7 +273,7 @@ def clean_row(values: Mapping[str, Any], reference: Reference) -> CleanRow:
             if sliding is not UNCHANGED:
                 profile["sliding_scale_min_minor"] = sliding
 
-    zone = _required_text(values, "time_zone", 64, problems)
+    zone = required_text(values, "time_zone", 64, problems)
     if zone:
         if not is_canonical_zone_name(zone):
             problems.add(
@@ -296,29 +286,29 @@ def clean_row(values: Mapping[str, Any], reference: Reference) -> CleanRow:
 
     for name, _model in PROFILE_TERMS.items():
         required = name == "languages"
-        ids = _slugs(values, name, reference.terms[name], problems, required=required)
+        ids = slugs(values, name, reference.terms[name], problems, required=required)
         if ids is not None:
             terms[name] = ids
 
     for name in PROFILE_TEXT:
         if name in values:
-            text = _optional_text(values, name, _model_field(name).max_length, problems)
+            text = optional_text(values, name, _model_field(name).max_length, problems)
             if text is not None:
                 profile[name] = text
 
     for name in PROFILE_FLAGS:
-        flag = _flag(values, name, problems)
+        flag = yes_no(values, name, problems)
         if flag is not UNCHANGED:
             profile[name] = _model_field(name).get_default() if flag is None else flag
     if "identifies_as_lgbtq2s" in values:
-        flag = _flag(values, "identifies_as_lgbtq2s", problems)
+        flag = yes_no(values, "identifies_as_lgbtq2s", problems)
         if flag is not UNCHANGED:
             profile["identifies_as_lgbtq2s"] = flag
 
     for name, choices in _CHOICES.items():
         if name in values:
             raw = values[name]
-            if _is_empty(raw):
+            if is_empty(raw):
                 profile[name] = _model_field(name).get_default()
             elif not isinstance(raw, str) or raw.strip().lower() not in choices.values:
                 allowed = ", ".join(choices.values)
@@ -327,17 +317,17 @@ def clean_row(values: Mapping[str, Any], reference: Reference) -> CleanRow:
                 profile[name] = raw.strip().lower()
 
     for name, (low, high) in _NUMBER_RANGES.items():
-        number = _whole_number(values, name, problems, required=False)
+        number = whole_number(values, name, problems, required=False)
         if number is not None:
             if not low <= number <= high:
                 problems.add((name,), f"Use a whole number from {low} to {high}.")
             else:
                 profile[name] = number
-        elif name in values and _is_empty(values[name]):
+        elif name in values and is_empty(values[name]):
             profile[name] = _model_field(name).get_default()
 
     for name, low_pole, high_pole in STYLE_DIMENSIONS:
-        number = _whole_number(values, name, problems, required=False)
+        number = whole_number(values, name, problems, required=False)
         if number is not None:
             if not STYLE_MIN <= number <= STYLE_MAX:
                 problems.add(
@@ -347,7 +337,7 @@ def clean_row(values: Mapping[str, Any], reference: Reference) -> CleanRow:
                 )
             else:
                 profile[name] = number
-        elif name in values and _is_empty(values[name]):
+        elif name in values and is_empty(values[name]):
             profile[name] = _model_field(name).get_default()
 
     licences = _licences(values, profile.get("designation"), reference, problems)
@@ -391,192 +381,13 @@ def clean_row(values: Mapping[str, Any], reference: Reference) -> CleanRow:
     )
 
 
-# --- values ----------------------------------------------------------------------------------
-
-
-def _required_text(
-    values: Mapping[str, Any], name: str, max_length: int, problems: _Collector
-) -> str:
-    raw = values.get(name)
-    if _is_empty(raw):
-        problems.add((name,), "This field is required.")
-        return ""
-    if not isinstance(raw, str):
-        problems.add((name,), "Give this as text.")
-        return ""
-    text = " ".join(raw.split()) if "\n" not in raw else raw.strip()
-    if len(text) > max_length:
-        problems.add((name,), f"At most {max_length} characters (this has {len(text)}).")
-        return ""
-    return text
-
-
-def _optional_text(
-    values: Mapping[str, Any], name: str, max_length: int | None, problems: _Collector
-) -> str | None:
-    raw = values.get(name)
-    if raw is None:
-        return ""
-    if not isinstance(raw, str):
-        problems.add((name,), "Give this as text.")
-        return None
-    text = raw.strip()
-    if max_length is not None and len(text) > max_length:
-        problems.add((name,), f"At most {max_length} characters (this has {len(text)}).")
-        return None
-    return text
-
-
-def _flag(values: Mapping[str, Any], name: str, problems: _Collector) -> Any:
-    """True, False, None (empty), or UNCHANGED when the row does not mention the field."""
-    if name not in values:
-        return UNCHANGED
-    raw = values[name]
-    if _is_empty(raw):
-        return None
-    if isinstance(raw, bool):
-        return raw
-    if isinstance(raw, str):
-        word = raw.strip().lower()
-        if word in _YES:
-            return True
-        if word in _NO:
-            return False
-    problems.add((name,), 'Use "yes" or "no" (or leave it empty).')
-    return UNCHANGED
-
-
-def _whole_number(
-    values: Mapping[str, Any], name: str, problems: _Collector, *, required: bool
-) -> int | None:
-    raw = values.get(name)
-    if _is_empty(raw):
-        if required:
-            problems.add((name,), "This field is required.")
-        return None
-    if isinstance(raw, bool):
-        problems.add((name,), "Give a whole number.")
-        return None
-    if isinstance(raw, int):
-        return raw
-    if isinstance(raw, str) and re.fullmatch(r"\s*[0-9]{1,6}\s*", raw):
-        return int(raw)
-    problems.add((name,), f"{raw!s:.40} is not a whole number.")
-    return None
-
-
-def _amount(values: Mapping[str, Any], name: str, problems: _Collector, *, required: bool) -> Any:
-    """An amount in currency units ("120.00", "120", 120, 120.5) as integer minor units; None
-    for an empty value; UNCHANGED when an optional field is not in the row."""
-    if name not in values and not required:
-        return UNCHANGED
-    raw = values.get(name)
-    if _is_empty(raw):
-        if required:
-            problems.add((name,), "This field is required.")
-        return None
-    if isinstance(raw, bool):
-        problems.add((name,), 'Give an amount such as "120.00".')
-        return None
-    text = str(raw).strip() if isinstance(raw, (str, int, Decimal)) else ""
-    if not _AMOUNT.match(text):
-        hint = " Use a point for cents, without currency sign or thousands separator."
-        problems.add((name,), f'"{raw!s:.40}" is not an amount such as "120.00".{hint}')
-        return None
-    try:
-        amount = Decimal(text)
-    except InvalidOperation:  # pragma: no cover - the pattern admits only decimals
-        problems.add((name,), 'Give an amount such as "120.00".')
-        return None
-    return int(amount * 100)
-
-
-def _slug_list(raw: Any) -> list[str] | None:
-    """Slugs from "a; b" text or a JSON list of strings; None when neither."""
-    if isinstance(raw, str):
-        return [slug.strip().lower() for slug in re.split(r"[;,]", raw) if slug.strip()]
-    if isinstance(raw, list) and all(isinstance(item, str) for item in raw):
-        return [item.strip().lower() for item in raw if item.strip()]
-    return None
-
-
-def _slugs(
-    values: Mapping[str, Any],
-    name: str,
-    known: Mapping[str, int],
-    problems: _Collector,
-    *,
-    required: bool,
-    path: Path | None = None,
-) -> list[int] | None:
-    """Term ids for a list of slugs; None when the field is absent (or invalid)."""
-    path = path or (name,)
-    if name not in values:
-        if required:
-            problems.add(path, "This field is required.")
-        return None
-    raw = values[name]
-    slugs = [] if raw is None else _slug_list(raw)
-    if slugs is None:
-        problems.add(path, 'Give slugs separated by ";" (or a JSON list of slugs).')
-        return None
-    if required and not slugs:
-        problems.add(path, "Give at least one.")
-        return None
-    unknown = [slug for slug in slugs if slug not in known]
-    if unknown:
-        listed = ", ".join(f'"{slug}"' for slug in unknown[:5])
-        problems.add(
-            path,
-            f"Unknown {'slug' if len(unknown) == 1 else 'slugs'} {listed}: "
-            "docs/import-format.md says where the list of slugs is.",
-        )
-        return None
-    return list(dict.fromkeys(known[slug] for slug in slugs))
-
-
-def _date(raw: Any, path: Path, problems: _Collector) -> dt.date | None:
-    if _is_empty(raw):
-        return None
-    if isinstance(raw, str):
-        try:
-            return dt.date.fromisoformat(raw.strip())
-        except ValueError:
-            pass
-    problems.add(path, f'"{raw!s:.40}" is not a date in the form 2027-03-31.')
-    return None
-
-
-def _items(
-    values: Mapping[str, Any], group: str, keys: Iterable[str], problems: _Collector
-) -> list[dict[str, Any]] | None:
-    """The items of a repeating group as dicts; None when the row does not mention it."""
-    if group not in values:
-        return None
-    raw = values[group]
-    if raw is None:
-        return []
-    if not isinstance(raw, list) or not all(isinstance(item, dict) for item in raw):
-        problems.add((group,), "Give a list of objects.")
-        return None
-    if len(raw) > MAX_GROUP_ITEMS:
-        problems.add((group,), f"At most {MAX_GROUP_ITEMS} per therapist.")
-        return None
-    allowed = set(keys)
-    for index, item in enumerate(raw):
-        for key in item:
-            if key not in allowed:
-                problems.add((group, index, str(key)), "Unknown field.")
-    return raw
-
-
 def _licences(
     values: Mapping[str, Any],
     profile_designation: Designation | None,
     reference: Reference,
-    problems: _Collector,
+    problems: Problems,
 ) -> list[CleanLicence]:
-    items = _items(values, "licences", LICENCE_KEYS, problems)
+    items = group_items(values, "licences", LICENCE_KEYS, problems)
     if not items:
         problems.add(
             ("licences",),
@@ -636,7 +447,7 @@ def _licences(
         except ValidationError as error:
             problems.add_validation_error(error, {"*": (*path, "number")})
             continue
-        expires_on = _date(item.get("expires_on"), (*path, "expires_on"), problems)
+        expires_on = date(item.get("expires_on"), (*path, "expires_on"), problems)
         licence = CleanLicence(
             jurisdiction_id=jurisdiction,
             regulator=regulator,
@@ -657,22 +468,22 @@ def _licences(
 
 
 def _offices(
-    values: Mapping[str, Any], reference: Reference, problems: _Collector
+    values: Mapping[str, Any], reference: Reference, problems: Problems
 ) -> list[CleanOffice] | None:
-    items = _items(values, "offices", OFFICE_KEYS, problems)
+    items = group_items(values, "offices", OFFICE_KEYS, problems)
     if items is None:
         return None
     offices: list[CleanOffice] = []
     for index, item in enumerate(items):
         path = ("offices", index)
-        local = _Collector()
-        street = _required_text(item, "street_address", 200, local)
-        label = _optional_text(item, "label", 100, local) or ""
-        note = _optional_text(item, "accessibility_note", 300, local) or ""
+        local = Problems()
+        street = required_text(item, "street_address", 200, local)
+        label = optional_text(item, "label", 100, local) or ""
+        note = optional_text(item, "accessibility_note", 300, local) or ""
         city = item.get("city") if isinstance(item.get("city"), str) else ""
         jurisdiction = str(item.get("jurisdiction") or "").strip().upper()
         postal_code = item.get("postal_code") if isinstance(item.get("postal_code"), str) else ""
-        features = _slugs(
+        features = slugs(
             item,
             "accessibility_features",
             reference.accessibility_features,

@@ -271,6 +271,9 @@ class TherapistGenerator:
             "designation_id": reference.designation_ids[title],
             "verification_status": verification,
             "verification_decided_at": decided_at,
+            # Generated profiles are complete and were sent for review (no random draw here:
+            # the same seed keeps generating the same therapists).
+            "submitted_for_review_at": (decided_at or self.now) - dt.timedelta(days=2),
             "verification_reason": "Licence confirmed on the regulator's public register."
             if verification == "verified"
             else "",

@@ -634,3 +634,21 @@ def test_an_empty_office_list_removes_the_offices_and_in_person_sessions():
     therapist = TherapistProfile.objects.get()
     assert therapist.offices.count() == 0
     assert therapist.offers_in_person is False
+
+
+def test_a_listing_added_meanwhile_by_another_import_is_reported_not_duplicated():
+    def another_import_adds_the_second_row(report: ImportReport) -> None:
+        if report.rows == 1:
+            make_therapist(external_id="practice-2")
+
+    report = therapists_import(
+        source=csv_file(row(), row(external_id="practice-2", email="bo@practice.example")),
+        file_format="csv",
+        progress=another_import_adds_the_second_row,
+    )
+
+    assert (report.created, report.failed) == (1, 1)
+    assert problems(report) == [(3, "external_id")]
+    assert "Another import added this listing" in messages(report)
+    assert TherapistProfile.objects.filter(external_id="practice-2").count() == 1
+    assert not User.objects.filter(email="bo@practice.example").exists()

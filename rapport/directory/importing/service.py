@@ -160,7 +160,18 @@ def _import_row(
         except IntegrityError:
             # The database's own rules are the last wall (constraints the checks above mirror);
             # a row that hits one is reported, never half-written.
-            problems = [((), "This row breaks a rule of the database and was not saved.")]
+            if external_id not in imported and (
+                TherapistProfile.objects.filter(external_id=external_id).exists()
+            ):
+                problems = [
+                    (
+                        ("external_id",),
+                        "Another import added this listing while this one ran; import the file "
+                        "again to update it.",
+                    )
+                ]
+            else:
+                problems = [((), "This row breaks a rule of the database and was not saved.")]
         else:
             if result.created:
                 report.created += 1

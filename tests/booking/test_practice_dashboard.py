@@ -14,11 +14,7 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from rapport.booking.dashboard import (
-    listing_state_from_facts,
-    request_expires_at,
-    time_left_phrase,
-)
+from rapport.booking.dashboard import request_expires_at, time_left_phrase
 from rapport.booking.models import Appointment, AppointmentKind, AppointmentStatus
 from rapport.booking.views.practice import UPCOMING_PAGE_SIZE
 from rapport.core.timezones import moment_label
@@ -75,6 +71,16 @@ def request_made(
 
 
 # --- who may see it --------------------------------------------------------------------------
+
+
+def test_a_therapist_account_without_a_listing_is_sent_to_start_one(reference_data):
+    browser = Client()
+    browser.force_login(make_therapist_user(mfa=True))
+
+    response = browser.get(reverse(HOME))
+
+    assert response.status_code == 302
+    assert response["Location"] == reverse("directory:practice_profile_start")
 
 
 def test_a_client_gets_the_same_404_as_for_nothing(reference_data):
@@ -384,32 +390,6 @@ def test_an_unknown_return_address_is_ignored(signed_in):
     )
 
     assert response["Location"] == reverse("booking:practice_listing")
-
-
-@pytest.mark.parametrize(
-    ("changes", "code"),
-    [
-        ({"verification_status": VerificationStatus.PENDING}, "pending_review"),
-        ({"verification_status": VerificationStatus.REJECTED}, "rejected"),
-        ({"verification_status": VerificationStatus.SUSPENDED}, "suspended"),
-        ({"is_listed": False}, "hidden"),
-        ({"accepting_new_clients": False}, "not_accepting"),
-        ({"accepting_confirmed_at": None}, "paused"),
-        ({}, "live"),
-    ],
-)
-def test_listing_state_from_facts_names_the_most_blocking_reason(therapist, changes, code):
-    for field, value in changes.items():
-        setattr(therapist, field, value)
-
-    state = listing_state_from_facts(therapist=therapist, now=timezone.now())
-
-    assert state.code == code
-    if code != "live":
-        assert "accepting new clients" not in state.sentence or code in (
-            "not_accepting",
-            "paused",
-        )
 
 
 # --- measured figures ------------------------------------------------------------------------

@@ -51,7 +51,8 @@ from rapport.booking.views.common import (
 from rapport.core.audit import audit_reads
 from rapport.core.pagination import paginate
 from rapport.core.timezones import day_label, moment_label, time_zone_label
-from rapport.directory.access import get_practice_therapist
+from rapport.directory.access import can_start_practice, get_practice_therapist
+from rapport.directory.completeness import ListingState, listing_state
 from rapport.directory.display import measured_reply_phrase
 from rapport.directory.models import TherapistProfile, VerificationStatus
 from rapport.directory.services import therapist_accepting_confirm
@@ -183,12 +184,12 @@ def _practice_home_context(
         page_size=UPCOMING_PAGE_SIZE,
     )
     upcoming_page = upcoming.page or upcoming.paginator.page(upcoming.paginator.num_pages)
-    state = dashboard.listing_state(therapist=therapist, now=now)
+    state = listing_state(therapist=therapist, now=now)
     return {
         "therapist": therapist,
         "zone_label": time_zone_label(therapist.time_zone),
         "listing_state": state,
-        "listing_state_action_url": _action_url(state, therapist),
+        "listing_state_action_url": _action_url(state),
         "accepting": _accepting_context(therapist, now=now, zone=zone),
         "accepting_form": AcceptingForm(),
         "pending": pending,
@@ -226,19 +227,15 @@ def _practice_home_context(
     }
 
 
-def _action_url(state: Any, therapist: TherapistProfile) -> str:
-    """The address of the listing state's one action: a page of the practice (no argument) or
-    one about the therapist's own listing (its public id)."""
-    name = getattr(state, "action_url_name", "")
-    if not name:
+def _action_url(state: ListingState) -> str:
+    """The address of the listing state's one action ("" when there is nothing to do but wait,
+    or the page it names is not there)."""
+    if not state.action_url_name:
         return ""
-    for args in ([], [therapist.public_id]):
-        try:
-            return reverse(name, args=args)
-        except NoReverseMatch:
-            continue
-    # A page not (or no longer) there: the sentence still says what is wrong.
-    return ""
+    try:
+        return reverse(state.action_url_name)
+    except NoReverseMatch:
+        return ""
 
 
 def _accepting_context(
@@ -281,7 +278,13 @@ def _practice_therapist(request: HttpRequest) -> TherapistProfile:
 @login_required
 @require_safe
 def practice_home(request: HttpRequest) -> HttpResponse:
-    therapist = _practice_therapist(request)
+    try:
+        therapist = _practice_therapist(request)
+    except Http404:
+        # A therapist account without a listing yet: its practice starts with one.
+        if can_start_practice(request.user):
+            return redirect("directory:practice_profile_start")
+        raise
     return _render_practice_home(
         request, _practice_home_context(therapist, raw_page=request.GET.get("page"))
     )

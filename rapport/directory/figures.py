@@ -59,8 +59,10 @@ def _median_of(queryset: QuerySet[TherapistProfile], field: str) -> Median:
 
 
 def _days_to_verification(*, now: dt.datetime) -> Median:
-    """Days from sign-up to the first "verified" decision, for therapists verified in the
-    window (a later re-verification after a suspension is not a new sign-up)."""
+    """Days from asking for review to the first "verified" decision, for therapists verified
+    in the window (a later re-verification after a suspension is not a new sign-up). The wait
+    starts when the therapist sent their profile for review; for a profile that never did (one
+    from before onboarding, or made by staff), when it was created."""
     decisions = (
         VerificationDecision.objects.filter(
             status=VerificationStatus.VERIFIED,
@@ -68,12 +70,19 @@ def _days_to_verification(*, now: dt.datetime) -> Median:
             decided_at__gte=now - VERIFICATION_WINDOW,
         )
         .order_by("therapist_id", "decided_at")
-        .values_list("therapist_id", "decided_at", "therapist__created_at")
+        .values_list(
+            "therapist_id",
+            "decided_at",
+            "therapist__created_at",
+            "therapist__submitted_for_review_at",
+        )
     )
     first_by_therapist: dict[int, float] = {}
-    for therapist_id, decided_at, created_at in decisions:
+    for therapist_id, decided_at, created_at, submitted_at in decisions:
         if therapist_id not in first_by_therapist:
-            waited = max(decided_at - created_at, dt.timedelta())
+            # A later submission (a licence edit sent it back) is not this wait's start.
+            started = submitted_at if submitted_at and submitted_at <= decided_at else created_at
+            waited = max(decided_at - started, dt.timedelta())
             first_by_therapist[therapist_id] = waited.total_seconds() / 86400
     days = list(first_by_therapist.values())
     if not days:

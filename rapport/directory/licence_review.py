@@ -14,7 +14,12 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from rapport.directory.models import Licence, TherapistProfile, VerificationDecision
+from rapport.directory.models import (
+    Licence,
+    TherapistProfile,
+    VerificationDecision,
+    VerificationStatus,
+)
 
 _DETAIL_NAMES = (("number", "number"), ("regulator", "regulator"), ("expires_on", "expiry"))
 
@@ -166,6 +171,16 @@ def _detail_changes(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
         for name, label in _DETAIL_NAMES
         if old.get(name) != new.get(name)
     ]
+
+
+def last_review(decisions: Iterable[VerificationDecision]) -> VerificationDecision | None:
+    """The newest decision a reviewer made (verify, reject, suspend) among ``decisions``,
+    newest first. A return to "pending" (a licence edit sends the listing back) records the
+    new details, not what anyone checked, so it is not what the next reviewer compares with."""
+    return next(
+        (decision for decision in decisions if decision.status != VerificationStatus.PENDING),
+        None,
+    )
 
 
 def changes_since_last_decision(

@@ -28,7 +28,7 @@ from rapport.directory.figures import (
     can_see_platform_figures,
     platform_figures,
 )
-from rapport.directory.licence_review import changes_since_last_decision
+from rapport.directory.licence_review import changes_since_last_decision, last_review
 from rapport.directory.models import (
     Licence,
     TherapistProfile,
@@ -84,11 +84,14 @@ def verification_queue(request: HttpRequest) -> HttpResponse:
         .select_related("designation")
         .prefetch_related(
             _licences_to_check(),
-            # Newest first: the first is the last decision, what "changed since" compares with.
+            # Reviewers' decisions, newest first: the first is what "changed since" compares
+            # with.
             Prefetch(
                 "verification_decisions",
-                queryset=VerificationDecision.objects.order_by("-decided_at"),
-                to_attr="decisions_newest_first",
+                queryset=VerificationDecision.objects.exclude(
+                    status=VerificationStatus.PENDING
+                ).order_by("-decided_at"),
+                to_attr="reviews_newest_first",
             ),
         )
         .order_by("created_at", "id")
@@ -101,7 +104,7 @@ def verification_queue(request: HttpRequest) -> HttpResponse:
             "changes": changes_since_last_decision(
                 therapist=therapist,
                 licences=therapist.licences.all(),
-                last_decision=next(iter(therapist.decisions_newest_first), None),  # type: ignore[attr-defined]
+                last_decision=last_review(therapist.reviews_newest_first),  # type: ignore[attr-defined]
             ),
         }
         for therapist in page.object_list
@@ -156,7 +159,7 @@ def verification_detail(request: HttpRequest, public_id: uuid.UUID) -> HttpRespo
             "changes": changes_since_last_decision(
                 therapist=therapist,
                 licences=licences,
-                last_decision=decisions[0] if decisions else None,
+                last_decision=last_review(decisions),
             ),
             "form": form,
         },

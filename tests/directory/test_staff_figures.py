@@ -199,3 +199,22 @@ def test_a_licence_reviewer_with_a_client_role_counts_as_staff():
     )
 
     assert client.get(reverse(FIGURES)).status_code == 200
+
+
+def test_the_wait_for_verification_starts_when_the_profile_was_sent_for_review():
+    reviewer = make_user(role="staff")
+    therapist = verified_after(30, reviewer=reviewer)
+    decided_at = VerificationDecision.objects.get(therapist=therapist).decided_at
+    TherapistProfile.objects.filter(pk=therapist.pk).update(
+        submitted_for_review_at=decided_at - dt.timedelta(days=3)
+    )
+
+    figures = platform_figures(now=timezone.now())
+
+    assert figures.days_to_verification.value == pytest.approx(3, abs=0.01)
+
+
+def test_staff_pages_say_how_long_they_took():
+    response = staff_browser().get(reverse(FIGURES))
+
+    assert response["Server-Timing"].startswith("app;dur=")

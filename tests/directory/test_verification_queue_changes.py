@@ -260,3 +260,33 @@ def test_timezone_is_utc_for_decision_times(browser, reviewer):
         f"decision of {timezone.localtime(decision.decided_at, dt.UTC):%Y-%m-%d %H:%M} UTC"
         in detail
     )
+
+
+def test_a_return_to_review_is_not_the_decision_changes_are_compared_with(browser, reviewer):
+    therapist = pending_therapist("Back Again")
+    decided_then_back_in_review(therapist, reviewer)
+    Licence.objects.filter(therapist=therapist).update(number="424242")
+    # What a licence edit records when it sends the listing back: the new details, no reviewer.
+    VerificationDecision.objects.create(
+        therapist=therapist,
+        reviewer=None,
+        previous_status=VerificationStatus.VERIFIED,
+        status=VerificationStatus.PENDING,
+        reason="The therapist changed their licence details.",
+        decided_at=timezone.now(),
+        licences_reviewed=[
+            {
+                "jurisdiction": "CA-ON",
+                "designation": "RP",
+                "regulator": "College of Registered Psychotherapists of Ontario",
+                "number": "424242",
+                "expires_on": None,
+            }
+        ],
+    )
+
+    queue = text(browser.get(reverse("directory:verification_queue")))
+    detail = text(browser.get(reverse("directory:verification_detail", args=[therapist.public_id])))
+
+    assert "1 change since the last decision" in queue_row(queue, "Back Again")
+    assert "→ 424242" in detail

@@ -19,7 +19,7 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from rapport.booking.facts import therapist_booking_facts_refresh
-from rapport.booking.models import Weekday
+from rapport.booking.models import Weekday, WeeklyWindow
 from rapport.booking.services import weekly_windows_replace
 from rapport.directory.importing import UNCHANGED, ImportPart
 from rapport.directory.models import TherapistProfile
@@ -133,7 +133,12 @@ def _overlaps(windows: list[Window]) -> list[str]:
 
 def availability_write(therapist: TherapistProfile, windows: list[Window]) -> None:
     """Replace the therapist's weekly windows through booking's own service (which checks
-    them again)."""
+    them again); a re-import of the same windows writes nothing."""
+    current = WeeklyWindow.objects.filter(therapist=therapist).values_list(
+        "weekday", "starts_at", "ends_at"
+    )
+    if sorted(current) == sorted(windows):
+        return
     try:
         weekly_windows_replace(therapist=therapist, windows=windows, refresh_facts=False)
     except ValidationError as error:

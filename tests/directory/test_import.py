@@ -652,3 +652,17 @@ def test_a_listing_added_meanwhile_by_another_import_is_reported_not_duplicated(
     assert "Another import added this listing" in messages(report)
     assert TherapistProfile.objects.filter(external_id="practice-2").count() == 1
     assert not User.objects.filter(email="bo@practice.example").exists()
+
+
+def test_reimporting_an_unchanged_row_rewrites_nothing():
+    import_csv(row(office_1_accessibility_features="step-free;elevator"))
+    therapist = TherapistProfile.objects.get()
+    office_ids = list(Office.objects.values_list("pk", flat=True))
+    window_ids = list(WeeklyWindow.objects.values_list("pk", flat=True))
+
+    report = import_csv(row(office_1_accessibility_features="elevator;step-free"))
+
+    assert report.updated == 1
+    assert TherapistProfile.objects.get().updated_at == therapist.updated_at
+    assert list(Office.objects.values_list("pk", flat=True)) == office_ids
+    assert list(WeeklyWindow.objects.values_list("pk", flat=True)) == window_ids

@@ -16,7 +16,7 @@ from django.db import transaction
 
 from rapport.accounts.models import User
 from rapport.accounts.services import AddressTaken, invited_therapist_account_create
-from rapport.directory.importing.cleaning import CleanRow, RowInvalid
+from rapport.directory.importing.cleaning import CleanOffice, CleanRow, RowInvalid
 from rapport.directory.importing.parts import import_parts
 from rapport.directory.importing.reading import Path
 from rapport.directory.importing.tasks import send_import_invitation_email
@@ -113,17 +113,25 @@ def row_write(
             ]
         )
 
+    # A re-import of unchanged rows writes nothing (and the free-text index is left alone).
+    changed = created or invited
     for name, value in row.profile.items():
+        if name == "designation":
+            changed = changed or therapist.designation_id != value.pk
+        else:
+            changed = changed or getattr(therapist, name) != value
         setattr(therapist, name, value)
     if verified_by is not None and therapist.accepting_new_clients:
         # Staff vouch for the rows: the listing goes live now, with "accepting new clients"
         # fresh from today (the therapist re-confirms monthly from here on).
         therapist.accepting_confirmed_at = now
-    try:
-        therapist.clean()
-    except ValidationError as error:
-        raise RowInvalid(_paths(error)) from None
-    therapist.save()
+        changed = True
+    if changed:
+        try:
+            therapist.clean()
+        except ValidationError as error:
+            raise RowInvalid(_paths(error)) from None
+        therapist.save()
 
     for name, ids in row.terms.items():
         if created:
@@ -218,10 +226,32 @@ def _licences_replace(*, therapist: TherapistProfile, row: CleanRow, created: bo
     )
 
 
+def _office_details(office: Office | CleanOffice, features: list[int]) -> tuple[Any, ...]:
+    return (
+        office.label,
+        office.street_address,
+        office.city,
+        office.jurisdiction_id,
+        office.postal_code,
+        office.latitude,
+        office.longitude,
+        office.time_zone,
+        office.accessibility_note,
+        tuple(sorted(features)),
+    )
+
+
 def _offices_replace(*, therapist: TherapistProfile, row: CleanRow, created: bool) -> None:
-    if not created:
-        therapist.offices.all().delete()
     assert row.offices is not None
+    if not created:
+        current = list(therapist.offices.prefetch_related("accessibility_features"))
+        wanted = [_office_details(clean, clean.accessibility_features) for clean in row.offices]
+        if wanted == [
+            _office_details(office, [feature.pk for feature in office.accessibility_features.all()])
+            for office in current
+        ]:
+            return
+        therapist.offices.all().delete()
     for clean in row.offices:
         office = Office.objects.create(
             therapist=therapist,

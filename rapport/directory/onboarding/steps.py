@@ -9,7 +9,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from rapport.directory.completeness import ITEMS, is_draft, step_saved
+from rapport.directory.completeness import (
+    ITEMS,
+    Completeness,
+    is_draft,
+    profile_completeness,
+    step_saved,
+)
 from rapport.directory.models import TherapistProfile
 
 
@@ -42,11 +48,16 @@ STEPS_BY_SLUG = {step.slug: step for step in STEPS}
 _SAVED_STEPS = {"style", "where", "contact", "availability", "videos", "preview"}
 
 
-def step_done(therapist: TherapistProfile, slug: str) -> bool:
+def step_done(
+    therapist: TherapistProfile, slug: str, *, completeness: Completeness | None = None
+) -> bool:
+    """``completeness`` (of the same profile, if already worked out) saves the queries."""
     if slug == "submit":
         return not is_draft(therapist)
     if slug in _SAVED_STEPS and not step_saved(therapist, slug):
         return False
+    if completeness is not None:
+        return not any(item.step == slug for item in completeness.missing_required)
     return all(item.done(therapist) for item in ITEMS if item.step == slug and item.required)
 
 
@@ -58,12 +69,15 @@ class StepRow:
     current: bool
 
 
-def step_rows(therapist: TherapistProfile, *, current: str = "") -> list[StepRow]:
+def step_rows(
+    therapist: TherapistProfile, *, current: str = "", completeness: Completeness | None = None
+) -> list[StepRow]:
+    completeness = completeness or profile_completeness(therapist=therapist)
     return [
         StepRow(
             step=step,
             number=number,
-            done=step_done(therapist, step.slug),
+            done=step_done(therapist, step.slug, completeness=completeness),
             current=step.slug == current,
         )
         for number, step in enumerate(STEPS, start=1)

@@ -79,14 +79,15 @@ def _page(
     status: int = 200,
 ) -> HttpResponse:
     draft = is_draft(therapist)
+    completeness = profile_completeness(therapist=therapist)
     return render(
         request,
         template,
         {
             "therapist": therapist,
             "step": STEPS_BY_SLUG[slug],
-            "steps": step_rows(therapist, current=slug),
-            "completeness": profile_completeness(therapist=therapist),
+            "steps": step_rows(therapist, current=slug, completeness=completeness),
+            "completeness": completeness,
             "draft": draft,
             **context,
         },
@@ -173,13 +174,14 @@ def overview(request: HttpRequest) -> HttpResponse:
         step = first_incomplete(therapist)
         if step is not None:
             return redirect(step.url_name)
+    completeness = profile_completeness(therapist=therapist)
     return render(
         request,
         "directory/practice/overview.html",
         {
             "therapist": therapist,
-            "steps": step_rows(therapist),
-            "completeness": profile_completeness(therapist=therapist),
+            "steps": step_rows(therapist, completeness=completeness),
+            "completeness": completeness,
             "state": listing_state(therapist=therapist),
             "draft": is_draft(therapist),
         },

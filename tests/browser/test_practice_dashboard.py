@@ -18,10 +18,15 @@ from django.utils import timezone
 from pytest_django.live_server_helper import LiveServer
 
 from rapport.booking.models import Appointment, AppointmentKind, AppointmentStatus
-from rapport.directory.models import TherapistProfile
+from rapport.directory.models import Regulator, TherapistProfile, VerificationStatus
 from tests.booking.factories import make_appointment
 from tests.browser.conftest import Tab
-from tests.factories import load_reference_data, make_therapist_with_account, make_user
+from tests.factories import (
+    load_reference_data,
+    make_therapist,
+    make_therapist_with_account,
+    make_user,
+)
 
 pytestmark = [
     pytest.mark.browser,
@@ -105,12 +110,23 @@ def test_the_dashboard_is_labelled_ordered_and_fits(tab, live_server, therapist,
 
 
 @pytest.mark.parametrize("width", [320, 1280])
-def test_the_staff_figures_are_labelled_ordered_and_fit(tab, live_server, width):
+@pytest.mark.parametrize("page_name", ["staff_figures", "verification_queue"])
+def test_the_staff_pages_are_labelled_ordered_and_fit(tab, live_server, page_name, width):
     load_reference_data()
-    sign_in(tab, live_server, make_user(role="staff", mfa=True))
+    Regulator.objects.update(register_url="https://register.example.org/")
+    make_therapist(
+        display_name="Pending Person",
+        verification_status=VerificationStatus.PENDING,
+        verification_decided_at=None,
+    )
+    sign_in(
+        tab,
+        live_server,
+        make_user(role="staff", mfa=True, permissions=("directory.review_licences",)),
+    )
     tab.page.set_viewport_size({"width": width, "height": 800})
 
-    violations = tab.visit(reverse("directory:staff_figures"), until="load")
+    violations = tab.visit(reverse(f"directory:{page_name}"), until="load")
 
     assert violations == []
     assert tab.page.get_by_role("link", name="Staff").count() == 1

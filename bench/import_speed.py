@@ -151,8 +151,9 @@ def main() -> None:
     database_url = database_url_option(parser, arguments)
 
     with tempfile.TemporaryDirectory(prefix="rapport-bench-") as folder:
+        # DEBUG off, as on a server: Django's debug cursor would time and keep every query.
         environment = prepared_environment(
-            folder=folder, database_url=database_url, seed=arguments.seed
+            folder=folder, database_url=database_url, seed=arguments.seed, DEBUG="false"
         )
         subprocess.run(
             [*RAPPORT, "loaddata", "-v0", "taxonomies", "credentials"],

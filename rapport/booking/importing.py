@@ -131,13 +131,16 @@ def _overlaps(windows: list[Window]) -> list[str]:
     return problems
 
 
-def availability_write(therapist: TherapistProfile, windows: list[Window]) -> None:
+def availability_write(therapist: TherapistProfile, windows: list[Window], created: bool) -> None:
     """Replace the therapist's weekly windows through booking's own service (which checks
     them again); a re-import of the same windows writes nothing."""
-    current = WeeklyWindow.objects.filter(therapist=therapist).values_list(
-        "weekday", "starts_at", "ends_at"
-    )
-    if sorted(current) == sorted(windows):
+    if not created:
+        current = WeeklyWindow.objects.filter(therapist=therapist).values_list(
+            "weekday", "starts_at", "ends_at"
+        )
+        if sorted(current) == sorted(windows):
+            return
+    if created and not windows:
         return
     try:
         weekly_windows_replace(therapist=therapist, windows=windows, refresh_facts=False)

@@ -39,7 +39,9 @@ class ImportPart:
     # The top-level fields this part reads (CSV columns, JSON keys); none is required.
     fields: tuple[str, ...]
     clean: Callable[[Mapping[str, Any]], Any]
-    write: Callable[[TherapistProfile, Any], None]
+    # (therapist, value, created): ``created`` says the listing is new in this import, so
+    # there is nothing of it to compare with or replace.
+    write: Callable[[TherapistProfile, Any, bool], None]
     finish: Callable[[list[int]], None] | None = None
 
 

@@ -157,7 +157,7 @@ def row_write(
         if part.name in row.parts:
             parts_written.append(part.name)
             try:
-                part.write(therapist, row.parts[part.name])
+                part.write(therapist, row.parts[part.name], created)
             except ValidationError as error:
                 raise RowInvalid(_paths(error)) from None
 

@@ -193,6 +193,7 @@ def test_a_new_listing_waits_for_review_with_an_invited_therapist_account(
     assert therapist.submitted_for_review_at is None
     assert not therapist_listing(now=timezone.now()).filter(pk=therapist.pk).exists()
     account = therapist.user
+    assert account is not None
     assert (account.email, account.role, account.name) == (
         "ada.north@practice.example",
         "therapist",

@@ -7,6 +7,7 @@ hidden listing does not leak.
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 
 from django.contrib.auth.models import AnonymousUser
@@ -14,6 +15,7 @@ from django.http import Http404
 
 from rapport.accounts.models import Role, User
 from rapport.directory.models import Office, TherapistProfile
+from rapport.directory.selectors import is_listed
 from rapport.directory.services import REVIEW_PERMISSION
 
 
@@ -58,3 +60,18 @@ def get_practice_office(user: User | AnonymousUser, office_id: int) -> Office:
     if office is None:
         raise Http404("No such office.")
     return office
+
+
+def get_therapist_photo_for_user(
+    user: User | AnonymousUser, public_id: uuid.UUID, *, now: dt.datetime
+) -> TherapistProfile:
+    """A profile whose photo this person may see: anyone for a listed therapist; the therapist
+    themself and licence reviewers for any other (a draft, one under review or refused). No
+    photo, or no right to it, is the same 404."""
+    therapist = TherapistProfile.objects.filter(public_id=public_id).exclude(photo="").first()
+    if therapist is None:
+        raise Http404("No such photo.")
+    owner = user.is_authenticated and user.is_active and therapist.user_id == user.pk
+    if owner or can_review_licences(user) or is_listed(therapist, now=now):
+        return therapist
+    raise Http404("No such photo.")

@@ -5,6 +5,7 @@ from typing import Any
 from django import forms
 from django.contrib import admin
 from django.core.exceptions import ValidationError
+from django.core.files.uploadedfile import UploadedFile
 from django.db import models
 from django.db.models import QuerySet
 from django.forms import ModelForm
@@ -29,6 +30,7 @@ from rapport.directory.models import (
     TherapistProfile,
     VerificationDecision,
 )
+from rapport.directory.onboarding.photos import prepare_photo
 from rapport.directory.services import search_index_version_bump
 
 
@@ -117,7 +119,41 @@ def _add_rule_errors(form: ModelForm[Any], error: ValidationError) -> None:
         form.add_error(field if field in form.fields else None, messages)
 
 
+class _ShownPhoto:
+    """The current photo as the file widget shows it: through the photo view, since the
+    private storage has no public address."""
+
+    def __init__(self, therapist: TherapistProfile) -> None:
+        self.url = therapist.photo_url
+        self.name = therapist.photo.name or ""
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class PhotoInput(forms.ClearableFileInput):
+    def is_initial(self, value: Any) -> bool:
+        return bool(value and getattr(value, "name", None))
+
+    def format_value(self, value: Any) -> Any:
+        if self.is_initial(value) and getattr(value, "instance", None) is not None:
+            return _ShownPhoto(value.instance)
+        return None
+
+
 class TherapistProfileAdminForm(ModelForm[TherapistProfile]):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if "photo" in self.fields:
+            self.fields["photo"].widget = PhotoInput()
+
+    def clean_photo(self) -> Any:
+        """A new upload is made safe as on the therapist's own page (re-encoded, no EXIF)."""
+        photo = self.cleaned_data.get("photo")
+        if isinstance(photo, UploadedFile):
+            return prepare_photo(photo)
+        return photo
+
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or self.cleaned_data
         fee = cleaned.get("fee_minor")

@@ -681,7 +681,7 @@ def _profile(profile: PublicProfile) -> dict[str, Any]:
         "designation": therapist.designation.code,
         "designation_name": therapist.designation.name,
         "years_in_practice": therapist.years_in_practice,
-        "photo_url": therapist.photo.url if therapist.photo else None,
+        "photo_url": therapist.photo_url or None,
         "licences": [
             {
                 "jurisdiction": licence.jurisdiction_id,

@@ -9,14 +9,19 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from typing import Any
+from typing import Any, cast
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.files.storage import Storage, storages
+from django.core.signals import setting_changed
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
+from django.dispatch import receiver
+from django.urls import reverse
 from django.utils import timezone
+from django.utils.functional import LazyObject, empty
 
 from rapport.core.geo import distance_km
 from rapport.core.models import Jurisdiction, Term
@@ -177,6 +182,30 @@ def _style_field(low: str, high: str) -> models.PositiveSmallIntegerField[Any, A
     )
 
 
+class _VideosStorage(LazyObject):
+    """STORAGES["videos"], looked up when first used (and again after the setting changes, as
+    Django does for its default storage), not when this module is imported."""
+
+    def _setup(self) -> None:
+        self._wrapped = storages["videos"]
+
+
+_photo_files = _VideosStorage()
+
+
+@receiver(setting_changed)
+def _photo_storage_changed(*, setting: str, **kwargs: Any) -> None:
+    if setting == "STORAGES":
+        _photo_files._wrapped = empty  # type: ignore[assignment]
+
+
+def photo_storage() -> Storage:
+    """Photos are kept with the video introductions (STORAGES["videos"]): private files that
+    only the directory's photo view serves, with the listing's access rules (a draft's or a
+    refused listing's photo is seen by its therapist and the licence reviewers alone)."""
+    return cast(Storage, _photo_files)
+
+
 def photo_upload_to(instance: TherapistProfile, filename: str) -> str:
     # Random names: the file name a therapist uploaded may contain their own name.
     extension = filename.rsplit(".", 1)[-1].lower() if "." in filename else "jpg"
@@ -225,7 +254,7 @@ class TherapistProfile(models.Model):
     practice_start_year = models.PositiveSmallIntegerField(
         help_text="Year the therapist began practising; years in practice are counted from it."
     )
-    photo = models.ImageField(upload_to=photo_upload_to, blank=True)
+    photo = models.ImageField(upload_to=photo_upload_to, blank=True, storage=photo_storage)
 
     # what a client reads
     headline = models.CharField(max_length=160, blank=True)
@@ -477,6 +506,15 @@ class TherapistProfile(models.Model):
             errors["verification_decided_at"] = "A verified listing needs the time of the decision."
         if errors:
             raise ValidationError(errors)
+
+    @property
+    def photo_url(self) -> str:
+        """Where pages load the photo: the photo view, with the file's own random name as a
+        version, so a new photo is never served from a cache of the old one."""
+        if not self.photo:
+            return ""
+        version = (self.photo.name or "").rsplit("/", 1)[-1].split(".", 1)[0][:12]
+        return reverse("directory:therapist_photo", args=[self.public_id]) + f"?v={version}"
 
     @property
     def years_in_practice(self) -> int:

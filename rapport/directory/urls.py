@@ -48,4 +48,7 @@ urlpatterns = [
     path("practice/profile/videos/", onboarding.videos, name="practice_profile_videos"),
     path("practice/profile/preview/", onboarding.preview, name="practice_profile_preview"),
     path("practice/profile/submit/", onboarding.submit, name="practice_profile_submit"),
+    path(
+        "therapists/<uuid:public_id>/photo.jpg", onboarding.therapist_photo, name="therapist_photo"
+    ),
 ]

@@ -52,6 +52,18 @@ def photo_upload(*, fmt: str = "JPEG", size: tuple[int, int] = (800, 600)) -> Si
     return SimpleUploadedFile(f"me.{fmt.lower()}", buffer.getvalue(), content_type="image/jpeg")
 
 
+@pytest.fixture(autouse=True)
+def _private_files_here(settings, tmp_path) -> None:
+    """Photos go to the videos' private storage: this test's own folder."""
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "videos": {
+            "BACKEND": "django.core.files.storage.FileSystemStorage",
+            "OPTIONS": {"location": str(tmp_path / "private"), "base_url": None},
+        },
+    }
+
+
 @pytest.fixture
 def therapist_client() -> tuple[Client, object]:
     user = make_therapist_user(email="new.therapist@example.org", mfa=True)

@@ -7,6 +7,7 @@ fetches the profile only through ``access.get_practice_therapist``; plain forms,
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable
 from typing import Any
 
@@ -14,15 +15,24 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.db.models import Prefetch
-from django.http import Http404, HttpRequest, HttpResponse, QueryDict
+from django.http import (
+    FileResponse,
+    Http404,
+    HttpRequest,
+    HttpResponse,
+    HttpResponseBase,
+    HttpResponseRedirect,
+    QueryDict,
+)
 from django.shortcuts import redirect, render
 from django.utils import timezone
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from rapport.directory.access import (
     can_start_practice,
     get_practice_office,
     get_practice_therapist,
+    get_therapist_photo_for_user,
 )
 from rapport.directory.completeness import is_draft, listing_state, profile_completeness
 from rapport.directory.forms import FREQUENCY_CHOICES, cost_plan
@@ -686,3 +696,29 @@ def submit(request: HttpRequest) -> HttpResponse:
         template="directory/practice/step_submit.html",
         status=status,
     )
+
+
+# --- the photo ----------------------------------------------------------------------------------
+
+
+@require_safe
+def therapist_photo(request: HttpRequest, public_id: uuid.UUID) -> HttpResponseBase:
+    """A therapist's photo, with the listing's access rules (``access``): kept in private
+    storage, so this view is the only way to it. Local files are sent from here; an object
+    store answers a short-lived signed address."""
+    therapist = get_therapist_photo_for_user(request.user, public_id, now=timezone.now())
+    storage = therapist.photo.storage
+    name = therapist.photo.name or ""
+    try:
+        path = storage.path(name)
+    except NotImplementedError:
+        response: HttpResponseBase = HttpResponseRedirect(storage.url(name))
+    else:
+        try:
+            response = FileResponse(open(path, "rb"), content_type="image/jpeg")  # noqa: SIM115
+        except FileNotFoundError:
+            raise Http404("No such photo.") from None
+    # Who may see it can change (a listing hidden, a licence refused): caches keep it briefly,
+    # and only the browser's own.
+    response["Cache-Control"] = "private, max-age=300"
+    return response

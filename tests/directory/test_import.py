@@ -667,3 +667,24 @@ def test_reimporting_an_unchanged_row_rewrites_nothing():
     assert TherapistProfile.objects.get().updated_at == therapist.updated_at
     assert list(Office.objects.values_list("pk", flat=True)) == office_ids
     assert list(WeeklyWindow.objects.values_list("pk", flat=True)) == window_ids
+
+
+def test_a_json_line_over_the_bound_fails_alone_without_being_read_whole():
+    from rapport.directory.importing.reading import MAX_LINE_CHARACTERS
+
+    huge = json.dumps({**_json_row(), "external_id": "j-2", "about": "x" * MAX_LINE_CHARACTERS})
+    lines = [json.dumps(_json_row()), huge, ""]
+    report = therapists_import(source=io.BytesIO("\n".join(lines).encode()), file_format="jsonl")
+    assert (report.created, report.failed) == (1, 1)
+    assert problems(report) == [(2, "")]
+    assert "longer than 400,000 characters" in messages(report)
+
+
+def test_a_csv_cell_over_the_bound_is_reported():
+    source = csv_file(
+        row(), row(external_id="p-2", email="b@practice.example", about="x" * 200_000)
+    )
+    report = therapists_import(source=source, file_format="csv")
+    assert report.created == 1
+    assert report.failed == 1
+    assert "cannot be read as CSV" in messages(report)

@@ -21,7 +21,6 @@ from typing import IO, Any
 
 from rapport.directory.importing.columns import (
     GROUPS,
-    MAX_GROUP_ITEMS,
     PROFILE_COLUMNS,
     group_column,
 )
@@ -30,8 +29,9 @@ from rapport.directory.importing.parts import import_part_fields
 FORMATS = ("csv", "jsonl")
 _CHUNK = 64 * 1024
 # Longer than any real row (a long "about" text is a few thousand characters); a bound keeps a
-# file without line breaks from being read into memory whole.
-MAX_FIELD_CHARACTERS = 100_000
+# file without line breaks from being read into memory whole. (CSV cells have the csv module's
+# own bound, 131,072 characters.)
+MAX_LINE_CHARACTERS = 400_000
 
 Path = tuple[str | int, ...]
 
@@ -123,17 +123,19 @@ def read_csv(source: IO[bytes]) -> Iterator[Row]:
     that is missing, names a column twice, names an unknown column or leaves out a required
     one."""
     text = _text(source, newline="")
-    csv.field_size_limit(MAX_FIELD_CHARACTERS)
-    reader = csv.reader(text, strict=True)
     try:
-        header = next(reader)
-    except StopIteration:
-        raise FileRefused(["The file is empty."]) from None
-    except csv.Error as error:
-        raise FileRefused([f"Line 1 (the header) cannot be read: {error}."]) from None
-    columns = _csv_columns(header)
-    yield from _csv_rows(reader, columns)
-    text.detach()
+        reader = csv.reader(text, strict=True)
+        try:
+            header = next(reader)
+        except StopIteration:
+            raise FileRefused(["The file is empty."]) from None
+        except csv.Error as error:
+            raise FileRefused([f"Line 1 (the header) cannot be read: {error}."]) from None
+        columns = _csv_columns(header)
+        yield from _csv_rows(reader, columns)
+    finally:
+        # The caller owns the file: closing the text wrapper must not close it.
+        text.detach()
 
 
 def _csv_columns(header: list[str]) -> list[tuple[str, ...]]:
@@ -160,10 +162,7 @@ def _csv_columns(header: list[str]) -> list[tuple[str, ...]]:
             group, index, key = grouped
             paths.append((group, str(index), key))
             continue
-        group_names = [
-            f"{prefix}_1_{key}" for prefix, keys in (value for value in GROUPS.values())
-            for key in keys
-        ]  # fmt: skip
+        group_names = [f"{prefix}_1_{key}" for prefix, keys in GROUPS.values() for key in keys]
         problems.append(
             f'Unknown column "{name}"{_suggestion(name, known + group_names)}. '
             "docs/import-format.md lists every column."
@@ -237,53 +236,60 @@ def _csv_rows(reader: Any, columns: list[tuple[str, ...]]) -> Iterator[Row]:
 def read_jsonl(source: IO[bytes]) -> Iterator[Row]:
     """Rows of a JSON Lines file: one JSON object per line; blank lines are skipped."""
     text = _text(source, newline="\n")
-    known = _known_top_level()
-    known_set = set(known)
-    for line_number, line in enumerate(_bounded_lines(text), start=1):
-        if line is None:
-            yield Row(
-                line=line_number,
-                values=None,
-                problems=[((), f"This line is longer than {MAX_FIELD_CHARACTERS:,} characters.")],
-            )
-            continue
-        if not line.strip():
-            continue
-        try:
-            # Decimal, never float: "120.10" must stay 120.10, not 120.09999….
-            value = json.loads(line, parse_float=Decimal)
-        except (json.JSONDecodeError, RecursionError) as error:
-            message = getattr(error, "msg", "too deeply nested")
-            column = getattr(error, "colno", None)
-            at = f" (at character {column})" if column else ""
-            yield Row(
-                line=line_number,
-                values=None,
-                problems=[((), f"This line is not valid JSON: {message}{at}.")],
-            )
-            continue
-        if not isinstance(value, dict):
-            yield Row(
-                line=line_number,
-                values=None,
-                problems=[
-                    ((), "Each line must be one JSON object ({...}) describing a therapist.")
-                ],
-            )
-            continue
-        problems: list[tuple[Path, str]] = []
-        for key in value:
-            if key not in known_set and key not in GROUPS:
-                problems.append(
-                    ((str(key),), f"Unknown field{_suggestion(str(key), known + list(GROUPS))}.")
+    try:
+        known = _known_top_level()
+        known_set = set(known)
+        for line_number, line in enumerate(_bounded_lines(text), start=1):
+            if line is None:
+                yield Row(
+                    line=line_number,
+                    values=None,
+                    problems=[
+                        ((), f"This line is longer than {MAX_LINE_CHARACTERS:,} characters.")
+                    ],
                 )
-        yield Row(line=line_number, values=value, problems=problems)
-    text.detach()
+                continue
+            if not line.strip():
+                continue
+            try:
+                # Decimal, never float: "120.10" must stay 120.10, not 120.09999….
+                value = json.loads(line, parse_float=Decimal)
+            except (json.JSONDecodeError, RecursionError) as error:
+                message = getattr(error, "msg", "too deeply nested")
+                column = getattr(error, "colno", None)
+                at = f" (at character {column})" if column else ""
+                yield Row(
+                    line=line_number,
+                    values=None,
+                    problems=[((), f"This line is not valid JSON: {message}{at}.")],
+                )
+                continue
+            if not isinstance(value, dict):
+                yield Row(
+                    line=line_number,
+                    values=None,
+                    problems=[
+                        ((), "Each line must be one JSON object ({...}) describing a therapist.")
+                    ],
+                )
+                continue
+            problems: list[tuple[Path, str]] = []
+            for key in value:
+                if key not in known_set and key not in GROUPS:
+                    problems.append(
+                        (
+                            (str(key),),
+                            f"Unknown field{_suggestion(str(key), known + list(GROUPS))}.",
+                        )
+                    )
+            yield Row(line=line_number, values=value, problems=problems)
+    finally:
+        text.detach()
 
 
 def _bounded_lines(text: io.TextIOWrapper) -> Iterator[str | None]:
     """Lines of ``text``; None for a line over the bound (the rest of it is skipped)."""
-    limit = MAX_FIELD_CHARACTERS * 4
+    limit = MAX_LINE_CHARACTERS
     while True:
         line = text.readline(limit)
         if not line:
@@ -304,9 +310,3 @@ def read_rows(source: IO[bytes], *, file_format: str) -> Iterator[Row]:
     if file_format == "jsonl":
         return read_jsonl(source)
     raise FileRefused([f"Unknown file format {file_format!r}: use csv or jsonl."])
-
-
-def group_item_count_problem(group: str, count: int) -> str | None:
-    if count > MAX_GROUP_ITEMS:
-        return f"At most {MAX_GROUP_ITEMS} {group} per therapist."
-    return None

@@ -10,6 +10,7 @@ import numpy as np
 from django.db import connection
 from django.db.models import Model
 
+from rapport.core.rawsql import as_uuid, fetch_rows
 from rapport.directory.models import (
     AccessibilityFeature,
     BetweenSessionContact,
@@ -43,12 +44,13 @@ from rapport.directory.search.engine.index import (
 
 def index_version() -> tuple[int, uuid.UUID | None]:
     """The stamp in the database (one primary-key read); (0, None) before the first bump."""
-    row = (
-        SearchIndexVersion.objects.filter(pk=SearchIndexVersion.SINGLETON_ID)
-        .values_list("version", "stamp")
-        .first()
+    # Read before every search: plain SQL, since compiling the ORM query cost more than the
+    # read (rapport.core.rawsql).
+    rows = fetch_rows(
+        f"SELECT version, stamp FROM {SearchIndexVersion._meta.db_table} WHERE id = %s",  # noqa: S608 (table names from model metadata)
+        [SearchIndexVersion.SINGLETON_ID],
     )
-    return (0, None) if row is None else (row[0], row[1])
+    return (0, None) if not rows else (int(rows[0][0]), as_uuid(rows[0][1]))
 
 
 def build_index(*, version: tuple[int, uuid.UUID | None] | None = None) -> SearchIndex:

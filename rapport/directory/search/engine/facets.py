@@ -29,6 +29,8 @@ from rapport.directory.search.engine.index import (
 )
 from rapport.directory.search.engine.masks import Masks, Offices, consultation_mask, fee_mask
 
+GENDER_LABELS = dict(GenderCategory.choices)
+CONTACT_LABELS = dict(BetweenSessionContact.choices)
 DELIVERY_LABELS = {
     DELIVERY_IN_PERSON: "In person",
     DELIVERY_VIDEO: "Video",
@@ -54,12 +56,20 @@ def count_facets(
     facets: dict[str, list[FacetCount]] = {}
     total = int(rows.size)
 
-    without_delivery = masks.combined(size, without=SearchParam.DELIVERY)
+    def rows_without(key: str) -> np.ndarray:
+        """Rows passing every filter but ``key``'s. Counting over these row numbers rather than
+        over whole-index masks: most filters are unused in a search, and then this is simply
+        the result's rows, a small fraction of the index."""
+        if masks.by_filter.get(key) is None:
+            return rows
+        return np.flatnonzero(masks.combined(size, without=key))
+
+    without_delivery = rows_without(SearchParam.DELIVERY)
     facets[SearchParam.DELIVERY] = [
         FacetCount(
             value=mode,
             label=DELIVERY_LABELS[mode],
-            count=int(np.count_nonzero(without_delivery & mode_ok[mode])),
+            count=int(np.count_nonzero(mode_ok[mode][without_delivery])),
             selected=mode in query.delivery,
         )
         for mode in DELIVERY_MODES
@@ -76,7 +86,11 @@ def count_facets(
         ]
 
     faith = index.taxonomies[SearchParam.FAITH]
-    faith_counts = faith.counts(pack_mask(masks.combined(size, without=SearchParam.FAITH)))
+    faith_counts = (
+        faith.counts(pack_mask(masks.combined(size, without=SearchParam.FAITH)))
+        if query.faiths
+        else faith.counts(result_bits)
+    )
     facets[SearchParam.FAITH] = [
         FacetCount(value=slug, label=label, count=int(count), selected=slug in query.faiths)
         for slug, label, count in zip(faith.slugs, faith.labels, faith_counts, strict=True)
@@ -87,18 +101,18 @@ def count_facets(
             SearchParam.GENDER,
             index.gender,
             index.gender_values,
-            dict(GenderCategory.choices),
+            GENDER_LABELS,
             query.genders,
         ),
         (
             SearchParam.CONTACT,
             index.contact,
             index.contact_values,
-            dict(BetweenSessionContact.choices),
+            CONTACT_LABELS,
             query.contact,
         ),
     ):
-        counts = np.bincount(codes[masks.combined(size, without=key)], minlength=len(values))
+        counts = np.bincount(codes[rows_without(key)], minlength=len(values))
         facets[key] = [
             FacetCount(value=value, label=labels[value], count=int(count), selected=value in chosen)
             for value, count in zip(values, counts, strict=True)
@@ -137,9 +151,7 @@ def count_facets(
 
     sliding_mask = fee_mask(index, query.max_fee_minor, sliding=True)
     sliding_count = (
-        total
-        if sliding_mask is None
-        else int(np.count_nonzero(masks.combined(size, without="fee") & sliding_mask))
+        total if sliding_mask is None else int(np.count_nonzero(sliding_mask[rows_without("fee")]))
     )
     facets[SearchParam.SLIDING_SCALE] = [
         FacetCount(
@@ -153,7 +165,7 @@ def count_facets(
         FacetCount(
             value="0",
             label="Include therapists not taking new clients",
-            count=int(np.count_nonzero(masks.combined(size, without=SearchParam.ACCEPTING))),
+            count=int(rows_without(SearchParam.ACCEPTING).size),
             selected=not query.accepting_only,
         )
     ]
@@ -164,12 +176,17 @@ def count_facets(
     if query.has_location or query.accessibility:
         positions = offices_fit.positions
         positions = positions[result_mask[index.office_row[positions]]]
+        # A therapist counts once per feature however many of their offices have it: group
+        # the offices by owner, OR each group's features, then count the owners per feature.
         owner = index.office_row[positions]
-        office_rows, feature_columns = np.nonzero(features.by_column[positions])
-        pairs = np.unique(owner[office_rows] * len(features.slugs) + feature_columns)
-        feature_counts = np.bincount(
-            pairs % max(len(features.slugs), 1), minlength=len(features.slugs)
-        )
+        order = np.argsort(owner, kind="stable")
+        owner = owner[order]
+        if owner.size:
+            starts = np.flatnonzero(np.r_[True, owner[1:] != owner[:-1]])
+            by_owner = np.logical_or.reduceat(features.by_column[positions[order]], starts, axis=0)
+            feature_counts = np.count_nonzero(by_owner, axis=0)
+        else:
+            feature_counts = np.zeros(len(features.slugs), dtype=np.int64)
     else:
         feature_counts = np.asarray(
             np.bitwise_count(index.office_feature_bits & result_bits).sum(axis=1, dtype=np.int64)
@@ -178,18 +195,13 @@ def count_facets(
         FacetCount(value=slug, label=label, count=int(count), selected=slug in query.accessibility)
         for slug, label, count in zip(features.slugs, features.labels, feature_counts, strict=True)
     ]
-    without_consultation = masks.combined(size, without=SearchParam.CONSULTATION_WITHIN)
+    times = index.consultation_times.values[rows_without(SearchParam.CONSULTATION_WITHIN)]
     now_microseconds = epoch_microseconds(now)
     facets[SearchParam.CONSULTATION_WITHIN] = [
         FacetCount(
             value=str(days),
             label=f"Within {days} days",
-            count=int(
-                np.count_nonzero(
-                    without_consultation
-                    & consultation_mask(index.consultation_times.values, now_microseconds, days)
-                )
-            ),
+            count=int(np.count_nonzero(consultation_mask(times, now_microseconds, days))),
             selected=query.consultation_within_days == days,
         )
         for days in CONSULTATION_WITHIN_OPTIONS

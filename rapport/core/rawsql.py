@@ -40,3 +40,10 @@ def as_utc(value: Any) -> dt.datetime | None:
     if isinstance(value, str):  # SQLite without the declared-type converter
         value = dt.datetime.fromisoformat(value)
     return value if value.tzinfo is not None else value.replace(tzinfo=dt.UTC)
+
+
+def as_date(value: Any) -> dt.date | None:
+    """A date column: SQLite without the declared-type converter returns ISO text."""
+    if value is None or isinstance(value, dt.date):
+        return value
+    return dt.date.fromisoformat(str(value))

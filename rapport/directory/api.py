@@ -685,10 +685,10 @@ def _profile(profile: PublicProfile) -> dict[str, Any]:
         "licences": [
             {
                 "jurisdiction": licence.jurisdiction_id,
-                "jurisdiction_name": licence.jurisdiction.name,
-                "designation": licence.designation.code,
-                "regulator": licence.regulator.name,
-                "regulator_abbreviation": licence.regulator.abbreviation,
+                "jurisdiction_name": licence.jurisdiction_name,
+                "designation": licence.designation_code,
+                "regulator": licence.regulator_name,
+                "regulator_abbreviation": licence.regulator_abbreviation,
                 "number": licence.number,
                 "expires_on": licence.expires_on,
             }

@@ -15,7 +15,8 @@ from django.conf import settings
 from django.db import connection
 from django.db.models import Count, Prefetch, Q, QuerySet
 
-from rapport.core.rawsql import as_utc, as_uuid, fetch_rows, placeholders
+from rapport.core.models import Jurisdiction
+from rapport.core.rawsql import as_date, as_utc, as_uuid, fetch_rows, placeholders
 from rapport.directory.models import (
     AccessibilityFeature,
     Concern,
@@ -27,6 +28,7 @@ from rapport.directory.models import (
     Modality,
     Office,
     Population,
+    Regulator,
     TherapistProfile,
     VerificationDecision,
     VerificationStatus,
@@ -61,6 +63,13 @@ def _current_licences(*, now: dt.datetime) -> QuerySet[Licence]:
         .select_related("jurisdiction", "designation", "regulator")
         .order_by("jurisdiction__name", "id")
     )
+
+
+def current_licence_sql(alias: str) -> str:
+    """``LicenceQuerySet.current`` for hand-written SQL over the licence table as ``alias``
+    (one parameter: the day). tests/directory/test_selectors_sql.py holds the two to the same
+    answers."""
+    return f"({alias}.expires_on IS NULL OR {alias}.expires_on >= %s)"
 
 
 def is_listed(therapist: TherapistProfile, *, now: dt.datetime) -> bool:
@@ -222,8 +231,9 @@ def therapist_result_rows(*, ids: Sequence[int], now: dt.datetime) -> dict[int, 
     licensed_in: dict[int, list[str]] = {row[0]: [] for row in rows}
     # Only current licences: "licensed in" reads as the legal permission to treat.
     for therapist_id, jurisdiction in fetch_rows(
-        f"SELECT therapist_id, jurisdiction_id FROM {licence} WHERE therapist_id IN ({in_ids})"  # noqa: S608
-        " AND (expires_on IS NULL OR expires_on >= %s) ORDER BY jurisdiction_id, id",
+        f"SELECT l.therapist_id, l.jurisdiction_id FROM {licence} l"  # noqa: S608
+        f" WHERE l.therapist_id IN ({in_ids}) AND {current_licence_sql('l')}"
+        " ORDER BY l.jurisdiction_id, l.id",
         [*ids, now.date()],
     ):
         if therapist_id in licensed_in and jurisdiction not in licensed_in[therapist_id]:
@@ -290,54 +300,79 @@ class ProfileOffice:
 
 
 @dataclass(frozen=True)
+class ProfileLicence:
+    """One current licence as a public profile shows it."""
+
+    jurisdiction_id: str
+    jurisdiction_name: str
+    designation_code: str
+    regulator_name: str
+    regulator_abbreviation: str
+    number: str
+    expires_on: dt.date | None
+
+
+@dataclass(frozen=True)
 class PublicProfile:
-    """What the API's public profile shows, read in at most five queries."""
+    """What the API's public profile shows, read in four statements."""
 
     therapist: TherapistProfile  # with its designation
-    licences: list[Licence]  # current ones, with jurisdiction, designation and regulator
+    licences: list[ProfileLicence]  # current ones, by jurisdiction name
     offices: list[ProfileOffice]  # in id order
     terms: dict[str, list[tuple[str, str]]]  # PROFILE_TAXONOMIES name -> (slug, name) pairs
 
 
 def therapist_profile_for_api(*, public_id: uuid.UUID, now: dt.datetime) -> PublicProfile | None:
-    """``therapist_profile`` for the API, in plain values where it can be: the same rows,
-    without the six-fold prefetch machinery that cost more than the queries themselves (the
-    taxonomies come in one query). None when the therapist is not (or no longer) listed."""
-    therapist = (
-        therapist_listing(now=now).filter(public_id=public_id).select_related("designation").first()
+    """``therapist_profile`` for the API. "Who is listed" is asked of ``therapist_listing`` (the
+    one definition); the rest is read with plain SQL (``rapport.core.rawsql``): building and
+    compiling four ORM queries cost several times running them. None when the therapist is not
+    (or no longer) listed."""
+    therapist = next(
+        iter(
+            therapist_listing(now=now)
+            .filter(public_id=public_id)
+            .select_related("designation")
+            .order_by()[:1]
+        ),
+        None,
     )
     if therapist is None:
         return None
-    licences = list(_current_licences(now=now).filter(therapist=therapist))
-    office_rows = list(
-        Office.objects.filter(therapist=therapist)
-        .order_by("id")
-        .values_list(
-            "id",
-            "label",
-            "street_address",
-            "city",
-            "jurisdiction_id",
-            "jurisdiction__name",
-            "postal_code",
-            "accessibility_note",
+    licence, jurisdiction = Licence._meta.db_table, Jurisdiction._meta.db_table
+    designation, regulator = Designation._meta.db_table, Regulator._meta.db_table
+    licences = [
+        ProfileLicence(*row[:-1], expires_on=as_date(row[-1]))
+        for row in fetch_rows(
+            "SELECT l.jurisdiction_id, j.name, d.code, r.name, r.abbreviation, l.number,"  # noqa: S608
+            f" l.expires_on FROM {licence} l JOIN {jurisdiction} j ON j.code = l.jurisdiction_id"
+            f" JOIN {designation} d ON d.id = l.designation_id"
+            f" JOIN {regulator} r ON r.id = l.regulator_id"
+            f" WHERE l.therapist_id = %s AND {current_licence_sql('l')} ORDER BY j.name, l.id",
+            [therapist.pk, now.date()],
         )
-    )
-    features: dict[int, list[tuple[str, str]]] = {row[0]: [] for row in office_rows}
-    if office_rows:
-        for office_id, slug, name in (
-            Office.accessibility_features.through.objects.filter(office_id__in=list(features))
-            .order_by("accessibilityfeature__sort_order", "accessibilityfeature__name")
-            .values_list("office_id", "accessibilityfeature__slug", "accessibilityfeature__name")
-        ):
-            features[office_id].append((slug, name))
-    offices = [
-        ProfileOffice(*row[1:], accessibility_features=features[row[0]]) for row in office_rows
     ]
+    office, feature = Office._meta.db_table, AccessibilityFeature._meta.db_table
+    office_features = Office.accessibility_features.through._meta.db_table
+    offices: dict[int, ProfileOffice] = {}
+    # Offices and their features in one statement: an office without features comes once,
+    # with NULLs for the feature.
+    for row in fetch_rows(
+        "SELECT o.id, o.label, o.street_address, o.city, o.jurisdiction_id, j.name,"  # noqa: S608
+        f" o.postal_code, o.accessibility_note, f.slug, f.name FROM {office} o"
+        f" JOIN {jurisdiction} j ON j.code = o.jurisdiction_id"
+        f" LEFT JOIN {office_features} of ON of.office_id = o.id"
+        f" LEFT JOIN {feature} f ON f.id = of.accessibilityfeature_id"
+        " WHERE o.therapist_id = %s ORDER BY o.id, f.sort_order, f.name, f.id",
+        [therapist.pk],
+    ):
+        if row[0] not in offices:
+            offices[row[0]] = ProfileOffice(*row[1:8], accessibility_features=[])
+        if row[8] is not None:
+            offices[row[0]].accessibility_features.append((row[8], row[9]))
     return PublicProfile(
         therapist=therapist,
         licences=licences,
-        offices=offices,
+        offices=list(offices.values()),
         terms=therapist_terms(therapist_id=therapist.pk),
     )
 

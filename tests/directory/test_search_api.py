@@ -501,8 +501,8 @@ def test_profile_has_everything_the_profile_page_shows(client):
 def test_profile_reads_take_a_fixed_number_of_queries(client, django_assert_num_queries):
     therapist = _full_therapist()
     # The profile with its designation, current licences, offices, their accessibility
-    # features, and every taxonomy term in one query.
-    with django_assert_num_queries(5):
+    # features (one statement), and every taxonomy term in one query.
+    with django_assert_num_queries(4):
         assert client.get(f"{SEARCH_URL}/{therapist.public_id}").status_code == 200
 
 

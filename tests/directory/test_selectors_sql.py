@@ -1,0 +1,100 @@
+"""The directory's hand-written SQL (rapport.core.rawsql) against the ORM definitions it
+spells out again, and the values it returns read the same on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+
+import pytest
+from django.db import connection
+from django.utils import timezone
+
+from rapport.directory.models import AccessibilityFeature, Licence
+from rapport.directory.selectors import (
+    current_licence_sql,
+    therapist_profile_for_api,
+    therapist_result_rows,
+)
+from tests.directory.factories import make_licence, make_office, make_therapist
+
+pytestmark = pytest.mark.django_db
+
+
+def test_the_current_licence_condition_agrees_with_the_querysets_definition():
+    today = dt.date(2026, 3, 8)
+    expiries = {
+        "never": None,
+        "yesterday": today - dt.timedelta(days=1),
+        "today": today,
+        "tomorrow": today + dt.timedelta(days=1),
+        "last year": today - dt.timedelta(days=365),
+    }
+    for label, expires_on in expiries.items():
+        Licence.objects.filter(therapist=make_therapist()).update(
+            number=label, expires_on=expires_on
+        )
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT l.number FROM {Licence._meta.db_table} l"  # noqa: S608
+            f" WHERE {current_licence_sql('l')}",
+            [today],
+        )
+        by_sql = {row[0] for row in cursor.fetchall()}
+    by_orm = set(Licence.objects.current(on=today).values_list("number", flat=True))
+
+    assert by_sql == by_orm
+    # And the answer itself, read by hand: no expiry, or expiring today or later.
+    assert by_sql == {"never", "today", "tomorrow"}
+
+
+def test_result_rows_have_python_types_whatever_the_database():
+    soon = timezone.now().replace(microsecond=0) + dt.timedelta(days=2)
+    therapist = make_therapist(languages=["fr", "en"], offers_phone=True, next_consultation_at=soon)
+    expired = make_licence(therapist, jurisdiction_id="CA-BC", regulator="BCACC", number="9")
+    Licence.objects.filter(pk=expired.pk).update(expires_on=dt.date(2020, 1, 1))
+    make_licence(therapist, jurisdiction_id="CA-AB", regulator="CAP", number="10")
+
+    rows = therapist_result_rows(ids=[therapist.pk, 999_999_999], now=timezone.now())
+
+    assert list(rows) == [therapist.pk]  # an id that is gone is simply absent
+    row = rows[therapist.pk]
+    assert row.public_id == therapist.public_id
+    assert isinstance(row.public_id, uuid.UUID)
+    assert row.next_consultation_at == soon
+    assert row.next_consultation_at.tzinfo is not None
+    assert (row.offers_in_person, row.offers_video, row.offers_phone) == (False, True, True)
+    assert all(
+        type(flag) is bool for flag in (row.accepting_new_clients, row.has_video_introduction)
+    )
+    assert row.licensed_in == ["CA-AB", "CA-ON"]  # current ones only, by code
+    assert row.languages == ["en", "fr"]  # display order
+    assert therapist_result_rows(ids=[], now=timezone.now()) == {}
+
+
+def test_profile_lists_current_licences_by_name_and_offices_with_or_without_features():
+    therapist = make_therapist()
+    expired = make_licence(therapist, jurisdiction_id="CA-BC", regulator="BCACC", number="9")
+    Licence.objects.filter(pk=expired.pk).update(expires_on=dt.date(2020, 1, 1))
+    make_licence(therapist, jurisdiction_id="CA-AB", regulator="CAP", number="10")
+    featured = make_office(therapist, label="Main")
+    featured.accessibility_features.set(AccessibilityFeature.objects.order_by("-id")[:2])
+    make_office(therapist, label="Annex", postal_code="")
+
+    profile = therapist_profile_for_api(public_id=therapist.public_id, now=timezone.now())
+
+    assert profile is not None
+    assert [(licence.jurisdiction_name, licence.number) for licence in profile.licences] == [
+        ("Alberta", "10"),
+        ("Ontario", therapist.licences.get(jurisdiction_id="CA-ON").number),
+    ]
+    assert profile.licences[0].expires_on is None
+    assert [office.label for office in profile.offices] == ["Main", "Annex"]
+    expected_features = [
+        (feature.slug, feature.name)
+        for feature in featured.accessibility_features.order_by("sort_order", "name", "id")
+    ]
+    assert profile.offices[0].accessibility_features == expected_features
+    assert profile.offices[1].accessibility_features == []
+    assert profile.offices[1].postal_code == ""

@@ -249,12 +249,20 @@ def therapist_result_rows(*, ids: Sequence[int], now: dt.datetime) -> dict[int, 
             languages[therapist_id].append(slug)
     return {
         row[0]: ResultRow(
-            as_uuid(row[1]),
-            *row[2:8],
-            *(bool(flag) for flag in row[8:12]),
-            as_utc(row[12]),
-            bool(row[13]),
-            bool(row[14]),
+            public_id=as_uuid(row[1]),
+            display_name=row[2],
+            pronouns=row[3],
+            designation_code=row[4],
+            fee_minor=row[5],
+            currency=row[6],
+            sliding_scale_min_minor=row[7],
+            offers_in_person=bool(row[8]),
+            offers_video=bool(row[9]),
+            offers_phone=bool(row[10]),
+            accepting_new_clients=bool(row[11]),
+            next_consultation_at=as_utc(row[12]),
+            has_video_introduction=bool(row[13]),
+            has_captioned_video=bool(row[14]),
             licensed_in=licensed_in[row[0]],
             languages=languages[row[0]],
         )
@@ -340,15 +348,26 @@ def therapist_profile_for_api(*, public_id: uuid.UUID, now: dt.datetime) -> Publ
         return None
     licence, jurisdiction = Licence._meta.db_table, Jurisdiction._meta.db_table
     designation, regulator = Designation._meta.db_table, Regulator._meta.db_table
+    licence_rows = fetch_rows(
+        "SELECT l.jurisdiction_id, j.name, d.code, r.name, r.abbreviation, l.number,"  # noqa: S608
+        f" l.expires_on FROM {licence} l JOIN {jurisdiction} j ON j.code = l.jurisdiction_id"
+        f" JOIN {designation} d ON d.id = l.designation_id"
+        f" JOIN {regulator} r ON r.id = l.regulator_id"
+        f" WHERE l.therapist_id = %s AND {current_licence_sql('l')} ORDER BY j.name, l.id",
+        [therapist.pk, now.date()],
+    )
     licences = [
-        ProfileLicence(*row[:-1], expires_on=as_date(row[-1]))
-        for row in fetch_rows(
-            "SELECT l.jurisdiction_id, j.name, d.code, r.name, r.abbreviation, l.number,"  # noqa: S608
-            f" l.expires_on FROM {licence} l JOIN {jurisdiction} j ON j.code = l.jurisdiction_id"
-            f" JOIN {designation} d ON d.id = l.designation_id"
-            f" JOIN {regulator} r ON r.id = l.regulator_id"
-            f" WHERE l.therapist_id = %s AND {current_licence_sql('l')} ORDER BY j.name, l.id",
-            [therapist.pk, now.date()],
+        ProfileLicence(
+            jurisdiction_id=code,
+            jurisdiction_name=name,
+            designation_code=designation_code,
+            regulator_name=regulator_name,
+            regulator_abbreviation=abbreviation,
+            number=number,
+            expires_on=as_date(expires_on),
+        )
+        for code, name, designation_code, regulator_name, abbreviation, number, expires_on in (
+            licence_rows
         )
     ]
     office, feature = Office._meta.db_table, AccessibilityFeature._meta.db_table
@@ -365,10 +384,21 @@ def therapist_profile_for_api(*, public_id: uuid.UUID, now: dt.datetime) -> Publ
         " WHERE o.therapist_id = %s ORDER BY o.id, f.sort_order, f.name, f.id",
         [therapist.pk],
     ):
-        if row[0] not in offices:
-            offices[row[0]] = ProfileOffice(*row[1:8], accessibility_features=[])
-        if row[8] is not None:
-            offices[row[0]].accessibility_features.append((row[8], row[9]))
+        office_id, *fields, feature_slug, feature_name = row
+        if office_id not in offices:
+            label, street_address, city, code, jurisdiction_name, postal_code, note = fields
+            offices[office_id] = ProfileOffice(
+                label=label,
+                street_address=street_address,
+                city=city,
+                jurisdiction_id=code,
+                jurisdiction_name=jurisdiction_name,
+                postal_code=postal_code,
+                accessibility_note=note,
+                accessibility_features=[],
+            )
+        if feature_slug is not None:
+            offices[office_id].accessibility_features.append((feature_slug, feature_name))
     return PublicProfile(
         therapist=therapist,
         licences=licences,

@@ -496,6 +496,18 @@ def test_profile_has_everything_the_profile_page_shows(client):
     assert dt.datetime.fromisoformat(body["accepting_confirmed_at"]) == (
         therapist.accepting_confirmed_at
     )
+    assert body["accepting_confirmed_at"].endswith("Z")  # UTC, written as search rows write it
+    # The body is written as plain JSON; the schema the OpenAPI document publishes must hold it.
+    assert directory_api.ProfileOut.model_validate(body).model_dump(mode="json") == body
+
+
+def test_search_answers_hold_to_the_published_schema(client):
+    make_office(_full_therapist())
+
+    body = client.get(SEARCH_URL, {"near": "Toronto", "radius_km": "25"}).json()
+
+    assert body["total"] == 1
+    assert directory_api.SearchOut.model_validate(body).model_dump(mode="json") == body
 
 
 def test_profile_reads_take_a_fixed_number_of_queries(client, django_assert_num_queries):

@@ -50,6 +50,12 @@ def licensed_jurisdictions(therapist: TherapistProfile) -> list[str]:
     return names
 
 
+def licensed_in_phrase(jurisdiction_names: Iterable[str]) -> str:
+    """``"Licensed in Ontario and Quebec"`` (each place once), or "" for none."""
+    names = list(dict.fromkeys(jurisdiction_names))
+    return f"Licensed in {join_words(names)}" if names else ""
+
+
 def licence_summary(therapist: TherapistProfile) -> str:
     """``"Verified — licensed in Ontario (CRPO #12345)"``; more licences are joined with "and"."""
     licences = _licences(therapist)
@@ -117,21 +123,35 @@ def contact_policy(therapist: TherapistProfile) -> str:
 
 def delivery_modes_label(therapist: TherapistProfile) -> str:
     """``"In person, video and phone"``: the ways to meet, as one phrase."""
-    modes = [mode.lower() for mode in therapist.delivery_modes]
-    phrase = join_words(modes)
+    return delivery_phrase(therapist.delivery_modes)
+
+
+def delivery_phrase(modes: Iterable[str]) -> str:
+    """Labels such as ``["In person", "Video"]`` as one phrase: ``"In person and video"``."""
+    phrase = join_words(mode.lower() for mode in modes)
     return phrase[:1].upper() + phrase[1:]
 
 
 def location_label(therapist: TherapistProfile) -> str:
     """The first office's city, "Virtual only", or "" when in-person sessions have no office yet."""
-    if not therapist.offers_in_person:
+    offices = list(therapist.offices.all()) if therapist.offers_in_person else []
+    return location_phrase(
+        offers_in_person=therapist.offers_in_person,
+        first_city=offices[0].city if offices else None,
+    )
+
+
+def location_phrase(*, offers_in_person: bool, first_city: str | None) -> str:
+    if not offers_in_person:
         return "Virtual only"
-    offices = list(therapist.offices.all())
-    return offices[0].city if offices else ""
+    return first_city or ""
 
 
 def years_in_practice_label(therapist: TherapistProfile) -> str:
-    years = therapist.years_in_practice
+    return years_phrase(therapist.years_in_practice)
+
+
+def years_phrase(years: int) -> str:
     if years == 0:
         return "Less than a year in practice"
     return "1 year in practice" if years == 1 else f"{years} years in practice"
@@ -204,10 +224,12 @@ def next_consultation_label(therapist: TherapistProfile, *, now: dt.datetime) ->
     """``"Tuesday 3 December, 10:30 (Toronto time)"``: the earliest free consultation in the
     therapist's own zone (a card does not know the reader's), or "" when none is known or
     the stored time has already passed (the booking app refreshes it within minutes)."""
-    moment = therapist.next_consultation_at
+    return consultation_phrase(therapist.next_consultation_at, therapist.time_zone, now=now)
+
+
+def consultation_phrase(moment: dt.datetime | None, zone_name: str, *, now: dt.datetime) -> str:
+    """``next_consultation_label`` from the stored moment and the therapist's zone."""
     if moment is None or moment < now:
         return ""
-    local = moment.astimezone(ZoneInfo(therapist.time_zone))
-    return (
-        f"{local:%A} {local.day} {local:%B}, {local:%H:%M} ({zone_city(therapist.time_zone)} time)"
-    )
+    local = moment.astimezone(ZoneInfo(zone_name))
+    return f"{local:%A} {local.day} {local:%B}, {local:%H:%M} ({zone_city(zone_name)} time)"

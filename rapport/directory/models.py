@@ -199,6 +199,15 @@ def _photo_storage_changed(*, setting: str, **kwargs: Any) -> None:
         _photo_files._wrapped = empty  # type: ignore[assignment]
 
 
+def therapist_photo_url(*, public_id: uuid.UUID, photo_name: str) -> str:
+    """``TherapistProfile.photo_url`` from the stored values ("" without a photo), for reads
+    that do not build model instances (rapport.directory.cards)."""
+    if not photo_name:
+        return ""
+    version = photo_name.rsplit("/", 1)[-1].split(".", 1)[0][:12]
+    return reverse("directory:therapist_photo", args=[public_id]) + f"?v={version}"
+
+
 def photo_storage() -> Storage:
     """Photos are kept with the video introductions (STORAGES["videos"]): private files that
     only the directory's photo view serves, with the listing's access rules (a draft's or a
@@ -511,10 +520,7 @@ class TherapistProfile(models.Model):
     def photo_url(self) -> str:
         """Where pages load the photo: the photo view, with the file's own random name as a
         version, so a new photo is never served from a cache of the old one."""
-        if not self.photo:
-            return ""
-        version = (self.photo.name or "").rsplit("/", 1)[-1].split(".", 1)[0][:12]
-        return reverse("directory:therapist_photo", args=[self.public_id]) + f"?v={version}"
+        return therapist_photo_url(public_id=self.public_id, photo_name=self.photo.name or "")
 
     @property
     def years_in_practice(self) -> int:

@@ -75,13 +75,31 @@ def current_licence_sql(alias: str) -> str:
 def is_listed(therapist: TherapistProfile, *, now: dt.datetime) -> bool:
     """``therapist_listing``'s rule for one profile already in memory (kept in step with it by
     tests/directory/test_selectors.py)."""
+    return is_listed_values(
+        verification_status=therapist.verification_status,
+        is_listed=therapist.is_listed,
+        accepting_new_clients=therapist.accepting_new_clients,
+        accepting_confirmed_at=therapist.accepting_confirmed_at,
+        now=now,
+    )
+
+
+def is_listed_values(
+    *,
+    verification_status: str,
+    is_listed: bool,
+    accepting_new_clients: bool,
+    accepting_confirmed_at: dt.datetime | None,
+    now: dt.datetime,
+) -> bool:
+    """``is_listed`` for values read without the ORM (rapport.directory.cards)."""
     freshness_floor = now - dt.timedelta(days=settings.LISTING_FRESHNESS_DAYS)
     return (
-        therapist.verification_status == VerificationStatus.VERIFIED
-        and therapist.is_listed
-        and therapist.accepting_new_clients
-        and therapist.accepting_confirmed_at is not None
-        and therapist.accepting_confirmed_at >= freshness_floor
+        verification_status == VerificationStatus.VERIFIED
+        and is_listed
+        and accepting_new_clients
+        and accepting_confirmed_at is not None
+        and accepting_confirmed_at >= freshness_floor
     )
 
 
@@ -91,18 +109,6 @@ def therapist_cards(*, now: dt.datetime) -> QuerySet[TherapistProfile]:
     return _with_card_fields(therapist_listing(now=now), now=now)
 
 
-def therapist_cards_by_id(*, ids: list[int], now: dt.datetime) -> dict[int, TherapistProfile]:
-    """Cards for the ids a search returned, of therapists still listed at ``now``.
-
-    The engine's index may be a moment older than the rows (a listing hidden since), so the
-    listing rule is applied again — in Python, to rows looked up by primary key alone: in SQL
-    it cost more than the search, as without table statistics SQLite answers "these 20 ids,
-    and listed" by walking the listing index over every listed therapist.
-    """
-    cards = _with_card_fields(TherapistProfile.objects.filter(pk__in=ids), now=now)
-    return {therapist.pk: therapist for therapist in cards if is_listed(therapist, now=now)}
-
-
 def _with_card_fields(
     therapists: QuerySet[TherapistProfile], *, now: dt.datetime
 ) -> QuerySet[TherapistProfile]:
@@ -110,8 +116,7 @@ def _with_card_fields(
         Prefetch("licences", queryset=_current_licences(now=now)),
         # A card shows only the first office's city, so the rest of the address stays home.
         Prefetch(
-            "offices",
-            queryset=Office.objects.only("id", "therapist_id", "city").order_by("id"),
+            "offices", queryset=Office.objects.only("id", "therapist_id", "city").order_by("id")
         ),
         Prefetch("concerns", queryset=Concern.objects.order_by("sort_order", "name")),
     )

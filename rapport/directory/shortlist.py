@@ -15,6 +15,7 @@ from collections.abc import Iterable
 from django.contrib.sessions.backends.base import SessionBase
 from django.db.models import Prefetch, QuerySet
 
+from rapport.directory.cards import ResultCard, result_cards_by_public_id
 from rapport.directory.models import Language, Modality, TherapistProfile
 from rapport.directory.selectors import therapist_cards, therapist_listing
 
@@ -85,11 +86,9 @@ def _in_requested_order(
     return [by_id[public_id] for public_id in public_ids if public_id in by_id]
 
 
-def shortlisted_cards(*, public_ids: list[uuid.UUID], now: dt.datetime) -> list[TherapistProfile]:
+def shortlisted_cards(*, public_ids: list[uuid.UUID], now: dt.datetime) -> list[ResultCard]:
     """The listed therapists among ``public_ids``, with what a card shows, in the given order."""
-    return _in_requested_order(
-        therapist_cards(now=now).filter(public_id__in=public_ids), public_ids
-    )
+    return result_cards_by_public_id(public_ids=public_ids, now=now)
 
 
 def comparison_profiles(*, public_ids: list[uuid.UUID], now: dt.datetime) -> list[TherapistProfile]:

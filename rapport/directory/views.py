@@ -31,6 +31,7 @@ from django.views.decorators.http import require_POST, require_safe
 
 from rapport.directory import display
 from rapport.directory import shortlist as shortlist_store
+from rapport.directory.cards import ResultCard, result_cards_by_id
 from rapport.directory.forms import (
     FORM_FIELDS,
     FREQUENCY_CHOICES,
@@ -53,7 +54,7 @@ from rapport.directory.search.contract import (
 from rapport.directory.search.engine import cached_answer, current_index, search
 from rapport.directory.search.numbers import NotANumber, NumberTooLong
 from rapport.directory.search.params import page_number, parse_search_query
-from rapport.directory.selectors import therapist_cards_by_id, therapist_listing, therapist_profile
+from rapport.directory.selectors import therapist_listing, therapist_profile
 
 # A page number beyond any real directory; larger ones are simply "past the end".
 MAX_PAGE_NUMBER = 1_000_000
@@ -94,13 +95,13 @@ def count_sentence(total: int) -> str:
     return "1 therapist matches" if total == 1 else f"{total:,} therapists match"
 
 
-def _hit_cards(hits: list[SearchHit], *, now: dt.datetime) -> list[tuple[TherapistProfile, str]]:
+def _hit_cards(hits: list[SearchHit], *, now: dt.datetime) -> list[tuple[ResultCard, str]]:
     """The page's therapists with what a card shows, in the engine's order."""
-    by_id = therapist_cards_by_id(ids=[hit.therapist_id for hit in hits], now=now)
+    by_id = result_cards_by_id(ids=[hit.therapist_id for hit in hits], now=now)
     return [
         (by_id[hit.therapist_id], distance_label(hit.distance_km))
         for hit in hits
-        if hit.therapist_id in by_id  # deleted between the search and this read
+        if hit.therapist_id in by_id  # hidden or deleted between the search and this read
     ]
 
 
@@ -140,7 +141,7 @@ def therapist_list(request: HttpRequest) -> HttpResponse:
         else any(request.GET.get(name, "").strip() for name in STYLE_PARAMS),
     )
     status = 200
-    cards: list[tuple[TherapistProfile, str]] = []
+    cards: list[tuple[ResultCard, str]] = []
     past_end_message = None
     if result is None:
         status = 400

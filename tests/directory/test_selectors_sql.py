@@ -8,9 +8,11 @@ import uuid
 
 import pytest
 from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from rapport.directory.models import AccessibilityFeature, Licence
+from rapport.directory.cards import result_cards_by_id
+from rapport.directory.models import AccessibilityFeature, Concern, Licence
 from rapport.directory.selectors import (
     current_licence_sql,
     therapist_profile_for_api,
@@ -98,3 +100,58 @@ def test_profile_lists_current_licences_by_name_and_offices_with_or_without_feat
     assert profile.offices[0].accessibility_features == expected_features
     assert profile.offices[1].accessibility_features == []
     assert profile.offices[1].postal_code == ""
+
+
+def _search_page_queries(client) -> int:
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get("/therapists/", {"concern": "anxiety"})
+    assert response.status_code == 200
+    return len(queries)
+
+
+def test_the_search_page_reads_the_same_number_of_rows_however_many_cards_it_shows(client):
+    for _ in range(2):
+        make_office(make_therapist(concerns=["anxiety", "grief"], offers_in_person=True))
+    few = _search_page_queries(client)
+    for _ in range(8):
+        therapist = make_therapist(concerns=["anxiety"])
+        make_licence(therapist, jurisdiction_id="CA-AB", regulator="CAP", number="77")
+
+    assert _search_page_queries(client) == few
+
+
+def test_cards_leave_out_therapists_hidden_since_the_search_and_show_what_the_card_needs():
+    now = timezone.now()
+    shown = make_therapist(
+        display_name="Dr. Ana María Solís",
+        concerns=["grief", "anxiety"],
+        offers_in_person=True,
+        photo="therapists/ana.jpg",
+        sliding_scale_min_minor=9050,
+        practice_start_year=now.year - 1,
+    )
+    make_office(shown, city="Hamilton")
+    make_office(shown, city="Toronto")
+    hidden = make_therapist(is_listed=False)
+    stale = make_therapist(accepting_confirmed_at=now - dt.timedelta(days=400))
+
+    cards = result_cards_by_id(ids=[shown.pk, hidden.pk, stale.pk], now=now)
+
+    assert list(cards) == [shown.pk]
+    card = cards[shown.pk]
+    assert card.initials == "AS"
+    assert card.photo_url == shown.photo_url  # the photo view, as every page links it
+    assert card.photo_url.startswith(f"/therapists/{shown.public_id}/photo")
+    assert card.location == "Hamilton"  # the first office, by id
+    assert card.delivery == "In person and video"
+    assert card.fee == "CA$150"
+    assert card.sliding_scale_from == "CA$90.50"
+    assert card.experience == "1 year in practice"
+    assert card.licensed_in == "Licensed in Ontario"
+    expected = list(
+        Concern.objects.filter(slug__in=["grief", "anxiety"])
+        .order_by("sort_order", "name")
+        .values_list("name", flat=True)
+    )
+    assert card.concerns == expected
+    assert card.next_consultation == ""

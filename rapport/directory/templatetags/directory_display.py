@@ -25,8 +25,7 @@ def licence_summary(therapist: TherapistProfile) -> str:
 
 @register.filter
 def licensed_in(therapist: TherapistProfile) -> str:
-    jurisdictions = display.licensed_jurisdictions(therapist)
-    return f"Licensed in {display.join_words(jurisdictions)}" if jurisdictions else ""
+    return display.licensed_in_phrase(display.licensed_jurisdictions(therapist))
 
 
 @register.filter

@@ -339,7 +339,13 @@ def test_changed_licence_details_send_a_verified_listing_back_to_review():
     assert report.updated == 1
     therapist = TherapistProfile.objects.get()
     assert therapist.verification_status == "pending"
+    # Back in the licence queue (not a draft), with the reason on record.
+    assert therapist.submitted_for_review_at is not None
     assert therapist.licences.get().number == "54321"
+    latest = VerificationDecision.objects.order_by("-decided_at").first()
+    assert latest is not None
+    assert (latest.reviewer, latest.previous_status, latest.status) == (None, "verified", "pending")
+    assert latest.licences_reviewed[0]["number"] == "54321"
 
 
 # --- bad input: a clear message at the line and field, nothing of that row written -----------

@@ -11,9 +11,13 @@ from __future__ import annotations
 import re
 from functools import cache
 from importlib import resources
+from pathlib import Path
+from typing import Any
 
 import pytest
 from django.core import mail
+from django.core.cache import cache as django_cache
+from PIL import Image
 
 from rapport.directory.models import TherapistProfile
 from tests.accounts.signin_helpers import totp_code
@@ -78,11 +82,16 @@ def submit(tab: Tab, label: str) -> None:
 @pytest.fixture
 def reference_data_loaded() -> None:
     load_reference_data()
+    # allauth keeps its rate limits (one confirmation mail per address every few minutes) in
+    # the cache, which outlives a test.
+    django_cache.clear()
 
 
 @pytest.mark.usefixtures("reference_data_loaded")
 @pytest.mark.parametrize("width", [375, 1280])
-def test_a_therapist_signs_up_and_sends_a_complete_profile_for_review(tab: Tab, width: int):
+def test_a_therapist_signs_up_and_sends_a_complete_profile_for_review(
+    tab: Tab, width: int, tmp_path: Path, settings: Any
+):
     page = tab.page
     page.set_viewport_size({"width": width, "height": 900})
     page.set_default_timeout(10_000)
@@ -141,6 +150,17 @@ def test_a_therapist_signs_up_and_sends_a_complete_profile_for_review(tab: Tab, 
     assert page.get_by_label("Headline").input_value().startswith("Helping adults")
     assert "Tell clients about yourself" in page.locator("#id_about-error").inner_text()
     check_page(tab, checked)
+    # Photos go to the videos' private storage: this test's own folder.
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "videos": {
+            "BACKEND": "django.core.files.storage.FileSystemStorage",
+            "OPTIONS": {"location": str(tmp_path / "private"), "base_url": None},
+        },
+    }
+    photo = tmp_path / "me.jpg"
+    Image.new("RGB", (900, 700), (190, 110, 60)).save(photo, format="JPEG")
+    page.get_by_label("Photo (optional)").set_input_files(str(photo))
     page.get_by_label("About you").fill(BIO)
     page.get_by_label("What a first session with me looks like").fill(
         "We talk about what brings you, and what you hope will change."
@@ -204,6 +224,10 @@ def test_a_therapist_signs_up_and_sends_a_complete_profile_for_review(tab: Tab, 
 
     assert page.url.endswith("/practice/profile/preview/"), page.url
     assert "Helping adults through grief" in page.content()
+    # The photo shows, through the photo view, to its own therapist.
+    assert page.evaluate(
+        "Array.from(document.images).some((i) => i.src.includes('/photo.jpg') && i.naturalWidth)"
+    )
     check_page(tab, checked)
     submit(tab, "It looks right: continue")
 

@@ -206,6 +206,8 @@ def test_a_new_listing_waits_for_review_with_an_invited_therapist_account(
     invitation = mail.outbox[0]
     assert invitation.to == ["ada.north@practice.example"]
     assert invitation.subject == "[Rapport] Your practice listed you on Rapport: claim your listing"
+    assert "http://127.0.0.1:8000/practice/profile/" in invitation.body
+    assert "Submit it: we check your licence" in invitation.body
     link = next(
         line.strip() for line in invitation.body.splitlines() if "/password/reset/key/" in line
     )

@@ -51,7 +51,8 @@ def send_import_invitation_email(*, user_id: int, therapist_id: int) -> None:
                 "verified": therapist.verification_status == VerificationStatus.VERIFIED,
                 "sign_in_url": f"{settings.SITE_URL}{reverse('account_login')}",
                 "reset_url": f"{settings.SITE_URL}{reverse('account_reset_password')}",
-                "practice_url": f"{settings.SITE_URL}/practice/",
+                # The onboarding pages: the same steps a therapist who signs up goes through.
+                "practice_url": f"{settings.SITE_URL}{reverse('directory:practice_profile')}",
             },
         ),
         settings.DEFAULT_FROM_EMAIL,

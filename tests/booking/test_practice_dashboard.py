@@ -426,3 +426,16 @@ def test_practice_pages_say_how_long_they_took_and_how_much_was_the_database(sig
 
 def test_public_pages_do_not_publish_their_timing(client, reference_data):
     assert "Server-Timing" not in client.get(reverse("directory:therapist_list"))
+
+
+def test_each_reason_field_is_labelled_for_what_it_does(signed_in, therapist):
+    request_made(therapist, ago=dt.timedelta(hours=1), starts_in=dt.timedelta(days=4), name="Ann A")
+    upcoming = make_appointment(therapist, client_name="Uma Upcoming")
+
+    page = text(signed_in.get(reverse(HOME)))
+
+    assert ">Reason for declining</label>" in section(page, "pending-heading")
+    assert (
+        f'<label for="id_cancel-{upcoming.public_id.hex}-reason">Reason for cancelling</label>'
+        in section(page, "upcoming-heading")
+    )

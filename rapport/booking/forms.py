@@ -82,8 +82,8 @@ class ReasonForm(AccessibleForm):
     def __init__(self, *args: Any, label: str = "Reason", **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["reason"].label = label
-        # AccessibleForm made the bound field (reading the label) before the label was set.
-        self._bound_fields_cache.pop("reason", None)
+        # AccessibleForm made the bound field (which copies the label) before it was set.
+        self["reason"].label = label
 
 
 class RescheduleForm(AccessibleForm):

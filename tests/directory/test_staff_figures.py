@@ -218,3 +218,18 @@ def test_staff_pages_say_how_long_they_took():
     response = staff_browser().get(reverse(FIGURES))
 
     assert response["Server-Timing"].startswith("app;dur=")
+
+
+def test_the_staff_navigation_offers_only_the_pages_the_person_may_open():
+    reviewer = staff_browser(permissions=("directory.review_licences",))
+    importer = staff_browser(permissions=("directory.add_therapistprofile",))
+
+    reviewer_nav = text(reviewer.get(reverse(FIGURES))).split('aria-label="Staff"', 1)[1]
+    importer_nav = text(importer.get(reverse(FIGURES))).split('aria-label="Staff"', 1)[1]
+
+    queue = f'<a href="{reverse("directory:verification_queue")}"'
+    imports = f'<a href="{reverse("directory:therapist_import")}"'
+    assert queue in reviewer_nav.split("</nav>")[0]
+    assert imports not in reviewer_nav.split("</nav>")[0]
+    assert imports in importer_nav.split("</nav>")[0]
+    assert queue not in importer_nav.split("</nav>")[0]

@@ -143,7 +143,7 @@ def _practice_home_context(
 ) -> dict[str, Any]:
     """Everything the dashboard shows, in a fixed number of queries whatever the number of
     appointments: the lists are bounded (requests expire, "upcoming" is paged, the rest are
-    windows of days) and select their related rows up front."""
+    windows of days) and join no other rows (each row gets the therapist in hand)."""
     now = timezone.now()
     zone = zoneinfo.ZoneInfo(therapist.time_zone)
 

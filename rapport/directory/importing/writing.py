@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import connection, transaction
 
 from rapport.accounts.models import User
 from rapport.accounts.services import AddressTaken, invited_therapist_account_create
@@ -231,23 +231,43 @@ def _links_replace(
     building its queries, which at 10,000 rows is most of an import."""
     relation = getattr(TherapistProfile, name)
     links = relation.through.objects
-    source = f"{relation.field.m2m_field_name()}_id"
-    target = f"{relation.field.m2m_reverse_field_name()}_id"
+    source = relation.field.m2m_field_name()
+    target = relation.field.m2m_reverse_field_name()
     current: set[int] = (
         set()
         if created
-        else set(links.filter(**{source: therapist.pk}).order_by().values_list(target, flat=True))
+        else set(
+            links.filter(**{f"{source}_id": therapist.pk})
+            .order_by()
+            .values_list(f"{target}_id", flat=True)
+        )
     )
     wanted = set(ids)
     if current == wanted:
         return
     if current - wanted:
-        links.filter(**{source: therapist.pk, f"{target}__in": current - wanted}).delete()
-    links.bulk_create(
-        relation.through(**{source: therapist.pk, target: term_id})
-        for term_id in ids
-        if term_id not in current
+        links.filter(
+            **{f"{source}_id": therapist.pk, f"{target}_id__in": current - wanted}
+        ).delete()
+    _links_insert(
+        relation.through, source, target, [(therapist.pk, i) for i in ids if i not in current]
     )
+
+
+def _links_insert(through: Any, source: str, target: str, pairs: list[tuple[int, int]]) -> None:
+    """Rows of a link table in one plain, portable INSERT run for every pair: the ORM's
+    bulk_create builds a model instance and compiles a statement per call, the largest single
+    cost of writing a new listing."""
+    if not pairs:
+        return
+    meta = through._meta
+    quote = connection.ops.quote_name
+    columns = ", ".join(quote(meta.get_field(name).column) for name in (source, target))
+    with connection.cursor() as cursor:
+        cursor.executemany(
+            f"INSERT INTO {quote(meta.db_table)} ({columns}) VALUES (%s, %s)",  # noqa: S608
+            pairs,
+        )
 
 
 def _licences_replace(*, therapist: TherapistProfile, row: CleanRow, created: bool) -> None:
@@ -319,8 +339,12 @@ def _offices_replace(*, therapist: TherapistProfile, row: CleanRow, created: boo
             time_zone=clean.time_zone,
             accessibility_note=clean.accessibility_note,
         )
-        if clean.accessibility_features:
-            office.accessibility_features.add(*clean.accessibility_features)
+        _links_insert(
+            Office.accessibility_features.through,
+            "office",
+            "accessibilityfeature",
+            [(office.pk, feature) for feature in clean.accessibility_features],
+        )
 
 
 __all__: list[Any] = ["WriteResult", "row_write"]

@@ -28,7 +28,7 @@ from rapport.directory.models import (
 )
 from rapport.directory.selectors import therapist_listing
 from rapport.directory.services import therapist_verification_decide
-from tests.factories import make_therapist_user, make_user
+from tests.factories import make_licence, make_therapist_user, make_user
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("reference_data")]
 
@@ -485,3 +485,20 @@ def test_the_preview_uses_the_public_profile_page(therapist_client):
     assert page.status_code == 200
     assert "directory/therapist_detail.html" in [t.name for t in page.templates]
     assert "Helping adults through grief" in page.content.decode()
+
+
+def test_a_licence_edited_into_the_same_title_and_place_as_another_is_refused(live):
+    client, therapist = live
+    make_licence(therapist, jurisdiction_id="CA-BC", regulator="BCCSW", designation_code="RSW")
+    response = client.post(
+        url("practice_profile_licence"),
+        licence_data(
+            jurisdiction="CA-BC",
+            regulator=Regulator.objects.get(jurisdiction_id="CA-BC", abbreviation="BCCSW").pk,
+            designation=Designation.objects.get(code="RSW").pk,
+        ),
+    )
+    assert response.status_code == 400
+    assert response.context["form"].errors["designation"]
+    therapist.refresh_from_db()
+    assert therapist.verification_status == "verified"

@@ -211,9 +211,19 @@ def therapist_licence_set(
         licence.regulator = regulator
         licence.designation = designation
         licence.number = normalised
+        # A second licence (added by staff or an import) may hold this title and place already:
+        # one licence per pair.
+        duplicate = (
+            profile.licences.exclude(pk=licence.pk)
+            .filter(jurisdiction_id=jurisdiction_code, designation=designation)
+            .exists()
+        )
+        if duplicate:
+            raise ValidationError(
+                {"designation": "You already have a licence with this title in this place."}
+            )
         licence.full_clean(exclude=["therapist"])
         licence.save()
-        # Another licence of the same title and place would break the one-per-pair rule.
         profile.designation = designation
         profile.practice_start_year = practice_start_year
         fields = ["designation", "practice_start_year"]

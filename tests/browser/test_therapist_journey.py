@@ -171,7 +171,7 @@ def test_a_therapist_signs_up_and_sends_a_complete_profile_for_review(
     check_page(tab, checked)
     page.get_by_label("Province or state of the licence").select_option("CA-ON")
     page.get_by_label("Regulator (college or board)").select_option(
-        label="College of Registered Psychotherapists of Ontario (CRPO, Ontario)"
+        label="College of Registered Psychotherapists of Ontario (CRPO)"
     )
     page.get_by_label("Title the licence gives you").select_option(
         label="RP — Registered Psychotherapist"

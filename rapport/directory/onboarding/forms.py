@@ -212,11 +212,16 @@ class LicenceForm(StepForm):
     )
 
     def prepare_fields(self) -> None:
-        self.fields["regulator"].label_from_instance = (  # type: ignore[attr-defined]
-            lambda regulator: (
-                f"{regulator.name} ({regulator.abbreviation}, {regulator.jurisdiction.name})"
+        # 175 regulators: grouped by province or state, so the list can be read (and typed
+        # through) without a script. Validation still goes by the queryset.
+        regulator = self.fields["regulator"]
+        assert isinstance(regulator, forms.ModelChoiceField)
+        groups: dict[str, list[tuple[int, str]]] = {}
+        for row in regulator.queryset or Regulator.objects.none():
+            groups.setdefault(row.jurisdiction.name, []).append(
+                (row.pk, f"{row.name} ({row.abbreviation})")
             )
-        )
+        regulator.choices = [("", "Choose…"), *groups.items()]
         self.fields["designation"].label_from_instance = (  # type: ignore[attr-defined]
             lambda designation: f"{designation.code} — {designation.name}"
         )

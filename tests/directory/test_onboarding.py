@@ -5,6 +5,7 @@ live (licence changes go back to review, the rest is live at once)."""
 from __future__ import annotations
 
 import io
+import re
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -117,6 +118,10 @@ def topics_data() -> dict[str, object]:
         "populations": [Population.objects.get(slug="individuals").pk],
         "languages": [Language.objects.get(slug="en").pk],
         "lgbtq2s_affirming": "on",
+        "gender_category": "non_binary",
+        "gender_description": "",
+        "identifies_as_lgbtq2s": "yes",
+        "cultural_background": "",
     }
 
 
@@ -222,6 +227,7 @@ def test_a_new_therapist_walks_through_every_step_and_sends_the_profile_for_revi
     assert office.latitude == pytest.approx(43.7, abs=0.2)
     assert set(therapist.concerns.values_list("slug", flat=True)) == {"grief", "anxiety"}
     assert therapist.lgbtq2s_affirming
+    assert (therapist.gender_category, therapist.identifies_as_lgbtq2s) == ("non_binary", True)
     assert profile_completeness(therapist=therapist).meets_minimum
     assert listing_state(therapist=therapist).code == "pending_review"
     # Pending review: not listed, and its public address is the same 404 as nothing.
@@ -502,3 +508,17 @@ def test_a_licence_edited_into_the_same_title_and_place_as_another_is_refused(li
     assert response.context["form"].errors["designation"]
     therapist.refresh_from_db()
     assert therapist.verification_status == "verified"
+
+
+def test_self_disclosure_is_optional_and_not_saying_stays_unsaid(therapist_client):
+    client, _user = therapist_client
+    therapist = start_profile(client)
+    data = {**topics_data(), "gender_category": "undisclosed", "identifies_as_lgbtq2s": ""}
+    assert client.post(url("practice_profile_topics"), data).status_code == 302
+    therapist.refresh_from_db()
+    assert therapist.gender_category == "undisclosed"
+    assert therapist.identifies_as_lgbtq2s is None
+    page = client.get(url("practice_profile_topics")).content.decode()
+    not_saying = re.search(r'<input[^>]*name="identifies_as_lgbtq2s"[^>]*value=""[^>]*>', page)
+    assert not_saying is not None
+    assert "checked" in not_saying.group(0)

@@ -23,6 +23,7 @@ from rapport.directory.models import (
     Concern,
     Designation,
     Faith,
+    GenderCategory,
     Language,
     LivedExperience,
     Modality,
@@ -261,6 +262,33 @@ class TopicsForm(AccessibleForm):
     )
     lgbtq2s_affirming = forms.BooleanField(
         required=False, label="My practice is LGBTQ2S+ affirming"
+    )
+    # Self-disclosure, all optional: shown on the profile only when answered, and the gender
+    # category is what the search's "therapist's gender" filter reads.
+    gender_category = forms.ChoiceField(
+        choices=GenderCategory.choices,
+        label="Your gender, for clients who look for it (optional)",
+        help_text="“Prefers not to say” keeps it off your profile and out of that filter.",
+    )
+    gender_description = forms.CharField(
+        max_length=100,
+        required=False,
+        label="Your gender in your own words (optional)",
+        help_text="Shown on your profile instead of the category above.",
+    )
+    identifies_as_lgbtq2s = forms.TypedChoiceField(
+        choices=[("", "I prefer not to say"), ("yes", "Yes"), ("no", "No")],
+        coerce=lambda value: value == "yes",
+        empty_value=None,
+        required=False,
+        widget=forms.RadioSelect,
+        label="Do you identify as 2SLGBTQ+? (optional)",
+    )
+    cultural_background = forms.CharField(
+        max_length=200,
+        required=False,
+        label="Your cultural background (optional)",
+        help_text="In your own words, if you want clients to know.",
     )
 
 

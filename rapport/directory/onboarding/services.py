@@ -32,6 +32,7 @@ from rapport.directory.models import (
     Concern,
     Designation,
     Faith,
+    GenderCategory,
     Language,
     Licence,
     LivedExperience,
@@ -273,8 +274,13 @@ def therapist_topics_update(
     lived_experiences: list[LivedExperience],
     faiths: list[Faith],
     lgbtq2s_affirming: bool,
+    gender_category: str = GenderCategory.UNDISCLOSED,
+    gender_description: str = "",
+    identifies_as_lgbtq2s: bool | None = None,
+    cultural_background: str = "",
 ) -> TherapistProfile:
-    """The taxonomies search filters on; the first four need at least one term each."""
+    """The taxonomies search filters on (the first four need at least one term each), and what
+    the therapist chooses to say about themselves (all optional)."""
     errors: dict[str, list[str]] = {}
     _at_least_one(list(concerns), "concerns", "concern", errors)
     _at_least_one(list(modalities), "modalities", "approach", errors)
@@ -290,7 +296,21 @@ def therapist_topics_update(
         therapist.lived_experiences.set(lived_experiences)
         therapist.faiths.set(faiths)
         therapist.lgbtq2s_affirming = lgbtq2s_affirming
-        _save(therapist, ["lgbtq2s_affirming"], step="topics")
+        therapist.gender_category = gender_category
+        therapist.gender_description = gender_description.strip()
+        therapist.identifies_as_lgbtq2s = identifies_as_lgbtq2s
+        therapist.cultural_background = cultural_background.strip()
+        _save(
+            therapist,
+            [
+                "lgbtq2s_affirming",
+                "gender_category",
+                "gender_description",
+                "identifies_as_lgbtq2s",
+                "cultural_background",
+            ],
+            step="topics",
+        )
     return therapist
 
 

@@ -334,6 +334,13 @@ def topics(request: HttpRequest) -> HttpResponse:
             for name, _model in _TOPIC_FIELDS
         }
         initial["lgbtq2s_affirming"] = therapist.lgbtq2s_affirming
+        initial["gender_category"] = therapist.gender_category
+        initial["gender_description"] = therapist.gender_description
+        initial["identifies_as_lgbtq2s"] = {True: "yes", False: "no"}.get(
+            therapist.identifies_as_lgbtq2s,  # type: ignore[arg-type]
+            "",
+        )
+        initial["cultural_background"] = therapist.cultural_background
         return TopicsForm(data, initial=initial)
 
     def save(therapist: TherapistProfile, form: TopicsForm) -> None:
@@ -347,6 +354,10 @@ def topics(request: HttpRequest) -> HttpResponse:
             lived_experiences=list(data["lived_experiences"]),
             faiths=list(data["faiths"]),
             lgbtq2s_affirming=data["lgbtq2s_affirming"],
+            gender_category=data["gender_category"],
+            gender_description=data["gender_description"],
+            identifies_as_lgbtq2s=data["identifies_as_lgbtq2s"],
+            cultural_background=data["cultural_background"],
         )
 
     return _form_step(request, "topics", make_form=make_form, save=save)

@@ -81,6 +81,8 @@ def test_the_page_offers_the_form_with_labels(client, importer):
     assert 'aria-describedby="id_file-help"' in page
     # Only licence reviewers may vouch for the rows.
     assert 'name="verified"' not in page
+    # The staff navigation marks this page as the current one.
+    assert 'href="/staff/import/" aria-current="page">Import listings</a>' in page
 
 
 def test_an_upload_imports_and_shows_the_row_by_row_report(client, importer):

@@ -5,6 +5,12 @@ with FHIR R4 QuestionnaireResponse output. docs/instruments.md describes the for
 Imports only the standard library and jsonschema: no models, no database, nothing stored.
 """
 
+from rapport.care.instruments.canonical import (
+    canonical_json,
+    check_version,
+    content_hash,
+    definition_dict,
+)
 from rapport.care.instruments.change import (
     Change,
     ChangeCategory,
@@ -16,15 +22,7 @@ from rapport.care.instruments.change import (
     cutoff_from_norms,
     reliable_change,
 )
-from rapport.care.instruments.definition import (
-    canonical_json,
-    check_version,
-    content_hash,
-    definition_dict,
-    definition_schema,
-    load_definition,
-    parse_definition,
-)
+from rapport.care.instruments.definition import load_definition, parse_definition
 from rapport.care.instruments.errors import AnswerError, ChangeUnavailable, DefinitionError
 from rapport.care.instruments.fhir import questionnaire_canonical, questionnaire_response
 from rapport.care.instruments.library import (
@@ -45,6 +43,7 @@ from rapport.care.instruments.model import (
     Sample,
     Scale,
 )
+from rapport.care.instruments.schema import definition_schema
 from rapport.care.instruments.scoring import (
     CriticalFlag,
     CriticalStatus,

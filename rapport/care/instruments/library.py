@@ -7,7 +7,8 @@ from functools import cache
 from importlib import resources
 from pathlib import Path
 
-from rapport.care.instruments.definition import check_version, parse_definition
+from rapport.care.instruments.canonical import check_version
+from rapport.care.instruments.definition import parse_definition
 from rapport.care.instruments.errors import DefinitionError
 from rapport.care.instruments.model import Instrument
 

@@ -696,3 +696,33 @@ def test_a_csv_cell_over_the_bound_is_reported():
     assert report.created == 1
     assert report.failed == 1
     assert "cannot be read as CSV" in messages(report)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_committed_for_real_a_row_failing_half_way_leaves_no_trace():
+    """Rows are committed in groups, each row in its own savepoint: outside the test's own
+    transaction, the good rows are in the database and invited, and the row that failed after
+    much of it was written (its only licence has expired, so it cannot be verified) left
+    nothing."""
+    reviewer = make_user(role="staff", mfa=True, permissions=REVIEW)
+    report = import_csv(
+        row(),
+        row(external_id="bad", email="bad@practice.example", licence_1_expires_on="2020-01-31"),
+        row(external_id="practice-3", email="cy@practice.example"),
+        verified_by=reviewer,
+    )
+
+    assert (report.created, report.failed) == (2, 1)
+    assert problems(report) == [(3, "licence_1_number")]
+    assert set(TherapistProfile.objects.values_list("external_id", flat=True)) == {
+        "practice-1",
+        "practice-3",
+    }
+    assert not User.objects.filter(email="bad@practice.example").exists()
+    assert WeeklyWindow.objects.count() == 4
+    assert Licence.objects.count() == 2
+    assert VerificationDecision.objects.count() == 2
+    assert sorted(message.to[0] for message in mail.outbox) == [
+        "ada.north@practice.example",
+        "cy@practice.example",
+    ]

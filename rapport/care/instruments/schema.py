@@ -18,9 +18,9 @@ Path = tuple[str | int, ...]
 Problems = list[tuple[str, str]]
 
 
-@cache
 def definition_schema() -> dict[str, Any]:
-    """The published JSON Schema (Draft 2020-12) every definition must satisfy."""
+    """The published JSON Schema (Draft 2020-12) every definition must satisfy (a fresh copy:
+    the checker's own stays untouched)."""
     text = resources.files(__package__).joinpath(SCHEMA_FILE).read_text(encoding="utf-8")
     return cast(dict[str, Any], json.loads(text))
 

@@ -85,11 +85,15 @@ class Scores:
         raise KeyError(subscale_id)
 
 
-def validate_answers(instrument: Instrument, answers: Any) -> None:
-    """Refuse answers that name unknown items, are not whole numbers, or are not one of the
-    item's option values; each problem names its item. Blank scored items are not refused here:
-    whether there are enough answers is the prorating rule's call, made by `score`."""
-    if not isinstance(answers, Mapping):
+def validate_answers(instrument: Instrument, answers: Answers) -> None:
+    """Refuse answers that name unknown items, are not integers, or are not one of the item's
+    option values; each problem names its item. Blank scored items are not refused here:
+    whether there are enough answers is the prorating rule's call, made by `score`.
+
+    Answers usually come straight from a request, so anything at all is handled (a list, a
+    float, a boolean, a non-text key) and refused as AnswerError, never another exception."""
+    untrusted: Any = answers
+    if not isinstance(untrusted, Mapping):
         raise AnswerError([("", "answers must map item ids to answer values")])
     problems: list[tuple[str, str]] = []
     option_values = instrument.option_values

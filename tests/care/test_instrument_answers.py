@@ -97,8 +97,9 @@ def test_answers_that_are_not_a_mapping(answers):
 
 
 def test_each_problem_says_what_is_wrong():
+    answers: dict[str, Any] = {"q1": 4, "q2": True, "q2x": 1, "q3": 2.0, "q4": 3}
     with pytest.raises(AnswerError) as caught:
-        validate_answers(INSTRUMENTS[0], {"q1": 4, "q2": True, "q2x": 1, "q3": 2.0, "q4": 3})
+        validate_answers(INSTRUMENTS[0], answers)
     assert caught.value.problems == (
         ("q1", "4 is not one of this item's answers (0, 1, 2, 3)"),
         ("q2", "the answer must be one of the item's option values"),

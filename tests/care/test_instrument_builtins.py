@@ -22,7 +22,7 @@ PINNED = {
         "1",
         "sha256:87f00f2ded66ab415e794fcf9f423d11b27fb2f07e25eadd82e31a7dd40b6a75",
     ),
-    "fit-check": ("1", "sha256:1a3936bae687e19b87e00a79269d118996329337c179b5f3607ae9ff7f5b665b"),
+    "fit-check": ("1", "sha256:5c31490d5f685681950fab96d8629dc5400b6b1176f11336276df1ebd2abdf3c"),
     "progress-check": (
         "1",
         "sha256:9cd8dcf60c3cf87a9d91ebb59bba735abd448f39630db3853f686428f0a86b9b",

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from rapport.care.instruments import CriticalStatus, load_definition, score
+from rapport.care.instruments import CriticalStatus, DefinitionError, load_definition, score
 from tests.care.instrument_definitions import nine_item, twelve_item
 
 NINE = load_definition(nine_item())
@@ -201,3 +201,40 @@ def test_scores_name_the_definition_they_were_scored_with():
     assert (result.slug, result.version) == ("synthetic-twelve", "1")
     assert result.content_hash == TWELVE.content_hash
     assert result.content_hash.startswith("sha256:")
+
+
+def _uneven(bands_top: int) -> dict:
+    """Two items whose options differ (0–4 and 0–2), summed, one may be blank: A alone at 4
+    prorates to 4 × 2 = 8, past the all-answered maximum of 6."""
+    return {
+        "slug": "uneven",
+        "title": "Uneven",
+        "version": "1",
+        "language": "en",
+        "instructions": "Made up.",
+        "response_range": {"min": 0, "max": 4},
+        "items": [
+            {"id": "a", "text": "A.", "options": [{"value": v, "label": str(v)} for v in range(5)]},
+            {"id": "b", "text": "B.", "options": [{"value": v, "label": str(v)} for v in range(3)]},
+        ],
+        "scoring": {
+            "method": "sum",
+            "prorate": {"max_missing": 1},
+            "bands": [
+                {"from": 0, "to": 3, "label": "lower"},
+                {"from": 4, "to": bands_top, "label": "upper"},
+            ],
+        },
+    }
+
+
+def test_a_prorated_score_can_pass_the_all_answered_range_and_bands_must_cover_it():
+    instrument = load_definition(_uneven(bands_top=8))
+    assert (instrument.total.minimum, instrument.total.maximum) == (0, 8)
+    result = score(instrument, {"a": 4})
+    assert (result.total.value, result.total.band, result.total.prorated) == (8, "upper", True)
+    with pytest.raises(DefinitionError) as caught:
+        load_definition(_uneven(bands_top=6))
+    assert caught.value.problems == (
+        ("scoring.bands[1].to", "the highest possible score is 8; the last band must end there"),
+    )

@@ -47,12 +47,12 @@ def _build(data: Mapping[str, Any], checker: RuleChecker) -> Instrument:
     )
     scoring = data["scoring"]
     scored = tuple(item.id for item in items if item.scored)
-    low, high = checker.score_range(scored)
+    low, high = checker.score_range(scored, checker.max_missing(scoring))
     total = Scale(
         id=TOTAL,
         label="Total",
         item_ids=scored,
-        max_missing=int(scoring.get("prorate", {}).get("max_missing", 0)),
+        max_missing=checker.max_missing(scoring),
         bands=_bands(scoring.get("bands")),
         minimum=float(low),
         maximum=float(high),
@@ -60,13 +60,13 @@ def _build(data: Mapping[str, Any], checker: RuleChecker) -> Instrument:
     subscales = []
     for raw in data.get("subscales", []):
         members = tuple(raw["items"])
-        low, high = checker.score_range(members)
+        low, high = checker.score_range(members, checker.max_missing(raw))
         subscales.append(
             Scale(
                 id=raw["id"],
                 label=raw["label"],
                 item_ids=members,
-                max_missing=int(raw.get("prorate", {}).get("max_missing", 0)),
+                max_missing=checker.max_missing(raw),
                 bands=_bands(raw.get("bands")),
                 minimum=float(low),
                 maximum=float(high),

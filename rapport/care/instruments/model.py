@@ -68,7 +68,7 @@ class Scale:
     item_ids: tuple[str, ...]
     max_missing: int
     bands: tuple[Band, ...]
-    # The lowest and highest score all answers can give, before rounding.
+    # The lowest and highest score the answers can give (prorating included), before rounding.
     minimum: float
     maximum: float
 

@@ -53,7 +53,7 @@ class RuleChecker:
         # Score ranges come from the items' options: while those are wrong, the checks that
         # lean on a range (bands, norms, prorating) would only echo the same mistake.
         self.items_sound = not self.problems
-        total_range = self.score_range(scored)
+        total_range = self.score_range(scored, self.max_missing(data["scoring"]))
         if self.items_sound:
             self._check_max_missing(("scoring",), data["scoring"], len(scored), "scored items")
             self._check_bands(("scoring", "bands"), data["scoring"].get("bands"), total_range)
@@ -117,19 +117,32 @@ class RuleChecker:
             values = [self.range_min + self.range_max - value for value in values]
         return (min(values), max(values))
 
-    def score_range(self, item_ids: Sequence[str]) -> tuple[Fraction, Fraction]:
+    def score_range(
+        self, item_ids: Sequence[str], max_missing: int = 0
+    ) -> tuple[Fraction, Fraction]:
+        """The lowest and highest score the items can give, prorating included: with up to
+        `max_missing` blank, the extremes are the means of the fewest items allowed, taken from
+        those with the lowest minimums and the highest maximums (items whose options differ
+        can push a prorated score past the all-answered range)."""
+        if not item_ids:
+            return (Fraction(0), Fraction(0))
         bounds = [self._item_bounds(self.items_by_id[item_id]) for item_id in item_ids]
-        low = Fraction(sum(low for low, _ in bounds))
-        high = Fraction(sum(high for _, high in bounds))
-        if self.method == "mean" and bounds:
-            low, high = low / len(bounds), high / len(bounds)
+        fewest = max(1, len(bounds) - max_missing)
+        lows = sorted(low for low, _ in bounds)[:fewest]
+        highs = sorted(high for _, high in bounds)[-fewest:]
+        low, high = Fraction(sum(lows), fewest), Fraction(sum(highs), fewest)
+        if self.method == "sum":
+            low, high = low * len(bounds), high * len(bounds)
         return (low, high)
+
+    @staticmethod
+    def max_missing(holder: Mapping[str, Any]) -> int:
+        return int(holder.get("prorate", {}).get("max_missing", 0))
 
     def _check_max_missing(
         self, path: Path, holder: Mapping[str, Any], count: int, what: str
     ) -> None:
-        max_missing = int(holder.get("prorate", {}).get("max_missing", 0))
-        if count and max_missing >= count:
+        if count and self.max_missing(holder) >= count:
             self.add(
                 (*path, "prorate", "max_missing"),
                 f"must be smaller than the {count} {what}: a score needs at least one answer",
@@ -219,7 +232,9 @@ class RuleChecker:
             if self.items_sound:
                 self._check_max_missing(path, subscale, len(members), "items of this subscale")
                 self._check_bands(
-                    (*path, "bands"), subscale.get("bands"), self.score_range(members)
+                    (*path, "bands"),
+                    subscale.get("bands"),
+                    self.score_range(members, self.max_missing(subscale)),
                 )
 
     def _check_critical_items(self) -> None:

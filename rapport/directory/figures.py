@@ -33,7 +33,8 @@ class Median:
 
 @dataclass(frozen=True)
 class PlatformFigures:
-    pending: int
+    pending: int  # sent for review, not yet decided
+    drafts: int  # pending, never sent for review: the therapist is still filling it in
     live: int
     paused: int
     paused_not_accepting: int
@@ -100,7 +101,15 @@ def platform_figures(*, now: dt.datetime) -> PlatformFigures:
     fresh = Q(accepting_confirmed_at__gte=freshness_floor)
     live = verified & Q(is_listed=True, accepting_new_clients=True) & fresh
     counts = TherapistProfile.objects.aggregate(
-        pending=Count("pk", filter=Q(verification_status=VerificationStatus.PENDING)),
+        pending=Count(
+            "pk",
+            filter=Q(verification_status=VerificationStatus.PENDING)
+            & Q(submitted_for_review_at__isnull=False),
+        ),
+        drafts=Count(
+            "pk",
+            filter=Q(verification_status=VerificationStatus.PENDING, submitted_for_review_at=None),
+        ),
         live=Count("pk", filter=live),
         paused=Count("pk", filter=verified & ~live),
         paused_hidden=Count("pk", filter=verified & Q(is_listed=False)),

@@ -23,6 +23,7 @@ from django.views.decorators.http import require_http_methods, require_safe
 
 from rapport.accounts.models import User
 from rapport.directory.access import can_review_licences, get_therapist_for_review
+from rapport.directory.completeness import is_draft
 from rapport.directory.figures import (
     VERIFICATION_WINDOW,
     can_see_platform_figures,
@@ -79,9 +80,13 @@ def verification_queue(request: HttpRequest) -> HttpResponse:
     if not can_review_licences(request.user):
         raise Http404("No such page.")
     status = QUEUE_STATUSES.get(request.GET.get("status", "pending"), VerificationStatus.PENDING)
+    therapists = TherapistProfile.objects.filter(verification_status=status)
+    if status == VerificationStatus.PENDING:
+        # A draft (never sent for review) is not the reviewers' yet: its therapist is still
+        # filling it in, and verifying it would list an unfinished profile.
+        therapists = therapists.exclude(submitted_for_review_at=None)
     therapists = (
-        TherapistProfile.objects.filter(verification_status=status)
-        .select_related("designation")
+        therapists.select_related("designation")
         .prefetch_related(
             _licences_to_check(),
             # Reviewers' decisions, newest first: the first is what "changed since" compares
@@ -122,7 +127,15 @@ def verification_detail(request: HttpRequest, public_id: uuid.UUID) -> HttpRespo
     form = VerificationDecisionForm(
         request.POST or None, initial={"expected_status": therapist.verification_status}
     )
-    if request.method == "POST" and form.is_valid():
+    draft = is_draft(therapist)
+    if request.method == "POST" and draft:
+        form.is_valid()
+        form.add_error(
+            None,
+            "This profile has not been sent for review yet: its therapist is still filling "
+            "it in. Decide once it is in the queue.",
+        )
+    elif request.method == "POST" and form.is_valid():
         assert isinstance(request.user, User)
         try:
             therapist_verification_decide(
@@ -162,6 +175,7 @@ def verification_detail(request: HttpRequest, public_id: uuid.UUID) -> HttpRespo
                 last_decision=last_review(decisions),
             ),
             "form": form,
+            "draft": draft,
         },
         status=(409 if form.non_field_errors() else 400) if form.errors else 200,
     )

@@ -61,6 +61,8 @@ def make_therapist(
         "designation": Designation.objects.get(code="RP"),
         "verification_status": VerificationStatus.VERIFIED,
         "verification_decided_at": now - dt.timedelta(days=90),
+        # Sent for review (a draft has none): pass submitted_for_review_at=None for a draft.
+        "submitted_for_review_at": now - dt.timedelta(days=91),
         "fee_minor": 15000,
         "currency": "CAD",
         "time_zone": "America/Toronto",

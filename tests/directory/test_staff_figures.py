@@ -55,8 +55,9 @@ def verified_after(days: float, *, reviewer) -> TherapistProfile:
     ago)."""
     decided_at = timezone.now() - dt.timedelta(hours=1)
     therapist = make_therapist()
+    sent = decided_at - dt.timedelta(days=days)
     TherapistProfile.objects.filter(pk=therapist.pk).update(
-        created_at=decided_at - dt.timedelta(days=days)
+        created_at=sent, submitted_for_review_at=sent
     )
     VerificationDecision.objects.create(
         therapist=therapist,
@@ -233,3 +234,17 @@ def test_the_staff_navigation_offers_only_the_pages_the_person_may_open():
     assert imports not in reviewer_nav.split("</nav>")[0]
     assert imports in importer_nav.split("</nav>")[0]
     assert queue not in importer_nav.split("</nav>")[0]
+
+
+def test_drafts_are_counted_apart_from_listings_waiting_for_review():
+    make_therapist(verification_status=VerificationStatus.PENDING, verification_decided_at=None)
+    for _ in range(2):
+        make_therapist(
+            verification_status=VerificationStatus.PENDING,
+            verification_decided_at=None,
+            submitted_for_review_at=None,
+        )
+
+    figures = platform_figures(now=timezone.now())
+
+    assert (figures.pending, figures.drafts) == (1, 2)

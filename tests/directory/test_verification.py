@@ -361,3 +361,28 @@ def test_api_errors_outside_handlers_are_problem_documents(reviewer, pending):
     for response in (oversized, unknown, wrong_method):
         assert response["Content-Type"] == "application/problem+json"
     assert VerificationDecision.objects.count() == 0
+
+
+def test_a_draft_stays_out_of_the_queue_and_cannot_be_decided(reviewer, pending, client):
+    draft = make_therapist(
+        display_name="Draft Person",
+        verification_status=VerificationStatus.PENDING,
+        verification_decided_at=None,
+        submitted_for_review_at=None,
+    )
+    client.force_login(reviewer)
+
+    queue = client.get(reverse("directory:verification_queue")).content.decode()
+    detail_url = reverse("directory:verification_detail", args=[draft.public_id])
+    page = client.get(detail_url).content.decode()
+    refused = client.post(detail_url, {"status": "verified", "reason": ""})
+
+    assert "Pending Person" in queue  # sent for review
+    assert "Draft Person" not in queue  # still being filled in
+    assert "Not sent for review yet" in page
+    assert 'name="reason"' not in page  # no decision form for a draft
+    assert refused.status_code == 409
+    assert "has not been sent for review yet" in refused.content.decode()
+    draft.refresh_from_db()
+    assert draft.verification_status == VerificationStatus.PENDING
+    assert not VerificationDecision.objects.filter(therapist=draft).exists()

@@ -698,7 +698,7 @@ def test_a_csv_cell_over_the_bound_is_reported():
     assert "cannot be read as CSV" in messages(report)
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_committed_for_real_a_row_failing_half_way_leaves_no_trace():
     """Rows are committed in groups, each row in its own savepoint: outside the test's own
     transaction, the good rows are in the database and invited, and the row that failed after

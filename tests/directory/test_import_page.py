@@ -188,3 +188,13 @@ def test_the_page_needs_the_csrf_token(importer):
     response = strict.post(URL, {"file_format": "csv", "file": io.BytesIO(b"x")})
     assert response.status_code == 403
     assert TherapistProfile.objects.count() == 0
+
+
+def test_an_upload_kept_on_disk_imports_as_one_kept_in_memory(client, importer, settings):
+    # Uploads over FILE_UPLOAD_MAX_MEMORY_SIZE arrive as temporary files.
+    settings.FILE_UPLOAD_MAX_MEMORY_SIZE = 100
+    client.force_login(importer)
+    data = (EXAMPLES / "therapists.csv").read_bytes()
+    response = client.post(URL, {"file_format": "csv", "file": _upload("therapists.csv", data)})
+    assert response.status_code == 200
+    assert "3 rows: 3 created, 0 updated, 0 failed." in response.content.decode()

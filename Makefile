@@ -73,6 +73,9 @@ bench: install
 	$(BIN)/python bench/booking_overlaps.py
 	scripts/with-postgres $(BIN)/python bench/booking_overlaps.py --use-database-url
 	$(BIN)/python bench/video_speed.py
+	$(BIN)/python bench/practice_speed.py
+	$(BIN)/python bench/import_speed.py
+	$(BIN)/python bench/scoring_speed.py
 
 clean:
 	rm -rf $(VENV) var/rapport.sqlite3* .pytest_cache .mypy_cache .ruff_cache

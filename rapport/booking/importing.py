@@ -10,7 +10,6 @@ on one day are refused (touching ones, 9–12 and 12–17, are fine), as on the 
 from __future__ import annotations
 
 import datetime as dt
-import itertools
 import re
 from collections.abc import Mapping
 from typing import Any
@@ -20,7 +19,7 @@ from django.utils import timezone
 
 from rapport.booking.facts import therapist_booking_facts_refresh
 from rapport.booking.models import Weekday, WeeklyWindow
-from rapport.booking.services import weekly_windows_replace
+from rapport.booking.services import weekly_windows_check, weekly_windows_replace
 from rapport.directory.importing import UNCHANGED, ImportPart
 from rapport.directory.models import TherapistProfile
 from rapport.directory.selectors import therapist_listing
@@ -108,27 +107,11 @@ def availability_clean(values: Mapping[str, Any]) -> Any:
         raise ValidationError({FIELD: ['Give windows such as "mon 09:00-12:00; tue 13:00-17:00".']})
     if len(entries) > MAX_WINDOWS:
         problems.append(f"At most {MAX_WINDOWS} weekly windows.")
-    problems.extend(_overlaps(windows))
+    # The same rule as the practice pages' weekly hours (overlaps refused, touching fine).
+    problems.extend(weekly_windows_check(windows)[0])
     if problems:
         raise ValidationError({FIELD: problems})
     return windows
-
-
-def _overlaps(windows: list[Window]) -> list[str]:
-    problems = []
-    by_day: dict[int, list[tuple[dt.time, dt.time]]] = {}
-    for weekday, starts, ends in windows:
-        by_day.setdefault(weekday, []).append((starts, ends))
-    for weekday, rows in sorted(by_day.items()):
-        rows.sort()
-        for (first_start, first_end), (second_start, second_end) in itertools.pairwise(rows):
-            if second_start < first_end:
-                label = Weekday(weekday).label
-                problems.append(
-                    f"{label} {first_start:%H:%M}–{first_end:%H:%M} overlaps "
-                    f"{label} {second_start:%H:%M}–{second_end:%H:%M}."
-                )
-    return problems
 
 
 def availability_write(therapist: TherapistProfile, windows: list[Window], created: bool) -> None:

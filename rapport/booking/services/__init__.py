@@ -23,6 +23,7 @@ from rapport.booking.services.availability import (
     calendar_feed_rotate,
     date_exception_add,
     date_exception_remove,
+    weekly_windows_check,
     weekly_windows_replace,
 )
 from rapport.booking.services.clients import (
@@ -70,5 +71,6 @@ __all__ = [
     "date_exception_add",
     "date_exception_remove",
     "first_session_book",
+    "weekly_windows_check",
     "weekly_windows_replace",
 ]

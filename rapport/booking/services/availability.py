@@ -7,6 +7,8 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 import zoneinfo
+from collections.abc import Iterable
+from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -61,19 +63,13 @@ def booking_policy_update(
     return policy
 
 
-def weekly_windows_replace(
-    *,
-    therapist: TherapistProfile,
-    windows: list[tuple[int, dt.time, dt.time]],
-    refresh_facts: bool = True,
-) -> None:
-    """Replace all weekly windows with (weekday, start, end) rows; overlapping rows on one
-    weekday are refused with ValidationError (touching rows, 9–12 and 12–17, are fine).
-
-    Side effects: deletes and recreates the therapist's WeeklyWindow rows; refreshes the
-    booking facts on commit unless ``refresh_facts=False`` (a bulk import refreshes the listed
-    ones once at its end). Existing appointments are kept.
-    """
+def weekly_windows_check(
+    windows: Iterable[tuple[int, Any, Any]],
+) -> tuple[list[str], dict[int, list[tuple[dt.time, dt.time]]]]:
+    """What is wrong with (weekday, start, end) rows, one sentence each (an unknown weekday, a
+    missing time, an end before its start, two rows of one weekday that overlap; touching rows
+    are fine), and the valid rows by weekday in time order. Writes nothing: the one rule that
+    the practice pages and the bulk import's availability column both apply."""
     problems: list[str] = []
     by_day: dict[int, list[tuple[dt.time, dt.time]]] = {}
     for weekday, start, end in windows:
@@ -97,6 +93,23 @@ def weekly_windows_replace(
                     f"{label} {first_start:%H:%M}–{first_end:%H:%M} overlaps "
                     f"{label} {second_start:%H:%M}–{second_end:%H:%M}."
                 )
+    return problems, by_day
+
+
+def weekly_windows_replace(
+    *,
+    therapist: TherapistProfile,
+    windows: list[tuple[int, dt.time, dt.time]],
+    refresh_facts: bool = True,
+) -> None:
+    """Replace all weekly windows with (weekday, start, end) rows; overlapping rows on one
+    weekday are refused with ValidationError (touching rows, 9–12 and 12–17, are fine).
+
+    Side effects: deletes and recreates the therapist's WeeklyWindow rows; refreshes the
+    booking facts on commit unless ``refresh_facts=False`` (a bulk import refreshes the listed
+    ones once at its end). Existing appointments are kept.
+    """
+    problems, by_day = weekly_windows_check(windows)
     if problems:
         raise ValidationError({"windows": problems})
     with transaction.atomic():

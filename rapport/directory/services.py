@@ -132,16 +132,7 @@ def therapist_verification_decide(
             status=status,
             reason=reason,
             decided_at=now,
-            licences_reviewed=[
-                {
-                    "jurisdiction": licence.jurisdiction_id,
-                    "designation": licence.designation.code,
-                    "regulator": licence.regulator.name,
-                    "number": licence.number,
-                    "expires_on": licence.expires_on.isoformat() if licence.expires_on else None,
-                }
-                for licence in profile.licences.select_related("designation", "regulator")
-            ],
+            licences_reviewed=licences_as_reviewed(profile),
         )
         profile.verification_status = status
         profile.verification_decided_by = reviewer
@@ -166,6 +157,49 @@ def therapist_verification_decide(
             )
     therapist.refresh_from_db()
     return decision
+
+
+def licences_as_reviewed(therapist: TherapistProfile) -> list[dict[str, str | None]]:
+    """The therapist's licences as a decision records them (``licences_reviewed``): what the
+    queue's "changed since the last decision" compares with."""
+    return [
+        {
+            "jurisdiction": licence.jurisdiction_id,
+            "designation": licence.designation.code,
+            "regulator": licence.regulator.name,
+            "number": licence.number,
+            "expires_on": licence.expires_on.isoformat() if licence.expires_on else None,
+        }
+        for licence in therapist.licences.select_related("designation", "regulator").order_by("id")
+    ]
+
+
+def therapist_review_reopen(*, therapist: TherapistProfile, reason: str, now: dt.datetime) -> None:
+    """Send a decided listing back to licence review because its licence details changed
+    (the therapist's own edit, or an import): pending, so unlisted until a reviewer decides; a
+    decision row without a reviewer saying why, with the licences as they now are; and the
+    time it re-entered the queue. Call inside the transaction that changed the licences, with
+    the profile row locked; the caller bumps the search index."""
+    VerificationDecision.objects.create(
+        therapist=therapist,
+        reviewer=None,
+        previous_status=therapist.verification_status,
+        status=VerificationStatus.PENDING,
+        reason=reason,
+        decided_at=now,
+        licences_reviewed=licences_as_reviewed(therapist),
+    )
+    therapist.verification_status = VerificationStatus.PENDING
+    therapist.verification_reason = ""
+    therapist.submitted_for_review_at = now
+    therapist.save(
+        update_fields=[
+            "verification_status",
+            "verification_reason",
+            "submitted_for_review_at",
+            "updated_at",
+        ]
+    )
 
 
 def therapist_booking_facts_set(

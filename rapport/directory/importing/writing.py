@@ -24,10 +24,9 @@ from rapport.directory.models import (
     Licence,
     Office,
     TherapistProfile,
-    VerificationDecision,
     VerificationStatus,
 )
-from rapport.directory.services import therapist_verification_decide
+from rapport.directory.services import therapist_review_reopen, therapist_verification_decide
 
 # Model fields whose errors belong to a differently named field of the row.
 _ROW_FIELD = {
@@ -180,34 +179,8 @@ def row_write(
         # New licence details have not been checked by anyone: back to the licence queue, as
         # when the therapist edits them in onboarding (a decision without a reviewer records
         # why, and the time of submission puts it in the queue).
-        VerificationDecision.objects.create(
-            therapist=therapist,
-            reviewer=None,
-            previous_status=therapist.verification_status,
-            status=VerificationStatus.PENDING,
-            reason="The licence details changed in an import.",
-            decided_at=now,
-            licences_reviewed=[
-                {
-                    "jurisdiction": licence.jurisdiction_id,
-                    "designation": licence.designation.code,
-                    "regulator": licence.regulator.name,
-                    "number": licence.number,
-                    "expires_on": licence.expires_on.isoformat() if licence.expires_on else None,
-                }
-                for licence in row.licences
-            ],
-        )
-        therapist.verification_status = VerificationStatus.PENDING
-        therapist.verification_reason = ""
-        therapist.submitted_for_review_at = now
-        therapist.save(
-            update_fields=[
-                "verification_status",
-                "verification_reason",
-                "submitted_for_review_at",
-                "updated_at",
-            ]
+        therapist_review_reopen(
+            therapist=therapist, reason="The licence details changed in an import.", now=now
         )
 
     if invited:

@@ -41,10 +41,9 @@ from rapport.directory.models import (
     Population,
     Regulator,
     TherapistProfile,
-    VerificationDecision,
     VerificationStatus,
 )
-from rapport.directory.services import search_index_version_bump
+from rapport.directory.services import search_index_version_bump, therapist_review_reopen
 
 DEFAULT_TIME_ZONE = "America/Toronto"
 
@@ -230,27 +229,9 @@ def therapist_licence_set(
         fields = ["designation", "practice_start_year"]
         changed = before != after
         if changed and profile.verification_status != VerificationStatus.PENDING:
-            VerificationDecision.objects.create(
-                therapist=profile,
-                reviewer=None,
-                previous_status=profile.verification_status,
-                status=VerificationStatus.PENDING,
-                reason="The therapist changed their licence details.",
-                decided_at=now,
-                licences_reviewed=[
-                    {
-                        "jurisdiction": jurisdiction_code,
-                        "designation": designation.code,
-                        "regulator": regulator.name,
-                        "number": normalised,
-                        "expires_on": None,
-                    }
-                ],
+            therapist_review_reopen(
+                therapist=profile, reason="The therapist changed their licence details.", now=now
             )
-            profile.verification_status = VerificationStatus.PENDING
-            profile.verification_reason = ""
-            profile.submitted_for_review_at = now
-            fields += ["verification_status", "verification_reason", "submitted_for_review_at"]
         _save(profile, fields, step="licence")
     therapist.refresh_from_db()
     return licence

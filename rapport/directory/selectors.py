@@ -125,34 +125,44 @@ def _with_card_fields(
 def therapist_profile(*, public_id: uuid.UUID, now: dt.datetime) -> TherapistProfile | None:
     """One listed therapist with everything the profile page reads, or None when the therapist
     is not (or no longer) listed, so a hidden profile is indistinguishable from a missing one."""
-    return (
-        therapist_listing(now=now)
-        .filter(public_id=public_id)
-        .select_related("designation")
-        .prefetch_related(
-            Prefetch("licences", queryset=_current_licences(now=now)),
-            Prefetch(
-                "offices",
-                queryset=Office.objects.select_related("jurisdiction")
-                .prefetch_related(
-                    Prefetch(
-                        "accessibility_features",
-                        queryset=AccessibilityFeature.objects.order_by("sort_order", "name"),
-                    )
+    return _with_profile_page_data(
+        therapist_listing(now=now).filter(public_id=public_id), now=now
+    ).first()
+
+
+def therapist_profile_preview(*, therapist: TherapistProfile, now: dt.datetime) -> TherapistProfile:
+    """The therapist's own profile read exactly as ``therapist_profile`` reads it for clients,
+    whether or not it is listed yet (the onboarding preview)."""
+    return _with_profile_page_data(TherapistProfile.objects.filter(pk=therapist.pk), now=now).get()
+
+
+def _with_profile_page_data(
+    therapists: QuerySet[TherapistProfile], *, now: dt.datetime
+) -> QuerySet[TherapistProfile]:
+    return therapists.select_related("designation").prefetch_related(
+        Prefetch("licences", queryset=_current_licences(now=now)),
+        Prefetch(
+            "offices",
+            queryset=Office.objects.select_related("jurisdiction")
+            .prefetch_related(
+                Prefetch(
+                    "accessibility_features",
+                    queryset=AccessibilityFeature.objects.order_by("sort_order", "name"),
                 )
-                .order_by("id"),
-            ),
-            Prefetch("concerns", queryset=Concern.objects.order_by("sort_order", "name")),
-            Prefetch("modalities", queryset=Modality.objects.order_by("sort_order", "name")),
-            Prefetch("populations", queryset=Population.objects.order_by("sort_order", "name")),
-            Prefetch("languages", queryset=Language.objects.order_by("sort_order", "name")),
-            Prefetch("faiths", queryset=Faith.objects.order_by("sort_order", "name")),
-            Prefetch(
-                "lived_experiences",
-                queryset=LivedExperience.objects.order_by("sort_order", "name"),
-            ),
-        )
-        .first()
+            )
+            .order_by("id"),
+        ),
+        *[
+            Prefetch(name, queryset=model.objects.order_by("sort_order", "name"))
+            for name, model in (
+                ("concerns", Concern),
+                ("modalities", Modality),
+                ("populations", Population),
+                ("languages", Language),
+                ("faiths", Faith),
+                ("lived_experiences", LivedExperience),
+            )
+        ],
     )
 
 

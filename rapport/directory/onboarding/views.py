@@ -71,6 +71,7 @@ from rapport.directory.onboarding.steps import (
     step_rows,
 )
 from rapport.directory.profile_parts import profile_parts
+from rapport.directory.selectors import therapist_profile_preview
 
 _GET_POST = require_http_methods(["GET", "HEAD", "POST"])
 
@@ -616,38 +617,6 @@ def videos(request: HttpRequest) -> HttpResponse:
     return _elsewhere_step(request, "videos")
 
 
-def _with_profile_page_data(therapist: TherapistProfile) -> TherapistProfile:
-    """The profile with everything its public page reads, listed or not (the preview)."""
-    return (
-        TherapistProfile.objects.filter(pk=therapist.pk)
-        .select_related("designation")
-        .prefetch_related(
-            Prefetch(
-                "licences",
-                queryset=Licence.objects.select_related(
-                    "jurisdiction", "designation", "regulator"
-                ).order_by("jurisdiction__name", "id"),
-            ),
-            Prefetch(
-                "offices",
-                queryset=Office.objects.select_related("jurisdiction")
-                .prefetch_related(
-                    Prefetch(
-                        "accessibility_features",
-                        queryset=AccessibilityFeature.objects.order_by("sort_order", "name"),
-                    )
-                )
-                .order_by("id"),
-            ),
-            *[
-                Prefetch(name, queryset=model.objects.order_by("sort_order", "name"))
-                for name, model in _TOPIC_FIELDS
-            ],
-        )
-        .get()
-    )
-
-
 @login_required
 @_GET_POST
 def preview(request: HttpRequest) -> HttpResponse:
@@ -658,8 +627,8 @@ def preview(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         services.therapist_step_mark_saved(therapist=therapist, step="preview")
         return _after_save(request, therapist, "preview")
-    shown = _with_profile_page_data(therapist)
     now = timezone.now()
+    shown = therapist_profile_preview(therapist=therapist, now=now)
     if shown.accepting_confirmed_at is None:
         # Not saved: sending the profile for review confirms "accepting" as of that moment.
         shown.accepting_confirmed_at = now

@@ -61,9 +61,10 @@ import math
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 from zoneinfo import ZoneInfo
 
-from django.db import models
+from django.db import connection, models
 
 from rapport.booking.errors import FreeTime, SlotTaken, SlotUnavailable
 from rapport.booking.models import (
@@ -75,6 +76,7 @@ from rapport.booking.models import (
     ExceptionKind,
     WeeklyWindow,
 )
+from rapport.core.rawsql import as_date, as_utc, fetch_rows, placeholders
 from rapport.directory.models import TherapistProfile
 
 SLOT_STEP_MINUTES = 15
@@ -409,15 +411,13 @@ def _free_times(
 
 
 def _policy_rules_load(*, therapist: TherapistProfile) -> PolicyRules:
-    rows = list(
-        BookingPolicy.objects.filter(therapist=therapist)
-        .order_by()
-        .values_list(
-            "buffer_minutes",
-            "minimum_notice_hours",
-            "horizon_days",
-            "max_consultations_per_day",
-        )
+    # Plain SQL here and in _availability_load (rapport.core.rawsql): these reads run for every
+    # profile page and booking form, and compiling them through the ORM cost more than running
+    # them (about 1.5 ms of 4 on PostgreSQL for 21 days of free times).
+    rows = fetch_rows(
+        "SELECT buffer_minutes, minimum_notice_hours, horizon_days, max_consultations_per_day"  # noqa: S608
+        f" FROM {BookingPolicy._meta.db_table} WHERE therapist_id = %s",
+        [therapist.pk],
     )
     if not rows:
         return PolicyRules.defaults()
@@ -447,21 +447,23 @@ def _availability_load(
     first_date, last_date = days[0], days[-1]
 
     weekly: dict[int, list[LocalStretch]] = {}
-    for weekday, window_start, window_end in (
-        WeeklyWindow.objects.filter(therapist=therapist)
-        .order_by()
-        .values_list("weekday", "starts_at", "ends_at")
+    for weekday, window_start, window_end in fetch_rows(
+        f"SELECT weekday, starts_at, ends_at FROM {WeeklyWindow._meta.db_table}"  # noqa: S608
+        " WHERE therapist_id = %s",
+        [therapist.pk],
     ):
         weekly.setdefault(weekday, []).append((window_start, window_end))
 
     extra_hours: dict[dt.date, list[LocalStretch]] = {}
     time_off: dict[dt.date, list[LocalStretch]] = {}
     days_off: set[dt.date] = set()
-    for date, kind, exception_start, exception_end in (
-        DateException.objects.filter(therapist=therapist, date__gte=first_date, date__lte=last_date)
-        .order_by()
-        .values_list("date", "kind", "starts_at", "ends_at")
+    for date, kind, exception_start, exception_end in fetch_rows(
+        f"SELECT date, kind, starts_at, ends_at FROM {DateException._meta.db_table}"  # noqa: S608
+        " WHERE therapist_id = %s AND date >= %s AND date <= %s",
+        [therapist.pk, first_date, last_date],
     ):
+        date = as_date(date)
+        assert date is not None
         if exception_start is None or exception_end is None:
             if kind == ExceptionKind.TIME_OFF:
                 days_off.add(date)
@@ -487,24 +489,28 @@ def _availability_load(
             )
             + buffer
         )
-        rows = Appointment.objects.filter(
-            therapist=therapist,
-            status__in=ACTIVE_STATUSES,
-            starts_at__gte=earliest - _LONGEST_APPOINTMENT,
-            starts_at__lt=latest,
-            ends_at__gt=earliest,
+        statuses = [str(status) for status in ACTIVE_STATUSES]
+        rows = fetch_rows(
+            f"SELECT starts_at, ends_at, kind FROM {Appointment._meta.db_table}"  # noqa: S608
+            f" WHERE therapist_id = %s AND status IN ({placeholders(len(statuses))})"
+            " AND starts_at >= %s AND starts_at < %s AND ends_at > %s AND id <> %s",
+            [
+                therapist.pk,
+                *statuses,
+                *(
+                    _database_moment(moment)
+                    for moment in (earliest - _LONGEST_APPOINTMENT, latest, earliest)
+                ),
+                ignoring.pk if ignoring is not None and ignoring.pk is not None else -1,
+            ],
         )
-        if ignoring is not None and ignoring.pk is not None:
-            rows = rows.exclude(pk=ignoring.pk)
         appointments = [
             BusyTime(
-                starts_at=appointment_start,
-                ends_at=appointment_end,
+                starts_at=_utc(appointment_start),
+                ends_at=_utc(appointment_end),
                 is_consultation=kind == AppointmentKind.CONSULTATION,
             )
-            for appointment_start, appointment_end, kind in rows.order_by().values_list(
-                "starts_at", "ends_at", "kind"
-            )
+            for appointment_start, appointment_end, kind in rows
         ]
     return Availability(
         zone=zone,
@@ -518,6 +524,17 @@ def _availability_load(
         first_date=first_date,
         last_date=last_date,
     )
+
+
+def _database_moment(moment: dt.datetime) -> Any:
+    """An aware moment as this database compares it with stored ones (SQLite keeps UTC text)."""
+    return connection.ops.adapt_datetimefield_value(moment)
+
+
+def _utc(value: Any) -> dt.datetime:
+    moment = as_utc(value)
+    assert moment is not None
+    return moment
 
 
 def _empty_availability(*, therapist: TherapistProfile, policy: PolicyRules) -> Availability:

@@ -16,6 +16,7 @@ from rapport.accounts.models import User
 from rapport.booking import outbox, slots
 from rapport.booking.errors import FreeTime, InvalidTransition, SlotTaken, SlotUnavailable
 from rapport.booking.facts import therapist_booking_facts_refresh_on_commit
+from rapport.booking.hooks import first_session_hooks_run
 from rapport.booking.models import (
     ACTIVE_STATUSES,
     Appointment,
@@ -496,8 +497,9 @@ def first_session_book(
     that overlaps none of the therapist's appointments (the consultation-only rules —
     availability windows, notice, daily cap — do not bind the therapist's own scheduling).
     Raises ValidationError, SlotUnavailable, SlotTaken or InvalidTransition; writes nothing
-    then. Side effects: creates a confirmed session; ``booked`` e-mails to both sides and
-    reminders; refreshes the booking facts on commit.
+    then. Side effects: creates a confirmed session; runs the first-session hooks (care starts
+    the engagement); ``booked`` e-mails to both sides and reminders; refreshes the booking
+    facts on commit.
     """
     now = now or timezone.now()
     starts_at = _aware(starts_at, "starts_at")
@@ -538,6 +540,7 @@ def first_session_book(
             if not _is_overlap(error):
                 raise
             raise SlotTaken("That time overlaps another of your appointments.") from error
+        first_session_hooks_run(consultation=locked, session=session)
         _write_to_both(session, outbox.PURPOSE_BOOKED)
         outbox.outbox_reminders_write(appointment=session, now=now)
         therapist_booking_facts_refresh_on_commit(therapist=therapist)

@@ -1,0 +1,110 @@
+"""The only way views and API handlers fetch engagements (see docs/architecture.md).
+
+Another person's engagement, session, goal or invitation is the same 404 as one that does not
+exist, so ids cannot be probed.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from django.contrib.auth.models import AnonymousUser
+from django.db.models import Q
+from django.http import Http404
+
+from rapport.accounts.models import User
+from rapport.booking.models import Appointment, AppointmentKind
+from rapport.care.models import Engagement, Invitation, InvitationStatus, Session, Side
+from rapport.directory.access import get_practice_therapist
+from rapport.directory.models import TherapistProfile
+
+
+def _signed_in(user: User | AnonymousUser) -> User:
+    if not user.is_authenticated or not user.is_active or not isinstance(user, User):
+        raise Http404("Nothing here.")
+    return user
+
+
+def get_engagement_for_client(user: User | AnonymousUser, public_id: uuid.UUID) -> Engagement:
+    """One of the signed-in person's own engagements as a client."""
+    client = _signed_in(user)
+    engagement = (
+        Engagement.objects.filter(client=client, public_id=public_id)
+        .select_related("therapist", "client")
+        .first()
+    )
+    if engagement is None:
+        raise Http404("No such engagement.")
+    return engagement
+
+
+def get_engagement_for_therapist(user: User | AnonymousUser, public_id: uuid.UUID) -> Engagement:
+    """One of the signed-in therapist's engagements."""
+    therapist = get_practice_therapist(user)
+    engagement = (
+        Engagement.objects.filter(therapist=therapist, public_id=public_id)
+        .select_related("therapist", "client")
+        .first()
+    )
+    if engagement is None:
+        raise Http404("No such engagement.")
+    return engagement
+
+
+def get_engagement_for_user(
+    user: User | AnonymousUser, public_id: uuid.UUID
+) -> tuple[Engagement, str]:
+    """The engagement and the side the person is on, for the API (which serves both)."""
+    person = _signed_in(user)
+    engagement = (
+        Engagement.objects.filter(public_id=public_id)
+        .filter(Q(client=person) | Q(therapist__user=person))
+        .select_related("therapist", "client")
+        .first()
+    )
+    if engagement is None:
+        raise Http404("No such engagement.")
+    side = Side.CLIENT if engagement.client_id == person.pk else Side.THERAPIST
+    return engagement, side
+
+
+def get_session_for_therapist(engagement: Engagement, public_id: uuid.UUID) -> Session:
+    session = engagement.sessions.filter(public_id=public_id).first()
+    if session is None:
+        raise Http404("No such session.")
+    return session
+
+
+def get_invitation_for_client(user: User | AnonymousUser, public_id: uuid.UUID) -> Invitation:
+    """An invitation to the signed-in client that is still waiting for their answer."""
+    client = _signed_in(user)
+    invitation = (
+        Invitation.objects.filter(
+            client=client, public_id=public_id, status=InvitationStatus.PENDING
+        )
+        .select_related("therapist", "client")
+        .first()
+    )
+    if invitation is None:
+        raise Http404("No such invitation.")
+    return invitation
+
+
+def get_first_session_for_therapist(
+    therapist: TherapistProfile, public_id: uuid.UUID
+) -> Appointment:
+    """A first session the therapist booked after a consultation (its engagement may wait for
+    the client's account)."""
+    session = (
+        Appointment.objects.filter(
+            therapist=therapist,
+            public_id=public_id,
+            kind=AppointmentKind.SESSION,
+            follows__isnull=False,
+        )
+        .select_related("client", "follows", "follows__client", "follows__therapist")
+        .first()
+    )
+    if session is None:
+        raise Http404("No such session.")
+    return session

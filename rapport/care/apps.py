@@ -1,0 +1,28 @@
+from django.apps import AppConfig
+
+
+class CareConfig(AppConfig):
+    name = "rapport.care"
+    label = "care"
+    verbose_name = "Care"
+
+    def ready(self) -> None:
+        from rapport.booking.hooks import register_first_session_hook
+        from rapport.care.models import Engagement, Goal
+        from rapport.care.privacy import care_export
+        from rapport.care.services import client_engagements_erase, engagement_for_first_session
+        from rapport.core.audit import register_health_model
+        from rapport.core.privacy import register_erasure_step, register_export_section
+
+        # The end reason and the goals are what the client or therapist wrote about the client;
+        # the sharing choice is the client's consent, so its changes are audited too.
+        register_health_model(Engagement, owner_field="client")
+        register_health_model(Goal, owner_field="engagement__client")
+        register_export_section("care", care_export)
+        register_erasure_step("care", lambda user: client_engagements_erase(user=user))
+        register_first_session_hook(
+            "care",
+            lambda consultation, session: engagement_for_first_session(
+                consultation=consultation, session=session
+            ),
+        )

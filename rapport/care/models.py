@@ -1,0 +1,254 @@
+"""Engagements: a client and a therapist working together, their sessions and agreed goals.
+
+An engagement starts when the therapist books the first session after a consultation (booking
+calls care's hook) or when a client accepts the therapist's invitation. Its life:
+
+    consultation held ─┐
+    fit check ─────────┴─> ongoing <─> paused ─> ended (with a reason) or graduated
+
+A client has at most one open engagement with a therapist; the database holds that rule.
+Everything either person writes about the client (goals, proposed wording, end reasons) is
+health data: encrypted at rest and audited (registered in ``CareConfig.ready()``).
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+from rapport.booking.models import Appointment
+from rapport.core.fields import EncryptedTextField
+from rapport.directory.models import TherapistProfile
+
+MAX_GOALS = 3
+MAX_GOAL_LENGTH = 500
+MAX_REASON_LENGTH = 1000
+
+
+class EngagementStatus(models.TextChoices):
+    CONSULTATION_HELD = "consultation_held", "Consultation held"
+    FIT_CHECK = "fit_check", "Checking the fit"
+    ONGOING = "ongoing", "Ongoing"
+    PAUSED = "paused", "Paused"
+    ENDED = "ended", "Ended"
+    GRADUATED = "graduated", "Graduated"
+
+
+# An engagement in one of these is over: it needs ended_at, and another may start.
+CLOSED_STATUSES = (EngagementStatus.ENDED, EngagementStatus.GRADUATED)
+# Before the work proper has begun: the first attended session makes these ongoing.
+STARTING_STATUSES = (EngagementStatus.CONSULTATION_HELD, EngagementStatus.FIT_CHECK)
+
+
+class Sharing(models.TextChoices):
+    """What the therapist sees of the client's check-in answers (the client's choice)."""
+
+    ITEM_ANSWERS = "item_answers", "My answers to each question, and the scores"
+    SCORES_ONLY = "scores_only", "Only the scores"
+    NOTHING = "nothing", "Nothing"
+
+
+class Side(models.TextChoices):
+    """Which of the two people did something."""
+
+    CLIENT = "client", "Client"
+    THERAPIST = "therapist", "Therapist"
+
+
+class Engagement(models.Model):
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    client = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="engagements"
+    )
+    therapist = models.ForeignKey(
+        TherapistProfile, on_delete=models.CASCADE, related_name="engagements"
+    )
+    # The consultation it grew from (none when it started from an invitation).
+    consultation = models.ForeignKey(
+        Appointment, null=True, blank=True, on_delete=models.SET_NULL, related_name="engagements"
+    )
+    status = models.CharField(max_length=20, choices=EngagementStatus.choices)
+    started_at = models.DateTimeField()
+    ended_at = models.DateTimeField(null=True, blank=True)
+    ended_by = models.CharField(max_length=10, choices=Side.choices, blank=True)
+    # The words of whoever ended it, for the other to read: health data.
+    end_reason = EncryptedTextField(max_length=MAX_REASON_LENGTH, blank=True)
+    sharing = models.CharField(max_length=20, choices=Sharing.choices, default=Sharing.SCORES_ONLY)
+    sharing_changed_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ("-started_at", "id")
+        constraints = [
+            models.UniqueConstraint(
+                fields=("client", "therapist"),
+                condition=~Q(status__in=CLOSED_STATUSES),
+                name="care_one_open_engagement_per_pair",
+            ),
+            models.CheckConstraint(
+                condition=Q(status__in=EngagementStatus.values), name="care_engagement_status_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(sharing__in=Sharing.values), name="care_engagement_sharing_valid"
+            ),
+            models.CheckConstraint(
+                condition=~Q(status__in=CLOSED_STATUSES) | Q(ended_at__isnull=False),
+                name="care_engagement_closed_has_end",
+            ),
+            models.CheckConstraint(
+                condition=Q(ended_by__in=[*Side.values, ""]), name="care_engagement_ended_by_valid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Engagement {self.public_id}"
+
+    @property
+    def is_open(self) -> bool:
+        return self.status not in CLOSED_STATUSES
+
+
+class SessionStatus(models.TextChoices):
+    # A booked session appointment that has not been marked yet.
+    SCHEDULED = "scheduled", "Booked"
+    ATTENDED = "attended", "Attended"
+    CANCELLED = "cancelled", "Cancelled"
+    NO_SHOW = "no_show", "Did not attend"
+
+
+class Session(models.Model):
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    engagement = models.ForeignKey(Engagement, on_delete=models.CASCADE, related_name="sessions")
+    starts_at = models.DateTimeField()
+    status = models.CharField(max_length=12, choices=SessionStatus.choices)
+    # The booked session appointment this came from, if any.
+    appointment = models.OneToOneField(
+        Appointment,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="care_session",
+    )
+    # Who recorded it; empty for a session that came from a booking.
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ("starts_at", "id")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(status__in=SessionStatus.values), name="care_session_status_valid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Session {self.public_id}"
+
+
+class Goal(models.Model):
+    """One of up to three goals, in the client's own words.
+
+    Agreed means both sides marked this very text agreed; changing the text clears both.
+    """
+
+    engagement = models.ForeignKey(Engagement, on_delete=models.CASCADE, related_name="goals")
+    position = models.PositiveSmallIntegerField()
+    text = EncryptedTextField(max_length=MAX_GOAL_LENGTH)
+    # The therapist's suggested wording; the client may take it or keep their own.
+    proposed_text = EncryptedTextField(max_length=MAX_GOAL_LENGTH, blank=True)
+    client_agreed_at = models.DateTimeField(null=True, blank=True)
+    therapist_agreed_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ("engagement", "position")
+        constraints = [
+            models.UniqueConstraint(
+                fields=("engagement", "position"), name="care_goal_position_unique"
+            ),
+            models.CheckConstraint(
+                condition=Q(position__gte=1) & Q(position__lte=MAX_GOALS),
+                name="care_goal_position_range",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Goal {self.position} of engagement {self.engagement_id}"
+
+    @property
+    def is_agreed(self) -> bool:
+        return self.client_agreed_at is not None and self.therapist_agreed_at is not None
+
+
+class SharingChange(models.Model):
+    """Each choice the client made about sharing, kept as history for their export."""
+
+    engagement = models.ForeignKey(
+        Engagement, on_delete=models.CASCADE, related_name="sharing_changes"
+    )
+    sharing = models.CharField(max_length=20, choices=Sharing.choices)
+    changed_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ("changed_at", "id")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(sharing__in=Sharing.values), name="care_sharing_change_valid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Sharing set to {self.sharing}"
+
+
+class InvitationStatus(models.TextChoices):
+    PENDING = "pending", "Waiting for the client"
+    ACCEPTED = "accepted", "Accepted"
+    DECLINED = "declined", "Declined"
+
+
+class Invitation(models.Model):
+    """A therapist's invitation to a client who has an account; accepting starts an
+    engagement."""
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    therapist = models.ForeignKey(
+        TherapistProfile, on_delete=models.CASCADE, related_name="care_invitations"
+    )
+    client = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="care_invitations"
+    )
+    status = models.CharField(
+        max_length=10, choices=InvitationStatus.choices, default=InvitationStatus.PENDING
+    )
+    created_at = models.DateTimeField()
+    answered_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ("-created_at", "id")
+        constraints = [
+            models.UniqueConstraint(
+                fields=("client", "therapist"),
+                condition=Q(status="pending"),
+                name="care_one_pending_invitation_per_pair",
+            ),
+            models.CheckConstraint(
+                condition=Q(status__in=InvitationStatus.values),
+                name="care_invitation_status_valid",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Invitation {self.public_id}"

@@ -73,6 +73,7 @@ INSTALLED_APPS = [
     "rapport.directory",
     "rapport.booking",
     "rapport.videos",
+    "rapport.care.apps.CareConfig",
 ]
 
 MIDDLEWARE = [

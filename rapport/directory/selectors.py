@@ -346,19 +346,31 @@ class PublicProfile:
 
 
 def therapist_profile_for_api(*, public_id: uuid.UUID, now: dt.datetime) -> PublicProfile | None:
-    """``therapist_profile`` for the API. "Who is listed" is asked of ``therapist_listing`` (the
-    one definition); the rest is read with plain SQL (``rapport.core.rawsql``): building and
-    compiling four ORM queries cost several times running them. None when the therapist is not
-    (or no longer) listed."""
-    therapist = next(
-        iter(
-            therapist_listing(now=now)
-            .filter(public_id=public_id)
-            .select_related("designation")
-            .order_by()[:1]
-        ),
-        None,
+    """``therapist_profile`` for the API, read with plain SQL (``rapport.core.rawsql``; the
+    profile row through ``Manager.raw``, so its values are converted as the ORM converts them):
+    building and compiling the ORM queries cost several times running them. "Who is listed" is
+    ``is_listed``, the listing rule for a row in memory. None when the therapist is not (or no
+    longer) listed."""
+    profile_table, designation_table = TherapistProfile._meta.db_table, Designation._meta.db_table
+    found = list(
+        TherapistProfile.objects.raw(
+            f"SELECT p.*, d.code AS designation_code_, d.name AS designation_name_"  # noqa: S608
+            f" FROM {profile_table} p JOIN {designation_table} d ON d.id = p.designation_id"
+            " WHERE p.public_id = %s",
+            [
+                TherapistProfile._meta.get_field("public_id").get_db_prep_value(
+                    public_id, connection
+                )
+            ],
+        )
     )
+    therapist = found[0] if found and is_listed(found[0], now=now) else None
+    if therapist is not None:
+        therapist.designation = Designation(
+            id=therapist.designation_id,
+            code=therapist.designation_code_,  # type: ignore[attr-defined]
+            name=therapist.designation_name_,  # type: ignore[attr-defined]
+        )
     if therapist is None:
         return None
     licence, jurisdiction = Licence._meta.db_table, Jurisdiction._meta.db_table

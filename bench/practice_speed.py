@@ -17,6 +17,8 @@ Django's test client (no network: the figure is the server's) for each page --re
   availability  GET /practice/availability/ weekly hours, date changes, a preview of free times
   calendar      GET /practice/calendar/     the calendar feed page
   listing       GET /practice/listing/      "still accepting new clients?"
+  profile …     GET /practice/profile/ and each onboarding step (about, licence, topics, style,
+                fees, where, contact, preview), as the same therapist
   queue         GET /staff/verification/    the licence queue (50 per page), as a reviewer
   figures       GET /staff/                 the platform figures, as a reviewer
   floor         GET /healthz                a trivial JSON endpoint (one SELECT 1)
@@ -55,6 +57,17 @@ PAGES = {
     "availability": "/practice/availability/",
     "calendar": "/practice/calendar/",
     "listing": "/practice/listing/",
+    # The onboarding pages, read by a therapist whose listing is live (every step stays
+    # editable after going live).
+    "profile": "/practice/profile/",
+    "about": "/practice/profile/about/",
+    "licence": "/practice/profile/licence/",
+    "topics": "/practice/profile/topics/",
+    "style": "/practice/profile/style/",
+    "fees": "/practice/profile/fees/",
+    "where": "/practice/profile/where/",
+    "contact": "/practice/profile/contact/",
+    "preview": "/practice/profile/preview/",
     "queue": "/staff/verification/",
     "figures": "/staff/",
     "floor": "/healthz",

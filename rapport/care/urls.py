@@ -1,0 +1,73 @@
+from django.urls import URLPattern, path
+
+from rapport.care import views
+
+app_name = "care"
+
+# The client's engagements under /care/ (signed in); the therapist's clients under
+# /practice/clients/ (signed in, with the second factor, by the /practice/ prefix).
+urlpatterns: list[URLPattern] = [
+    path("care/", views.client_home, name="client_home"),
+    path(
+        "care/invitations/<uuid:public_id>/accept/",
+        views.client_invitation_accept,
+        name="client_invitation_accept",
+    ),
+    path(
+        "care/invitations/<uuid:public_id>/decline/",
+        views.client_invitation_decline,
+        name="client_invitation_decline",
+    ),
+    path("care/<uuid:public_id>/", views.client_engagement, name="client_engagement"),
+    path("care/<uuid:public_id>/goals/", views.client_goals, name="client_goals"),
+    path(
+        "care/<uuid:public_id>/goals/<int:position>/agree/",
+        views.client_goal_agree,
+        name="client_goal_agree",
+    ),
+    path(
+        "care/<uuid:public_id>/goals/<int:position>/take/",
+        views.client_goal_take,
+        name="client_goal_take",
+    ),
+    path("care/<uuid:public_id>/sharing/", views.client_sharing, name="client_sharing"),
+    path("care/<uuid:public_id>/end/", views.client_end, name="client_end"),
+    path("practice/clients/", views.practice_clients, name="practice_clients"),
+    path("practice/clients/invite/", views.practice_invite, name="practice_invite"),
+    path(
+        "practice/clients/waiting/<uuid:public_id>/start/",
+        views.practice_start_waiting,
+        name="practice_start_waiting",
+    ),
+    path("practice/clients/<uuid:public_id>/", views.practice_client, name="practice_client"),
+    path(
+        "practice/clients/<uuid:public_id>/sessions/",
+        views.practice_session_record,
+        name="practice_session_record",
+    ),
+    path(
+        "practice/clients/<uuid:public_id>/sessions/<uuid:session_id>/",
+        views.practice_session_mark,
+        name="practice_session_mark",
+    ),
+    path(
+        "practice/clients/<uuid:public_id>/goals/<int:position>/propose/",
+        views.practice_goal_propose,
+        name="practice_goal_propose",
+    ),
+    path(
+        "practice/clients/<uuid:public_id>/goals/<int:position>/agree/",
+        views.practice_goal_agree,
+        name="practice_goal_agree",
+    ),
+    path("practice/clients/<uuid:public_id>/pause/", views.practice_pause, name="practice_pause"),
+    path(
+        "practice/clients/<uuid:public_id>/resume/", views.practice_resume, name="practice_resume"
+    ),
+    path(
+        "practice/clients/<uuid:public_id>/graduate/",
+        views.practice_graduate,
+        name="practice_graduate",
+    ),
+    path("practice/clients/<uuid:public_id>/end/", views.practice_end, name="practice_end"),
+]

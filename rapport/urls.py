@@ -12,6 +12,7 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("", include("rapport.directory.urls")),
     path("", include("rapport.booking.urls")),
     path("", include("rapport.videos.urls")),
+    path("", include("rapport.care.urls")),
     path("healthz", healthz, name="healthz"),
     path("terms/", terms, name="terms"),
     path("privacy/", privacy_notice, name="privacy_notice"),

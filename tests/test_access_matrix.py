@@ -357,3 +357,144 @@ def test_the_owner_and_a_moderator_reach_the_video_endpoints(private_video):
         make_user(role="staff", mfa=True, permissions=("videos.moderate_videos",))
     )
     assert moderator.get(f"/staff/videos/{video.public_id}/").status_code == 200
+
+
+# --- care: one client's engagement with one therapist, seen by everyone else ----------------
+
+
+@dataclass(frozen=True)
+class EngagementEndpoint:
+    name: str
+    method: str
+    url: Callable[[Any], str]  # engagement -> URL
+    is_api: bool = False
+    body: dict[str, Any] | None = None
+
+
+ENGAGEMENT_ENDPOINTS = [
+    EngagementEndpoint("client page", "get", lambda e: f"/care/{e.public_id}/"),
+    EngagementEndpoint("client goals", "post", lambda e: f"/care/{e.public_id}/goals/",
+                       body={"goal_1": "Taken over"}),
+    EngagementEndpoint("client agree", "post", lambda e: f"/care/{e.public_id}/goals/1/agree/",
+                       body={"text": "Private goal"}),
+    EngagementEndpoint("client take wording", "post",
+                       lambda e: f"/care/{e.public_id}/goals/1/take/"),
+    EngagementEndpoint("client sharing", "post", lambda e: f"/care/{e.public_id}/sharing/",
+                       body={"sharing": "item_answers"}),
+    EngagementEndpoint("client end", "post", lambda e: f"/care/{e.public_id}/end/",
+                       body={"reason": "Taken over"}),
+    EngagementEndpoint("practice page", "get", lambda e: f"/practice/clients/{e.public_id}/"),
+    EngagementEndpoint("practice session", "post",
+                       lambda e: f"/practice/clients/{e.public_id}/sessions/",
+                       body={"date": "2026-01-05", "time": "10:00", "status": "attended"}),
+    EngagementEndpoint("practice propose", "post",
+                       lambda e: f"/practice/clients/{e.public_id}/goals/1/propose/",
+                       body={"goal-1-proposed_text": "Taken over"}),
+    EngagementEndpoint("practice agree", "post",
+                       lambda e: f"/practice/clients/{e.public_id}/goals/1/agree/",
+                       body={"text": "Private goal"}),
+    EngagementEndpoint("practice pause", "post",
+                       lambda e: f"/practice/clients/{e.public_id}/pause/"),
+    EngagementEndpoint("practice graduate", "post",
+                       lambda e: f"/practice/clients/{e.public_id}/graduate/"),
+    EngagementEndpoint("practice end", "post", lambda e: f"/practice/clients/{e.public_id}/end/",
+                       body={"reason": "Taken over"}),
+    EngagementEndpoint("API engagement", "get", lambda e: f"/api/v1/engagements/{e.public_id}",
+                       is_api=True),
+    EngagementEndpoint("API session", "post",
+                       lambda e: f"/api/v1/engagements/{e.public_id}/sessions", is_api=True,
+                       body={"starts_at": "2026-01-05T10:00:00Z", "status": "attended"}),
+    EngagementEndpoint("API goals", "put", lambda e: f"/api/v1/engagements/{e.public_id}/goals",
+                       is_api=True, body={"goals": [{"text": "Taken over"}]}),
+    EngagementEndpoint("API sharing", "put",
+                       lambda e: f"/api/v1/engagements/{e.public_id}/sharing", is_api=True,
+                       body={"sharing": "item_answers"}),
+]  # fmt: skip
+
+ENGAGEMENT_ROLES: dict[str, dict[str, Any] | None] = {
+    "anonymous": None,
+    "another-client": {"role": "client"},
+    "another-therapist": {"role": "therapist", "mfa": True},
+    "staff": {"role": "staff", "mfa": True, "is_superuser": True},
+}
+
+
+@pytest.fixture
+def private_engagement(reference_data):
+    """Someone else's private object: an ongoing engagement with a goal."""
+    from rapport.care import services
+    from rapport.care.models import EngagementStatus
+    from tests.care.factories import make_engagement
+
+    engagement = make_engagement(status=EngagementStatus.ONGOING, goals=["Private goal"])
+    services.goal_propose(goal=engagement.goals.get(), text="Private wording")
+    return engagement
+
+
+def _engagement_request(client: Client, endpoint: EngagementEndpoint, engagement: Any):
+    url = endpoint.url(engagement)
+    if endpoint.method == "get":
+        return client.get(url)
+    if endpoint.is_api:
+        return client.generic(
+            endpoint.method.upper(), url, json.dumps(endpoint.body or {}),
+            content_type="application/json",
+        )  # fmt: skip
+    return client.post(url, endpoint.body or {})
+
+
+def _engagement_state(engagement: Any) -> tuple[Any, ...]:
+    from rapport.care.models import Engagement
+
+    stored = Engagement.objects.get(pk=engagement.pk)
+    goals = [(g.text, g.proposed_text, g.client_agreed_at, g.therapist_agreed_at)
+             for g in stored.goals.all()]  # fmt: skip
+    return (stored.status, stored.sharing, stored.end_reason, stored.sessions.count(), goals)
+
+
+@pytest.mark.parametrize("role", list(ENGAGEMENT_ROLES))
+@pytest.mark.parametrize(
+    "endpoint", ENGAGEMENT_ENDPOINTS, ids=[endpoint.name for endpoint in ENGAGEMENT_ENDPOINTS]
+)
+def test_someone_elses_engagement_is_not_found(role, endpoint, private_engagement):
+    client = Client()
+    attributes = ENGAGEMENT_ROLES[role]
+    if attributes is not None:
+        user = make_user(**attributes)
+        if role == "another-therapist":
+            make_therapist(user=user)
+        client.force_login(user)
+    before = _engagement_state(private_engagement)
+
+    response = _engagement_request(client, endpoint, private_engagement)
+
+    if role == "anonymous":
+        expected: tuple[int, ...] = (401,) if endpoint.is_api else (302, 404)
+    else:
+        expected = (404,)
+    assert response.status_code in expected, (response.status_code, response.content[:300])
+    assert b"Private goal" not in response.content
+    assert b"Private wording" not in response.content
+    if endpoint.is_api:
+        assert response["Content-Type"] == "application/problem+json"
+    assert _engagement_state(private_engagement) == before
+
+
+def test_the_two_people_of_an_engagement_reach_their_pages(private_engagement):
+    """The control: the client reaches the client pages and API, the therapist the practice
+    pages and API, so the 404s above are access decisions."""
+    client_side = Client()
+    client_side.force_login(private_engagement.client)
+    therapist_side = Client()
+    therapist_side.force_login(private_engagement.therapist.user)
+    for endpoint in ENGAGEMENT_ENDPOINTS:
+        if endpoint.method != "get":
+            continue
+        side = (
+            therapist_side
+            if endpoint.url(private_engagement).startswith("/practice/")
+            else (client_side)
+        )
+        assert _engagement_request(side, endpoint, private_engagement).status_code == 200
+    api = f"/api/v1/engagements/{private_engagement.public_id}"
+    assert therapist_side.get(api).status_code == 200

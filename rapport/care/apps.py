@@ -8,7 +8,7 @@ class CareConfig(AppConfig):
 
     def ready(self) -> None:
         from rapport.booking.hooks import register_first_session_hook
-        from rapport.care.models import Engagement, Goal
+        from rapport.care.models import Engagement, Goal, Session
         from rapport.care.privacy import care_export
         from rapport.care.services import client_engagements_erase, engagement_for_first_session
         from rapport.core.audit import register_health_model
@@ -18,6 +18,8 @@ class CareConfig(AppConfig):
         # the sharing choice is the client's consent, so its changes are audited too.
         register_health_model(Engagement, owner_field="client")
         register_health_model(Goal, owner_field="engagement__client")
+        # That someone attends therapy, and when, is health information even without a text.
+        register_health_model(Session, owner_field="engagement__client")
         register_export_section("care", care_export)
         register_erasure_step("care", lambda user: client_engagements_erase(user=user))
         register_first_session_hook(

@@ -98,3 +98,21 @@ def test_deleting_the_therapist_account_keeps_the_clients_engagement(engagement)
     stored = Engagement.objects.get()
     assert stored.client == engagement.client
     assert stored.end_reason == REASON
+
+
+def test_changes_to_engagements_goals_and_sessions_are_audited_for_the_client(reference_data):
+    from rapport.core.audit import audit_entries_about_user
+
+    engagement = make_engagement(status=EngagementStatus.ONGOING, goals=["Sleep better"])
+    session = services.session_record(
+        engagement=engagement, starts_at=engagement.started_at, status="attended", recorded_by=None
+    )
+    services.goal_agree(goal=Goal.objects.get(), by=Side.THERAPIST)
+    services.sharing_set(engagement=engagement, sharing=Sharing.NOTHING)
+    models = {
+        entry.content_type.model for entry in audit_entries_about_user(user=engagement.client)
+    }
+    assert {"engagement", "goal"} <= models
+    assert LogEntry.objects.filter(
+        content_type__model="session", object_pk=str(session.pk), action=LogEntry.Action.CREATE
+    ).exists()

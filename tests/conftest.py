@@ -50,6 +50,17 @@ def admin_user(admin_user):
 
 
 @pytest.fixture(autouse=True)
+def _empty_cache():
+    """Each test starts with an empty cache. It holds allauth's rate-limit counters (sign-ups
+    per address a minute, confirmation mails per key): a worker running many sign-up tests in a
+    row would otherwise be refused by limits meant for one person, depending on which tests
+    happened to share that worker."""
+    from django.core.cache import cache
+
+    cache.clear()
+
+
+@pytest.fixture(autouse=True)
 def _fresh_search_index():
     """Each test starts with no search index in memory: a test's rows are rolled back without
     the version bump a real change makes, so an index kept from another test would be stale."""

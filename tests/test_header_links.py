@@ -17,6 +17,7 @@ pytestmark = pytest.mark.django_db
 
 PRACTICE_LINK = f'<a href="{reverse("booking:practice_home")}"'
 STAFF_LINK = f'<a href="{reverse("directory:staff_figures")}"'
+THERAPY_LINK = f'<a href="{reverse("care:client_home")}"'
 
 
 @pytest.fixture(autouse=True)
@@ -51,11 +52,19 @@ def test_signed_out_visitors_see_neither_link(client):
     assert STAFF_LINK not in links
 
 
-def test_a_client_sees_neither_link():
+def test_a_client_sees_neither_link_but_their_therapy():
     links = header(signed_in(make_user(role="client")))
 
     assert PRACTICE_LINK not in links
     assert STAFF_LINK not in links
+    assert f"{THERAPY_LINK}>Your therapy</a>" in links
+
+
+def test_the_therapy_link_is_for_clients_not_practices(client):
+    therapist = signed_in(make_therapist(user=make_user(role="therapist", mfa=True)).user)
+
+    assert THERAPY_LINK not in header(client)  # signed out
+    assert THERAPY_LINK not in header(therapist)
 
 
 def test_a_therapist_sees_your_practice_without_a_query_for_it():

@@ -73,7 +73,11 @@ def row_write(
         therapist = TherapistProfile(external_id=row.external_id)
     else:
         therapist = (
-            TherapistProfile.objects.select_for_update().select_related("user").get(pk=existing_id)
+            # Only the profile row is locked: PostgreSQL refuses FOR UPDATE on the nullable side
+            # of the outer join to the account.
+            TherapistProfile.objects.select_for_update(of=("self",))
+            .select_related("user")
+            .get(pk=existing_id)
         )
     licences_before = (
         set()

@@ -23,7 +23,7 @@ from rapport.care import access, selectors, services
 from rapport.care.models import MAX_GOAL_LENGTH, MAX_GOALS, Engagement, Goal, Invitation, Side
 from rapport.core.audit import audit_reads
 from rapport.core.problems import SIGNED_IN_FAILURES, problem_openapi_responses
-from rapport.directory.models import TherapistProfile
+from rapport.directory.access import own_therapist_profile
 
 router = Router(tags=["engagements"])
 
@@ -208,7 +208,7 @@ def engagement_create(request: HttpRequest, payload: EngagementIn) -> Status[Any
     if (payload.client_email is None) == (payload.invitation_id is None):
         raise ValidationError({"": "Send either client_email or invitation_id."})
     if payload.client_email is not None:
-        therapist = TherapistProfile.objects.filter(user=user).first()
+        therapist = own_therapist_profile(user)
         if therapist is None:
             raise ValidationError({"client_email": "Only therapists invite clients."})
         invitation = services.engagement_invite(therapist=therapist, email=payload.client_email)

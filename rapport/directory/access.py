@@ -22,12 +22,18 @@ from rapport.directory.services import REVIEW_PERMISSION
 def get_practice_therapist(user: User | AnonymousUser) -> TherapistProfile:
     """The signed-in therapist's own profile (for the practice pages of every app); Http404 for
     anyone without one."""
-    if not user.is_authenticated or not user.is_active:
-        raise Http404("No practice here.")
-    therapist = TherapistProfile.objects.filter(user_id=user.pk).first()
+    therapist = own_therapist_profile(user)
     if therapist is None:
         raise Http404("No practice here.")
     return therapist
+
+
+def own_therapist_profile(user: User | AnonymousUser) -> TherapistProfile | None:
+    """The signed-in person's own therapist profile, or None (signed out, inactive, or no
+    profile yet): for pages that offer something else to someone without one."""
+    if not user.is_authenticated or not user.is_active:
+        return None
+    return TherapistProfile.objects.filter(user_id=user.pk).first()
 
 
 def can_review_licences(user: User | AnonymousUser) -> bool:

@@ -285,6 +285,12 @@ def therapist_result_rows(*, ids: Sequence[int], now: dt.datetime) -> dict[int, 
     }
 
 
+def therapist_main_licence(*, therapist: TherapistProfile) -> Licence | None:
+    """The licence the therapist edits in onboarding: their first (staff or an import may add
+    others). Its title is the one shown by the name."""
+    return therapist.licences.order_by("id").first()
+
+
 def therapist_licences_for_review(*, therapist: TherapistProfile) -> QuerySet[Licence]:
     """Every licence of ``therapist``, current or not, with what a reviewer reads."""
     return therapist.licences.select_related("designation", "regulator")

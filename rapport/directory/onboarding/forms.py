@@ -69,6 +69,16 @@ def _required(message: str) -> dict[str, str]:
     return {"required": message}
 
 
+def _title_field(*, label: str, required: str) -> forms.ModelChoiceField[Designation]:
+    """A professional title (designation) from the reference data."""
+    return forms.ModelChoiceField(
+        queryset=Designation.objects.order_by("country_code", "code"),
+        label=label,
+        empty_label="Choose…",
+        error_messages={"required": required, "invalid_choice": "Choose a title from the list."},
+    )
+
+
 class StartForm(StepForm):
     display_name = forms.CharField(
         max_length=120,
@@ -76,14 +86,8 @@ class StartForm(StepForm):
         error_messages=_required("Enter your name."),
         widget=forms.TextInput(attrs={"autocomplete": "name"}),
     )
-    designation = forms.ModelChoiceField(
-        queryset=Designation.objects.order_by("country_code", "code"),
-        label="Your professional title",
-        empty_label="Choose…",
-        error_messages={
-            "required": "Choose your professional title.",
-            "invalid_choice": "Choose a title from the list.",
-        },
+    designation = _title_field(
+        label="Your professional title", required="Choose your professional title."
     )
     jurisdiction = forms.ChoiceField(
         choices=JURISDICTION_CHOICES,
@@ -185,14 +189,8 @@ class LicenceForm(StepForm):
             "licensed by a regulator we know.",
         },
     )
-    designation = forms.ModelChoiceField(
-        queryset=Designation.objects.order_by("country_code", "code"),
-        label="Title the licence gives you",
-        empty_label="Choose…",
-        error_messages={
-            "required": "Choose the title your licence gives you.",
-            "invalid_choice": "Choose a title from the list.",
-        },
+    designation = _title_field(
+        label="Title the licence gives you", required="Choose the title your licence gives you."
     )
     number = forms.CharField(
         max_length=60,

@@ -43,6 +43,7 @@ from rapport.directory.models import (
     TherapistProfile,
     VerificationStatus,
 )
+from rapport.directory.selectors import therapist_main_licence
 from rapport.directory.services import search_index_version_bump, therapist_review_reopen
 
 DEFAULT_TIME_ZONE = "America/Toronto"
@@ -193,7 +194,7 @@ def therapist_licence_set(
         raise ValidationError(errors)
     with transaction.atomic():
         profile = TherapistProfile.objects.select_for_update().get(pk=therapist.pk)
-        licence = profile.licences.order_by("id").first()
+        licence = therapist_main_licence(therapist=profile)
         before = (
             None
             if licence is None

@@ -33,6 +33,7 @@ from rapport.directory.access import (
     get_practice_office,
     get_practice_therapist,
     get_therapist_photo_for_user,
+    own_therapist_profile,
 )
 from rapport.directory.completeness import is_draft, listing_state, profile_completeness
 from rapport.directory.forms import FREQUENCY_CHOICES, cost_plan
@@ -42,7 +43,6 @@ from rapport.directory.models import (
     Concern,
     Faith,
     Language,
-    Licence,
     LivedExperience,
     Modality,
     Office,
@@ -71,7 +71,7 @@ from rapport.directory.onboarding.steps import (
     step_rows,
 )
 from rapport.directory.profile_parts import profile_parts
-from rapport.directory.selectors import therapist_profile_preview
+from rapport.directory.selectors import therapist_main_licence, therapist_profile_preview
 
 _GET_POST = require_http_methods(["GET", "HEAD", "POST"])
 
@@ -163,7 +163,7 @@ def _form_step(
 def overview(request: HttpRequest) -> HttpResponse:
     """The hub: listing state, the completeness meter and every step to edit. A draft goes
     straight to its first step not done, so a therapist coming back carries on there."""
-    therapist = TherapistProfile.objects.filter(user_id=request.user.pk or 0).first()
+    therapist = own_therapist_profile(request.user)
     if therapist is None:
         if can_start_practice(request.user):
             return redirect("directory:practice_profile_start")
@@ -202,7 +202,7 @@ def overview(request: HttpRequest) -> HttpResponse:
 @login_required
 @_GET_POST
 def start(request: HttpRequest) -> HttpResponse:
-    if TherapistProfile.objects.filter(user_id=request.user.pk or 0).exists():
+    if own_therapist_profile(request.user) is not None:
         return redirect("directory:practice_profile")
     if not can_start_practice(request.user):
         raise Http404("No practice here.")
@@ -282,7 +282,7 @@ def about(request: HttpRequest) -> HttpResponse:
 @_GET_POST
 def licence(request: HttpRequest) -> HttpResponse:
     def make_form(therapist: TherapistProfile, data: Any, files: Any) -> LicenceForm:
-        current: Licence | None = therapist.licences.order_by("id").first()
+        current = therapist_main_licence(therapist=therapist)
         initial: dict[str, Any] = {"practice_start_year": therapist.practice_start_year}
         if current is not None:
             initial.update(

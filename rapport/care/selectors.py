@@ -2,21 +2,21 @@
 
 from __future__ import annotations
 
-from django.db.models import Q, QuerySet
+from django.db.models import F, Q, QuerySet
 
 from rapport.accounts.models import User
 from rapport.booking.models import ACTIVE_STATUSES, Appointment, AppointmentKind
 from rapport.care.models import CLOSED_STATUSES, Engagement, Invitation, InvitationStatus
 from rapport.directory.models import TherapistProfile
 
+# Open engagements (no end yet) first, then the newest. NULLs are placed explicitly: SQLite sorts
+# them first and PostgreSQL last.
+_OPEN_FIRST = (F("ended_at").asc(nulls_first=True), F("started_at").desc(), "id")
+
 
 def client_engagements(*, user: User) -> QuerySet[Engagement]:
     """The person's engagements as a client, open ones first, newest first."""
-    return (
-        Engagement.objects.filter(client=user)
-        .select_related("therapist")
-        .order_by("ended_at", "-started_at", "id")
-    )
+    return Engagement.objects.filter(client=user).select_related("therapist").order_by(*_OPEN_FIRST)
 
 
 def therapist_engagements(*, therapist: TherapistProfile) -> QuerySet[Engagement]:
@@ -24,7 +24,7 @@ def therapist_engagements(*, therapist: TherapistProfile) -> QuerySet[Engagement
     return (
         Engagement.objects.filter(therapist=therapist)
         .select_related("client")
-        .order_by("ended_at", "-started_at", "id")
+        .order_by(*_OPEN_FIRST)
     )
 
 
@@ -33,7 +33,7 @@ def user_engagements(*, user: User) -> QuerySet[Engagement]:
     return (
         Engagement.objects.filter(Q(client=user) | Q(therapist__user=user))
         .select_related("therapist", "client")
-        .order_by("ended_at", "-started_at", "id")
+        .order_by(*_OPEN_FIRST)
     )
 
 

@@ -452,3 +452,22 @@ def test_sharing_can_change_after_the_end(reference_data):
     engagement = make_engagement(status=S.ENDED)
     services.sharing_set(engagement=engagement, sharing=Sharing.NOTHING)
     assert Engagement.objects.get().sharing == Sharing.NOTHING
+
+
+def test_lists_show_open_engagements_first_on_every_database(reference_data):
+    from rapport.care.selectors import client_engagements, therapist_engagements, user_engagements
+
+    client = make_user(role="client")
+    therapist = make_therapist(user=make_therapist_user(mfa=True))
+    now = timezone.now()
+    ended = make_engagement(
+        client=client, status=S.ENDED, started_at=now, ended_at=now - dt.timedelta(hours=1)
+    )
+    open_one = make_engagement(
+        client=client, therapist=therapist, started_at=now - dt.timedelta(days=30)
+    )
+    other_ended = make_engagement(therapist=therapist, status=S.GRADUATED, started_at=now)
+
+    assert list(client_engagements(user=client)) == [open_one, ended]
+    assert list(therapist_engagements(therapist=therapist)) == [open_one, other_ended]
+    assert list(user_engagements(user=client)) == [open_one, ended]

@@ -7,7 +7,7 @@ import uuid
 from functools import partial
 
 from django.conf import settings
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import NON_FIELD_ERRORS, PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 from django.utils import timezone
@@ -110,6 +110,18 @@ def therapist_verification_decide(
             raise StaleDecision(
                 "Another reviewer decided on this therapist while you were looking: it is now "
                 f"{profile.get_verification_status_display().lower()}. Review it again."
+            )
+        if (
+            profile.verification_status == VerificationStatus.PENDING
+            and profile.submitted_for_review_at is None
+        ):
+            # A draft: its therapist is still filling it in, and verifying it would list an
+            # unfinished profile. (An import whose rows staff verify sends them first.)
+            raise ValidationError(
+                {
+                    NON_FIELD_ERRORS: "This profile has not been sent for review yet: its "
+                    "therapist is still filling it in. Decide once it is in the queue."
+                }
             )
         if (
             status == VerificationStatus.VERIFIED

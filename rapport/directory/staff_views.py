@@ -127,15 +127,7 @@ def verification_detail(request: HttpRequest, public_id: uuid.UUID) -> HttpRespo
     form = VerificationDecisionForm(
         request.POST or None, initial={"expected_status": therapist.verification_status}
     )
-    draft = is_draft(therapist)
-    if request.method == "POST" and draft:
-        form.is_valid()
-        form.add_error(
-            None,
-            "This profile has not been sent for review yet: its therapist is still filling "
-            "it in. Decide once it is in the queue.",
-        )
-    elif request.method == "POST" and form.is_valid():
+    if request.method == "POST" and form.is_valid():
         assert isinstance(request.user, User)
         try:
             therapist_verification_decide(
@@ -175,7 +167,8 @@ def verification_detail(request: HttpRequest, public_id: uuid.UUID) -> HttpRespo
                 last_decision=last_review(decisions),
             ),
             "form": form,
-            "draft": draft,
+            # A draft gets a notice instead of the form (the service refuses to decide it).
+            "draft": is_draft(therapist),
         },
         status=(409 if form.non_field_errors() else 400) if form.errors else 200,
     )

@@ -386,3 +386,20 @@ def test_a_draft_stays_out_of_the_queue_and_cannot_be_decided(reviewer, pending,
     draft.refresh_from_db()
     assert draft.verification_status == VerificationStatus.PENDING
     assert not VerificationDecision.objects.filter(therapist=draft).exists()
+
+
+def test_the_service_refuses_to_decide_on_a_draft_whoever_calls_it(reviewer):
+    draft = make_therapist(
+        verification_status=VerificationStatus.PENDING,
+        verification_decided_at=None,
+        submitted_for_review_at=None,
+    )
+
+    with pytest.raises(ValidationError, match="not been sent for review"):
+        therapist_verification_decide(
+            therapist=draft, reviewer=reviewer, status=VerificationStatus.VERIFIED, reason=""
+        )
+
+    draft.refresh_from_db()
+    assert draft.verification_status == VerificationStatus.PENDING
+    assert not VerificationDecision.objects.filter(therapist=draft).exists()

@@ -162,6 +162,10 @@ def row_write(
 
     if verified_by is not None:
         if therapist.verification_status != VerificationStatus.VERIFIED:
+            if therapist.submitted_for_review_at is None:
+                # Staff who mark the rows verified review them as they import: sent for review.
+                therapist.submitted_for_review_at = now
+                therapist.save(update_fields=["submitted_for_review_at", "updated_at"])
             try:
                 therapist_verification_decide(
                     therapist=therapist,

@@ -545,6 +545,17 @@ BOOKING_REQUEST_EXPIRY_HOURS = env.int("BOOKING_REQUEST_EXPIRY_HOURS", 48, minim
 # Days before a listing pauses (LISTING_FRESHNESS_DAYS) that the therapist is warned by e-mail.
 LISTING_WARNING_DAYS_BEFORE = env.int("LISTING_WARNING_DAYS_BEFORE", 3, minimum=1, maximum=14)
 
+# --- care ----------------------------------------------------------------------------------
+# Which loaded instrument (its slug; the newest version loaded) is asked for each purpose. A
+# clinic that loads its own definitions names them here; the built-ins are the defaults.
+CARE_INSTRUMENTS = {
+    "fit": env.str("CARE_FIT_INSTRUMENT", "fit-check"),
+    "alliance": env.str("CARE_ALLIANCE_INSTRUMENT", "alliance-check-in"),
+    "progress": env.str("CARE_PROGRESS_INSTRUMENT", "progress-check"),
+}
+# An unanswered check-in request closes after this many days (a newer one may replace it).
+CARE_CHECK_IN_DAYS = env.int("CARE_CHECK_IN_DAYS", 7, minimum=1, maximum=30)
+
 # --- video introductions -------------------------------------------------------------------
 # Uploads arrive in chunks into VIDEO_UPLOAD_DIR (local disk, shared by the app servers and the
 # worker: the probe and the transcoder read local files), are probed in a resource-limited

@@ -7,11 +7,18 @@ class CareConfig(AppConfig):
     verbose_name = "Care"
 
     def ready(self) -> None:
+        from django.db.models.signals import post_migrate
+
         from rapport.booking.hooks import register_first_session_hook
-        from rapport.care.models import Engagement, Goal, Session
+        from rapport.care.models import Alert, CheckIn, CheckInPart, Engagement, Goal, Session
         from rapport.care.privacy import care_export
-        from rapport.care.services import client_engagements_erase, engagement_for_first_session
+        from rapport.care.services import (
+            check_ins_expire,
+            client_engagements_erase,
+            engagement_for_first_session,
+        )
         from rapport.core.audit import register_health_model
+        from rapport.core.housekeeping import register_housekeeping_step
         from rapport.core.privacy import register_erasure_step, register_export_section
 
         # The end reason and the goals are what the client or therapist wrote about the client;
@@ -20,6 +27,11 @@ class CareConfig(AppConfig):
         register_health_model(Goal, owner_field="engagement__client")
         # That someone attends therapy, and when, is health information even without a text.
         register_health_model(Session, owner_field="engagement__client")
+        # Check-in answers, scores and goal ratings are what the client said about themselves;
+        # an alert's note is what the therapist did about the client.
+        register_health_model(CheckIn, owner_field="engagement__client")
+        register_health_model(CheckInPart, owner_field="check_in__engagement__client")
+        register_health_model(Alert, owner_field="engagement__client")
         register_export_section("care", care_export)
         register_erasure_step("care", lambda user: client_engagements_erase(user=user))
         register_first_session_hook(
@@ -28,3 +40,15 @@ class CareConfig(AppConfig):
                 consultation=consultation, session=session
             ),
         )
+        register_housekeeping_step(
+            "check-in requests expired", lambda now: check_ins_expire(now=now)
+        )
+        # The built-in instruments are data in the database like loaded ones; a new version
+        # of one arrives with the code and is stored after the next migration.
+        post_migrate.connect(_install_builtins, sender=self)
+
+
+def _install_builtins(**kwargs: object) -> None:
+    from rapport.care.services import instrument_builtins_install
+
+    instrument_builtins_install()

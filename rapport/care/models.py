@@ -252,3 +252,183 @@ class Invitation(models.Model):
 
     def __str__(self) -> str:
         return f"Invitation {self.public_id}"
+
+
+# --- instruments and check-ins ------------------------------------------------------------
+
+
+class InstrumentVersion(models.Model):
+    """One instrument definition exactly as it was loaded (``rapport.care.instruments``).
+
+    Answers point at the version they were given to, so a changed definition (a new version)
+    never changes what old answers mean. Built-ins are installed after each migration; a clinic
+    loads its own with ``rapport load_instrument`` or the staff page.
+    """
+
+    slug = models.SlugField(max_length=64)
+    version = models.CharField(max_length=32)
+    title = models.CharField(max_length=200)
+    # sha256 of the canonical definition (instruments.content_hash): equal content, equal hash.
+    content_hash = models.CharField(max_length=64)
+    # The canonical definition (instruments.definition_dict), checked before it was stored.
+    definition = models.JSONField()
+    builtin = models.BooleanField(default=False)
+    loaded_at = models.DateTimeField()
+    loaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+
+    class Meta:
+        ordering = ("slug", "-loaded_at", "-id")
+        constraints = [
+            models.UniqueConstraint(
+                fields=("slug", "version"), name="care_instrument_version_unique"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.title} (version {self.version})"
+
+
+class Purpose(models.TextChoices):
+    """Why a questionnaire is asked; settings.CARE_INSTRUMENTS names the instrument for each."""
+
+    FIT = "fit", "Fit check"
+    ALLIANCE = "alliance", "Alliance check-in"
+    PROGRESS = "progress", "Progress check"
+
+
+class CheckInStatus(models.TextChoices):
+    OPEN = "open", "Waiting for the client"
+    COMPLETED = "completed", "Answered"
+    EXPIRED = "expired", "Expired unanswered"
+    # A newer request took its place (at most one is open per engagement).
+    REPLACED = "replaced", "Replaced by a newer check-in"
+    # The engagement paused or ended while it was open.
+    WITHDRAWN = "withdrawn", "Withdrawn"
+
+
+class CheckIn(models.Model):
+    """One request to the client: one or more questionnaires (parts) and, with the alliance
+    check-in, a rating of progress on each goal. The client answers it once."""
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    engagement = models.ForeignKey(Engagement, on_delete=models.CASCADE, related_name="check_ins")
+    status = models.CharField(
+        max_length=10, choices=CheckInStatus.choices, default=CheckInStatus.OPEN
+    )
+    # How many sessions had been attended when it was asked (0: at the start).
+    after_session = models.PositiveSmallIntegerField()
+    requested_at = models.DateTimeField()
+    expires_at = models.DateTimeField()
+    completed_at = models.DateTimeField(null=True, blank=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
+    # The goals asked about, with their texts as they were then, and the client's ratings:
+    # JSON, encrypted (the client's own words and how they rate their progress).
+    goal_ratings = EncryptedTextField(blank=True)
+
+    class Meta:
+        ordering = ("-requested_at", "-id")
+        constraints = [
+            models.UniqueConstraint(
+                fields=("engagement",),
+                condition=Q(status="open"),
+                name="care_one_open_check_in_per_engagement",
+            ),
+            models.CheckConstraint(
+                condition=Q(status__in=CheckInStatus.values), name="care_check_in_status_valid"
+            ),
+            models.CheckConstraint(
+                condition=~Q(status="completed") | Q(completed_at__isnull=False),
+                name="care_check_in_completed_has_time",
+            ),
+            models.CheckConstraint(
+                condition=Q(expires_at__gt=models.F("requested_at")),
+                name="care_check_in_expires_after_request",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=("status", "expires_at"), name="care_check_in_due_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Check-in {self.public_id}"
+
+
+class CheckInPart(models.Model):
+    """One questionnaire of a check-in: the version asked, and once answered, the raw answers
+    and their scores (both JSON, encrypted: they are what the client said about themselves)."""
+
+    check_in = models.ForeignKey(CheckIn, on_delete=models.CASCADE, related_name="parts")
+    position = models.PositiveSmallIntegerField()
+    purpose = models.CharField(max_length=10, choices=Purpose.choices)
+    instrument = models.ForeignKey(
+        InstrumentVersion, on_delete=models.PROTECT, related_name="check_in_parts"
+    )
+    answers = EncryptedTextField(blank=True)
+    scores = EncryptedTextField(blank=True)
+
+    class Meta:
+        ordering = ("check_in", "position")
+        constraints = [
+            models.UniqueConstraint(
+                fields=("check_in", "position"), name="care_check_in_part_position_unique"
+            ),
+            models.UniqueConstraint(
+                fields=("check_in", "purpose"), name="care_check_in_part_purpose_unique"
+            ),
+            models.CheckConstraint(
+                condition=Q(purpose__in=Purpose.values), name="care_check_in_part_purpose_valid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_purpose_display()} of check-in {self.check_in_id}"
+
+
+class AlertKind(models.TextChoices):
+    # A critical item at or above its threshold: shown to the therapist whatever the sharing.
+    CRISIS = "crisis", "A check-in needs your attention"
+
+
+class Alert(models.Model):
+    """Something the therapist should see and act on. Acknowledged with what was done, never
+    silently dismissed; the note is about the client, so it is encrypted."""
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    engagement = models.ForeignKey(Engagement, on_delete=models.CASCADE, related_name="alerts")
+    check_in = models.ForeignKey(
+        CheckIn, null=True, blank=True, on_delete=models.CASCADE, related_name="alerts"
+    )
+    kind = models.CharField(max_length=20, choices=AlertKind.choices)
+    created_at = models.DateTimeField()
+    acknowledged_at = models.DateTimeField(null=True, blank=True)
+    acknowledged_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    acknowledgement = EncryptedTextField(max_length=MAX_REASON_LENGTH, blank=True)
+
+    class Meta:
+        ordering = ("-created_at", "-id")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(kind__in=AlertKind.values), name="care_alert_kind_valid"
+            ),
+            models.UniqueConstraint(
+                fields=("check_in", "kind"), name="care_one_alert_per_check_in_and_kind"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=("engagement", "acknowledged_at"), name="care_alert_open_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Alert {self.public_id}"

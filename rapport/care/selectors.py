@@ -2,11 +2,23 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from django.db.models import F, Q, QuerySet
 
 from rapport.accounts.models import User
 from rapport.booking.models import ACTIVE_STATUSES, Appointment, AppointmentKind
-from rapport.care.models import CLOSED_STATUSES, Engagement, Invitation, InvitationStatus
+from rapport.care import instruments
+from rapport.care.models import (
+    CLOSED_STATUSES,
+    Alert,
+    CheckIn,
+    CheckInStatus,
+    Engagement,
+    InstrumentVersion,
+    Invitation,
+    InvitationStatus,
+)
 from rapport.directory.models import TherapistProfile
 
 # Open engagements (no end yet) first, then the newest. NULLs are placed explicitly: SQLite sorts
@@ -71,4 +83,75 @@ def engagement_is_open_between(*, client: User, therapist: TherapistProfile) -> 
         Engagement.objects.filter(client=client, therapist=therapist)
         .exclude(status__in=CLOSED_STATUSES)
         .exists()
+    )
+
+
+# --- instruments --------------------------------------------------------------------------
+
+# Parsed definitions by content hash: a stored definition never changes, and parsing one runs
+# the schema and every semantic rule again, far slower than scoring with it.
+_parsed: dict[tuple[str, str, str], instruments.Instrument] = {}
+
+
+def instrument_of(row: InstrumentVersion) -> instruments.Instrument:
+    """The checked instrument a stored version holds (parsed once per process)."""
+    key = (row.slug, row.version, row.content_hash)
+    found = _parsed.get(key)
+    if found is None:
+        found = instruments.load_definition(row.definition)
+        _parsed[key] = found
+    return found
+
+
+def instrument_current(*, slug: str) -> InstrumentVersion | None:
+    """The version of ``slug`` loaded most recently, which new check-ins ask."""
+    return InstrumentVersion.objects.filter(slug=slug).order_by("-loaded_at", "-id").first()
+
+
+def instruments_current() -> list[InstrumentVersion]:
+    """The newest version of every loaded instrument, by slug."""
+    newest: dict[str, InstrumentVersion] = {}
+    for row in InstrumentVersion.objects.order_by("slug", "-loaded_at", "-id"):
+        newest.setdefault(row.slug, row)
+    return list(newest.values())
+
+
+# --- check-ins ----------------------------------------------------------------------------
+
+
+def client_check_ins_due(*, user: User, now: dt.datetime) -> QuerySet[CheckIn]:
+    """The person's check-ins waiting for an answer (at most one per engagement)."""
+    return (
+        CheckIn.objects.filter(
+            engagement__client=user, status=CheckInStatus.OPEN, expires_at__gt=now
+        )
+        .select_related("engagement__therapist")
+        .prefetch_related("parts__instrument")
+        .order_by("expires_at", "id")
+    )
+
+
+def engagement_check_ins_answered(*, engagement: Engagement) -> QuerySet[CheckIn]:
+    """The engagement's answered check-ins, oldest first, with their parts."""
+    return (
+        CheckIn.objects.filter(engagement=engagement, status=CheckInStatus.COMPLETED)
+        .prefetch_related("parts__instrument")
+        .order_by("completed_at", "id")
+    )
+
+
+def engagement_open_check_in(*, engagement: Engagement, now: dt.datetime) -> CheckIn | None:
+    return (
+        CheckIn.objects.filter(engagement=engagement, status=CheckInStatus.OPEN, expires_at__gt=now)
+        .prefetch_related("parts__instrument")
+        .first()
+    )
+
+
+def therapist_open_alerts(*, therapist: TherapistProfile) -> QuerySet[Alert]:
+    """Alerts the therapist has not acknowledged yet, newest first."""
+    return (
+        Alert.objects.filter(engagement__therapist=therapist, acknowledged_at__isnull=True)
+        .select_related("engagement__client", "check_in")
+        .order_by("-created_at", "-id")
     )

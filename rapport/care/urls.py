@@ -18,7 +18,11 @@ urlpatterns: list[URLPattern] = [
         views.client_invitation_decline,
         name="client_invitation_decline",
     ),
+    # A check-in: signed in, or through the request e-mail's signed link (no sign-in).
+    path("care/check-ins/<uuid:public_id>/", views.check_in, name="check_in"),
+    path("care/check-ins/link/<str:token>/", views.check_in_link, name="check_in_link"),
     path("care/<uuid:public_id>/", views.client_engagement, name="client_engagement"),
+    path("care/<uuid:public_id>/progress/", views.client_progress, name="client_progress"),
     path("care/<uuid:public_id>/goals/", views.client_goals, name="client_goals"),
     path(
         "care/<uuid:public_id>/goals/<int:position>/agree/",
@@ -70,4 +74,14 @@ urlpatterns: list[URLPattern] = [
         name="practice_graduate",
     ),
     path("practice/clients/<uuid:public_id>/end/", views.practice_end, name="practice_end"),
+    path(
+        "practice/clients/<uuid:public_id>/check-ins/",
+        views.practice_check_ins,
+        name="practice_check_ins",
+    ),
+    path(
+        "practice/alerts/<uuid:public_id>/acknowledge/",
+        views.practice_alert_acknowledge,
+        name="practice_alert_acknowledge",
+    ),
 ]

@@ -17,7 +17,7 @@ def make_engagement(
     *,
     client: Any = None,
     therapist: Any = None,
-    status: str = EngagementStatus.CONSULTATION_HELD,
+    status: str = EngagementStatus.FIT_CHECK,
     goals: list[str] | None = None,
     **fields: Any,
 ) -> Engagement:

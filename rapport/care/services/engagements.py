@@ -1,5 +1,8 @@
 """Every change to engagements, sessions, goals and sharing: one function each.
 
+Starting, attended sessions, pausing and ending also open or close check-in requests
+(``checkins``).
+
 Each runs in one transaction and refuses what is not possible with a ValidationError whose
 message the person can act on; a refused change writes nothing. Who may call which is decided
 before (``access.py`` finds the engagement; ``by`` says which side acts).
@@ -21,6 +24,9 @@ from rapport.care.models import (
     MAX_GOALS,
     MAX_REASON_LENGTH,
     STARTING_STATUSES,
+    Alert,
+    CheckIn,
+    CheckInPart,
     Engagement,
     EngagementStatus,
     Goal,
@@ -31,6 +37,11 @@ from rapport.care.models import (
     Sharing,
     SharingChange,
     Side,
+)
+from rapport.care.services.checkins import (
+    check_in_request_after_session,
+    check_in_request_at_start,
+    check_ins_withdraw,
 )
 from rapport.directory.models import TherapistProfile
 
@@ -97,13 +108,15 @@ def engagement_start(
         with transaction.atomic():
             if _open_exists(client=client, therapist=therapist):
                 raise ValidationError(ALREADY_OPEN)
-            return Engagement.objects.create(
+            engagement = Engagement.objects.create(
                 client=client,
                 therapist=therapist,
                 consultation=consultation,
                 status=status,
                 started_at=now,
             )
+            check_in_request_at_start(engagement=engagement, now=now)
+            return engagement
     except IntegrityError as error:
         # The other request of a simultaneous pair: the database's one-open rule caught it.
         if "care_one_open_engagement_per_pair" in str(error) or "UNIQUE" in str(error).upper():
@@ -274,6 +287,7 @@ def session_record(
         if status == SessionStatus.ATTENDED and locked.status in STARTING_STATUSES:
             locked.status = EngagementStatus.ONGOING
             locked.save(update_fields=["status", "updated_at"])
+        check_in_request_after_session(engagement=locked, session=session, now=now)
     return session
 
 
@@ -299,6 +313,7 @@ def session_mark(
         if status == SessionStatus.ATTENDED and engagement.status in STARTING_STATUSES:
             engagement.status = EngagementStatus.ONGOING
             engagement.save(update_fields=["status", "updated_at"])
+        check_in_request_after_session(engagement=engagement, session=locked, now=now)
     return locked
 
 
@@ -424,6 +439,7 @@ def engagement_pause(*, engagement: Engagement, by: str) -> Engagement:
             raise ValidationError("Only an ongoing engagement can be paused.")
         locked.status = EngagementStatus.PAUSED
         locked.save(update_fields=["status", "updated_at"])
+        check_ins_withdraw(engagement=locked, now=timezone.now())
     return locked
 
 
@@ -457,6 +473,7 @@ def engagement_end(
         locked.ended_by = by
         locked.end_reason = cleaned
         locked.save(update_fields=["status", "ended_at", "ended_by", "end_reason", "updated_at"])
+        check_ins_withdraw(engagement=locked, now=now)
     return locked
 
 
@@ -476,6 +493,7 @@ def engagement_graduate(
         locked.ended_at = now
         locked.ended_by = by
         locked.save(update_fields=["status", "ended_at", "ended_by", "updated_at"])
+        check_ins_withdraw(engagement=locked, now=now)
     return locked
 
 
@@ -512,6 +530,9 @@ def client_engagements_erase(*, user: User) -> int:
         count = engagements.count()
         # Blank the free texts first, so no copy survives in a row a failed delete would leave.
         Goal.objects.filter(engagement__client=user).update(text="", proposed_text="")
+        CheckInPart.objects.filter(check_in__engagement__client=user).update(answers="", scores="")
+        CheckIn.objects.filter(engagement__client=user).update(goal_ratings="")
+        Alert.objects.filter(engagement__client=user).update(acknowledgement="")
         engagements.update(end_reason="")
         engagements.delete()
     return count

@@ -14,7 +14,16 @@ from django.http import Http404
 
 from rapport.accounts.models import User
 from rapport.booking.models import Appointment, AppointmentKind
-from rapport.care.models import Engagement, Invitation, InvitationStatus, Session, Side
+from rapport.care.models import (
+    Alert,
+    CheckIn,
+    Engagement,
+    Invitation,
+    InvitationStatus,
+    Session,
+    Side,
+)
+from rapport.care.tokens import BadCheckInToken, check_in_token_read
 from rapport.directory.access import get_practice_therapist
 from rapport.directory.models import TherapistProfile
 
@@ -108,3 +117,47 @@ def get_first_session_for_therapist(
     if session is None:
         raise Http404("No such session.")
     return session
+
+
+def get_check_in_for_client(user: User | AnonymousUser, public_id: uuid.UUID) -> CheckIn:
+    """One of the signed-in person's own check-ins (any status: the page says when one has
+    closed or was answered)."""
+    client = _signed_in(user)
+    check_in = (
+        CheckIn.objects.filter(engagement__client=client, public_id=public_id)
+        .select_related("engagement__therapist", "engagement__client")
+        .first()
+    )
+    if check_in is None:
+        raise Http404("No such check-in.")
+    return check_in
+
+
+def get_check_in_by_token(token: str) -> CheckIn:
+    """The check-in a request e-mail's link opens. The link can only ever answer it: the page
+    shows no earlier answers, and once answered or closed it says only that."""
+    try:
+        public_id = check_in_token_read(token=token)
+    except BadCheckInToken:
+        raise Http404("This link is not valid or has expired.") from None
+    check_in = (
+        CheckIn.objects.filter(public_id=public_id)
+        .select_related("engagement__therapist", "engagement__client")
+        .first()
+    )
+    if check_in is None or not check_in.engagement.client.is_active:
+        raise Http404("This link is not valid or has expired.")
+    return check_in
+
+
+def get_alert_for_therapist(user: User | AnonymousUser, public_id: uuid.UUID) -> Alert:
+    """An alert about one of the signed-in therapist's clients."""
+    therapist = get_practice_therapist(user)
+    alert = (
+        Alert.objects.filter(engagement__therapist=therapist, public_id=public_id)
+        .select_related("engagement__client", "engagement__therapist", "check_in")
+        .first()
+    )
+    if alert is None:
+        raise Http404("No such alert.")
+    return alert

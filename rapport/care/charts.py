@@ -1,8 +1,9 @@
 """Check-in charts drawn on the server: an SVG, a text summary and a table for the same numbers.
 
-Pure functions of plain data (no models, no database, no JavaScript, no external assets), so a
-page or an e-mail-free export can show a client's history the same way, and tests can read the
-markup with an XML parser.
+Pure functions of plain data (no models, no database, no JavaScript, no external assets): the
+client's pages and the therapist's show a history the same way, and tests read the markup with
+an XML parser. A chart draws exactly what it is given, so the caller builds it only from scores
+the viewer may see (the client's sharing choice decides that for the therapist, not this module).
 
 How a page uses it::
 
@@ -20,10 +21,15 @@ How a page uses it::
 
     {% include "care/_chart.html" with chart=alliance_chart %}
 
+``cutoff`` and ``reliable_change`` come from the instrument's norms: the clinical cutoff
+(``rapport.care.instruments.clinical_cutoff``) and the smallest reliable difference, 1.96 × the
+standard error of the difference (``Change.standard_error_of_difference``).
+
 The partial renders a ``<figure>``: the title and summary as its caption, the SVG, a legend
 (colour, marker shape and dash pattern of each line, so colour is never the only cue) and a
 "Show as a table" disclosure with the same values. ``id_prefix`` must be unique on the page
-(it names the SVG's title and description for ``aria-labelledby``).
+(it names the SVG's title and description for ``aria-labelledby``). With no check-ins the chart
+says "No check-ins yet"; a page may rather leave it out while ``has_check_ins`` is False.
 
 Every line shares the chart's scale and x positions (one x position per check-in). A ``None``
 value is a check-in with no score: the line breaks there rather than bridging the gap, and the
@@ -49,7 +55,7 @@ import re
 from dataclasses import dataclass
 from fractions import Fraction
 from html import escape
-from typing import Any
+from typing import TypedDict
 
 from django.utils.safestring import SafeString, mark_safe
 
@@ -57,8 +63,12 @@ __all__ = [
     "EMPTY_MESSAGE",
     "NO_SCORE",
     "Chart",
+    "ChartContext",
+    "ChartTable",
+    "LegendEntry",
     "Line",
     "Point",
+    "TableRow",
     "chart_context",
     "chart_summary",
     "chart_svg",
@@ -361,10 +371,22 @@ def _axes(chart: Chart) -> list[str]:
     return parts
 
 
-def _band(chart: Chart) -> list[str]:
+def _annotation(x: float, y: float, text: str, *, anchor: str, fill: str) -> str:
+    """A label drawn over the lines with a halo of the plot's colour, so a line crossing it
+    does not strike the words through."""
+    return (
+        f'<text class="care-chart__annotation" x="{_number(x)}" y="{_number(y)}" '
+        f'text-anchor="{anchor}" font-size="{ANNOTATION_FONT_SIZE}" fill="{fill}" '
+        f'stroke="{PLOT_BACKGROUND}" stroke-width="4" stroke-linejoin="round" '
+        f'paint-order="stroke">{_text(text)}</text>'
+    )
+
+
+def _band(chart: Chart) -> tuple[list[str], list[str]]:
+    """The band's shape (drawn under everything) and its label (drawn over the lines)."""
     baseline = _baseline(chart)
     if chart.reliable_change is None or baseline is None:
-        return []
+        return [], []
     top = _y(chart, baseline + chart.reliable_change)
     bottom = _y(chart, baseline - chart.reliable_change)
     # Inside the band along its lower edge (the cutoff's label sits above its line, so the two
@@ -375,28 +397,27 @@ def _band(chart: Chart) -> list[str]:
         label_y = top - 5
     else:
         label_y = bottom + 16
-    return [
+    shape = (
         f'<rect class="care-chart__band" x="{PLOT_LEFT}" y="{_number(top)}" '
-        f'width="{PLOT_RIGHT - PLOT_LEFT}" height="{_number(bottom - top)}" fill="{BAND_FILL}"/>',
-        f'<text class="care-chart__annotation" x="{PLOT_LEFT + 6}" y="{_number(label_y)}" '
-        f'font-size="{ANNOTATION_FONT_SIZE}" fill="{MUTED}">{_text(BAND_LABEL)}</text>',
-    ]
+        f'width="{PLOT_RIGHT - PLOT_LEFT}" height="{_number(bottom - top)}" fill="{BAND_FILL}"/>'
+    )
+    return [shape], [_annotation(PLOT_LEFT + 6, label_y, BAND_LABEL, anchor="start", fill=MUTED)]
 
 
-def _cutoff(chart: Chart) -> list[str]:
+def _cutoff(chart: Chart) -> tuple[list[str], list[str]]:
+    """The cutoff's dashed line (under the data) and its label (over it)."""
     if chart.cutoff is None:
-        return []
+        return [], []
     y = _y(chart, chart.cutoff)
     # Below the line when it runs along the top edge, so the label stays inside the picture.
     label_y = y - 6 if y - PLOT_TOP >= 16 else y + 16
-    return [
+    shape = (
         f'<line class="care-chart__cutoff" x1="{PLOT_LEFT}" y1="{_number(y)}" '
         f'x2="{PLOT_RIGHT}" y2="{_number(y)}" stroke="{INK}" stroke-width="1.5" '
-        'stroke-dasharray="6 3"/>',
-        f'<text class="care-chart__annotation" x="{PLOT_RIGHT - 6}" y="{_number(label_y)}" '
-        f'text-anchor="end" font-size="{ANNOTATION_FONT_SIZE}" fill="{INK}">'
-        f"{_text(f'{chart.cutoff_label} ({_number(chart.cutoff)})')}</text>",
-    ]
+        'stroke-dasharray="6 3"/>'
+    )
+    label = f"{chart.cutoff_label} ({_number(chart.cutoff)})"
+    return [shape], [_annotation(PLOT_RIGHT - 6, label_y, label, anchor="end", fill=INK)]
 
 
 def _series(chart: Chart, index: int, line: Line) -> str:
@@ -455,10 +476,14 @@ def chart_svg(chart: Chart, *, id_prefix: str) -> SafeString:
     if not chart.x_labels:
         parts.append(_centred_message(EMPTY_MESSAGE))
     else:
-        parts.extend(_band(chart))
+        # Painted in order: band, grid and axes, cutoff line, the data, then the labels on top.
+        band, band_label = _band(chart)
+        cutoff, cutoff_label = _cutoff(chart)
+        parts.extend(band)
         parts.extend(_axes(chart))
-        parts.extend(_cutoff(chart))
+        parts.extend(cutoff)
         parts.extend(_series(chart, index, line) for index, line in enumerate(chart.lines))
+        parts.extend(band_label + cutoff_label)
         if not any(_scored(line) for line in chart.lines):
             parts.append(_centred_message(NO_SCORES_MESSAGE))
     parts.append("</svg>")
@@ -540,11 +565,37 @@ def _cell(value: float | None) -> str:
     return NO_SCORE if value is None else _number(value)
 
 
-def chart_table(chart: Chart) -> dict[str, Any]:
-    """The same values as a table: ``caption``, ``header`` (the first column's heading, then one
-    per line) and ``rows``, one per check-in: ``{"label": x_label, "cells": [...]}`` with each
-    value as given (not clamped) or "no score"."""
-    rows = [
+class TableRow(TypedDict):
+    label: str  # the check-in (the row's heading)
+    cells: list[str]  # one per line: the value as given (not clamped), or "no score"
+
+
+class ChartTable(TypedDict):
+    caption: str
+    header: list[str]  # "Check-in", then each line's label
+    rows: list[TableRow]  # one per check-in, in order
+
+
+class LegendEntry(TypedDict):
+    label: str
+    swatch: SafeString  # a small picture of the line: its colour, dash pattern and marker
+
+
+class ChartContext(TypedDict):
+    id_prefix: str
+    title: str
+    svg: SafeString
+    summary: str  # all of the summary, as in the SVG's description
+    summary_opening: str  # the same words split for the caption: the opening sentence...
+    summary_lines: list[str]  # ...then one item per line
+    legend: list[LegendEntry]  # empty when there are no check-ins
+    table: ChartTable
+    has_check_ins: bool  # a page may leave the chart out while this is False
+
+
+def chart_table(chart: Chart) -> ChartTable:
+    """The same values as a table, one row per check-in, for the partial's ``<table>``."""
+    rows: list[TableRow] = [
         {
             "label": label,
             "cells": [_cell(line.points[index].value) for line in chart.lines],
@@ -558,15 +609,17 @@ def chart_table(chart: Chart) -> dict[str, Any]:
     }
 
 
-def chart_context(chart: Chart, *, id_prefix: str) -> dict[str, Any]:
+def chart_context(chart: Chart, *, id_prefix: str) -> ChartContext:
     """Everything ``care/_chart.html`` needs: ``{% include "care/_chart.html" with chart=… %}``.
 
-    Keys: ``id_prefix``, ``title``, ``svg`` (safe markup), ``summary`` (plain text, all of it),
-    ``summary_opening`` and ``summary_lines`` (the same words split for a list, one item per
-    line), ``legend`` (``label`` and a safe ``swatch`` picture per line), ``table`` (see
-    :func:`chart_table`) and ``has_check_ins``.
+    ``id_prefix`` must be unique on the page (see :func:`chart_svg`).
     """
     opening, per_line = _summary_parts(chart)
+    legend: list[LegendEntry] = (
+        [{"label": line.label, "swatch": _swatch(index)} for index, line in enumerate(chart.lines)]
+        if chart.x_labels
+        else []
+    )
     return {
         "id_prefix": id_prefix,
         "title": chart.title,
@@ -574,12 +627,7 @@ def chart_context(chart: Chart, *, id_prefix: str) -> dict[str, Any]:
         "summary": chart_summary(chart),
         "summary_opening": opening,
         "summary_lines": per_line,
-        "legend": [
-            {"label": line.label, "swatch": _swatch(index)}
-            for index, line in enumerate(chart.lines)
-        ]
-        if chart.x_labels
-        else [],
+        "legend": legend,
         "table": chart_table(chart),
         "has_check_ins": bool(chart.x_labels),
     }

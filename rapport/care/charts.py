@@ -99,8 +99,8 @@ MAX_X_LABEL_CHARACTERS = 12
 # --- series styles --------------------------------------------------------------------------
 # Okabe & Ito's colour-blind-safe palette, keeping only the colours with at least 3:1 contrast
 # against the white plot (WCAG 1.4.11 for graphics). Colour is never the only cue: each line
-# also has its own marker shape and dash pattern. The three tuples have coprime-enough lengths
-# that the first 20 lines all get different combinations.
+# also has its own marker shape and dash pattern. Colours and dashes repeat every 4 lines and
+# markers every 5, so the first 20 lines all look different.
 PALETTE = ("#0072B2", "#D55E00", "#009E73", "#CC79A7")
 MARKERS = ("circle", "square", "triangle", "diamond", "triangle-down")
 DASHES = ("", "8 4", "2 4", "10 4 2 4")
@@ -201,7 +201,12 @@ def _text(value: str) -> str:
 def _shorten(label: str) -> str:
     if len(label) <= MAX_X_LABEL_CHARACTERS:
         return label
-    return label[: MAX_X_LABEL_CHARACTERS - 1] + "…"
+    cut = label[: MAX_X_LABEL_CHARACTERS - 1].rstrip()
+    # At a word's end when that keeps most of it: "3 March…" rather than "3 March 202…".
+    space = cut.rfind(" ")
+    if space >= MAX_X_LABEL_CHARACTERS // 2:
+        cut = cut[:space].rstrip()
+    return cut + "…"
 
 
 def _sentence_case(label: str) -> str:

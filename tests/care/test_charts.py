@@ -232,6 +232,24 @@ def test_x_axis_labels_are_thinned_to_stay_apart_and_always_show_the_ends():
     assert x_ticks(13) == ["Session 1", "Session 5", "Session 9", "Session 13"]
 
 
+def test_long_check_in_names_are_shortened_on_the_axis_but_whole_in_the_table():
+    chart = _chart(
+        Line(
+            label="Total",
+            points=(
+                Point(x_label="3 March 2026 (first)", value=4),
+                Point(x_label="17 March", value=5),
+            ),
+        )
+    )
+    root = _svg(chart)
+
+    x_ticks = [t for t in _texts(root, "care-chart__tick") if not t.isdigit()]
+    assert x_ticks == ["3 March…", "17 March"]
+    assert [row["label"] for row in table_of(chart)["rows"]] == ["3 March 2026 (first)", "17 March"]
+    assert "3 March 2026 (first)" in chart_summary(chart)
+
+
 def test_every_line_differs_by_more_than_colour():
     lines = [_line(f"Goal {i}", [1, 2, 3]) for i in range(6)]
     root = _svg(_chart(*lines))

@@ -269,7 +269,7 @@ class InstrumentVersion(models.Model):
     version = models.CharField(max_length=32)
     title = models.CharField(max_length=200)
     # sha256 of the canonical definition (instruments.content_hash): equal content, equal hash.
-    content_hash = models.CharField(max_length=64)
+    content_hash = models.CharField(max_length=80)
     # The canonical definition (instruments.definition_dict), checked before it was stored.
     definition = models.JSONField()
     builtin = models.BooleanField(default=False)

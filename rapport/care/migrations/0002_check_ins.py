@@ -57,7 +57,7 @@ class Migration(migrations.Migration):
                 ('slug', models.SlugField(max_length=64)),
                 ('version', models.CharField(max_length=32)),
                 ('title', models.CharField(max_length=200)),
-                ('content_hash', models.CharField(max_length=64)),
+                ('content_hash', models.CharField(max_length=80)),
                 ('definition', models.JSONField()),
                 ('builtin', models.BooleanField(default=False)),
                 ('loaded_at', models.DateTimeField()),

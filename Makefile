@@ -24,6 +24,7 @@ demo: install
 	$(BIN)/rapport seed --therapists $(DEMO_THERAPISTS) --seed $(DEMO_SEED)
 	$(BIN)/rapport seed_bookings --seed $(DEMO_SEED)
 	$(BIN)/rapport seed_videos --seed $(DEMO_SEED)
+	$(BIN)/rapport seed_care --seed $(DEMO_SEED)
 	$(MAKE) --no-print-directory serve
 
 # The web server and the background task worker together, until Ctrl-C.

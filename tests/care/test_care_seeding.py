@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 import json
+import re
 import zoneinfo
 from itertools import pairwise
 from pathlib import Path
@@ -350,3 +351,14 @@ def test_the_command_refuses_production_and_a_missing_directory(reference_data):
     with pytest.raises(CommandError, match="whole number"):
         call_command("seed_care", "--seed", "many", stdout=io.StringIO())
     assert not Engagement.objects.exists()
+
+
+def test_the_readme_names_the_demo_sign_ins():
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    demo = readme.split("## Demo data", 1)[1].split("\n## ", 1)[0]
+
+    listed = set(re.findall(r"^\| `([^`]+@example\.org)` \|", demo, flags=re.MULTILINE))
+    assert listed == {THERAPIST_EMAIL, *(story.email for story in STORIES)}
+    assert f"`{DEMO_PASSWORD}`" in demo
+    makefile = (Path(__file__).resolve().parents[2] / "Makefile").read_text(encoding="utf-8")
+    assert "rapport seed_care --seed $(DEMO_SEED)" in makefile

@@ -20,6 +20,7 @@ from pydantic import AwareDatetime, ConfigDict
 
 from rapport.accounts.models import User
 from rapport.care import access, selectors, services
+from rapport.care.api_checkins import AlertOut, CheckInRecordOut, engagement_check_ins
 from rapport.care.models import MAX_GOAL_LENGTH, MAX_GOALS, Engagement, Goal, Invitation, Side
 from rapport.core.audit import audit_reads
 from rapport.core.problems import SIGNED_IN_FAILURES, problem_openapi_responses
@@ -65,6 +66,13 @@ class EngagementOut(EngagementSummaryOut):
     end_reason: str
     sessions: list[SessionOut]
     goals: list[GoalOut]
+    check_ins: list[CheckInRecordOut] = Field(
+        description="Answered check-ins, oldest first: all of them for the client; for the "
+        "therapist what the client shares (scores only by default, item answers or nothing)."
+    )
+    alerts: list[AlertOut] = Field(
+        description="Therapists: alerts not yet acknowledged, whatever the client shares."
+    )
 
 
 class InvitationOut(Schema):
@@ -157,6 +165,7 @@ def _detail(request: HttpRequest, engagement: Engagement, side: str) -> dict[str
             for session in engagement.sessions.all()
         ],
         "goals": [_goal(goal) for goal in goals],
+        **engagement_check_ins(request, engagement, side),
     }
 
 
@@ -222,7 +231,7 @@ def engagement_create(request: HttpRequest, payload: EngagementIn) -> Status[Any
 @router.get(
     "/{id}",
     response=EngagementOut,
-    summary="One engagement: sessions, goals, sharing",
+    summary="One engagement: sessions, goals, sharing, check-ins as shared",
     openapi_extra=problem_openapi_responses({**SIGNED_IN_FAILURES, 404: NOT_YOURS}),
 )
 def engagement_detail(request: HttpRequest, id: str) -> dict[str, Any]:

@@ -10,6 +10,8 @@ class CareConfig(AppConfig):
         from django.db.models.signals import post_migrate
 
         from rapport.booking.hooks import register_first_session_hook
+        from rapport.care.api_checkins import check_in_problem
+        from rapport.care.errors import CheckInError
         from rapport.care.models import Alert, CheckIn, CheckInPart, Engagement, Goal, Session
         from rapport.care.privacy import care_export
         from rapport.care.services import (
@@ -20,6 +22,7 @@ class CareConfig(AppConfig):
         from rapport.core.audit import register_health_model
         from rapport.core.housekeeping import register_housekeeping_step
         from rapport.core.privacy import register_erasure_step, register_export_section
+        from rapport.core.problems import register_problem_handler
 
         # The end reason and the goals are what the client or therapist wrote about the client;
         # the sharing choice is the client's consent, so its changes are audited too.
@@ -33,6 +36,7 @@ class CareConfig(AppConfig):
         register_health_model(CheckInPart, owner_field="check_in__engagement__client")
         register_health_model(Alert, owner_field="engagement__client")
         register_export_section("care", care_export)
+        register_problem_handler(CheckInError, check_in_problem)
         register_erasure_step("care", lambda user: client_engagements_erase(user=user))
         register_first_session_hook(
             "care",

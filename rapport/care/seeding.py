@@ -215,8 +215,7 @@ def _demo_password_hash() -> str:
     return make_password(DEMO_PASSWORD)
 
 
-def _client(story: _Story, rng: random.Random) -> User:
-    name = f"{rng.choice(_FIRST_NAMES)} {rng.choice(_LAST_NAMES)}"
+def _client(story: _Story, name: str) -> User:
     existing = _account(story.email)
     if existing is not None:
         return existing
@@ -372,13 +371,24 @@ def seed_care(*, seed: int, now: dt.datetime | None = None) -> CareSeedResult:
         instrument_for_purpose(purpose)
     with transaction.atomic():
         therapist = _demo_therapist(rng=rng, now=now)
+    # Different first and last names, so the therapist's list tells the clients apart; drawn
+    # from their own generator, so a rerun names a missing client as the first run did.
+    name_rng = random.Random(f"care:{seed}:names")
+    names = [
+        f"{first} {last}"
+        for first, last in zip(
+            name_rng.sample(_FIRST_NAMES, len(STORIES)),
+            name_rng.sample(_LAST_NAMES, len(STORIES)),
+            strict=True,
+        )
+    ]
     created = []
     present = []
-    for story in STORIES:
+    for story, name in zip(STORIES, names, strict=True):
         # Each story draws from its own generator: an existing one leaves the others unchanged.
         story_rng = random.Random(f"care:{seed}:{story.key}")
         with transaction.atomic():
-            client = _client(story, story_rng)
+            client = _client(story, name)
             if Engagement.objects.filter(client=client, therapist=therapist).exists():
                 present.append(story.key)
                 continue

@@ -274,11 +274,13 @@ def test_a_second_run_adds_nothing(generated):
 def test_a_missing_story_is_made_again_and_the_others_left_alone(generated):
     seed_care(seed=2, now=NOW)
     kept = {key: _engagement(key).pk for key in KEYS if key != "crisis"}
+    name = User.objects.get(email="care.crisis@example.org").name
     User.objects.filter(email="care.crisis@example.org").delete()
 
     again = seed_care(seed=2, now=NOW)
 
     assert again.created == ("crisis",)
+    assert User.objects.get(email="care.crisis@example.org").name == name
     assert {key: _engagement(key).pk for key in kept} == kept
     assert Alert.objects.filter(engagement=_engagement("crisis"), acknowledged_at=None).exists()
 
@@ -319,6 +321,10 @@ def test_the_same_seed_gives_the_same_demo(generated):
 
     assert _snapshot() == first
     assert len(first) == 4
+    # The therapist's list tells the four apart.
+    names = [story["name"] for story in first.values()]
+    assert len({name.split()[0] for name in names}) == 4
+    assert len({name.split()[-1] for name in names}) == 4
 
 
 def test_without_a_generated_therapist_nothing_is_written(reference_data):

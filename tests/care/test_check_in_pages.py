@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import math
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
 
@@ -15,7 +16,7 @@ from auditlog.models import LogEntry
 from django.test import Client
 from django.utils import timezone
 
-from rapport.care import instruments, services
+from rapport.care import history, instruments, progress, services
 from rapport.care.models import (
     CheckIn,
     CheckInStatus,
@@ -750,3 +751,82 @@ def test_another_clients_progress_page_is_not_found(history_of_three):
     assert response.status_code == 404
     assert b"Sleep better" not in response.content
     assert as_user(engagement.therapist.user).get(_progress(engagement)).status_code == 404
+
+
+# --- the charts' data (rapport.care.progress), also used by the therapist's page ---------------
+
+
+def test_the_charts_carry_each_check_ins_scores_and_the_norms_of_the_progress_check(
+    history_of_three,
+):
+    records = history.for_client(engagement=history_of_three)
+    alliance = progress.alliance_chart(records)
+    assert alliance is not None
+    assert (alliance.y_min, alliance.y_max) == (1, 5)
+    assert [line.label for line in alliance.lines] == ["Total", "Bond", "Goals", "Tasks"]
+    assert alliance.x_labels == ("After session 1", "After session 2")
+    assert [[p.value for p in line.points] for line in alliance.lines] == [
+        [3.8, 3.8],
+        [4, 4],
+        [3, 3],
+        [4.5, 4.5],
+    ]
+    assert alliance.cutoff is None  # no norms
+    assert alliance.reliable_change is None
+
+    chart = progress.progress_chart(records)
+    assert chart is not None
+    assert (chart.y_min, chart.y_max) == (0, 20)
+    assert chart.x_labels == ("At the start", "After session 2")
+    assert [p.value for p in chart.lines[0].points] == [5, 15]
+    assert chart.higher_is_better is True
+    # By hand from the definition's (synthetic) norms: the cutoff between the two samples'
+    # means weighted by the other's SD, (4 × 15 + 3 × 9) / 7; the reliable difference
+    # 1.96 × √2 × SD_clinical × √(1 − reliability) = 1.96 × √2 × 4 × √0.2.
+    assert chart.cutoff == pytest.approx(87 / 7)
+    assert chart.reliable_change == pytest.approx(1.96 * math.sqrt(2) * 4 * math.sqrt(0.2))
+
+    goals = progress.goals_chart(records)
+    assert goals is not None
+    assert (goals.y_min, goals.y_max) == (0, 10)
+    assert [line.label for line in goals.lines] == ["Goal 1: Sleep better"]
+    assert [p.value for p in goals.lines[0].points] == [3, 7]
+
+
+def _record(after: int, ratings: list[tuple[int, str, int | None]]) -> history.CheckInRecord:
+    return history.CheckInRecord(
+        check_in=CheckIn(),
+        completed_at=timezone.now(),
+        after_session=after,
+        parts=(),
+        goal_ratings=tuple(history.GoalRating(p, text, rating) for p, text, rating in ratings),
+    )
+
+
+def test_goal_lines_follow_each_goal_by_its_number_with_gaps_where_it_was_not_rated():
+    records = [
+        _record(0, []),  # asked no goals: not on the chart
+        _record(1, [(1, "Sleep", 2), (2, "Walk", None)]),
+        _record(2, [(1, "Sleep through the night", 5)]),  # goal 2 not asked this time
+        _record(3, [(1, "Sleep through the night", 6), (2, "Walk daily", 4)]),
+    ]
+    chart = progress.goals_chart(records)
+    assert chart is not None
+    assert chart.x_labels == ("After session 1", "After session 2", "After session 3")
+    # Named with the latest wording.
+    assert [line.label for line in chart.lines] == [
+        "Goal 1: Sleep through the night",
+        "Goal 2: Walk daily",
+    ]
+    assert [[p.value for p in line.points] for line in chart.lines] == [
+        [2, 5, 6],
+        [None, None, 4],
+    ]
+
+
+def test_nothing_to_draw_is_no_chart():
+    records = [_record(1, [])]
+    assert progress.alliance_chart(records) is None
+    assert progress.progress_chart(records) is None
+    assert progress.goals_chart(records) is None
+    assert progress.goals_chart([]) is None

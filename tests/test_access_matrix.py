@@ -409,7 +409,20 @@ ENGAGEMENT_ENDPOINTS = [
     EngagementEndpoint("API sharing", "put",
                        lambda e: f"/api/v1/engagements/{e.public_id}/sharing", is_api=True,
                        body={"sharing": "item_answers"}),
+    EngagementEndpoint("API check-in", "get",
+                       lambda e: f"/api/v1/check-ins/{_open_check_in(e).public_id}", is_api=True),
+    EngagementEndpoint("API check-in answers", "post",
+                       lambda e: f"/api/v1/check-ins/{_open_check_in(e).public_id}/answers",
+                       is_api=True, body={"answers": {
+                           "fit": {"understood": 1, "open": 1, "focus": 1, "continue": 1},
+                           "progress": {"energy": 0, "getting-things-done": 0, "enjoyment": 0,
+                                        "connection": 0, "looking-after-myself": 0}}}),
 ]  # fmt: skip
+
+
+def _open_check_in(engagement: Any) -> Any:
+    return engagement.check_ins.get(status="open")
+
 
 ENGAGEMENT_ROLES: dict[str, dict[str, Any] | None] = {
     "anonymous": None,
@@ -449,7 +462,9 @@ def _engagement_state(engagement: Any) -> tuple[Any, ...]:
     stored = Engagement.objects.get(pk=engagement.pk)
     goals = [(g.text, g.proposed_text, g.client_agreed_at, g.therapist_agreed_at)
              for g in stored.goals.all()]  # fmt: skip
-    return (stored.status, stored.sharing, stored.end_reason, stored.sessions.count(), goals)
+    check_ins = [(c.status, c.completed_at) for c in stored.check_ins.all()]
+    return (stored.status, stored.sharing, stored.end_reason, stored.sessions.count(), goals,
+            check_ins)  # fmt: skip
 
 
 @pytest.mark.parametrize("role", list(ENGAGEMENT_ROLES))

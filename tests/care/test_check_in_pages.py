@@ -407,6 +407,7 @@ def test_a_second_submission_is_already_answered_and_changes_nothing(at_start):
     response = client.post(url(check_in), again)
     assert response.status_code == 409
     assert "already answered" in main(response).text()
+    assert any(a.attrs.get("href") == url(check_in) for a in main(response).find_all("a"))
     assert stored_answers(CheckIn.objects.get(pk=check_in.pk)) == before
 
 

@@ -134,6 +134,7 @@ def _closed_page(
         request,
         "care/check_in_closed.html",
         {
+            "check_in": check_in,
             "state": state,
             "newer": newer,
             "by_link": by_link,

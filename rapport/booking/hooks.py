@@ -9,8 +9,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from django.utils.html import conditional_escape
+from django.utils.safestring import SafeString
+
 if TYPE_CHECKING:
+    from django.http import HttpRequest
+
     from rapport.booking.models import Appointment
+    from rapport.directory.models import TherapistProfile
 
 # Called with (consultation, session) inside the transaction that books the first session: a
 # hook that raises undoes the booking, so hooks refuse nothing a booking may do.
@@ -27,3 +33,29 @@ def register_first_session_hook(name: str, hook: FirstSessionHook) -> None:
 def first_session_hooks_run(*, consultation: Appointment, session: Appointment) -> None:
     for _name, hook in sorted(_first_session_hooks.items()):
         hook(consultation, session)
+
+
+# What an app adds to the practice home's "Needs your attention" region: called with the
+# request and the signed-in therapist, it returns its rendered HTML, or "" when nothing needs
+# the therapist (the region then says so). A part records its own audited reads.
+DashboardPart = Callable[["HttpRequest", "TherapistProfile"], str]
+
+_dashboard_parts: dict[str, DashboardPart] = {}
+
+
+def register_dashboard_part(name: str, part: DashboardPart) -> None:
+    """Registering the same name again replaces the earlier part."""
+    _dashboard_parts[name] = part
+
+
+def dashboard_parts_render(
+    *, request: HttpRequest, therapist: TherapistProfile
+) -> list[SafeString]:
+    """Each registered part's HTML, by name, leaving out the empty ones. A part's plain string
+    (not marked safe) is escaped: only a rendered template goes into the page as markup."""
+    rendered = []
+    for _name, part in sorted(_dashboard_parts.items()):
+        html = part(request, therapist)
+        if html:
+            rendered.append(SafeString(conditional_escape(html)))
+    return rendered

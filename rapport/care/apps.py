@@ -9,7 +9,7 @@ class CareConfig(AppConfig):
     def ready(self) -> None:
         from django.db.models.signals import post_migrate
 
-        from rapport.booking.hooks import register_first_session_hook
+        from rapport.booking.hooks import register_dashboard_part, register_first_session_hook
         from rapport.care.api_checkins import check_in_problem
         from rapport.care.errors import CheckInError
         from rapport.care.models import Alert, CheckIn, CheckInPart, Engagement, Goal, Session
@@ -19,6 +19,7 @@ class CareConfig(AppConfig):
             client_engagements_erase,
             engagement_for_first_session,
         )
+        from rapport.care.views.results import dashboard_alerts
         from rapport.core.audit import register_health_model
         from rapport.core.housekeeping import register_housekeeping_step
         from rapport.core.privacy import register_erasure_step, register_export_section
@@ -44,6 +45,8 @@ class CareConfig(AppConfig):
                 consultation=consultation, session=session
             ),
         )
+        # Open crisis alerts on the practice home, without content.
+        register_dashboard_part("care-alerts", dashboard_alerts)
         register_housekeeping_step(
             "check-in requests expired", lambda now: check_ins_expire(now=now)
         )

@@ -138,15 +138,13 @@ def test_another_therapists_requests_and_appointments_never_appear(signed_in, th
 # --- the page's order and the care region ------------------------------------------------------
 
 
-def test_the_care_region_comes_first_and_says_honestly_that_it_is_empty(signed_in):
+def test_the_attention_region_comes_first_and_says_honestly_that_it_is_empty(signed_in):
     page = text(signed_in.get(reverse(HOME)))
 
-    headings = ["care-heading", "listing-heading", "pending-heading", "upcoming-heading"]
+    headings = ["attention-heading", "listing-heading", "pending-heading", "upcoming-heading"]
     positions = [page.index(f'id="{heading}"') for heading in headings]
     assert positions == sorted(positions)
-    assert "Check-ins are not part of Rapport yet, so there is nothing to show." in section(
-        page, "care-heading"
-    )
+    assert "Nothing needs your attention right now." in section(page, "attention-heading")
 
 
 # --- requests and their clock ------------------------------------------------------------------

@@ -36,6 +36,7 @@ from rapport.booking.forms import (
     ReasonForm,
     WeeklyWindowFormSet,
 )
+from rapport.booking.hooks import dashboard_parts_render
 from rapport.booking.models import (
     Appointment,
     AppointmentKind,
@@ -268,6 +269,10 @@ def _render_practice_home(
         row.appointment for section in ("pending", "upcoming", "held") for row in context[section]
     ] + [appointment for appointment, _label in context["client_cancelled"]]
     audit_reads(request=request, instances=shown, reason="practice page")
+    # What apps above booking add to "Needs your attention" (care: check-in alerts).
+    context["attention_parts"] = dashboard_parts_render(
+        request=request, therapist=context["therapist"]
+    )
     return render(request, "booking/practice_home.html", context, status=status)
 
 

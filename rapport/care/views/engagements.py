@@ -22,7 +22,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST, require_safe
 
 from rapport.accounts.models import User
-from rapport.care import access, selectors, services
+from rapport.care import access, selectors, services, trends
 from rapport.care.forms import (
     AgreeForm,
     GoalsForm,
@@ -42,6 +42,7 @@ from rapport.care.models import (
     SessionStatus,
     Side,
 )
+from rapport.care.views import results
 from rapport.core.audit import audit_reads
 from rapport.core.timezones import moment_label
 from rapport.directory.access import get_practice_therapist
@@ -256,12 +257,22 @@ def _clients_page(
 ) -> HttpResponse:
     therapist = get_practice_therapist(request.user)
     engagements = list(selectors.therapist_engagements(therapist=therapist))
+    open_engagements = [e for e in engagements if e.status not in CLOSED_STATUSES]
+    # How each current client is doing, in a fixed number of queries (rapport.care.trends);
+    # the scores shown are health data, so their reads are recorded.
+    client_trends = trends.client_trends(engagements=open_engagements)
+    audit_reads(
+        request=request,
+        instances=[part for trend in client_trends.values() for part in trend.parts_read],
+        reason="client list trends",
+    )
     return render(
         request,
         "care/practice_clients.html",
         {
-            "open_engagements": [e for e in engagements if e.status not in CLOSED_STATUSES],
+            "open_engagements": open_engagements,
             "closed_engagements": [e for e in engagements if e.status in CLOSED_STATUSES],
+            "open_rows": [(e, client_trends[e.pk]) for e in open_engagements],
             "waiting": selectors.therapist_first_sessions_waiting(therapist=therapist),
             "invitations": selectors.therapist_pending_invitations(therapist=therapist),
             "invite_form": invite_form or InviteForm(),
@@ -334,6 +345,8 @@ def _practice_page(
             "can_resume": engagement.status == EngagementStatus.PAUSED,
             "can_graduate": engagement.status
             in (EngagementStatus.ONGOING, EngagementStatus.PAUSED),
+            # Open alerts and the latest scores as shared (alerts, check_ins_trend).
+            **results.practice_client_context(request, engagement),
         },
         status=status,
     )

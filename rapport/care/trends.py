@@ -1,0 +1,215 @@
+"""How each client is doing, in a few words, for the therapist's client list.
+
+A practice may hold hundreds of clients and thousands of answered check-ins, and every score is
+stored encrypted: reading and decrypting all of them for one list would cost far more than the
+page may take. So the list reads a fixed number of queries whatever the number of clients
+(the caller's engagements, one query for the answered parts it needs, one for the instrument
+versions they were asked with, one for open alerts), and the database picks the few parts each
+client's trend needs — the last two alliance check-ins (the latest and the direction since the
+one before) and the first and latest progress checks (the latest and the change since the
+start) — so only those are decrypted.
+
+The client's sharing applies as everywhere (``history.for_therapist``): with "nothing" the list
+shows no value, and reads none; a crisis alert is marked whatever the sharing.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from django.db.models import F, Q, QuerySet, Window
+from django.db.models.functions import RowNumber
+
+from rapport.care import instruments, selectors
+from rapport.care.models import (
+    Alert,
+    CheckInPart,
+    CheckInStatus,
+    Engagement,
+    InstrumentVersion,
+    Purpose,
+    Sharing,
+)
+
+__all__ = [
+    "ClientTrend",
+    "ScoreTrend",
+    "client_trends",
+    "number_label",
+]
+
+
+@dataclass(frozen=True)
+class ScoreTrend:
+    """One questionnaire's latest total with its band, and how it moved, in words."""
+
+    latest: float | None  # None: the latest check-in could not be scored
+    band: str | None
+    # The alliance's previous total, or the progress check's first one (None: only one so far).
+    earlier: float | None
+    words: str
+
+    @property
+    def latest_label(self) -> str:
+        return number_label(self.latest)
+
+
+@dataclass(frozen=True)
+class ClientTrend:
+    shared: bool  # False: the client keeps their check-ins private (no values here)
+    alert: bool  # an open crisis alert, shown whatever the sharing
+    alliance: ScoreTrend | None  # None: nothing answered yet (or not shared)
+    progress: ScoreTrend | None
+    # The parts whose scores this trend shows, for the caller to audit as read.
+    parts_read: tuple[CheckInPart, ...] = ()
+
+
+def number_label(value: float | None) -> str:
+    """A score as people read it: whole numbers without a decimal point."""
+    if value is None:
+        return "no score"
+    if float(value).is_integer():
+        return str(int(value))
+    return f"{value:.1f}"
+
+
+def _shown_parts(engagement_ids: Sequence[int]) -> list[CheckInPart]:
+    """The answered parts the trends need, chosen by the database: per engagement, the two
+    newest alliance parts and the newest and oldest progress parts (one query, a UNION of the
+    two choices; encrypted columns are decrypted only for these rows)."""
+    partition = [F("check_in__engagement_id"), F("purpose")]
+    newest_first = [F("check_in__completed_at").desc(), F("check_in_id").desc()]
+    oldest_first = [F("check_in__completed_at").asc(), F("check_in_id").asc()]
+
+    def answered(purpose: str) -> QuerySet[CheckInPart]:
+        return (
+            CheckInPart.objects.filter(
+                check_in__engagement_id__in=engagement_ids,
+                check_in__status=CheckInStatus.COMPLETED,
+                purpose=purpose,
+            )
+            .annotate(
+                engagement_id=F("check_in__engagement_id"),
+                completed_at=F("check_in__completed_at"),
+                newest=Window(RowNumber(), partition_by=partition, order_by=newest_first),
+                oldest=Window(RowNumber(), partition_by=partition, order_by=oldest_first),
+            )
+            .only("id", "check_in_id", "purpose", "instrument_id", "scores")
+            # A compound query's parts may not be ordered (SQLite refuses it).
+            .order_by()
+        )
+
+    # (The stubs do not see window annotations as filterable names.)
+    alliance = answered(Purpose.ALLIANCE).filter(newest__lte=2)  # type: ignore[misc]
+    progress = answered(Purpose.PROGRESS).filter(Q(newest=1) | Q(oldest=1))
+    return list(alliance.union(progress, all=True))
+
+
+def _total(part: CheckInPart) -> tuple[float | None, str | None]:
+    total = json.loads(part.scores)["total"] if part.scores else None
+    if total is None:
+        return None, None
+    return total["value"], total["band"]
+
+
+def _alliance(parts: list[CheckInPart]) -> ScoreTrend | None:
+    """``parts`` newest first (at most two)."""
+    if not parts:
+        return None
+    latest, band = _total(parts[0])
+    if len(parts) < 2:
+        return ScoreTrend(latest, band, None, "first alliance check-in")
+    earlier, _band = _total(parts[1])
+    if latest is None or earlier is None:
+        words = "no score to compare with the one before"
+    elif latest > earlier:
+        words = f"higher than the one before ({number_label(earlier)})"
+    elif latest < earlier:
+        words = f"lower than the one before ({number_label(earlier)})"
+    else:
+        words = "the same as the one before"
+    return ScoreTrend(latest, band, earlier, words)
+
+
+def _progress(
+    newest: CheckInPart | None,
+    oldest: CheckInPart | None,
+    versions: dict[int, InstrumentVersion],
+) -> ScoreTrend | None:
+    if newest is None:
+        return None
+    latest, band = _total(newest)
+    if oldest is None or oldest.pk == newest.pk:
+        return ScoreTrend(latest, band, None, "first progress check")
+    first, _band = _total(oldest)
+    if latest is None or first is None:
+        return ScoreTrend(latest, band, first, "no score to compare with the first")
+    since = f"since the first ({number_label(first)})"
+    instrument = selectors.instrument_of(versions[newest.instrument_id])
+    same_scale = versions[oldest.instrument_id].slug == versions[newest.instrument_id].slug
+    if instrument.norms is not None and same_scale:
+        change = instruments.reliable_change(instrument, first, latest)
+        if change.category is instruments.ChangeCategory.IMPROVED:
+            return ScoreTrend(latest, band, first, f"reliably better {since}")
+        if change.category is instruments.ChangeCategory.DETERIORATED:
+            return ScoreTrend(latest, band, first, f"reliably worse {since}")
+        return ScoreTrend(latest, band, first, f"no reliable change {since}")
+    # Without norms nothing says how large a difference matters: only its direction.
+    if latest == first:
+        return ScoreTrend(latest, band, first, f"the same as the first ({number_label(first)})")
+    direction = "higher" if latest > first else "lower"
+    return ScoreTrend(latest, band, first, f"{direction} than the first ({number_label(first)})")
+
+
+def client_trends(*, engagements: Iterable[Engagement]) -> dict[int, ClientTrend]:
+    """Each engagement's trend by its id (engagements of one therapist, already loaded)."""
+    engagements = list(engagements)
+    if not engagements:
+        return {}
+    shared_ids = [e.pk for e in engagements if e.sharing != Sharing.NOTHING]
+    parts = _shown_parts(shared_ids) if shared_ids else []
+    version_ids = {part.instrument_id for part in parts}
+    versions = InstrumentVersion.objects.in_bulk(version_ids) if version_ids else {}
+    alerted = set(
+        Alert.objects.filter(
+            engagement_id__in=[e.pk for e in engagements], acknowledged_at__isnull=True
+        ).values_list("engagement_id", flat=True)
+    )
+
+    alliance: dict[int, list[CheckInPart]] = {}
+    progress_newest: dict[int, CheckInPart] = {}
+    progress_oldest: dict[int, CheckInPart] = {}
+    for part in parts:
+        engagement_id: int = part.engagement_id  # type: ignore[attr-defined]
+        if part.purpose == Purpose.ALLIANCE:
+            alliance.setdefault(engagement_id, []).append(part)
+        else:
+            if part.newest == 1:  # type: ignore[attr-defined]
+                progress_newest[engagement_id] = part
+            if part.oldest == 1:  # type: ignore[attr-defined]
+                progress_oldest[engagement_id] = part
+
+    trends = {}
+    for engagement in engagements:
+        if engagement.sharing == Sharing.NOTHING:
+            trends[engagement.pk] = ClientTrend(
+                shared=False, alert=engagement.pk in alerted, alliance=None, progress=None
+            )
+            continue
+        ordered = sorted(
+            alliance.get(engagement.pk, []),
+            key=lambda part: part.newest,  # type: ignore[attr-defined]
+        )
+        newest = progress_newest.get(engagement.pk)
+        oldest = progress_oldest.get(engagement.pk)
+        read = {part.pk: part for part in [*ordered, newest, oldest] if part is not None}
+        trends[engagement.pk] = ClientTrend(
+            shared=True,
+            alert=engagement.pk in alerted,
+            alliance=_alliance(ordered),
+            progress=_progress(newest, oldest, versions),
+            parts_read=tuple(read.values()),
+        )
+    return trends

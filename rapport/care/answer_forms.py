@@ -6,12 +6,12 @@ offers, a question the check-in asks, enough answers to score) is the service's 
 (``add_problems``), so the page and the API refuse the same answers with the same words.
 
 Field names: ``<purpose>-<item id>`` for a question ("alliance-bond-at-ease"), ``goal-<position>``
-for a goal rating. No question has a default: a blank one is a question left out.
+for a goal rating. No question has a default: a blank one is a question left out. The goals are
+the ones the check-in asked about, worded as they were then (``history.goal_ratings_of``).
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -19,7 +19,7 @@ from typing import Any
 from django import forms
 from django.forms import BoundField
 
-from rapport.care import instruments
+from rapport.care import history, instruments
 from rapport.care.services import GOAL_RATING_MAX, GOAL_RATING_MIN
 from rapport.core.forms import AccessibleForm
 
@@ -34,20 +34,6 @@ class AskedPart:
 
     purpose: str
     instrument: instruments.Instrument
-
-
-@dataclass(frozen=True)
-class AskedGoal:
-    position: int
-    text: str  # the client's own words, as they were when the check-in was asked
-
-
-def asked_goals(snapshot: str) -> list[AskedGoal]:
-    """The goals a check-in asks about, from its stored (decrypted) goal snapshot."""
-    if not snapshot:
-        return []
-    data = json.loads(snapshot)
-    return [AskedGoal(position=goal["position"], text=goal["text"]) for goal in data["goals"]]
 
 
 def _answer_value(value: str) -> int | None:
@@ -90,7 +76,7 @@ class CheckInForm(AccessibleForm):
         data: Mapping[str, Any] | None = None,
         *,
         parts: Sequence[AskedPart],
-        goals: Sequence[AskedGoal],
+        goals: Sequence[history.GoalRating],
     ) -> None:
         self.parts = list(parts)
         self.goals = list(goals)
@@ -275,4 +261,4 @@ def _sentence(message: str) -> str:
     return text if text.endswith((".", "?", "!")) else text + "."
 
 
-__all__ = ["AskedGoal", "AskedPart", "CheckInForm", "Section", "asked_goals"]
+__all__ = ["AskedPart", "CheckInForm", "Section"]

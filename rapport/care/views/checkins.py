@@ -30,7 +30,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_safe
 
 from rapport.care import access, history, progress, selectors, services
-from rapport.care.answer_forms import AskedPart, CheckInForm, asked_goals
+from rapport.care.answer_forms import AskedPart, CheckInForm
 from rapport.care.charts import chart_context
 from rapport.care.crisis import CrisisCard, crisis_card
 from rapport.care.errors import CheckInAlreadyAnswered, CheckInAnswersInvalid, CheckInClosed
@@ -55,7 +55,7 @@ def _form(check_in: CheckIn, data: Any = None) -> CheckInForm:
         AskedPart(purpose=part.purpose, instrument=selectors.instrument_of(part.instrument))
         for part in check_in.parts.select_related("instrument").order_by("position")
     ]
-    return CheckInForm(data, parts=parts, goals=asked_goals(check_in.goal_ratings))
+    return CheckInForm(data, parts=parts, goals=history.goal_ratings_of(check_in.goal_ratings))
 
 
 def _state(check_in: CheckIn, now: dt.datetime) -> str:

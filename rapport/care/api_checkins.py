@@ -22,7 +22,7 @@ from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.utils import timezone
-from ninja import Field, Router, Schema, Status
+from ninja import Field, Query, Router, Schema, Status
 from pydantic import ConfigDict
 
 from rapport.accounts.models import User
@@ -500,8 +500,8 @@ def _page_number(raw: str | None, pages: int) -> int:
 )
 def check_in_list(
     request: HttpRequest,
-    due: str | None = None,
-    page: str | None = None,
+    due: str | None = Query(None, description="1: only the check-ins waiting for you."),
+    page: str | None = Query(None, description="Page number, from 1."),
 ) -> dict[str, Any]:
     user = _user(request)
     if due not in (None, "", "0", "1"):
@@ -562,7 +562,6 @@ def check_in_answers(request: HttpRequest, id: str, payload: AnswersIn) -> Statu
         check_in=check_in, answers=payload.answers, goal_ratings=payload.goals
     )
     stored = result.check_in
-    rows = {part.purpose: part for part in stored.parts.select_related("instrument")}
     assert stored.completed_at is not None
     return Status(
         201,
@@ -573,7 +572,11 @@ def check_in_answers(request: HttpRequest, id: str, payload: AnswersIn) -> Statu
             "parts": [
                 {
                     "purpose": part.purpose,
-                    "instrument": _instrument_ref(rows[part.purpose].instrument),
+                    "instrument": {
+                        "slug": part.instrument.slug,
+                        "version": part.instrument.version,
+                        "title": part.instrument.title,
+                    },
                     "scores": services.scores_dict(part.scores),
                 }
                 for part in result.parts
@@ -631,7 +634,9 @@ def instrument_list(request: HttpRequest) -> list[dict[str, Any]]:
     ),
 )
 def instrument_detail(
-    request: HttpRequest, slug: str, version: str | None = None
+    request: HttpRequest,
+    slug: str,
+    version: str | None = Query(None, description="An older version; the current one without."),
 ) -> dict[str, Any]:
     if version is None:
         row = selectors.instrument_current(slug=slug)

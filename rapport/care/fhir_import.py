@@ -54,6 +54,13 @@ _QUESTIONNAIRE_SOURCE = {
     "licence": "copyright",
 }
 _QUESTION_TYPES = frozenset({"choice", "integer"})
+# Extensions that give a coded answer its numeric value (R4's ordinalValue, R5's itemWeight).
+_WEIGHT_EXTENSIONS = frozenset(
+    {
+        "http://hl7.org/fhir/StructureDefinition/ordinalValue",
+        "http://hl7.org/fhir/StructureDefinition/itemWeight",
+    }
+)
 _WHOLE_NUMBER = re.compile(r"-?(0|[1-9][0-9]*)")
 
 Problems = list[tuple[str, str]]
@@ -205,19 +212,49 @@ class _Reader:
                 "with a display) or valueInteger",
             )
             return None
-        code, display = coding.get("code"), coding.get("display")
-        ok = True
-        if not isinstance(code, str) or not _WHOLE_NUMBER.fullmatch(code):
-            self.problem(
-                path + ".valueCoding.code",
-                f"must be a whole number such as 0, 1 or 2 (it is the answer's value): "
-                f"{code!r} is not",
-            )
-            ok = False
+        display = coding.get("display")
+        weight = self.weight(raw, path)
+        if weight is False:
+            return None
+        value = weight if isinstance(weight, int) else self.code_value(coding, path)
         if not isinstance(display, str) or not display.strip():
             self.problem(path + ".valueCoding.display", "is needed: it is the answer people see")
-            ok = False
-        return {"value": int(code), "label": display} if ok else None  # type: ignore[arg-type]
+            return None
+        return None if value is None else {"value": value, "label": display}
+
+    def code_value(self, coding: dict[str, Any], path: str) -> int | None:
+        code = coding.get("code")
+        if isinstance(code, str) and _WHOLE_NUMBER.fullmatch(code):
+            return int(code)
+        self.problem(
+            path + ".valueCoding.code",
+            f"must be a whole number such as 0, 1 or 2 (it is the answer's value), or the "
+            f"answer needs an ordinalValue or itemWeight extension: {code!r} is not",
+        )
+        return None
+
+    def weight(self, raw: dict[str, Any], path: str) -> int | bool | None:
+        """The answer's value from its ordinalValue or itemWeight extension (on the coding or
+        the answerOption), which coded answers (LOINC answer codes, say) carry beside a code
+        that is no number; None when there is none, False when it is not a whole number."""
+        places = [
+            (f"{path}.valueCoding.extension", raw["valueCoding"].get("extension", [])),
+            (f"{path}.extension", raw.get("extension", [])),
+        ]
+        for where, extensions in places:
+            for number, extension in enumerate(extensions):
+                if extension.get("url") not in _WEIGHT_EXTENSIONS:
+                    continue
+                value = extension.get("valueDecimal", extension.get("valueInteger"))
+                whole = isinstance(value, int) or (isinstance(value, float) and value.is_integer())
+                if isinstance(value, bool) or not whole:
+                    self.problem(
+                        f"{where}[{number}]",
+                        "must give a whole number (valueDecimal): it is the answer's value",
+                    )
+                    return False
+                return int(value)
+        return None
 
 
 def _scoring_problems(part: Any) -> Problems:

@@ -262,6 +262,38 @@ def test_integer_answers_and_details_from_the_scoring_part():
     assert score(instrument, {"r1": 3, "r2": 2, "r3": 0, "r4": 3}).total.value == 11
 
 
+ORDINAL = "http://hl7.org/fhir/StructureDefinition/ordinalValue"
+ITEM_WEIGHT = "http://hl7.org/fhir/StructureDefinition/itemWeight"
+
+
+def _questions(questionnaire: dict[str, Any]) -> list[dict[str, Any]]:
+    return questionnaire["item"][1]["item"] + questionnaire["item"][2:]
+
+
+def test_coded_answers_take_their_value_from_an_ordinal_value_or_item_weight():
+    questionnaire = _json(QUESTIONNAIRE)
+    for number, item in enumerate(_questions(questionnaire)):
+        for option in item["answerOption"]:
+            coding = option["valueCoding"]
+            value = int(coding["code"])
+            coding["code"] = f"TEST-{value + 7}"  # a code that is not the value
+            weight = {"url": ORDINAL, "valueDecimal": value}
+            if number % 2:
+                option["extension"] = [{**weight, "url": ITEM_WEIGHT}]
+            else:
+                coding["extension"] = [weight]
+    imported = questionnaire_instrument(json.dumps(questionnaire), SCORING.read_bytes())
+    assert imported.content_hash == parse_definition(NATIVE.read_bytes()).content_hash
+
+
+def test_an_ordinal_value_that_is_not_whole_is_refused():
+    questionnaire = _json(QUESTIONNAIRE)
+    coding = questionnaire["item"][2]["answerOption"][1]["valueCoding"]
+    coding["extension"] = [{"url": ORDINAL, "valueDecimal": 1.5}]
+    problems = _problems(questionnaire, _json(SCORING))
+    assert _paths(problems) == ["questionnaire: item[2].answerOption[1].valueCoding.extension[0]"]
+
+
 def _problems(questionnaire: Any, scoring: Any) -> list[tuple[str, str]]:
     with pytest.raises(DefinitionError) as caught:
         questionnaire_instrument(json.dumps(questionnaire), json.dumps(scoring))
@@ -597,3 +629,25 @@ def test_staff_without_a_second_factor_are_sent_to_set_one_up(client):
     response = client.get(LIST)
     assert response.status_code == 302
     assert response["Location"].startswith("/accounts/2fa/")
+
+
+@pytest.mark.django_db
+def test_an_oversized_scoring_part_is_named_at_its_own_field(staff_client):
+    big = json.dumps(_json(SCORING) | {"instructions": "x" * 2**20}).encode()
+    response = staff_client.post(LIST, _fhir_post(QUESTIONNAIRE.read_bytes(), big))
+    assert response.status_code == 400
+    page = response.content.decode()
+    assert 'id="id_fhir-scoring-error">This file is larger than 1 MiB.' in page
+    assert 'id="id_fhir-questionnaire-error"></p>' in page
+    assert _loaded() == set()
+
+
+@pytest.mark.django_db
+def test_an_upload_without_the_csrf_token_is_refused(staff):
+    from django.test import Client
+
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(staff)
+    response = client.post(LIST, _definition_post(NATIVE.read_bytes()))
+    assert response.status_code == 403
+    assert _loaded() == set()

@@ -831,3 +831,22 @@ def test_nothing_to_draw_is_no_chart():
     assert progress.progress_chart(records) is None
     assert progress.goals_chart(records) is None
     assert progress.goals_chart([]) is None
+
+
+# --- the way in -------------------------------------------------------------------------------
+
+
+def test_the_care_pages_offer_the_waiting_check_in_and_the_progress_page(at_start):
+    check_in = at_start
+    engagement = check_in.engagement
+    client = as_user(engagement.client)
+    for address in ("/care/", f"/care/{engagement.public_id}/"):
+        document = main(client.get(address))
+        assert "A check-in is waiting" in document.text()
+        assert any(a.attrs.get("href") == url(check_in) for a in document.find_all("a"))
+    engagement_page = main(client.get(f"/care/{engagement.public_id}/"))
+    assert any(a.attrs.get("href") == _progress(engagement) for a in engagement_page.find_all("a"))
+    # Once answered, nothing is waiting.
+    services.check_in_answer(check_in=check_in, answers={"fit": FIT, "progress": PROGRESS})
+    for address in ("/care/", f"/care/{engagement.public_id}/"):
+        assert "A check-in is waiting" not in main(client.get(address)).text()

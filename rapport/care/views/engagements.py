@@ -19,6 +19,7 @@ from django.core.exceptions import ValidationError
 from django.forms import Form
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.views.decorators.http import require_POST, require_safe
 
 from rapport.accounts.models import User
@@ -97,6 +98,7 @@ def client_home(request: HttpRequest) -> HttpResponse:
         {
             "engagements": selectors.client_engagements(user=user),
             "invitations": selectors.client_pending_invitations(user=user),
+            "check_ins_due": selectors.client_check_ins_due(user=user, now=timezone.now()),
         },
     )
 
@@ -153,6 +155,9 @@ def _client_page(
             "end_form": end_form or ReasonForm(),
             "problem": problem,
             "max_goals": MAX_GOALS,
+            "open_check_in": selectors.engagement_open_check_in(
+                engagement=engagement, now=timezone.now()
+            ),
         },
         status=status,
     )

@@ -160,6 +160,28 @@ def test_several_files_load_all_or_nothing(tmp_path):
 
 
 @pytest.mark.django_db
+def test_a_store_refused_half_way_rolls_back_the_files_before_it(tmp_path, monkeypatch):
+    """Someone else loads a clashing version between the checks and the store: the files
+    already stored in this run are rolled back with it."""
+    from rapport.care.management.commands import load_instrument
+
+    real_store = load_instrument.instrument_store
+    calls = []
+
+    def store(**kwargs):
+        calls.append(kwargs["instrument"].slug)
+        if len(calls) == 2:
+            raise DefinitionError([("version", "loaded by someone else a moment ago")])
+        return real_store(**kwargs)
+
+    monkeypatch.setattr(load_instrument, "instrument_store", store)
+    with pytest.raises(CommandError, match="someone else"):
+        _run(_write(tmp_path, "nine.json", nine_item()), NATIVE)
+    assert calls == ["synthetic-nine", "synthetic-routine"]
+    assert _loaded() == set()
+
+
+@pytest.mark.django_db
 def test_two_files_claiming_one_version_with_different_content_load_neither(tmp_path):
     first = _write(tmp_path, "first.json", nine_item(threshold=1))
     second = _write(tmp_path, "second.json", nine_item(threshold=2))

@@ -850,3 +850,15 @@ def test_the_care_pages_offer_the_waiting_check_in_and_the_progress_page(at_star
     services.check_in_answer(check_in=check_in, answers={"fit": FIT, "progress": PROGRESS})
     for address in ("/care/", f"/care/{engagement.public_id}/"):
         assert "A check-in is waiting" not in main(client.get(address)).text()
+
+
+def test_the_links_form_works_with_csrf_checks_on(at_start):
+    check_in = at_start
+    browser = Client(enforce_csrf_checks=True)
+    shown = browser.get(link(check_in))
+    token = main(shown).find_all("input", name="csrfmiddlewaretoken")[0].attrs["value"]
+    assert browser.post(link(check_in), form_data(check_in)).status_code == 403
+    _nothing_stored(check_in)
+    data = form_data(check_in) | {"csrfmiddlewaretoken": token}
+    assert browser.post(link(check_in), data).status_code == 200
+    assert CheckIn.objects.get(pk=check_in.pk).status == CheckInStatus.COMPLETED

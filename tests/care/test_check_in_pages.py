@@ -425,6 +425,8 @@ def test_an_expired_check_in_is_closed_and_takes_no_answers(at_start):
     refused = client.post(url(check_in), form_data(check_in))
     assert refused.status_code == 410
     assert "This check-in has closed" in main(refused).text()
+    assert "The answers you just sent were not saved" in main(refused).text()
+    assert "were not saved" not in main(shown).text()
     _nothing_stored(check_in)
 
 

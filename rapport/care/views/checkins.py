@@ -139,6 +139,8 @@ def _closed_page(
             "newer": newer,
             "by_link": by_link,
             "days": settings.CARE_CHECK_IN_DAYS,
+            # Shown as the answer to a submission (rather than to a visit).
+            "refused": status != 200,
         },
         status=status,
     )

@@ -15,6 +15,8 @@ import pytest
 from auditlog.models import LogEntry
 from django.test import Client
 from django.utils import timezone
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from rapport.care import services
 from rapport.care.models import (
@@ -785,3 +787,53 @@ def test_real_answers_are_the_documented_ones(engagement):
             if response.status_code >= 400:
                 assert response["Content-Type"] == PROBLEM
                 assert documented[status] == {PROBLEM}
+
+
+# --- any body -------------------------------------------------------------------------------
+
+_JSON = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(-3, 12)
+    | st.floats(allow_nan=False)
+    | st.text(max_size=8),
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3)
+    ),
+    max_leaves=8,
+)
+_ITEM_IDS = st.sampled_from([*FIT, *PROGRESS, "bond-at-ease", "unknown", ""])
+_PART = st.dictionaries(_ITEM_IDS, st.none() | st.integers(-1, 6) | _JSON, max_size=7)
+_BODIES = st.one_of(
+    _JSON,
+    st.fixed_dictionaries(
+        {"answers": st.dictionaries(st.sampled_from(["fit", "progress", "alliance", "x"]), _PART)},
+        optional={"goals": _JSON, "extra": _JSON},
+    ),
+)
+
+
+@settings(
+    max_examples=60,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(body=_BODIES)
+def test_any_body_gets_a_201_or_a_problem_and_never_half_an_answer(engagement, body):
+    check_in = _open(engagement)
+    response = _post(_as(engagement.client), _url(check_in, "/answers"), body)
+    stored = CheckIn.objects.get(pk=check_in.pk)
+    if response.status_code == 201:
+        assert stored.status == CheckInStatus.COMPLETED
+        # Open again for the next example, as it was.
+        CheckIn.objects.filter(pk=check_in.pk).update(
+            status=CheckInStatus.OPEN, completed_at=None, closed_at=None
+        )
+        for part in stored.parts.all():
+            part.answers = part.scores = ""
+            part.save(update_fields=["answers", "scores"])
+        Alert.objects.all().delete()
+        return
+    _problem(response, response.status_code)
+    assert response.status_code in (400, 422), response.content
+    _nothing_written(stored)

@@ -26,6 +26,7 @@ from rapport.care.models import (
 )
 from rapport.care.tokens import check_in_token_make
 from tests.care.factories import make_engagement
+from tests.care.instrument_definitions import nine_item
 
 pytestmark = pytest.mark.django_db
 
@@ -864,3 +865,17 @@ def test_the_links_form_works_with_csrf_checks_on(at_start):
     data = form_data(check_in) | {"csrfmiddlewaretoken": token}
     assert browser.post(link(check_in), data).status_code == 200
     assert CheckIn.objects.get(pk=check_in.pk).status == CheckInStatus.COMPLETED
+
+
+def test_a_loaded_definitions_critical_item_shows_the_card_too(reference_data, settings):
+    services.instrument_load(text=json.dumps(nine_item(threshold=2)))
+    settings.CARE_INSTRUMENTS = {**settings.CARE_INSTRUMENTS, "progress": "synthetic-nine"}
+    for value, shown in ((0, False), (1, False), (2, True), (3, True)):
+        check_in = open_check_in(make_engagement(status=EngagementStatus.ONGOING))
+        groups = fieldsets(main(Client().get(link(check_in))))
+        assert [f"Line {n}." for n in range(1, 10)] == [t for t in groups if t.startswith("Line")]
+        data = {f"fit-{item}": str(answer) for item, answer in FIT.items()}
+        data |= {f"progress-q{n}": "0" for n in range(1, 9)} | {"progress-q9": str(value)}
+        answered = Client().post(link(check_in), data)
+        assert answered.status_code == 200
+        _card_first_if_shown(answered, shown)

@@ -254,7 +254,10 @@ def _check_part(
     try:
         result = instruments.score(instrument, given)
     except instruments.AnswerError as error:
-        problems.extend((f"{part.purpose}/{path}", message) for path, message in error.problems)
+        problems.extend(
+            (f"{part.purpose}/{path}" if path else part.purpose, message)
+            for path, message in error.problems
+        )
         return None
     if not result.total.enough_answers:
         answerable = len([item for item in instrument.items if item.scored])

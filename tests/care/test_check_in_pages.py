@@ -410,6 +410,10 @@ def test_a_second_submission_is_already_answered_and_changes_nothing(at_start):
     assert "already answered" in main(response).text()
     assert any(a.attrs.get("href") == url(check_in) for a in main(response).find_all("a"))
     assert stored_answers(CheckIn.objects.get(pk=check_in.pk)) == before
+    # Even answers the form cannot read are met with "already answered", not the form.
+    garbled = client.post(url(check_in), {"fit-understood": "lots"})
+    assert garbled.status_code == 409
+    assert not page(garbled).find_all("fieldset")
 
 
 def test_an_expired_check_in_is_closed_and_takes_no_answers(at_start):

@@ -177,6 +177,12 @@ def _answer(
     request: HttpRequest, check_in: CheckIn, *, by_link: bool, action: str
 ) -> tuple[services.CheckInResult | None, HttpResponse | None]:
     """Run the submission through the service: the result, or the page that refuses it."""
+    state = _state(check_in, timezone.now())
+    if state != CheckInStatus.OPEN:
+        # Said before reading the answers, so a closed check-in never shows its form again;
+        # the service refuses the same way if it closed since this request began.
+        status = CheckInAlreadyAnswered.status if state == ANSWERED else CheckInClosed.status
+        return None, _closed_page(request, check_in, state, by_link=by_link, status=status)
     form = _form(check_in, request.POST)
     if not form.is_valid():
         return None, _form_page(request, check_in, form, by_link=by_link, action=action, status=400)

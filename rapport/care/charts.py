@@ -510,11 +510,11 @@ def _line_summary(chart: Chart, line: Line) -> str:
     _latest_index, latest_point, latest_value = scored[-1]
     if len(scored) == 1:
         sentence = (
-            f"{line.label} — {_number(first_value)} at {first_point.x_label}, "
+            f"{line.label} — {_number(first_value)} ({first_point.x_label}), "
             "the only score so far."
         )
     else:
-        since = "the first check-in" if first_index == 0 else first_point.x_label
+        since = "the first check-in" if first_index == 0 else "the first score"
         difference = _exact(latest_value) - _exact(first_value)
         if difference == 0:
             movement = f"the same as at {since}"
@@ -528,8 +528,8 @@ def _line_summary(chart: Chart, line: Line) -> str:
                 else:
                     movement += ", no reliable change"
         sentence = (
-            f"{line.label} — {_number(first_value)} at {first_point.x_label}, "
-            f"{_number(latest_value)} at {latest_point.x_label}: {movement}."
+            f"{line.label} — {_number(first_value)} ({first_point.x_label}), "
+            f"{_number(latest_value)} ({latest_point.x_label}): {movement}."
         )
     if chart.cutoff is not None:
         cutoff = _exact(chart.cutoff)

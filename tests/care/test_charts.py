@@ -378,9 +378,9 @@ def test_summary_reads_first_and_latest_change_reliability_and_cutoff():
 
     assert chart_summary(chart) == (
         "3 check-ins, from Session 1 to Session 3. "
-        "Total — 6 at Session 1, 17 at Session 3: up 11 points since the first check-in, "
+        "Total — 6 (Session 1), 17 (Session 3): up 11 points since the first check-in, "
         "a reliable improvement. The latest score is above the clinical cutoff (10). "
-        "Goal 1: sleep better — 4 at Session 1, 5 at Session 3: up 1 point since the first "
+        "Goal 1: sleep better — 4 (Session 1), 5 (Session 3): up 1 point since the first "
         "check-in, no reliable change. The latest score is below the clinical cutoff (10)."
     )
 
@@ -435,7 +435,7 @@ def test_summary_without_reliable_change_or_cutoff_only_reports_the_change():
 
     assert chart_summary(chart) == (
         "2 check-ins, from Session 1 to Session 2. "
-        "Total — 4 at Session 1, 3 at Session 2: down 1 point since the first check-in."
+        "Total — 4 (Session 1), 3 (Session 2): down 1 point since the first check-in."
     )
 
 
@@ -443,7 +443,7 @@ def test_summary_measures_from_the_first_score_when_the_first_check_in_had_none(
     chart = _chart(_line("Total", [None, 4, 9, None]), reliable_change=4)
 
     assert chart_summary(chart).endswith(
-        "Total — 4 at Session 2, 9 at Session 3: up 5 points since Session 2, "
+        "Total — 4 (Session 2), 9 (Session 3): up 5 points since the first score, "
         "a reliable improvement."
     )
 
@@ -452,7 +452,7 @@ def test_summary_of_a_single_score():
     chart = _chart(_line("Bond", [3.5], prefix="Check-in "), cutoff=2, reliable_change=1)
 
     assert chart_summary(chart) == (
-        "1 check-in, Check-in 1. Bond — 3.5 at Check-in 1, the only score so far. "
+        "1 check-in, Check-in 1. Bond — 3.5 (Check-in 1), the only score so far. "
         "It is above the clinical cutoff (2)."
     )
 
@@ -531,11 +531,11 @@ def test_partial_renders_a_figure_with_caption_chart_key_and_table(settings):
     assert children[0].tag == "figcaption"  # the words come before the picture
     caption_text = "".join(children[0].itertext())
     assert HOSTILE_TITLE in caption_text
-    assert "Bond — 2 at Session 1, 3 at Session 3" in caption_text
+    assert "Bond — 2 (Session 1), 3 (Session 3)" in caption_text
     assert [li.text for li in children[0].iter("li")] == [
-        "Bond — 2 at Session 1, 3 at Session 3: up 1 point since the first check-in, "
+        "Bond — 2 (Session 1), 3 (Session 3): up 1 point since the first check-in, "
         "no reliable change. The latest score is below the clinical cutoff (10).",
-        f"{HOSTILE_GOAL} — 1 at Session 1, 2 at Session 2: up 1 point since the first "
+        f"{HOSTILE_GOAL} — 1 (Session 1), 2 (Session 2): up 1 point since the first "
         "check-in, no reliable change. The latest score is below the clinical cutoff (10).",
     ]
     assert children[1].tag == SVG + "svg"

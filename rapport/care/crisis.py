@@ -27,7 +27,7 @@ class CrisisLine:
 
     @property
     def how(self) -> str:
-        """"Call or text", "Call" or "Text"."""
+        """The ways to reach the line, e.g. "Call or text"."""
         ways = [way for way, offered in (("call", self.call), ("text", self.text)) if offered]
         return " or ".join(ways).capitalize()
 

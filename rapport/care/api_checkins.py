@@ -27,7 +27,7 @@ from pydantic import ConfigDict
 
 from rapport.accounts.models import User
 from rapport.care import access, history, selectors, services
-from rapport.care.crisis import CrisisCard, crisis_card
+from rapport.care.crisis import crisis_card_for
 from rapport.care.errors import CheckInAnswersInvalid, CheckInError
 from rapport.care.models import CheckIn, Engagement, InstrumentVersion, Side
 from rapport.care.privacy import fhir_subject_reference
@@ -39,7 +39,6 @@ from rapport.core.problems import (
     problem_openapi_responses,
     problem_response,
 )
-from rapport.directory.selectors import therapist_main_licence
 
 router = Router(tags=["check-ins"])
 
@@ -439,10 +438,7 @@ def _detail(check_in: CheckIn) -> dict[str, Any]:
 
 
 def _crisis_card(engagement: Engagement) -> dict[str, Any]:
-    # The client is seen where the therapist is licensed (rapport.care.crisis).
-    licence = therapist_main_licence(therapist=engagement.therapist)
-    country = licence.jurisdiction.country_code if licence is not None else None
-    card: CrisisCard = crisis_card(country)
+    card = crisis_card_for(engagement)
     return {
         "country_code": card.country_code,
         "country": card.country,

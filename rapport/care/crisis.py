@@ -13,6 +13,10 @@ import functools
 import json
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from rapport.care.models import Engagement
 
 _DATA = Path(__file__).with_name("crisis_lines.json")
 
@@ -64,3 +68,12 @@ def crisis_card(country_code: str | None) -> CrisisCard:
 
 def crisis_countries() -> tuple[str, ...]:
     return tuple(code for code in _entries() if code != "default")
+
+
+def crisis_card_for(engagement: Engagement) -> CrisisCard:
+    """The card for the client of ``engagement``: the country of the therapist's main licence
+    (a client is seen where the therapist is licensed)."""
+    from rapport.directory.selectors import therapist_main_licence
+
+    licence = therapist_main_licence(therapist=engagement.therapist)
+    return crisis_card(licence.jurisdiction.country_code if licence is not None else None)

@@ -32,12 +32,11 @@ from django.views.decorators.http import require_http_methods, require_safe
 from rapport.care import access, history, progress, selectors, services
 from rapport.care.answer_forms import AskedPart, CheckInForm
 from rapport.care.charts import chart_context
-from rapport.care.crisis import CrisisCard, crisis_card
+from rapport.care.crisis import crisis_card_for
 from rapport.care.errors import CheckInAlreadyAnswered, CheckInAnswersInvalid, CheckInClosed
-from rapport.care.models import CheckIn, CheckInStatus, Engagement
+from rapport.care.models import CheckIn, CheckInStatus
 from rapport.core.audit import audit_read, audit_reads
 from rapport.core.middleware import health_data
-from rapport.directory.selectors import therapist_main_licence
 
 # The session remembers, until the next page, which check-in was just answered: that page
 # announces the crisis card and thanks the client.
@@ -66,13 +65,6 @@ def _state(check_in: CheckIn, now: dt.datetime) -> str:
     if check_in.status == CheckInStatus.OPEN:
         return CheckInStatus.OPEN if check_in.expires_at > now else EXPIRED
     return str(check_in.status)
-
-
-def _crisis_card(engagement: Engagement) -> CrisisCard:
-    """The card for the country where the therapist is licensed (their main licence)."""
-    licence = therapist_main_licence(therapist=engagement.therapist)
-    country = licence.jurisdiction.country_code if licence is not None else None
-    return crisis_card(country)
 
 
 def _record(check_in: CheckIn) -> history.CheckInRecord:
@@ -239,7 +231,7 @@ def check_in(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
         "care/check_in_done.html",
         {
             **context,
-            "card": _crisis_card(check_in.engagement) if context["crisis"] else None,
+            "card": crisis_card_for(check_in.engagement) if context["crisis"] else None,
             "announce": just_answered,
             "just_answered": just_answered,
             "by_link": False,
@@ -281,7 +273,7 @@ def check_in_link(request: HttpRequest, token: str) -> HttpResponse:
                 {
                     **_done_context(record),
                     "crisis": result.crisis,
-                    "card": _crisis_card(check_in.engagement) if result.crisis else None,
+                    "card": crisis_card_for(check_in.engagement) if result.crisis else None,
                     "announce": True,
                     "just_answered": True,
                     "by_link": True,

@@ -40,6 +40,23 @@ def first_session_hooks_run(*, consultation: Appointment, session: Appointment) 
 # the therapist (the region then says so). A part records its own audited reads.
 DashboardPart = Callable[["HttpRequest", "TherapistProfile"], str]
 
+# Called with the appointment inside the transaction that moved or cancelled it (after its new
+# time or status is saved): apps that keep their own record of the time follow it.
+AppointmentChangeHook = Callable[["Appointment"], object]
+
+_appointment_change_hooks: dict[str, AppointmentChangeHook] = {}
+
+
+def register_appointment_change_hook(name: str, hook: AppointmentChangeHook) -> None:
+    """Registering the same name again replaces the earlier hook."""
+    _appointment_change_hooks[name] = hook
+
+
+def appointment_change_hooks_run(*, appointment: Appointment) -> None:
+    for _name, hook in sorted(_appointment_change_hooks.items()):
+        hook(appointment)
+
+
 _dashboard_parts: dict[str, DashboardPart] = {}
 
 

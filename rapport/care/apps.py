@@ -9,7 +9,11 @@ class CareConfig(AppConfig):
     def ready(self) -> None:
         from django.db.models.signals import post_migrate
 
-        from rapport.booking.hooks import register_dashboard_part, register_first_session_hook
+        from rapport.booking.hooks import (
+            register_appointment_change_hook,
+            register_dashboard_part,
+            register_first_session_hook,
+        )
         from rapport.care.api_checkins import check_in_problem
         from rapport.care.errors import CheckInError
         from rapport.care.models import Alert, CheckIn, CheckInPart, Engagement, Goal, Session
@@ -18,6 +22,7 @@ class CareConfig(AppConfig):
             check_ins_expire,
             client_engagements_erase,
             engagement_for_first_session,
+            session_follow_appointment,
         )
         from rapport.care.views.results import dashboard_alerts
         from rapport.core.audit import register_health_model
@@ -44,6 +49,10 @@ class CareConfig(AppConfig):
             lambda consultation, session: engagement_for_first_session(
                 consultation=consultation, session=session
             ),
+        )
+        # A booked session moved or cancelled in booking is moved or cancelled here too.
+        register_appointment_change_hook(
+            "care", lambda appointment: session_follow_appointment(appointment=appointment)
         )
         # Open crisis alerts on the practice home, without content.
         register_dashboard_part("care-alerts", dashboard_alerts)

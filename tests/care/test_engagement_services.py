@@ -237,6 +237,36 @@ def test_booking_the_first_session_starts_the_engagement(reference_data):
     )  # fmt: skip
 
 
+def test_a_booked_session_moved_or_cancelled_in_booking_follows_in_care(reference_data):
+    client = make_user(role="client")
+    consultation = _held_consultation(client=client)
+    booked = booking_services.first_session_book(
+        consultation=consultation, starts_at=timezone.now() + dt.timedelta(days=3)
+    )
+    later = booked.starts_at + dt.timedelta(days=2)
+    booking_services.appointment_reschedule(appointment=booked, starts_at=later, by="therapist")
+    session = Session.objects.get()
+    assert (session.starts_at, session.status) == (later, SessionStatus.SCHEDULED)
+    booking_services.appointment_cancel(appointment=booked, by="client", reason="Flu")
+    session.refresh_from_db()
+    assert (session.starts_at, session.status) == (later, SessionStatus.CANCELLED)
+
+
+def test_a_session_already_marked_keeps_what_the_therapist_recorded(reference_data):
+    client = make_user(role="client")
+    consultation = _held_consultation(client=client)
+    booked = booking_services.first_session_book(
+        consultation=consultation, starts_at=timezone.now() + dt.timedelta(days=3)
+    )
+    session = Session.objects.get()
+    services.session_mark(
+        session=session, status=SessionStatus.NO_SHOW, recorded_by=consultation.therapist.user
+    )
+    booking_services.appointment_cancel(appointment=booked, by="therapist", reason="Tidying up")
+    session.refresh_from_db()
+    assert (session.starts_at, session.status) == (booked.starts_at, SessionStatus.NO_SHOW)
+
+
 def test_without_an_account_the_first_session_stores_nothing_in_care(reference_data):
     consultation = _held_consultation()
     booked = booking_services.first_session_book(

@@ -16,7 +16,7 @@ from rapport.accounts.models import User
 from rapport.booking import outbox, slots
 from rapport.booking.errors import FreeTime, InvalidTransition, SlotTaken, SlotUnavailable
 from rapport.booking.facts import therapist_booking_facts_refresh_on_commit
-from rapport.booking.hooks import first_session_hooks_run
+from rapport.booking.hooks import appointment_change_hooks_run, first_session_hooks_run
 from rapport.booking.models import (
     ACTIVE_STATUSES,
     Appointment,
@@ -383,6 +383,7 @@ def appointment_cancel(
         if by == Party.THERAPIST:
             _therapist_responded(locked, now)
         _end(locked, status=AppointmentStatus.CANCELLED, by=by, reason=reason, now=now)
+        appointment_change_hooks_run(appointment=locked)
         _write_to_both(locked, outbox.PURPOSE_CANCELLED)
         therapist_booking_facts_refresh_on_commit(therapist=locked.therapist)
     appointment.refresh_from_db()
@@ -478,6 +479,7 @@ def appointment_reschedule(
                 next_free=next_free,
                 time_zone=_zone_of(locked, by),
             ) from error
+        appointment_change_hooks_run(appointment=locked)
         _write_to_both(locked, outbox.PURPOSE_RESCHEDULED)
         if locked.status == AppointmentStatus.CONFIRMED:
             outbox.outbox_reminders_write(appointment=locked, now=now)

@@ -17,7 +17,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from rapport.accounts.models import Role, User
-from rapport.booking.models import Appointment
+from rapport.booking.models import ACTIVE_STATUSES, Appointment
 from rapport.care.models import (
     CLOSED_STATUSES,
     MAX_GOAL_LENGTH,
@@ -315,6 +315,24 @@ def session_mark(
             engagement.save(update_fields=["status", "updated_at"])
         check_in_request_after_session(engagement=engagement, session=locked, now=now)
     return locked
+
+
+def session_follow_appointment(*, appointment: Appointment) -> Session | None:
+    """Booking's appointment-change hook: a booked session that was moved or cancelled before
+    it was marked takes the new time, or becomes cancelled. One already marked keeps what the
+    therapist recorded. Returns the session changed, if any."""
+    session = (
+        Session.objects.select_for_update()
+        .filter(appointment=appointment, status=SessionStatus.SCHEDULED)
+        .first()
+    )
+    if session is None:
+        return None
+    if appointment.status not in ACTIVE_STATUSES:
+        session.status = SessionStatus.CANCELLED
+    session.starts_at = appointment.starts_at
+    session.save(update_fields=["status", "starts_at", "updated_at"])
+    return session
 
 
 # --- goals --------------------------------------------------------------------------------

@@ -218,7 +218,7 @@ def test_the_client_reads_the_questions_of_an_open_check_in(ongoing):
     alliance = body["parts"][1]
     assert alliance["instrument"] == {
         "slug": "alliance-check-in",
-        "version": "1",
+        "version": "2",
         "title": "Alliance check-in",
     }
     assert alliance["instructions"].startswith("Thinking about your most recent session")
@@ -322,7 +322,7 @@ def test_answers_are_scored_stored_and_shown_back(ongoing, django_capture_on_com
     assert shown["goals"][0]["rating"] == 7
     assert [r["questionnaire"] for r in shown["fhir"]] == [
         "urn:rapport:instrument:fit-check|1",
-        "urn:rapport:instrument:alliance-check-in|1",
+        "urn:rapport:instrument:alliance-check-in|2",
         "urn:rapport:instrument:progress-check|1",
     ]
 
@@ -595,7 +595,7 @@ def test_signed_in_people_read_the_instrument_definitions(reference_data):
     assert listed["fit-check"]["builtin"] is True
 
     body = client.get("/api/v1/instruments/alliance-check-in").json()
-    stored = InstrumentVersion.objects.get(slug="alliance-check-in", version="1")
+    stored = InstrumentVersion.objects.get(slug="alliance-check-in", version="2")
     assert body["definition"] == stored.definition
     assert body["content_hash"] == stored.content_hash
     assert [item["id"] for item in body["definition"]["items"]] == list(ALLIANCE)

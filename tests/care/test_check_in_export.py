@@ -117,7 +117,7 @@ def test_the_clients_export_holds_each_questionnaire_as_fhir_about_no_one_named(
     assert [r["questionnaire"] for r in responses] == [
         "urn:rapport:instrument:fit-check|1",
         "urn:rapport:instrument:progress-check|1",
-        "urn:rapport:instrument:alliance-check-in|1",
+        "urn:rapport:instrument:alliance-check-in|2",
     ]
     for resource in responses:
         assert resource["resourceType"] == "QuestionnaireResponse"

@@ -779,8 +779,10 @@ def test_the_charts_carry_each_check_ins_scores_and_the_norms_of_the_progress_ch
         [3, 3],
         [4.5, 4.5],
     ]
-    assert alliance.cutoff is None  # no norms
-    assert alliance.reliable_change is None
+    # The alliance check-in's (synthetic) norms publish a cutoff of 2.5; reliable change is
+    # 1.96 × √2 × 0.8 × √(1 − 0.85).
+    assert alliance.cutoff == 2.5
+    assert alliance.reliable_change == pytest.approx(1.96 * 2**0.5 * 0.8 * 0.15**0.5)
 
     chart = progress.progress_chart(records)
     assert chart is not None

@@ -19,8 +19,8 @@ from rapport.care.instruments import (
 # you change one on purpose, raise its "version" and record the new pair.
 PINNED = {
     "alliance-check-in": (
-        "1",
-        "sha256:87f00f2ded66ab415e794fcf9f423d11b27fb2f07e25eadd82e31a7dd40b6a75",
+        "2",
+        "sha256:1e4b99a76d39ac067026a39006fb063a649ef497d8397eca428df0bf8bd0dc1f",
     ),
     "fit-check": ("1", "sha256:5c31490d5f685681950fab96d8629dc5400b6b1176f11336276df1ebd2abdf3c"),
     "progress-check": (

@@ -393,6 +393,21 @@ class CheckInPart(models.Model):
 class AlertKind(models.TextChoices):
     # A critical item at or above its threshold: shown to the therapist whatever the sharing.
     CRISIS = "crisis", "A check-in needs your attention"
+    # The rest come from scores, so only while the client shares at least scores
+    # (rapport.care.alert_rules says when each is raised).
+    LOW_ALLIANCE = "low_alliance", "The alliance is low"
+    ALLIANCE_DROP = "alliance_drop", "The alliance dropped"
+    GOAL_STUCK = "goal_stuck", "A goal is going nowhere"
+    PROGRESS_OFF_TRACK = "progress_off_track", "Progress is off track"
+
+
+# Kinds raised from scores: hidden from the therapist while the client shares nothing.
+SCORE_ALERT_KINDS = (
+    AlertKind.LOW_ALLIANCE,
+    AlertKind.ALLIANCE_DROP,
+    AlertKind.GOAL_STUCK,
+    AlertKind.PROGRESS_OFF_TRACK,
+)
 
 
 class Alert(models.Model):
@@ -405,6 +420,10 @@ class Alert(models.Model):
         CheckIn, null=True, blank=True, on_delete=models.CASCADE, related_name="alerts"
     )
     kind = models.CharField(max_length=20, choices=AlertKind.choices)
+    # The weakest alliance subscale's id when the alert is about the alliance (its repair
+    # suggestion is tied to it), and the goal's position for a goal going nowhere.
+    subscale = models.CharField(max_length=64, blank=True)
+    goal_position = models.PositiveSmallIntegerField(null=True, blank=True)
     created_at = models.DateTimeField()
     acknowledged_at = models.DateTimeField(null=True, blank=True)
     acknowledged_by = models.ForeignKey(
@@ -423,7 +442,14 @@ class Alert(models.Model):
                 condition=Q(kind__in=AlertKind.values), name="care_alert_kind_valid"
             ),
             models.UniqueConstraint(
-                fields=("check_in", "kind"), name="care_one_alert_per_check_in_and_kind"
+                fields=("check_in", "kind"),
+                condition=Q(goal_position__isnull=True),
+                name="care_one_alert_per_check_in_and_kind",
+            ),
+            models.UniqueConstraint(
+                fields=("check_in", "kind", "goal_position"),
+                condition=Q(goal_position__isnull=False),
+                name="care_one_goal_alert_per_check_in",
             ),
         ]
         indexes = [

@@ -4,20 +4,23 @@ from __future__ import annotations
 
 import datetime as dt
 
-from django.db.models import F, Q, QuerySet
+from django.db.models import Case, F, Q, QuerySet, Value, When
 
 from rapport.accounts.models import User
 from rapport.booking.models import ACTIVE_STATUSES, Appointment, AppointmentKind
 from rapport.care import instruments
 from rapport.care.models import (
     CLOSED_STATUSES,
+    SCORE_ALERT_KINDS,
     Alert,
+    AlertKind,
     CheckIn,
     CheckInStatus,
     Engagement,
     InstrumentVersion,
     Invitation,
     InvitationStatus,
+    Sharing,
 )
 from rapport.directory.models import TherapistProfile
 
@@ -149,9 +152,15 @@ def engagement_open_check_in(*, engagement: Engagement, now: dt.datetime) -> Che
 
 
 def therapist_open_alerts(*, therapist: TherapistProfile) -> QuerySet[Alert]:
-    """Alerts the therapist has not acknowledged yet, newest first."""
+    """Alerts the therapist has not acknowledged yet, crisis alerts first, then newest first.
+    Alerts raised from scores are left out while the client shares nothing."""
     return (
         Alert.objects.filter(engagement__therapist=therapist, acknowledged_at__isnull=True)
+        .exclude(kind__in=SCORE_ALERT_KINDS, engagement__sharing=Sharing.NOTHING)
         .select_related("engagement__client", "check_in")
-        .order_by("-created_at", "-id")
+        .order_by(
+            Case(When(kind=AlertKind.CRISIS, then=Value(0)), default=Value(1)),
+            "-created_at",
+            "-id",
+        )
     )

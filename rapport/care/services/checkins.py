@@ -14,7 +14,8 @@ engagement pauses or ends. A session recorded long after it took place asks noth
 
 Answers and scores are stored encrypted. A critical item at or above its threshold creates a
 crisis alert for the therapist, whatever the client shares, and an e-mail that says nothing
-of what was answered.
+of what was answered. While the client shares at least scores, the scores may also raise
+alerts with repair suggestions (``rapport.care.alert_rules``).
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from rapport.accounts.models import User
-from rapport.care import instruments, selectors
+from rapport.care import alert_rules, history, instruments, selectors
 from rapport.care.errors import CheckInAlreadyAnswered, CheckInAnswersInvalid, CheckInClosed
 from rapport.care.models import (
     MAX_REASON_LENGTH,
@@ -47,6 +48,7 @@ from rapport.care.models import (
     Purpose,
     Session,
     SessionStatus,
+    Sharing,
 )
 from rapport.care.services.instruments import instrument_builtins_install
 
@@ -362,6 +364,7 @@ def check_in_answer(
         crisis = any(result.scores.any_critical for _, result in results)
         if crisis:
             _crisis_alert(check_in=locked, now=now)
+        _score_alerts(check_in=locked, now=now)
     return CheckInResult(
         check_in=locked,
         parts=tuple(result for _, result in results),
@@ -382,6 +385,38 @@ def _crisis_alert(*, check_in: CheckIn, now: dt.datetime) -> Alert:
         return Alert.objects.get(check_in=check_in, kind=AlertKind.CRISIS)
     _on_commit_email("send_alert_email", alert_id=alert.pk)
     return alert
+
+
+def _score_alerts(*, check_in: CheckIn, now: dt.datetime) -> list[Alert]:
+    """The alerts the scores raise (``alert_rules``), only while the client shares at least
+    scores: an alert must never tell the therapist what the client chose to keep. An alert of
+    a kind (for a goal: of that goal) still open is not raised again."""
+    engagement = Engagement.objects.get(pk=check_in.engagement_id)
+    if engagement.sharing == Sharing.NOTHING:
+        return []
+    records = history.for_client(engagement=engagement)
+    open_alerts = {
+        (kind, position)
+        for kind, position in Alert.objects.filter(
+            engagement=engagement, acknowledged_at__isnull=True
+        ).values_list("kind", "goal_position")
+    }
+    raised = []
+    for finding in alert_rules.findings_after(records):
+        if (finding.kind, finding.goal_position) in open_alerts:
+            continue
+        raised.append(
+            Alert.objects.create(
+                engagement=engagement,
+                check_in=check_in,
+                kind=finding.kind,
+                subscale=finding.subscale,
+                goal_position=finding.goal_position,
+                created_at=now,
+            )
+        )
+        open_alerts.add((finding.kind, finding.goal_position))
+    return raised
 
 
 def alert_acknowledge(

@@ -4,7 +4,7 @@ from django.contrib import admin
 from django.urls import URLPattern, URLResolver, include, path
 
 from rapport.api.v1 import api as api_v1
-from rapport.core.views import healthz, privacy_notice, terms
+from rapport.core.views import guide, guides, healthz, privacy_notice, terms
 from rapport.directory.views import home
 
 urlpatterns: list[URLPattern | URLResolver] = [
@@ -17,6 +17,9 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("healthz", healthz, name="healthz"),
     path("terms/", terms, name="terms"),
     path("privacy/", privacy_notice, name="privacy_notice"),
+    # Short plain-language guides that pages of several apps link (rapport.core.guides).
+    path("guide/", guides, name="guides"),
+    path("guide/<slug:slug>/", guide, name="guide"),
     # Sign-up, sign-in, e-mail verification, password reset and MFA (django-allauth).
     path("accounts/", include("allauth.urls")),
     # The signed-in person's own account, consents and privacy tools.

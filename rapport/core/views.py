@@ -6,10 +6,12 @@ import logging
 
 from django.conf import settings
 from django.db import connections
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
+
+from rapport.core.guides import GUIDES, guide_for, related_guides
 
 logger = logging.getLogger(__name__)
 
@@ -50,3 +52,16 @@ def privacy_notice(request: HttpRequest) -> HttpResponse:
             "login_attempt_days": settings.LOGIN_ATTEMPT_RETENTION_DAYS,
         },
     )
+
+
+@require_safe
+def guides(request: HttpRequest) -> HttpResponse:
+    return render(request, "core/guides/index.html", {"guides": GUIDES})
+
+
+@require_safe
+def guide(request: HttpRequest, slug: str) -> HttpResponse:
+    found = guide_for(slug)
+    if found is None:
+        raise Http404("No such guide.")
+    return render(request, found.template_name, {"guide": found, "related": related_guides(found)})

@@ -43,6 +43,22 @@ CLOSED_STATUSES = (EngagementStatus.ENDED, EngagementStatus.GRADUATED)
 STARTING_STATUSES = (EngagementStatus.CONSULTATION_HELD, EngagementStatus.FIT_CHECK)
 
 
+class EndedFor(models.TextChoices):
+    """Why an engagement ended, as a choice (the words are in ``end_reason``). Re-matching uses
+    it: "not the right fit" means look for someone different, not just someone available."""
+
+    NOT_THE_RIGHT_FIT = "not_right_fit", "It isn't the right fit"
+    OTHER = "other", "Another reason"
+
+
+class GoalReview(models.TextChoices):
+    """How far a goal came, as each side sees it at graduation."""
+
+    MET = "met", "Met"
+    PARTLY = "partly", "Partly met"
+    NOT_YET = "not_yet", "Not yet"
+
+
 class Sharing(models.TextChoices):
     """What the therapist sees of the client's check-in answers (the client's choice)."""
 
@@ -76,6 +92,10 @@ class Engagement(models.Model):
     ended_by = models.CharField(max_length=10, choices=Side.choices, blank=True)
     # The words of whoever ended it, for the other to read: health data.
     end_reason = EncryptedTextField(max_length=MAX_REASON_LENGTH, blank=True)
+    ended_for = models.CharField(max_length=16, choices=EndedFor.choices, blank=True)
+    # Graduation is proposed by one side, then both review the goals before it is confirmed.
+    graduation_proposed_by = models.CharField(max_length=10, choices=Side.choices, blank=True)
+    graduation_proposed_at = models.DateTimeField(null=True, blank=True)
     sharing = models.CharField(max_length=20, choices=Sharing.choices, default=Sharing.SCORES_ONLY)
     sharing_changed_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -101,6 +121,14 @@ class Engagement(models.Model):
             ),
             models.CheckConstraint(
                 condition=Q(ended_by__in=[*Side.values, ""]), name="care_engagement_ended_by_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(ended_for__in=[*EndedFor.values, ""]),
+                name="care_engagement_ended_for_valid",
+            ),
+            models.CheckConstraint(
+                condition=Q(graduation_proposed_by__in=[*Side.values, ""]),
+                name="care_engagement_graduation_by_valid",
             ),
         ]
 
@@ -169,6 +197,9 @@ class Goal(models.Model):
     proposed_text = EncryptedTextField(max_length=MAX_GOAL_LENGTH, blank=True)
     client_agreed_at = models.DateTimeField(null=True, blank=True)
     therapist_agreed_at = models.DateTimeField(null=True, blank=True)
+    # Each side's review at graduation (GoalReview), blank until given.
+    client_review = models.CharField(max_length=10, choices=GoalReview.choices, blank=True)
+    therapist_review = models.CharField(max_length=10, choices=GoalReview.choices, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -181,6 +212,11 @@ class Goal(models.Model):
             models.CheckConstraint(
                 condition=Q(position__gte=1) & Q(position__lte=MAX_GOALS),
                 name="care_goal_position_range",
+            ),
+            models.CheckConstraint(
+                condition=Q(client_review__in=[*GoalReview.values, ""])
+                & Q(therapist_review__in=[*GoalReview.values, ""]),
+                name="care_goal_review_valid",
             ),
         ]
 

@@ -6,6 +6,7 @@ and the client list's trend column, read in a fixed number of queries."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 import re
 from html import unescape
 
@@ -21,6 +22,7 @@ from rapport.care import selectors, services, trends
 from rapport.care.models import (
     Alert,
     CheckIn,
+    CheckInPart,
     CheckInStatus,
     Engagement,
     EngagementStatus,
@@ -112,7 +114,7 @@ def test_trend_values_for_a_hand_computed_history(reference_data):
     history(engagement)
     trend = trends.client_trends(engagements=[engagement])[engagement.pk]
     assert trend.shared
-    assert not trend.alert
+    assert not trend.crisis
     assert trend.alliance is not None
     assert trend.progress is not None
     # Alliance: the last two are 4 then 2 (means of 1-5 answers).
@@ -126,7 +128,12 @@ def test_trend_values_for_a_hand_computed_history(reference_data):
     assert trend.progress.earlier == 8
     assert trend.progress.band == "Getting by"
     assert trend.progress.words == "reliably better since the first (8)"
-    assert len(trend.parts_read) == 4
+    # Read: the check-ins of the last two alliance parts and of the first and latest progress
+    # (the start's, and sessions 2 and 3: session 2 asked both), never session 1's.
+    start, _first, second, third = CheckIn.objects.filter(
+        engagement=engagement, status=CheckInStatus.COMPLETED
+    ).order_by("completed_at")
+    assert set(trend.check_ins_read) == {start.pk, second.pk, third.pk}
 
 
 def test_trend_words_for_a_rise_a_first_check_in_and_no_reliable_change(reference_data):
@@ -164,7 +171,7 @@ def test_a_client_who_shares_nothing_has_no_trend_values_but_an_alert_still_show
     assert not trend.shared
     assert trend.alliance is None
     assert trend.progress is None
-    assert trend.parts_read == ()
+    assert trend.check_ins_read == ()
 
 
 # --- helpers for the pages ----------------------------------------------------------------------
@@ -403,6 +410,11 @@ def test_the_client_list_shows_each_trend_and_the_alert_marker(alerted, referenc
         status=EngagementStatus.ONGOING,
     )
     history(rising)
+    make_engagement(
+        client=make_user(role="client", name="Nell New"),
+        therapist=therapist,
+        status=EngagementStatus.ONGOING,
+    )
     private = make_engagement(
         client=make_user(role="client", name="Pia Private"),
         therapist=therapist,
@@ -412,18 +424,20 @@ def test_the_client_list_shows_each_trend_and_the_alert_marker(alerted, referenc
     set_sharing(private, Sharing.NOTHING)
 
     page = text(as_user(therapist.user).get("/practice/clients/"))
-    rows = {name: page[page.index(name) :][:400] for name in ("Rita", "Pia", "Cleo")}
+    rows = {name: page[page.index(name) :][:400] for name in ("Rita", "Pia", "Cleo", "Nell")}
     assert "2 — Worth talking about together Lower than the one before (4)" in rows["Rita"]
     assert "14 — Getting by Reliably better since the first (8)" in rows["Rita"]
-    assert "Nothing open" in rows["Rita"]
+    assert "Nothing open No alliance check-in yet No progress check yet" in rows["Nell"]
     assert "Not shared" in rows["Pia"]
     assert "5" not in rows["Pia"].split("Not shared")[1][:60]
     assert "Alert: a check-in needs your attention" in rows["Cleo"]
     assert "4 — Working well First alliance check-in" in rows["Cleo"]
-    reasons = LogEntry.objects.filter(
-        action=LogEntry.Action.ACCESS, additional_data={"reason": "client list trends"}
+    reads = LogEntry.objects.filter(
+        action=LogEntry.Action.ACCESS,
+        additional_data={"reason": "check-in scores on the client list"},
     )
-    assert reasons.count() == 4 + 2  # Rita: two alliance, first and last progress; Cleo: two
+    # One per client whose scores are shown: Rita and Cleo, not Pia.
+    assert {entry.object_pk for entry in reads} == {str(rising.pk), str(alerted.pk)}
 
 
 def _clients(therapist, count: int) -> None:
@@ -454,3 +468,20 @@ def test_the_client_lists_queries_do_not_grow_with_the_number_of_clients(referen
         assert response.status_code == 200
         counts.append(len(queries.captured_queries))
     assert counts[0] == counts[1]
+
+
+def test_the_trends_quick_read_of_a_total_agrees_with_a_full_parse(reference_data):
+    engagement = make_engagement(status=EngagementStatus.ONGOING)
+    history(engagement)
+    parts = CheckInPart.objects.filter(check_in__engagement=engagement)
+    read = 0
+    for part in parts:
+        if not part.scores:
+            continue
+        full = json.loads(part.scores)["total"]
+        quick = trends._total(
+            trends._Part(engagement.pk, part.check_in_id, part.purpose, 0, part.scores)
+        )
+        assert quick == (full["value"], full["band"])
+        read += 1
+    assert read == 6  # fit and progress at the start, three alliance, progress after session 2

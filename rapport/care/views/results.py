@@ -9,6 +9,7 @@ Every page that shows check-ins or alerts records the read.
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 import zoneinfo
 from dataclasses import dataclass
@@ -20,11 +21,13 @@ from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_safe
 
 from rapport.accounts.models import User
 from rapport.care import access, charts, history, progress, selectors, services, trends
-from rapport.care.models import MAX_REASON_LENGTH, Alert, Engagement, Sharing
+from rapport.care.models import MAX_REASON_LENGTH, Alert, Engagement, EngagementStatus, Sharing
 from rapport.core.audit import audit_read, audit_reads
 from rapport.core.forms import AccessibleForm
 from rapport.core.timezones import moment_label
@@ -92,11 +95,79 @@ def practice_client_context(request: HttpRequest, engagement: Engagement) -> dic
     """What the therapist's client page shows of check-ins: the open alerts at the top and a
     summary of the latest scores as shared (``views.engagements._practice_page``)."""
     trend = trends.client_trends(engagements=[engagement])[engagement.pk]
-    audit_reads(request=request, instances=list(trend.parts_read), reason="shared check-ins")
+    if trend.check_ins_read:
+        audit_read(request=request, instance=engagement, reason="check-in scores summary")
     return {
         "alerts": _alert_rows(request, engagement),
         "check_ins_trend": trend,
     }
+
+
+@dataclass(frozen=True, slots=True)
+class ScoreCell:
+    score: str  # "2 — Worth talking about together"
+    words: str  # "Lower than the one before (4)"
+
+
+@dataclass(frozen=True, slots=True)
+class ClientRow:
+    """One current client on the client list, every value ready to print: with hundreds of
+    rows, reversing addresses, formatting dates and walking the trend in the template cost
+    more than all the rest."""
+
+    name: str
+    url: str
+    since: str
+    alert: str  # what the marker says ("" without an open alert)
+    shared: bool
+    alliance: ScoreCell | None
+    progress: ScoreCell | None
+
+
+def _score_cell(trend: trends.ScoreTrend | None) -> ScoreCell | None:
+    if trend is None:
+        return None
+    score = trend.latest_label
+    if trend.latest is not None and trend.band:
+        score += f" — {trend.band}"
+    return ScoreCell(score=score, words=trend.words[:1].upper() + trend.words[1:])
+
+
+_ANY_ID = uuid.UUID(int=0)
+MONTHS = (
+    "",
+    *(dt.date(2000, month, 1).strftime("%B") for month in range(1, 13)),
+)
+
+
+def client_rows(
+    engagements: list[Engagement], client_trends: dict[int, trends.ClientTrend]
+) -> list[ClientRow]:
+    pattern = reverse("care:practice_client", args=[_ANY_ID])
+    statuses = dict(EngagementStatus.choices)
+    # As the template's date filter shows dates: in the current time zone.
+    zone = timezone.get_current_timezone()
+    rows = []
+    for engagement in engagements:
+        trend = client_trends[engagement.pk]
+        started = engagement.started_at.astimezone(zone)
+        rows.append(
+            ClientRow(
+                name=_client_name(engagement),
+                url=pattern.replace(str(_ANY_ID), str(engagement.public_id)),
+                since=f"{statuses[engagement.status]}, since "
+                f"{MONTHS[started.month]} {started.day}, {started.year}",
+                alert="a check-in needs your attention"
+                if trend.crisis
+                else "a check-in's scores need your attention"
+                if trend.alert
+                else "",
+                shared=trend.shared,
+                alliance=_score_cell(trend.alliance),
+                progress=_score_cell(trend.progress),
+            )
+        )
+    return rows
 
 
 # --- the check-ins page ---------------------------------------------------------------------

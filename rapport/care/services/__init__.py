@@ -8,6 +8,7 @@ The functions live in one module per concept and are all importable from here:
 
 - ``engagements``: starting, invitations, sessions, goals, pausing, ending, sharing, erasure;
 - ``checkins``: check-in requests on their schedule, answers and scores, expiry, alerts;
+- ``graduation``: a planned graduation (propose, review the goals, confirm or withdraw);
 - ``instruments``: loading instrument definitions into the database.
 """
 
@@ -20,6 +21,7 @@ from rapport.care.services.checkins import (
     check_in_answer,
     check_in_request_after_session,
     check_in_request_at_start,
+    check_in_request_final,
     check_ins_expire,
     check_ins_withdraw,
     instrument_for_purpose,
@@ -33,6 +35,7 @@ from rapport.care.services.engagements import (
     SESSION_PAST_LIMIT,
     client_engagements_erase,
     engagement_end,
+    engagement_end_not_right_fit,
     engagement_for_first_session,
     engagement_graduate,
     engagement_invitation_accept,
@@ -51,6 +54,14 @@ from rapport.care.services.engagements import (
     session_record,
     sharing_set,
 )
+from rapport.care.services.graduation import (
+    GraduationConflict,
+    goal_review_set,
+    goal_reviews_set,
+    graduation_confirm,
+    graduation_propose,
+    graduation_withdraw,
+)
 from rapport.care.services.instruments import (
     instrument_builtins_install,
     instrument_load,
@@ -64,15 +75,18 @@ __all__ = [
     "SESSION_AHEAD_LIMIT",
     "SESSION_PAST_LIMIT",
     "CheckInResult",
+    "GraduationConflict",
     "PartResult",
     "alert_acknowledge",
     "check_in_answer",
     "check_in_request_after_session",
     "check_in_request_at_start",
+    "check_in_request_final",
     "check_ins_expire",
     "check_ins_withdraw",
     "client_engagements_erase",
     "engagement_end",
+    "engagement_end_not_right_fit",
     "engagement_for_first_session",
     "engagement_graduate",
     "engagement_invitation_accept",
@@ -85,7 +99,12 @@ __all__ = [
     "goal_agree",
     "goal_proposal_take",
     "goal_propose",
+    "goal_review_set",
+    "goal_reviews_set",
     "goals_set",
+    "graduation_confirm",
+    "graduation_propose",
+    "graduation_withdraw",
     "instrument_builtins_install",
     "instrument_for_purpose",
     "instrument_load",

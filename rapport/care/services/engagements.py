@@ -27,6 +27,7 @@ from rapport.care.models import (
     Alert,
     CheckIn,
     CheckInPart,
+    EndedFor,
     Engagement,
     EngagementStatus,
     Goal,
@@ -46,6 +47,9 @@ from rapport.care.services.checkins import (
 from rapport.directory.models import TherapistProfile
 
 ALREADY_OPEN = "You already have an open engagement with this person."
+# The ValidationError code of "this engagement has ended", so callers can answer it as a
+# conflict (409 in the API) rather than as bad input.
+ALREADY_ENDED = "already_ended"
 # Sessions recorded by hand: no further back than this, no further ahead than a day.
 SESSION_PAST_LIMIT = dt.timedelta(days=3 * 365)
 SESSION_AHEAD_LIMIT = dt.timedelta(days=1)
@@ -58,7 +62,9 @@ def _locked(engagement: Engagement) -> Engagement:
 
 def _require_open(engagement: Engagement) -> None:
     if engagement.status in CLOSED_STATUSES:
-        raise ValidationError("This engagement has ended; nothing more can change in it.")
+        raise ValidationError(
+            "This engagement has ended; nothing more can change in it.", code=ALREADY_ENDED
+        )
 
 
 def _open_exists(*, client: User, therapist: TherapistProfile) -> bool:
@@ -473,24 +479,63 @@ def engagement_resume(*, engagement: Engagement, by: str) -> Engagement:
 
 
 def engagement_end(
-    *, engagement: Engagement, by: str, reason: str, now: dt.datetime | None = None
+    *,
+    engagement: Engagement,
+    by: str,
+    reason: str,
+    ended_for: str = EndedFor.OTHER,
+    now: dt.datetime | None = None,
 ) -> Engagement:
-    """Either side ends the engagement, saying why in their own words (the other reads it).
-    Side effects: another engagement between the two may start afterwards."""
-    now = now or timezone.now()
-    if by not in Side.values:
-        raise ValidationError("Only the client or the therapist can end an engagement.")
+    """Either side ends the engagement, saying why in their own words (the other reads it) and
+    as a choice (``ended_for``: not the right fit, or another reason), which re-matching will
+    use. Refused when already ended (code ``ALREADY_ENDED``). Side effects: open check-ins are
+    withdrawn; another engagement between the two may start afterwards."""
     cleaned = _clean_text(
         reason, field="reason", limit=MAX_REASON_LENGTH, required=True, what="a short reason"
     )
+    return _end(engagement=engagement, by=by, reason=cleaned, ended_for=ended_for, now=now)
+
+
+def engagement_end_not_right_fit(
+    *, engagement: Engagement, by: str, reason: str = "", now: dt.datetime | None = None
+) -> Engagement:
+    """The one-click "this isn't the right fit": ends the engagement as ``engagement_end``
+    does, with ``ended_for`` = not the right fit.
+
+    The reason is optional here, unlike ``engagement_end``: the point of the one click is that
+    saying it is not working must not need an explanation. A blank reason stores the choice's
+    own label ("It isn't the right fit"), so the other side still reads why it ended and the
+    stored words are never empty for an ended engagement."""
+    cleaned = _clean_text(
+        reason, field="reason", limit=MAX_REASON_LENGTH, required=False, what="a short reason"
+    )
+    return _end(
+        engagement=engagement,
+        by=by,
+        reason=cleaned or str(EndedFor.NOT_THE_RIGHT_FIT.label),
+        ended_for=EndedFor.NOT_THE_RIGHT_FIT,
+        now=now,
+    )
+
+
+def _end(
+    *, engagement: Engagement, by: str, reason: str, ended_for: str, now: dt.datetime | None
+) -> Engagement:
+    now = now or timezone.now()
+    if by not in Side.values:
+        raise ValidationError("Only the client or the therapist can end an engagement.")
+    if ended_for not in EndedFor.values:
+        raise ValidationError({"ended_for": "Choose not_right_fit or other."})
     with transaction.atomic():
         locked = _locked(engagement)
         _require_open(locked)
         locked.status = EngagementStatus.ENDED
         locked.ended_at = now
         locked.ended_by = by
-        locked.end_reason = cleaned
-        locked.save(update_fields=["status", "ended_at", "ended_by", "end_reason", "updated_at"])
+        locked.end_reason = reason
+        locked.ended_for = ended_for
+        fields = ["status", "ended_at", "ended_by", "end_reason", "ended_for", "updated_at"]
+        locked.save(update_fields=fields)
         check_ins_withdraw(engagement=locked, now=now)
     return locked
 

@@ -120,6 +120,22 @@ def test_the_five_guides_the_issue_asks_for_are_there():
     }
 
 
+GUIDE_LINK = re.compile(r"""\{%\s*url\s+['"]guide['"]\s+['"]([^'"]+)['"]""")
+
+
+def test_every_template_in_the_project_links_only_registered_guides():
+    """A link to a misspelt slug would still reverse (the converter takes any slug) and only
+    404 when someone clicks it; this reads every template, those of apps written later too."""
+    root = Path(__file__).resolve().parents[2] / "rapport"
+    named = {
+        (str(template.relative_to(root)), slug)
+        for template in [*root.rglob("*.html"), *root.rglob("*.txt")]
+        for slug in GUIDE_LINK.findall(template.read_text())
+    }
+    assert named, "no template links a guide"
+    assert [pair for pair in sorted(named) if guide_for(pair[1]) is None] == []
+
+
 # --- each guide page -------------------------------------------------------------------------
 
 

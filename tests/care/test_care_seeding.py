@@ -156,7 +156,15 @@ def test_the_four_engagements_show_each_state_for_any_seed(generated, seed):
     assert alert.kind == AlertKind.CRISIS
     assert alert.acknowledged_at is None
     assert alert.check_in_id == latest.check_in_id
-    assert list(selectors.therapist_open_alerts(therapist=therapist)) == [alert]
+    # The crisis comes first; the low-alliance story's scores raised alerts of their own (its
+    # client shares scores), and the on-track story raised none.
+    open_alerts = list(selectors.therapist_open_alerts(therapist=therapist))
+    assert open_alerts[0] == alert
+    assert {(a.engagement_id, a.kind) for a in open_alerts[1:]} == {
+        (low.pk, AlertKind.LOW_ALLIANCE),
+        (low.pk, AlertKind.GOAL_STUCK),
+    }
+    assert not Alert.objects.filter(engagement=on_track).exists()
     earlier = _parts(crisis, "progress")[:-1]
     assert all(json.loads(part.answers)[rule["item"]] < rule["threshold"] for part in earlier)
 
@@ -174,8 +182,9 @@ def test_the_four_engagements_show_each_state_for_any_seed(generated, seed):
         "scores_only",
         "nothing",
     )
-    # Only one alert in all: the other stories stay below every threshold.
-    assert Alert.objects.count() == 1
+    # One crisis alert in all; the just-started story raised nothing.
+    assert Alert.objects.filter(kind=AlertKind.CRISIS).count() == 1
+    assert not Alert.objects.filter(engagement=started).exists()
 
 
 # The second: eight weeks back from it cross the November clock change.

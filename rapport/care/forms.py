@@ -103,3 +103,16 @@ class InviteForm(AccessibleForm):
         help_text="The address of their Rapport account. They accept or decline on their "
         "care page.",
     )
+
+
+class NotRightFitForm(AccessibleForm):
+    """The one-click "this isn't the right fit": the words are optional, so the click is enough."""
+
+    reason = forms.CharField(
+        label="Anything you want to say about why (optional)",
+        max_length=MAX_REASON_LENGTH,
+        required=False,
+        strip=True,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="Your therapist reads this. You can leave it empty.",
+    )

@@ -1,6 +1,7 @@
 from django.urls import URLPattern, path
 
 from rapport.care import views
+from rapport.care.views.repair import client_not_right_fit
 
 app_name = "care"
 
@@ -36,6 +37,11 @@ urlpatterns: list[URLPattern] = [
     ),
     path("care/<uuid:public_id>/sharing/", views.client_sharing, name="client_sharing"),
     path("care/<uuid:public_id>/end/", views.client_end, name="client_end"),
+    path(
+        "care/<uuid:public_id>/not-the-right-fit/",
+        client_not_right_fit,
+        name="client_not_right_fit",
+    ),
     path("practice/clients/", views.practice_clients, name="practice_clients"),
     path("practice/clients/invite/", views.practice_invite, name="practice_invite"),
     path(

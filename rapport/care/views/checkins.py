@@ -29,12 +29,13 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_safe
 
-from rapport.care import access, history, progress, selectors, services
+from rapport.care import access, client_repair, history, progress, selectors, services
 from rapport.care.answer_forms import AskedPart, CheckInForm
 from rapport.care.charts import chart_context
 from rapport.care.crisis import crisis_card_for
 from rapport.care.errors import CheckInAlreadyAnswered, CheckInAnswersInvalid, CheckInClosed
-from rapport.care.models import CheckIn, CheckInStatus
+from rapport.care.forms import NotRightFitForm
+from rapport.care.models import CLOSED_STATUSES, CheckIn, CheckInStatus
 from rapport.core.audit import audit_read, audit_reads
 from rapport.core.middleware import health_data
 
@@ -107,6 +108,15 @@ def _done_context(record: history.CheckInRecord) -> dict[str, Any]:
         "crisis": any(part.critical_flagged for part in record.parts),
         "answered_at": record.completed_at,
     }
+
+
+def _repair(check_in: CheckIn) -> client_repair.Guidance | None:
+    """What to say and where to go after a low check-in: judged over the client's own
+    check-ins up to this one, whatever they share (``rapport.care.client_repair``)."""
+    records = client_repair.records_until(
+        history.for_client(engagement=check_in.engagement), check_in.pk
+    )
+    return client_repair.low_check_in_guidance(records) if records else None
 
 
 def _closed_page(
@@ -226,6 +236,7 @@ def check_in(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
         reason="check-in scores",
     )
     context = _done_context(record)
+    repair = _repair(check_in)
     return render(
         request,
         "care/check_in_done.html",
@@ -236,6 +247,10 @@ def check_in(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
             "just_answered": just_answered,
             "by_link": False,
             "engagement": check_in.engagement,
+            "repair": repair,
+            "fit_form": NotRightFitForm()
+            if repair is not None and check_in.engagement.status not in CLOSED_STATUSES
+            else None,
         },
     )
 
@@ -277,6 +292,7 @@ def check_in_link(request: HttpRequest, token: str) -> HttpResponse:
                     "announce": True,
                     "just_answered": True,
                     "by_link": True,
+                    "repair": _repair(result.check_in),
                 },
             )
         )

@@ -317,6 +317,37 @@ def stored_answers(check_in: CheckIn) -> dict[str, dict[str, Any]]:
     }
 
 
+def crisis_card_first_on_screen(tab: CareTab) -> Any:
+    """The page's crisis card, checked to come before everything else in the page's content,
+    to start on the first screen (nothing scrolled), and to offer Canada's lines (the
+    therapist's licence) as numbers a phone can call. Returns its locator."""
+    page = tab.page
+    card = page.locator("main .crisis-card")
+    assert card.count() == 1
+    card_comes_first = page.evaluate(
+        """() => {
+          const card = document.querySelector("main .crisis-card");
+          const others = document.querySelectorAll("main h1, main a.back-link, main .panel");
+          return others.length > 0 && Array.from(others).every((other) =>
+            card.compareDocumentPosition(other) & Node.DOCUMENT_POSITION_FOLLOWING);
+        }"""
+    )
+    assert card_comes_first
+    assert page.evaluate("window.scrollY") == 0
+    box = card.bounding_box()
+    assert box is not None
+    assert 0 <= box["y"] < HEIGHTS[tab.width]
+    assert box["x"] >= 0
+    assert box["x"] + box["width"] <= tab.width
+    call = card.locator("a[href='tel:988']")
+    assert call.count() == 1
+    assert call.inner_text() == "988"
+    assert "9-8-8 Suicide Crisis Helpline" in card.inner_text()
+    assert card.locator("a[href='tel:911']").count() == 1
+    assert page.evaluate(FITS_SIDEWAYS)
+    return card
+
+
 # --- people -----------------------------------------------------------------------------------
 
 
@@ -372,32 +403,28 @@ def test_a_keyboard_answer_at_the_safety_threshold_shows_the_crisis_card_first(
     # The answer's page: the crisis card before anything else, announced, on the first screen.
     assert page.url.endswith(f"/care/check-ins/{check_in.public_id}/")
     assert page.locator("main h1").inner_text() == "Thank you: your answers are saved"
-    card = page.locator("main .crisis-card")
-    assert card.count() == 1
-    assert card.get_attribute("role") == "alert"
-    card_comes_first = page.evaluate(
-        """() => {
-          const card = document.querySelector("main .crisis-card");
-          const others = document.querySelectorAll("main h1, main a.back-link, main .panel");
-          return Array.from(others).every((other) =>
-            card.compareDocumentPosition(other) & Node.DOCUMENT_POSITION_FOLLOWING);
-        }"""
-    )
-    assert card_comes_first
-    assert page.evaluate("window.scrollY") == 0
-    box = card.bounding_box()
-    assert box is not None
-    assert 0 <= box["y"] < HEIGHTS[width]
-    assert box["x"] >= 0
-    assert box["x"] + box["width"] <= width
-    # The 9-8-8 line (Canada: the therapist's licence) is a number a phone can call.
-    call = card.locator("a[href='tel:988']")
-    assert call.count() == 1
-    assert call.inner_text() == "988"
-    assert "9-8-8 Suicide Crisis Helpline" in card.inner_text()
-    assert card.locator("a[href='tel:911']").count() == 1
-    assert page.evaluate(FITS_SIDEWAYS)
+    assert crisis_card_first_on_screen(tab).get_attribute("role") == "alert"
     tab.assert_clean()
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_an_answered_crisis_check_in_opens_on_its_crisis_card(
+    open_tab, live_server, engagement, width
+):
+    """The layout half of the test above, for a check-in answered earlier (the card is no
+    longer announced: role=alert is only for the answer itself). It runs while the form's
+    defect (ORIGIN_NULL) stops the test above."""
+    check_in = services.check_in_answer(
+        check_in=the_open_check_in(engagement),
+        answers={"fit": FIT, "progress": PROGRESS_AT_THRESHOLD},
+    ).check_in
+    tab = open_tab(width)
+    sign_in_by_cookie(tab, live_server, engagement.client)
+
+    tab.go(f"/care/check-ins/{check_in.public_id}/")
+
+    assert tab.page.locator("main h1").inner_text() == "Your check-in"
+    assert crisis_card_first_on_screen(tab).get_attribute("role") is None
 
 
 # --- 2. without JavaScript ---------------------------------------------------------------------

@@ -15,10 +15,12 @@ class CareConfig(AppConfig):
             register_first_session_hook,
         )
         from rapport.care.api_checkins import check_in_problem
+        from rapport.care.api_graduation import graduation_problem
         from rapport.care.errors import CheckInError
         from rapport.care.models import Alert, CheckIn, CheckInPart, Engagement, Goal, Session
         from rapport.care.privacy import care_export
         from rapport.care.services import (
+            GraduationConflict,
             check_ins_expire,
             client_engagements_erase,
             engagement_for_first_session,
@@ -43,6 +45,7 @@ class CareConfig(AppConfig):
         register_health_model(Alert, owner_field="engagement__client")
         register_export_section("care", care_export)
         register_problem_handler(CheckInError, check_in_problem)
+        register_problem_handler(GraduationConflict, graduation_problem)
         register_erasure_step("care", lambda user: client_engagements_erase(user=user))
         register_first_session_hook(
             "care",

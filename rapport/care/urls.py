@@ -37,6 +37,8 @@ urlpatterns: list[URLPattern] = [
     ),
     path("care/<uuid:public_id>/sharing/", views.client_sharing, name="client_sharing"),
     path("care/<uuid:public_id>/end/", views.client_end, name="client_end"),
+    path("care/<uuid:public_id>/graduation/", views.client_graduation, name="client_graduation"),
+    path("care/<uuid:public_id>/summary/", views.client_summary, name="client_summary"),
     path(
         "care/<uuid:public_id>/not-the-right-fit/",
         client_not_right_fit,
@@ -80,6 +82,16 @@ urlpatterns: list[URLPattern] = [
         name="practice_graduate",
     ),
     path("practice/clients/<uuid:public_id>/end/", views.practice_end, name="practice_end"),
+    path(
+        "practice/clients/<uuid:public_id>/graduation/",
+        views.practice_graduation,
+        name="practice_graduation",
+    ),
+    path(
+        "practice/clients/<uuid:public_id>/summary/",
+        views.practice_summary,
+        name="practice_summary",
+    ),
     path(
         "practice/clients/<uuid:public_id>/check-ins/",
         views.practice_check_ins,

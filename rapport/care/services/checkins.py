@@ -189,6 +189,17 @@ def check_in_request_after_session(
     return _request(engagement=engagement, purposes=purposes, after_session=attended, now=now)
 
 
+def check_in_request_final(*, engagement: Engagement, now: dt.datetime) -> CheckIn | None:
+    """The last progress check, asked when graduating is proposed (called by
+    ``graduation_propose`` in its transaction, with the engagement locked). It takes over an
+    open request like any new one, whatever the engagement's status (a paused engagement may
+    graduate too)."""
+    attended = Session.objects.filter(engagement=engagement, status=SessionStatus.ATTENDED).count()
+    return _request(
+        engagement=engagement, purposes=(Purpose.PROGRESS,), after_session=attended, now=now
+    )
+
+
 def check_ins_withdraw(*, engagement: Engagement, now: dt.datetime) -> int:
     """The engagement paused or ended: its open request closes unanswered (called inside the
     lifecycle services' transactions)."""

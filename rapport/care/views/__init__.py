@@ -33,6 +33,12 @@ from rapport.care.views.engagements import (
     practice_session_record,
     practice_start_waiting,
 )
+from rapport.care.views.graduation import (
+    client_graduation,
+    client_summary,
+    practice_graduation,
+    practice_summary,
+)
 from rapport.care.views.results import practice_alert_acknowledge, practice_check_ins
 
 __all__ = [
@@ -43,11 +49,13 @@ __all__ = [
     "client_goal_agree",
     "client_goal_take",
     "client_goals",
+    "client_graduation",
     "client_home",
     "client_invitation_accept",
     "client_invitation_decline",
     "client_progress",
     "client_sharing",
+    "client_summary",
     "practice_alert_acknowledge",
     "practice_check_ins",
     "practice_client",
@@ -56,10 +64,12 @@ __all__ = [
     "practice_goal_agree",
     "practice_goal_propose",
     "practice_graduate",
+    "practice_graduation",
     "practice_invite",
     "practice_pause",
     "practice_resume",
     "practice_session_mark",
     "practice_session_record",
     "practice_start_waiting",
+    "practice_summary",
 ]

@@ -21,6 +21,7 @@ from django.utils import timezone
 from rapport.care import selectors, services, trends
 from rapport.care.models import (
     Alert,
+    AlertKind,
     CheckIn,
     CheckInPart,
     CheckInStatus,
@@ -485,3 +486,25 @@ def test_the_trends_quick_read_of_a_total_agrees_with_a_full_parse(reference_dat
         assert quick == (full["value"], full["band"])
         read += 1
     assert read == 6  # fit and progress at the start, three alliance, progress after session 2
+
+
+def test_an_alert_from_scores_is_marked_only_while_the_client_shares_scores(reference_data):
+    engagement = make_engagement(status=EngagementStatus.ONGOING)
+    check_in = answer(engagement, progress=12)
+    Alert.objects.create(
+        engagement=engagement,
+        check_in=check_in,
+        kind=AlertKind.LOW_ALLIANCE,
+        created_at=timezone.now(),
+    )
+    shared = trends.client_trends(engagements=[engagement])[engagement.pk]
+    assert shared.alert
+    assert not shared.crisis
+    page = text(as_user(engagement.therapist.user).get("/practice/clients/"))
+    assert "Alert: a check-in's scores need your attention" in page
+
+    set_sharing(engagement, Sharing.NOTHING)
+    private = trends.client_trends(engagements=[engagement])[engagement.pk]
+    assert not private.alert
+    page = text(as_user(engagement.therapist.user).get("/practice/clients/"))
+    assert "Alert:" not in page

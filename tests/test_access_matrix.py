@@ -417,6 +417,14 @@ ENGAGEMENT_ENDPOINTS = [
                            "fit": {"understood": 1, "open": 1, "focus": 1, "continue": 1},
                            "progress": {"energy": 0, "getting-things-done": 0, "enjoyment": 0,
                                         "connection": 0, "looking-after-myself": 0}}}),
+    EngagementEndpoint("client not the right fit", "post",
+                       lambda e: f"/care/{e.public_id}/not-the-right-fit/",
+                       body={"reason": "Taken over"}),
+    EngagementEndpoint("API end", "post", lambda e: f"/api/v1/engagements/{e.public_id}/end",
+                       is_api=True, body={"reason": "Taken over", "ended_for": "not_right_fit"}),
+    EngagementEndpoint("API alert acknowledge", "post",
+                       lambda e: f"/api/v1/alerts/{e.alerts.get().public_id}/acknowledge",
+                       is_api=True, body={"note": "Taken over"}),
 ]  # fmt: skip
 
 
@@ -441,6 +449,7 @@ def private_engagement(reference_data):
 
     engagement = make_engagement(status=EngagementStatus.ONGOING, goals=["Private goal"])
     services.goal_propose(goal=engagement.goals.get(), text="Private wording")
+    engagement.alerts.create(kind="crisis", created_at=timezone.now())  # an open alert
     return engagement
 
 
@@ -463,8 +472,9 @@ def _engagement_state(engagement: Any) -> tuple[Any, ...]:
     goals = [(g.text, g.proposed_text, g.client_agreed_at, g.therapist_agreed_at)
              for g in stored.goals.all()]  # fmt: skip
     check_ins = [(c.status, c.completed_at) for c in stored.check_ins.all()]
+    alerts = [(a.acknowledged_at, a.acknowledgement) for a in stored.alerts.all()]
     return (stored.status, stored.sharing, stored.end_reason, stored.sessions.count(), goals,
-            check_ins)  # fmt: skip
+            check_ins, stored.ended_for, alerts)  # fmt: skip
 
 
 @pytest.mark.parametrize("role", list(ENGAGEMENT_ROLES))

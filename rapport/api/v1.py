@@ -10,7 +10,6 @@ from rapport.api.problems import install_problem_handlers
 from rapport.booking.api import public_router as booking_public_router
 from rapport.care.api import router as care_router
 from rapport.care.api_alerts import router as care_alerts_router
-from rapport.care.api_alerts import router as care_alerts_router
 from rapport.care.api_checkins import router as care_check_ins_router
 from rapport.care.api_graduation import router as care_graduation_router
 from rapport.directory.api import public_router as directory_public_router
@@ -34,7 +33,6 @@ api.add_router("/staff", directory_staff_router)
 api.add_router("/engagements", care_router)
 # /check-ins and /instruments (one router: the paths are its own).
 api.add_router("", care_check_ins_router)
-api.add_router("", care_alerts_router)  # /alerts and /engagements/{id}/end
 api.add_router("", care_alerts_router)  # /alerts and /engagements/{id}/end
 api.add_router("", care_graduation_router)  # /engagements/{id}/graduate
 # Public, read-only directory data: no session, so no CSRF token either.

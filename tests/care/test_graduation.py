@@ -67,6 +67,12 @@ def _open(engagement: Engagement) -> CheckIn | None:
     return CheckIn.objects.filter(engagement=engagement, status=CheckInStatus.OPEN).first()
 
 
+def _waiting(engagement: Engagement) -> CheckIn:
+    check_in = _open(engagement)
+    assert check_in is not None, "no open check-in"
+    return check_in
+
+
 def _purposes(check_in: CheckIn) -> set[str]:
     return set(check_in.parts.values_list("purpose", flat=True))
 
@@ -106,7 +112,7 @@ def test_the_client_proposes_both_review_and_the_therapist_confirms(
     engagement, django_capture_on_commit_callbacks
 ):
     services.check_in_answer(
-        check_in=_open(engagement), answers={"fit": FIT, "progress": _progress(1)}
+        check_in=_waiting(engagement), answers={"fit": FIT, "progress": _progress(1)}
     )
     assert _open(engagement) is None
     proposed_at = timezone.now()
@@ -162,10 +168,10 @@ def test_the_therapist_proposes_and_the_client_confirms(engagement):
 
 
 def test_the_final_check_takes_over_an_open_request_and_a_later_one_is_withdrawn(engagement):
-    start = _open(engagement)
+    start = _waiting(engagement)
     assert _purposes(start) == {Purpose.FIT, Purpose.PROGRESS}
     services.graduation_propose(engagement=engagement, by=Side.CLIENT)
-    final = _open(engagement)
+    final = _waiting(engagement)
     # It replaced the unanswered start request, asking what that still asked.
     assert CheckIn.objects.get(pk=start.pk).status == CheckInStatus.REPLACED
     assert _purposes(final) == {Purpose.FIT, Purpose.PROGRESS}
@@ -177,7 +183,7 @@ def test_the_final_check_takes_over_an_open_request_and_a_later_one_is_withdrawn
         status=SessionStatus.ATTENDED,
         recorded_by=engagement.therapist.user,
     )
-    later = _open(engagement)
+    later = _waiting(engagement)
     assert _purposes(later) == {Purpose.ALLIANCE}
     _review_all(engagement, Side.CLIENT)
     _review_all(engagement, Side.THERAPIST)
@@ -433,11 +439,11 @@ def test_confirming_with_goals_not_reviewed_on_the_page_says_which(engagement):
 
 def _graduate_with_scores(engagement: Engagement, *, first: int, last: int | dict) -> None:
     services.check_in_answer(
-        check_in=_open(engagement), answers={"fit": FIT, "progress": _progress(first)}
+        check_in=_waiting(engagement), answers={"fit": FIT, "progress": _progress(first)}
     )
     services.graduation_propose(engagement=engagement, by=Side.CLIENT)
     final = _progress(last) if isinstance(last, int) else last
-    services.check_in_answer(check_in=_open(engagement), answers={"progress": final})
+    services.check_in_answer(check_in=_waiting(engagement), answers={"progress": final})
     services.goal_reviews_set(
         engagement=engagement, by=Side.CLIENT, reviews={"1": "met", "2": "partly"}
     )

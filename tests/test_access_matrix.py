@@ -399,6 +399,17 @@ ENGAGEMENT_ENDPOINTS = [
                        lambda e: f"/practice/clients/{e.public_id}/graduate/"),
     EngagementEndpoint("practice end", "post", lambda e: f"/practice/clients/{e.public_id}/end/",
                        body={"reason": "Taken over"}),
+    EngagementEndpoint("client graduation", "get", lambda e: f"/care/{e.public_id}/graduation/"),
+    EngagementEndpoint("client graduation propose", "post",
+                       lambda e: f"/care/{e.public_id}/graduation/", body={"action": "propose"}),
+    EngagementEndpoint("client summary", "get", lambda e: f"/care/{e.public_id}/summary/"),
+    EngagementEndpoint("practice graduation", "get",
+                       lambda e: f"/practice/clients/{e.public_id}/graduation/"),
+    EngagementEndpoint("practice graduation propose", "post",
+                       lambda e: f"/practice/clients/{e.public_id}/graduation/",
+                       body={"action": "propose"}),
+    EngagementEndpoint("practice summary", "get",
+                       lambda e: f"/practice/clients/{e.public_id}/summary/"),
     EngagementEndpoint("API engagement", "get", lambda e: f"/api/v1/engagements/{e.public_id}",
                        is_api=True),
     EngagementEndpoint("API session", "post",
@@ -406,6 +417,9 @@ ENGAGEMENT_ENDPOINTS = [
                        body={"starts_at": "2026-01-05T10:00:00Z", "status": "attended"}),
     EngagementEndpoint("API goals", "put", lambda e: f"/api/v1/engagements/{e.public_id}/goals",
                        is_api=True, body={"goals": [{"text": "Taken over"}]}),
+    EngagementEndpoint("API graduate", "post",
+                       lambda e: f"/api/v1/engagements/{e.public_id}/graduate", is_api=True,
+                       body={"action": "propose"}),
     EngagementEndpoint("API sharing", "put",
                        lambda e: f"/api/v1/engagements/{e.public_id}/sharing", is_api=True,
                        body={"sharing": "item_answers"}),
@@ -469,12 +483,12 @@ def _engagement_state(engagement: Any) -> tuple[Any, ...]:
     from rapport.care.models import Engagement
 
     stored = Engagement.objects.get(pk=engagement.pk)
-    goals = [(g.text, g.proposed_text, g.client_agreed_at, g.therapist_agreed_at)
-             for g in stored.goals.all()]  # fmt: skip
+    goals = [(g.text, g.proposed_text, g.client_agreed_at, g.therapist_agreed_at,
+              g.client_review, g.therapist_review) for g in stored.goals.all()]  # fmt: skip
     check_ins = [(c.status, c.completed_at) for c in stored.check_ins.all()]
     alerts = [(a.acknowledged_at, a.acknowledgement) for a in stored.alerts.all()]
     return (stored.status, stored.sharing, stored.end_reason, stored.sessions.count(), goals,
-            check_ins, stored.ended_for, alerts)  # fmt: skip
+            check_ins, stored.ended_for, alerts, stored.graduation_proposed_by)  # fmt: skip
 
 
 @pytest.mark.parametrize("role", list(ENGAGEMENT_ROLES))

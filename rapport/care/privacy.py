@@ -91,6 +91,8 @@ def _engagement(engagement: Engagement, *, as_side: str) -> dict[str, Any]:
         "ended_at": iso_or_none(engagement.ended_at),
         "ended_by": engagement.ended_by,
         "end_reason": engagement.end_reason,
+        "graduation_proposed_by": engagement.graduation_proposed_by,
+        "graduation_proposed_at": iso_or_none(engagement.graduation_proposed_at),
         "sharing": engagement.sharing,
         "sharing_history": [
             {"sharing": change.sharing, "changed_at": iso_or_none(change.changed_at)}
@@ -111,6 +113,8 @@ def _engagement(engagement: Engagement, *, as_side: str) -> dict[str, Any]:
                 "proposed_text": goal.proposed_text,
                 "client_agreed_at": iso_or_none(goal.client_agreed_at),
                 "therapist_agreed_at": iso_or_none(goal.therapist_agreed_at),
+                "client_review": goal.client_review,
+                "therapist_review": goal.therapist_review,
             }
             for goal in engagement.goals.all()
         ],

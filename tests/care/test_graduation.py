@@ -645,3 +645,20 @@ def test_the_endpoint_is_documented(reference_data):
     document = Client().get("/api/v1/openapi.json").json()
     operation = document["paths"]["/api/v1/engagements/{id}/graduate"]["post"]
     assert set(operation["responses"]) >= {"200", "400", "401", "403", "404", "409"}
+
+
+def test_the_proposal_and_both_reviews_are_in_both_exports(engagement):
+    from rapport.accounts.selectors import account_export_data
+
+    services.graduation_propose(engagement=engagement, by=Side.THERAPIST)
+    services.goal_reviews_set(engagement=engagement, by=Side.CLIENT, reviews={"1": "met"})
+    services.goal_reviews_set(engagement=engagement, by=Side.THERAPIST, reviews={"1": "not_yet"})
+
+    for person in (engagement.client, engagement.therapist.user):
+        (row,) = account_export_data(user=person)["care"]
+        assert row["graduation_proposed_by"] == "therapist"
+        assert row["graduation_proposed_at"] is not None
+        assert [(g["client_review"], g["therapist_review"]) for g in row["goals"]] == [
+            ("met", "not_yet"),
+            ("", ""),
+        ]

@@ -1,6 +1,6 @@
 """A planned graduation: one side proposes ending, both review the goals, the other confirms.
 
-The flow (docs/care.md says it in words):
+The flow:
 
 1. ``graduation_propose``: the client or the therapist proposes graduating an ongoing or paused
    engagement. Who and when are recorded, and a last progress check is asked (it takes over an

@@ -201,9 +201,7 @@ def _verdict(trend: history.Trend) -> str:
     return "No reliable change: the difference is within the questionnaire's measurement error."
 
 
-def _summary_page(
-    request: HttpRequest, engagement: Engagement, *, side: str, template_side: str
-) -> HttpResponse:
+def _summary_page(request: HttpRequest, engagement: Engagement, *, side: str) -> HttpResponse:
     records = (
         history.for_client(engagement=engagement)
         if side == Side.CLIENT
@@ -261,7 +259,6 @@ def _summary_page(
             "verdict": _verdict(trend),
             "sessions_attended": engagement.sessions.filter(status=SessionStatus.ATTENDED).count(),
             "shares_nothing": not mine and engagement.sharing == Sharing.NOTHING,
-            "template_side": template_side,
         },
     )
 
@@ -270,10 +267,10 @@ def _summary_page(
 @require_safe
 def client_summary(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
     engagement = access.get_engagement_for_client(request.user, public_id)
-    return _summary_page(request, engagement, side=Side.CLIENT, template_side="client")
+    return _summary_page(request, engagement, side=Side.CLIENT)
 
 
 @require_safe
 def practice_summary(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
     engagement = access.get_engagement_for_therapist(request.user, public_id)
-    return _summary_page(request, engagement, side=Side.THERAPIST, template_side="therapist")
+    return _summary_page(request, engagement, side=Side.THERAPIST)

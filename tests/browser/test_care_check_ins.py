@@ -280,25 +280,15 @@ def answer_with_the_keyboard(tab: CareTab, wanted: dict[str, str]) -> None:
     page.wait_for_load_state("load")
 
 
-# A defect in the check-in pages (rapport/care/templates/care/check_in.html, and the
-# Referrer-Policy header views/checkins.py puts on the e-mail link's pages): they ask for
-# "no-referrer", under which a browser sends "Origin: null" with the form, and Django's CSRF
-# check refuses that (403, "Origin checking failed - null does not match any trusted origins"):
-# no check-in can be answered from a browser. The tests below stop there, as expected failures,
-# while it lasts, and run to the end once it is fixed.
-ORIGIN_NULL = (
-    "check-in form refused by the CSRF origin check: the page's no-referrer policy makes the "
-    "browser send 'Origin: null' (care/check_in.html)"
-)
-
-
+# The check-in pages once asked for "no-referrer", under which a browser sends "Origin: null"
+# with the form and Django's CSRF check refuses it (403): no check-in could be answered from a
+# browser. The form must reach the view with the page's own origin.
 def the_answer_was_taken(tab: CareTab, address: str) -> None:
-    """The check-in form just sent reached the view (xfail while the defect above lasts)."""
+    """The check-in form just sent reached the view, sent from the page's own origin."""
     sent = [post for post in tab.traffic.posts if post[0].startswith(tab.traffic.origin + address)]
     assert sent, tab.traffic.posts
     _, status, origin = sent[-1]
-    if status == 403 and origin == "null":
-        pytest.xfail(ORIGIN_NULL)
+    assert origin == tab.traffic.origin, sent[-1]
     assert status == 302, sent[-1]
     tab.settled()
 

@@ -472,7 +472,7 @@ def test_anonymous_visitors_are_sent_to_sign_in(with_alliance):
 
 
 def _private_headers(response) -> None:
-    assert response["Referrer-Policy"] == "no-referrer"
+    assert response["Referrer-Policy"] == "same-origin"
     assert "no-store" in response["Cache-Control"]
 
 

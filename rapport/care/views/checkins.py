@@ -259,8 +259,9 @@ def check_in(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
 
 
 def _private(response: HttpResponse) -> HttpResponse:
-    # The token is in the address: no other site may learn it from a referrer.
-    response["Referrer-Policy"] = "no-referrer"
+    # The token is in the address: no other site may learn it from a referrer. Not
+    # "no-referrer": with it browsers post forms with "Origin: null", which CSRF refuses.
+    response["Referrer-Policy"] = "same-origin"
     return response
 
 

@@ -662,3 +662,24 @@ def test_the_proposal_and_both_reviews_are_in_both_exports(engagement):
             ("met", "not_yet"),
             ("", ""),
         ]
+
+
+def test_both_engagement_pages_link_graduation_and_the_guide_once_proposed(engagement):
+    pages = {
+        "client": (_as(engagement.client), f"/care/{engagement.public_id}/"),
+        "therapist": (_as(engagement.therapist.user), f"/practice/clients/{engagement.public_id}/"),
+    }
+    for browser, url in pages.values():
+        body = browser.get(url).content.decode()
+        assert 'id="graduation-heading"' in body
+        assert "/graduation/" in body
+        assert "/summary/" in body
+        assert "/guide/graduating/" not in body
+    services.graduation_propose(engagement=engagement, by=Side.CLIENT)
+    for browser, url in pages.values():
+        body = browser.get(url).content.decode()
+        assert "Graduating is proposed" in body
+        assert "/guide/graduating/" in body
+    # The therapist's graduate button opens the planned flow instead of graduating at once.
+    therapist_page = pages["therapist"][0].get(pages["therapist"][1]).content.decode()
+    assert f'action="/practice/clients/{engagement.public_id}/graduate/"' not in therapist_page

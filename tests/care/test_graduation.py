@@ -683,3 +683,20 @@ def test_both_engagement_pages_link_graduation_and_the_guide_once_proposed(engag
     # The therapist's graduate button opens the planned flow instead of graduating at once.
     therapist_page = pages["therapist"][0].get(pages["therapist"][1]).content.decode()
     assert f'action="/practice/clients/{engagement.public_id}/graduate/"' not in therapist_page
+
+
+def test_the_last_progress_check_can_be_answered_on_its_page_after_graduating(engagement):
+    services.graduation_propose(engagement=engagement, by=Side.CLIENT)
+    final = _waiting(engagement)
+    _review_all(engagement, Side.CLIENT)
+    _review_all(engagement, Side.THERAPIST)
+    services.graduation_confirm(engagement=engagement, by=Side.THERAPIST)
+    client_side = _as(engagement.client)
+
+    page = client_side.get(f"/care/check-ins/{final.public_id}/")
+    graduation = client_side.get(_client_url(engagement, "graduation")).content.decode()
+
+    assert page.status_code == 200
+    assert "<form" in page.content.decode()
+    assert f"/care/check-ins/{final.public_id}/" in graduation
+    assert "Your last progress check is still open" in graduation

@@ -17,6 +17,9 @@ The flow:
    that is no longer planned. The last progress check stays open: it is an ordinary progress
    check by then.
 
+A goal the client rewrites while graduating is proposed starts without reviews again
+(``goals_set`` writes it anew), so each side reviews the words that are finally there.
+
 ``services.engagement_graduate`` (graduate at once) stays for older callers; pages and the API
 use this flow. Each function runs in one transaction with the engagement row locked; a refusal
 is a ValidationError (``GraduationConflict`` when the engagement's state is what refuses, which

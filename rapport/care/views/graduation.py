@@ -158,7 +158,10 @@ def _graduation_post(request: HttpRequest, engagement: Engagement, side: str) ->
         return _graduation_page(
             request, engagement, side=side, problem=" ".join(error.messages), status=400
         )
-    messages.success(request, DONE[action])
+    done = DONE[action]
+    if action == "propose" and side == Side.CLIENT:
+        done = "You proposed graduating. A last progress check is waiting for you."
+    messages.success(request, done)
     if action == "confirm":
         return redirect(urls["summary"], public_id=engagement.public_id)
     return redirect(urls["graduation"], public_id=engagement.public_id)

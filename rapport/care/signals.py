@@ -26,7 +26,7 @@ The figures:
 
 Scores are read through ``history.records_of`` (which decrypts them), only the alliance parts
 of check-ins after sessions 1–3 are loaded, and the whole reads in three queries whatever the
-number of clients.
+number of clients (fewer only when there are no early check-ins at all).
 """
 
 from __future__ import annotations
@@ -92,7 +92,6 @@ class _Row:
     pk: int
     client_id: int
     status: str
-    sharing: str
     attended: int
 
 
@@ -106,21 +105,26 @@ def _share(rows: list[_Row], counted: list[_Row]) -> Share | None:
     return Share(count=len(counted), of=len(rows))
 
 
-def _early_means(rows: list[_Row]) -> tuple[dict[int, float], float | None, float | None]:
-    """Per sharing engagement with early alliance scores, the mean of its totals; and the
-    scale's range."""
+def _early_means(
+    therapist: TherapistProfile,
+) -> tuple[dict[int, float], float | None, float | None]:
+    """Per engagement whose client shares scores, the mean of its early alliance totals; and
+    the scale's range. (An early check-in implies an attended session.)"""
     slug = settings.CARE_INSTRUMENTS["alliance"]
-    by_pk = {row.pk: row for row in rows if row.sharing != Sharing.NOTHING}
-    check_ins = CheckIn.objects.filter(
-        engagement_id__in=list(by_pk),
-        status=CheckInStatus.COMPLETED,
-        after_session__in=EARLY_SESSIONS,
-    ).prefetch_related(
-        Prefetch(
-            "parts",
-            queryset=CheckInPart.objects.filter(
-                purpose=Purpose.ALLIANCE, instrument__slug=slug
-            ).select_related("instrument"),
+    check_ins = (
+        CheckIn.objects.filter(
+            engagement__therapist=therapist,
+            status=CheckInStatus.COMPLETED,
+            after_session__in=EARLY_SESSIONS,
+        )
+        .exclude(engagement__sharing=Sharing.NOTHING)
+        .prefetch_related(
+            Prefetch(
+                "parts",
+                queryset=CheckInPart.objects.filter(
+                    purpose=Purpose.ALLIANCE, instrument__slug=slug
+                ).select_related("instrument"),
+            )
         )
     )
     totals: dict[int, list[float]] = defaultdict(list)
@@ -142,13 +146,15 @@ def therapist_alliance_signals(*, therapist: TherapistProfile) -> Signals | None
         for values in Engagement.objects.filter(therapist=therapist)
         .annotate(attended=Count("sessions", filter=Q(sessions__status=SessionStatus.ATTENDED)))
         .filter(attended__gte=1)
-        .values("pk", "client_id", "status", "sharing", "attended")
+        .values("pk", "client_id", "status", "attended")
     ]
+    # Read before deciding, so the page costs the same queries with 3 clients or 300.
+    means, minimum, maximum = _early_means(therapist)
     clients = {row.client_id for row in rows}
     if not _enough(clients):
         return None
-
-    means, minimum, maximum = _early_means(rows)
+    contributing = {row.pk for row in rows}
+    means = {pk: mean for pk, mean in means.items() if pk in contributing}
     early_clients = {row.client_id for row in rows if row.pk in means}
     median = statistics.median(means.values()) if _enough(early_clients) else None
 

@@ -23,7 +23,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST, require_safe
 
 from rapport.accounts.models import User
-from rapport.care import access, selectors, services, trends
+from rapport.care import access, selectors, services, signals, trends
 from rapport.care.forms import (
     AgreeForm,
     GoalsForm,
@@ -294,6 +294,8 @@ def _clients_page(
             "waiting": selectors.therapist_first_sessions_waiting(therapist=therapist),
             "invitations": selectors.therapist_pending_invitations(therapist=therapist),
             "invite_form": invite_form or InviteForm(),
+            # In aggregate over at least 5 clients (rapport.care.signals): no client's data.
+            "signals": signals.therapist_alliance_signals(therapist=therapist),
         },
         status=status,
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from typing import Any
 
 import pytest
 from auditlog.models import LogEntry
@@ -38,7 +39,7 @@ def as_user(user) -> Client:
     return client
 
 
-def post(client: Client, url: str, body: dict) -> object:
+def post(client: Client, url: str, body: dict) -> Any:
     return client.post(url, json.dumps(body), content_type="application/json")
 
 

@@ -386,3 +386,17 @@ def test_the_one_click_service_refuses_an_ended_engagement_as_already_ended(refe
     with pytest.raises(ValidationError) as raised:
         services.engagement_end_not_right_fit(engagement=engagement, by=Side.CLIENT)
     assert raised.value.code == ALREADY_ENDED
+
+
+def test_an_engagement_ended_for_another_reason_makes_no_promise_about_matching(reference_data):
+    engagement = with_alliance()
+    services.engagement_end(engagement=engagement, by=Side.THERAPIST, reason="Retiring")
+
+    response = as_user(engagement.client).post(fit_url(engagement), {"reason": ""})
+
+    assert response.status_code == 409
+    body = response.content.decode()
+    assert "already ended" in body
+    assert "Find someone new" in body
+    assert "suggest someone different" not in body
+    assert Engagement.objects.get(pk=engagement.pk).ended_for == EndedFor.OTHER

@@ -395,8 +395,6 @@ ENGAGEMENT_ENDPOINTS = [
                        body={"text": "Private goal"}),
     EngagementEndpoint("practice pause", "post",
                        lambda e: f"/practice/clients/{e.public_id}/pause/"),
-    EngagementEndpoint("practice graduate", "post",
-                       lambda e: f"/practice/clients/{e.public_id}/graduate/"),
     EngagementEndpoint("practice end", "post", lambda e: f"/practice/clients/{e.public_id}/end/",
                        body={"reason": "Taken over"}),
     EngagementEndpoint("client graduation", "get", lambda e: f"/care/{e.public_id}/graduation/"),

@@ -510,8 +510,7 @@ def _line_summary(chart: Chart, line: Line) -> str:
     _latest_index, latest_point, latest_value = scored[-1]
     if len(scored) == 1:
         sentence = (
-            f"{line.label} — {_number(first_value)} ({first_point.x_label}), "
-            "the only score so far."
+            f"{line.label} — {_number(first_value)} ({first_point.x_label}), the only score so far."
         )
     else:
         since = "the first check-in" if first_index == 0 else "the first score"

@@ -76,11 +76,6 @@ urlpatterns: list[URLPattern] = [
     path(
         "practice/clients/<uuid:public_id>/resume/", views.practice_resume, name="practice_resume"
     ),
-    path(
-        "practice/clients/<uuid:public_id>/graduate/",
-        views.practice_graduate,
-        name="practice_graduate",
-    ),
     path("practice/clients/<uuid:public_id>/end/", views.practice_end, name="practice_end"),
     path(
         "practice/clients/<uuid:public_id>/graduation/",

@@ -198,7 +198,7 @@ def test_a_session_in_the_future_is_refused_at_its_field(engagement):
     assert not Session.objects.exists()
 
 
-def test_pause_resume_graduate_on_the_page(engagement):
+def test_pause_and_resume_on_the_page(engagement):
     therapist = _as(engagement.therapist.user)
     assert therapist.post(_practice_url(engagement, "pause/")).status_code == 302
     assert Engagement.objects.get().status == EngagementStatus.PAUSED
@@ -206,8 +206,10 @@ def test_pause_resume_graduate_on_the_page(engagement):
     assert refused.status_code == 400
     assert "Only an ongoing engagement" in refused.content.decode()
     therapist.post(_practice_url(engagement, "resume/"))
-    therapist.post(_practice_url(engagement, "graduate/"))
-    assert Engagement.objects.get().status == EngagementStatus.GRADUATED
+    assert Engagement.objects.get().status == EngagementStatus.ONGOING
+    # Graduating is its own flow now (tests/care/test_graduation.py): no one-click graduate.
+    assert therapist.post(_practice_url(engagement, "graduate/")).status_code == 404
+    assert Engagement.objects.get().status == EngagementStatus.ONGOING
 
 
 def test_the_therapist_invites_and_bad_addresses_are_shown(engagement):

@@ -403,7 +403,9 @@ def _score_alerts(*, check_in: CheckIn, now: dt.datetime) -> list[Alert]:
     scores: an alert must never tell the therapist what the client chose to keep. An alert of
     a kind (for a goal: of that goal) still open is not raised again."""
     engagement = Engagement.objects.get(pk=check_in.engagement_id)
-    if engagement.sharing == Sharing.NOTHING:
+    # Nothing to repair once the work is over (a last progress check may be answered after
+    # graduating); the crisis path does not depend on this.
+    if engagement.sharing == Sharing.NOTHING or not engagement.is_open:
         return []
     records = history.for_client(engagement=engagement)
     open_alerts = {

@@ -491,16 +491,6 @@ def practice_resume(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
 
 
 @require_POST
-def practice_graduate(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
-    return _lifecycle(
-        request,
-        public_id,
-        lambda e: services.engagement_graduate(engagement=e, by=Side.THERAPIST),
-        "The engagement is closed as graduated.",
-    )
-
-
-@require_POST
 def practice_end(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
     engagement = access.get_engagement_for_therapist(request.user, public_id)
     form = ReasonForm(request.POST)

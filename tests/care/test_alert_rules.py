@@ -202,7 +202,9 @@ def test_no_reliable_improvement_by_the_6th_session_alerts(
     off_track = Alert.objects.filter(engagement=engagement, kind=AlertKind.PROGRESS_OFF_TRACK)
     assert off_track.exists() is alerted
     if alerted:
-        assert off_track.get().check_in.after_session == 6
+        raised_by = off_track.get().check_in
+        assert raised_by is not None
+        assert raised_by.after_session == 6
 
 
 # --- sharing and repetition -----------------------------------------------------------------
@@ -243,9 +245,9 @@ def test_an_open_alert_is_not_raised_again_until_acknowledged(reference_data):
         _answer_open(engagement, alliance_answers=alliance(1, 1, 1, 1, 1, 1))
     assert _kinds(engagement) == [AlertKind.LOW_ALLIANCE]
     alert = Alert.objects.get(engagement=engagement)
-    services.alert_acknowledge(
-        alert=alert, by=engagement.therapist.user, note="Talked it through in session."
-    )
+    therapist_user = engagement.therapist.user
+    assert therapist_user is not None
+    services.alert_acknowledge(alert=alert, by=therapist_user, note="Talked it through in session.")
     _attend(engagement)
     _answer_open(engagement, alliance_answers=alliance(1, 1, 1, 1, 1, 1))
     assert _kinds(engagement) == [AlertKind.LOW_ALLIANCE, AlertKind.LOW_ALLIANCE]

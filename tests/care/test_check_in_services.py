@@ -12,6 +12,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
+from rapport.accounts.models import User
 from rapport.care import history, instruments, services
 from rapport.care.errors import CheckInAlreadyAnswered, CheckInAnswersInvalid, CheckInClosed
 from rapport.care.models import (
@@ -63,8 +64,14 @@ def _attend(engagement: Engagement, *, hours_ago: float = 2) -> None:
         engagement=engagement,
         starts_at=timezone.now() - dt.timedelta(hours=hours_ago),
         status=SessionStatus.ATTENDED,
-        recorded_by=engagement.therapist.user,
+        recorded_by=_therapist_user(engagement),
     )
+
+
+def _therapist_user(engagement: Engagement) -> User:
+    user = engagement.therapist.user
+    assert user is not None
+    return user
 
 
 def _raw_column(table: str, column: str, pk: int) -> str:
@@ -118,7 +125,7 @@ def test_the_request_email_carries_a_link_and_nothing_about_the_client(
     assert "check-in" in message.subject.lower()
     assert "/care/check-ins/link/" in message.body
     for private in ("Mondays", engagement.therapist.display_name):
-        assert private not in message.subject + message.body
+        assert private not in f"{message.subject}\n{message.body}"
 
 
 def test_each_session_asks_what_it_should_and_one_request_stays_open(reference_data):
@@ -370,7 +377,7 @@ def test_every_critical_item_alerts_the_therapist_at_its_threshold_and_above_onl
         alerts = Alert.objects.filter(engagement=engagement)
         assert result.crisis is (value >= threshold), value
         assert alerts.count() == (1 if value >= threshold else 0), value
-        therapist_mail = [m for m in mail.outbox if engagement.therapist.user.email in m.to]
+        therapist_mail = [m for m in mail.outbox if _therapist_user(engagement).email in m.to]
         assert len(therapist_mail) == (1 if value >= threshold else 0)
         for message in therapist_mail:
             # Whatever the sharing ("nothing" here), the alert goes out, saying nothing of it.
@@ -406,14 +413,14 @@ def test_an_alert_is_acknowledged_with_what_was_done_never_silently(reference_da
     alert = Alert.objects.get(engagement=engagement)
     for note in ("", "   "):
         with pytest.raises(ValidationError):
-            services.alert_acknowledge(alert=alert, by=engagement.therapist.user, note=note)
+            services.alert_acknowledge(alert=alert, by=_therapist_user(engagement), note=note)
     done = services.alert_acknowledge(
-        alert=alert, by=engagement.therapist.user, note="Called the client; safety plan made."
+        alert=alert, by=_therapist_user(engagement), note="Called the client; safety plan made."
     )
     assert done.acknowledged_at is not None
     assert "safety plan" not in _raw_column("care_alert", "acknowledgement", alert.pk)
     with pytest.raises(ValidationError):
-        services.alert_acknowledge(alert=alert, by=engagement.therapist.user, note="again")
+        services.alert_acknowledge(alert=alert, by=_therapist_user(engagement), note="again")
 
 
 # --- versions -------------------------------------------------------------------------------

@@ -11,6 +11,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from rapport.booking import services as booking_services
+from rapport.booking.models import Party
 from rapport.care import services
 from rapport.care.models import (
     Engagement,
@@ -244,10 +245,10 @@ def test_a_booked_session_moved_or_cancelled_in_booking_follows_in_care(referenc
         consultation=consultation, starts_at=timezone.now() + dt.timedelta(days=3)
     )
     later = booked.starts_at + dt.timedelta(days=2)
-    booking_services.appointment_reschedule(appointment=booked, starts_at=later, by="therapist")
+    booking_services.appointment_reschedule(appointment=booked, starts_at=later, by=Party.THERAPIST)
     session = Session.objects.get()
     assert (session.starts_at, session.status) == (later, SessionStatus.SCHEDULED)
-    booking_services.appointment_cancel(appointment=booked, by="client", reason="Flu")
+    booking_services.appointment_cancel(appointment=booked, by=Party.CLIENT, reason="Flu")
     session.refresh_from_db()
     assert (session.starts_at, session.status) == (later, SessionStatus.CANCELLED)
 
@@ -262,7 +263,7 @@ def test_a_session_already_marked_keeps_what_the_therapist_recorded(reference_da
     services.session_mark(
         session=session, status=SessionStatus.NO_SHOW, recorded_by=consultation.therapist.user
     )
-    booking_services.appointment_cancel(appointment=booked, by="therapist", reason="Tidying up")
+    booking_services.appointment_cancel(appointment=booked, by=Party.THERAPIST, reason="Tidying up")
     session.refresh_from_db()
     assert (session.starts_at, session.status) == (booked.starts_at, SessionStatus.NO_SHOW)
 

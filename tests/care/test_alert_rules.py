@@ -275,3 +275,16 @@ def test_every_kind_has_a_title_and_a_suggestion():
         assert len(text) > 60
     assert alert_rules.GOAL_NOWHERE_MAX == 2
     assert alert_rules.PROGRESS_REVIEW_SESSION == 6
+
+
+def test_no_score_alert_once_the_engagement_has_graduated(reference_data):
+    engagement = _started(baseline=12)
+    _attend(engagement)
+    _answer_open(engagement)
+    services.graduation_propose(engagement=engagement, by="therapist")
+    services.graduation_confirm(engagement=engagement, by="client")
+    assert Engagement.objects.get(pk=engagement.pk).status == "graduated"
+    # The last progress check stays answerable after graduating; a reliable deterioration in
+    # it (12 -> 3) would be off track during the work, but there is nothing left to repair.
+    _answer_open(engagement, progress_total=3)
+    assert _kinds(engagement) == []

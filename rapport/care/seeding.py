@@ -1,4 +1,4 @@
-"""Demo care data (`rapport seed_care`): one demo therapist with a sign-in, and four clients
+"""Demo care data (`rapport seed_care`): one demo therapist with a sign-in, and seven clients
 whose engagements each show one state of the alliance and progress loop:
 
 - **on track**: eight weekly sessions, agreed goals, the alliance rising into its top band and
@@ -10,7 +10,14 @@ whose engagements each show one state of the alliance and progress loop:
   unacknowledged crisis alert waits for the therapist; the client shares nothing (the alert
   shows whatever the sharing);
 - **just started**: the fit check and progress baseline asked and still open, so the client's
-  "answer a check-in" page has something to answer.
+  "answer a check-in" page has something to answer;
+- **repaired**: a low alliance check-in raised a low-alliance alert (the client shares scores),
+  the therapist acknowledged it with what they did, and the later check-ins recovered;
+- **not the right fit**: after a low check-in the client ended the engagement with the one-click
+  "this isn't the right fit" (no words needed); the therapist acknowledged the alert afterwards;
+- **graduated**: agreed goals, progress reliably better over ten sessions, graduating proposed by
+  the therapist, every goal reviewed by both sides, the last progress check answered and the
+  client's confirmation.
 
 Everything is written through the care services, with ``now=`` placing each step in the past
 (sessions weekly), so every rule of the real flow holds and every answer is encrypted and
@@ -45,13 +52,27 @@ from rapport.accounts.services import (
     invited_therapist_account_create,
 )
 from rapport.care import instruments, selectors
-from rapport.care.models import Engagement, Purpose, SessionStatus, Sharing, Side
+from rapport.care.models import (
+    Alert,
+    Engagement,
+    EngagementStatus,
+    GoalReview,
+    Purpose,
+    SessionStatus,
+    Sharing,
+    Side,
+)
 from rapport.care.services import (
+    alert_acknowledge,
     check_in_answer,
+    engagement_end_not_right_fit,
     engagement_start,
     goal_agree,
     goal_propose,
+    goal_reviews_set,
     goals_set,
+    graduation_confirm,
+    graduation_propose,
     instrument_for_purpose,
     session_record,
     sharing_set,
@@ -103,6 +124,19 @@ class _Story:
     # The answer to each critical item of the progress check, by after_session (default: the
     # lowest answer, below every threshold).
     critical: Mapping[int, int] = field(default_factory=dict)
+    # Repair: after the check-in of this attended session, the therapist acknowledges the
+    # alerts it raised with ``repair_note`` (what they did), a day after it was answered.
+    repair_after: int | None = None
+    repair_note: str = ""
+    # How it ended, a day after the last session's check-in: "" (it goes on), or
+    # EngagementStatus.ENDED (the client's one-click "this isn't the right fit") or
+    # EngagementStatus.GRADUATED (the two-sided flow of services/graduation.py).
+    ending: str = ""
+    # Graduating: who proposes (the other side confirms), each side's review of each goal, and
+    # the last progress check's total.
+    graduation_proposed_by: str = ""
+    goal_reviews: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    final_progress: int | None = None
 
     @property
     def email(self) -> str:
@@ -147,6 +181,62 @@ STORIES = (
         critical={2: 2},
     ),
     _Story(key="just-started", sessions=0, days_since_last=0),
+    _Story(
+        key="repaired",
+        sessions=5,
+        days_since_last=2,
+        goals=2,
+        goals_agreed_by=(Side.CLIENT, Side.THERAPIST),
+        fit=15,
+        # Down into the lowest band after session 2 (not by more than noise, so the alert is
+        # the low alliance alone), back into "working well" once it was talked about.
+        alliance={1: 3.0, 2: 2.3, 3: 3.3, 4: 3.8},
+        progress={0: 8, 2: 8, 4: 10},
+        goal_ratings={1: (3, 3), 2: (3, 4), 3: (4, 5), 4: (6, 6)},
+        repair_after=2,
+        repair_note=(
+            "Read it the day after and opened our next session with it: they felt rushed "
+            "into homework. We agreed to start each session with what matters most that week "
+            "and to check at the end how the session felt."
+        ),
+    ),
+    _Story(
+        key="not-right-fit",
+        sessions=2,
+        days_since_last=5,
+        goals=1,
+        goals_agreed_by=(Side.CLIENT, Side.THERAPIST),
+        fit=12,
+        alliance={1: 2.8, 2: 2.2},
+        progress={0: 8, 2: 7},
+        goal_ratings={1: (3,), 2: (2,)},
+        repair_after=2,
+        # Written after the ending (the alert was raised the day before it).
+        repair_note=(
+            "They ended our work the day after this check-in, before we could talk about it. "
+            "Nothing to repair now; noted for myself to ask about fit earlier."
+        ),
+        ending=EngagementStatus.ENDED,
+    ),
+    _Story(
+        key="graduated",
+        sessions=10,
+        days_since_last=6,
+        goals=2,
+        goals_agreed_by=(Side.CLIENT, Side.THERAPIST),
+        fit=17,
+        alliance={1: 3.6, 2: 3.9, 3: 4.1, 4: 4.3, 8: 4.6},
+        # Reliably better than the baseline by the 6th session (so no off-track alert).
+        progress={0: 6, 2: 8, 4: 10, 6: 13, 8: 15, 10: 16},
+        goal_ratings={1: (3, 2), 2: (4, 3), 3: (5, 4), 4: (6, 5), 8: (9, 7)},
+        ending=EngagementStatus.GRADUATED,
+        graduation_proposed_by=Side.THERAPIST,
+        goal_reviews={
+            Side.THERAPIST: (GoalReview.MET, GoalReview.PARTLY),
+            Side.CLIENT: (GoalReview.MET, GoalReview.PARTLY),
+        },
+        final_progress=17,
+    ),
 )
 
 
@@ -276,9 +366,15 @@ def _session_times(
 
 
 def _answer_open(
-    story: _Story, engagement: Engagement, *, at: dt.datetime, rng: random.Random
+    story: _Story,
+    engagement: Engagement,
+    *,
+    at: dt.datetime,
+    rng: random.Random,
+    final: bool = False,
 ) -> None:
-    """The client answers the open check-in with the story's scores for it."""
+    """The client answers the open check-in with the story's scores for it (``final``: the last
+    progress check of a graduation, which repeats the last session's number)."""
     check_in = selectors.engagement_open_check_in(engagement=engagement, now=at)
     if check_in is None:
         return
@@ -290,6 +386,8 @@ def _answer_open(
             total: float | None = story.fit
         elif part.purpose == Purpose.ALLIANCE:
             total = story.alliance.get(after)
+        elif final:
+            total = story.final_progress
         else:
             total = story.progress.get(after)
         if total is None:
@@ -336,7 +434,8 @@ def _tell(
             goal_propose(goal=goals[0], text=f"{goals[0].text}, one small step at a time")
     if story.fit is not None:
         _answer_open(story, engagement, at=settled, rng=rng)
-    for starts_at in sessions:
+    answered = started
+    for number, starts_at in enumerate(sessions, start=1):
         session_record(
             engagement=engagement,
             starts_at=starts_at,
@@ -349,18 +448,63 @@ def _tell(
             starts_at + dt.timedelta(hours=rng.randint(3, 30)), now - dt.timedelta(minutes=30)
         )
         _answer_open(story, engagement, at=answered, rng=rng)
+        if number == story.repair_after and story.ending != EngagementStatus.ENDED:
+            _repair(story, engagement, by=therapist, at=answered + dt.timedelta(days=1))
+    if story.ending == EngagementStatus.ENDED:
+        # The client's one click the day after the low check-in, without words (the service
+        # stores the choice's own label); the therapist reads the alert after that.
+        ended = answered + dt.timedelta(days=1)
+        engagement_end_not_right_fit(engagement=engagement, by=Side.CLIENT, now=ended)
+        _repair(story, engagement, by=therapist, at=ended + dt.timedelta(hours=5))
+    elif story.ending == EngagementStatus.GRADUATED:
+        _graduate(story, engagement, after=answered, rng=rng)
     return engagement
 
 
+def _repair(
+    story: _Story, engagement: Engagement, *, by: TherapistProfile, at: dt.datetime
+) -> None:
+    """The therapist acknowledges every open alert of the engagement with what they did."""
+    if by.user is None:  # the demo therapist always has the sign-in made above
+        raise CareSeedError("The demo therapist has no account to acknowledge alerts with.")
+    for alert in Alert.objects.filter(engagement=engagement, acknowledged_at__isnull=True):
+        alert_acknowledge(alert=alert, by=by.user, note=story.repair_note, now=at)
+
+
+def _graduate(
+    story: _Story, engagement: Engagement, *, after: dt.datetime, rng: random.Random
+) -> None:
+    """Two days after the last check-in one side proposes graduating (which asks the last
+    progress check); both review every goal; the next day the client answers the last check
+    and the other side confirms."""
+    proposer = story.graduation_proposed_by
+    other = Side.CLIENT if proposer == Side.THERAPIST else Side.THERAPIST
+    proposed = after + dt.timedelta(days=2)
+    graduation_propose(engagement=engagement, by=proposer, now=proposed)
+    goals = list(engagement.goals.order_by("position"))
+    # The reviews carry no moment of their own (the engagement's dates tell the story).
+    for side in (proposer, other):
+        reviews = zip(goals, story.goal_reviews[side], strict=True)
+        goal_reviews_set(
+            engagement=engagement,
+            by=side,
+            reviews={str(goal.position): review for goal, review in reviews},
+        )
+    agreed = proposed + dt.timedelta(days=1, hours=rng.randint(0, 6))
+    _answer_open(story, engagement, at=agreed, rng=rng, final=True)
+    graduation_confirm(engagement=engagement, by=other, now=agreed + dt.timedelta(minutes=10))
+
+
 def seed_care(*, seed: int, now: dt.datetime | None = None) -> CareSeedResult:
-    """Give the demo therapist (``THERAPIST_EMAIL``) the four demo engagements, each with its
+    """Give the demo therapist (``THERAPIST_EMAIL``) the seven demo engagements, each with its
     client's account (``care.<story>@example.org``), unless it exists already.
 
     Side effects: may create the therapist's account on a generated therapist's profile and the
     clients' accounts (confirmed addresses, the demo password); engagements, goals, sessions,
-    check-ins, answers and scores (encrypted), one crisis alert, each story in its own
-    transaction. Queues what the services queue on commit: the e-mail asking the new client for
-    the open check-in and the alert's e-mail to the therapist (demo addresses).
+    check-ins, answers and scores (encrypted), one crisis alert, score alerts (two stories'
+    acknowledged), an engagement ended for fit and a graduated one, each story in its own
+    transaction. Queues what the services queue on commit: the e-mails asking the clients for
+    check-ins and the alert's e-mail to the therapist (demo addresses).
     Raises CareSeedError when there is no generated therapist (run `rapport seed` first).
     """
     started = time.perf_counter()

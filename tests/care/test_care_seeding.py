@@ -1,8 +1,8 @@
-"""The care demo (`rapport seed_care`): four engagements whose stored, decrypted check-ins show
-each state of the loop, demo sign-ins that work, a second run that adds nothing, and the same
-rows for the same seed.
+"""The care demo (`rapport seed_care`): seven engagements whose stored, decrypted check-ins,
+alerts and endings show each state of the loop, demo sign-ins that work, a second run that adds
+nothing, and the same rows for the same seed.
 
-Bands, thresholds and the critical item are read from the built-in definition files
+Bands, thresholds, norms and the critical item are read from the built-in definition files
 themselves (plain JSON), not from the engine under test.
 """
 
@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 import json
+import math
 import re
 import zoneinfo
 from itertools import pairwise
@@ -34,6 +35,7 @@ from rapport.care.models import (
     CheckInPart,
     CheckInStatus,
     Engagement,
+    EngagementStatus,
     Goal,
     Session,
     SessionStatus,
@@ -53,7 +55,17 @@ pytestmark = pytest.mark.django_db
 
 NOW = dt.datetime(2026, 3, 4, 15, 30, tzinfo=dt.UTC)
 BUILTIN = Path(__file__).resolve().parents[2] / "rapport" / "care" / "instruments" / "builtin"
-KEYS = ("on-track", "low-alliance", "crisis", "just-started")
+KEYS = (
+    "on-track",
+    "low-alliance",
+    "crisis",
+    "just-started",
+    "repaired",
+    "not-right-fit",
+    "graduated",
+)
+# The stories with sessions (weekly on the therapist's clock).
+WITH_SESSIONS = tuple(key for key in KEYS if key != "just-started")
 
 
 def _definition(slug: str) -> dict[str, Any]:
@@ -102,8 +114,14 @@ def _ratings(engagement: Engagement) -> list[dict[str, int]]:
     ]
 
 
+def _reliable_change_line(slug: str) -> float:
+    """Jacobson–Truax by hand from the definition's own norms: 1.96 × SD × √2 × √(1 − r)."""
+    norms = _definition(slug)["norms"]
+    return 1.96 * norms["clinical"]["sd"] * math.sqrt(2) * math.sqrt(1 - norms["reliability"])
+
+
 @pytest.mark.parametrize("seed", [1, 7])
-def test_the_four_engagements_show_each_state_for_any_seed(generated, seed):
+def test_the_first_four_engagements_show_each_state_for_any_seed(generated, seed):
     result = seed_care(seed=seed, now=NOW)
 
     assert result.created == KEYS
@@ -160,6 +178,7 @@ def test_the_four_engagements_show_each_state_for_any_seed(generated, seed):
     # client shares scores), and the on-track story raised none.
     open_alerts = list(selectors.therapist_open_alerts(therapist=therapist))
     assert open_alerts[0] == alert
+    # (The repaired and not-right-fit stories' alerts were acknowledged; see the test below.)
     assert {(a.engagement_id, a.kind) for a in open_alerts[1:]} == {
         (low.pk, AlertKind.LOW_ALLIANCE),
         (low.pk, AlertKind.GOAL_STUCK),
@@ -168,7 +187,8 @@ def test_the_four_engagements_show_each_state_for_any_seed(generated, seed):
     earlier = _parts(crisis, "progress")[:-1]
     assert all(json.loads(part.answers)[rule["item"]] < rule["threshold"] for part in earlier)
 
-    # Just started: its fit check and baseline wait for the client, the only open request.
+    # Just started: its fit check and baseline wait for the client, the only open request
+    # (the graduated story's last progress check was answered; the ended one's withdrawn).
     started = _engagement("just-started")
     (open_request,) = CheckIn.objects.filter(status=CheckInStatus.OPEN)
     assert open_request.engagement == started
@@ -187,6 +207,91 @@ def test_the_four_engagements_show_each_state_for_any_seed(generated, seed):
     assert not Alert.objects.filter(engagement=started).exists()
 
 
+@pytest.mark.parametrize("seed", [1, 7])
+def test_the_repaired_ended_and_graduated_engagements_show_their_state(generated, seed):
+    result = seed_care(seed=seed, now=NOW)
+
+    assert result.seconds < 10
+    therapist = TherapistProfile.objects.get(user__email=THERAPIST_EMAIL)
+    cutoff = _definition("alliance-check-in")["norms"]["cutoff"]
+    top = _bands("alliance-check-in")[-1]
+
+    # Repaired: one low check-in raised a low-alliance alert (scores shared), the therapist
+    # acknowledged it with a note before the next session, and the check-ins after it recovered.
+    repaired = _engagement("repaired")
+    assert repaired.status == EngagementStatus.ONGOING
+    assert repaired.sharing == "scores_only"
+    (alert,) = Alert.objects.filter(engagement=repaired)
+    assert alert.kind == AlertKind.LOW_ALLIANCE
+    assert alert.acknowledged_at is not None
+    assert alert.acknowledged_by == therapist.user
+    assert alert.acknowledgement.strip()
+    assert alert.check_in is not None
+    assert alert.check_in.after_session == 2
+    assert alert.created_at < alert.acknowledged_at
+    next_session = repaired.sessions.order_by("starts_at")[2]
+    assert alert.acknowledged_at < next_session.starts_at
+    alliance = _totals(repaired, "alliance")
+    assert len(alliance) == 4  # after sessions 1, 2, 3 and 4
+    assert alliance[1] <= cutoff < alliance[0]
+    assert all(value > cutoff for value in alliance[2:])
+    assert alliance[2] < alliance[3]
+    assert top["from"] <= alliance[-1] <= top["to"]
+    # The drop into the low band was within noise: the alert is the low score, not a drop.
+    assert alliance[0] - alliance[1] < _reliable_change_line("alliance-check-in")
+
+    # Not the right fit: the client ended it the day after a low check-in, with the one click.
+    ended = _engagement("not-right-fit")
+    assert ended.status == EngagementStatus.ENDED
+    assert ended.ended_for == "not_right_fit"
+    assert ended.ended_by == "client"
+    assert ended.end_reason == "It isn't the right fit"
+    alliance = _totals(ended, "alliance")
+    assert alliance[-1] <= cutoff
+    last_answered = (
+        CheckIn.objects.filter(engagement=ended, status=CheckInStatus.COMPLETED)
+        .latest("completed_at")
+        .completed_at
+    )
+    assert last_answered is not None
+    assert ended.ended_at is not None
+    assert last_answered < ended.ended_at <= last_answered + dt.timedelta(days=1)
+    assert not CheckIn.objects.filter(engagement=ended, status=CheckInStatus.OPEN).exists()
+    (alert,) = Alert.objects.filter(engagement=ended)
+    assert alert.kind == AlertKind.LOW_ALLIANCE
+    assert alert.acknowledged_at is not None
+    assert alert.acknowledged_at > ended.ended_at
+    assert alert.acknowledgement.strip()
+
+    # Graduated: agreed goals, progress reliably better, proposed by one side, every goal
+    # reviewed by both (met or partly), confirmed by the other, the last check answered.
+    graduated = _engagement("graduated")
+    assert graduated.status == EngagementStatus.GRADUATED
+    assert graduated.sessions.filter(status=SessionStatus.ATTENDED).count() == 10
+    assert graduated.graduation_proposed_by == "therapist"
+    assert graduated.ended_by == "therapist"  # ended by the proposer, confirmed by the client
+    assert graduated.graduation_proposed_at is not None
+    assert graduated.ended_at is not None
+    assert graduated.graduation_proposed_at < graduated.ended_at
+    goals = list(graduated.goals.order_by("position"))
+    assert len(goals) == 2
+    for goal in goals:
+        assert goal.is_agreed
+        assert goal.client_review in {"met", "partly"}
+        assert goal.therapist_review in {"met", "partly"}
+    progress = _parts(graduated, "progress")
+    final = progress[-1]
+    assert final.check_in.requested_at >= graduated.graduation_proposed_at
+    assert final.check_in.after_session == 10
+    totals = _totals(graduated, "progress")
+    assert len(totals) == 7  # the start, after sessions 2, 4, 6, 8 and 10, and the last check
+    assert totals[-1] - totals[0] > _reliable_change_line("progress-check")
+    # Reliably better by the 6th session already, so no "off track" alert; no alert at all.
+    assert totals[3] - totals[0] > _reliable_change_line("progress-check")
+    assert not Alert.objects.filter(engagement=graduated).exists()
+    assert not CheckIn.objects.filter(engagement=graduated, status=CheckInStatus.OPEN).exists()
+
+
 # The second: eight weeks back from it cross the November clock change.
 @pytest.mark.parametrize("now", [NOW, dt.datetime(2026, 11, 20, 3, 0, tzinfo=dt.UTC)])
 def test_the_history_lies_in_the_past_and_weekly(generated, now):
@@ -196,7 +301,10 @@ def test_the_history_lies_in_the_past_and_weekly(generated, now):
     assert not CheckIn.objects.filter(requested_at__gt=now).exists()
     assert not CheckIn.objects.filter(completed_at__gt=now).exists()
     assert not Alert.objects.filter(created_at__gt=now).exists()
-    for key in ("on-track", "low-alliance", "crisis"):
+    assert not Engagement.objects.filter(ended_at__gt=now).exists()
+    assert not Engagement.objects.filter(graduation_proposed_at__gt=now).exists()
+    assert not Alert.objects.filter(acknowledged_at__gt=now).exists()
+    for key in WITH_SESSIONS:
         engagement = _engagement(key)
         # Weekly on the therapist's own clock (a week across a clock change is 167 or 169 h).
         zone = zoneinfo.ZoneInfo(engagement.therapist.time_zone)
@@ -303,6 +411,16 @@ def _snapshot() -> dict[str, Any]:
             "therapist": engagement.therapist.seed_key,
             "started": engagement.started_at,
             "sharing": engagement.sharing,
+            "ended": (engagement.status, engagement.ended_at, engagement.ended_for),
+            "reviews": [
+                (goal.client_review, goal.therapist_review)
+                for goal in engagement.goals.order_by("position")
+            ],
+            "alerts": list(
+                engagement.alerts.order_by("created_at", "kind").values_list(
+                    "kind", "created_at", "acknowledged_at"
+                )
+            ),
             "goals": [goal.text for goal in engagement.goals.order_by("position")],
             "sessions": list(engagement.sessions.values_list("starts_at", flat=True)),
             "check-ins": [
@@ -329,11 +447,11 @@ def test_the_same_seed_gives_the_same_demo(generated):
     seed_care(seed=5, now=NOW)
 
     assert _snapshot() == first
-    assert len(first) == 4
-    # The therapist's list tells the four apart.
+    assert len(first) == len(KEYS)
+    # The therapist's list tells the seven apart.
     names = [story["name"] for story in first.values()]
-    assert len({name.split()[0] for name in names}) == 4
-    assert len({name.split()[-1] for name in names}) == 4
+    assert len({name.split()[0] for name in names}) == len(KEYS)
+    assert len({name.split()[-1] for name in names}) == len(KEYS)
 
 
 def test_without_a_generated_therapist_nothing_is_written(reference_data):
@@ -355,7 +473,7 @@ def test_the_command_seeds_and_names_the_sign_ins(generated):
     assert "on-track, low-alliance, crisis, just-started" in text
     assert THERAPIST_EMAIL in text
     assert DEMO_PASSWORD in text
-    assert Engagement.objects.count() == 4
+    assert Engagement.objects.count() == len(KEYS)
 
 
 def test_the_command_refuses_production_and_a_missing_directory(reference_data):
@@ -377,3 +495,23 @@ def test_the_readme_names_the_demo_sign_ins():
     assert f"`{DEMO_PASSWORD}`" in demo
     makefile = (Path(__file__).resolve().parents[2] / "Makefile").read_text(encoding="utf-8")
     assert "rapport seed_care --seed $(DEMO_SEED)" in makefile
+
+
+def test_the_new_states_open_on_the_client_pages(generated):
+    """A newcomer signed in as each new demo client sees their engagement's pages (not an
+    error): the repaired one's progress, the ended one, the graduated one's closing summary."""
+    seed_care(seed=4, now=NOW)
+
+    pages = {
+        "repaired": ("", "progress/"),
+        "not-right-fit": ("",),
+        "graduated": ("", "graduation/", "summary/"),
+    }
+    for key, suffixes in pages.items():
+        engagement = _engagement(key)
+        client = Client()
+        client.force_login(engagement.client)
+        assert client.get("/care/").status_code == 200
+        for suffix in suffixes:
+            response = client.get(f"/care/{engagement.public_id}/{suffix}")
+            assert response.status_code == 200, (key, suffix)

@@ -23,9 +23,10 @@ def _seed(value: str) -> int:
 
 class Command(BaseCommand):
     help = (
-        "Give a demo therapist (a generated one, from `rapport seed`) a sign-in and four demo "
+        "Give a demo therapist (a generated one, from `rapport seed`) a sign-in and seven demo "
         "clients whose engagements show each state of the check-in loop: on track, a low "
-        "alliance, a crisis item, and one just started with its check-in open. Deterministic "
+        "alliance, a crisis item, one just started with its check-in open, an alert repaired, "
+        "one ended as not the right fit, and one graduated. Deterministic "
         "for a given --seed (relative to now), and idempotent: existing demo engagements are "
         "left alone."
     )

@@ -20,6 +20,7 @@ from typing import Any
 
 import pytest
 from allauth.account.models import EmailAddress
+from allauth.mfa.totp.internal.auth import TOTP, generate_totp_secret
 from django.contrib.auth.password_validation import validate_password
 from django.core.management import CommandError, call_command
 from django.db import connection
@@ -515,3 +516,13 @@ def test_the_new_states_open_on_the_client_pages(generated):
         for suffix in suffixes:
             response = client.get(f"/care/{engagement.public_id}/{suffix}")
             assert response.status_code == 200, (key, suffix)
+
+    # And the therapist (with an authenticator, as the practice pages ask) sees each of them.
+    therapist = User.objects.get(email=THERAPIST_EMAIL)
+    TOTP.activate(therapist, generate_totp_secret())
+    client = Client()
+    client.force_login(therapist)
+    assert client.get("/practice/clients/").status_code == 200
+    for key in pages:
+        response = client.get(f"/practice/clients/{_engagement(key).public_id}/")
+        assert response.status_code == 200, key

@@ -128,7 +128,8 @@ class _Story:
     # alerts it raised with ``repair_note`` (what they did), a day after it was answered.
     repair_after: int | None = None
     repair_note: str = ""
-    # How it ended, a day after the last session's check-in: "" (it goes on), or
+    # How it ended, a day or so after the last session's check-in (``days_since_last`` leaves
+    # room for it before ``now``): "" (it goes on), or
     # EngagementStatus.ENDED (the client's one-click "this isn't the right fit") or
     # EngagementStatus.GRADUATED (the two-sided flow of services/graduation.py).
     ending: str = ""

@@ -33,6 +33,7 @@ from rapport.care.models import (
     EngagementStatus,
     Goal,
     SessionStatus,
+    Sharing,
     Side,
 )
 from tests.accounts.signin_helpers import totp_code
@@ -134,6 +135,7 @@ def new_engagement(therapist_user: Any, *, goals: list[str] | None = None) -> En
     )
     engagement.refresh_from_db()
     assert engagement.status == EngagementStatus.ONGOING
+    assert engagement.sharing == Sharing.SCORES_ONLY
     return engagement
 
 
@@ -215,6 +217,11 @@ def test_a_low_check_in_offers_words_and_a_way_out_and_the_therapist_acknowledge
     assert page.evaluate(FITS_SIDEWAYS)
     axe_clean(client_tab)
     client_tab.assert_clean()
+    # The feedback guide it links to opens.
+    page.get_by_role("link", name=FEEDBACK_GUIDE).click()
+    client_tab.settled()
+    assert page.url.endswith("/guide/giving-feedback/")
+    assert page.locator("main h1").inner_text() == FEEDBACK_GUIDE
 
     # Stored: the alert is the low alliance's, about the bond; nothing else was raised.
     alert = Alert.objects.get(check_in=check_in)
@@ -444,3 +451,10 @@ def test_not_the_right_fit_ends_the_work_and_offers_a_new_search(
     search.click()
     tab.settled()
     assert page.url.endswith("/therapists/")
+
+    # The check-in's page keeps the words but no longer offers to end what has ended.
+    tab.go(f"/care/check-ins/{check_in.public_id}/")
+    section = page.locator("main section[aria-labelledby='repair-heading']")
+    assert COMMON_AND_WORTH_SAYING in section.inner_text()
+    assert section.locator("form").count() == 0
+    assert page.get_by_role("button", name=FIT_BUTTON).count() == 0

@@ -266,12 +266,6 @@ def test_a_low_check_in_offers_words_and_a_way_out_and_the_therapist_acknowledge
     tab.assert_clean()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="Product defect: the therapist's client page (care/_alerts.html, fed by "
-    "views/results.py AlertRow) shows an alert's kind and time but not its repair suggestion; "
-    "rapport.care.repair.alert_suggestion reaches only GET /api/v1/alerts.",
-)
 @pytest.mark.parametrize("width", WIDTHS)
 def test_the_low_alliance_alert_shows_its_repair_suggestion_on_the_client_page(
     opener: Callable[..., CareTab], live_server: LiveServer, therapist_user: Any, width: int

@@ -19,7 +19,7 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from rapport.care import selectors, services, trends
+from rapport.care import repair, selectors, services, trends
 from rapport.care.models import (
     Alert,
     AlertKind,
@@ -516,3 +516,22 @@ def test_an_alert_from_scores_is_marked_only_while_the_client_shares_scores(refe
     assert not private.alert
     page = text(as_user(engagement.therapist.user).get("/practice/clients/"))
     assert "Alert:" not in page
+
+
+def test_an_alert_on_the_client_page_says_what_it_is_and_what_to_try(reference_data):
+    engagement = make_engagement(status=EngagementStatus.ONGOING)
+    check_in = answer(engagement, progress=12)
+    Alert.objects.create(
+        engagement=engagement,
+        check_in=check_in,
+        kind=AlertKind.LOW_ALLIANCE,
+        subscale="bond",
+        created_at=timezone.now(),
+    )
+    page = text(
+        as_user(engagement.therapist.user).get(f"/practice/clients/{engagement.public_id}/")
+    )
+    alerts = page[page.index("Alerts (1)") :]
+    assert alerts.startswith("Alerts (1)")
+    assert "The alliance is low — received" in alerts
+    assert repair.repair_suggestion(kind=AlertKind.LOW_ALLIANCE, subscale="bond") in alerts

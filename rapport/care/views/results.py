@@ -26,7 +26,16 @@ from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_safe
 
 from rapport.accounts.models import User
-from rapport.care import access, charts, history, progress, selectors, services, trends
+from rapport.care import (
+    access,
+    charts,
+    history,
+    progress,
+    repair,
+    selectors,
+    services,
+    trends,
+)
 from rapport.care.models import MAX_REASON_LENGTH, Alert, Engagement, EngagementStatus, Sharing
 from rapport.core.audit import audit_read, audit_reads
 from rapport.core.forms import AccessibleForm
@@ -64,6 +73,8 @@ def _zone(engagement: Engagement) -> zoneinfo.ZoneInfo:
 @dataclass(frozen=True)
 class AlertRow:
     alert: Alert
+    title: str  # what it is, in a few words (rapport.care.repair)
+    suggestion: str  # what the therapist might try
     received: str
     form: AcknowledgeForm
 
@@ -84,6 +95,8 @@ def _alert_rows(request: HttpRequest, engagement: Engagement) -> list[AlertRow]:
     return [
         AlertRow(
             alert=alert,
+            title=repair.alert_title(alert),
+            suggestion=repair.alert_suggestion(alert),
             received=moment_label(alert.created_at, zone),
             form=AcknowledgeForm(prefix=_form_prefix(alert)),
         )
@@ -298,6 +311,8 @@ def _acknowledge_page(
             "alert": alert,
             "engagement": alert.engagement,
             "client_name": _client_name(alert.engagement),
+            "title": repair.alert_title(alert),
+            "suggestion": repair.alert_suggestion(alert),
             "received": moment_label(alert.created_at, zone),
             "acknowledged": moment_label(alert.acknowledged_at, zone)
             if alert.acknowledged_at

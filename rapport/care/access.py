@@ -23,6 +23,7 @@ from rapport.care.models import (
     Session,
     Side,
 )
+from rapport.care.selectors import alerts_visible_to_therapist
 from rapport.care.tokens import BadCheckInToken, check_in_token_read
 from rapport.directory.access import get_practice_therapist
 from rapport.directory.models import TherapistProfile
@@ -153,8 +154,11 @@ def get_check_in_by_token(token: str) -> CheckIn:
 def get_alert_for_therapist(user: User | AnonymousUser, public_id: uuid.UUID) -> Alert:
     """An alert about one of the signed-in therapist's clients."""
     therapist = get_practice_therapist(user)
+    # An alert the client's sharing hides from the therapist is the same 404 as none.
     alert = (
-        Alert.objects.filter(engagement__therapist=therapist, public_id=public_id)
+        alerts_visible_to_therapist(
+            Alert.objects.filter(engagement__therapist=therapist, public_id=public_id)
+        )
         .select_related("engagement__client", "engagement__therapist", "check_in")
         .first()
     )

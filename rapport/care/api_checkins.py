@@ -301,7 +301,9 @@ def engagement_check_ins(
         alerts = []
     else:
         records = history.for_therapist(engagement=engagement)
-        alerts = list(engagement.alerts.filter(acknowledged_at__isnull=True))
+        alerts = list(
+            selectors.engagement_alerts_for_therapist(engagement=engagement, open_only=True)
+        )
     shown = [record.check_in for record in records]
     # Scores, answers and goal ratings are health data; an alert says something happened.
     audit_reads(request=request, instances=[*shown, *alerts], reason=READ_REASON)

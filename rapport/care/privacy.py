@@ -12,7 +12,11 @@ from typing import Any
 
 from rapport.care import history
 from rapport.care.models import CheckIn, CheckInStatus, Engagement
-from rapport.care.selectors import client_engagements, therapist_engagements
+from rapport.care.selectors import (
+    client_engagements,
+    engagement_alerts_for_therapist,
+    therapist_engagements,
+)
 from rapport.core.privacy import iso_or_none
 from rapport.directory.models import TherapistProfile
 
@@ -64,7 +68,7 @@ def _client_check_ins(engagement: Engagement) -> dict[str, Any]:
     }
 
 
-def _alerts(engagement: Engagement) -> list[dict[str, Any]]:
+def _alerts(engagement: Engagement, alerts: Any) -> list[dict[str, Any]]:
     return [
         {
             "id": str(alert.public_id),
@@ -73,7 +77,7 @@ def _alerts(engagement: Engagement) -> list[dict[str, Any]]:
             "acknowledged_at": iso_or_none(alert.acknowledged_at),
             "acknowledgement": alert.acknowledgement,
         }
-        for alert in engagement.alerts.all()
+        for alert in alerts
     ]
 
 
@@ -129,7 +133,8 @@ def care_export(user: Any) -> list[dict[str, Any]]:
         {
             **_engagement(engagement, as_side="client"),
             **_client_check_ins(engagement),
-            "alerts": _alerts(engagement),
+            # Everything about the client, the therapist's notes included: they are about them.
+            "alerts": _alerts(engagement, engagement.alerts.all()),
         }
         for engagement in client_engagements(user=user)
         .select_related("client")
@@ -139,7 +144,15 @@ def care_export(user: Any) -> list[dict[str, Any]]:
     if therapist is not None:
         # No check-ins here: the answers are the client's, whatever they share.
         rows += [
-            {**_engagement(engagement, as_side="therapist"), "alerts": _alerts(engagement)}
+            {
+                **_engagement(engagement, as_side="therapist"),
+                # Only what the client lets the therapist see (no score alerts while they
+                # share nothing).
+                "alerts": _alerts(
+                    engagement,
+                    engagement_alerts_for_therapist(engagement=engagement),
+                ),
+            }
             for engagement in therapist_engagements(therapist=therapist)
             .select_related("therapist")
             .prefetch_related(*prefetch)

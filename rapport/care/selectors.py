@@ -151,12 +151,30 @@ def engagement_open_check_in(*, engagement: Engagement, now: dt.datetime) -> Che
     )
 
 
+def alerts_visible_to_therapist(alerts: QuerySet[Alert]) -> QuerySet[Alert]:
+    """``alerts`` without those the client's sharing hides: alerts raised from scores say
+    something about the scores, so they are hidden while the client shares nothing. The crisis
+    alert always shows."""
+    return alerts.exclude(kind__in=SCORE_ALERT_KINDS, engagement__sharing=Sharing.NOTHING)
+
+
+def engagement_alerts_for_therapist(
+    *, engagement: Engagement, open_only: bool = False
+) -> QuerySet[Alert]:
+    """The engagement's alerts as its therapist may see them, newest first."""
+    alerts = alerts_visible_to_therapist(Alert.objects.filter(engagement=engagement))
+    if open_only:
+        alerts = alerts.filter(acknowledged_at__isnull=True)
+    return alerts.order_by("-created_at", "-id")
+
+
 def therapist_open_alerts(*, therapist: TherapistProfile) -> QuerySet[Alert]:
     """Alerts the therapist has not acknowledged yet, crisis alerts first, then newest first.
     Alerts raised from scores are left out while the client shares nothing."""
     return (
-        Alert.objects.filter(engagement__therapist=therapist, acknowledged_at__isnull=True)
-        .exclude(kind__in=SCORE_ALERT_KINDS, engagement__sharing=Sharing.NOTHING)
+        alerts_visible_to_therapist(
+            Alert.objects.filter(engagement__therapist=therapist, acknowledged_at__isnull=True)
+        )
         .select_related("engagement__client", "check_in")
         .order_by(
             Case(When(kind=AlertKind.CRISIS, then=Value(0)), default=Value(1)),

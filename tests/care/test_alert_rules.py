@@ -288,3 +288,40 @@ def test_no_score_alert_once_the_engagement_has_graduated(reference_data):
     # it (12 -> 3) would be off track during the work, but there is nothing left to repair.
     _answer_open(engagement, progress_total=3)
     assert _kinds(engagement) == []
+
+
+def test_a_hidden_score_alert_reaches_the_therapist_by_no_road(reference_data):
+    from django.test import Client
+
+    from rapport.care.privacy import care_export
+
+    engagement = make_engagement(sharing=Sharing.SCORES_ONLY)
+    _answer_open(engagement)
+    _attend(engagement)
+    _answer_open(engagement, alliance_answers=alliance(1, 1, 1, 1, 1, 1))
+    alert = Alert.objects.get(engagement=engagement, kind=AlertKind.LOW_ALLIANCE)
+    therapist_user = engagement.therapist.user
+    assert therapist_user is not None
+    browser = Client()
+    browser.force_login(therapist_user)
+    detail = f"/api/v1/engagements/{engagement.public_id}"
+    acknowledge_page = f"/practice/alerts/{alert.public_id}/acknowledge/"
+    assert [a["kind"] for a in browser.get(detail).json()["alerts"]] == ["low_alliance"]
+    assert browser.get(acknowledge_page).status_code == 200
+
+    services.sharing_set(engagement=engagement, sharing=Sharing.NOTHING)
+
+    assert browser.get(detail).json()["alerts"] == []
+    assert browser.get(acknowledge_page).status_code == 404
+    api_ack = browser.post(
+        f"/api/v1/alerts/{alert.public_id}/acknowledge",
+        data={"note": "Looked at it"},
+        content_type="application/json",
+    )
+    assert api_ack.status_code == 404
+    assert browser.get("/api/v1/alerts").json() == []
+    (therapist_row,) = care_export(therapist_user)
+    assert therapist_row["alerts"] == []
+    # The client's own export keeps it: it is about them.
+    (client_row,) = care_export(engagement.client)
+    assert [a["kind"] for a in client_row["alerts"]] == ["low_alliance"]

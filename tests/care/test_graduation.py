@@ -700,3 +700,40 @@ def test_the_last_progress_check_can_be_answered_on_its_page_after_graduating(en
     assert "<form" in page.content.decode()
     assert f"/care/check-ins/{final.public_id}/" in graduation
     assert "Your last progress check is still open" in graduation
+
+
+def test_saving_the_same_goals_again_keeps_their_reviews(engagement):
+    services.graduation_propose(engagement=engagement, by=Side.THERAPIST)
+    _review_all(engagement, Side.THERAPIST)
+    _review_all(engagement, Side.CLIENT, "partly")
+    services.goals_set(engagement=engagement, texts=["Sleep through the night", "Call my sister"])
+    assert [
+        (g.client_review, g.therapist_review) for g in engagement.goals.order_by("position")
+    ] == [
+        ("partly", "met"),
+        ("partly", "met"),
+    ]
+    # A reworded goal starts unreviewed; the unchanged one keeps its reviews.
+    services.goals_set(engagement=engagement, texts=["Sleep through the night", "Call my brother"])
+    assert [
+        (g.client_review, g.therapist_review) for g in engagement.goals.order_by("position")
+    ] == [
+        ("partly", "met"),
+        ("", ""),
+    ]
+    with pytest.raises(ValidationError):
+        services.graduation_confirm(engagement=engagement, by=Side.CLIENT)
+
+
+def test_a_pause_keeps_the_last_progress_check(engagement):
+    services.graduation_propose(engagement=engagement, by=Side.CLIENT)
+    final = _waiting(engagement)
+    assert "progress" in _purposes(final)
+    services.engagement_pause(engagement=engagement, by=Side.THERAPIST)
+    final.refresh_from_db()
+    assert final.status == CheckInStatus.OPEN
+    _review_all(engagement, Side.CLIENT)
+    _review_all(engagement, Side.THERAPIST)
+    services.graduation_confirm(engagement=engagement, by=Side.THERAPIST)
+    final.refresh_from_db()
+    assert final.status == CheckInStatus.OPEN

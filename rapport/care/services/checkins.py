@@ -200,12 +200,16 @@ def check_in_request_final(*, engagement: Engagement, now: dt.datetime) -> Check
     )
 
 
-def check_ins_withdraw(*, engagement: Engagement, now: dt.datetime) -> int:
+def check_ins_withdraw(
+    *, engagement: Engagement, now: dt.datetime, keep_final: bool = False
+) -> int:
     """The engagement paused or ended: its open request closes unanswered (called inside the
-    lifecycle services' transactions)."""
-    return CheckIn.objects.filter(engagement=engagement, status=CheckInStatus.OPEN).update(
-        status=CheckInStatus.WITHDRAWN, closed_at=now
-    )
+    lifecycle services' transactions). ``keep_final`` keeps a request made since graduating
+    was proposed: a pause must not lose the last progress check."""
+    open_requests = CheckIn.objects.filter(engagement=engagement, status=CheckInStatus.OPEN)
+    if keep_final and engagement.graduation_proposed_at is not None:
+        open_requests = open_requests.exclude(requested_at__gte=engagement.graduation_proposed_at)
+    return open_requests.update(status=CheckInStatus.WITHDRAWN, closed_at=now)
 
 
 def check_ins_expire(*, now: dt.datetime) -> int:

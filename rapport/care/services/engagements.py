@@ -175,11 +175,19 @@ def engagement_start_after_first_session(
             "The client has no account yet: ask them to create one with the e-mail address "
             "they booked the consultation with."
         )
-    if Session.objects.filter(appointment=session).exists():
-        raise ValidationError("This session already belongs to an engagement.")
-    engagement = engagement_for_first_session(
-        consultation=session.follows, session=session, now=now
-    )
+    taken = ValidationError("This session already belongs to an engagement.")
+    try:
+        with transaction.atomic():
+            # Locked, so a second click waits here and then finds the session taken.
+            Appointment.objects.select_for_update().get(pk=session.pk)
+            if Session.objects.filter(appointment=session).exists():
+                raise taken
+            engagement = engagement_for_first_session(
+                consultation=session.follows, session=session, now=now
+            )
+    except IntegrityError as error:
+        # SQLite has no row locks: the one-to-one link to the appointment catches the pair.
+        raise taken from error
     if engagement is None:
         raise ValidationError("This account cannot start an engagement with you.")
     return engagement
@@ -349,8 +357,9 @@ def goals_set(
 ) -> list[Goal]:
     """The client writes their goals in their own words: up to three, blank ones removed.
 
-    A goal whose text is unchanged keeps its agreements and proposed wording (even when it
-    moves up a place); a new or edited text starts unagreed. Side effects: replaces the goals.
+    A goal whose text is unchanged keeps its agreements, proposed wording and graduation
+    reviews (even when it moves up a place); a new or edited text starts unagreed and
+    unreviewed. Side effects: replaces the goals.
     """
     cleaned = [(text or "").strip() for text in texts]
     cleaned = [text for text in cleaned if text]
@@ -379,6 +388,8 @@ def goals_set(
                     proposed_text=before.proposed_text if before else "",
                     client_agreed_at=before.client_agreed_at if before else None,
                     therapist_agreed_at=before.therapist_agreed_at if before else None,
+                    client_review=before.client_review if before else "",
+                    therapist_review=before.therapist_review if before else "",
                 )
             )
     return goals
@@ -463,7 +474,7 @@ def engagement_pause(*, engagement: Engagement, by: str) -> Engagement:
             raise ValidationError("Only an ongoing engagement can be paused.")
         locked.status = EngagementStatus.PAUSED
         locked.save(update_fields=["status", "updated_at"])
-        check_ins_withdraw(engagement=locked, now=timezone.now())
+        check_ins_withdraw(engagement=locked, now=timezone.now(), keep_final=True)
     return locked
 
 

@@ -304,9 +304,10 @@ def engagement_check_ins(
         alerts = list(
             selectors.engagement_alerts_for_therapist(engagement=engagement, open_only=True)
         )
-    shown = [record.check_in for record in records]
     # Scores, answers and goal ratings are health data; an alert says something happened.
-    audit_reads(request=request, instances=[*shown, *alerts], reason=READ_REASON)
+    audit_reads(
+        request=request, instances=[*history.rows_read(records), *alerts], reason=READ_REASON
+    )
     return {
         "check_ins": [_record(record) for record in records],
         "alerts": [

@@ -82,6 +82,12 @@ def _scale(raw: Mapping[str, Any]) -> ScaleValue:
     )
 
 
+def rows_read(records: Iterable[CheckInRecord]) -> list[Any]:
+    """The stored rows a reader of ``records`` is shown: each check-in (goal ratings) and each
+    of its parts (answers and scores), for ``audit_reads``."""
+    return [row for record in records for row in (record.check_in, *record.check_in.parts.all())]
+
+
 def goal_ratings_of(stored: str) -> tuple[GoalRating, ...]:
     if not stored:
         return ()
@@ -239,5 +245,6 @@ __all__ = [
     "for_therapist",
     "goal_ratings_of",
     "records_of",
+    "rows_read",
     "trend",
 ]

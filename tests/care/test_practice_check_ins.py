@@ -288,12 +288,16 @@ def test_reads_of_the_check_ins_page_are_audited(alerted):
     as_user(alerted.therapist.user).get(check_ins_url(alerted))
     entries = LogEntry.objects.filter(action=LogEntry.Action.ACCESS, actor=alerted.therapist.user)
     shown = {
-        entry.object_pk
+        (entry.content_type.model, entry.object_pk)
         for entry in entries
         if entry.additional_data == {"reason": "shared check-ins"}
     }
     answered = CheckIn.objects.filter(engagement=alerted, status=CheckInStatus.COMPLETED)
-    assert shown == {str(pk) for pk in answered.values_list("pk", flat=True)}
+    # Each check-in (goal ratings) and each of its parts (the scores and answers shown).
+    parts = CheckInPart.objects.filter(check_in__in=answered)
+    assert shown == {("checkin", str(pk)) for pk in answered.values_list("pk", flat=True)} | {
+        ("checkinpart", str(pk)) for pk in parts.values_list("pk", flat=True)
+    }
     assert entries.filter(additional_data={"reason": "open alerts"}).count() == 1
 
 

@@ -270,11 +270,7 @@ def _charts(records: list[history.CheckInRecord]) -> list[charts.ChartContext]:
 def practice_check_ins(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
     engagement = access.get_engagement_for_therapist(request.user, public_id)
     records = history.for_therapist(engagement=engagement)
-    audit_reads(
-        request=request,
-        instances=[record.check_in for record in records],
-        reason="shared check-ins",
-    )
+    audit_reads(request=request, instances=history.rows_read(records), reason="shared check-ins")
     with_answers = engagement.sharing == Sharing.ITEM_ANSWERS
     return render(
         request,

@@ -132,7 +132,11 @@ class ScaleScoreOut(ScaleOut):
 class CriticalOut(Schema):
     item_id: str
     threshold: int
-    status: str = Field(description='"flagged", "not flagged" or "not answered".')
+    status: str = Field(
+        description='"flagged", "not flagged" or "not answered". "not flagged" says only that '
+        "the answer was below the threshold; it never means that there is no risk, and an app "
+        "should not show it as such."
+    )
 
 
 class ScoresOut(Schema):

@@ -42,7 +42,11 @@ class CareConfig(AppConfig):
         # an alert's note is what the therapist did about the client.
         register_health_model(CheckIn, owner_field="engagement__client")
         register_health_model(CheckInPart, owner_field="check_in__engagement__client")
-        register_health_model(Alert, owner_field="engagement__client")
+        # What an alert is about (a crisis, a low alliance, the weakest subscale) says something
+        # about the client's answers: the append-only log says that it changed, not what.
+        register_health_model(
+            Alert, owner_field="engagement__client", masked_fields=("kind", "subscale")
+        )
         register_export_section("care", care_export)
         register_problem_handler(CheckInError, check_in_problem)
         register_problem_handler(GraduationConflict, graduation_problem)

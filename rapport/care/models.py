@@ -130,6 +130,11 @@ class Engagement(models.Model):
                 condition=Q(graduation_proposed_by__in=[*Side.values, ""]),
                 name="care_engagement_graduation_by_valid",
             ),
+            models.CheckConstraint(
+                condition=(Q(graduation_proposed_by="") & Q(graduation_proposed_at__isnull=True))
+                | (~Q(graduation_proposed_by="") & Q(graduation_proposed_at__isnull=False)),
+                name="care_engagement_graduation_proposal_whole",
+            ),
         ]
 
     def __str__(self) -> str:

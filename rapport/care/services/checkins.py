@@ -444,7 +444,7 @@ def alert_acknowledge(
     now = now or timezone.now()
     cleaned = (note or "").strip()
     if not cleaned:
-        raise ValidationError({"note": "Say briefly what you did, for your own record."})
+        raise ValidationError({"note": "Say briefly what you did."})
     if len(cleaned) > MAX_REASON_LENGTH:
         raise ValidationError({"note": f"Keep it under {MAX_REASON_LENGTH} characters."})
     with transaction.atomic():

@@ -51,9 +51,9 @@ class AcknowledgeForm(AccessibleForm):
         max_length=MAX_REASON_LENGTH,
         strip=True,
         widget=forms.Textarea(attrs={"rows": 3}),
-        help_text="Required, for your own record (kept encrypted): for example, that you called "
-        "your client and what you agreed.",
-        error_messages={"required": "Say briefly what you did, for your own record."},
+        help_text="Required: for example, that you called your client and what you agreed. "
+        "Kept encrypted with the alert; it is about your client, so it is in their data export.",
+        error_messages={"required": "Say briefly what you did."},
     )
 
 

@@ -261,4 +261,5 @@ def test_every_apps_steps_are_registered_in_order():
         "booking facts refreshed",
         "abandoned video uploads removed",
         "stuck videos queued again",
+        "check-in requests expired",
     ]

@@ -82,6 +82,25 @@ def _scale(raw: Mapping[str, Any]) -> ScaleValue:
     )
 
 
+# Stored scores are ``json.dumps(services.scores_dict(...))``: the total's object follows its
+# key, which no value before it (slug, version, hash: strings) can contain unescaped.
+_TOTAL_KEY = '"total": '
+_DECODER = json.JSONDecoder()
+
+
+def total_of(stored_scores: str) -> tuple[float | None, str | None]:
+    """A stored part's total and band, parsing only the total's object (lists read many parts
+    and show only this; the subscales and critical flags around it cost more to parse)."""
+    if not stored_scores:
+        return None, None
+    start = stored_scores.find(_TOTAL_KEY)
+    if start < 0:
+        total = json.loads(stored_scores)["total"]
+    else:
+        total, _end = _DECODER.raw_decode(stored_scores, start + len(_TOTAL_KEY))
+    return total["value"], total["band"]
+
+
 def rows_read(records: Iterable[CheckInRecord]) -> list[Any]:
     """The stored rows a reader of ``records`` is shown: each check-in (goal ratings) and each
     of its parts (answers and scores), for ``audit_reads``."""
@@ -246,5 +265,6 @@ __all__ = [
     "goal_ratings_of",
     "records_of",
     "rows_read",
+    "total_of",
     "trend",
 ]

@@ -24,9 +24,8 @@ The figures:
   engagement at its second session is not counted as falling short);
 - **graduated**: the share of closed engagements (graduated or ended) that graduated.
 
-Scores are read through ``history.records_of`` (which decrypts them), only the alliance parts
-of check-ins after sessions 1–3 are loaded, and the whole reads in three queries whatever the
-number of clients (fewer only when there are no early check-ins at all).
+Only the stored scores of the alliance parts of check-ins after sessions 1–3 are read (and
+decrypted), with only their totals parsed, in three queries whatever the number of clients.
 """
 
 from __future__ import annotations
@@ -36,12 +35,11 @@ from collections import defaultdict
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.db.models import Count, Prefetch, Q
+from django.db.models import Count, Q
 
-from rapport.care import history
+from rapport.care import history, selectors
 from rapport.care.models import (
     CLOSED_STATUSES,
-    CheckIn,
     CheckInPart,
     CheckInStatus,
     Engagement,
@@ -109,32 +107,31 @@ def _early_means(
     therapist: TherapistProfile,
 ) -> tuple[dict[int, float], float | None, float | None]:
     """Per engagement whose client shares scores, the mean of its early alliance totals; and
-    the scale's range. (An early check-in implies an attended session.)"""
+    the scale's range. (An early check-in implies an attended session.) Only each part's
+    engagement and stored scores are read, and only their totals parsed."""
     slug = settings.CARE_INSTRUMENTS["alliance"]
-    check_ins = (
-        CheckIn.objects.filter(
-            engagement__therapist=therapist,
-            status=CheckInStatus.COMPLETED,
-            after_session__in=EARLY_SESSIONS,
+    rows = (
+        CheckInPart.objects.filter(
+            check_in__engagement__therapist=therapist,
+            check_in__status=CheckInStatus.COMPLETED,
+            check_in__after_session__in=EARLY_SESSIONS,
+            purpose=Purpose.ALLIANCE,
+            instrument__slug=slug,
         )
-        .exclude(engagement__sharing=Sharing.NOTHING)
-        .prefetch_related(
-            Prefetch(
-                "parts",
-                queryset=CheckInPart.objects.filter(
-                    purpose=Purpose.ALLIANCE, instrument__slug=slug
-                ).select_related("instrument"),
-            )
-        )
+        .exclude(check_in__engagement__sharing=Sharing.NOTHING)
+        .values_list("check_in__engagement_id", "scores")
     )
     totals: dict[int, list[float]] = defaultdict(list)
+    for engagement_id, scores in rows:
+        value, _band = history.total_of(scores)
+        if value is not None:
+            totals[engagement_id].append(value)
     minimum = maximum = None
-    for record in history.records_of(check_ins, with_answers=False):
-        part = record.part(Purpose.ALLIANCE)
-        if part is None or part.total.value is None:
-            continue
-        totals[record.check_in.engagement_id].append(part.total.value)
-        minimum, maximum = part.instrument.total.minimum, part.instrument.total.maximum
+    if totals:
+        row = selectors.instrument_current(slug=slug)
+        if row is not None:
+            scale = selectors.instrument_of(row).total
+            minimum, maximum = scale.minimum, scale.maximum
     means = {pk: sum(values) / len(values) for pk, values in totals.items()}
     return means, minimum, maximum
 

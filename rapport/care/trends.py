@@ -15,7 +15,6 @@ shows no value, and reads none; a crisis alert is marked whatever the sharing.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import NamedTuple
@@ -23,7 +22,7 @@ from typing import NamedTuple
 from django.db.models import F, Q, QuerySet, Window
 from django.db.models.functions import RowNumber
 
-from rapport.care import instruments, selectors
+from rapport.care import history, instruments, selectors
 from rapport.care.models import (
     Alert,
     AlertKind,
@@ -129,23 +128,8 @@ def _shown_parts(engagement_ids: Sequence[int]) -> list[_Part]:
     return [_Part(*row) for row in rows]
 
 
-# Stored scores are ``json.dumps(services.scores_dict(...))``: the total's object follows its
-# key, which no value before it (slug, version, hash: strings) can contain unescaped.
-_TOTAL_KEY = '"total": '
-_DECODER = json.JSONDecoder()
-
-
 def _total(part: _Part) -> tuple[float | None, str | None]:
-    """The part's total and band. Only the total's object is parsed, not the subscales and
-    critical flags around it (a third of the list's time went to parsing what it never shows)."""
-    if not part.scores:
-        return None, None
-    start = part.scores.find(_TOTAL_KEY)
-    if start < 0:
-        total = json.loads(part.scores)["total"]
-    else:
-        total, _end = _DECODER.raw_decode(part.scores, start + len(_TOTAL_KEY))
-    return total["value"], total["band"]
+    return history.total_of(part.scores)
 
 
 def _alliance(parts: list[_Part]) -> ScoreTrend | None:

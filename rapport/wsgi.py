@@ -1,8 +1,16 @@
 """WSGI entry point for gunicorn (``gunicorn rapport.wsgi``)."""
 
+import gc
 import os
 
 from django.core.wsgi import get_wsgi_application
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "rapport.settings")
 application = get_wsgi_application()
+
+# Everything loaded so far (modules, URL patterns, templates, parsed settings) lives as long as
+# the process. Freezing it keeps Python's full collections from walking it again and again:
+# they ran tens of milliseconds into ordinary requests (bench/care_speed.py). Gunicorn loads
+# this module in each worker, so each worker freezes its own start-up objects.
+gc.collect()
+gc.freeze()

@@ -35,6 +35,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 
 from django.conf import settings
+from django.core.cache import cache
 from django.db.models import Count, Q
 
 from rapport.care import history, selectors
@@ -173,3 +174,21 @@ def therapist_alliance_signals(*, therapist: TherapistProfile) -> Signals | None
             closed, [row for row in closed if row.status == EngagementStatus.GRADUATED]
         ),
     )
+
+
+# How stale the figures on the therapist's own list may be: they summarise months of work, so a
+# few minutes do not matter, and reading them decrypts every early alliance score.
+SHOWN_MAX_AGE_SECONDS = 300
+
+
+def therapist_alliance_signals_shown(*, therapist: TherapistProfile) -> Signals | None:
+    """``therapist_alliance_signals`` for the therapist's client list, kept in the cache for
+    ``SHOWN_MAX_AGE_SECONDS``."""
+    key = f"care:alliance-signals:{therapist.pk}"
+    kept = cache.get(key)
+    if kept is not None:
+        return kept[0]
+    found = therapist_alliance_signals(therapist=therapist)
+    # Wrapped, so "not enough clients yet" (None) is kept too.
+    cache.set(key, (found,), SHOWN_MAX_AGE_SECONDS)
+    return found

@@ -295,7 +295,7 @@ def _clients_page(
             "invitations": selectors.therapist_pending_invitations(therapist=therapist),
             "invite_form": invite_form or InviteForm(),
             # In aggregate over at least 5 clients (rapport.care.signals): no client's data.
-            "signals": signals.therapist_alliance_signals(therapist=therapist),
+            "signals": signals.therapist_alliance_signals_shown(therapist=therapist),
         },
         status=status,
     )

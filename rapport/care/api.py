@@ -14,13 +14,13 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.http import Http404, HttpRequest
+from django.http import HttpRequest
 from ninja import Field, Router, Schema, Status
-from pydantic import AwareDatetime, ConfigDict
+from pydantic import AwareDatetime
 
-from rapport.accounts.models import User
 from rapport.care import access, selectors, services
 from rapport.care.api_checkins import AlertOut, CheckInRecordOut, engagement_check_ins
+from rapport.care.api_common import StrictIn, public_id, request_user
 from rapport.care.models import MAX_GOAL_LENGTH, MAX_GOALS, Engagement, Goal, Invitation, Side
 from rapport.core.audit import audit_reads
 from rapport.core.problems import SIGNED_IN_FAILURES, problem_openapi_responses
@@ -29,11 +29,6 @@ from rapport.directory.access import own_therapist_profile
 router = Router(tags=["engagements"])
 
 NOT_YOURS = "No engagement of yours has this id"
-
-
-class _Strict(Schema):
-    # An unknown field is a mistake in the caller (a misspelt "goals"), never something to drop.
-    model_config = ConfigDict(extra="forbid")
 
 
 class SessionOut(Schema):
@@ -81,7 +76,7 @@ class InvitationOut(Schema):
     created_at: dt.datetime
 
 
-class EngagementIn(_Strict):
+class EngagementIn(StrictIn):
     client_email: str | None = Field(
         None, max_length=254, description="Therapists: invite the client with this account."
     )
@@ -90,12 +85,12 @@ class EngagementIn(_Strict):
     )
 
 
-class SessionIn(_Strict):
+class SessionIn(StrictIn):
     starts_at: AwareDatetime = Field(description="When it took place, with an offset or Z.")
     status: str = Field(description="attended, cancelled or no_show.")
 
 
-class GoalIn(_Strict):
+class GoalIn(StrictIn):
     text: str = Field(
         max_length=MAX_GOAL_LENGTH,
         description="The client's words; therapists send the current text unchanged.",
@@ -108,25 +103,12 @@ class GoalIn(_Strict):
     agreed: bool = Field(False, description="Mark this text agreed on your side.")
 
 
-class GoalsIn(_Strict):
+class GoalsIn(StrictIn):
     goals: list[GoalIn] = Field(max_length=MAX_GOALS, description="Up to three goals, in order.")
 
 
-class SharingIn(_Strict):
+class SharingIn(StrictIn):
     sharing: str = Field(description="item_answers, scores_only or nothing.")
-
-
-def _user(request: HttpRequest) -> User:
-    assert isinstance(request.user, User)  # the API's session auth guarantees a user
-    return request.user
-
-
-def _public_id(raw: str) -> uuid.UUID:
-    # A malformed id is as unknown as someone else's: the same 404.
-    try:
-        return uuid.UUID(raw)
-    except ValueError:
-        raise Http404("No such engagement.") from None
 
 
 def _goal(goal: Goal) -> dict[str, Any]:
@@ -188,7 +170,7 @@ def _refresh(engagement: Engagement) -> Engagement:
     openapi_extra=problem_openapi_responses(SIGNED_IN_FAILURES),
 )
 def engagement_list(request: HttpRequest) -> list[dict[str, Any]]:
-    user = _user(request)
+    user = request_user(request)
     return [
         _summary(engagement, Side.CLIENT if engagement.client_id == user.pk else Side.THERAPIST)
         for engagement in selectors.user_engagements(user=user)
@@ -213,7 +195,7 @@ def engagement_list(request: HttpRequest) -> list[dict[str, Any]]:
     ),
 )
 def engagement_create(request: HttpRequest, payload: EngagementIn) -> Status[Any]:
-    user = _user(request)
+    user = request_user(request)
     if (payload.client_email is None) == (payload.invitation_id is None):
         raise ValidationError({"": "Send either client_email or invitation_id."})
     if payload.client_email is not None:
@@ -235,7 +217,7 @@ def engagement_create(request: HttpRequest, payload: EngagementIn) -> Status[Any
     openapi_extra=problem_openapi_responses({**SIGNED_IN_FAILURES, 404: NOT_YOURS}),
 )
 def engagement_detail(request: HttpRequest, id: str) -> dict[str, Any]:
-    engagement, side = access.get_engagement_for_user(request.user, _public_id(id))
+    engagement, side = access.get_engagement_for_user(request.user, public_id(id, "engagement"))
     return _detail(request, engagement, side)
 
 
@@ -253,14 +235,14 @@ def engagement_detail(request: HttpRequest, id: str) -> dict[str, Any]:
     ),
 )
 def session_create(request: HttpRequest, id: str, payload: SessionIn) -> Status[Any]:
-    engagement, side = access.get_engagement_for_user(request.user, _public_id(id))
+    engagement, side = access.get_engagement_for_user(request.user, public_id(id, "engagement"))
     if side != Side.THERAPIST:
         raise PermissionDenied("Only the therapist records sessions.")
     session = services.session_record(
         engagement=engagement,
         starts_at=payload.starts_at,
         status=payload.status,
-        recorded_by=_user(request),
+        recorded_by=request_user(request),
     )
     return Status(
         201, {"id": session.public_id, "starts_at": session.starts_at, "status": session.status}
@@ -282,7 +264,7 @@ def session_create(request: HttpRequest, id: str, payload: SessionIn) -> Status[
     ),
 )
 def goals_put(request: HttpRequest, id: str, payload: GoalsIn) -> dict[str, Any]:
-    engagement, side = access.get_engagement_for_user(request.user, _public_id(id))
+    engagement, side = access.get_engagement_for_user(request.user, public_id(id, "engagement"))
     with transaction.atomic():
         if side == Side.CLIENT:
             for index, item in enumerate(payload.goals):
@@ -334,7 +316,7 @@ def goals_put(request: HttpRequest, id: str, payload: GoalsIn) -> dict[str, Any]
     ),
 )
 def sharing_put(request: HttpRequest, id: str, payload: SharingIn) -> dict[str, Any]:
-    engagement, side = access.get_engagement_for_user(request.user, _public_id(id))
+    engagement, side = access.get_engagement_for_user(request.user, public_id(id, "engagement"))
     if side != Side.CLIENT:
         raise PermissionDenied("Only the client chooses what is shared.")
     services.sharing_set(engagement=engagement, sharing=payload.sharing)

@@ -23,14 +23,14 @@ import uuid
 from typing import Any, Literal
 
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import Http404, HttpRequest
+from django.http import HttpRequest
 from ninja import Field, Router, Schema
 from ninja.errors import HttpError
-from pydantic import ConfigDict
 
 from rapport.accounts.models import User
 from rapport.care import access, repair, selectors, services
 from rapport.care.api import NOT_YOURS, EngagementSummaryOut
+from rapport.care.api_common import StrictIn, public_id
 from rapport.care.models import CLOSED_STATUSES, MAX_REASON_LENGTH, Alert, EndedFor
 from rapport.care.services.engagements import ALREADY_ENDED
 from rapport.core.audit import audit_reads
@@ -42,11 +42,6 @@ router = Router(tags=["alerts"])
 READ_REASON = "alerts api"
 ALREADY_ENDED_MESSAGE = "This engagement has already ended."
 ALREADY_ACKNOWLEDGED_MESSAGE = "This alert was already acknowledged."
-
-
-class _Strict(Schema):
-    # An unknown field is a mistake in the caller, never something to drop silently.
-    model_config = ConfigDict(extra="forbid")
 
 
 class AlertOut(Schema):
@@ -61,7 +56,7 @@ class AlertOut(Schema):
     goal_position: int | None = Field(description="The goal (1-3) a goal_stuck alert is about.")
 
 
-class AcknowledgeIn(_Strict):
+class AcknowledgeIn(StrictIn):
     note: str = Field(max_length=MAX_REASON_LENGTH, description="What you did about it (required).")
 
 
@@ -71,7 +66,7 @@ class AcknowledgedOut(Schema):
     acknowledged_at: dt.datetime
 
 
-class EndIn(_Strict):
+class EndIn(StrictIn):
     reason: str = Field(
         "",
         max_length=MAX_REASON_LENGTH,
@@ -98,14 +93,6 @@ def _alert(alert: Alert) -> dict[str, Any]:
         "engagement_id": alert.engagement.public_id,
         "goal_position": alert.goal_position,
     }
-
-
-def _uuid(raw: str, what: str) -> uuid.UUID:
-    # A malformed id is as unknown as someone else's: the same 404.
-    try:
-        return uuid.UUID(raw)
-    except ValueError:
-        raise Http404(f"No such {what}.") from None
 
 
 @router.get(
@@ -141,7 +128,7 @@ def alert_list(request: HttpRequest) -> list[dict[str, Any]]:
     ),
 )
 def alert_acknowledge(request: HttpRequest, id: str, payload: AcknowledgeIn) -> dict[str, Any]:
-    alert = access.get_alert_for_therapist(request.user, _uuid(id, "alert"))
+    alert = access.get_alert_for_therapist(request.user, public_id(id, "alert"))
     user = request.user
     assert isinstance(user, User)  # the access helper let only a signed-in therapist in
     if alert.acknowledged_at is not None:
@@ -171,7 +158,7 @@ def alert_acknowledge(request: HttpRequest, id: str, payload: AcknowledgeIn) -> 
     ),
 )
 def engagement_end(request: HttpRequest, id: str, payload: EndIn) -> dict[str, Any]:
-    engagement, side = access.get_engagement_for_user(request.user, _uuid(id, "engagement"))
+    engagement, side = access.get_engagement_for_user(request.user, public_id(id, "engagement"))
     if engagement.status in CLOSED_STATUSES:
         raise HttpError(409, ALREADY_ENDED_MESSAGE)
     try:

@@ -23,10 +23,10 @@ from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.utils import timezone
 from ninja import Field, Query, Router, Schema, Status
-from pydantic import ConfigDict
 
 from rapport.accounts.models import User
 from rapport.care import access, history, selectors, services
+from rapport.care.api_common import StrictIn, public_id, request_user
 from rapport.care.crisis import crisis_card_for
 from rapport.care.errors import CheckInAnswersInvalid, CheckInError
 from rapport.care.models import CheckIn, Engagement, InstrumentVersion, Side
@@ -92,11 +92,6 @@ def _answers_openapi() -> dict[str, Any]:
 
 
 # --- schemas --------------------------------------------------------------------------------
-
-
-class _Strict(Schema):
-    # An unknown field is a mistake in the caller (a misspelt "goals"), never something to drop.
-    model_config = ConfigDict(extra="forbid")
 
 
 class OptionOut(Schema):
@@ -192,7 +187,7 @@ class CheckInOut(CheckInSummaryOut):
     )
 
 
-class AnswersIn(_Strict):
+class AnswersIn(StrictIn):
     answers: dict[str, Any] = Field(
         description='Each part\'s purpose mapped to its answers by item id: {"alliance": '
         '{"bond-at-ease": 4, ...}}. A blank answer is null or left out.',
@@ -357,19 +352,6 @@ def _record(record: history.CheckInRecord) -> dict[str, Any]:
 # --- helpers --------------------------------------------------------------------------------
 
 
-def _user(request: HttpRequest) -> User:
-    assert isinstance(request.user, User)  # the API's session auth guarantees a user
-    return request.user
-
-
-def _public_id(raw: str) -> uuid.UUID:
-    # A malformed id is as unknown as someone else's: the same 404.
-    try:
-        return uuid.UUID(raw)
-    except ValueError:
-        raise Http404("No such check-in.") from None
-
-
 def _instrument_ref(row: InstrumentVersion) -> dict[str, str]:
     return {"slug": row.slug, "version": row.version, "title": row.title}
 
@@ -506,7 +488,7 @@ def check_in_list(
     due: str | None = Query(None, description="1: only the check-ins waiting for you."),
     page: str | None = Query(None, description="Page number, from 1."),
 ) -> dict[str, Any]:
-    user = _user(request)
+    user = request_user(request)
     if due not in (None, "", "0", "1"):
         raise ValidationError({"due": "Give due=1 for the check-ins waiting, or leave it out."})
     if due == "1":
@@ -538,7 +520,7 @@ def check_in_list(
     openapi_extra=problem_openapi_responses({**SIGNED_IN_FAILURES, 404: NOT_YOURS}),
 )
 def check_in_detail(request: HttpRequest, id: str) -> dict[str, Any]:
-    check_in = access.get_check_in_for_client(request.user, _public_id(id))
+    check_in = access.get_check_in_for_client(request.user, public_id(id, "check-in"))
     shown: list[Any] = [check_in]
     if check_in.completed_at is not None:
         shown += list(check_in.parts.all())
@@ -560,7 +542,7 @@ def check_in_detail(request: HttpRequest, id: str) -> dict[str, Any]:
     openapi_extra=_answers_openapi(),
 )
 def check_in_answers(request: HttpRequest, id: str, payload: AnswersIn) -> Status[Any]:
-    check_in = access.get_check_in_for_client(request.user, _public_id(id))
+    check_in = access.get_check_in_for_client(request.user, public_id(id, "check-in"))
     result = services.check_in_answer(
         check_in=check_in, answers=payload.answers, goal_ratings=payload.goals
     )

@@ -14,17 +14,16 @@ registered in ``CareConfig.ready()``. A refused step writes nothing.
 from __future__ import annotations
 
 import datetime as dt
-import uuid
 from typing import Any, Literal
 
 from django.core.exceptions import ValidationError
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.urls import reverse
 from ninja import Field, Router, Schema
-from pydantic import ConfigDict
 
 from rapport.care import access, services
 from rapport.care.api import NOT_YOURS, EngagementSummaryOut
+from rapport.care.api_common import StrictIn, public_id
 from rapport.care.models import Engagement, Side
 from rapport.core import guides
 from rapport.core.audit import audit_reads
@@ -50,10 +49,7 @@ def graduation_problem(request: HttpRequest, error: services.GraduationConflict)
     )
 
 
-class GraduateIn(Schema):
-    # An unknown field is a mistake in the caller (a misspelt "reviews"), never something to drop.
-    model_config = ConfigDict(extra="forbid")
-
+class GraduateIn(StrictIn):
     action: Literal["propose", "review", "confirm", "withdraw"] = Field(
         description="propose: suggest graduating (asks a last progress check); review: your "
         "review of the goals in `reviews`; confirm: the side that did not propose agrees, once "
@@ -83,14 +79,6 @@ class GraduationOut(Schema):
 
 class GraduationEngagementOut(EngagementSummaryOut):
     graduation: GraduationOut
-
-
-def _public_id(raw: str) -> uuid.UUID:
-    # A malformed id is as unknown as someone else's: the same 404.
-    try:
-        return uuid.UUID(raw)
-    except ValueError:
-        raise Http404("No such engagement.") from None
 
 
 def graduation_out(request: HttpRequest, engagement: Engagement, side: str) -> dict[str, Any]:
@@ -143,7 +131,7 @@ def graduation_out(request: HttpRequest, engagement: Engagement, side: str) -> d
     ),
 )
 def engagement_graduate(request: HttpRequest, id: str, payload: GraduateIn) -> dict[str, Any]:
-    engagement, side = access.get_engagement_for_user(request.user, _public_id(id))
+    engagement, side = access.get_engagement_for_user(request.user, public_id(id, "engagement"))
     if payload.action == "review":
         if not payload.reviews:
             raise ValidationError({"reviews": "Send your review of at least one goal."})

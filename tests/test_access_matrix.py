@@ -437,6 +437,16 @@ ENGAGEMENT_ENDPOINTS = [
     EngagementEndpoint("API alert acknowledge", "post",
                        lambda e: f"/api/v1/alerts/{e.alerts.get().public_id}/acknowledge",
                        is_api=True, body={"note": "Taken over"}),
+    EngagementEndpoint("practice check-ins", "get",
+                       lambda e: f"/practice/clients/{e.public_id}/check-ins/"),
+    EngagementEndpoint("client check-in", "get",
+                       lambda e: f"/care/check-ins/{_open_check_in(e).public_id}/"),
+    EngagementEndpoint("client progress", "get", lambda e: f"/care/{e.public_id}/progress/"),
+    EngagementEndpoint("practice alert page", "get",
+                       lambda e: f"/practice/alerts/{e.alerts.get().public_id}/acknowledge/"),
+    EngagementEndpoint("practice alert acknowledge", "post",
+                       lambda e: f"/practice/alerts/{e.alerts.get().public_id}/acknowledge/",
+                       body={"note": "Taken over"}),
 ]  # fmt: skip
 
 

@@ -230,8 +230,22 @@ def _insert(entries: list[Any]) -> None:
     columns = ", ".join(quote(field.column) for field in fields)
     placeholders = ", ".join(["%s"] * len(fields))
     statement = f"INSERT INTO {quote(LogEntry._meta.db_table)} ({columns}) VALUES ({placeholders})"  # noqa: S608 - names from the model
+    # The entries of one call share most values (actor, address, time, reason, content type):
+    # each distinct value is prepared once.
+    prepared: dict[tuple[int, Any], Any] = {}
+
+    def prepare(index: int, field: Any, value: Any) -> Any:
+        try:
+            key = (index, value if not isinstance(value, dict) else repr(value))
+            hash(key)
+        except TypeError:
+            return field.get_db_prep_save(value, connection)
+        if key not in prepared:
+            prepared[key] = field.get_db_prep_save(value, connection)
+        return prepared[key]
+
     rows = [
-        [field.get_db_prep_save(getattr(entry, field.attname), connection) for field in fields]
+        [prepare(index, field, getattr(entry, field.attname)) for index, field in enumerate(fields)]
         for entry in entries
     ]
     with connection.cursor() as cursor:

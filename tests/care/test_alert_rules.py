@@ -325,3 +325,32 @@ def test_a_hidden_score_alert_reaches_the_therapist_by_no_road(reference_data):
     # The client's own export keeps it: it is about them.
     (client_row,) = care_export(engagement.client)
     assert [a["kind"] for a in client_row["alerts"]] == ["low_alliance"]
+
+
+def test_an_acknowledgement_is_audited_without_its_words(reference_data):
+    from auditlog.models import LogEntry
+
+    engagement = _started()
+    _attend(engagement)
+    _answer_open(engagement, alliance_answers=alliance(1, 1, 1, 1, 1, 1))
+    alert = Alert.objects.get(engagement=engagement)
+    therapist_user = engagement.therapist.user
+    assert therapist_user is not None
+    services.alert_acknowledge(
+        alert=alert, by=therapist_user, note="Named the rupture; agreed to slow down."
+    )
+    (entry,) = LogEntry.objects.filter(
+        object_pk=str(alert.pk),
+        content_type__model="alert",
+        action=LogEntry.Action.UPDATE,
+    )
+    changed = entry.changes_dict
+    assert {"acknowledged_at", "acknowledgement"} <= set(changed)
+    logged = json.dumps(changed) + entry.changes_text + json.dumps(entry.serialized_data or {})
+    assert "rupture" not in logged
+    # What the alert was about is masked in the log too, when it was written.
+    (created,) = LogEntry.objects.filter(
+        object_pk=str(alert.pk), content_type__model="alert", action=LogEntry.Action.CREATE
+    )
+    assert "low_alliance" not in json.dumps(created.changes_dict)
+    assert "bond" not in json.dumps(created.changes_dict)

@@ -77,6 +77,8 @@ bench: install
 	$(BIN)/python bench/practice_speed.py
 	$(BIN)/python bench/import_speed.py
 	$(BIN)/python bench/scoring_speed.py
+	$(BIN)/python bench/care_speed.py
+	scripts/with-postgres $(BIN)/python bench/care_speed.py --use-database-url
 
 clean:
 	rm -rf $(VENV) var/rapport.sqlite3* .pytest_cache .mypy_cache .ruff_cache

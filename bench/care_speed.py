@@ -296,7 +296,7 @@ def _full_practice(randomness: random.Random) -> tuple[Any, dict[str, Any]]:
     from django.utils import timezone
 
     from rapport.accounts.models import Role, User
-    from rapport.care import instruments, selectors, services
+    from rapport.care import instruments, selectors, services, trends
     from rapport.care.models import (
         Alert,
         AlertKind,
@@ -427,6 +427,10 @@ def _full_practice(randomness: random.Random) -> tuple[Any, dict[str, Any]]:
                 )
         CheckInPart.objects.bulk_create(parts, batch_size=500)
         Alert.objects.bulk_create(alerts)
+        # What answering through the services keeps with each engagement for the list.
+        for engagement in engagements:
+            engagement.trend_summary = trends.summary_of(engagement_id=engagement.pk)
+            engagement.save(update_fields=["trend_summary"])
 
         # A tenth share nothing, a third their item answers, the rest scores only (default).
         for index, engagement in enumerate(engagements):

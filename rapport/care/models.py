@@ -97,6 +97,10 @@ class Engagement(models.Model):
     graduation_proposed_by = models.CharField(max_length=10, choices=Side.choices, blank=True)
     graduation_proposed_at = models.DateTimeField(null=True, blank=True)
     sharing = models.CharField(max_length=20, choices=Sharing.choices, default=Sharing.SCORES_ONLY)
+    # The few totals the therapist's client list shows (rapport.care.trends), kept up to date
+    # when a check-in is answered, so a list of hundreds decrypts one value per client: JSON,
+    # encrypted like the scores it repeats. Empty until the first answer.
+    trend_summary = EncryptedTextField(blank=True)
     sharing_changed_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)

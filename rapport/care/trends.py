@@ -15,6 +15,7 @@ shows no value, and reads none; a crisis alert is marked whatever the sharing.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import NamedTuple
@@ -39,6 +40,7 @@ __all__ = [
     "ScoreTrend",
     "client_trends",
     "number_label",
+    "summary_of",
 ]
 
 
@@ -86,7 +88,8 @@ class _Part(NamedTuple):
     check_in_id: int
     purpose: str
     instrument_id: int
-    scores: str  # decrypted JSON
+    value: float | None
+    band: str | None
 
 
 def _shown_parts(engagement_ids: Sequence[int]) -> list[_Part]:
@@ -125,11 +128,24 @@ def _shown_parts(engagement_ids: Sequence[int]) -> list[_Part]:
         .values_list("check_in__engagement_id", "check_in_id", "purpose", "instrument_id", "scores")
     )
     # Plain rows, not model instances: building hundreds of those was a good part of the time.
-    return [_Part(*row) for row in rows]
+    return [
+        _Part(engagement_id, check_in_id, purpose, instrument_id, *history.total_of(scores))
+        for engagement_id, check_in_id, purpose, instrument_id, scores in rows
+    ]
 
 
 def _total(part: _Part) -> tuple[float | None, str | None]:
-    return history.total_of(part.scores)
+    return part.value, part.band
+
+
+def summary_of(*, engagement_id: int) -> str:
+    """What ``Engagement.trend_summary`` holds: the parts the list shows, as JSON (the caller
+    stores it, encrypted). Made when a check-in is answered."""
+    return json.dumps([list(part[1:]) for part in _shown_parts([engagement_id])])
+
+
+def _parts_of_summary(engagement_id: int, summary: str) -> list[_Part]:
+    return [_Part(engagement_id, *row) for row in json.loads(summary)]
 
 
 def _alliance(parts: list[_Part]) -> ScoreTrend | None:
@@ -186,8 +202,18 @@ def client_trends(*, engagements: Iterable[Engagement]) -> dict[int, ClientTrend
     engagements = list(engagements)
     if not engagements:
         return {}
-    shared_ids = [e.pk for e in engagements if e.sharing != Sharing.NOTHING]
-    parts = _shown_parts(shared_ids) if shared_ids else []
+    shared = [e for e in engagements if e.sharing != Sharing.NOTHING]
+    # Each engagement's summary holds its shown parts; one answered before summaries were kept
+    # has none yet, and its parts are picked by the database as the summary would be.
+    parts = [
+        part
+        for engagement in shared
+        if engagement.trend_summary
+        for part in _parts_of_summary(engagement.pk, engagement.trend_summary)
+    ]
+    unsummarised = [e.pk for e in shared if not e.trend_summary]
+    if unsummarised:
+        parts += _shown_parts(unsummarised)
     version_ids = {part.instrument_id for part in parts}
     versions = InstrumentVersion.objects.in_bulk(version_ids) if version_ids else {}
     open_alerts = (

@@ -19,6 +19,7 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from rapport.care import history as history_module
 from rapport.care import repair, selectors, services, trends
 from rapport.care.models import (
     Alert,
@@ -483,7 +484,7 @@ def test_the_client_lists_queries_do_not_grow_with_the_number_of_clients(referen
     assert counts[0] == counts[1]
 
 
-def test_the_trends_quick_read_of_a_total_agrees_with_a_full_parse(reference_data):
+def test_the_quick_read_of_a_total_agrees_with_a_full_parse(reference_data):
     engagement = make_engagement(status=EngagementStatus.ONGOING)
     history(engagement)
     parts = CheckInPart.objects.filter(check_in__engagement=engagement)
@@ -492,10 +493,7 @@ def test_the_trends_quick_read_of_a_total_agrees_with_a_full_parse(reference_dat
         if not part.scores:
             continue
         full = json.loads(part.scores)["total"]
-        quick = trends._total(
-            trends._Part(engagement.pk, part.check_in_id, part.purpose, 0, part.scores)
-        )
-        assert quick == (full["value"], full["band"])
+        assert history_module.total_of(part.scores) == (full["value"], full["band"])
         read += 1
     assert read == 6  # fit and progress at the start, three alliance, progress after session 2
 
@@ -539,3 +537,35 @@ def test_an_alert_on_the_client_page_says_what_it_is_and_what_to_try(reference_d
     assert alerts.startswith("Alerts (1)")
     assert "The alliance is low — received" in alerts
     assert repair.repair_suggestion(kind=AlertKind.LOW_ALLIANCE, subscale="bond") in alerts
+
+
+def test_the_list_reads_each_clients_summary_and_it_follows_every_answer(reference_data):
+    engagement = make_engagement(status=EngagementStatus.ONGOING)
+    history(engagement)
+    engagement.refresh_from_db()
+    summarised = trends.client_trends(engagements=[engagement])[engagement.pk]
+    # The same trend as the database would pick without a summary (older engagements).
+    Engagement.objects.filter(pk=engagement.pk).update(trend_summary="")
+    engagement.refresh_from_db()
+    assert engagement.trend_summary == ""
+    picked = trends.client_trends(engagements=[engagement])[engagement.pk]
+    assert summarised == picked
+    assert summarised.alliance is not None
+    assert summarised.progress is not None
+    # Stored encrypted: the raw column holds no score.
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT trend_summary FROM care_engagement WHERE id = %s", [engagement.pk])
+        (raw,) = cursor.fetchone()
+    assert raw == ""
+    attend(engagement)  # session 4 asks the alliance and progress checks
+    answer(engagement, progress=3)
+    engagement.refresh_from_db()
+    assert engagement.trend_summary
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT trend_summary FROM care_engagement WHERE id = %s", [engagement.pk])
+        (raw,) = cursor.fetchone()
+    assert "alliance" not in raw
+    assert "progress" not in raw
+    latest = trends.client_trends(engagements=[engagement])[engagement.pk]
+    assert latest.progress is not None
+    assert latest.progress.latest == 3

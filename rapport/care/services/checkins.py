@@ -32,7 +32,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from rapport.accounts.models import User
-from rapport.care import alert_rules, history, instruments, selectors
+from rapport.care import alert_rules, history, instruments, selectors, trends
 from rapport.care.errors import CheckInAlreadyAnswered, CheckInAnswersInvalid, CheckInClosed
 from rapport.care.models import (
     MAX_REASON_LENGTH,
@@ -380,6 +380,7 @@ def check_in_answer(
         if crisis:
             _crisis_alert(check_in=locked, now=now)
         _score_alerts(check_in=locked, now=now)
+        _trend_summary_refresh(engagement_id=locked.engagement_id)
     return CheckInResult(
         check_in=locked,
         parts=tuple(result for _, result in results),
@@ -400,6 +401,14 @@ def _crisis_alert(*, check_in: CheckIn, now: dt.datetime) -> Alert:
         return Alert.objects.get(check_in=check_in, kind=AlertKind.CRISIS)
     _on_commit_email("send_alert_email", alert_id=alert.pk)
     return alert
+
+
+def _trend_summary_refresh(*, engagement_id: int) -> None:
+    # The totals the therapist's client list shows, kept with the engagement (see
+    # Engagement.trend_summary); saved through the model so the field encrypts it.
+    engagement = Engagement.objects.only("pk").get(pk=engagement_id)
+    engagement.trend_summary = trends.summary_of(engagement_id=engagement_id)
+    engagement.save(update_fields=["trend_summary"])
 
 
 def _score_alerts(*, check_in: CheckIn, now: dt.datetime) -> list[Alert]:

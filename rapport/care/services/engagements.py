@@ -607,6 +607,6 @@ def client_engagements_erase(*, user: User) -> int:
         CheckInPart.objects.filter(check_in__engagement__client=user).update(answers="", scores="")
         CheckIn.objects.filter(engagement__client=user).update(goal_ratings="")
         Alert.objects.filter(engagement__client=user).update(acknowledgement="")
-        engagements.update(end_reason="")
+        engagements.update(end_reason="", trend_summary="")
         engagements.delete()
     return count

@@ -267,6 +267,7 @@ def _clients_page(
             "public_id",
             "status",
             "sharing",
+            "trend_summary",
             "started_at",
             "ended_at",
             "therapist_id",

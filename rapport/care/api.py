@@ -122,7 +122,8 @@ def _goal(goal: Goal) -> dict[str, Any]:
     }
 
 
-def _summary(engagement: Engagement, side: str) -> dict[str, Any]:
+def engagement_summary(engagement: Engagement, side: str) -> dict[str, Any]:
+    """The fields every engagement answer starts with (the list, the detail, graduation)."""
     return {
         "id": engagement.public_id,
         "role": side,
@@ -139,7 +140,7 @@ def _detail(request: HttpRequest, engagement: Engagement, side: str) -> dict[str
     # Shown texts are health data: each read is recorded before the answer is built.
     audit_reads(request=request, instances=[engagement, *goals], reason="engagement api")
     return {
-        **_summary(engagement, side),
+        **engagement_summary(engagement, side),
         "sharing": engagement.sharing,
         "end_reason": engagement.end_reason,
         "sessions": [
@@ -172,7 +173,9 @@ def _refresh(engagement: Engagement) -> Engagement:
 def engagement_list(request: HttpRequest) -> list[dict[str, Any]]:
     user = request_user(request)
     return [
-        _summary(engagement, Side.CLIENT if engagement.client_id == user.pk else Side.THERAPIST)
+        engagement_summary(
+            engagement, Side.CLIENT if engagement.client_id == user.pk else Side.THERAPIST
+        )
         for engagement in selectors.user_engagements(user=user)
     ]
 

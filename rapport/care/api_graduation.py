@@ -22,7 +22,7 @@ from django.urls import reverse
 from ninja import Field, Router, Schema
 
 from rapport.care import access, services
-from rapport.care.api import NOT_YOURS, EngagementSummaryOut
+from rapport.care.api import NOT_YOURS, EngagementSummaryOut, engagement_summary
 from rapport.care.api_common import StrictIn, public_id
 from rapport.care.models import Engagement, Side
 from rapport.core import guides
@@ -86,13 +86,7 @@ def graduation_out(request: HttpRequest, engagement: Engagement, side: str) -> d
     # Goal texts are health data: the read is recorded before the answer is built.
     audit_reads(request=request, instances=[engagement, *goals], reason=READ_REASON)
     return {
-        "id": engagement.public_id,
-        "role": side,
-        "therapist_id": engagement.therapist.public_id,
-        "therapist_name": engagement.therapist.display_name,
-        "status": engagement.status,
-        "started_at": engagement.started_at,
-        "ended_at": engagement.ended_at,
+        **engagement_summary(engagement, side),
         "graduation": {
             "proposed_by": engagement.graduation_proposed_by,
             "proposed_at": engagement.graduation_proposed_at,

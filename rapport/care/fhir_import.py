@@ -26,6 +26,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from rapport.care.instruments import DefinitionError, Instrument, load_definition
+from rapport.care.instruments.definition import strict_json
 
 QUESTIONNAIRE = "questionnaire"
 SCORING_PART = "scoring part"
@@ -75,19 +76,8 @@ def _read_json(text: str | bytes | Mapping[str, Any], name: str) -> Any:
     if isinstance(text, Mapping):
         return text
 
-    def refuse_constant(constant: str) -> Any:
-        raise ValueError(f"{constant} is not a number JSON allows")
-
-    def refuse_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-        result: dict[str, Any] = {}
-        for key, value in pairs:
-            if key in result:
-                raise ValueError(f"the key '{key}' appears twice in one object")
-            result[key] = value
-        return result
-
     try:
-        return json.loads(text, parse_constant=refuse_constant, object_pairs_hook=refuse_duplicates)
+        return strict_json(text)
     except json.JSONDecodeError as error:
         message = f"not valid JSON: {error.msg} (line {error.lineno}, column {error.colno})"
     except UnicodeDecodeError:

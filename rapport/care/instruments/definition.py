@@ -125,15 +125,18 @@ def _refuse_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return result
 
 
+def strict_json(text: str | bytes) -> Any:
+    """JSON text parsed with duplicate keys and NaN/Infinity refused (ValueError) rather than
+    silently resolved: definition files and the parts of a FHIR import alike."""
+    return json.loads(
+        text, parse_constant=_refuse_constant, object_pairs_hook=_refuse_duplicate_keys
+    )
+
+
 def parse_definition(text: str | bytes) -> Instrument:
-    """A definition from JSON text. Duplicate keys and NaN/Infinity are refused rather than
-    silently resolved."""
+    """A definition from JSON text (``strict_json``)."""
     try:
-        data = json.loads(
-            text,
-            parse_constant=_refuse_constant,
-            object_pairs_hook=_refuse_duplicate_keys,
-        )
+        data = strict_json(text)
     except json.JSONDecodeError as error:
         raise DefinitionError(
             [("", f"not valid JSON: {error.msg} (line {error.lineno}, column {error.colno})")]

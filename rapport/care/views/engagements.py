@@ -235,18 +235,7 @@ def client_sharing(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
 @require_POST
 def client_end(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
     engagement = access.get_engagement_for_client(request.user, public_id)
-    form = ReasonForm(request.POST)
-    if form.is_valid():
-        try:
-            services.engagement_end(
-                engagement=engagement, by=Side.CLIENT, reason=form.cleaned_data["reason"]
-            )
-        except ValidationError as error:
-            _service_errors(form, error)
-        else:
-            messages.success(request, "The engagement has ended.")
-            return redirect("care:client_engagement", public_id=public_id)
-    return _client_page(request, engagement, end_form=form, status=400)
+    return _end(request, engagement, Side.CLIENT, "care:client_engagement", _client_page)
 
 
 # --- the therapist ----------------------------------------------------------------------------
@@ -494,15 +483,22 @@ def practice_resume(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
 @require_POST
 def practice_end(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
     engagement = access.get_engagement_for_therapist(request.user, public_id)
+    return _end(request, engagement, Side.THERAPIST, "care:practice_client", _practice_page)
+
+
+def _end(
+    request: HttpRequest, engagement: Engagement, side: str, done: str, page: Any
+) -> HttpResponse:
+    """Either side ends the engagement with their reason; ``page`` shows the form again."""
     form = ReasonForm(request.POST)
     if form.is_valid():
         try:
             services.engagement_end(
-                engagement=engagement, by=Side.THERAPIST, reason=form.cleaned_data["reason"]
+                engagement=engagement, by=side, reason=form.cleaned_data["reason"]
             )
         except ValidationError as error:
             _service_errors(form, error)
         else:
             messages.success(request, "The engagement has ended.")
-            return redirect("care:practice_client", public_id=public_id)
-    return _practice_page(request, engagement, end_form=form, status=400)
+            return redirect(done, public_id=engagement.public_id)
+    return page(request, engagement, end_form=form, status=400)

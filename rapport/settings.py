@@ -74,6 +74,7 @@ INSTALLED_APPS = [
     "rapport.booking",
     "rapport.videos",
     "rapport.care.apps.CareConfig",
+    "rapport.matching.apps.MatchingConfig",
 ]
 
 MIDDLEWARE = [

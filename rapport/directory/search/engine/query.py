@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 from django.conf import settings
@@ -31,6 +32,7 @@ from rapport.directory.search.engine.index import (
 )
 from rapport.directory.search.engine.masks import (
     Masks,
+    Offices,
     code_mask,
     consultation_mask,
     fee_mask,
@@ -40,15 +42,26 @@ from rapport.directory.search.engine.masks import (
 )
 
 
-def search(
-    query: SearchQuery, *, now: dt.datetime, index: SearchIndex | None = None
-) -> SearchResult:
-    """Filter, count every facet option, sort and paginate; see the module docstring.
+@dataclass(frozen=True)
+class Filtered:
+    """A query's filters evaluated over one index: each filter's mask (for facet counts and for
+    "what if this filter were dropped"), the rows that pass them all (ascending, i.e. by name),
+    and the distance of each row's nearest fitting office when searching near a place."""
 
-    Pass the ``index`` the query was parsed against (``current_index()``), so one request reads
-    the version stamp once and parses and searches the same snapshot.
-    """
-    index = index or current_index()
+    index: SearchIndex
+    masks: Masks
+    result_mask: np.ndarray
+    rows: np.ndarray
+    nearest: np.ndarray | None  # per row of the index; inf where no office fits
+    mode_ok: dict[str, np.ndarray]
+    offices_fit: Offices
+    now_microseconds: int
+
+
+def filter_rows(query: SearchQuery, *, now: dt.datetime, index: SearchIndex) -> Filtered:
+    """Every filter of ``query`` as a mask over ``index``, combined: the search's hard
+    constraints, shared by the search (which sorts and counts) and the matcher (which
+    scores)."""
     size = index.size
     today = now.date()
     freshness_floor = epoch_microseconds(now - dt.timedelta(days=settings.LISTING_FRESHNESS_DAYS))
@@ -118,7 +131,6 @@ def search(
 
     result_mask = masks.combined(size)
     rows = np.flatnonzero(result_mask)
-    total = int(rows.size)
 
     nearest = None
     if query.has_location:
@@ -126,6 +138,32 @@ def search(
         assert offices_fit.distance_km is not None
         np.minimum.at(nearest, index.office_row[offices_fit.positions], offices_fit.distance_km)
 
+    return Filtered(
+        index=index,
+        masks=masks,
+        result_mask=result_mask,
+        rows=rows,
+        nearest=nearest,
+        mode_ok=mode_ok,
+        offices_fit=offices_fit,
+        now_microseconds=now_microseconds,
+    )
+
+
+def search(
+    query: SearchQuery, *, now: dt.datetime, index: SearchIndex | None = None
+) -> SearchResult:
+    """Filter, count every facet option, sort and paginate; see the module docstring.
+
+    Pass the ``index`` the query was parsed against (``current_index()``), so one request reads
+    the version stamp once and parses and searches the same snapshot.
+    """
+    index = index or current_index()
+    filtered = filter_rows(query, now=now, index=index)
+    rows, nearest = filtered.rows, filtered.nearest
+    total = int(rows.size)
+    consultation_times = index.consultation_times.values
+    now_microseconds = filtered.now_microseconds
     ordered = sort_rows(index, query, rows, nearest, consultation_times, now_microseconds)
     page_size = max(1, query.page_size)
     pages = max(1, math.ceil(total / page_size))
@@ -142,7 +180,15 @@ def search(
         for row in page_rows
     ]
     facets = count_facets(
-        index, query, masks, result_mask, rows, mode_ok, offices_fit, size, now=now
+        index,
+        query,
+        filtered.masks,
+        filtered.result_mask,
+        rows,
+        filtered.mode_ok,
+        filtered.offices_fit,
+        index.size,
+        now=now,
     )
     return SearchResult(
         total=total,

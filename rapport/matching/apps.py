@@ -5,3 +5,19 @@ class MatchingConfig(AppConfig):
     name = "rapport.matching"
     label = "matching"
     verbose_name = "Matching"
+
+    def ready(self) -> None:
+        from importlib import import_module
+
+        from rapport.core.audit import register_health_model
+        from rapport.matching.models import FitProfile, MatchOutcome
+
+        # Everything in a fit profile is what a person said about their own health; an outcome
+        # is derived from their check-in answers.
+        register_health_model(FitProfile, owner_field="owner")
+        register_health_model(
+            MatchOutcome, owner_field="check_in_part__check_in__engagement__client"
+        )
+        # Each part registers what it adds to other apps (hooks, export, erasure) itself.
+        for module in ("learning", "privacy", "sharing"):
+            import_module(f"rapport.matching.{module}").register()

@@ -1,0 +1,5 @@
+"""Placeholder until this part lands."""
+
+
+def register() -> None:
+    """Hooks, export sections and erasure steps this part adds."""

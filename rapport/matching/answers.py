@@ -328,7 +328,7 @@ def answers_from_json(text: str, *, term_slugs: Mapping[str, frozenset[str]]) ->
     for name in ("concerns",):
         data[name] = [slug for slug in data.get(name, []) if slug in term_slugs["concern"]]
     for key, raw in list(data.get("preferences", {}).items()):
-        taxonomy = PREFERENCE_TAXONOMY.get(key)  # type: ignore[call-overload]
+        taxonomy = PREFERENCE_TAXONOMY.get(key)
         if taxonomy:
             raw["values"] = [slug for slug in raw.get("values", []) if slug in term_slugs[taxonomy]]
             if raw["weight"] and not raw["values"]:

@@ -45,7 +45,7 @@ def _share_of(
         return np.full(rows.size, np.nan)
     if not known:
         return np.zeros(rows.size)
-    had = columns.by_column[np.ix_(rows, known)].sum(axis=1)
+    had = columns.by_column[np.ix_(rows, np.asarray(known, dtype=np.int64))].sum(axis=1)
     return np.asarray(had / len(slugs), dtype=np.float64)
 
 
@@ -56,7 +56,8 @@ def _any_of(
     known = [columns.column_of[slug] for slug in slugs if slug in columns.column_of]
     if not known:
         return np.zeros(rows.size)
-    return np.asarray(columns.by_column[np.ix_(rows, known)].any(axis=1), dtype=np.float64)
+    picked = columns.by_column[np.ix_(rows, np.asarray(known, dtype=np.int64))]
+    return np.asarray(picked.any(axis=1), dtype=np.float64)
 
 
 def degrees(answers: FitAnswers, index: SearchIndex, rows: np.ndarray) -> np.ndarray:

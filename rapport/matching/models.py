@@ -46,7 +46,8 @@ class FitProfile(models.Model):
 
 class MatchOutcome(models.Model):
     """One early-alliance answer (a fit check or an alliance check-in after sessions 1–3) as an
-    outcome for a (client's fit profile, therapist) pair.
+    outcome for a (client's fit profile, therapist) pair; or, with ``engagement`` instead of a
+    check-in part, an engagement the client ended as not the right fit (once per engagement).
 
     ``features`` are the match features at the time (``learning.FEATURES``, zero for every
     preference the client did not choose to match on) and ``alliance`` the answer's total on a
@@ -54,7 +55,18 @@ class MatchOutcome(models.Model):
     check-in part it came from (and so with the client's care data)."""
 
     check_in_part = models.OneToOneField(
-        "care.CheckInPart", on_delete=models.CASCADE, related_name="match_outcome"
+        "care.CheckInPart",
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="match_outcome",
+    )
+    engagement = models.OneToOneField(
+        "care.Engagement",
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="misfit_outcome",
     )
     therapist = models.ForeignKey(
         TherapistProfile, on_delete=models.CASCADE, related_name="match_outcomes"
@@ -62,6 +74,15 @@ class MatchOutcome(models.Model):
     features = EncryptedTextField()
     alliance = EncryptedTextField()
     recorded_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(check_in_part__isnull=False, engagement__isnull=True)
+                | Q(check_in_part__isnull=True, engagement__isnull=False),
+                name="matching_outcome_from_one_source",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"Outcome {self.pk}"

@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable
+from dataclasses import replace
 
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
 from rapport.accounts.models import User
-from rapport.matching.answers import FitAnswers
+from rapport.care.models import EndedFor, Engagement
+from rapport.matching import learning
+from rapport.matching.answers import FitAnswers, FitAnswersError, MisfitReason
 from rapport.matching.models import Exposure, FitProfile
+from rapport.matching.selectors import fit_profile_answers
 
 
 def fit_profile_save(
@@ -52,3 +56,40 @@ def exposure_record(*, therapist_ids: Iterable[int], day: dt.date) -> None:
             Exposure.objects.filter(day=day, therapist_id__in=ids).update(
                 first_page_count=F("first_page_count") + 1
             )
+
+
+class NotAMisfit(ValueError):
+    """Feedback about an engagement that did not end as "not the right fit"."""
+
+
+def misfit_feedback_record(
+    *,
+    owner: User,
+    engagement: Engagement,
+    reasons: Iterable[str],
+    now: dt.datetime | None = None,
+) -> FitProfile:
+    """The person says what did not fit in an engagement they ended as not the right fit.
+
+    The reasons join the fit profile's ``did_not_fit`` (creating an empty profile when there is
+    none), so every later list leans away from them (``ranking``); the learned model records
+    the ended engagement as a poor early outcome for that pair, once (``learning``). Raises
+    NotAMisfit when the engagement is not the owner's or did not end that way; FitAnswersError
+    for an unknown reason. Writes nothing then.
+    """
+    now = now or timezone.now()
+    chosen = tuple(dict.fromkeys(reasons))
+    unknown = [reason for reason in chosen if reason not in set(MisfitReason)]
+    if unknown:
+        raise FitAnswersError("reasons", f"“{unknown[0][:40]}” is not one of the reasons we know.")
+    if engagement.client_id != owner.pk or engagement.ended_for != EndedFor.NOT_THE_RIGHT_FIT:
+        raise NotAMisfit("Only an engagement you ended as not the right fit can be re-matched.")
+    with transaction.atomic():
+        profile = FitProfile.objects.select_for_update().filter(owner=owner).first()
+        answers = fit_profile_answers(profile) if profile else FitAnswers()
+        merged = tuple(dict.fromkeys((*answers.did_not_fit, *chosen)))
+        profile = fit_profile_save(
+            owner=owner, answers=replace(answers, did_not_fit=merged), now=now
+        )
+        learning.misfit_record(engagement=engagement, now=now)
+    return profile

@@ -19,5 +19,5 @@ class MatchingConfig(AppConfig):
             MatchOutcome, owner_field="check_in_part__check_in__engagement__client"
         )
         # Each part registers what it adds to other apps (hooks, export, erasure) itself.
-        for module in ("learning", "privacy", "sharing"):
+        for module in ("learning", "privacy", "sharing", "views_rematch"):
             import_module(f"rapport.matching.{module}").register()

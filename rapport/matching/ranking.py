@@ -431,8 +431,11 @@ def scored(
 
 
 def _and(items: Sequence[str]) -> str:
+    """ "a, b and c"; with " · " between items when one already has an "and" in it."""
     if len(items) <= 1:
         return "".join(items)
+    if any(" and " in item for item in items):
+        return " · ".join(items)
     return f"{', '.join(items[:-1])} and {items[-1]}"
 
 
@@ -487,7 +490,8 @@ def _explain(
     if answers.concerns:
         had, lacked = _labels(index, SearchParam.CONCERN, answers.concerns, row)
         if had:
-            reasons.append(_and(had).capitalize() if len(had) > 1 else had[0])
+            first, *rest = had
+            reasons.append(_and([first, *[label.lower() for label in rest]]))
         if lacked:
             unmet.append(f"Does not list {_and([label.lower() for label in lacked])}")
     for dimension, wanted in answers.style.items():

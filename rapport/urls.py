@@ -15,6 +15,7 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("", include("rapport.care.urls")),
     path("", include("rapport.care.staff_urls")),
     path("", include("rapport.matching.urls")),
+    path("", include("rapport.matching.staff_urls")),
     path("healthz", healthz, name="healthz"),
     path("terms/", terms, name="terms"),
     path("privacy/", privacy_notice, name="privacy_notice"),

@@ -1,0 +1,225 @@
+"""Staff's exposure page: each therapist's share of first pages, the Gini coefficient over every
+therapist that could have been shown, and who was never shown."""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+import random
+
+import pytest
+from django.test import Client
+from django.urls import reverse
+from django.utils import timezone
+
+from rapport.matching.exposure import exposure_never_shown, exposure_period, exposure_shown, gini
+from rapport.matching.services import exposure_record
+from tests.factories import make_therapist, make_user
+
+URL = "/staff/matching/exposure/"
+
+
+# --- the Gini coefficient against hand-computed tables --------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("values", "expected"),
+    [
+        # mean 1; |differences| of the 6 unordered pairs: 0,1,3,1,3,2 = 10, so 20 over ordered
+        # pairs; 20 / (2 · 4² · 1) = 0.625
+        ([0, 0, 1, 3], 0.625),
+        # the same shares as fractions of the 4 first pages: scale does not matter
+        ([0.0, 0.0, 0.25, 0.75], 0.625),
+        # everyone equal
+        ([2, 2, 2, 2], 0.0),
+        # one takes all of four: pairs (0,5) ×3 = 15, ×2 = 30; 30 / (2 · 16 · 1.25) = 0.75
+        ([0, 0, 0, 5], 0.75),
+        # two: |1 − 3| · 2 = 4; 4 / (2 · 4 · 2) = 0.25
+        ([3, 1], 0.25),
+        # a single therapist has no one to be unequal to
+        ([7], 0.0),
+    ],
+)
+def test_gini_matches_hand_tables(values, expected):
+    assert gini(values) == pytest.approx(expected, abs=1e-12)
+
+
+def test_gini_is_undefined_for_nothing_shown():
+    assert gini([]) is None
+    assert gini([0, 0, 0]) is None
+
+
+def test_gini_refuses_negative_counts():
+    with pytest.raises(ValueError, match="non-negative"):
+        gini([1, -1])
+
+
+def test_gini_agrees_with_the_pairwise_definition():
+    rng = random.Random(16)
+    for _ in range(50):
+        values = [rng.randint(0, 20) for _ in range(rng.randint(1, 12))]
+        if not any(values):
+            continue
+        pairs = sum(abs(a - b) for a, b in itertools.product(values, repeat=2))
+        by_definition = pairs / (2 * len(values) ** 2 * (sum(values) / len(values)))
+        assert gini(values) == pytest.approx(by_definition, abs=1e-12)
+
+
+# --- the figures from recorded first pages --------------------------------------------------
+
+
+@pytest.fixture
+def four(reference_data):
+    """Four listed therapists; of four first pages, D is on three and C on one."""
+    a, b, c, d = (make_therapist(display_name=name) for name in ("Ada", "Bo", "Cy", "Di"))
+    today = timezone.localdate()
+    exposure_record(therapist_ids=[d.pk], day=today)
+    exposure_record(therapist_ids=[d.pk], day=today)
+    exposure_record(therapist_ids=[d.pk, c.pk], day=today - dt.timedelta(days=1))
+    exposure_record(therapist_ids=[], day=today - dt.timedelta(days=2))
+    return a, b, c, d
+
+
+def test_the_period_counts_first_pages_and_shares(four):
+    a, b, c, d = four
+    now = timezone.now()
+    today = timezone.localdate(now)
+
+    period = exposure_period(days=7, today=today, now=now)
+
+    assert period.first_pages == 4
+    assert period.appearances == 4
+    assert period.shown == 2
+    assert period.never_shown == 2
+    assert period.gini == pytest.approx(0.625)  # the hand table [0, 0, 1, 3]
+    shown = list(exposure_shown(days=7, today=today))
+    assert [(row["therapist_id"], row["appearances"]) for row in shown] == [(d.pk, 3), (c.pk, 1)]
+    assert list(exposure_never_shown(days=7, today=today, now=now)) == [a, b]
+
+
+def test_older_days_fall_outside_a_shorter_period(four):
+    a = four[0]
+    now = timezone.now()
+    today = timezone.localdate(now)
+    exposure_record(therapist_ids=[a.pk], day=today - dt.timedelta(days=10))
+
+    week = exposure_period(days=7, today=today, now=now)
+    month = exposure_period(days=30, today=today, now=now)
+
+    assert (week.first_pages, week.shown, week.never_shown) == (4, 2, 2)
+    assert (month.first_pages, month.shown, month.never_shown) == (5, 3, 1)
+    # [0, 1, 1, 3]: pairs 1,1,3,0,2,2 = 9, ×2 = 18; 18 / (2 · 16 · 1.25) = 0.45
+    assert month.gini == pytest.approx(0.45)
+
+
+def test_a_therapist_no_longer_listed_still_counts_if_shown_and_not_otherwise(four):
+    _a, b, _c, d = four
+    d.is_listed = False
+    d.save(update_fields=["is_listed"])
+    b.is_listed = False
+    b.save(update_fields=["is_listed"])
+    now = timezone.now()
+
+    period = exposure_period(days=7, today=timezone.localdate(now), now=now)
+
+    # D was shown (3), C (1); A listed and never shown; B neither listed nor shown: left out.
+    assert (period.shown, period.never_shown) == (2, 1)
+    assert period.gini == pytest.approx(gini([0, 1, 3]))
+
+
+def test_an_unknown_period_is_refused():
+    with pytest.raises(ValueError, match="Choose a period"):
+        exposure_period(days=14, today=dt.date(2026, 1, 1), now=timezone.now())
+
+
+# --- the page -------------------------------------------------------------------------------
+
+
+def signed_in(user) -> Client:
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+def test_the_url_is_the_named_route():
+    assert reverse("matching_staff:exposure") == URL
+
+
+def test_staff_see_the_figures_shares_and_who_was_never_shown(four):
+    staff = make_user(role="staff", mfa=True)
+
+    response = signed_in(staff).get(URL, {"days": "7"})
+
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert "<h1>Match exposure</h1>" in page
+    assert "<dt>First pages shown</dt>\n    <dd>4</dd>" in page
+    assert "0.62" in page or "0.63" in page  # 0.625, rounded for people
+    # Most appearances first, each as a share of the four first pages.
+    assert page.index('<th scope="row">Di</th><td>3</td><td>75.0%</td>') < page.index(
+        '<th scope="row">Cy</th><td>1</td><td>25.0%</td>'
+    )
+    never = page[page.index('id="never-heading"') :]
+    assert "<li>Ada</li>" in never
+    assert "<li>Bo</li>" in never
+    assert "Di" not in never
+    # The staff navigation links the page as the current one.
+    assert f'href="{URL}" aria-current="page"' in page
+    assert 'value="7" id="id_days_0" required checked' in page
+
+
+def test_the_default_period_is_thirty_days(four):
+    staff = make_user(role="staff", mfa=True)
+    page = signed_in(staff).get(URL).content.decode()
+    assert "<dt>First pages shown</dt>\n    <dd>4</dd>" in page
+    assert 'value="30" id="id_days_1" required checked' in page
+
+
+def test_a_period_not_offered_is_an_error_at_the_field(four):
+    staff = make_user(role="staff", mfa=True)
+
+    response = signed_in(staff).get(URL, {"days": "365"})
+
+    assert response.status_code == 400
+    page = response.content.decode()
+    assert 'id="id_days-error">Choose one of the periods offered' in page
+    assert "First pages shown" not in page
+
+
+def test_many_therapists_are_paged(reference_data):
+    staff = make_user(role="staff", mfa=True)
+    therapists = [make_therapist(display_name=f"T{n:03d}") for n in range(55)]
+    exposure_record(therapist_ids=[t.pk for t in therapists], day=timezone.localdate())
+
+    client = signed_in(staff)
+    first = client.get(URL).content.decode()
+    second = client.get(URL, {"page": "2"}).content.decode()
+
+    assert first.count('<th scope="row">') == 50
+    assert second.count('<th scope="row">') == 5
+    assert '<th scope="row">T054</th>' in second
+    assert "Page 1 of 2" in first
+
+
+@pytest.mark.parametrize(
+    "account",
+    [
+        {"role": "client"},
+        {"role": "client", "mfa": True},
+        {"role": "therapist", "mfa": True},
+    ],
+)
+def test_anyone_but_staff_gets_the_same_404(reference_data, account):
+    response = signed_in(make_user(**account)).get(URL)
+    assert response.status_code == 404
+
+
+def test_a_signed_out_visitor_is_sent_to_sign_in(db):
+    response = Client().get(URL)
+    assert response.status_code == 302
+    assert response["Location"].startswith("/accounts/login/")
+
+
+def test_the_page_only_reads(four):
+    staff = make_user(role="staff", mfa=True)
+    assert signed_in(staff).post(URL, {"days": "7"}).status_code == 405

@@ -14,6 +14,7 @@ from rapport.care.api_checkins import router as care_check_ins_router
 from rapport.care.api_graduation import router as care_graduation_router
 from rapport.directory.api import public_router as directory_public_router
 from rapport.directory.api import staff_router as directory_staff_router
+from rapport.matching.api import router as matching_router
 
 api = NinjaAPI(
     title="Rapport API",
@@ -39,3 +40,6 @@ api.add_router("", care_graduation_router)  # /engagements/{id}/graduate
 api.add_router("/therapists", directory_public_router, auth=None)
 # Free times and consultations: open to people without accounts (see rapport.booking.api).
 api.add_router("", booking_public_router, auth=None)
+# /fit-profiles and /match/feedback (signed in); /match is open to everyone, like search (its
+# own auth=None: no session needed, so no CSRF token either).
+api.add_router("", matching_router)

@@ -21,3 +21,5 @@ class MatchingConfig(AppConfig):
         # Each part registers what it adds to other apps (hooks, export, erasure) itself.
         for module in ("learning", "privacy", "sharing", "views_rematch"):
             import_module(f"rapport.matching.{module}").register()
+        # Refused answers and feedback read as API problems (before the API is built).
+        import_module("rapport.matching.api").register_api_problems()

@@ -1,5 +1,5 @@
 """The site header's links for signed-in people: "Your practice" for whoever owns a therapist
-profile, "Staff" for staff.
+profile, "Staff" for staff; and, for everyone, the way into matching's questionnaire.
 
 A context processor, so every page's header knows without each view asking. It must stay
 cheap, since it runs for every page: a therapist-role account's own fields (loaded with the
@@ -17,6 +17,7 @@ from functools import cached_property
 from typing import Any
 
 from django.http import HttpRequest
+from django.urls import reverse
 
 from rapport.accounts.models import Role
 from rapport.directory.figures import can_see_platform_figures
@@ -85,6 +86,12 @@ class HeaderLinks:
     @property
     def staff(self) -> bool:
         return self._answer.staff
+
+    @property
+    def find_match(self) -> str:
+        """"Find my match": for pages of apps below matching (the home page is the
+        directory's), whose templates may not name matching's URLs themselves."""
+        return reverse("matching:start")
 
 
 def header_links(request: HttpRequest) -> dict[str, Any]:

@@ -1,5 +1,45 @@
-"""Placeholder until this part lands."""
+"""Matching's part of a person's data export and of account deletion, and keeping the
+questionnaire's answers when the person signs up or signs in (``signals``).
+
+The export gives the fit profile as stored (the answers document, ``FitAnswers.to_data()``),
+including taxonomy terms retired since: it is what Rapport holds, not what the pages still use.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from rapport.core.privacy import iso_or_none, register_erasure_step, register_export_section
+from rapport.matching import services
+from rapport.matching.models import FitProfile
+
+
+def fit_profile_export(user: Any) -> dict[str, Any] | None:
+    """The person's fit profile, or null when they have none."""
+    profile = FitProfile.objects.filter(owner_id=user.pk).first()
+    if profile is None:
+        return None
+    return {
+        "id": str(profile.public_id),
+        "answers": json.loads(profile.answers) if profile.answers else {},
+        "created_at": iso_or_none(profile.created_at),
+        "updated_at": iso_or_none(profile.updated_at),
+    }
+
+
+def fit_profile_erase(user: Any) -> None:
+    """Delete the fit profile (nothing else of matching's names the person: exposure counts
+    name no one, and outcomes go with the care data they came from)."""
+    profile = FitProfile.objects.filter(owner_id=user.pk).first()
+    if profile is not None:
+        services.fit_profile_delete(profile=profile)
 
 
 def register() -> None:
-    """Hooks, export sections and erasure steps this part adds."""
+    """The export section, the erasure step and the sign-up and sign-in receivers."""
+    from rapport.matching import signals
+
+    register_export_section("fit_profile", fit_profile_export)
+    register_erasure_step("fit_profile", fit_profile_erase)
+    signals.connect()

@@ -1,9 +1,368 @@
-"""The fit questionnaire, its results and the person's fit profile (pages)."""
+"""The fit questionnaire (/match/), its ranked results and the person's fit profile (pages).
 
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+No account is needed: the answers so far live in the session (``SESSION_KEY``, the
+``FitAnswers.to_data()`` document). A signed-in person's answers are their fit profile, saved at
+every step; the profile is where their questionnaire starts. Every step checks the whole
+document with ``answers.answers_from_data``; a refused step shows the error at its field (status
+400), stays on the step, and changes nothing. Answers never appear in a URL: each step's address
+names only the question.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import messages
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
+
+from rapport.accounts.models import User
+from rapport.directory.search.engine import current_index
+from rapport.matching import access, ranking, selectors, services, terms
+from rapport.matching.answers import (
+    AVAILABILITY_LABELS,
+    PREFERENCE_TAXONOMY,
+    STYLE_FIELDS,
+    FitAnswers,
+    FitAnswersError,
+    PreferenceKey,
+    answers_from_data,
+)
+from rapport.matching.forms import (
+    DELIVERY_LABELS,
+    GENDER_CHOICES,
+    STEP_BY_SLUG,
+    STEP_NUMBER,
+    STEPS,
+    STYLE_FORM_FIELDS,
+    RelaxForm,
+    Step,
+    StepForm,
+    style_label,
+    term_choices,
+)
+from rapport.matching.models import FitProfile
+from rapport.matching.session import SESSION_KEY, session_answers
+
+MAX_PAGE = 1000
 
 
+# --- the answers so far -----------------------------------------------------------------------
+
+
+def _signed_in(request: HttpRequest) -> User | None:
+    user = request.user
+    if isinstance(user, User) and user.is_authenticated and user.is_active:
+        return user
+    return None
+
+
+def current_answers(request: HttpRequest) -> tuple[FitAnswers, FitProfile | None]:
+    """A signed-in person's fit profile when they have one, else the session's answers."""
+    profile = access.own_fit_profile(request.user)
+    if profile is not None:
+        return selectors.fit_profile_answers(profile), profile
+    return session_answers(request.session) or FitAnswers(), None
+
+
+def _keep(request: HttpRequest, answers: FitAnswers) -> None:
+    """The checked answers into the session, and into a signed-in person's fit profile."""
+    request.session[SESSION_KEY] = answers.to_data()
+    user = _signed_in(request)
+    if user is not None:
+        services.fit_profile_save(owner=user, answers=answers)
+
+
+def _check_place(answers: FitAnswers) -> None:
+    """Raise FitAnswersError (field "place") for a place the ranking could not find."""
+    if answers.place:
+        ranking.constraints_query(answers, index=current_index())
+
+
+# --- the questionnaire ------------------------------------------------------------------------
+
+
+def _step_url(step: Step) -> str:
+    return reverse("matching:question", args=[step.slug])
+
+
+def _neighbours(step: Step) -> tuple[str, str]:
+    """The addresses of "Back" and of the page after this step ("Skip" and "Next")."""
+    number = STEP_NUMBER[step.slug]
+    back = _step_url(STEPS[number - 2]) if number > 1 else reverse("matching:start")
+    after = _step_url(STEPS[number]) if number < len(STEPS) else reverse("matching:results")
+    return back, after
+
+
+@require_safe
 def start(request: HttpRequest) -> HttpResponse:
-    """The questionnaire's first page: how long it takes and what happens to the answers."""
-    return render(request, "matching/start.html", {})
+    """How long it takes, that every question can be skipped, and what happens to the answers."""
+    answers, profile = current_answers(request)
+    return render(
+        request,
+        "matching/start.html",
+        {
+            "first_step": _step_url(STEPS[0]),
+            "steps": len(STEPS),
+            "has_answers": not answers.is_empty,
+            "has_profile": profile is not None,
+            "signed_in": _signed_in(request) is not None,
+        },
+    )
+
+
+@require_http_methods(["GET", "HEAD", "POST"])
+def question(request: HttpRequest, step: str) -> HttpResponse:
+    found = STEP_BY_SLUG.get(step)
+    if found is None:
+        raise Http404("No such question.")
+    answers, _ = current_answers(request)
+    document = answers.to_data()
+    slugs = terms.active_slugs()
+    back, after = _neighbours(found)
+    status = 200
+    form: StepForm
+    if request.method == "POST":
+        form = found.form_class(request.POST, term_slugs=slugs)
+        if form.is_valid():
+            try:
+                checked = answers_from_data(form.apply(document), term_slugs=slugs)
+                if found.slug == "place":
+                    _check_place(checked)
+            except FitAnswersError as error:
+                form.add_answers_error(error)
+            else:
+                _keep(request, checked)
+                return redirect(after)
+        status = 400
+    else:
+        initial = found.form_class.initial_from(document)
+        if found.slug == "place" and answers.place:
+            # Sent back here from the results (the place was not found): say why at the field.
+            form = found.form_class(initial, term_slugs=slugs)
+            form.is_valid()
+            try:
+                _check_place(answers)
+            except FitAnswersError as error:
+                form.add_answers_error(error)
+        else:
+            form = found.form_class(initial=initial, term_slugs=slugs)
+    return render(
+        request,
+        "matching/question.html",
+        {
+            "step": found,
+            "form": form,
+            "number": STEP_NUMBER[found.slug],
+            "steps": len(STEPS),
+            "back_url": back,
+            "skip_url": after,
+            "is_last": STEP_NUMBER[found.slug] == len(STEPS),
+            "style_fields": [form[name] for name in STYLE_FORM_FIELDS if name in form.fields],
+        },
+        status=status,
+    )
+
+
+# --- results ----------------------------------------------------------------------------------
+
+
+def _page_number(raw: str | None) -> int:
+    if raw and raw.isdecimal() and len(raw) <= 4:
+        return min(max(int(raw), 1), MAX_PAGE)
+    return 1
+
+
+def _seed_key(request: HttpRequest, profile: FitProfile | None) -> str:
+    if profile is not None:
+        return str(profile.public_id)
+    if request.session.session_key is None:
+        request.session.save()
+    return request.session.session_key or ""
+
+
+@require_safe
+def results(request: HttpRequest) -> HttpResponse:
+    answers, profile = current_answers(request)
+    user = _signed_in(request)
+    now = timezone.now()
+    today = timezone.localdate(now)
+    try:
+        listing = ranking.rank(
+            answers=answers,
+            now=now,
+            seed=ranking.rotating_seed(day=today, key=_seed_key(request, profile)),
+            page=_page_number(request.GET.get("page")),
+            exclude_therapist_ids=selectors.past_therapist_ids(user=user) if user else (),
+        )
+    except FitAnswersError as error:
+        if error.field != "place":
+            raise
+        # The place question shows the message at its field (it checks the place again).
+        return redirect("matching:question", step="place")
+    if listing.page == 1 and listing.matches:
+        services.exposure_record(
+            therapist_ids=[match.therapist_id for match in listing.matches], day=today
+        )
+    page = None
+    if listing.total:
+        paginator = Paginator(range(listing.total), ranking.DEFAULT_PAGE_SIZE)
+        page = paginator.get_page(listing.page)
+    return render(
+        request,
+        "matching/results.html",
+        {
+            "listing": listing,
+            "page": page,
+            "page_range": (
+                page.paginator.get_elided_page_range(page.number) if page is not None else ()
+            ),
+            "has_answers": not answers.is_empty,
+            "signed_in": user is not None,
+            "relax_form": RelaxForm(),
+        },
+    )
+
+
+@require_POST
+def relax(request: HttpRequest) -> HttpResponse:
+    """Loosen one hard constraint the results page offered, then rank again."""
+    answers, _ = current_answers(request)
+    form = RelaxForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "That change is not one we can make. Nothing was changed.")
+        return redirect("matching:results")
+    try:
+        checked = answers_from_data(form.apply(answers.to_data()), term_slugs=terms.active_slugs())
+    except FitAnswersError as error:
+        messages.error(request, f"{error.message} Nothing was changed.")
+        return redirect("matching:results")
+    _keep(request, checked)
+    messages.success(request, _relaxed_sentence(form.cleaned_data["constraint"], checked))
+    return redirect("matching:results")
+
+
+def _relaxed_sentence(constraint: str, answers: FitAnswers) -> str:
+    if constraint == "radius":
+        return f"Now looking up to {answers.radius_km} km away."
+    if constraint == "budget":
+        return "Now showing therapists beyond your budget too."
+    if constraint == "language":
+        return "Language is now a preference: therapists who speak it come first."
+    return "Now including every way of meeting."
+
+
+# --- the fit profile --------------------------------------------------------------------------
+
+
+def _names(taxonomy: str, slugs: tuple[str, ...]) -> list[str]:
+    known = dict(term_choices(taxonomy, frozenset(slugs)))
+    return [known.get(slug, slug) for slug in slugs]
+
+
+def answers_in_words(answers: FitAnswers) -> list[dict[str, Any]]:
+    """Each question's answer as sentences, with the step that changes it."""
+    nothing = "Skipped"
+    rows: list[dict[str, Any]] = []
+
+    def row(slug: str, lines: list[str]) -> None:
+        rows.append(
+            {
+                "step": STEP_BY_SLUG[slug],
+                "url": _step_url(STEP_BY_SLUG[slug]),
+                "lines": [line for line in lines if line] or [nothing],
+            }
+        )
+
+    concerns = _names("concern", answers.concerns)
+    row("story", [answers.story, f"Concerns: {', '.join(concerns)}" if concerns else ""])
+    row("hopes", [answers.hopes])
+    genders = dict(GENDER_CHOICES)
+    for slug, key in (
+        ("gender", PreferenceKey.GENDER),
+        ("identity", PreferenceKey.LIVED_EXPERIENCE),
+        ("language", PreferenceKey.LANGUAGE),
+        ("faith", PreferenceKey.FAITH),
+        ("population", PreferenceKey.POPULATION),
+        ("affirming", PreferenceKey.LGBTQ2S_AFFIRMING),
+    ):
+        preference = answers.preference(key)
+        if key == PreferenceKey.GENDER:
+            values = [genders.get(value, value) for value in preference.values]
+        elif key in PREFERENCE_TAXONOMY:
+            values = _names(PREFERENCE_TAXONOMY[key], preference.values)
+        else:
+            values = []
+        lines = [", ".join(values)] if values else []
+        if preference.weight or values:
+            lines.append(f"How much it matters: {preference.weight.label}")
+        if key == PreferenceKey.LANGUAGE and answers.language_required:
+            lines.append("Only therapists who speak one of these")
+        row(slug, lines)
+    style_lines = [
+        style_label(name, answers.style[name]) for name in STYLE_FIELDS if name in answers.style
+    ]
+    if style_lines:
+        style_lines.append(f"How much it matters: {answers.style_weight.label}")
+    row("style", style_lines)
+    row(
+        "budget",
+        [
+            f"Up to {answers.budget_per_session:,} per session"
+            if answers.budget_per_session is not None
+            else "",
+            f"{answers.sessions_affordable} sessions"
+            if answers.sessions_affordable is not None
+            else "",
+        ],
+    )
+    times = dict(AVAILABILITY_LABELS)
+    row("availability", [", ".join(times.get(value, value) for value in answers.availability)])  # type: ignore[call-overload]
+    row("delivery", [", ".join(DELIVERY_LABELS.get(value, value) for value in answers.delivery)])
+    row(
+        "place",
+        [
+            answers.place,
+            f"Up to {answers.radius_km} km away" if answers.radius_km is not None else "",
+        ],
+    )
+    return rows
+
+
+@require_safe
+def profile(request: HttpRequest) -> HttpResponse:
+    """Every answer in words, each with a link to change it. The owner's own reads are not
+    audited (the audit log records who read other people's health data)."""
+    answers, stored = current_answers(request)
+    return render(
+        request,
+        "matching/profile.html",
+        {
+            "rows": answers_in_words(answers),
+            "has_answers": not answers.is_empty,
+            "stored": stored,
+            "signed_in": _signed_in(request) is not None,
+        },
+    )
+
+
+@require_http_methods(["GET", "HEAD", "POST"])
+def profile_delete(request: HttpRequest) -> HttpResponse:
+    """A confirmation page; the POST deletes the signed-in person's own profile (there is no id
+    to name anyone else's) and the session's copy."""
+    stored = access.own_fit_profile(request.user)
+    if request.method == "POST":
+        if stored is not None:
+            services.fit_profile_delete(profile=stored)
+        request.session.pop(SESSION_KEY, None)
+        messages.success(request, "Your fit profile has been deleted.")
+        return redirect("matching:profile")
+    return render(
+        request,
+        "matching/profile_delete.html",
+        {"stored": stored, "has_session_copy": SESSION_KEY in request.session},
+    )

@@ -49,19 +49,32 @@ simulation (``bench/matching_simulation.py``), which uses it without a database.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import logging
 import math
+import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
+from django.db import IntegrityError, transaction
+from django.db.models import F, Q, QuerySet
+from django.utils import timezone
 
+from rapport.accounts.models import User
+from rapport.care import history
+from rapport.care import selectors as care_selectors
+from rapport.care.hooks import register_check_in_answered_hook
+from rapport.care.instruments.model import Direction
+from rapport.care.models import CheckIn, CheckInPart, CheckInStatus, EndedFor, Engagement, Purpose
+from rapport.care.signals import EARLY_SESSIONS
+from rapport.core.privacy import iso_or_none, register_export_section
+from rapport.directory.search.engine import SearchIndex, current_index
+from rapport.matching import features, terms
+from rapport.matching.answers import FitAnswers, answers_from_json
 from rapport.matching.features import FEATURES
-
-if TYPE_CHECKING:
-    from rapport.care.models import Engagement
-    from rapport.matching.models import MatchOutcome
+from rapport.matching.models import FitProfile, MatchModel, MatchOutcome, TherapistEffect
 
 logger = logging.getLogger(__name__)
 
@@ -270,17 +283,34 @@ class ModelSums:
         return residual
 
     def state(self, version: int = 0) -> ModelState:
-        solution = self.shared.solution()
         ids = np.array(sorted(self.effects), dtype=np.int64)
+        return self.state_with(
+            version=version,
+            effect_ids=ids,
+            effect_counts=np.array([self.effects[i][0] for i in ids], dtype=np.int64),
+            effect_sums=np.array([self.effects[i][1] for i in ids], dtype=np.float64),
+        )
+
+    def state_with(
+        self,
+        *,
+        version: int,
+        effect_ids: np.ndarray,
+        effect_counts: np.ndarray,
+        effect_sums: np.ndarray,
+    ) -> ModelState:
+        """The state from these shared sums and therapists' sums given as sorted arrays (how
+        the database hands them over, without a dict of every therapist)."""
+        solution = self.shared.solution()
         return ModelState(
             version=version,
             mean=float(solution[0]),
             coefficients=np.array(solution[1:], dtype=np.float64),
             noise_variance=self.noise_variance,
             effect_variance=self.effect_variance,
-            effect_ids=ids,
-            effect_counts=np.array([self.effects[i][0] for i in ids], dtype=np.int64),
-            effect_sums=np.array([self.effects[i][1] for i in ids], dtype=np.float64),
+            effect_ids=effect_ids,
+            effect_counts=effect_counts,
+            effect_sums=effect_sums,
             features=self.features,
         )
 
@@ -301,13 +331,28 @@ class ModelSums:
         }
 
     @classmethod
-    def from_parameters(cls, parameters: Mapping[str, Any]) -> ModelSums:
+    def from_parameters(
+        cls, parameters: Mapping[str, Any], *, features: Sequence[str] = FEATURES
+    ) -> ModelSums:
+        """Sums stored by ``parameters``, in the order of ``features``: a feature the stored
+        sums do not know starts at 0 (its coefficient stays at the prior until outcomes teach
+        it), and one they know that is gone is dropped."""
+        stored = list(parameters["features"])
+        xtx = np.asarray(parameters["xtx"], dtype=np.float64)
+        xty = np.asarray(parameters["xty"], dtype=np.float64)
+        if stored != list(features):
+            where = {name: position + 1 for position, name in enumerate(stored)}
+            pick = [0] + [where.get(name, -1) for name in features]
+            known = np.array([position >= 0 for position in pick])
+            take = np.array([max(position, 0) for position in pick])
+            xtx = np.where(np.outer(known, known), xtx[np.ix_(take, take)], 0.0)
+            xty = np.where(known, xty[take], 0.0)
         shared = SharedFit(
-            features=parameters["features"],
+            features=features,
             ridge=parameters["ridge"],
             mean_prior=parameters.get("mean_prior", MEAN_PRIOR),
-            xtx=np.asarray(parameters["xtx"]),
-            xty=np.asarray(parameters["xty"]),
+            xtx=xtx,
+            xty=xty,
         )
         return cls(
             noise_variance=parameters["noise_variance"],
@@ -411,11 +456,368 @@ def fit(
 
 # --- the database ---------------------------------------------------------------------------
 
+# The parts that are outcomes: every fit check, and alliance check-ins after sessions 1–3 (what
+# care's signals read as early, ``care.signals.EARLY_SESSIONS``).
+EARLY_PARTS = Q(purpose=Purpose.FIT) | Q(
+    purpose=Purpose.ALLIANCE, check_in__after_session__in=EARLY_SESSIONS
+)
 
-def register() -> None:
-    """Hooks, export sections and erasure steps this part adds."""
+_cache_lock = threading.Lock()
+# (the newest model's (version, updated_at), or None without one; its state)
+_cached: tuple[tuple[int, dt.datetime] | None, ModelState] | None = None
+
+
+def is_early_part(part: CheckInPart) -> bool:
+    return part.purpose == Purpose.FIT or (
+        part.purpose == Purpose.ALLIANCE and part.check_in.after_session in EARLY_SESSIONS
+    )
+
+
+def part_alliance(part: CheckInPart) -> float | None:
+    """An answered part's total on 0–1: rescaled by the lowest and highest totals its
+    instrument can give, flipped when the instrument says higher is worse. None when it has no
+    total (unanswered, or too many items missing to score)."""
+    value, _band = history.total_of(part.scores)
+    if value is None:
+        return None
+    instrument = care_selectors.instrument_of(part.instrument)
+    low, high = instrument.total.minimum, instrument.total.maximum
+    if high <= low:
+        return None
+    share = min(max((float(value) - low) / (high - low), 0.0), 1.0)
+    if instrument.norms is not None and instrument.norms.direction == Direction.HIGHER_IS_WORSE:
+        share = 1.0 - share
+    return share
+
+
+def pair_inputs(
+    *, answers: FitAnswers, therapist_id: int, index: SearchIndex | None = None
+) -> np.ndarray:
+    """The model's inputs for one (fit profile, therapist) pair, from the therapist's row of
+    the search index; all zeros when the therapist is not in it (no longer listed): the
+    outcome then still teaches the mean and the therapist's effect, and no coefficient."""
+    index = index or current_index()
+    rows, _found = index.locate(np.array([therapist_id], dtype=np.int64))
+    if rows.size == 0:
+        return np.zeros(len(FEATURES))
+    return np.asarray(features.model_inputs(features.degrees(answers, index, rows))[0])
+
+
+def _pair_inputs_of(engagement: Engagement) -> np.ndarray | None:
+    """The inputs for the engagement's pair from the client's fit profile as it is now; None
+    when they have none (read first: the search index is only needed after it)."""
+    profile = FitProfile.objects.filter(owner_id=engagement.client_id).only("answers").first()
+    if profile is None:
+        return None
+    index = current_index()
+    answers = answers_from_json(profile.answers, term_slugs=terms.active_slugs(index))
+    return pair_inputs(answers=answers, therapist_id=engagement.therapist_id, index=index)
+
+
+def _locked_newest_model(now: dt.datetime) -> MatchModel:
+    """The newest model row, locked; version 1 from the priors when there is none yet."""
+    model = MatchModel.objects.select_for_update().order_by("-version").first()
+    if model is not None:
+        return model
+    try:
+        with transaction.atomic():
+            return MatchModel.objects.create(
+                version=1,
+                parameters=ModelSums().parameters(),
+                trained_on=0,
+                created_at=now,
+                updated_at=max(now, timezone.now()),
+            )
+    except IntegrityError:  # another process made it first
+        return MatchModel.objects.select_for_update().get(version=1)
+
+
+def sums_of(model: MatchModel) -> ModelSums:
+    """A stored version's running sums (its therapists' rows are read separately), with its
+    features put in today's order (``ModelSums.from_parameters``)."""
+    return ModelSums.from_parameters(model.parameters)
+
+
+def _record(
+    *,
+    inputs: np.ndarray,
+    alliance: float,
+    therapist_id: int,
+    now: dt.datetime,
+    part: CheckInPart | None = None,
+    engagement: Engagement | None = None,
+) -> MatchOutcome:
+    """Write one outcome and add it to the newest model's sums and the therapist's row, in
+    one transaction with the model's row locked (so concurrent answers add up)."""
+    with transaction.atomic():
+        model = _locked_newest_model(now)
+        # Checked again under the lock: one outcome per part and per engagement.
+        existing = MatchOutcome.objects.filter(
+            Q(check_in_part=part) if part is not None else Q(engagement=engagement)
+        ).first()
+        if existing is not None:
+            return existing
+        outcome = MatchOutcome.objects.create(
+            check_in_part=part,
+            engagement=engagement,
+            therapist_id=therapist_id,
+            features=json.dumps(dict(zip(FEATURES, inputs.tolist(), strict=True))),
+            alliance=json.dumps(alliance),
+            recorded_at=now,
+        )
+        sums = sums_of(model)
+        residual = sums.shared.add(inputs=inputs, alliance=alliance)
+        model.parameters = sums.parameters()
+        # The wall clock, not ``now``: each process re-reads its cached state when it moves.
+        model.updated_at = max(timezone.now(), model.created_at)
+        model.save(update_fields=["parameters", "updated_at"])
+        changed = TherapistEffect.objects.filter(model=model, therapist_id=therapist_id).update(
+            count=F("count") + 1, residual_sum=F("residual_sum") + residual
+        )
+        if not changed:
+            TherapistEffect.objects.create(
+                model=model, therapist_id=therapist_id, count=1, residual_sum=residual
+            )
+    return outcome
+
+
+def outcome_record(*, part: CheckInPart, now: dt.datetime) -> MatchOutcome | None:
+    """An answered fit check or early alliance part becomes an outcome for its (client's fit
+    profile, therapist) pair, once.
+
+    Nothing is recorded (None) for another kind of part, an unscored one, or a client without
+    a fit profile: without one there are no preferences, so nothing to learn about matching
+    them (the therapist's effect could still learn, but the person never asked to be
+    matched). Side effects: a ``MatchOutcome`` (features and alliance encrypted), the newest
+    ``MatchModel``'s sums (version 1 from the priors when there is none) and the therapist's
+    ``TherapistEffect`` row, in one transaction. Returns the part's outcome if it has one."""
+    if not is_early_part(part):
+        return None
+    alliance = part_alliance(part)
+    if alliance is None:
+        return None
+    existing = MatchOutcome.objects.filter(check_in_part=part).first()
+    if existing is not None:
+        return existing
+    engagement = part.check_in.engagement
+    inputs = _pair_inputs_of(engagement)
+    if inputs is None:
+        return None
+    return _record(
+        inputs=inputs,
+        alliance=alliance,
+        therapist_id=engagement.therapist_id,
+        now=now,
+        part=part,
+    )
 
 
 def misfit_record(*, engagement: Engagement, now: dt.datetime) -> MatchOutcome | None:
-    """Placeholder: records an engagement ended as not the right fit."""
-    return None
+    """An engagement the client ended as not the right fit, as an outcome of
+    ``MISFIT_ALLIANCE`` (a poor early outcome) for the pair, once per engagement: a second call
+    returns the first outcome and changes nothing. None when the engagement did not end that
+    way or the client has no fit profile. Side effects as ``outcome_record``; runs inside the
+    caller's transaction when there is one (``services.misfit_feedback_record``)."""
+    if engagement.ended_for != EndedFor.NOT_THE_RIGHT_FIT:
+        return None
+    existing = MatchOutcome.objects.filter(engagement=engagement).first()
+    if existing is not None:
+        return existing
+    inputs = _pair_inputs_of(engagement)
+    if inputs is None:
+        return None
+    return _record(
+        inputs=inputs,
+        alliance=MISFIT_ALLIANCE,
+        therapist_id=engagement.therapist_id,
+        now=now,
+        engagement=engagement,
+    )
+
+
+def _check_in_answered(check_in: CheckIn, now: dt.datetime) -> None:
+    """care's hook, after the answers are committed: each early part becomes an outcome."""
+    parts = CheckInPart.objects.filter(EARLY_PARTS, check_in_id=check_in.pk).select_related(
+        "check_in__engagement", "instrument"
+    )
+    for part in parts:
+        outcome_record(part=part, now=now)
+
+
+def outcome_values(outcome: MatchOutcome) -> tuple[np.ndarray, float]:
+    """A stored outcome's inputs (in ``FEATURES`` order; a feature it predates reads 0) and
+    its alliance."""
+    stored = json.loads(outcome.features)
+    inputs = np.array([float(stored.get(name, 0.0)) for name in FEATURES])
+    return inputs, float(json.loads(outcome.alliance))
+
+
+def model_retrain(*, now: dt.datetime) -> MatchModel:
+    """A new model version from every stored outcome (``fit``): the ridge, σ² and τ² by the
+    method of moments, and fresh ``TherapistEffect`` rows against the new shared part.
+
+    Outcomes deleted since the last version (a person's erasure) are gone from the new one:
+    the running sums of older versions may still hold their contribution, as aggregates with
+    no identity, until this runs. The newest model's row stays locked meanwhile, so no answer
+    is added to a version about to be replaced. Older versions keep their parameters; only
+    the newest two keep their therapists' rows."""
+    with transaction.atomic():
+        newest = MatchModel.objects.select_for_update().order_by("-version").first()
+        outcomes = list(MatchOutcome.objects.only("therapist_id", "features", "alliance"))
+        inputs = np.zeros((len(outcomes), len(FEATURES)))
+        alliances = np.zeros(len(outcomes))
+        therapist_ids = np.zeros(len(outcomes), dtype=np.int64)
+        for position, outcome in enumerate(outcomes):
+            inputs[position], alliances[position] = outcome_values(outcome)
+            therapist_ids[position] = outcome.therapist_id
+        sums = fit(inputs, alliances, therapist_ids)
+        model = MatchModel.objects.create(
+            version=newest.version + 1 if newest else 1,
+            parameters=sums.parameters(),
+            trained_on=len(outcomes),
+            created_at=now,
+            updated_at=max(now, timezone.now()),
+        )
+        TherapistEffect.objects.bulk_create(
+            (
+                TherapistEffect(model=model, therapist_id=therapist_id, count=n, residual_sum=s)
+                for therapist_id, (n, s) in sorted(sums.effects.items())
+            ),
+            batch_size=1000,
+        )
+        if newest is not None:
+            TherapistEffect.objects.filter(model__version__lt=newest.version).delete()
+    return model
+
+
+def outcomes_backfill(*, now: dt.datetime) -> int:
+    """Record the outcomes missing so far (answers given before the client had a fit profile,
+    or before matching existed: the demo's histories): every answered early part without one,
+    and every engagement ended as not the right fit without one, of clients who have a fit
+    profile now. Returns how many were recorded."""
+    parts = (
+        CheckInPart.objects.filter(
+            EARLY_PARTS,
+            check_in__status=CheckInStatus.COMPLETED,
+            match_outcome__isnull=True,
+            check_in__engagement__client__fit_profile__isnull=False,
+        )
+        .select_related("check_in__engagement", "instrument")
+        .order_by("check_in__completed_at", "pk")
+    )
+    recorded = sum(1 for part in parts.iterator() if outcome_record(part=part, now=now))
+    engagements = Engagement.objects.filter(
+        ended_for=EndedFor.NOT_THE_RIGHT_FIT,
+        misfit_outcome__isnull=True,
+        client__fit_profile__isnull=False,
+    ).order_by("ended_at", "pk")
+    recorded += sum(
+        1 for engagement in engagements.iterator() if misfit_record(engagement=engagement, now=now)
+    )
+    return recorded
+
+
+def current_model() -> ModelState:
+    """The newest model version as ranking reads it, cached in this process: one query (the
+    newest row's version and update time) decides whether to read it again, so every process
+    follows each answer. With no version yet: the priors (version 0)."""
+    global _cached
+    stamp = MatchModel.objects.order_by("-version").values_list("version", "updated_at").first()
+    key = (stamp[0], stamp[1]) if stamp is not None else None
+    cached = _cached
+    if cached is not None and cached[0] == key:
+        return cached[1]
+    with _cache_lock:
+        cached = _cached
+        if cached is not None and cached[0] == key:
+            return cached[1]
+        state = prior_state() if stamp is None else _state_of_version(stamp[0])
+        _cached = (key, state)
+    return state
+
+
+def model_cache_clear() -> None:
+    """Forget this process's cached state (tests that rewrite rows in place)."""
+    global _cached
+    with _cache_lock:
+        _cached = None
+
+
+def _state_of_version(version: int) -> ModelState:
+    model = MatchModel.objects.filter(version=version).first()
+    if model is None:  # replaced meanwhile: the newest then
+        model = MatchModel.objects.order_by("-version").first()
+    if model is None:
+        return prior_state()
+    sums = sums_of(model)
+    rows = np.array(
+        TherapistEffect.objects.filter(model=model)
+        .order_by("therapist_id")
+        .values_list("therapist_id", "count", "residual_sum"),
+        dtype=np.float64,
+    ).reshape(-1, 3)
+    return sums.state_with(
+        version=model.version,
+        effect_ids=rows[:, 0].astype(np.int64),
+        effect_counts=rows[:, 1].astype(np.int64),
+        effect_sums=rows[:, 2].copy(),
+    )
+
+
+def outcomes_of(*, user: User | None) -> QuerySet[MatchOutcome]:
+    """The person's outcomes as a client: from their check-ins and ended engagements."""
+    if user is None or user.pk is None:
+        # "client is NULL" would match every outcome of the other source through the join.
+        return MatchOutcome.objects.none()
+    return MatchOutcome.objects.filter(
+        Q(check_in_part__check_in__engagement__client=user) | Q(engagement__client=user)
+    )
+
+
+def outcomes_export(user: Any) -> list[dict[str, Any]]:
+    """What the matcher learned from the person's answers, for their data export."""
+    rows = []
+    for outcome in (
+        outcomes_of(user=user)
+        .select_related("therapist", "check_in_part__check_in")
+        .order_by("recorded_at", "pk")
+    ):
+        inputs, alliance = outcome_values(outcome)
+        if outcome.check_in_part is None:
+            source = "engagement ended as not the right fit"
+        elif outcome.check_in_part.purpose == Purpose.FIT:
+            source = "fit check"
+        else:
+            source = (
+                f"alliance check-in after session {outcome.check_in_part.check_in.after_session}"
+            )
+        rows.append(
+            {
+                "recorded_at": iso_or_none(outcome.recorded_at),
+                "therapist": outcome.therapist.display_name,
+                "source": source,
+                "alliance_0_to_1": round(alliance, 4),
+                "match_features": {
+                    name: round(float(value), 4)
+                    for name, value in zip(FEATURES, inputs, strict=True)
+                },
+            }
+        )
+    return rows
+
+
+def outcomes_forget(*, user: User) -> int:
+    """Delete the person's outcomes (for when they delete their fit profile, from which the
+    features came). The model's sums keep their contribution, with no identity, until the
+    next retrain. Returns how many went."""
+    deleted, _ = outcomes_of(user=user).delete()
+    return deleted
+
+
+def register() -> None:
+    """care's check-in-answered hook (each early answer updates the model) and the export
+    section. No erasure step: a client's outcomes go with their engagements
+    (``care.services.client_engagements_erase`` deletes them, and outcomes cascade with the
+    check-in parts and engagements they came from)."""
+    register_check_in_answered_hook("matching_learning", _check_in_answered)
+    register_export_section("match_outcomes", outcomes_export)

@@ -32,7 +32,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from rapport.accounts.models import User
-from rapport.care import alert_rules, history, instruments, selectors, trends
+from rapport.care import alert_rules, history, hooks, instruments, selectors, trends
 from rapport.care.errors import CheckInAlreadyAnswered, CheckInAnswersInvalid, CheckInClosed
 from rapport.care.models import (
     MAX_REASON_LENGTH,
@@ -335,7 +335,8 @@ def check_in_answer(
     scored. Refused, writing nothing: CheckInAlreadyAnswered, CheckInClosed (expired,
     replaced, withdrawn), CheckInAnswersInvalid (every problem, each with its path).
     Side effects: answers and scores stored encrypted; a flagged critical item creates a
-    crisis alert and e-mails the therapist (no content) on commit.
+    crisis alert and e-mails the therapist (no content) on commit; on commit, the
+    check-in-answered hooks run (``care.hooks``: matching learns from early answers).
     """
     now = now or timezone.now()
     if not isinstance(answers, Mapping):
@@ -381,6 +382,8 @@ def check_in_answer(
             _crisis_alert(check_in=locked, now=now)
         _score_alerts(check_in=locked, now=now)
         _trend_summary_refresh(engagement_id=locked.engagement_id)
+        # After commit, so a failing hook (matching's learning) never loses the answer.
+        transaction.on_commit(lambda: hooks.check_in_answered_hooks_run(check_in=locked, now=now))
     return CheckInResult(
         check_in=locked,
         parts=tuple(result for _, result in results),

@@ -1,0 +1,581 @@
+"""The learned component: shrinkage and Thompson draws against hand numbers, a retrain that
+recovers a known model, features the client did not choose that stay out of it, and each
+early answer (or an engagement ended as not the right fit) becoming one encrypted outcome that
+updates the stored model."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import json
+import logging
+import math
+
+import numpy as np
+import pytest
+from django.core.management import call_command
+from django.db import connection
+from django.utils import timezone
+
+from rapport.accounts.services import account_delete
+from rapport.care import hooks
+from rapport.care import services as care_services
+from rapport.care.models import (
+    CheckIn,
+    CheckInPart,
+    CheckInStatus,
+    Engagement,
+    Purpose,
+    SessionStatus,
+)
+from rapport.directory.search.engine import current_index
+from rapport.matching import features, learning
+from rapport.matching import services as matching_services
+from rapport.matching.answers import MisfitReason, Preference, Weight
+from rapport.matching.models import MatchModel, MatchOutcome, TherapistEffect
+from tests.accounts.factories import make_user
+from tests.care.factories import make_engagement
+from tests.directory.factories import make_therapist
+from tests.matching.factories import fit_answers, fit_profile
+
+D = len(learning.FEATURES)
+CONCERNS = learning.FEATURES.index("concerns")
+GENDER = learning.FEATURES.index("gender")
+
+# The built-in fit check: four items on 1–5, summed (4–20). 4 + 5 + 3 + 4 = 16 → 12/16 = 0.75.
+FIT = {"understood": 4, "open": 5, "focus": 3, "continue": 4}
+FIT_ON_0_TO_1 = 0.75
+PROGRESS = {
+    "energy": 3,
+    "getting-things-done": 3,
+    "enjoyment": 3,
+    "connection": 3,
+    "looking-after-myself": 3,
+    "safety": 0,
+}
+# The built-in alliance check-in: the mean of six items on 1–5 (one reversed: 2 reads 4),
+# to one decimal: (4 + 4 + 3 + 3 + 5 + 4) / 6 = 3.83 → 3.8; on 0–1: (3.8 − 1) / 4 = 0.7.
+ALLIANCE = {
+    "bond-at-ease": 4,
+    "bond-holding-back": 2,
+    "goals-what-matters": 3,
+    "goals-direction": 3,
+    "tasks-makes-sense": 5,
+    "tasks-take-away": 4,
+}
+ALLIANCE_ON_0_TO_1 = 0.7
+
+
+@pytest.fixture(autouse=True)
+def _fresh_model_cache():
+    learning.model_cache_clear()
+    yield
+    learning.model_cache_clear()
+
+
+# --- the maths, by hand ------------------------------------------------------------------------
+
+
+def _state(*, ids, counts, sums, noise=0.04, effect=0.01) -> learning.ModelState:
+    return learning.ModelState(
+        version=1,
+        mean=0.7,
+        coefficients=np.zeros(D),
+        noise_variance=noise,
+        effect_variance=effect,
+        effect_ids=np.asarray(ids, dtype=np.int64),
+        effect_counts=np.asarray(counts, dtype=np.int64),
+        effect_sums=np.asarray(sums, dtype=np.float64),
+    )
+
+
+def test_a_therapist_with_one_outcome_is_shrunk_far_more_than_one_with_twenty():
+    # σ² = 0.04, τ² = 0.01, so σ²/τ² = 4. Every residual is +0.1.
+    # One outcome:   mean 0.1 / (1 + 4) = 0.02;   variance 1 / (1/0.04 + 1/0.01) = 1/125.
+    # Twenty:        mean 2.0 / (20 + 4) = 1/12;  variance 1 / (20/0.04 + 100)   = 1/600.
+    state = _state(ids=[7, 9], counts=[1, 20], sums=[0.1, 2.0])
+    mean_one, sd_one = state.effect_of(7)
+    mean_twenty, sd_twenty = state.effect_of(9)
+    assert mean_one == pytest.approx(0.02)
+    assert sd_one**2 == pytest.approx(1 / 125)
+    assert mean_twenty == pytest.approx(1 / 12)
+    assert sd_twenty**2 == pytest.approx(1 / 600)
+    # No data: the prior, (0, τ²).
+    assert state.effect_of(8) == (0.0, pytest.approx(0.1))
+
+
+def test_each_residual_is_taken_against_the_prediction_before_the_outcome_is_added():
+    # With inputs all 0 the shared part is just the mean: after k answers of 0.9 it is
+    # (0.9 k + 0.7 · ridge) / (k + ridge), ridge = 1. The k-th residual is 0.9 minus the
+    # mean before it: 0.2, 0.2 / 2, 0.2 / 3 → sum 0.2 · (1 + 1/2 + 1/3) = 0.36667.
+    sums = learning.ModelSums()
+    residuals = [sums.add(inputs=np.zeros(D), alliance=0.9, therapist_id=5) for _ in range(3)]
+    assert residuals == pytest.approx([0.2, 0.1, 0.2 / 3])
+    state = sums.state(version=3)
+    assert state.mean == pytest.approx((0.9 * 3 + 0.7) / 4)
+    assert np.all(state.coefficients == 0)
+    assert state.effect_counts.tolist() == [3]
+    assert state.effect_sums[0] == pytest.approx(0.2 * (1 + 1 / 2 + 1 / 3))
+    # Posterior mean by hand: 0.36667 / (3 + 4).
+    assert state.effect_of(5)[0] == pytest.approx(0.2 * (1 + 1 / 2 + 1 / 3) / 7)
+
+
+def test_with_no_outcome_the_model_is_its_prior():
+    state = learning.prior_state()
+    assert state.version == 0
+    assert state.mean == learning.MEAN_PRIOR
+    assert np.all(state.coefficients == 0)
+    assert state.effect_ids.size == 0
+    inputs = np.ones((3, D))
+    assert learning.predict(state, inputs, np.zeros(3)).tolist() == [learning.MEAN_PRIOR] * 3
+
+
+def _synthetic(rng, *, n, therapists, beta, effect_sd, noise_sd, chosen_share=0.6):
+    """Outcomes from a known model: each feature chosen with ``chosen_share`` (else 0)."""
+    chosen = rng.random((n, D)) < chosen_share
+    inputs = np.where(chosen, rng.uniform(-1, 1, (n, D)), 0.0)
+    effects = rng.normal(0, effect_sd, therapists)
+    ids = rng.integers(0, therapists, n) + 1000
+    alliances = 0.6 + inputs @ beta + effects[ids - 1000] + rng.normal(0, noise_sd, n)
+    return inputs, alliances, ids, effects
+
+
+def test_a_retrain_recovers_the_coefficients_and_variances_it_was_generated_with():
+    rng = np.random.default_rng(20261207)
+    beta = np.linspace(-0.12, 0.12, D)
+    inputs, alliances, ids, effects = _synthetic(
+        rng, n=6000, therapists=300, beta=beta, effect_sd=0.1, noise_sd=0.05
+    )
+    state = learning.fit(inputs, alliances, ids).state(version=2)
+    assert np.abs(state.coefficients - beta).max() < 0.01
+    assert state.mean == pytest.approx(0.6 + effects.mean(), abs=0.01)
+    assert state.noise_variance == pytest.approx(0.05**2, rel=0.1)
+    assert state.effect_variance == pytest.approx(0.1**2, rel=0.3)
+    # The shrunk effects track the true ones (each therapist has ~20 outcomes).
+    recovered = np.array([state.effect_of(1000 + t)[0] for t in range(300)])
+    centred = effects - effects.mean()
+    assert np.corrcoef(recovered, centred)[0, 1] > 0.95
+
+
+def test_the_running_sums_give_the_same_shared_part_as_a_retrain():
+    rng = np.random.default_rng(3)
+    beta = np.linspace(0.1, -0.1, D)
+    inputs, alliances, ids, _ = _synthetic(
+        rng, n=500, therapists=40, beta=beta, effect_sd=0.05, noise_sd=0.05
+    )
+    running = learning.ModelSums()
+    for row, alliance, therapist_id in zip(inputs, alliances, ids, strict=True):
+        running.add(inputs=row, alliance=alliance, therapist_id=int(therapist_id))
+    online, batch = running.state(), learning.fit(inputs, alliances, ids).state()
+    assert online.mean == pytest.approx(batch.mean)
+    assert online.coefficients == pytest.approx(batch.coefficients)
+    assert online.effect_counts.tolist() == batch.effect_counts.tolist()
+
+
+def test_variances_never_reach_zero_and_keep_their_priors_without_the_data_to_estimate():
+    # Identical answers: no spread at all; floored.
+    floored = learning.variances_by_moments(np.zeros(10), np.repeat([1, 2], 5))
+    assert (floored.noise, floored.effect) == (
+        learning.NOISE_VARIANCE_FLOOR,
+        learning.EFFECT_VARIANCE_FLOOR,
+    )
+    # One outcome per therapist: no within-therapist spread to read σ² from → its prior.
+    single = learning.variances_by_moments(np.array([0.1, -0.1, 0.2]), np.array([1, 2, 3]))
+    assert single.noise == learning.NOISE_VARIANCE_PRIOR
+    # One therapist: no between-therapist spread → τ²'s prior. By hand, σ² = Σ(r − r̄)² / (3 − 1)
+    # with r = 0.1, 0.2, 0.3: (0.01 + 0 + 0.01) / 2 = 0.01.
+    one = learning.variances_by_moments(np.array([0.1, 0.2, 0.3]), np.array([4, 4, 4]))
+    assert one.noise == pytest.approx(0.01)
+    assert one.effect == learning.EFFECT_VARIANCE_PRIOR
+
+
+def test_stored_sums_follow_the_features_by_name():
+    sums = learning.ModelSums()
+    rng = np.random.default_rng(1)
+    for _ in range(30):
+        sums.add(inputs=rng.uniform(-1, 1, D), alliance=rng.uniform(), therapist_id=1)
+    parameters = sums.parameters()
+    # Stored under an older feature list without "gender", in another order.
+    old = [name for name in learning.FEATURES if name != "gender"][::-1]
+    order = [0] + [learning.FEATURES.index(name) + 1 for name in old]
+    parameters["features"] = old
+    parameters["xtx"] = np.asarray(parameters["xtx"])[np.ix_(order, order)].tolist()
+    parameters["xty"] = np.asarray(parameters["xty"])[order].tolist()
+    again = learning.ModelSums.from_parameters(parameters)
+    assert again.features == learning.FEATURES
+    expected = sums.shared.xtx.copy()
+    expected[GENDER + 1, :] = 0
+    expected[:, GENDER + 1] = 0
+    assert again.shared.xtx == pytest.approx(expected)
+    # The unknown feature has no data: its coefficient is the prior's 0.
+    assert again.state().coefficients[GENDER] == 0
+
+
+# --- Thompson draws ----------------------------------------------------------------------------
+
+
+def test_the_same_seed_gives_the_same_draws_and_another_seed_others():
+    state = _state(ids=[3, 4], counts=[5, 50], sums=[0.2, -1.0])
+    ids = np.array([4, 3, 99, 100])
+    first = learning.therapist_draws(state, ids, seed=42)
+    assert learning.therapist_draws(state, ids, seed=42).tolist() == first.tolist()
+    assert learning.therapist_draws(state, ids, seed=43).tolist() != first.tolist()
+
+
+def test_therapists_without_data_are_drawn_with_the_priors_spread():
+    state = _state(ids=[1], counts=[50], sums=[0.5])
+    draws = learning.therapist_draws(state, np.arange(10_000, 30_000), seed=7)
+    assert draws.mean() == pytest.approx(0.0, abs=0.003)
+    assert draws.std() == pytest.approx(math.sqrt(0.01), rel=0.03)
+
+
+def test_a_therapist_with_fifty_outcomes_is_drawn_narrowly_around_its_shrunk_mean():
+    # n = 50, S = 0.5: mean 0.5 / (50 + 4) = 0.009259; sd = sqrt(1 / (50/0.04 + 100)) = 0.02722.
+    state = _state(ids=[1, 2], counts=[50, 0], sums=[0.5, 0.0])
+    many = np.array(
+        [learning.therapist_draws(state, np.array([1, 2]), seed=s) for s in range(4000)]
+    )
+    assert many[:, 0].mean() == pytest.approx(0.5 / 54, abs=0.002)
+    assert many[:, 0].std() == pytest.approx(math.sqrt(1 / 1350), rel=0.06)
+    # A row with count 0 is the prior, like no row at all.
+    assert many[:, 1].std() == pytest.approx(0.1, rel=0.06)
+    assert many[:, 0].std() < many[:, 1].std() / 3
+
+
+def test_the_lookup_table_and_the_sorted_search_give_the_same_draws(monkeypatch):
+    rng = np.random.default_rng(5)
+    ids = np.sort(rng.choice(50_000, 2_000, replace=False)) + 1
+    state = _state(ids=ids, counts=rng.integers(1, 30, ids.size), sums=rng.normal(0, 1, ids.size))
+    asked = rng.permutation(np.arange(1, 60_000))
+    by_table = learning.therapist_draws(state, asked, seed=11)
+    monkeypatch.setattr(learning, "MAX_TABLE_ID", 0)
+    searched = _state(ids=ids, counts=state.effect_counts, sums=state.effect_sums)
+    assert learning.therapist_draws(searched, asked, seed=11).tolist() == by_table.tolist()
+
+
+# --- features the client did not choose --------------------------------------------------------
+
+
+@pytest.mark.usefixtures("reference_data")
+def test_a_characteristic_the_client_did_not_choose_is_zero_and_cannot_move_the_prediction():
+    woman = make_therapist(concerns=["anxiety"], gender_category="woman")
+    man = make_therapist(concerns=["anxiety"], gender_category="man")
+    index = current_index()
+    unchosen = fit_answers(concerns=["anxiety"])
+    chosen = fit_answers(
+        concerns=["anxiety"],
+        preferences={"gender": Preference(Weight.IMPORTANT, ("woman",))},
+    )
+    for therapist in (woman, man):
+        inputs = learning.pair_inputs(answers=unchosen, therapist_id=therapist.pk, index=index)
+        assert inputs[GENDER] == 0
+        assert inputs[CONCERNS] == 1  # the one concern listed: degree 1 → 2·1 − 1
+    assert learning.pair_inputs(answers=chosen, therapist_id=woman.pk, index=index)[GENDER] == 1
+    assert learning.pair_inputs(answers=chosen, therapist_id=man.pk, index=index)[GENDER] == -1
+
+    # Train where matching the chosen gender predicts a far better alliance.
+    rng = np.random.default_rng(9)
+    sums = learning.ModelSums()
+    for _ in range(400):
+        x = np.zeros(D)
+        x[GENDER] = rng.choice([-1.0, 1.0])
+        sums.add(inputs=x, alliance=0.6 + 0.3 * x[GENDER], therapist_id=int(rng.integers(1, 50)))
+    state = sums.state()
+    assert state.coefficients[GENDER] == pytest.approx(0.3, abs=0.01)
+    rows, _ = index.locate(np.array([woman.pk, man.pk]))
+    unchosen_prediction = learning.predict(
+        state, features.model_inputs(features.degrees(unchosen, index, rows)), np.zeros(2)
+    )
+    assert unchosen_prediction[0] == unchosen_prediction[1]
+    chosen_prediction = learning.predict(
+        state, features.model_inputs(features.degrees(chosen, index, rows)), np.zeros(2)
+    )
+    assert chosen_prediction[0] - chosen_prediction[1] == pytest.approx(0.6, abs=0.02)
+
+
+def test_an_unchosen_feature_learns_nothing_from_outcomes():
+    # Every outcome with the gender input 0 (never chosen), whatever the alliance: its
+    # coefficient stays exactly at the prior's 0.
+    rng = np.random.default_rng(2)
+    sums = learning.ModelSums()
+    for _ in range(200):
+        x = rng.uniform(-1, 1, D)
+        x[GENDER] = 0.0
+        sums.add(inputs=x, alliance=rng.uniform(), therapist_id=1)
+    assert sums.state().coefficients[GENDER] == 0.0
+
+
+# --- end to end through care -------------------------------------------------------------------
+
+
+def _open(engagement: Engagement) -> CheckIn:
+    return CheckIn.objects.get(engagement=engagement, status=CheckInStatus.OPEN)
+
+
+def _attend(engagement: Engagement) -> None:
+    care_services.session_record(
+        engagement=engagement,
+        starts_at=timezone.now() - dt.timedelta(hours=2),
+        status=SessionStatus.ATTENDED,
+        recorded_by=engagement.therapist.user,
+    )
+
+
+def _answer(engagement, answers, capture) -> None:
+    with capture(execute=True):
+        care_services.check_in_answer(check_in=_open(engagement), answers=answers)
+
+
+def _raw(table: str, column: str, pk: int) -> str:
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT {column} FROM {table} WHERE id = %s", [pk])  # noqa: S608
+        return cursor.fetchone()[0]
+
+
+@pytest.fixture
+def pair(reference_data):
+    """A client with a fit profile (anxiety) and an engagement with a therapist who lists it."""
+    therapist = make_therapist(concerns=["anxiety"])
+    profile = fit_profile(concerns=["anxiety"])
+    engagement = make_engagement(client=profile.owner, therapist=therapist)
+    return engagement
+
+
+def test_the_fit_check_and_an_early_alliance_answer_each_become_one_encrypted_outcome(
+    pair, django_capture_on_commit_callbacks
+):
+    engagement = pair
+    _answer(engagement, {"fit": FIT, "progress": PROGRESS}, django_capture_on_commit_callbacks)
+    outcome = MatchOutcome.objects.select_related("check_in_part").get()
+    assert outcome.check_in_part is not None
+    assert outcome.check_in_part.purpose == Purpose.FIT  # the progress part is no outcome
+    assert outcome.therapist_id == engagement.therapist_id
+    assert json.loads(outcome.alliance) == pytest.approx(FIT_ON_0_TO_1)
+    stored = json.loads(outcome.features)
+    assert stored["concerns"] == 1.0
+    assert all(value == 0.0 for name, value in stored.items() if name != "concerns")
+    for column in ("alliance", "features"):
+        raw = _raw("matching_matchoutcome", column, outcome.pk)
+        assert "0.75" not in raw
+        assert "concerns" not in raw
+
+    # Version 1 from the priors, with one outcome in its sums; the residual is against the
+    # prior mean: 0.75 − 0.7 = 0.05.
+    model = MatchModel.objects.get()
+    assert (model.version, model.parameters["count"]) == (1, 1)
+    assert model.parameters["sum_y"] == pytest.approx(FIT_ON_0_TO_1)
+    effect = TherapistEffect.objects.get(model=model)
+    assert (effect.therapist_id, effect.count) == (engagement.therapist_id, 1)
+    assert effect.residual_sum == pytest.approx(FIT_ON_0_TO_1 - learning.MEAN_PRIOR)
+    state = learning.current_model()
+    assert state.version == 1
+    assert state.effect_ids.tolist() == [engagement.therapist_id]
+
+    _attend(engagement)
+    _answer(engagement, {"alliance": ALLIANCE}, django_capture_on_commit_callbacks)
+    second = MatchOutcome.objects.exclude(pk=outcome.pk).get()
+    assert second.check_in_part is not None
+    assert second.check_in_part.purpose == Purpose.ALLIANCE
+    assert json.loads(second.alliance) == pytest.approx(ALLIANCE_ON_0_TO_1)
+    model.refresh_from_db()
+    assert model.parameters["count"] == 2
+    assert model.parameters["sum_y"] == pytest.approx(FIT_ON_0_TO_1 + ALLIANCE_ON_0_TO_1)
+    effect.refresh_from_db()
+    assert effect.count == 2
+    # The ranking's next read follows the answer.
+    assert learning.current_model().effect_counts.tolist() == [2]
+    # Recording the same part again changes nothing.
+    assert learning.outcome_record(part=second.check_in_part, now=timezone.now()) == second
+    model.refresh_from_db()
+    assert model.parameters["count"] == 2
+
+
+def test_only_the_alliance_check_ins_after_sessions_1_to_3_are_outcomes(
+    pair, django_capture_on_commit_callbacks
+):
+    engagement = pair
+    by_purpose = {"fit": FIT, "alliance": ALLIANCE, "progress": PROGRESS}
+    for attended in range(5):
+        if attended:
+            _attend(engagement)
+        asked = _open(engagement).parts.values_list("purpose", flat=True)
+        _answer(
+            engagement,
+            {purpose: by_purpose[purpose] for purpose in asked},
+            django_capture_on_commit_callbacks,
+        )
+    # The fit check, and the alliance after sessions 1, 2 and 3; not after 4, no progress.
+    recorded = MatchOutcome.objects.values_list(
+        "check_in_part__purpose", "check_in_part__check_in__after_session"
+    )
+    assert sorted(recorded) == [("alliance", 1), ("alliance", 2), ("alliance", 3), ("fit", 0)]
+    answered_alliance = CheckInPart.objects.filter(
+        purpose=Purpose.ALLIANCE, check_in__status=CheckInStatus.COMPLETED
+    )
+    assert answered_alliance.count() == 4
+
+
+def test_a_client_without_a_fit_profile_gives_no_outcome(
+    reference_data, django_capture_on_commit_callbacks
+):
+    engagement = make_engagement(therapist=make_therapist(concerns=["anxiety"]))
+    _answer(engagement, {"fit": FIT, "progress": PROGRESS}, django_capture_on_commit_callbacks)
+    assert not MatchOutcome.objects.exists()
+    assert not MatchModel.objects.exists()
+    assert learning.current_model().version == 0
+
+
+def test_a_failing_hook_never_loses_the_answer_nor_logs_what_it_said(
+    pair, django_capture_on_commit_callbacks, monkeypatch, caplog
+):
+    def failing(check_in, now):
+        raise RuntimeError("the client answered 4 and 5")
+
+    # Named to run before matching's hook, which must still run.
+    monkeypatch.setitem(hooks._check_in_answered_hooks, "a_failing_hook", failing)
+    engagement = pair
+    with caplog.at_level(logging.ERROR, logger="rapport.care.hooks"):
+        _answer(engagement, {"fit": FIT, "progress": PROGRESS}, django_capture_on_commit_callbacks)
+    check_in = CheckIn.objects.get(engagement=engagement, after_session=0)
+    assert check_in.status == CheckInStatus.COMPLETED
+    assert all(part.scores for part in check_in.parts.all())
+    assert MatchOutcome.objects.count() == 1
+    assert "a_failing_hook" in caplog.text
+    assert "RuntimeError" in caplog.text
+    assert "answered 4" not in caplog.text
+
+
+def test_a_failing_learning_step_keeps_the_answer(
+    pair, django_capture_on_commit_callbacks, monkeypatch
+):
+    def broken(**kwargs):
+        raise ValueError("model broken")
+
+    monkeypatch.setattr(learning, "_record", broken)
+    engagement = pair
+    _answer(engagement, {"fit": FIT, "progress": PROGRESS}, django_capture_on_commit_callbacks)
+    assert CheckIn.objects.get(engagement=engagement, after_session=0).completed_at is not None
+    assert not MatchOutcome.objects.exists()
+
+
+def test_the_command_backfills_earlier_answers_and_trains_a_new_version(
+    reference_data, django_capture_on_commit_callbacks
+):
+    therapist = make_therapist(concerns=["anxiety"])
+    engagement = make_engagement(therapist=therapist)
+    # Answered before the client had a fit profile: no outcome then.
+    _answer(engagement, {"fit": FIT, "progress": PROGRESS}, django_capture_on_commit_callbacks)
+    assert not MatchOutcome.objects.exists()
+    fit_profile(owner=engagement.client, concerns=["anxiety"])
+
+    out = io.StringIO()
+    call_command("retrain_matcher", stdout=out)
+    # Backfilling made version 1 (from the priors) and the retrain version 2.
+    model = MatchModel.objects.order_by("-version")[0]
+    assert (model.version, model.trained_on) == (2, 1)
+    assert "v2" in out.getvalue()
+    assert "1 newly recorded" in out.getvalue()
+    assert MatchOutcome.objects.count() == 1
+    effect = TherapistEffect.objects.get(model=model)
+    assert effect.count == 1
+    # One outcome: the ridge mean is (0.75 + 0.7 · 1) / 2 over the intercept (inputs: concerns
+    # 1); residual against the new fit, as stored.
+    state = learning.current_model()
+    assert state.version == 2
+    inputs, alliance = learning.outcome_values(MatchOutcome.objects.get())
+    predicted = state.mean + inputs @ state.coefficients
+    assert effect.residual_sum == pytest.approx(alliance - predicted)
+
+    # Again: nothing to backfill, one more version.
+    again = io.StringIO()
+    call_command("retrain_matcher", stdout=again)
+    assert MatchModel.objects.order_by("-version")[0].version == 3
+    assert "0 newly recorded" in again.getvalue()
+
+
+def test_the_cached_model_costs_one_query_while_unchanged(pair, django_assert_num_queries):
+    learning.current_model()
+    with django_assert_num_queries(1):
+        learning.current_model()
+
+
+# --- an engagement ended as not the right fit --------------------------------------------------
+
+
+def test_an_engagement_ended_as_not_the_right_fit_is_one_poor_outcome(pair):
+    engagement = pair
+    care_services.engagement_end_not_right_fit(engagement=engagement, by="client")
+    engagement.refresh_from_db()
+    now = timezone.now()
+    matching_services.misfit_feedback_record(
+        owner=engagement.client,
+        engagement=engagement,
+        reasons=[MisfitReason.FELT_JUDGED],
+        now=now,
+    )
+    outcome = MatchOutcome.objects.get()
+    assert outcome.engagement_id == engagement.pk
+    assert outcome.check_in_part is None
+    assert json.loads(outcome.alliance) == learning.MISFIT_ALLIANCE
+    effect = TherapistEffect.objects.get()
+    assert effect.residual_sum == pytest.approx(learning.MISFIT_ALLIANCE - learning.MEAN_PRIOR)
+    # Feedback again: the same outcome, nothing added.
+    matching_services.misfit_feedback_record(
+        owner=engagement.client,
+        engagement=engagement,
+        reasons=[MisfitReason.TOO_DIRECTIVE],
+        now=now,
+    )
+    assert learning.misfit_record(engagement=engagement, now=now) == outcome
+    assert MatchOutcome.objects.count() == 1
+    assert MatchModel.objects.get().parameters["count"] == 1
+    effect.refresh_from_db()
+    assert effect.count == 1
+
+
+def test_an_engagement_that_ended_otherwise_is_no_misfit_outcome(pair):
+    engagement = pair
+    care_services.engagement_end(engagement=engagement, by="client", reason="Moving away")
+    engagement.refresh_from_db()
+    assert learning.misfit_record(engagement=engagement, now=timezone.now()) is None
+    assert not MatchOutcome.objects.exists()
+
+
+# --- export and erasure ------------------------------------------------------------------------
+
+
+def test_the_outcomes_are_exported_and_go_with_the_account(
+    pair, django_capture_on_commit_callbacks
+):
+    engagement = pair
+    _answer(engagement, {"fit": FIT, "progress": PROGRESS}, django_capture_on_commit_callbacks)
+    care_services.engagement_end_not_right_fit(engagement=engagement, by="client")
+    engagement.refresh_from_db()
+    learning.misfit_record(engagement=engagement, now=timezone.now())
+    exported = learning.outcomes_export(engagement.client)
+    assert [row["source"] for row in exported] == [
+        "fit check",
+        "engagement ended as not the right fit",
+    ]
+    assert exported[0]["alliance_0_to_1"] == FIT_ON_0_TO_1
+    assert exported[0]["match_features"]["concerns"] == 1.0
+    assert learning.outcomes_export(make_user(role="client")) == []
+
+    account_delete(user=engagement.client)
+    assert not MatchOutcome.objects.exists()
+    # The sums keep the aggregate until the next retrain, which drops it.
+    assert MatchModel.objects.get().parameters["count"] == 2
+    assert learning.model_retrain(now=timezone.now()).trained_on == 0
+
+
+def test_forgetting_removes_only_that_persons_outcomes(pair, django_capture_on_commit_callbacks):
+    engagement = pair
+    _answer(engagement, {"fit": FIT, "progress": PROGRESS}, django_capture_on_commit_callbacks)
+    other = make_engagement(
+        client=fit_profile(concerns=["anxiety"]).owner, therapist=engagement.therapist
+    )
+    _answer(other, {"fit": FIT, "progress": PROGRESS}, django_capture_on_commit_callbacks)
+    assert learning.outcomes_forget(user=engagement.client) == 1
+    kept = MatchOutcome.objects.get().check_in_part
+    assert kept is not None
+    assert kept.check_in.engagement_id == other.pk

@@ -507,6 +507,21 @@ STEP_BY_SLUG = {step.slug: step for step in STEPS}
 STEP_NUMBER = {step.slug: number for number, step in enumerate(STEPS, start=1)}
 
 
+def step_of(answer_field: str) -> Step | None:
+    """The question that asks for an answer field (as FitAnswersError names it)."""
+    for step in STEPS:
+        form_class = step.form_class
+        if answer_field in form_class.base_fields or answer_field in form_class.answer_fields:
+            return step
+        if issubclass(form_class, PreferenceForm) and answer_field.startswith(
+            f"preferences.{form_class.key.value}"
+        ):
+            return step
+        if form_class is StyleForm and answer_field.startswith("style"):
+            return step
+    return None
+
+
 # --- "nobody meets everything": one hard constraint loosened --------------------------------
 
 

@@ -42,6 +42,7 @@ from rapport.matching.forms import (
     RelaxForm,
     Step,
     StepForm,
+    step_of,
     style_label,
     term_choices,
 )
@@ -197,13 +198,18 @@ def results(request: HttpRequest) -> HttpResponse:
             now=now,
             seed=ranking.rotating_seed(day=today, key=_seed_key(request, profile)),
             page=_page_number(request.GET.get("page")),
+            page_size=ranking.DEFAULT_PAGE_SIZE,
             exclude_therapist_ids=selectors.past_therapist_ids(user=user) if user else (),
         )
     except FitAnswersError as error:
-        if error.field != "place":
-            raise
-        # The place question shows the message at its field (it checks the place again).
-        return redirect("matching:question", step="place")
+        # The place question shows its message at the field itself (it checks the place
+        # again); any other question is named above it.
+        step = step_of(error.field) or STEPS[0]
+        if step.slug != "place":
+            messages.error(request, error.message)
+        return redirect("matching:question", step=step.slug)
+    if listing.total and listing.page > listing.pages:
+        return redirect(f"{reverse('matching:results')}?page={listing.pages}")
     if listing.page == 1 and listing.matches:
         services.exposure_record(
             therapist_ids=[match.therapist_id for match in listing.matches], day=today
@@ -320,8 +326,8 @@ def answers_in_words(answers: FitAnswers) -> list[dict[str, Any]]:
             else "",
         ],
     )
-    times = dict(AVAILABILITY_LABELS)
-    row("availability", [", ".join(times.get(value, value) for value in answers.availability)])  # type: ignore[call-overload]
+    times = {str(value): label for value, label in AVAILABILITY_LABELS.items()}
+    row("availability", [", ".join(times.get(value, value) for value in answers.availability)])
     row("delivery", [", ".join(DELIVERY_LABELS.get(value, value) for value in answers.delivery)])
     row(
         "place",

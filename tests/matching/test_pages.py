@@ -481,6 +481,37 @@ def test_exposure_is_counted_for_the_first_page_only_and_pages_go_on():
     )
 
 
+def test_a_page_past_the_end_goes_to_the_last_page():
+    for number in range(11):
+        _in_toronto(display_name=f"Therapist {number:02d}")
+    response = Client().get(reverse("matching:results"), {"page": "7"})
+    assert response.status_code == 302
+    assert response["Location"] == f"{reverse('matching:results')}?page=2"
+
+
+@pytest.mark.parametrize(
+    ("answer_field", "step"),
+    [
+        ("place", "place"),
+        ("radius_km", "place"),
+        ("budget_per_session", "budget"),
+        ("preferences.language.values", "language"),
+        ("language_required", "language"),
+        ("preferences.lgbtq2s_affirming.values", "affirming"),
+        ("style.style_humour", "style"),
+        ("style_weight", "style"),
+        ("concerns", "story"),
+        ("delivery", "delivery"),
+    ],
+)
+def test_each_answer_field_belongs_to_the_question_that_asks_it(answer_field, step):
+    from rapport.matching.forms import step_of
+
+    found = step_of(answer_field)
+    assert found is not None
+    assert found.slug == step
+
+
 def test_a_nonsense_page_number_gives_the_first_page():
     _in_toronto(display_name="Anyone")
     response = Client().get(reverse("matching:results"), {"page": "abc"})
@@ -512,6 +543,7 @@ def test_the_profile_page_shows_every_answer_in_words_with_change_links():
         style_weight=1,
         budget_per_session=120,
         delivery=["video"],
+        availability=["weekend", "weekday_morning"],
         place="Toronto, ON",
     )
     document = main(signed_in(profile.owner).get(reverse("matching:profile")))
@@ -529,6 +561,7 @@ def test_the_profile_page_shows_every_answer_in_words_with_change_links():
     )
     assert answers["Budget"].startswith("Up to 120 per session")
     assert answers["How you would like to meet"].startswith("By video")
+    assert answers["When you can meet"].startswith("Weekends, Weekday mornings")
     assert answers["Your therapist's gender"].startswith("Skipped")
     links = document.links()
     assert links["Change language"] == question("language")

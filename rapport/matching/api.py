@@ -118,12 +118,14 @@ def _inlined(schema: dict[str, Any]) -> dict[str, Any]:
     return resolved
 
 
+# The issue's own example: a place, a concern and a budget are enough for a list.
+MINIMAL_EXAMPLE = {"place": "Toronto, ON", "concerns": ["anxiety"], "budget_per_session": 150}
+
+
 def _body_openapi(model: type[FitProfileIn], descriptions: dict[int, str]) -> dict[str, Any]:
     extra = problem_openapi_responses(descriptions)
-    extra["requestBody"] = {
-        "required": True,
-        "content": {"application/json": {"schema": _inlined(model.model_json_schema())}},
-    }
+    body = {"schema": _inlined(model.model_json_schema()), "example": MINIMAL_EXAMPLE}
+    extra["requestBody"] = {"required": True, "content": {"application/json": body}}
     return extra
 
 
@@ -145,13 +147,19 @@ def _create_openapi() -> dict[str, Any]:
 def _json_body(request: HttpRequest) -> Any:
     """The body as JSON, strictly (a key given twice, NaN or Infinity is refused)."""
     try:
-        return strict_json(request.body)
-    except UnicodeDecodeError:
+        data = strict_json(request.body)
+        # JSON may spell a lone surrogate ("\ud800"), which no text can be stored with.
+        json.dumps(data, ensure_ascii=False).encode()
+    except UnicodeError:
         message = "The body is not UTF-8 text."
     except json.JSONDecodeError as error:
         message = f"The body is not valid JSON: {error.msg} (line {error.lineno})."
     except ValueError as error:
         message = f"The body is not valid JSON: {error}"
+    except RecursionError:
+        message = "The body is nested too deeply."
+    else:
+        return data
     raise ValidationError({"": message})
 
 

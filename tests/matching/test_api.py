@@ -12,6 +12,8 @@ from typing import Any
 import pytest
 from django.test import Client
 from django.utils import timezone
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from rapport.care.models import EndedFor, EngagementStatus
 from rapport.directory.models import STYLE_DIMENSIONS, Concern
@@ -20,6 +22,7 @@ from rapport.matching.answers import ANSWER_KEYS, MisfitReason, PreferenceKey
 from rapport.matching.api_schemas import (
     FitProfileIn,
     FitProfileOut,
+    MatchIn,
     MatchListOut,
     PreferencesIn,
     StyleIn,
@@ -224,6 +227,9 @@ BAD_BODIES = [
     pytest.param(b'{"place": "A", "place": "B"}', "", id="a key given twice"),
     pytest.param(b'{"budget_per_session": NaN}', "", id="NaN"),
     pytest.param([1, 2], "", id="not an object"),
+    pytest.param(b"[" * 50_000, "", id="nested too deeply"),
+    pytest.param(b'{"story": "\\ud800"}', "", id="a lone surrogate"),
+    pytest.param(b"\xff\xfe{", "", id="not UTF-8"),
     pytest.param({"concerns": "anxiety"}, "concerns", id="a string for a list"),
     pytest.param({"budget_per_session": "cheap"}, "budget_per_session", id="a word for a number"),
     pytest.param({"budget_per_session": 12.5}, "budget_per_session", id="a fraction"),
@@ -395,6 +401,7 @@ def test_an_unknown_place_is_a_400_on_place(toronto) -> None:
          "preferences.faith.weight"),
         ([], ""),
         ("{oops", ""),
+        (b"[" * 50_000, ""),
     ],
 )  # fmt: skip
 def test_bad_match_requests_are_400s_naming_the_field_and_count_nothing(
@@ -418,6 +425,63 @@ def test_a_saved_profile_by_id_ranks_like_the_same_answers_inline(toronto) -> No
     for other in (_as(make_user(role="client")), Client()):
         _problem(_send(other, "post", MATCH, {"fit_profile_id": profile_id}), 404)
     _problem(_send(client, "post", MATCH, {"fit_profile_id": "nope"}), 404)
+
+
+def test_the_daily_seed_is_keyed_by_the_profile_id_or_the_answers_themselves(
+    toronto, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import hashlib
+
+    from rapport.matching.answers import FitAnswers
+
+    keys: list[str] = []
+    real = ranking.rotating_seed
+
+    def recording(*, day: Any, key: str) -> int:
+        keys.append(key)
+        return real(day=day, key=key)
+
+    monkeypatch.setattr(ranking, "rotating_seed", recording)
+    user = make_user(role="client")
+    client = _as(user)
+    profile_id = _send(client, "post", PROFILES, MINIMAL).json()["id"]
+
+    _send(client, "post", MATCH, {"fit_profile_id": profile_id})
+    _send(Client(), "post", MATCH, MINIMAL)
+    # The same answers in another order, with defaults spelled out: the same person's list.
+    _send(
+        Client(),
+        "post",
+        MATCH,
+        {
+            "budget_per_session": 150,
+            "concerns": ["anxiety"],
+            "place": "Toronto, ON",
+            "style_weight": 2,
+            "story": "",
+        },
+    )
+    _send(Client(), "post", MATCH, {**MINIMAL, "budget_per_session": 140})
+
+    document = FitAnswers(place="Toronto, ON", concerns=("anxiety",), budget_per_session=150)
+    expected = hashlib.sha256(document.to_json().encode()).hexdigest()
+    assert keys[0] == profile_id
+    assert keys[1] == keys[2] == expected
+    assert keys[3] != expected
+
+
+def test_ranking_a_saved_profile_is_a_recorded_read(toronto) -> None:
+    from auditlog.models import LogEntry
+
+    user = make_user(role="client")
+    client = _as(user)
+    profile_id = _send(client, "post", PROFILES, MINIMAL).json()["id"]
+    before = LogEntry.objects.filter(action=LogEntry.Action.ACCESS, actor=user).count()
+
+    _send(client, "post", MATCH, {"fit_profile_id": profile_id})
+    _send(client, "post", MATCH, MINIMAL)  # inline: nothing stored was read
+
+    assert LogEntry.objects.filter(action=LogEntry.Action.ACCESS, actor=user).count() == before + 1
 
 
 def test_signed_in_past_therapists_are_left_out(toronto) -> None:
@@ -469,6 +533,61 @@ def test_exposure_is_counted_once_per_first_page(toronto) -> None:
 
     counts = {row.therapist_id: row.first_page_count for row in Exposure.objects.filter(day=today)}
     assert counts == {None: 2, **dict.fromkeys(shown, 2)}
+
+
+_SCALARS = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(min_value=-(10**12), max_value=10**12),
+    st.floats(allow_nan=False),
+    st.sampled_from(["anxiety", "grief", "fr", "woman", "video", "weekend", "felt_judged",
+                     "Toronto, ON", "Vancouver", "", "\x00", "🙂", "style_humour", "undisclosed"]),
+    st.text(max_size=12),
+)  # fmt: skip
+_VALUES = st.recursive(
+    _SCALARS,
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=4),
+        st.dictionaries(
+            st.one_of(st.sampled_from(["weight", "values", *PreferenceKey, "style_structure"]),
+                      st.text(max_size=6)),
+            inner,
+            max_size=4,
+        ),
+    ),
+    max_leaves=10,
+)  # fmt: skip
+_BODIES = st.dictionaries(
+    st.one_of(st.sampled_from(sorted(MatchIn.model_fields)), st.text(max_size=8)),
+    _VALUES,
+    max_size=6,
+)
+
+
+@settings(
+    max_examples=80,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(body=_BODIES)
+def test_any_match_body_gets_a_list_or_a_problem_naming_a_field(toronto, body) -> None:
+    try:
+        data = json.dumps(body, allow_nan=False)
+    except ValueError:
+        return
+    response = _send(Client(), "post", MATCH, data)
+
+    assert response.status_code in (200, 400, 404), (body, response.content[:300])
+    if response.status_code == 200:
+        MatchListOut.model_validate(response.json())
+    elif response.status_code == 400:
+        # A documented field (maybe dotted within it), or an unknown key as sent (cut short).
+        field = _field(response)
+        assert (
+            field in ("", *MatchIn.model_fields)
+            or field.split(".")[0] in MatchIn.model_fields
+            or any(key.startswith(field) for key in body)
+        ), field
 
 
 # --- what did not fit ------------------------------------------------------------------------
@@ -630,21 +749,22 @@ def _body_schema(openapi: dict[str, Any], path: str, method: str = "post") -> di
     return _resolve(openapi, body["schema"])
 
 
-def test_every_property_of_the_bodies_and_the_match_answer_is_described(
-    openapi: dict[str, Any],
-) -> None:
-    for path, method in (
-        (PROFILES, "post"),
-        (f"{PROFILES}/{{id}}", "put"),
-        (MATCH, "post"),
-        (FEEDBACK, "post"),
-    ):
-        schema = _body_schema(openapi, path, method)
-        assert _undescribed(openapi, schema, "") == [], path
-    match_answer = openapi["paths"][MATCH]["post"]["responses"]["200"]["content"]
-    assert _undescribed(openapi, match_answer["application/json"]["schema"], "") == []
-    profile_answer = openapi["paths"][PROFILES]["post"]["responses"]["201"]["content"]
-    assert _undescribed(openapi, profile_answer["application/json"]["schema"], "") == []
+def test_every_property_of_every_body_and_answer_is_described(openapi: dict[str, Any]) -> None:
+    walked = []
+    for path, operations in openapi["paths"].items():
+        if not path.startswith((PROFILES, MATCH)):
+            continue
+        for method, operation in operations.items():
+            schemas = {"body": operation.get("requestBody", {}).get("content", {})}
+            for status, response in operation["responses"].items():
+                if status.startswith("2"):
+                    schemas[status] = response.get("content", {})
+            for part, content in schemas.items():
+                for media in content.values():
+                    walked.append(f"{method} {path} {part}")
+                    assert _undescribed(openapi, media["schema"], "") == [], walked[-1]
+    # Four bodies, five answers with content (DELETE answers 204 without one).
+    assert len(walked) == 9, walked
 
 
 def test_the_fit_profile_body_lists_every_field_and_its_choices(openapi: dict[str, Any]) -> None:

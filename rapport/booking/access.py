@@ -16,6 +16,7 @@ from django.utils import timezone
 from rapport.accounts.models import User
 from rapport.booking.errors import BadToken
 from rapport.booking.models import Appointment, BookingPolicy
+from rapport.booking.selectors import client_appointments
 from rapport.booking.tokens import appointment_link_check, appointment_token_read
 from rapport.directory.access import get_practice_therapist
 from rapport.directory.models import TherapistProfile
@@ -43,6 +44,18 @@ def get_appointment_for_therapist(user: User | AnonymousUser, public_id: uuid.UU
         .select_related("therapist", "client", "follows")
         .first()
     )
+    if appointment is None:
+        raise Http404("No such appointment.")
+    return appointment
+
+
+def get_appointment_for_client(user: User | AnonymousUser, public_id: uuid.UUID) -> Appointment:
+    """One of the signed-in person's own appointments (linked to their account, or booked with
+    an address they proved is theirs: ``selectors.client_appointments``); Http404 for anyone
+    else's."""
+    if not isinstance(user, User) or not user.is_active:
+        raise Http404("No such appointment.")
+    appointment = client_appointments(user=user).filter(public_id=public_id).first()
     if appointment is None:
         raise Http404("No such appointment.")
     return appointment

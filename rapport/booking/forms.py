@@ -13,6 +13,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 
 from rapport.accounts.forms import normalise_display_name, normalise_email_address
+from rapport.booking.hooks import FitProfileOffer
 from rapport.booking.models import ExceptionKind, Weekday
 from rapport.core.forms import AccessibleForm
 from rapport.core.timezones import ZONE_NAME_MAX_LENGTH, is_canonical_zone_name
@@ -67,6 +68,46 @@ class ConsultationBookForm(AccessibleForm):
         if problem:
             raise ValidationError(problem, code="invalid_time_zone")
         return value
+
+
+class ConsultationBookSharingForm(ConsultationBookForm):
+    """The booking form with the fit-profile box, for a person whose profile the therapist
+    could read (signed in, with one: ``hooks.fit_profile_offer``). Its own class, not a field
+    added to the instance: a bound AccessibleForm is cleaned as it is built."""
+
+    # Unticked unless the person ticks it: nothing is shared by default.
+    share_fit_profile = forms.BooleanField(label="Share my fit profile", required=False)
+
+    def __init__(
+        self, *args: Any, fit_profile: FitProfileOffer, therapist_name: str, **kwargs: Any
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        field = self.fields["share_fit_profile"]
+        field.label = f"Share my fit profile with {therapist_name}"
+        field.help_text = (
+            f"{therapist_name} will see {fit_profile.what_is_shared}, with this request, so you "
+            "need not tell your story again. Left unticked, they see none of it. You can stop "
+            "sharing at any time, before or after the consultation."
+        )
+        # AccessibleForm made the bound field (which copies label and help) before they were set.
+        bound = self["share_fit_profile"]
+        bound.label, bound.help_text = field.label, field.help_text
+        self.describe_fields()
+
+
+def consultation_book_form(
+    data: Any = None,
+    *,
+    initial: dict[str, Any] | None = None,
+    fit_profile: FitProfileOffer | None,
+    therapist_name: str,
+) -> ConsultationBookForm:
+    """The booking form, with the fit-profile box when the person can share one."""
+    if fit_profile is not None and fit_profile.can_share:
+        return ConsultationBookSharingForm(
+            data, initial=initial, fit_profile=fit_profile, therapist_name=therapist_name
+        )
+    return ConsultationBookForm(data, initial=initial)
 
 
 class ReasonForm(AccessibleForm):

@@ -1,13 +1,14 @@
 """What other apps do when booking does something they build on.
 
-Booking sits below care, so it may not import it; care registers here in its ``ready()``
-instead (see docs/architecture.md, "Registries").
+Booking sits below care and matching, so it may not import them; they register here in their
+``ready()`` instead (see docs/architecture.md, "Registries").
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Protocol
 
 from django.utils.html import conditional_escape
 from django.utils.safestring import SafeString
@@ -15,6 +16,7 @@ from django.utils.safestring import SafeString
 if TYPE_CHECKING:
     from django.http import HttpRequest
 
+    from rapport.accounts.models import User
     from rapport.booking.models import Appointment
     from rapport.directory.models import TherapistProfile
 
@@ -76,3 +78,91 @@ def dashboard_parts_render(
         if html:
             rendered.append(SafeString(conditional_escape(html)))
     return rendered
+
+
+# --- the client's fit profile (matching registers here) ---------------------------------------
+#
+# Booking stores only the client's choice (``Appointment.share_fit_profile``); what a fit
+# profile is, where it lives and who may read it are matching's. So the booking form asks a
+# registered provider whether this request has a profile to offer, and the practice page asks
+# registered "appointment links" what to add to each row.
+
+
+@dataclass(frozen=True)
+class FitProfileOffer:
+    """A provider's answer for one booking request.
+
+    ``can_share``: the person is signed in with a profile (saved, or answers in the session that
+    ``keep`` saves to the account at booking), so the form shows the checkbox. Otherwise the
+    form only says how sharing becomes possible (``how_to_share``): a therapist can read a
+    profile only through the client's account.
+    ``what_is_shared``: what the therapist would see, in words, ending without a full stop.
+    ``manage_url``: the page where the person sees and withdraws what they share."""
+
+    can_share: bool
+    what_is_shared: str
+    manage_url: str = ""
+    how_to_share: str = ""
+
+
+class FitProfileProvider(Protocol):
+    def offer(self, request: HttpRequest) -> FitProfileOffer | None:
+        """The offer for this request, or None when the person has no fit profile at all."""
+
+    def keep(self, request: HttpRequest, user: User) -> None:
+        """Called inside the booking's transaction for a booking linked to ``user``'s account:
+        save answers kept only in the session to the account (a raise undoes the booking)."""
+
+
+_fit_profile_providers: dict[str, FitProfileProvider] = {}
+
+
+def register_fit_profile_provider(name: str, provider: FitProfileProvider) -> None:
+    """Registering the same name again replaces the earlier provider."""
+    _fit_profile_providers[name] = provider
+
+
+def fit_profile_offer(*, request: HttpRequest) -> FitProfileOffer | None:
+    """The first offer of the providers, by name; None when no provider has a profile."""
+    for _name, provider in sorted(_fit_profile_providers.items()):
+        offer = provider.offer(request)
+        if offer is not None:
+            return offer
+    return None
+
+
+def fit_profile_keep(*, request: HttpRequest, user: User) -> None:
+    for _name, provider in sorted(_fit_profile_providers.items()):
+        provider.keep(request, user)
+
+
+@dataclass(frozen=True)
+class AppointmentLink:
+    """A link an app above booking adds to an appointment's row on the practice page."""
+
+    url: str
+    label: str
+
+
+# Called with the appointments one practice page shows (all the signed-in therapist's), it
+# returns the links to add, by appointment pk. One call per page: a part makes at most a fixed
+# number of queries whatever the number of rows (the page's query count is held by a test).
+AppointmentLinks = Callable[[Sequence["Appointment"]], Mapping[int, Sequence[AppointmentLink]]]
+
+_appointment_links: dict[str, AppointmentLinks] = {}
+
+
+def register_appointment_links(name: str, part: AppointmentLinks) -> None:
+    """Registering the same name again replaces the earlier part."""
+    _appointment_links[name] = part
+
+
+def appointment_links(*, appointments: Sequence[Appointment]) -> dict[int, list[AppointmentLink]]:
+    """Every registered part's links, by appointment pk (parts in name order)."""
+    links: dict[int, list[AppointmentLink]] = {}
+    if not appointments:
+        return links
+    for _name, part in sorted(_appointment_links.items()):
+        for pk, added in part(appointments).items():
+            links.setdefault(pk, []).extend(added)
+    return links

@@ -14,7 +14,8 @@ The functions live in one module per concept and are all importable from here:
   calendar feed);
 - ``consultations``: an appointment's life (booking, confirm, decline, expire, cancel,
   reschedule, the first session);
-- ``clients``: the client's side (address confirmation, erasure with the account).
+- ``clients``: the client's side (address confirmation, sharing the fit profile, erasure with
+  the account).
 """
 
 from rapport.booking.services.availability import (
@@ -28,6 +29,7 @@ from rapport.booking.services.availability import (
 )
 from rapport.booking.services.clients import (
     ACCOUNT_CLOSED_REASON,
+    appointment_fit_profile_sharing_set,
     client_appointments_erase,
     client_email_confirm,
 )
@@ -57,6 +59,7 @@ __all__ = [
     "OVERLAP_GUARD",
     "SESSION_MAX_AHEAD",
     "appointment_cancel",
+    "appointment_fit_profile_sharing_set",
     "appointment_reschedule",
     "booking_policy_for",
     "booking_policy_update",

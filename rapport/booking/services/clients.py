@@ -1,6 +1,6 @@
 """The client's side of their appointments: proving the address a consultation was booked
-with (which links it to an account), and what happens to appointments when the client deletes
-their account."""
+with (which links it to an account), sharing their fit profile with the therapist or
+withdrawing it, and what happens to appointments when the client deletes their account."""
 
 from __future__ import annotations
 
@@ -13,7 +13,13 @@ from rapport.accounts.models import User
 from rapport.accounts.services import AddressNotConfirmed, client_account_for_proven_address
 from rapport.booking import selectors
 from rapport.booking.errors import InvalidTransition
-from rapport.booking.models import Appointment, OutboxEmail, OutboxStatus, Party
+from rapport.booking.models import (
+    ACTIVE_STATUSES,
+    Appointment,
+    OutboxEmail,
+    OutboxStatus,
+    Party,
+)
 from rapport.booking.services._common import _locked
 from rapport.booking.services.consultations import appointment_cancel
 
@@ -60,6 +66,47 @@ def _client_account_for(appointment: Appointment) -> User:
             "There is already an account with this address that has not confirmed it yet. "
             "Sign in and confirm the address first; your consultation is still booked."
         ) from None
+
+
+def appointment_fit_profile_sharing_set(
+    *, appointment: Appointment, client: User, shared: bool
+) -> Appointment:
+    """The client shares their fit profile with the appointment's therapist, or withdraws it.
+
+    Applies to the appointment and to the sessions that follow it (a first session copies the
+    consultation's choice when it is booked), so withdrawing from a consultation leaves the
+    therapist no other way to the profile through it. Withdrawing is always allowed on the
+    client's own appointments (linked to the account or booked with an address they proved);
+    sharing again needs the appointment linked to this account (the therapist reads the
+    profile through that link) and not declined, expired or cancelled. Raises
+    InvalidTransition otherwise; writes nothing then. Setting what is already set changes
+    nothing. No e-mail: the therapist's page simply stops (or starts) showing the profile.
+    Side effects: ``share_fit_profile`` on those rows, each change audited (Appointment is a
+    health model).
+    """
+    with transaction.atomic():
+        locked = _locked(appointment)
+        if not selectors.client_appointments(user=client).filter(pk=locked.pk).exists():
+            raise InvalidTransition("This appointment is not yours.")
+        if shared:
+            if locked.client_id != client.pk:
+                raise InvalidTransition(
+                    "Only a consultation booked while signed in to this account can share its "
+                    "fit profile."
+                )
+            if locked.status not in ACTIVE_STATUSES:
+                raise InvalidTransition(
+                    f"This {locked.get_kind_display().lower()} is "
+                    f"{locked.get_status_display().lower()}, so there is nobody to share with."
+                )
+        rows = [locked, *Appointment.objects.select_for_update().filter(follows=locked)]
+        for row in rows:
+            if row.share_fit_profile != shared:
+                row.share_fit_profile = shared
+                # save(), not update(): the change goes through the audit log.
+                row.save(update_fields=["share_fit_profile", "updated_at"])
+    appointment.refresh_from_db()
+    return appointment
 
 
 # Said to the therapist (in the cancellation e-mail and on the practice page) when upcoming

@@ -11,6 +11,7 @@ from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
+from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -31,10 +32,11 @@ from rapport.booking.errors import (
     SlotUnavailable,
 )
 from rapport.booking.forms import (
-    ConsultationBookForm,
     ReasonForm,
+    consultation_book_form,
     time_zone_problem,
 )
+from rapport.booking.hooks import fit_profile_keep, fit_profile_offer
 from rapport.booking.models import (
     Appointment,
     AppointmentKind,
@@ -172,20 +174,41 @@ def consultation_book_time(
             request, therapist=therapist, zone_name=zone_name, problem=error.message, status=400
         )
 
+    # Whether this person has a fit profile to share (matching answers; booking only asks).
+    fit_profile = fit_profile_offer(request=request)
     if request.method == "POST":
-        form = ConsultationBookForm(request.POST)
+        form = consultation_book_form(
+            request.POST, fit_profile=fit_profile, therapist_name=therapist.display_name
+        )
         if form.is_valid():
             user = _account_owning(request, form.cleaned_data["client_email"])
+            share = bool(form.cleaned_data.get("share_fit_profile"))
             try:
-                appointment = services.consultation_book(
-                    therapist=therapist,
-                    starts_at=moment,
-                    client_name=form.cleaned_data["client_name"],
-                    client_email=form.cleaned_data["client_email"],
-                    client_time_zone=form.cleaned_data["time_zone"],
-                    client=user,
-                    now=now,
-                )
+                if share and user is None:
+                    # The therapist reads a shared profile through the account the booking is
+                    # linked to; booked with another address it would be linked to none.
+                    raise ValidationError(
+                        {
+                            "share_fit_profile": "Your fit profile can be shared only when you "
+                            "book with your account's confirmed e-mail address. Use that "
+                            "address, or leave this unticked."
+                        }
+                    )
+                # One transaction: answers kept only in the session are saved to the account
+                # with the booking, or neither is written.
+                with transaction.atomic():
+                    if user is not None:
+                        fit_profile_keep(request=request, user=user)
+                    appointment = services.consultation_book(
+                        therapist=therapist,
+                        starts_at=moment,
+                        client_name=form.cleaned_data["client_name"],
+                        client_email=form.cleaned_data["client_email"],
+                        client_time_zone=form.cleaned_data["time_zone"],
+                        share_fit_profile=share,
+                        client=user,
+                        now=now,
+                    )
             except (SlotTaken, SlotUnavailable) as error:
                 return picker_for(error)
             except ValidationError as error:
@@ -212,7 +235,11 @@ def consultation_book_time(
             slots.free_time_check(therapist=therapist, starts_at=moment, now=now)
         except (SlotTaken, SlotUnavailable) as error:
             return picker_for(error)
-        form = ConsultationBookForm(initial={"time_zone": zone_name})
+        form = consultation_book_form(
+            initial={"time_zone": zone_name},
+            fit_profile=fit_profile,
+            therapist_name=therapist.display_name,
+        )
 
     zone = zoneinfo.ZoneInfo(zone_name)
     return render(
@@ -231,6 +258,7 @@ def consultation_book_time(
             "requires_confirmation": selectors.booking_policy_of(
                 therapist=therapist
             ).requires_confirmation,
+            "fit_profile": fit_profile,
         },
         status=400 if form.errors else 200,
     )

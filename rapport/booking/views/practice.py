@@ -7,7 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 import zoneinfo
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, cast
 
 from django.conf import settings
@@ -36,7 +36,7 @@ from rapport.booking.forms import (
     ReasonForm,
     WeeklyWindowFormSet,
 )
-from rapport.booking.hooks import dashboard_parts_render
+from rapport.booking.hooks import AppointmentLink, appointment_links, dashboard_parts_render
 from rapport.booking.models import (
     Appointment,
     AppointmentKind,
@@ -84,6 +84,8 @@ class AppointmentRow:
     needs_acknowledging: bool = False
     clock: dashboard.RequestClock | None = None
     urls: dict[str, str] | None = None
+    # What apps above booking add to the row (matching: the client's shared fit profile).
+    links: list[AppointmentLink] = field(default_factory=list)
 
 
 # The actions a row offers, by the name of their URL.
@@ -185,6 +187,19 @@ def _practice_home_context(
         page_size=UPCOMING_PAGE_SIZE,
     )
     upcoming_page = upcoming.page or upcoming.paginator.page(upcoming.paginator.num_pages)
+    upcoming_rows = rows(upcoming_page.object_list, actions=("cancel",))
+    # Held consultations with no session booked after them yet.
+    held = rows(
+        own(
+            selectors.therapist_held_consultations_without_session(
+                therapist=therapist, now=now, days=FIRST_SESSION_WINDOW.days
+            )
+        )
+    )
+    shown = [*pending, *upcoming_rows, *held]
+    links = appointment_links(appointments=[row.appointment for row in shown])
+    for row in shown:
+        row.links = links.get(row.appointment.pk, [])
     state = listing_state(therapist=therapist, now=now)
     return {
         "therapist": therapist,
@@ -195,7 +210,7 @@ def _practice_home_context(
         "accepting_form": AcceptingForm(),
         "pending": pending,
         "expiry_hours": settings.BOOKING_REQUEST_EXPIRY_HOURS,
-        "upcoming": rows(upcoming_page.object_list, actions=("cancel",)),
+        "upcoming": upcoming_rows,
         "page": upcoming_page,
         "page_range": list(upcoming.paginator.get_elided_page_range(upcoming_page.number)),
         "page_message": upcoming.message,
@@ -206,14 +221,7 @@ def _practice_home_context(
         "minimum_replies": MINIMUM_REPLIES,
         "minimum_held": MINIMUM_HELD_CONSULTATIONS,
         "facts_days": FACTS_WINDOW.days,
-        # Held consultations with no session booked after them yet.
-        "held": rows(
-            own(
-                selectors.therapist_held_consultations_without_session(
-                    therapist=therapist, now=now, days=FIRST_SESSION_WINDOW.days
-                )
-            )
-        ),
+        "held": held,
         "first_session_days": FIRST_SESSION_WINDOW.days,
         # Clients' cancellations of the last days, with the reason they gave.
         "client_cancelled": [

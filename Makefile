@@ -25,6 +25,8 @@ demo: install
 	$(BIN)/rapport seed_bookings --seed $(DEMO_SEED)
 	$(BIN)/rapport seed_videos --seed $(DEMO_SEED)
 	$(BIN)/rapport seed_care --seed $(DEMO_SEED)
+	$(BIN)/rapport seed_matching
+	$(BIN)/rapport retrain_matcher
 	$(MAKE) --no-print-directory serve
 
 # The web server and the background task worker together, until Ctrl-C.

@@ -552,11 +552,9 @@ def _record(
     with transaction.atomic():
         model = _locked_newest_model(now)
         # Checked again under the lock: one outcome per part and per engagement.
-        existing = MatchOutcome.objects.filter(
-            Q(check_in_part=part) if part is not None else Q(engagement=engagement)
-        ).first()
-        if existing is not None:
-            return existing
+        source = Q(check_in_part=part) if part is not None else Q(engagement=engagement)
+        if MatchOutcome.objects.filter(source).exists():
+            return MatchOutcome.objects.get(source)
         outcome = MatchOutcome.objects.create(
             check_in_part=part,
             engagement=engagement,
@@ -567,10 +565,10 @@ def _record(
         )
         sums = sums_of(model)
         residual = sums.shared.add(inputs=inputs, alliance=alliance)
-        model.parameters = sums.parameters()
         # The wall clock, not ``now``: each process re-reads its cached state when it moves.
-        model.updated_at = max(timezone.now(), model.created_at)
-        model.save(update_fields=["parameters", "updated_at"])
+        MatchModel.objects.filter(pk=model.pk).update(
+            parameters=sums.parameters(), updated_at=max(timezone.now(), model.created_at)
+        )
         changed = TherapistEffect.objects.filter(model=model, therapist_id=therapist_id).update(
             count=F("count") + 1, residual_sum=F("residual_sum") + residual
         )
@@ -596,9 +594,7 @@ def outcome_record(*, part: CheckInPart, now: dt.datetime) -> MatchOutcome | Non
     alliance = part_alliance(part)
     if alliance is None:
         return None
-    existing = MatchOutcome.objects.filter(check_in_part=part).first()
-    if existing is not None:
-        return existing
+    # Whether the part already has its outcome is checked once, under the model's lock.
     engagement = part.check_in.engagement
     inputs = _pair_inputs_of(engagement)
     if inputs is None:

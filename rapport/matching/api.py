@@ -218,15 +218,17 @@ _PROFILE_ID = Path(..., description="The fit profile's id (a UUID).")
 def fit_profile_create(request: HttpRequest) -> HttpResponse:
     user = request_user(request)
     answers = _answers(_json_body(request))
-    if access.own_fit_profile(user) is None:
-        try:
-            # A second request racing this one meets the one-per-account constraint.
-            with transaction.atomic():
+    try:
+        with transaction.atomic():
+            # A double click sends two of these at once: the person's row is locked so the
+            # second waits and finds the first's profile (PostgreSQL); where the lock is a
+            # no-op (SQLite), the one-per-account constraint refuses the second.
+            User.objects.select_for_update().filter(pk=user.pk).exists()
+            if access.own_fit_profile(user) is None:
                 profile = services.fit_profile_save(owner=user, answers=answers)
-        except IntegrityError:
-            pass
-        else:
-            return _json(_profile_body(profile, answers), status=201)
+                return _json(_profile_body(profile, answers), status=201)
+    except IntegrityError:
+        pass
     existing = access.own_fit_profile(user)
     assert existing is not None  # refused above only because it exists
     return problem_response(

@@ -34,9 +34,10 @@ from rapport.matching.selectors import fit_profile_answers
 
 
 @health_data
-@login_required
 @require_safe
 def shared_profile(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
+    # Like the other pages of one appointment, anyone but its therapist (signed out included)
+    # gets the same 404: the page says nothing about whether the id exists.
     appointment, profile = sharing.get_shared_fit_profile_for_therapist(request.user, public_id)
     # Before the answers are decrypted into the page: a read that cannot be recorded fails.
     audit_read(request=request, instance=profile, reason=sharing.AUDIT_REASON)

@@ -9,7 +9,7 @@ which leave out past therapists and lean away from what did not fit. An unknown 
 at the field and nothing is written. The reasons travel in the POST body only, never in a URL.
 
 Care links here without naming matching: ``register`` puts this page in care's
-``next_steps`` registry.
+``hooks`` registry.
 """
 
 from __future__ import annotations
@@ -25,8 +25,8 @@ from django.urls import reverse
 from django.views.decorators.http import require_http_methods
 
 from rapport.care import access as care_access
+from rapport.care.hooks import register_not_right_fit_step
 from rapport.care.models import EndedFor, Engagement
-from rapport.care.next_steps import register_not_right_fit_step
 from rapport.core.forms import AccessibleForm
 from rapport.matching import services
 from rapport.matching.answers import MISFIT_LABELS, FitAnswersError, MisfitReason

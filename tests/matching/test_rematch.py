@@ -12,8 +12,8 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
+from rapport.care.hooks import not_right_fit_step_url
 from rapport.care.models import EndedFor, EngagementStatus, Side
-from rapport.care.next_steps import not_right_fit_step_url
 from rapport.matching import learning, ranking
 from rapport.matching.answers import MISFIT_LABELS, MisfitReason
 from rapport.matching.models import FitProfile, MatchOutcome

@@ -3,8 +3,8 @@
 POST only, signed in, the client's own engagement (another's is a 404). It ends the engagement
 with ``ended_for`` = not the right fit (``services.engagement_end_not_right_fit``; the words are
 optional) and answers with "find someone new": the step a higher app registered for an
-engagement ended this way (``next_steps``: matching asks what did not fit and suggests someone
-different), the directory's search and the guide on fit.
+engagement ended this way (``hooks.not_right_fit_step_url``: matching asks what did not fit
+and suggests someone different), the directory's search and the guide on fit.
 An engagement already ended says so (409) and still points to the search; nothing is written.
 """
 
@@ -18,7 +18,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_POST
 
-from rapport.care import access, next_steps, services
+from rapport.care import access, hooks, services
 from rapport.care.forms import NotRightFitForm
 from rapport.care.models import CLOSED_STATUSES, Engagement, Side
 from rapport.care.services.engagements import ALREADY_ENDED
@@ -44,7 +44,7 @@ def _page(
             "state": state,
             "form": form,
             "fit_guide": guides.WHY_FIT_MATTERS,
-            "rematch_url": next_steps.not_right_fit_step_url(engagement=engagement),
+            "rematch_url": hooks.not_right_fit_step_url(engagement=engagement),
         },
         status=status,
     )

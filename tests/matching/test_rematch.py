@@ -86,6 +86,19 @@ def test_care_offers_no_rematch_for_an_engagement_ended_for_another_reason(refer
     assert "/match/rematch/" not in response.content.decode()
 
 
+def test_the_ended_engagements_page_keeps_the_way_back_to_re_matching(reference_data):
+    ended = misfit()
+    other = make_engagement(status=EngagementStatus.ENDED, ended_for=EndedFor.OTHER)
+    ongoing = make_engagement(status=EngagementStatus.ONGOING)
+
+    page = signed_in(ended.client).get(f"/care/{ended.public_id}/").content.decode()
+
+    assert f'<a href="{rematch_url(ended)}">Tell us what didn\'t fit' in page
+    for engagement in (other, ongoing):
+        page = signed_in(engagement.client).get(f"/care/{engagement.public_id}/").content.decode()
+        assert "/match/rematch/" not in page
+
+
 # --- the page -------------------------------------------------------------------------------
 
 

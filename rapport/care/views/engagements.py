@@ -23,7 +23,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST, require_safe
 
 from rapport.accounts.models import User
-from rapport.care import access, selectors, services, signals, trends
+from rapport.care import access, hooks, selectors, services, signals, trends
 from rapport.care.forms import (
     AgreeForm,
     GoalsForm,
@@ -158,6 +158,8 @@ def _client_page(
             "open_check_in": selectors.engagement_open_check_in(
                 engagement=engagement, now=timezone.now()
             ),
+            # Ended as not the right fit: the way back to re-matching (a higher app's page).
+            "rematch_url": hooks.not_right_fit_step_url(engagement=engagement),
         },
         status=status,
     )

@@ -85,9 +85,9 @@ class ConsultationBookSharingForm(ConsultationBookForm):
         field = self.fields["share_fit_profile"]
         field.label = f"Share my fit profile with {therapist_name}"
         field.help_text = (
-            f"{therapist_name} will see {fit_profile.what_is_shared}, with this request, so you "
-            "need not tell your story again. Left unticked, they see none of it. You can stop "
-            "sharing at any time, before or after the consultation."
+            f"{therapist_name} sees it with this request, so you need not tell your story "
+            f"again: {fit_profile.what_is_shared}. Left unticked, they see none of it. You can "
+            "stop sharing at any time, before or after the consultation."
         )
         # AccessibleForm made the bound field (which copies label and help) before they were set.
         bound = self["share_fit_profile"]

@@ -96,7 +96,8 @@ class FitProfileOffer:
     ``keep`` saves to the account at booking), so the form shows the checkbox. Otherwise the
     form only says how sharing becomes possible (``how_to_share``): a therapist can read a
     profile only through the client's account.
-    ``what_is_shared``: what the therapist would see, in words, ending without a full stop.
+    ``what_is_shared``: what the therapist would see, in words, as a clause that can follow
+    "they see it:" (no full stop at the end).
     ``manage_url``: the page where the person sees and withdraws what they share."""
 
     can_share: bool

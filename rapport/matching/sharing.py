@@ -63,10 +63,9 @@ from rapport.matching.models import FitProfile
 from rapport.matching.session import SESSION_KEY, session_answers
 
 WHAT_IS_SHARED = (
-    "your fit profile: what brings you and what you hope will change, in your own words; the "
-    "concerns you chose; what matters to you in a therapist and how much; the style you prefer; "
-    "your budget; when and how you can meet; and your city (not what did not fit with past "
-    "therapists)"
+    "what brings you and what you hope will change, in your own words; the concerns you chose; "
+    "what matters to you in a therapist and how much; the style you prefer; your budget; when "
+    "and how you can meet; and your city. Never what did not fit with past therapists"
 )
 HOW_TO_SHARE = (
     "Your fit questionnaire answers are kept only in this browser, so a therapist could not read "

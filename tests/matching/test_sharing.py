@@ -146,7 +146,7 @@ def test_a_signed_in_person_with_a_fit_profile_gets_an_unticked_box_that_says_wh
     assert 'aria-describedby="id_share_fit_profile-help"' in page
     help_text = page.split('id="id_share_fit_profile-help">', 1)[1].split("</p>", 1)[0]
     assert "in your own words" in help_text
-    assert "not what did not fit with past therapists" in help_text
+    assert "Never what did not fit with past therapists" in help_text
     assert "stop sharing at any time" in help_text
     assert reverse("matching:sharing") in page
 

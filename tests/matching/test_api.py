@@ -5,6 +5,7 @@ exposure counted once per first page, and an OpenAPI document that describes eve
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import uuid
 from typing import Any
@@ -16,6 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from rapport.care.models import EndedFor, EngagementStatus
+from rapport.core.geo import distance_km, geocode
 from rapport.directory.models import STYLE_DIMENSIONS, Concern
 from rapport.matching import ranking
 from rapport.matching.answers import ANSWER_KEYS, MisfitReason, PreferenceKey
@@ -312,12 +314,19 @@ def test_an_empty_profile_is_valid() -> None:
 # --- the ranked list -------------------------------------------------------------------------
 
 
+NEXT_CONSULTATION = dt.datetime(2099, 3, 4, 15, 30, tzinfo=dt.UTC)
+
+
 @pytest.fixture
 def toronto() -> dict[str, Any]:
     """Four therapists licensed in Ontario (the factories' default); three meet the minimal
     profile's hard constraints (fee or sliding-scale floor within CA$150, accepting)."""
     fits = make_therapist(
-        display_name="Amara Fits", concerns=["anxiety"], fee_minor=12000, offers_in_person=True
+        display_name="Amara Fits",
+        concerns=["anxiety"],
+        fee_minor=12000,
+        offers_in_person=True,
+        next_consultation_at=NEXT_CONSULTATION,
     )
     make_office(fits)
     other = make_therapist(display_name="Bo Nearby", concerns=["grief"], fee_minor=10000)
@@ -354,6 +363,11 @@ def test_the_minimal_inline_profile_answers_with_results_and_their_reasons(toron
     assert first["therapist"]["id"] == str(fits.public_id)
     assert first["therapist"]["profile_url"] == f"/therapists/{fits.public_id}/"
     assert first["therapist"]["fee"] == "CA$120"
+    assert first["next_free_consultation"] == "2099-03-04T15:30:00Z"
+    office = fits.offices.get()
+    here = geocode("Toronto, ON")
+    expected_km = distance_km(office.latitude, office.longitude, here.latitude, here.longitude)
+    assert first["distance_km"] == round(expected_km, 1)
     assert 0 <= first["score"] <= 100
     anxiety = Concern.objects.get(slug="anxiety").name
     assert anxiety in " ".join(first["reasons"])

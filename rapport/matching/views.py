@@ -204,9 +204,10 @@ def results(request: HttpRequest) -> HttpResponse:
     except FitAnswersError as error:
         # The place question shows its message at the field itself (it checks the place
         # again); any other question is named above it.
+        # Messages may travel in a cookie, so they never repeat an answer.
         step = step_of(error.field) or STEPS[0]
         if step.slug != "place":
-            messages.error(request, error.message)
+            messages.error(request, "This answer needs a change before we can list therapists.")
         return redirect("matching:question", step=step.slug)
     if listing.total and listing.page > listing.pages:
         return redirect(f"{reverse('matching:results')}?page={listing.pages}")
@@ -244,17 +245,18 @@ def relax(request: HttpRequest) -> HttpResponse:
         return redirect("matching:results")
     try:
         checked = answers_from_data(form.apply(answers.to_data()), term_slugs=terms.active_slugs())
-    except FitAnswersError as error:
-        messages.error(request, f"{error.message} Nothing was changed.")
+    except FitAnswersError:
+        messages.error(request, "That change cannot be made to your answers. Nothing was changed.")
         return redirect("matching:results")
     _keep(request, checked)
-    messages.success(request, _relaxed_sentence(form.cleaned_data["constraint"], checked))
+    messages.success(request, _relaxed_sentence(form.cleaned_data["constraint"]))
     return redirect("matching:results")
 
 
-def _relaxed_sentence(constraint: str, answers: FitAnswers) -> str:
+def _relaxed_sentence(constraint: str) -> str:
+    # Messages may travel in a cookie, so they never repeat an answer.
     if constraint == "radius":
-        return f"Now looking up to {answers.radius_km} km away."
+        return "Now looking further away."
     if constraint == "budget":
         return "Now showing therapists beyond your budget too."
     if constraint == "language":

@@ -8,7 +8,9 @@ import itertools
 import random
 
 import pytest
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
@@ -223,3 +225,18 @@ def test_a_signed_out_visitor_is_sent_to_sign_in(db):
 def test_the_page_only_reads(four):
     staff = make_user(role="staff", mfa=True)
     assert signed_in(staff).post(URL, {"days": "7"}).status_code == 405
+
+
+def test_the_page_makes_as_many_queries_for_many_therapists_as_for_few(
+    reference_data, django_assert_max_num_queries
+):
+    staff = make_user(role="staff", mfa=True)
+    client = signed_in(staff)
+    few = [make_therapist() for _ in range(3)]
+    exposure_record(therapist_ids=[t.pk for t in few[:2]], day=timezone.localdate())
+    with CaptureQueriesContext(connection) as small:
+        assert client.get(URL).status_code == 200
+    many = [make_therapist() for _ in range(30)]
+    exposure_record(therapist_ids=[t.pk for t in many[:20]], day=timezone.localdate())
+    with django_assert_max_num_queries(len(small.captured_queries)):
+        assert client.get(URL).status_code == 200

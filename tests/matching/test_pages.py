@@ -481,6 +481,24 @@ def test_exposure_is_counted_for_the_first_page_only_and_pages_go_on():
     )
 
 
+def test_what_did_not_fit_before_is_said_above_the_list():
+    _in_toronto(display_name="Anyone")
+    profile = fit_profile(did_not_fit=["too_expensive"])
+    document = main(signed_in(profile.owner).get(reverse("matching:results")))
+    section = next(
+        node
+        for node in document.find_all("section")
+        if node.find_all("h2")
+        and node.find_all("h2")[0].text() == "What you told us changed this list"
+    )
+    assert [item.text() for item in section.find_all("li")] == [
+        "Leaning towards lower fees and sliding scales, since cost got in the way."
+    ]
+    # Nothing to say: no such section.
+    other = main(Client().get(reverse("matching:results")))
+    assert "What you told us changed this list" not in other.text()
+
+
 def test_a_page_past_the_end_goes_to_the_last_page():
     for number in range(11):
         _in_toronto(display_name=f"Therapist {number:02d}")

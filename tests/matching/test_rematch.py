@@ -168,6 +168,18 @@ def test_the_ended_engagement_becomes_one_outcome_however_often_the_form_is_sent
     assert stored_reasons(engagement.client) == (MisfitReason.TOO_DIRECTIVE,)
 
 
+def test_no_taps_at_all_still_counts_the_ending_and_leads_to_the_results(reference_data):
+    engagement = misfit()
+    fit_profile(owner=engagement.client)
+
+    response = signed_in(engagement.client).post(rematch_url(engagement), {})
+
+    assert response.status_code == 302
+    assert response["Location"] == "/match/results/"
+    assert stored_reasons(engagement.client) == ()
+    assert MatchOutcome.objects.filter(engagement=engagement).count() == 1
+
+
 def test_an_unknown_reason_is_an_error_at_the_field_and_nothing_is_stored(reference_data):
     engagement = misfit()
 

@@ -304,7 +304,7 @@ class MatchOut(Schema):
     )
     unmet: list[str] = Field(description="Preferences of yours this therapist does not meet.")
     distance_km: float | None = Field(
-        description="To their nearest office, in km (1 decimal), or null without a place."
+        description="To their nearest office, in km (1 decimal); null without a place or an office."
     )
     next_free_consultation: dt.datetime | None = Field(
         description="Their next free consultation time (RFC 3339, UTC), or null when none is known."

@@ -157,7 +157,7 @@ class SharedFit:
         return residual
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class ModelState:
     """One model version, ready to rank with: the shared part and every therapist's sums.
 
@@ -548,35 +548,48 @@ def _record(
     engagement: Engagement | None = None,
 ) -> MatchOutcome:
     """Write one outcome and add it to the newest model's sums and the therapist's row, in
-    one transaction with the model's row locked (so concurrent answers add up)."""
-    with transaction.atomic():
-        model = _locked_newest_model(now)
-        # Checked again under the lock: one outcome per part and per engagement.
-        source = Q(check_in_part=part) if part is not None else Q(engagement=engagement)
-        if MatchOutcome.objects.filter(source).exists():
-            return MatchOutcome.objects.get(source)
-        outcome = MatchOutcome.objects.create(
-            check_in_part=part,
-            engagement=engagement,
-            therapist_id=therapist_id,
-            features=json.dumps(dict(zip(FEATURES, inputs.tolist(), strict=True))),
-            alliance=json.dumps(alliance),
-            recorded_at=now,
-        )
-        sums = sums_of(model)
-        residual = sums.shared.add(inputs=inputs, alliance=alliance)
-        # The wall clock, not ``now``: each process re-reads its cached state when it moves.
-        MatchModel.objects.filter(pk=model.pk).update(
-            parameters=sums.parameters(), updated_at=max(timezone.now(), model.created_at)
-        )
-        changed = TherapistEffect.objects.filter(model=model, therapist_id=therapist_id).update(
-            count=F("count") + 1, residual_sum=F("residual_sum") + residual
-        )
-        if not changed:
-            TherapistEffect.objects.create(
-                model=model, therapist_id=therapist_id, count=1, residual_sum=residual
+    one transaction with the model's row locked (so concurrent answers add up). A part or an
+    engagement that already has its outcome (the one-to-one refuses a second) keeps it and
+    nothing changes."""
+    source = Q(check_in_part=part) if part is not None else Q(engagement=engagement)
+    try:
+        with transaction.atomic():
+            model = _locked_newest_model(now)
+            outcome = MatchOutcome.objects.create(
+                check_in_part=part,
+                engagement=engagement,
+                therapist_id=therapist_id,
+                features=json.dumps(dict(zip(FEATURES, inputs.tolist(), strict=True))),
+                alliance=json.dumps(alliance),
+                recorded_at=now,
             )
+            _add_to_model(model=model, inputs=inputs, alliance=alliance, therapist_id=therapist_id)
+    except IntegrityError:
+        existing = MatchOutcome.objects.filter(source).first()
+        if existing is None:
+            raise
+        return existing
     return outcome
+
+
+def _add_to_model(
+    *, model: MatchModel, inputs: np.ndarray, alliance: float, therapist_id: int
+) -> None:
+    """One outcome into the locked model's running sums and the therapist's row: the residual
+    is taken against the shared part before this outcome joins it."""
+    sums = sums_of(model)
+    residual = sums.shared.add(inputs=inputs, alliance=alliance)
+    # The wall clock, not ``now``: each process re-reads its cached state when it moves.
+    MatchModel.objects.filter(pk=model.pk).update(
+        parameters=sums.parameters(), updated_at=max(timezone.now(), model.created_at)
+    )
+    changed = TherapistEffect.objects.filter(model=model, therapist_id=therapist_id).update(
+        count=F("count") + 1, residual_sum=F("residual_sum") + residual
+    )
+    if not changed:
+        TherapistEffect.objects.create(
+            model=model, therapist_id=therapist_id, count=1, residual_sum=residual
+        )
 
 
 def outcome_record(*, part: CheckInPart, now: dt.datetime) -> MatchOutcome | None:

@@ -89,8 +89,8 @@ AVAILABILITY_LABELS = {
 
 
 class MisfitReason(enum.StrEnum):
-    """What did not fit with a past therapist, in a few taps. Each leans the next list away
-    from it (``ranking.lean_away``); none is ever shown to a therapist."""
+    """What did not fit with a past therapist. Each leans the next list away from it; none is
+    ever shown to a therapist."""
 
     FELT_JUDGED = "felt_judged"
     TOO_DIRECTIVE = "too_directive"
@@ -191,7 +191,8 @@ def _text(data: Mapping[str, Any], name: str, limit: int) -> str:
     value = value.strip()
     if len(value) > limit:
         raise FitAnswersError(name, f"Keep this under {limit:,} characters.")
-    if "\x00" in value:
+    if "\x00" in value or any("\ud800" <= character <= "\udfff" for character in value):
+        # NUL and lone surrogates cannot be encoded for storage (PostgreSQL refuses NUL).
         raise FitAnswersError(name, "This text contains a character that cannot be stored.")
     return value
 

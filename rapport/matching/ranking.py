@@ -152,7 +152,7 @@ def _tie_breaks(ids: np.ndarray, seed: int) -> np.ndarray:
     return mixed
 
 
-_QUERY_FIELDS = {
+_QUERY_FIELDS: dict[str, str] = {
     SearchParam.PLACE: "place",
     SearchParam.RADIUS: "radius_km",
     SearchParam.MAX_FEE: "budget_per_session",
@@ -444,7 +444,8 @@ def _labels(
 ) -> tuple[list[str], list[str]]:
     """(labels of the slugs the row has, labels of those it lacks), in the person's order."""
     columns = index.taxonomies[taxonomy]
-    had, lacked = [], []
+    had: list[str] = []
+    lacked: list[str] = []
     for slug in slugs:
         column = columns.column_of.get(slug)
         if column is None:

@@ -43,7 +43,7 @@ def test_degrees_follow_the_hand_table() -> None:
         style_direction=5,
     )
     a.lived_experiences.set(LivedExperience.objects.filter(slug="immigration"))
-    a.faiths.set(Faith.objects.filter(slug__in=[Faith.objects.first().slug]))
+    a.faiths.set(Faith.objects.filter(slug__in=[Faith.objects.order_by("pk")[0].slug]))
     b = make_therapist(
         concerns=["depression"],
         languages=["fr"],
@@ -160,7 +160,7 @@ def test_leaning_away_moves_the_style_target(reason, dimension, start, expected)
 def test_leaning_away_from_cost_schedule_and_background() -> None:
     answers = FitAnswers(
         preferences={
-            "faith": Preference(Weight.NICE_TO_HAVE, (Faith.objects.first().slug,)),
+            "faith": Preference(Weight.NICE_TO_HAVE, (Faith.objects.order_by("pk")[0].slug,)),
             "gender": Preference(Weight.IMPORTANT, ("woman",)),
         },
         did_not_fit=(

@@ -579,3 +579,15 @@ def test_forgetting_removes_only_that_persons_outcomes(pair, django_capture_on_c
     kept = MatchOutcome.objects.get().check_in_part
     assert kept is not None
     assert kept.check_in.engagement_id == other.pk
+
+
+@pytest.mark.django_db
+def test_a_retrain_with_no_outcomes_is_the_prior():
+    model = learning.model_retrain(now=timezone.now())
+    assert (model.version, model.trained_on) == (1, 0)
+    assert model.parameters["mean"] == learning.MEAN_PRIOR
+    assert model.parameters["noise_variance"] == learning.NOISE_VARIANCE_PRIOR
+    assert model.parameters["effect_variance"] == learning.EFFECT_VARIANCE_PRIOR
+    state = learning.current_model()
+    assert state.version == 1
+    assert np.all(state.coefficients == 0)

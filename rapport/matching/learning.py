@@ -90,8 +90,9 @@ EFFECT_VARIANCE_FLOOR = 1e-4
 # An engagement the client ended as not the right fit: a poor early outcome for that pair,
 # about where the fit check's "Not a fit yet" band sits on the 0–1 scale.
 MISFIT_ALLIANCE = 0.2
-# Per-id lookup tables up to this id (two float arrays of 8 bytes per id: 160 MB at most).
-MAX_TABLE_ID = 10_000_000
+# Per-id lookup tables up to this id (two float arrays of 8 bytes per id: 32 MB at most);
+# past it the draws search the sorted ids instead (a few milliseconds more).
+MAX_TABLE_ID = 2_000_000
 
 
 # --- the maths, in memory ------------------------------------------------------------------

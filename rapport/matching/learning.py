@@ -53,6 +53,7 @@ import json
 import logging
 import math
 import threading
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -465,7 +466,11 @@ EARLY_PARTS = Q(purpose=Purpose.FIT) | Q(
 
 _cache_lock = threading.Lock()
 # (the newest model's (version, updated_at), or None without one; its state)
-_cached: tuple[tuple[int, dt.datetime] | None, ModelState] | None = None
+_cached: tuple[tuple[int, dt.datetime] | None, ModelState, float] | None = None
+# Answers move the newest version's sums all the time; re-reading every therapist's effect after
+# each one would make some ranking request pay for it every time. A new version (a retrain) is
+# read at once; newer sums of the same version at most this often per process.
+MODEL_MAX_AGE_SECONDS = 60.0
 
 
 def is_early_part(part: CheckInPart) -> bool:
@@ -729,20 +734,30 @@ def outcomes_backfill(*, now: dt.datetime) -> int:
 
 def current_model() -> ModelState:
     """The newest model version as ranking reads it, cached in this process: one query (the
-    newest row's version and update time) decides whether to read it again, so every process
-    follows each answer. With no version yet: the priors (version 0)."""
+    newest row's version and update time) decides whether to read it again. A new version is
+    read at once; answers recorded under the same version are followed within
+    ``MODEL_MAX_AGE_SECONDS``. With no version yet: the priors (version 0)."""
     global _cached
     stamp = MatchModel.objects.order_by("-version").values_list("version", "updated_at").first()
     key = (stamp[0], stamp[1]) if stamp is not None else None
+
+    def fresh(cached: tuple[tuple[int, dt.datetime] | None, ModelState, float] | None) -> bool:
+        if cached is None:
+            return False
+        if cached[0] == key:
+            return True
+        same_version = cached[0] is not None and key is not None and cached[0][0] == key[0]
+        return same_version and time.monotonic() - cached[2] < MODEL_MAX_AGE_SECONDS
+
     cached = _cached
-    if cached is not None and cached[0] == key:
+    if cached is not None and fresh(cached):
         return cached[1]
     with _cache_lock:
         cached = _cached
-        if cached is not None and cached[0] == key:
+        if cached is not None and fresh(cached):
             return cached[1]
         state = prior_state() if stamp is None else _state_of_version(stamp[0])
-        _cached = (key, state)
+        _cached = (key, state, time.monotonic())
     return state
 
 

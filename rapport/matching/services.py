@@ -36,9 +36,14 @@ def fit_profile_save(
 
 
 def fit_profile_delete(*, profile: FitProfile) -> None:
-    """Remove the profile and every answer in it. Consultations it was shared with keep only
-    the fact that the person had chosen to share (there is nothing left to show)."""
-    profile.delete()
+    """Remove the profile and every answer in it, and the learned model's outcomes that were
+    built from it (their features say which preferences were chosen); the model's running sums
+    keep those contributions, with no identity, until the next retrain. Consultations it was
+    shared with keep only the fact that the person had chosen to share (nothing is left to
+    show)."""
+    with transaction.atomic():
+        learning.outcomes_forget(user=profile.owner)
+        profile.delete()
 
 
 def exposure_record(*, therapist_ids: Iterable[int], day: dt.date) -> None:

@@ -382,7 +382,9 @@ def test_the_fit_check_and_an_early_alliance_answer_each_become_one_encrypted_ou
     assert model.parameters["sum_y"] == pytest.approx(FIT_ON_0_TO_1 + ALLIANCE_ON_0_TO_1)
     effect.refresh_from_db()
     assert effect.count == 2
-    # The ranking's next read follows the answer.
+    # The ranking's next read follows the answer (at once in a process with no cached state;
+    # within MODEL_MAX_AGE_SECONDS in one that has it).
+    learning.model_cache_clear()
     assert learning.current_model().effect_counts.tolist() == [2]
     # Recording the same part again changes nothing.
     assert learning.outcome_record(part=second.check_in_part, now=timezone.now()) == second
@@ -591,3 +593,46 @@ def test_a_retrain_with_no_outcomes_is_the_prior():
     state = learning.current_model()
     assert state.version == 1
     assert np.all(state.coefficients == 0)
+
+
+def test_deleting_the_fit_profile_removes_the_outcomes_built_from_it(
+    pair, django_capture_on_commit_callbacks
+):
+    from rapport.matching import services
+
+    engagement = pair
+    _answer(engagement, {"fit": FIT, "progress": PROGRESS}, django_capture_on_commit_callbacks)
+    other = make_engagement(
+        client=fit_profile(concerns=["anxiety"]).owner, therapist=engagement.therapist
+    )
+    _answer(other, {"fit": FIT, "progress": PROGRESS}, django_capture_on_commit_callbacks)
+    assert MatchOutcome.objects.count() == 2
+    services.fit_profile_delete(profile=engagement.client.fit_profile)
+    kept = MatchOutcome.objects.get().check_in_part
+    assert kept is not None
+    assert kept.check_in.engagement_id == other.pk
+    # The care data itself stays: only what matching derived from the profile goes.
+    assert engagement.check_ins.count() >= 1
+
+
+def test_answers_under_the_same_version_are_followed_within_the_max_age(
+    pair, django_capture_on_commit_callbacks, monkeypatch
+):
+    _answer(pair, {"fit": FIT, "progress": PROGRESS}, django_capture_on_commit_callbacks)
+    first = learning.current_model()
+    other = make_engagement(
+        client=fit_profile(concerns=["anxiety"]).owner, therapist=pair.therapist
+    )
+    _answer(other, {"fit": FIT, "progress": PROGRESS}, django_capture_on_commit_callbacks)
+    # Same version, newer sums: the cached state is kept while young...
+    assert learning.current_model() is first
+    # ... and read again once older than the limit.
+    monkeypatch.setattr(learning, "MODEL_MAX_AGE_SECONDS", 0.0)
+    newer = learning.current_model()
+    assert newer is not first
+    assert newer.version == first.version
+    assert int(newer.effect_counts.sum()) == int(first.effect_counts.sum()) + 1
+    # A retrain (a new version) is read at once, whatever the age.
+    monkeypatch.setattr(learning, "MODEL_MAX_AGE_SECONDS", 3600.0)
+    learning.model_retrain(now=timezone.now())
+    assert learning.current_model().version == newer.version + 1

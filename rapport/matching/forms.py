@@ -34,6 +34,7 @@ from rapport.directory.search.contract import (
     DELIVERY_VIDEO,
     MAX_RADIUS_KM,
 )
+from rapport.matching import ranking
 from rapport.matching.answers import (
     AVAILABILITY_LABELS,
     MAX_BUDGET,
@@ -41,6 +42,7 @@ from rapport.matching.answers import (
     MAX_PLACE_LENGTH,
     MAX_SESSIONS,
     MAX_STORY_LENGTH,
+    FitAnswers,
     FitAnswersError,
     PreferenceKey,
     Weight,
@@ -525,11 +527,6 @@ def step_of(answer_field: str) -> Step | None:
 # --- "nobody meets everything": one hard constraint loosened --------------------------------
 
 
-def wider_radius_km(radius_km: float) -> float:
-    """The radius the ranking's "look further" advice names (``ranking._relaxations``)."""
-    return min(MAX_RADIUS_KM, max(100.0, radius_km * 4))
-
-
 class RelaxForm(forms.Form):
     """Which hard constraint to loosen (a button on the results page)."""
 
@@ -542,17 +539,5 @@ class RelaxForm(forms.Form):
         ]
     )
 
-    def apply(self, document: Mapping[str, Any]) -> Document:
-        updated = copy.deepcopy(dict(document))
-        constraint = self.cleaned_data["constraint"]
-        if constraint == "radius":
-            current = updated.get("radius_km")
-            radius = float(current) if current is not None else DEFAULT_RADIUS_KM
-            updated["radius_km"] = int(wider_radius_km(radius))
-        elif constraint == "budget":
-            updated["budget_per_session"] = None
-        elif constraint == "language":
-            updated["language_required"] = False
-        elif constraint == "delivery":
-            updated["delivery"] = []
-        return updated
+    def apply(self, answers: FitAnswers) -> FitAnswers:
+        return ranking.relaxed(answers, self.cleaned_data["constraint"])

@@ -36,6 +36,7 @@ from rapport.core.geo import PlaceNotFound, geocode
 from rapport.directory.cards import ResultCard, result_cards_by_id
 from rapport.directory.models import STYLE_DIMENSIONS, GenderCategory
 from rapport.directory.search.contract import (
+    DEFAULT_RADIUS_KM,
     DELIVERY_IN_PERSON,
     MAX_RADIUS_KM,
     SearchParam,
@@ -597,7 +598,7 @@ def _relaxations(
     query = scored_.query
     if query.has_location:
         if query.radius_km < MAX_RADIUS_KM:
-            wider = min(MAX_RADIUS_KM, max(100.0, query.radius_km * 4))
+            wider = wider_radius_km(query.radius_km)
             relaxed = filter_rows(replace(query, radius_km=wider), now=now, index=index)
             options.append(
                 Relaxation(
@@ -616,6 +617,28 @@ def _relaxations(
     options = [option for option in options if option.adds > 0]
     options.sort(key=lambda option: -option.adds)
     return tuple(options)
+
+
+RELAX_CONSTRAINTS = ("radius", "budget", "language", "delivery")
+
+
+def wider_radius_km(radius_km: float) -> float:
+    """How far "look further away" looks: four times as far, at least 100 km."""
+    return min(MAX_RADIUS_KM, max(100.0, radius_km * 4))
+
+
+def relaxed(answers: FitAnswers, constraint: str) -> FitAnswers:
+    """The answers with one hard constraint loosened, as a ``Relaxation`` advises."""
+    if constraint == "radius":
+        radius = answers.radius_km if answers.radius_km is not None else DEFAULT_RADIUS_KM
+        return replace(answers, radius_km=int(wider_radius_km(float(radius))))
+    if constraint == "budget":
+        return replace(answers, budget_per_session=None)
+    if constraint == "language":
+        return replace(answers, language_required=False)
+    if constraint == "delivery":
+        return replace(answers, delivery=())
+    raise ValueError(f"Not a constraint that can be loosened: {constraint!r}")
 
 
 def rank(

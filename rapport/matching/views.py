@@ -244,7 +244,8 @@ def relax(request: HttpRequest) -> HttpResponse:
         messages.error(request, "That change is not one we can make. Nothing was changed.")
         return redirect("matching:results")
     try:
-        checked = answers_from_data(form.apply(answers.to_data()), term_slugs=terms.active_slugs())
+        # Loosened, then checked like any answer (a retired term must not slip back in).
+        checked = answers_from_data(form.apply(answers).to_data(), term_slugs=terms.active_slugs())
     except FitAnswersError:
         messages.error(request, "That change cannot be made to your answers. Nothing was changed.")
         return redirect("matching:results")

@@ -216,3 +216,28 @@ def test_availability_windows_are_read_in_the_persons_zone_across_a_dst_change()
     # Too far ahead, or already past: never counts.
     late = ranking._in_windows(starts, list(Availability), zone, now_us, 2)
     assert late.tolist() == [False, False, False]
+
+
+def test_each_relaxation_loosens_exactly_its_own_constraint() -> None:
+    answers = FitAnswers(
+        place="Toronto, ON",
+        radius_km=30,
+        budget_per_session=90,
+        delivery=("in_person",),
+        preferences={"language": Preference(Weight.IMPORTANT, ("pa",))},
+        language_required=True,
+        concerns=("anxiety",),
+    )
+    assert ranking.relaxed(answers, "radius").radius_km == 120  # 4 × 30
+    assert ranking.relaxed(FitAnswers(), "radius").radius_km == 100  # 4 × 25, at least 100
+    assert ranking.relaxed(FitAnswers(radius_km=300), "radius").radius_km == 500  # the most
+    assert ranking.relaxed(answers, "budget").budget_per_session is None
+    assert ranking.relaxed(answers, "language").language_required is False
+    assert ranking.relaxed(answers, "language").preference("language").values == ("pa",)
+    assert ranking.relaxed(answers, "delivery").delivery == ()
+    for constraint in ranking.RELAX_CONSTRAINTS:
+        loosened = ranking.relaxed(answers, constraint)
+        assert loosened.concerns == answers.concerns
+        assert loosened.place == answers.place
+    with pytest.raises(ValueError, match="accepting"):
+        ranking.relaxed(answers, "accepting")

@@ -5,7 +5,7 @@ Hard constraints are the search's own filters (``directory.search.engine.query.f
 on a ``SearchQuery`` built from the answers (``constraints_query``): the place (licensed in the
 person's province or state for video and phone, an office within the radius for in person),
 accepting new clients, a budget that the fee or the sliding-scale floor reaches, and required
-languages (each one, as the search's language filter). Everyone past them is scored:
+languages (at least one of them). Everyone past them is scored:
 
     score = preference score + LEARNED_WEIGHT × (predicted early alliance − its mean)
 
@@ -157,7 +157,6 @@ _QUERY_FIELDS: dict[str, str] = {
     SearchParam.PLACE: "place",
     SearchParam.RADIUS: "radius_km",
     SearchParam.MAX_FEE: "budget_per_session",
-    SearchParam.LANGUAGE: "preferences.language.values",
     SearchParam.DELIVERY: "delivery",
 }
 
@@ -178,12 +177,16 @@ def constraints_query(
     if answers.budget_per_session is not None:
         params[SearchParam.MAX_FEE] = [str(answers.budget_per_session)]
         params[SearchParam.SLIDING_SCALE] = ["1"]
-    if answers.language_required:
-        params[SearchParam.LANGUAGE] = list(answers.preference(PreferenceKey.LANGUAGE).values)
     try:
-        return parse_search_query(params, page_size=DEFAULT_PAGE_SIZE, index=index)
+        query = parse_search_query(params, page_size=DEFAULT_PAGE_SIZE, index=index)
     except SearchQueryError as error:
         raise FitAnswersError(_QUERY_FIELDS.get(error.field, error.field), error.message) from None
+    if answers.language_required:
+        # Required languages: the therapist speaks at least one (the search's language filter,
+        # in its any-of form; the answers' validator has already checked the slugs).
+        required = answers.preference(PreferenceKey.LANGUAGE).values
+        query = replace(query, any_languages=frozenset(required))
+    return query
 
 
 def _with_style(

@@ -113,13 +113,14 @@ def test_the_hard_constraints_are_the_searchs_own_query() -> None:
     assert query.delivery == frozenset({"in_person", "video"})
     assert query.max_fee_minor == 12000
     assert query.sliding_scale is True
-    assert query.languages == frozenset({"pa"})
+    assert query.languages == frozenset()
+    assert query.any_languages == frozenset({"pa"})
     assert query.concerns == frozenset()
     assert query.accepting_only is True
     preferred_only = ranking.constraints_query(
         FitAnswers(preferences={"language": Preference(Weight.IMPORTANT, ("pa",))}), index=index
     )
-    assert preferred_only.languages == frozenset()
+    assert preferred_only.any_languages == frozenset()
     assert not preferred_only.has_location
 
 

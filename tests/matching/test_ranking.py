@@ -3,6 +3,7 @@ and a brute-force oracle written apart from the engine, reasons, ties, relaxatio
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import random
 
@@ -301,3 +302,26 @@ def test_the_learned_part_moves_a_therapist_with_strong_early_alliance_up(
     assert by_id[good.pk].learned > 0
     assert plain.pk in by_id
     assert engine.current_index().size == 2
+
+
+def test_required_languages_mean_at_least_one_of_them(no_learning: None) -> None:
+    make_therapist(display_name="Punjabi", languages=["pa"])
+    make_therapist(display_name="French", languages=["fr"])
+    make_therapist(display_name="Both", languages=["pa", "fr"])
+    make_therapist(display_name="English", languages=["en"])
+    answers = FitAnswers(
+        preferences={"language": Preference(Weight.IMPORTANT, ("pa", "fr"))},
+        language_required=True,
+    )
+    result = _rank(answers)
+    assert sorted(_names(result)) == ["Both", "French", "Punjabi"]
+    # The search page's own language filter is unchanged: every chosen language.
+    index = engine.current_index()
+    query = ranking.constraints_query(answers, index=index)
+    both = engine.search(
+        dataclasses.replace(query, any_languages=frozenset(), languages=frozenset({"pa", "fr"})),
+        now=timezone.now(),
+    )
+    assert [hit.therapist_id for hit in both.hits] == [
+        TherapistProfile.objects.get(display_name="Both").pk
+    ]

@@ -140,6 +140,8 @@ class SearchQuery:
     modalities: frozenset[str] = frozenset()
     populations: frozenset[str] = frozenset()
     languages: frozenset[str] = frozenset()
+    # The matcher's required languages: at least one of them (the search page never sets it).
+    any_languages: frozenset[str] = frozenset()
     genders: frozenset[str] = frozenset()  # any of (a person picks the genders they'd see)
     lived_experiences: frozenset[str] = frozenset()
     faiths: frozenset[str] = frozenset()  # any of

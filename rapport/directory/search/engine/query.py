@@ -71,6 +71,10 @@ def filter_rows(query: SearchQuery, *, now: dt.datetime, index: SearchIndex) -> 
     masks.by_filter[SearchParam.ACCEPTING] = index.accepting if query.accepting_only else None
     for key, attribute, _, _ in ALL_OF_TAXONOMIES:
         masks.by_filter[key] = index.taxonomies[key].all_of(getattr(query, attribute))
+    if query.any_languages:
+        speaks_one = index.taxonomies[SearchParam.LANGUAGE].any_of(query.any_languages)
+        every = masks.by_filter[SearchParam.LANGUAGE]
+        masks.by_filter[SearchParam.LANGUAGE] = speaks_one if every is None else every & speaks_one
     masks.by_filter[SearchParam.FAITH] = index.taxonomies[SearchParam.FAITH].any_of(query.faiths)
     masks.by_filter[SearchParam.GENDER] = code_mask(
         index.gender, index.gender_values, query.genders

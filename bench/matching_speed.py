@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/matching_speed.py [--therapists 100000] [--requests 1000]
     scripts/with-postgres .venv/bin/python bench/matching_speed.py --use-database-url
+    .venv/bin/python bench/matching_speed.py --folder var/bench-100k   # keep and reuse the seeding
 
 Seeds a throwaway database (a fresh SQLite file in a temporary folder by default;
 --use-database-url uses the database DATABASE_URL names instead) as bench/search_speed.py does,
@@ -318,10 +319,16 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2, help="gunicorn worker processes")
     parser.add_argument("--runs", type=int, default=300, help="in-process calls of each")
     parser.add_argument("--use-database-url", action="store_true")
+    parser.add_argument(
+        "--folder",
+        help="keep the SQLite database in this folder, and reuse it when it is already seeded "
+        "with --therapists and --seed (for repeated runs); a temporary one by default",
+    )
     arguments = parser.parse_args()
     database_url = database_url_option(parser, arguments)
 
-    with tempfile.TemporaryDirectory(prefix="rapport-bench-") as folder_name:
+    with tempfile.TemporaryDirectory(prefix="rapport-bench-") as temporary:
+        folder_name = arguments.folder or temporary
         folder = Path(folder_name)
         environment = prepared_environment(
             folder=folder_name,

@@ -84,6 +84,8 @@ bench: install
 	$(BIN)/python bench/matching_simulation.py
 	$(BIN)/python bench/matching_speed.py
 	scripts/with-postgres $(BIN)/python bench/matching_speed.py --use-database-url
+	$(BIN)/python bench/matching_update_speed.py
+	scripts/with-postgres $(BIN)/python bench/matching_update_speed.py --use-database-url
 
 clean:
 	rm -rf $(VENV) var/rapport.sqlite3* .pytest_cache .mypy_cache .ruff_cache

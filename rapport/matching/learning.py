@@ -70,6 +70,7 @@ from rapport.care.hooks import register_check_in_answered_hook
 from rapport.care.instruments.model import Direction
 from rapport.care.models import CheckIn, CheckInPart, CheckInStatus, EndedFor, Engagement, Purpose
 from rapport.care.signals import EARLY_SESSIONS
+from rapport.core.housekeeping import register_housekeeping_step
 from rapport.core.privacy import iso_or_none, register_export_section
 from rapport.directory.search.engine import SearchIndex, current_index
 from rapport.matching import features, terms
@@ -705,6 +706,25 @@ def model_retrain(*, now: dt.datetime) -> MatchModel:
     return model
 
 
+RETRAIN_EVERY = dt.timedelta(hours=24)
+
+
+def model_retrain_if_due(*, now: dt.datetime) -> int:
+    """The housekeeping step: retrain once a day when answers were added since the last
+    retrain (a refit learns faster than the per-answer sums, which keep the prior variances:
+    docs/matching.md). Safe from several machines at once: the newest version stays locked while
+    deciding, so a second machine finds the fresh version and does nothing. Returns 1 when it
+    retrained, else 0."""
+    with transaction.atomic():
+        newest = MatchModel.objects.select_for_update().order_by("-version").first()
+        if newest is None or now - newest.created_at < RETRAIN_EVERY:
+            return 0
+        if int(newest.parameters.get("count", 0)) <= newest.trained_on:
+            return 0  # nothing answered since
+        model_retrain(now=now)
+    return 1
+
+
 def outcomes_backfill(*, now: dt.datetime) -> int:
     """Record the outcomes missing so far (answers given before the client had a fit profile,
     or before matching existed: the demo's histories): every answered early part without one,
@@ -845,4 +865,7 @@ def register() -> None:
     (``care.services.client_engagements_erase`` deletes them, and outcomes cascade with the
     check-in parts and engagements they came from)."""
     register_check_in_answered_hook("matching_learning", _check_in_answered)
+    register_housekeeping_step(
+        "matching models retrained", lambda now: model_retrain_if_due(now=now)
+    )
     register_export_section("match_outcomes", outcomes_export)

@@ -636,3 +636,25 @@ def test_answers_under_the_same_version_are_followed_within_the_max_age(
     monkeypatch.setattr(learning, "MODEL_MAX_AGE_SECONDS", 3600.0)
     learning.model_retrain(now=timezone.now())
     assert learning.current_model().version == newer.version + 1
+
+
+def test_housekeeping_retrains_once_a_day_only_when_answers_came_since(
+    pair, django_capture_on_commit_callbacks
+):
+    from rapport.core.housekeeping import housekeeping_steps
+
+    assert "matching models retrained" in dict(housekeeping_steps())
+    start = timezone.now()
+    assert learning.model_retrain_if_due(now=start) == 0  # no model yet: nothing to do
+    _answer(pair, {"fit": FIT, "progress": PROGRESS}, django_capture_on_commit_callbacks)
+    first = MatchModel.objects.get()
+    # Version 1 was made by that answer just now: not a day old yet.
+    assert learning.model_retrain_if_due(now=start + dt.timedelta(hours=23)) == 0
+    assert learning.model_retrain_if_due(now=start + dt.timedelta(hours=25)) == 1
+    retrained = MatchModel.objects.order_by("-version").first()
+    assert retrained is not None
+    assert retrained.version == first.version + 1
+    assert retrained.trained_on == 1
+    # A day later with no answer since: nothing to learn, nothing done.
+    assert learning.model_retrain_if_due(now=start + dt.timedelta(hours=50)) == 0
+    assert MatchModel.objects.count() == 2

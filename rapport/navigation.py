@@ -89,7 +89,7 @@ class HeaderLinks:
 
     @property
     def find_match(self) -> str:
-        """"Find my match": for pages of apps below matching (the home page is the
+        """The "Find my match" link, for pages of apps below matching (the home page is the
         directory's), whose templates may not name matching's URLs themselves."""
         return reverse("matching:start")
 

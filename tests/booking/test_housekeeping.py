@@ -262,4 +262,5 @@ def test_every_apps_steps_are_registered_in_order():
         "abandoned video uploads removed",
         "stuck videos queued again",
         "check-in requests expired",
+        "matching models retrained",
     ]

@@ -20,18 +20,9 @@ from django import forms
 from rapport.core.forms import AccessibleForm
 from rapport.directory.models import (
     STYLE_DIMENSIONS,
-    Concern,
-    Faith,
-    GenderCategory,
-    Language,
-    LivedExperience,
-    Population,
 )
 from rapport.directory.search.contract import (
     DEFAULT_RADIUS_KM,
-    DELIVERY_IN_PERSON,
-    DELIVERY_PHONE,
-    DELIVERY_VIDEO,
     MAX_RADIUS_KM,
 )
 from rapport.matching import ranking
@@ -47,45 +38,16 @@ from rapport.matching.answers import (
     PreferenceKey,
     Weight,
 )
+from rapport.matching.words import (
+    DELIVERY_LABELS,
+    GENDER_CHOICES,
+    TAXONOMY_MODELS,
+    style_choices,
+)
 
 Document = dict[str, Any]
 
 WEIGHT_CHOICES = [(str(int(weight)), weight.label) for weight in Weight]
-DELIVERY_LABELS = {
-    DELIVERY_IN_PERSON: "In person, at an office",
-    DELIVERY_VIDEO: "By video",
-    DELIVERY_PHONE: "By phone",
-}
-GENDER_CHOICES = [
-    (value, label) for value, label in GenderCategory.choices if value != GenderCategory.UNDISCLOSED
-]
-TAXONOMY_MODELS = {
-    "concern": Concern,
-    "language": Language,
-    "faith": Faith,
-    "lived_experience": LivedExperience,
-    "population": Population,
-}
-
-
-def style_choices(low: str, high: str) -> list[tuple[str, str]]:
-    """Five points between two poles, each in words (never a bare number), and no preference."""
-    return [
-        ("", "No preference"),
-        ("1", low),
-        ("2", f"Leaning towards “{low.lower()}”"),
-        ("3", "In between"),
-        ("4", f"Leaning towards “{high.lower()}”"),
-        ("5", high),
-    ]
-
-
-def style_label(dimension: str, placement: int) -> str:
-    """A placement in the same words the style question offers."""
-    for name, low, high in STYLE_DIMENSIONS:
-        if name == dimension:
-            return dict(style_choices(low, high)).get(str(placement), str(placement))
-    return str(placement)
 
 
 def _number_or_raw(value: str) -> int | str:

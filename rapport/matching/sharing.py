@@ -23,7 +23,6 @@ from __future__ import annotations
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
 from django.contrib.auth.models import AnonymousUser
 from django.db import transaction
@@ -43,17 +42,13 @@ from rapport.booking.models import ACTIVE_STATUSES, Appointment
 from rapport.core.geo import PlaceNotFound, geocode
 from rapport.core.money import format_money
 from rapport.directory.models import (
-    STYLE_DIMENSIONS,
-    Concern,
-    Faith,
     GenderCategory,
-    Language,
-    LivedExperience,
-    Population,
 )
 from rapport.matching import services
 from rapport.matching.answers import (
     AVAILABILITY_LABELS,
+    PREFERENCE_TAXONOMY,
+    STYLE_FIELDS,
     Availability,
     FitAnswers,
     PreferenceKey,
@@ -61,6 +56,7 @@ from rapport.matching.answers import (
 )
 from rapport.matching.models import FitProfile
 from rapport.matching.session import SESSION_KEY, session_answers
+from rapport.matching.words import DELIVERY_LABELS, style_label, term_names
 
 WHAT_IS_SHARED = (
     "what brings you and what you hope will change, in your own words; the concerns you chose; "
@@ -74,7 +70,6 @@ HOW_TO_SHARE = (
 LINK_LABEL = "Fit profile shared"
 AUDIT_REASON = "fit profile shared at booking"
 
-DELIVERY_LABELS = {"in_person": "In person", "video": "By video", "phone": "By phone"}
 PREFERENCE_LABELS = {
     PreferenceKey.GENDER: "Therapist's gender",
     PreferenceKey.LIVED_EXPERIENCE: "Shared identity or lived experience",
@@ -82,12 +77,6 @@ PREFERENCE_LABELS = {
     PreferenceKey.FAITH: "Faith",
     PreferenceKey.POPULATION: "Experience with",
     PreferenceKey.LGBTQ2S_AFFIRMING: "LGBTQ2S+ affirming",
-}
-_PREFERENCE_TERMS: dict[str, Any] = {
-    PreferenceKey.LIVED_EXPERIENCE: LivedExperience,
-    PreferenceKey.LANGUAGE: Language,
-    PreferenceKey.FAITH: Faith,
-    PreferenceKey.POPULATION: Population,
 }
 
 
@@ -207,25 +196,6 @@ class Part:
     items: list[str] = field(default_factory=list)
 
 
-def _names(model: Any, slugs: Sequence[str]) -> list[str]:
-    """Taxonomy names in the order the person chose them."""
-    if not slugs:
-        return []
-    by_slug = dict(model.objects.filter(slug__in=slugs).values_list("slug", "name"))
-    return [by_slug[slug] for slug in slugs if slug in by_slug]
-
-
-def _style_words(low: str, high: str, placement: int) -> str:
-    words = {
-        1: low,
-        2: f"More {low.lower()} than {high.lower()}",
-        3: f"Between {low.lower()} and {high.lower()}",
-        4: f"More {high.lower()} than {low.lower()}",
-        5: high,
-    }
-    return words[placement]
-
-
 def _city(place: str) -> str:
     """The city (or province or state) the person named, as the geocoder knows it: never a
     street or anything else typed before it."""
@@ -241,7 +211,7 @@ def shared_profile_in_words(answers: FitAnswers, *, currency: str) -> list[Part]
     """What the therapist reads, as headed parts; parts the person left empty are left out.
     ``did_not_fit`` and the search radius are never part of it."""
     parts: list[Part] = []
-    concerns = _names(Concern, answers.concerns)
+    concerns = term_names("concern", answers.concerns)
     if answers.story or concerns:
         parts.append(
             Part(
@@ -263,7 +233,7 @@ def shared_profile_in_words(answers: FitAnswers, *, currency: str) -> list[Part]
         elif key == PreferenceKey.LGBTQ2S_AFFIRMING:
             values = []
         else:
-            values = _names(_PREFERENCE_TERMS[key], preference.values)
+            values = term_names(PREFERENCE_TAXONOMY[key], preference.values)
         line = f"{label}: {', '.join(values)}" if values else label
         line += f" ({preference.weight.label.lower()})"
         if key == PreferenceKey.LANGUAGE and answers.language_required:
@@ -272,9 +242,7 @@ def shared_profile_in_words(answers: FitAnswers, *, currency: str) -> list[Part]
     if preferences:
         parts.append(Part(heading="What matters to them in a therapist", items=preferences))
     style = [
-        _style_words(low, high, answers.style[name])
-        for name, low, high in STYLE_DIMENSIONS
-        if name in answers.style
+        style_label(name, answers.style[name]) for name in STYLE_FIELDS if name in answers.style
     ]
     if style:
         style.append(f"How much style matters: {answers.style_weight.label.lower()}")

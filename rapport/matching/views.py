@@ -33,8 +33,6 @@ from rapport.matching.answers import (
     answers_from_data,
 )
 from rapport.matching.forms import (
-    DELIVERY_LABELS,
-    GENDER_CHOICES,
     STEP_BY_SLUG,
     STEP_NUMBER,
     STEPS,
@@ -43,11 +41,10 @@ from rapport.matching.forms import (
     Step,
     StepForm,
     step_of,
-    style_label,
-    term_choices,
 )
 from rapport.matching.models import FitProfile
 from rapport.matching.session import SESSION_KEY, session_answers
+from rapport.matching.words import DELIVERY_LABELS, GENDER_CHOICES, style_label, term_names
 
 MAX_PAGE = 1000
 
@@ -268,11 +265,6 @@ def _relaxed_sentence(constraint: str) -> str:
 # --- the fit profile --------------------------------------------------------------------------
 
 
-def _names(taxonomy: str, slugs: tuple[str, ...]) -> list[str]:
-    known = dict(term_choices(taxonomy, frozenset(slugs)))
-    return [known.get(slug, slug) for slug in slugs]
-
-
 def answers_in_words(answers: FitAnswers) -> list[dict[str, Any]]:
     """Each question's answer as sentences, with the step that changes it."""
     nothing = "Skipped"
@@ -287,7 +279,7 @@ def answers_in_words(answers: FitAnswers) -> list[dict[str, Any]]:
             }
         )
 
-    concerns = _names("concern", answers.concerns)
+    concerns = term_names("concern", answers.concerns)
     row("story", [answers.story, f"Concerns: {', '.join(concerns)}" if concerns else ""])
     row("hopes", [answers.hopes])
     genders = dict(GENDER_CHOICES)
@@ -303,7 +295,7 @@ def answers_in_words(answers: FitAnswers) -> list[dict[str, Any]]:
         if key == PreferenceKey.GENDER:
             values = [genders.get(value, value) for value in preference.values]
         elif key in PREFERENCE_TAXONOMY:
-            values = _names(PREFERENCE_TAXONOMY[key], preference.values)
+            values = term_names(PREFERENCE_TAXONOMY[key], preference.values)
         else:
             values = []
         lines = [", ".join(values)] if values else []

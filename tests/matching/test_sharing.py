@@ -281,7 +281,7 @@ def test_the_therapist_reads_the_shared_profile_in_words_and_the_read_is_audited
         "Language: Punjabi (very important), required",
         "LGBTQ2S+ affirming (important)",
         "Structured",
-        "More challenging than gentle",
+        "Leaning towards “challenging”",
         "Up to CA$120 a session",
         "About 8 sessions",
         "Weekday evenings",

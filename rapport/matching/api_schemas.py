@@ -10,6 +10,7 @@ answer field, preference and style dimension is here, and every property has a d
 from __future__ import annotations
 
 import datetime as dt
+import enum
 import uuid
 from typing import Any
 
@@ -33,13 +34,20 @@ from rapport.matching.answers import (
     MisfitReason,
     Weight,
 )
-from rapport.matching.ranking import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
+from rapport.matching.ranking import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, RELAX_CONSTRAINTS
 
 MAX_PAGE = 10_000
 
+# The OpenAPI document has one namespace of schema names for every app: names that say whose
+# they are, not "Weight" or "Availability" (the values are answers.py's own).
+PreferenceWeight = enum.IntEnum(  # type: ignore[misc]
+    "PreferenceWeight", {weight.name: int(weight) for weight in Weight}
+)
+MeetingTime = enum.StrEnum(  # type: ignore[misc]
+    "MeetingTime", {time.name: time.value for time in Availability}
+)
+
 GENDER_VALUES = [value for value in GenderCategory.values if value != GenderCategory.UNDISCLOSED]
-# What each relaxable hard constraint is called in a "relax" answer (ranking.Relaxation).
-RELAX_CONSTRAINTS = ("radius", "budget", "language", "delivery", "accepting")
 
 
 def _listing(labels: dict[Any, str]) -> str:
@@ -53,7 +61,7 @@ WEIGHT_WORDS = "; ".join(
 
 def _weight_field(what: str) -> Any:
     return Field(
-        Weight.IMPORTANT,
+        int(Weight.IMPORTANT),
         description=f"How much {what} matters: {WEIGHT_WORDS}. Default 2.",
     )
 
@@ -80,7 +88,7 @@ class _Document(Schema):
 
 
 class TermPreferenceIn(_Document):
-    weight: Weight = _weight_field("this preference")
+    weight: PreferenceWeight = _weight_field("this preference")
     values: list[str] = Field(
         default_factory=list,
         max_length=MAX_VALUES,
@@ -92,7 +100,7 @@ class TermPreferenceIn(_Document):
 
 
 class GenderPreferenceIn(_Document):
-    weight: Weight = _weight_field("the therapist's gender")
+    weight: PreferenceWeight = _weight_field("the therapist's gender")
     values: list[str] = Field(
         default_factory=list,
         max_length=len(GENDER_VALUES),
@@ -103,7 +111,7 @@ class GenderPreferenceIn(_Document):
 
 
 class AffirmingPreferenceIn(_Document):
-    weight: Weight = _weight_field("an LGBTQ2S+ affirming therapist")
+    weight: PreferenceWeight = _weight_field("an LGBTQ2S+ affirming therapist")
     values: list[str] = Field(
         default_factory=list,
         max_length=0,
@@ -185,8 +193,9 @@ class FitProfileIn(_Document):
         default_factory=StyleIn,
         description="The style you would like, on the therapists' own style dimensions.",
     )
-    style_weight: Weight = Field(
-        Weight.IMPORTANT, description=f"How much the style matters: {WEIGHT_WORDS}. Default 2."
+    style_weight: PreferenceWeight = Field(  # type: ignore[assignment]
+        int(Weight.IMPORTANT),
+        description=f"How much the style matters: {WEIGHT_WORDS}. Default 2.",
     )
     budget_per_session: int | None = Field(
         None,
@@ -198,7 +207,7 @@ class FitProfileIn(_Document):
     sessions_affordable: int | None = Field(
         None, ge=1, le=MAX_SESSIONS, description="How many sessions you can afford."
     )
-    availability: list[Availability] = Field(
+    availability: list[MeetingTime] = Field(
         default_factory=list,
         description=f"When you can meet, in your own time zone: {_listing(AVAILABILITY_LABELS)}.",
     )

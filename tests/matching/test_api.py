@@ -75,7 +75,7 @@ FULL_STORED = {
 def _steady_ranking(monkeypatch: pytest.MonkeyPatch) -> None:
     """Orders from preferences alone, so a test may say who comes first (the learned part and
     its exploration are tested in test_ranking and test_learning)."""
-    monkeypatch.setattr(ranking, "LEARNED_WEIGHT", 0.0)
+    monkeypatch.setattr(ranking.scoring, "LEARNED_WEIGHT", 0.0)
 
 
 def _as(user: Any) -> Client:

@@ -187,11 +187,15 @@ def test_the_seed_rotates_daily_and_the_tie_order_is_not_the_id_order() -> None:
     )
     ids = np.arange(1, 201, dtype=np.int64)
     orders = {
-        tuple(np.argsort(ranking._tie_breaks(ids, ranking.rotating_seed(day=day, key=str(n))))[:5])
+        tuple(
+            np.argsort(
+                ranking.scoring._tie_breaks(ids, ranking.rotating_seed(day=day, key=str(n)))
+            )[:5]
+        )
         for n in range(20)
     }
     assert len(orders) > 15  # different seeds, different first places
-    first_places = [int(np.argmin(ranking._tie_breaks(ids, seed))) for seed in range(2000)]
+    first_places = [int(np.argmin(ranking.scoring._tie_breaks(ids, seed))) for seed in range(2000)]
     # Over many seeds every id gets first place about equally often (200 ids, 2000 seeds).
     counts = np.bincount(first_places, minlength=200)
     assert counts.max() < 40
@@ -208,14 +212,16 @@ def test_availability_windows_are_read_in_the_persons_zone_across_a_dst_change()
     now = dt.datetime(2027, 3, 10, tzinfo=dt.UTC)
     starts = np.array([int(moment.timestamp()) * 1_000_000 for moment in (friday, before, monday)])
     now_us = int(now.timestamp()) * 1_000_000
-    evening = ranking._in_windows(starts, [Availability.WEEKDAY_EVENING], zone, now_us, 14)
+    evening = ranking.scoring._in_windows(starts, [Availability.WEEKDAY_EVENING], zone, now_us, 14)
     assert evening.tolist() == [False, False, True]
-    afternoon = ranking._in_windows(starts, [Availability.WEEKDAY_AFTERNOON], zone, now_us, 14)
+    afternoon = ranking.scoring._in_windows(
+        starts, [Availability.WEEKDAY_AFTERNOON], zone, now_us, 14
+    )
     assert afternoon.tolist() == [True, False, False]
-    weekend = ranking._in_windows(starts, [Availability.WEEKEND], zone, now_us, 14)
+    weekend = ranking.scoring._in_windows(starts, [Availability.WEEKEND], zone, now_us, 14)
     assert weekend.tolist() == [False, True, False]
     # Too far ahead, or already past: never counts.
-    late = ranking._in_windows(starts, list(Availability), zone, now_us, 2)
+    late = ranking.scoring._in_windows(starts, list(Availability), zone, now_us, 2)
     assert late.tolist() == [False, False, False]
 
 

@@ -28,7 +28,7 @@ def no_learning(monkeypatch: pytest.MonkeyPatch) -> None:
     its exploration are tested on their own)."""
     from rapport.matching import learning
 
-    monkeypatch.setattr(ranking, "LEARNED_WEIGHT", 0.0)
+    monkeypatch.setattr(ranking.scoring, "LEARNED_WEIGHT", 0.0)
     monkeypatch.setattr(learning, "current_model", learning.prior_state, raising=False)
 
 

@@ -1,0 +1,144 @@
+"""Leaning away from what did not fit with past therapists (never hiding anyone for it)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+from rapport.matching.answers import (
+    STYLE_FIELDS,
+    FitAnswers,
+    MisfitReason,
+    Preference,
+    PreferenceKey,
+    Weight,
+)
+
+
+@dataclass(frozen=True)
+class Leaning:
+    """What past "did not fit" answers change: the answers ranked with, extra components, and
+    the sentences that say so."""
+
+    answers: FitAnswers
+    affordable: bool  # lean towards lower fees / sliding scales
+    soon: bool  # lean towards a free consultation within SOON_DAYS
+    sentences: tuple[str, ...]
+
+
+def _with_style(
+    style: dict[str, int],
+    dimension: str,
+    *,
+    at_most: int | None = None,
+    at_least: int | None = None,
+) -> None:
+    current = style.get(dimension, 3)
+    if at_most is not None:
+        style[dimension] = min(current, at_most)
+    if at_least is not None:
+        style[dimension] = max(current, at_least)
+
+
+# reason -> (dimension, at_most, at_least, sentence); None dimension: handled apart.
+
+
+_STYLE_LEANS: dict[str, tuple[str, int | None, int | None, str]] = {
+    MisfitReason.TOO_DIRECTIVE: (
+        "style_direction",
+        None,
+        4,
+        "Leaning towards therapists who let you lead, since one felt too directive.",
+    ),
+    MisfitReason.NOT_DIRECTIVE_ENOUGH: (
+        "style_direction",
+        2,
+        None,
+        "Leaning towards therapists who guide more, since you wanted more direction.",
+    ),
+    MisfitReason.TOO_STRUCTURED: (
+        "style_structure",
+        None,
+        4,
+        "Leaning towards more exploratory therapists, since one felt too structured.",
+    ),
+    MisfitReason.NOT_STRUCTURED_ENOUGH: (
+        "style_structure",
+        2,
+        None,
+        "Leaning towards more structured therapists, since you wanted more structure.",
+    ),
+    MisfitReason.TOO_CHALLENGING: (
+        "style_challenge",
+        2,
+        None,
+        "Leaning towards gentler therapists, since one pushed too hard.",
+    ),
+    MisfitReason.NOT_CHALLENGING_ENOUGH: (
+        "style_challenge",
+        None,
+        4,
+        "Leaning towards therapists who challenge more, since you wanted to be challenged.",
+    ),
+    MisfitReason.FELT_JUDGED: (
+        "style_challenge",
+        2,
+        None,
+        "Leaning towards gentler therapists, since you felt judged.",
+    ),
+    MisfitReason.GOALS_DISAGREED: (
+        "style_structure",
+        2,
+        None,
+        "Leaning towards therapists who agree goals explicitly, since goals were not shared.",
+    ),
+}
+_BACKGROUND = (
+    PreferenceKey.LIVED_EXPERIENCE,
+    PreferenceKey.LANGUAGE,
+    PreferenceKey.FAITH,
+    PreferenceKey.LGBTQ2S_AFFIRMING,
+)
+
+
+def lean_away(answers: FitAnswers) -> Leaning:
+    """How the person's "did not fit" answers change what is ranked for (never the hard
+    constraints: nobody is hidden for a past disappointment)."""
+    style = dict(answers.style)
+    preferences = dict(answers.preferences)
+    sentences: list[str] = []
+    affordable = soon = False
+    for reason in answers.did_not_fit:
+        if reason in _STYLE_LEANS:
+            dimension, at_most, at_least, sentence = _STYLE_LEANS[reason]
+            _with_style(style, dimension, at_most=at_most, at_least=at_least)
+        elif reason == MisfitReason.TOO_EXPENSIVE:
+            affordable = True
+            sentence = "Leaning towards lower fees and sliding scales, since cost got in the way."
+        elif reason == MisfitReason.HARD_TO_SCHEDULE:
+            soon = True
+            sentence = "Leaning towards therapists with free times this week."
+        elif reason == MisfitReason.DID_NOT_UNDERSTAND_ME:
+            chosen = [key for key in _BACKGROUND if preferences.get(key, Preference()).weight]
+            for key in chosen:
+                pref = preferences[key]
+                preferences[key] = replace(pref, weight=Weight(min(pref.weight + 1, 3)))
+            sentence = (
+                "Giving more weight to shared background and identity."
+                if chosen
+                else "Tell us what matters about your background (language, faith, lived "
+                "experience) so we can weigh it."
+            )
+        else:
+            continue
+        if sentence not in sentences:
+            sentences.append(sentence)
+    style_weight = answers.style_weight
+    if style != dict(answers.style) and not style_weight:
+        style_weight = Weight.IMPORTANT
+    leaned = replace(
+        answers,
+        style={name: style[name] for name in STYLE_FIELDS if name in style},
+        style_weight=style_weight,
+        preferences=preferences,
+    )
+    return Leaning(answers=leaned, affordable=affordable, soon=soon, sentences=tuple(sentences))

@@ -55,7 +55,7 @@ from rapport.matching.answers import (
     Weight,
 )
 from rapport.matching.models import FitProfile
-from rapport.matching.session import SESSION_KEY, session_answers
+from rapport.matching.session import has_session_answers, session_answers
 from rapport.matching.words import DELIVERY_LABELS, style_label, term_names
 
 WHAT_IS_SHARED = (
@@ -85,9 +85,7 @@ PREFERENCE_LABELS = {
 
 def _has_session_answers(request: HttpRequest) -> bool:
     """Whether the questionnaire kept answers in this session (checked only when saved)."""
-    session = getattr(request, "session", None)
-    document = session.get(SESSION_KEY) if session is not None else None
-    return isinstance(document, dict) and bool(document)
+    return has_session_answers(getattr(request, "session", None))
 
 
 def _signed_in(user: User | AnonymousUser) -> User | None:

@@ -1,7 +1,6 @@
 """The fit questionnaire (/match/), its ranked results and the person's fit profile (pages).
 
-No account is needed: the answers so far live in the session (``SESSION_KEY``, the
-``FitAnswers.to_data()`` document). A signed-in person's answers are their fit profile, saved at
+No account is needed: the answers so far live in the session, encrypted (``session``). A signed-in person's answers are their fit profile, saved at
 every step; the profile is where their questionnaire starts. Every step checks the whole
 document with ``answers.answers_from_data``; a refused step shows the error at its field (status
 400), stays on the step, and changes nothing. Answers never appear in a URL: each step's address
@@ -43,7 +42,12 @@ from rapport.matching.forms import (
     step_of,
 )
 from rapport.matching.models import FitProfile
-from rapport.matching.session import SESSION_KEY, session_answers
+from rapport.matching.session import (
+    has_session_answers,
+    session_answers,
+    session_answers_forget,
+    session_answers_keep,
+)
 from rapport.matching.words import DELIVERY_LABELS, GENDER_CHOICES, style_label, term_names
 
 MAX_PAGE = 1000
@@ -69,7 +73,7 @@ def current_answers(request: HttpRequest) -> tuple[FitAnswers, FitProfile | None
 
 def _keep(request: HttpRequest, answers: FitAnswers) -> None:
     """The checked answers into the session, and into a signed-in person's fit profile."""
-    request.session[SESSION_KEY] = answers.to_data()
+    session_answers_keep(request.session, answers)
     user = _signed_in(request)
     if user is not None:
         services.fit_profile_save(owner=user, answers=answers)
@@ -359,11 +363,11 @@ def profile_delete(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         if stored is not None:
             services.fit_profile_delete(profile=stored)
-        request.session.pop(SESSION_KEY, None)
+        session_answers_forget(request.session)
         messages.success(request, "Your fit profile has been deleted.")
         return redirect("matching:profile")
     return render(
         request,
         "matching/profile_delete.html",
-        {"stored": stored, "has_session_copy": SESSION_KEY in request.session},
+        {"stored": stored, "has_session_copy": has_session_answers(request.session)},
     )

@@ -86,3 +86,31 @@ def test_the_erasure_step_deletes_the_profile_by_itself(profile):
     erasure_steps()["fit_profile"](profile.owner)
     assert not FitProfile.objects.filter(pk=profile.pk).exists()
     assert "fit_profile" in export_sections()
+
+
+def test_answers_kept_in_a_session_are_encrypted_in_the_session_table() -> None:
+    from django.contrib.sessions.models import Session
+    from django.test import Client
+    from django.urls import reverse
+
+    client = Client()
+    response = client.post(
+        reverse("matching:question", args=["story"]),
+        {"story": STORY, "concerns": ["grief"]},
+    )
+    assert response.status_code == 302
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT session_data FROM django_session")
+        rows = [str(row[0]) for row in cursor.fetchall()]
+    assert rows
+    # Django signs and base64-encodes session data without encrypting it: decoded, the row
+    # holds only a token, never the words or the concern.
+    decoded = [
+        Session.objects.get(session_key=key).get_decoded()
+        for key in Session.objects.values_list("session_key", flat=True)
+    ]
+    kept = [data["matching_answers"] for data in decoded if "matching_answers" in data]
+    assert len(kept) == 1
+    assert STORY not in json.dumps(decoded)
+    assert "grief" not in json.dumps(decoded)
+    assert json.loads(decrypt(kept[0]))["story"] == STORY

@@ -4,7 +4,6 @@ with nothing stored, answers kept in the session and (signed in) in the fit prof
 
 from __future__ import annotations
 
-import copy
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from typing import Any
@@ -15,9 +14,10 @@ from django.test import Client
 from django.urls import reverse
 
 from rapport.care.models import EngagementStatus
+from rapport.matching.answers import FitAnswers
 from rapport.matching.models import Exposure, FitProfile
 from rapport.matching.selectors import fit_profile_answers
-from rapport.matching.session import SESSION_KEY
+from rapport.matching.session import session_answers, session_answers_keep
 from tests.care.factories import make_engagement
 from tests.factories import TEST_PASSWORD, make_office, make_therapist, make_user
 from tests.matching.factories import fit_answers, fit_profile
@@ -121,7 +121,9 @@ def question(step: str) -> str:
 
 
 def stored(client: Client) -> Any:
-    return copy.deepcopy(client.session.get(SESSION_KEY))
+    """The session's answers as their document (None when there are none)."""
+    answers = session_answers(client.session)
+    return None if answers is None else answers.to_data()
 
 
 def signed_in(user) -> Client:
@@ -441,7 +443,7 @@ def test_an_unknown_relaxation_changes_nothing():
 def test_a_place_the_ranking_cannot_find_sends_the_person_back_to_the_place_question():
     client = Client()
     session = client.session
-    session[SESSION_KEY] = {"place": "Xyzzyville, Atlantis"}
+    session_answers_keep(session, FitAnswers(place="Xyzzyville, Atlantis"))
     session.save()
 
     response = client.get(reverse("matching:results"))

@@ -22,7 +22,7 @@ from rapport.matching import sharing
 from rapport.matching.answers import Weight
 from rapport.matching.models import FitProfile
 from rapport.matching.selectors import fit_profile_answers
-from rapport.matching.session import SESSION_KEY
+from rapport.matching.session import session_answers_keep
 from tests.booking.factories import make_appointment, make_bookable_therapist
 from tests.booking.helpers import free_times_ahead
 from tests.factories import make_therapist_user, make_user
@@ -156,7 +156,7 @@ def test_an_anonymous_person_with_answers_in_the_session_is_told_to_sign_in_not_
 ):
     browser = Client()
     session = browser.session
-    session[SESSION_KEY] = fit_answers(story=STORY).to_data()
+    session_answers_keep(session, fit_answers(story=STORY))
     session.save()
     moment = free_times_ahead(therapist)[0].starts_at
 
@@ -192,7 +192,7 @@ def test_answers_kept_only_in_the_session_are_saved_to_the_account_at_booking(
 ):
     browser = signed_in(client_user)
     session = browser.session
-    session[SESSION_KEY] = fit_answers(story=STORY, concerns=["grief"]).to_data()
+    session_answers_keep(session, fit_answers(story=STORY, concerns=["grief"]))
     session.save()
     assert SHARE_LABEL in text(
         browser.get(book_url(therapist, free_times_ahead(therapist)[0].starts_at))
@@ -209,7 +209,7 @@ def test_a_saved_profile_is_not_replaced_by_session_answers_at_booking(therapist
     profile_for(client_user)
     browser = signed_in(client_user)
     session = browser.session
-    session[SESSION_KEY] = fit_answers(story="Something else entirely.").to_data()
+    session_answers_keep(session, fit_answers(story="Something else entirely."))
     session.save()
 
     book(browser, therapist, share_fit_profile="on")
@@ -222,7 +222,7 @@ def test_sharing_while_booking_with_another_address_is_refused_at_the_field_and_
 ):
     browser = signed_in(client_user)
     session = browser.session
-    session[SESSION_KEY] = fit_answers(story=STORY).to_data()
+    session_answers_keep(session, fit_answers(story=STORY))
     session.save()
 
     response = book(browser, therapist, email="someone.else@example.org", share_fit_profile="on")
@@ -241,7 +241,7 @@ def test_a_taken_time_undoes_the_profile_saved_with_the_booking(therapist, clien
     make_appointment(therapist, moment, client_email="first@example.org")
     browser = signed_in(client_user)
     session = browser.session
-    session[SESSION_KEY] = fit_answers(story=STORY).to_data()
+    session_answers_keep(session, fit_answers(story=STORY))
     session.save()
 
     response = browser.post(

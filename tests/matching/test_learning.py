@@ -248,7 +248,7 @@ def test_the_lookup_table_and_the_sorted_search_give_the_same_draws(monkeypatch)
     state = _state(ids=ids, counts=rng.integers(1, 30, ids.size), sums=rng.normal(0, 1, ids.size))
     asked = rng.permutation(np.arange(1, 60_000))
     by_table = learning.therapist_draws(state, asked, seed=11)
-    monkeypatch.setattr(learning, "MAX_TABLE_ID", 0)
+    monkeypatch.setattr(learning.model, "MAX_TABLE_ID", 0)
     searched = _state(ids=ids, counts=state.effect_counts, sums=state.effect_sums)
     assert learning.therapist_draws(searched, asked, seed=11).tolist() == by_table.tolist()
 
@@ -453,7 +453,7 @@ def test_a_failing_learning_step_keeps_the_answer(
     def broken(**kwargs):
         raise ValueError("model broken")
 
-    monkeypatch.setattr(learning, "_record", broken)
+    monkeypatch.setattr(learning.outcomes, "_record", broken)
     engagement = pair
     _answer(engagement, {"fit": FIT, "progress": PROGRESS}, django_capture_on_commit_callbacks)
     assert CheckIn.objects.get(engagement=engagement, after_session=0).completed_at is not None
@@ -627,13 +627,13 @@ def test_answers_under_the_same_version_are_followed_within_the_max_age(
     # Same version, newer sums: the cached state is kept while young...
     assert learning.current_model() is first
     # ... and read again once older than the limit.
-    monkeypatch.setattr(learning, "MODEL_MAX_AGE_SECONDS", 0.0)
+    monkeypatch.setattr(learning.versions, "MODEL_MAX_AGE_SECONDS", 0.0)
     newer = learning.current_model()
     assert newer is not first
     assert newer.version == first.version
     assert int(newer.effect_counts.sum()) == int(first.effect_counts.sum()) + 1
     # A retrain (a new version) is read at once, whatever the age.
-    monkeypatch.setattr(learning, "MODEL_MAX_AGE_SECONDS", 3600.0)
+    monkeypatch.setattr(learning.versions, "MODEL_MAX_AGE_SECONDS", 3600.0)
     learning.model_retrain(now=timezone.now())
     assert learning.current_model().version == newer.version + 1
 

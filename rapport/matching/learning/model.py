@@ -1,0 +1,429 @@
+"""The learned model's maths: early alliance predicted from client × therapist features.
+
+**What is predicted.** An outcome is an early answer about one (client's fit profile, therapist)
+pair: a fit check, or an alliance check-in after sessions 1–3 (``care.signals.EARLY_SESSIONS``),
+its total rescaled to 0–1 by the instrument's lowest and highest possible totals (flipped when
+the instrument says higher is worse); or an engagement the client ended as not the right fit,
+recorded once as ``outcomes.MISFIT_ALLIANCE``. The model is
+
+    alliance ≈ mean + coefficients · x + b_therapist
+
+with ``x = features.model_inputs(features.degrees(answers, index, rows))``: 2·degree − 1 for each
+preference the client chose to match on, and 0 for every other one. A 0 input contributes
+nothing whatever its coefficient, so a characteristic the client did not choose never moves
+their prediction, and their outcomes never teach a coefficient about it either (a 0 input adds
+nothing to that coefficient's sums).
+
+**The shared part** is ridge regression with an intercept column, from running sums: with
+``z = [1, x]``, ``xtx = Σ z zᵀ`` and ``xty = Σ z y``, the parameters are
+
+    [mean, coefficients] = solve(xtx + ridge·I, xty + ridge·[MEAN_PRIOR, 0, …, 0])
+
+i.e. one pseudo-outcome pulling the mean toward ``MEAN_PRIOR`` and each coefficient toward 0.
+With no data that gives ``MEAN_PRIOR`` and zero coefficients. Each outcome adds to the sums, so
+the shared part follows every answer at once; the sums are all that is kept (``MatchModel``).
+Therapist effects are noise to this part: it is unbiased when they are unrelated to the
+features, and a retrain refits it from every stored outcome.
+
+**Therapist effects** are shrunk toward 0 (empirical Bayes): a therapist with ``n`` outcomes
+whose residuals (answer − the shared prediction when it was recorded) add up to ``S`` has
+
+    posterior mean     = S / (n + σ²/τ²)
+    posterior variance = 1 / (n/σ² + 1/τ²)
+
+with σ² the noise variance of one answer and τ² the variance of effects between therapists
+(priors ``NOISE_VARIANCE_PRIOR``, ``EFFECT_VARIANCE_PRIOR`` until a retrain estimates them by
+the method of moments, each floored so it never reaches 0). A therapist with no outcomes has
+the prior: mean 0, variance τ².
+
+**Exploration** is Thompson sampling: ranking draws each therapist's effect from its posterior
+(``therapist_draws``) with a seed that stays the same for one person all day, so a list does
+not jump on reload, while a therapist with no data is drawn as widely as the prior says and
+sometimes rises: new therapists are not starved.
+
+This module is the maths alone, in memory (``SharedFit``, ``ModelSums``, ``ModelState``,
+``predict``, ``therapist_draws``, ``fit``): the database-backed modules beside it
+(``outcomes``, ``versions``) and the simulation (``bench/matching_simulation.py``, without a
+database) both use it.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from rapport.matching.features import FEATURES
+
+# Priors on the 0–1 alliance scale, used until a retrain estimates the variances from data.
+NOISE_VARIANCE_PRIOR = 0.04  # one answer around its pair's true value: sd 0.2
+EFFECT_VARIANCE_PRIOR = 0.01  # therapists around the shared prediction: sd 0.1
+MEAN_PRIOR = 0.7  # an early answer with nothing known: most first alliances are fairly good
+RIDGE = 1.0  # one pseudo-outcome's worth of pull toward the prior, per parameter
+# Floors for the method-of-moments estimates: a variance of 0 would make every therapist's
+# effect certain (no exploration) or infinitely shrunk.
+NOISE_VARIANCE_FLOOR = 1e-3
+EFFECT_VARIANCE_FLOOR = 1e-4
+# Per-id lookup tables up to this id (two float arrays of 8 bytes per id: 32 MB at most);
+# past it the draws search the sorted ids instead (a few milliseconds more).
+MAX_TABLE_ID = 2_000_000
+
+
+class SharedFit:
+    """The shared part's running sums (intercept first) and its ridge solution."""
+
+    def __init__(
+        self,
+        *,
+        features: Sequence[str] = FEATURES,
+        ridge: float = RIDGE,
+        mean_prior: float = MEAN_PRIOR,
+        xtx: np.ndarray | None = None,
+        xty: np.ndarray | None = None,
+    ) -> None:
+        self.features = tuple(features)
+        size = len(self.features) + 1
+        self.ridge = float(ridge)
+        self.mean_prior = float(mean_prior)
+        self.xtx = np.zeros((size, size)) if xtx is None else np.array(xtx, dtype=np.float64)
+        self.xty = np.zeros(size) if xty is None else np.array(xty, dtype=np.float64)
+        if self.xtx.shape != (size, size) or self.xty.shape != (size,):
+            raise ValueError("The sums do not match the features.")
+        self._solution: np.ndarray | None = None
+
+    @property
+    def count(self) -> int:
+        return round(float(self.xtx[0, 0]))
+
+    @property
+    def sum_y(self) -> float:
+        return float(self.xty[0])
+
+    def solution(self) -> np.ndarray:
+        """[mean, coefficients…] from the sums (cached until the next ``add``)."""
+        if self._solution is None:
+            size = self.xty.size
+            prior = np.zeros(size)
+            prior[0] = self.mean_prior
+            self._solution = np.linalg.solve(
+                self.xtx + self.ridge * np.eye(size), self.xty + self.ridge * prior
+            )
+        return self._solution
+
+    def predict(self, inputs: np.ndarray) -> np.ndarray | float:
+        """The shared prediction for one input vector (a float) or rows of them."""
+        solution = self.solution()
+        value = solution[0] + np.asarray(inputs, dtype=np.float64) @ solution[1:]
+        return float(value) if np.ndim(value) == 0 else np.asarray(value)
+
+    def add(self, *, inputs: np.ndarray, alliance: float) -> float:
+        """Add one outcome; returns its residual against the prediction *before* adding it
+        (what the therapist's effect sums)."""
+        z = np.concatenate(([1.0], np.asarray(inputs, dtype=np.float64)))
+        if z.size != self.xty.size:
+            raise ValueError("The inputs do not match the features.")
+        residual = float(alliance) - float(self.predict(z[1:]))
+        self.xtx += np.outer(z, z)
+        self.xty += z * float(alliance)
+        self._solution = None
+        return residual
+
+
+@dataclass(frozen=True, eq=False)
+class ModelState:
+    """One model version, ready to rank with: the shared part and every therapist's sums.
+
+    ``effect_ids`` is sorted; ``effect_counts`` and ``effect_sums`` follow it. The posterior of
+    each therapist's effect (``effect_means``, ``effect_sds``) is computed once per state."""
+
+    version: int
+    mean: float
+    coefficients: np.ndarray
+    noise_variance: float
+    effect_variance: float
+    effect_ids: np.ndarray
+    effect_counts: np.ndarray
+    effect_sums: np.ndarray
+    features: tuple[str, ...] = FEATURES
+    effect_means: np.ndarray = field(init=False, repr=False, compare=False)
+    effect_sds: np.ndarray = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        counts = np.asarray(self.effect_counts, dtype=np.float64)
+        sums = np.asarray(self.effect_sums, dtype=np.float64)
+        means, variances = posterior(
+            count=counts,
+            residual_sum=sums,
+            noise_variance=self.noise_variance,
+            effect_variance=self.effect_variance,
+        )
+        object.__setattr__(self, "effect_means", np.asarray(means, dtype=np.float64))
+        object.__setattr__(self, "effect_sds", np.sqrt(np.asarray(variances, dtype=np.float64)))
+
+    @property
+    def prior_sd(self) -> float:
+        return math.sqrt(self.effect_variance)
+
+    def posterior_of(self, therapist_ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(posterior means, posterior sds) of the given therapists' effects, the prior's
+        (0, τ) for those without outcomes."""
+        ids = np.asarray(therapist_ids, dtype=np.int64)
+        tables = self._tables()
+        if tables is not None:
+            # Ids past the largest one with outcomes land on the last entry: the prior.
+            means_by_id, sds_by_id = tables
+            at = np.minimum(ids, means_by_id.size - 1)
+            return means_by_id[at], sds_by_id[at]
+        if self.effect_ids.size == 0:
+            return np.zeros(ids.size), np.full(ids.size, self.prior_sd)
+        positions = np.searchsorted(self.effect_ids, ids)
+        np.minimum(positions, self.effect_ids.size - 1, out=positions)
+        known = self.effect_ids[positions] == ids
+        return (
+            np.where(known, self.effect_means[positions], 0.0),
+            np.where(known, self.effect_sds[positions], self.prior_sd),
+        )
+
+    def _tables(self) -> tuple[np.ndarray, np.ndarray] | None:
+        """Posterior mean and sd indexed by therapist id (built once per state). A gather by
+        id costs a fraction of a sorted search over 100,000 unsorted ids. None when the ids
+        are too large for a table (then ``posterior_of`` searches instead)."""
+        if self.effect_ids.size == 0 or int(self.effect_ids[-1]) > MAX_TABLE_ID:
+            return None
+        cached = self.__dict__.get("_by_id")
+        if cached is None:
+            size = int(self.effect_ids[-1]) + 2
+            means_by_id = np.zeros(size)
+            sds_by_id = np.full(size, self.prior_sd)
+            means_by_id[self.effect_ids] = self.effect_means
+            sds_by_id[self.effect_ids] = self.effect_sds
+            cached = (means_by_id, sds_by_id)
+            # Idempotent: two threads building it at once build the same arrays.
+            object.__setattr__(self, "_by_id", cached)
+        return cached
+
+    def effect_of(self, therapist_id: int) -> tuple[float, float]:
+        """(posterior mean, posterior sd) of one therapist's effect."""
+        position = int(np.searchsorted(self.effect_ids, therapist_id))
+        if position < self.effect_ids.size and self.effect_ids[position] == therapist_id:
+            return float(self.effect_means[position]), float(self.effect_sds[position])
+        return 0.0, self.prior_sd
+
+
+def posterior(
+    *,
+    count: np.ndarray | float,
+    residual_sum: np.ndarray | float,
+    noise_variance: float,
+    effect_variance: float,
+) -> tuple[np.ndarray | float, np.ndarray | float]:
+    """Empirical Bayes shrinkage: (mean, variance) of an effect given n outcomes and the sum of
+    their residuals. ``S / (n + σ²/τ²)`` and ``1 / (n/σ² + 1/τ²)``; the prior (0, τ²) at n = 0."""
+    mean = residual_sum / (count + noise_variance / effect_variance)
+    variance = 1.0 / (count / noise_variance + 1.0 / effect_variance)
+    return mean, variance
+
+
+class ModelSums:
+    """The whole model's running sums, in memory: the shared part and each therapist's count
+    and residual sum. ``add`` one outcome at a time; ``state`` gives what ranking reads."""
+
+    def __init__(
+        self,
+        *,
+        features: Sequence[str] = FEATURES,
+        noise_variance: float = NOISE_VARIANCE_PRIOR,
+        effect_variance: float = EFFECT_VARIANCE_PRIOR,
+        ridge: float = RIDGE,
+        mean_prior: float = MEAN_PRIOR,
+        shared: SharedFit | None = None,
+    ) -> None:
+        self.shared = shared or SharedFit(features=features, ridge=ridge, mean_prior=mean_prior)
+        self.noise_variance = float(noise_variance)
+        self.effect_variance = float(effect_variance)
+        self.effects: dict[int, tuple[int, float]] = {}
+
+    @property
+    def features(self) -> tuple[str, ...]:
+        return self.shared.features
+
+    def add(self, *, inputs: np.ndarray, alliance: float, therapist_id: int) -> float:
+        """Record one outcome; returns its residual (the shared prediction before it)."""
+        residual = self.shared.add(inputs=inputs, alliance=alliance)
+        count, total = self.effects.get(int(therapist_id), (0, 0.0))
+        self.effects[int(therapist_id)] = (count + 1, total + residual)
+        return residual
+
+    def state(self, version: int = 0) -> ModelState:
+        ids = np.array(sorted(self.effects), dtype=np.int64)
+        return self.state_with(
+            version=version,
+            effect_ids=ids,
+            effect_counts=np.array([self.effects[i][0] for i in ids], dtype=np.int64),
+            effect_sums=np.array([self.effects[i][1] for i in ids], dtype=np.float64),
+        )
+
+    def state_with(
+        self,
+        *,
+        version: int,
+        effect_ids: np.ndarray,
+        effect_counts: np.ndarray,
+        effect_sums: np.ndarray,
+    ) -> ModelState:
+        """The state from these shared sums and therapists' sums given as sorted arrays (how
+        the database hands them over, without a dict of every therapist)."""
+        solution = self.shared.solution()
+        return ModelState(
+            version=version,
+            mean=float(solution[0]),
+            coefficients=np.array(solution[1:], dtype=np.float64),
+            noise_variance=self.noise_variance,
+            effect_variance=self.effect_variance,
+            effect_ids=effect_ids,
+            effect_counts=effect_counts,
+            effect_sums=effect_sums,
+            features=self.features,
+        )
+
+    def parameters(self) -> dict[str, Any]:
+        """What ``MatchModel.parameters`` stores (therapist sums are rows of their own)."""
+        solution = self.shared.solution()
+        return {
+            "features": list(self.features),
+            "mean": float(solution[0]),
+            "mean_prior": self.shared.mean_prior,
+            "noise_variance": self.noise_variance,
+            "effect_variance": self.effect_variance,
+            "ridge": self.shared.ridge,
+            "xtx": self.shared.xtx.tolist(),
+            "xty": self.shared.xty.tolist(),
+            "count": self.shared.count,
+            "sum_y": self.shared.sum_y,
+        }
+
+    @classmethod
+    def from_parameters(
+        cls, parameters: Mapping[str, Any], *, features: Sequence[str] = FEATURES
+    ) -> ModelSums:
+        """Sums stored by ``parameters``, in the order of ``features``: a feature the stored
+        sums do not know starts at 0 (its coefficient stays at the prior until outcomes teach
+        it), and one they know that is gone is dropped."""
+        stored = list(parameters["features"])
+        xtx = np.asarray(parameters["xtx"], dtype=np.float64)
+        xty = np.asarray(parameters["xty"], dtype=np.float64)
+        if stored != list(features):
+            where = {name: position + 1 for position, name in enumerate(stored)}
+            pick = [0] + [where.get(name, -1) for name in features]
+            known = np.array([position >= 0 for position in pick])
+            take = np.array([max(position, 0) for position in pick])
+            xtx = np.where(np.outer(known, known), xtx[np.ix_(take, take)], 0.0)
+            xty = np.where(known, xty[take], 0.0)
+        shared = SharedFit(
+            features=features,
+            ridge=parameters["ridge"],
+            mean_prior=parameters.get("mean_prior", MEAN_PRIOR),
+            xtx=xtx,
+            xty=xty,
+        )
+        return cls(
+            noise_variance=parameters["noise_variance"],
+            effect_variance=parameters["effect_variance"],
+            shared=shared,
+        )
+
+
+def prior_state() -> ModelState:
+    """The model before any outcome: the prior mean, no coefficients, every effect at its
+    prior (version 0)."""
+    return ModelSums().state(version=0)
+
+
+def predict(state: ModelState, inputs: np.ndarray, effects: np.ndarray) -> np.ndarray:
+    """Predicted alliance for rows of inputs (rows × features) with one effect per row (a
+    Thompson draw, a posterior mean, or 0). Not clipped to 0–1: ranking compares them."""
+    return np.asarray(state.mean + inputs @ state.coefficients + effects, dtype=np.float64)
+
+
+def therapist_draws(state: ModelState, therapist_ids: np.ndarray, *, seed: int) -> np.ndarray:
+    """One Thompson draw of each therapist's effect from its posterior, in the order given.
+
+    ``np.random.default_rng(seed)`` draws one standard normal per position, so the same seed
+    and the same ids give the same draws (a person's list does not jump on reload). A therapist
+    with no outcomes is drawn from the prior, N(0, τ²): that spread is the exploration.
+    Vectorised: two gathers from the state's per-id tables and one vector of normals."""
+    ids = np.asarray(therapist_ids, dtype=np.int64)
+    normals = np.random.default_rng(seed).standard_normal(ids.size)
+    if state.effect_ids.size == 0 or ids.size == 0:
+        return normals * state.prior_sd
+    means, sds = state.posterior_of(ids)
+    return means + sds * normals
+
+
+@dataclass(frozen=True)
+class Variances:
+    noise: float
+    effect: float
+
+
+def variances_by_moments(residuals: np.ndarray, therapist_ids: np.ndarray) -> Variances:
+    """σ² and τ² from residuals grouped by therapist (one-way random effects, method of moments).
+
+    σ² is the pooled variance within therapists (N − J degrees of freedom); τ² is
+    ``(MSB − σ²) / n₀`` with ``MSB = Σ nⱼ (r̄ⱼ − r̄)² / (J − 1)`` and
+    ``n₀ = (N − Σ nⱼ² / N) / (J − 1)``. Without enough data for one of them (no therapist with two
+    outcomes; fewer than two therapists) its prior stays. Each is floored above 0."""
+    residuals = np.asarray(residuals, dtype=np.float64)
+    total = residuals.size
+    noise = NOISE_VARIANCE_PRIOR
+    effect = EFFECT_VARIANCE_PRIOR
+    if total:
+        _, groups, counts = np.unique(therapist_ids, return_inverse=True, return_counts=True)
+        groups_n = counts.size
+        sums = np.bincount(groups, weights=residuals, minlength=groups_n)
+        group_means = sums / counts
+        within = float(((residuals - group_means[groups]) ** 2).sum())
+        if total > groups_n:
+            noise = within / (total - groups_n)
+        if groups_n > 1:
+            grand = residuals.mean()
+            between = float((counts * (group_means - grand) ** 2).sum()) / (groups_n - 1)
+            n0 = (total - float((counts**2).sum()) / total) / (groups_n - 1)
+            if n0 > 0:
+                effect = (between - noise) / n0
+    return Variances(
+        noise=max(noise, NOISE_VARIANCE_FLOOR), effect=max(effect, EFFECT_VARIANCE_FLOOR)
+    )
+
+
+def fit(
+    inputs: np.ndarray,
+    alliances: np.ndarray,
+    therapist_ids: np.ndarray,
+    *,
+    features: Sequence[str] = FEATURES,
+    ridge: float = RIDGE,
+) -> ModelSums:
+    """A fresh model from every outcome at once (what a retrain does): the ridge from all of
+    them, σ² and τ² by moments from its residuals, and each therapist's residual sum against
+    the final shared part."""
+    inputs = np.asarray(inputs, dtype=np.float64).reshape(-1, len(features))
+    alliances = np.asarray(alliances, dtype=np.float64)
+    therapist_ids = np.asarray(therapist_ids, dtype=np.int64)
+    z = np.hstack((np.ones((inputs.shape[0], 1)), inputs))
+    shared = SharedFit(features=features, ridge=ridge, xtx=z.T @ z, xty=z.T @ alliances)
+    residuals = alliances - np.asarray(shared.predict(inputs)).reshape(-1)
+    variances = variances_by_moments(residuals, therapist_ids)
+    sums = ModelSums(
+        noise_variance=variances.noise, effect_variance=variances.effect, shared=shared
+    )
+    if residuals.size:
+        ids, groups, counts = np.unique(therapist_ids, return_inverse=True, return_counts=True)
+        totals = np.bincount(groups, weights=residuals, minlength=ids.size)
+        sums.effects = {
+            int(i): (int(n), float(s)) for i, n, s in zip(ids, counts, totals, strict=True)
+        }
+    return sums

@@ -137,7 +137,7 @@ def test_rematch_by_keyboard_leads_to_a_leaning_list_without_the_past_therapist(
     assert page.get_by_role("heading", level=1).inner_text() == "What didn't fit with Past Pat?"
     check_page(tab, checked)
 
-    # Two reasons ticked with Space, one left alone, then the button by Tab and Enter.
+    # Two reasons ticked with Space (Tab passes the others by), then the button by Enter.
     tab_to(tab, tag="INPUT", value=MisfitReason.FELT_JUDGED)
     page.keyboard.press("Space")
     tab_to(tab, tag="INPUT", value=MisfitReason.TOO_DIRECTIVE)

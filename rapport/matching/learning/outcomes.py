@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 from django.db import IntegrityError, transaction
-from django.db.models import F, Q, QuerySet
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from rapport.accounts.models import User
@@ -24,9 +24,10 @@ from rapport.directory.search.engine import SearchIndex, current_index
 from rapport.matching import features, terms
 from rapport.matching.answers import FitAnswers, answers_from_json
 from rapport.matching.features import FEATURES
+from rapport.matching.learning import statements
 from rapport.matching.learning.stored import outcome_features_json, outcome_values
-from rapport.matching.learning.versions import locked_newest_model, sums_of
-from rapport.matching.models import FitProfile, MatchModel, MatchOutcome, TherapistEffect
+from rapport.matching.learning.versions import LockedVersion, locked_newest_model, sums_of
+from rapport.matching.models import MatchOutcome
 
 # An engagement the client ended as not the right fit: a poor early outcome for that pair,
 # about where the fit check's "Not a fit yet" band sits on the 0–1 scale.
@@ -78,11 +79,11 @@ def pair_inputs(
 def _pair_inputs_of(engagement: Engagement) -> np.ndarray | None:
     """The inputs for the engagement's pair from the client's fit profile as it is now; None
     when they have none (read first: the search index is only needed after it)."""
-    profile = FitProfile.objects.filter(owner_id=engagement.client_id).only("answers").first()
-    if profile is None:
+    stored = statements.fit_profile_answers(engagement.client_id)
+    if stored is None:
         return None
     index = current_index()
-    answers = answers_from_json(profile.answers, term_slugs=terms.active_slugs(index))
+    answers = answers_from_json(stored, term_slugs=terms.active_slugs(index))
     return pair_inputs(answers=answers, therapist_id=engagement.therapist_id, index=index)
 
 
@@ -100,17 +101,18 @@ def _record(
     engagement that already has its outcome (the one-to-one refuses a second) keeps it and
     nothing changes."""
     source = Q(check_in_part=part) if part is not None else Q(engagement=engagement)
+    outcome = MatchOutcome(
+        check_in_part=part,
+        engagement=engagement,
+        therapist_id=therapist_id,
+        features=outcome_features_json(inputs),
+        alliance=json.dumps(alliance),
+        recorded_at=now,
+    )
     try:
         with transaction.atomic():
             model = locked_newest_model(now)
-            outcome = MatchOutcome.objects.create(
-                check_in_part=part,
-                engagement=engagement,
-                therapist_id=therapist_id,
-                features=outcome_features_json(inputs),
-                alliance=json.dumps(alliance),
-                recorded_at=now,
-            )
+            statements.outcome_insert(outcome)
             _add_to_model(model=model, inputs=inputs, alliance=alliance, therapist_id=therapist_id)
     except IntegrityError:
         existing = MatchOutcome.objects.filter(source).first()
@@ -121,23 +123,19 @@ def _record(
 
 
 def _add_to_model(
-    *, model: MatchModel, inputs: np.ndarray, alliance: float, therapist_id: int
+    *, model: LockedVersion, inputs: np.ndarray, alliance: float, therapist_id: int
 ) -> None:
     """One outcome into the locked model's running sums and the therapist's row: the residual
     is taken against the shared part before this outcome joins it."""
     sums = sums_of(model)
     residual = sums.shared.add(inputs=inputs, alliance=alliance)
     # The wall clock, not ``now``: each process re-reads its cached state when it moves.
-    MatchModel.objects.filter(pk=model.pk).update(
-        parameters=sums.parameters(), updated_at=max(timezone.now(), model.created_at)
+    statements.model_sums_save(
+        model_id=model.pk,
+        parameters=sums.parameters(),
+        updated_at=max(timezone.now(), model.created_at),
     )
-    changed = TherapistEffect.objects.filter(model=model, therapist_id=therapist_id).update(
-        count=F("count") + 1, residual_sum=F("residual_sum") + residual
-    )
-    if not changed:
-        TherapistEffect.objects.create(
-            model=model, therapist_id=therapist_id, count=1, residual_sum=residual
-        )
+    statements.effect_add(model_id=model.pk, therapist_id=therapist_id, residual=residual)
 
 
 def outcome_record(*, part: CheckInPart, now: dt.datetime) -> MatchOutcome | None:

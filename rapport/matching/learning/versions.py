@@ -7,12 +7,15 @@ from __future__ import annotations
 import datetime as dt
 import threading
 import time
+from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from rapport.matching.features import FEATURES
+from rapport.matching.learning import statements
 from rapport.matching.learning.model import ModelState, ModelSums, fit, prior_state
 from rapport.matching.learning.stored import outcome_values
 from rapport.matching.models import MatchModel, MatchOutcome, TherapistEffect
@@ -26,14 +29,24 @@ _cached: tuple[tuple[int, dt.datetime] | None, ModelState, float] | None = None
 MODEL_MAX_AGE_SECONDS = 60.0
 
 
-def locked_newest_model(now: dt.datetime) -> MatchModel:
-    """The newest model row, locked; version 1 from the priors when there is none yet."""
-    model = MatchModel.objects.select_for_update().order_by("-version").first()
-    if model is not None:
-        return model
+@dataclass(frozen=True)
+class LockedVersion:
+    """What an update needs of the newest version, its row locked: id, creation time, sums."""
+
+    pk: int
+    created_at: dt.datetime
+    parameters: dict[str, Any]
+
+
+def locked_newest_model(now: dt.datetime) -> LockedVersion:
+    """The newest version, its row locked until the transaction ends (concurrent updates
+    wait, so none is lost); version 1 from the priors when there is none yet."""
+    row = statements.newest_model_locked()
+    if row is not None:
+        return LockedVersion(*row)
     try:
         with transaction.atomic():
-            return MatchModel.objects.create(
+            model = MatchModel.objects.create(
                 version=1,
                 parameters=ModelSums().parameters(),
                 trained_on=0,
@@ -41,10 +54,11 @@ def locked_newest_model(now: dt.datetime) -> MatchModel:
                 updated_at=max(now, timezone.now()),
             )
     except IntegrityError:  # another process made it first
-        return MatchModel.objects.select_for_update().get(version=1)
+        model = MatchModel.objects.select_for_update().get(version=1)
+    return LockedVersion(pk=model.pk, created_at=model.created_at, parameters=model.parameters)
 
 
-def sums_of(model: MatchModel) -> ModelSums:
+def sums_of(model: MatchModel | LockedVersion) -> ModelSums:
     """A stored version's running sums (its therapists' rows are read separately), with its
     features put in today's order (``ModelSums.from_parameters``)."""
     return ModelSums.from_parameters(model.parameters)

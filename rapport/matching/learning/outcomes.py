@@ -112,8 +112,12 @@ def _record(
     try:
         with transaction.atomic():
             model = locked_newest_model(now)
-            statements.outcome_insert(outcome)
-            _add_to_model(model=model, inputs=inputs, alliance=alliance, therapist_id=therapist_id)
+            batch = statements.Batch()
+            statements.outcome_insert(batch, outcome)
+            _add_to_model(
+                batch, model=model, inputs=inputs, alliance=alliance, therapist_id=therapist_id
+            )
+            batch.run()
     except IntegrityError:
         existing = MatchOutcome.objects.filter(source).first()
         if existing is None:
@@ -123,19 +127,26 @@ def _record(
 
 
 def _add_to_model(
-    *, model: LockedVersion, inputs: np.ndarray, alliance: float, therapist_id: int
+    batch: statements.Batch,
+    *,
+    model: LockedVersion,
+    inputs: np.ndarray,
+    alliance: float,
+    therapist_id: int,
 ) -> None:
-    """One outcome into the locked model's running sums and the therapist's row: the residual
-    is taken against the shared part before this outcome joins it."""
+    """One outcome into the locked model's running sums and the therapist's row (written
+    with ``batch``): the residual is taken against the shared part before this outcome
+    joins it."""
     sums = sums_of(model)
     residual = sums.shared.add(inputs=inputs, alliance=alliance)
     # The wall clock, not ``now``: each process re-reads its cached state when it moves.
     statements.model_sums_save(
+        batch,
         model_id=model.pk,
         parameters=sums.parameters(),
         updated_at=max(timezone.now(), model.created_at),
     )
-    statements.effect_add(model_id=model.pk, therapist_id=therapist_id, residual=residual)
+    statements.effect_add(batch, model_id=model.pk, therapist_id=therapist_id, residual=residual)
 
 
 def outcome_record(*, part: CheckInPart, now: dt.datetime) -> MatchOutcome | None:

@@ -22,7 +22,7 @@ back by the fields' own converters:
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from auditlog.cid import get_cid  # type: ignore[import-untyped, unused-ignore]
@@ -57,6 +57,44 @@ def _statement(name: str, build: Any) -> str:
     return statement
 
 
+class Batch:
+    """Statements whose results nobody reads, sent together at the end: in one round trip on
+    PostgreSQL (with values bound client-side, the driver's simple protocol takes several
+    statements at once), one after the other on SQLite (in process: no round trip to save).
+    Any failure raises as the statement alone would, inside the caller's transaction."""
+
+    def __init__(self) -> None:
+        self._statements: list[tuple[str, list[Any]]] = []
+        self._after: list[Callable[[], object]] = []
+
+    def add(self, statement: str, values: list[Any]) -> None:
+        self._statements.append((statement, values))
+
+    def after(self, callback: Callable[[], object]) -> None:
+        """Run ``callback`` once the statements are written (signals that follow a save)."""
+        self._after.append(callback)
+
+    def run(self) -> None:
+        with connection.cursor() as cursor:
+            if _one_round_trip():
+                cursor.execute(
+                    ";\n".join(statement for statement, _ in self._statements),
+                    [value for _, values in self._statements for value in values],
+                )
+            else:
+                for statement, values in self._statements:
+                    cursor.execute(statement, values)
+        self._statements.clear()
+        for callback in self._after:
+            callback()
+        self._after.clear()
+
+
+def _one_round_trip() -> bool:
+    options = connection.settings_dict.get("OPTIONS") or {}
+    return connection.vendor == "postgresql" and options.get("server_side_binding") is not True
+
+
 def _insert_fields(model: type[models.Model]) -> list[Any]:
     return [field for field in model._meta.concrete_fields if not field.primary_key]
 
@@ -72,23 +110,27 @@ def _insert_statement(model: type[models.Model], *, returning: bool) -> str:
     return statement
 
 
-def _insert(instance: models.Model, *, returning: bool) -> None:
-    """Insert ``instance`` as the ORM's insert would write it (each field's ``pre_save`` and
-    ``get_db_prep_save``) and, with ``returning``, set its primary key."""
-    model = type(instance)
-    name = f"insert {model._meta.label} {'returning' if returning else ''}"
-    statement = _statement(name, lambda: _insert_statement(model, returning=returning))
-    values = [
+def _insert_values(instance: models.Model) -> list[Any]:
+    """The values the ORM's insert would write (each field's ``pre_save`` and
+    ``get_db_prep_save``)."""
+    return [
         field.get_db_prep_save(field.pre_save(instance, True), connection)
-        for field in _insert_fields(model)
+        for field in _insert_fields(type(instance))
     ]
+
+
+def _insert_returning_pk(instance: models.Model) -> None:
+    """Insert ``instance`` as the ORM would and set its primary key."""
+    model = type(instance)
+    statement = _statement(
+        f"insert {model._meta.label} returning", lambda: _insert_statement(model, returning=True)
+    )
     with connection.cursor() as cursor:
-        cursor.execute(statement, values)
-        if returning:
-            if connection.features.can_return_columns_from_insert:
-                instance.pk = cursor.fetchone()[0]
-            else:
-                instance.pk = cursor.lastrowid
+        cursor.execute(statement, _insert_values(instance))
+        if connection.features.can_return_columns_from_insert:
+            instance.pk = cursor.fetchone()[0]
+        else:
+            instance.pk = cursor.lastrowid
     instance._state.adding = False
     instance._state.db = connection.alias
 
@@ -147,7 +189,9 @@ def newest_model_locked() -> tuple[int, dt.datetime, dict[str, Any]] | None:
     )
 
 
-def model_sums_save(*, model_id: int, parameters: dict[str, Any], updated_at: dt.datetime) -> None:
+def model_sums_save(
+    batch: Batch, *, model_id: int, parameters: dict[str, Any], updated_at: dt.datetime
+) -> None:
     """Write a version's new sums and update time (its row already locked)."""
 
     def build() -> str:
@@ -162,11 +206,10 @@ def model_sums_save(*, model_id: int, parameters: dict[str, Any], updated_at: dt
         MatchModel._meta.get_field("updated_at").get_db_prep_save(updated_at, connection),
         model_id,
     ]
-    with connection.cursor() as cursor:
-        cursor.execute(_statement("model sums save", build), values)
+    batch.add(_statement("model sums save", build), values)
 
 
-def effect_add(*, model_id: int, therapist_id: int, residual: float) -> None:
+def effect_add(batch: Batch, *, model_id: int, therapist_id: int, residual: float) -> None:
     """One more outcome in the therapist's row of this version (created at 1 when it has
     none): one statement, the increments done by the database (PostgreSQL, and SQLite from
     3.24, both take ``ON CONFLICT … DO UPDATE``)."""
@@ -181,18 +224,18 @@ def effect_add(*, model_id: int, therapist_id: int, residual: float) -> None:
             f"{count} = {table}.{count} + 1, {total} = {table}.{total} + excluded.{total}"
         )
 
-    with connection.cursor() as cursor:
-        cursor.execute(_statement("effect add", build), [model_id, therapist_id, float(residual)])
+    batch.add(_statement("effect add", build), [model_id, therapist_id, float(residual)])
 
 
-def outcome_insert(outcome: MatchOutcome) -> None:
-    """Insert a new outcome (its fields encrypted by the model's fields) and audit its
-    creation. A second outcome for the same part or engagement raises ``IntegrityError``."""
-    _insert(outcome, returning=True)
-    _audit_created(outcome)
+def outcome_insert(batch: Batch, outcome: MatchOutcome) -> None:
+    """Insert a new outcome (its fields encrypted by the model's fields) at once and its
+    creation's audit entry with ``batch``. A second outcome for the same part or engagement
+    raises ``IntegrityError``."""
+    _insert_returning_pk(outcome)
+    _audit_created(batch, outcome)
 
 
-def _audit_created(instance: models.Model) -> None:
+def _audit_created(batch: Batch, instance: models.Model) -> None:
     """The entry django-auditlog's ``log_create`` receiver writes for a created record of a
     registered model (``auditlog.receivers._create_log_entry`` with ``log_create``'s
     defaults), written with the prepared insert. The entry's own ``pre_save`` receivers run,
@@ -226,27 +269,32 @@ def _audit_created(instance: models.Model) -> None:
     pre_save.send(
         sender=LogEntry, instance=entry, raw=False, using=connection.alias, update_fields=None
     )
-    _insert(entry, returning=False)
-    post_save.send(
-        sender=LogEntry,
-        instance=entry,
-        created=True,
-        raw=False,
-        using=connection.alias,
-        update_fields=None,
-    )
-    post_log.send(
-        sender,
-        instance=instance,
-        instance_old=None,
-        action=action,
-        error=None,
-        pre_log_results=pre_log_results,
-        changes=changes,
-        log_entry=entry,
-        log_created=True,
-        use_json_for_changes=use_json,
-    )
+    insert = _statement("insert audit entry", lambda: _insert_statement(LogEntry, returning=False))
+    batch.add(insert, _insert_values(entry))
+
+    def after() -> None:
+        post_save.send(
+            sender=LogEntry,
+            instance=entry,
+            created=True,
+            raw=False,
+            using=connection.alias,
+            update_fields=None,
+        )
+        post_log.send(
+            sender,
+            instance=instance,
+            instance_old=None,
+            action=action,
+            error=None,
+            pre_log_results=pre_log_results,
+            changes=changes,
+            log_entry=entry,
+            log_created=True,
+            use_json_for_changes=use_json,
+        )
+
+    batch.after(after)
 
 
 def save_receivers(model: type[models.Model]) -> Sequence[str]:

@@ -13,8 +13,9 @@ service with matching's hook switched off, so no outcome exists yet.
 Then it times, one by one:
 
   update   ``learning.outcome_record`` for each answered fit check: the pair's features from
-           the fit profile and the search index, the encrypted outcome, the model's sums and the
-           therapist's row, in one transaction (what care's hook runs after each answer)
+           the fit profile and the search index, the encrypted outcome and its audit entry, the
+           model's sums and the therapist's row, in one transaction (what care's hook runs
+           after each answer); ``--profile`` lists its statements
   floor    one primary-key read of the model row, in a transaction, as the same loop
 
 and prints p50/p95 of each, whether the update's p95 stays within 5 ms; then ranking's share

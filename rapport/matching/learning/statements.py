@@ -41,8 +41,8 @@ from rapport.matching.models import FitProfile, MatchModel, MatchOutcome, Therap
 
 # Statements by (database vendor, name): built on first use, reused for every update.
 _statements: dict[tuple[str, str], str] = {}
-# Each column's converters by (database vendor, model, field name), with the column they take.
-_converters: dict[tuple[str, str, str], tuple[Any, list[Any]]] = {}
+# The column expressions the converters take, by (model, field name).
+_columns: dict[tuple[str, str], Any] = {}
 
 
 def _quoted(name: str) -> str:
@@ -75,6 +75,8 @@ class Batch:
         self._after.append(callback)
 
     def run(self) -> None:
+        if not self._statements:
+            return
         with connection.cursor() as cursor:
             if _one_round_trip():
                 cursor.execute(
@@ -137,17 +139,15 @@ def _insert_returning_pk(instance: models.Model) -> None:
 
 def _converted(model: type[models.Model], name: str, value: Any) -> Any:
     """A raw column value as the ORM hands it over: the backend's converters, then the
-    field's (``from_db_value``)."""
-    key = (connection.vendor, model._meta.label, name)
-    found = _converters.get(key)
-    if found is None:
-        column = model._meta.get_field(name).get_col(model._meta.db_table)  # type: ignore[union-attr]
-        found = _converters[key] = (
-            column,
-            [*connection.ops.get_db_converters(column), *column.get_db_converters(connection)],
-        )
-    column, converters = found
-    for converter in converters:
+    field's (``from_db_value``); both asked of this thread's connection each time."""
+    key = (model._meta.label, name)
+    column = _columns.get(key)
+    if column is None:
+        column = _columns[key] = model._meta.get_field(name).get_col(model._meta.db_table)  # type: ignore[union-attr]
+    for converter in [
+        *connection.ops.get_db_converters(column),
+        *column.get_db_converters(connection),
+    ]:
         value = converter(value, column, connection)
     return value
 

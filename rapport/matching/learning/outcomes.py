@@ -113,7 +113,7 @@ def _record(
         with transaction.atomic():
             model = locked_newest_model(now)
             batch = statements.Batch()
-            statements.outcome_insert(batch, outcome)
+            statements.outcome_insert(batch, outcome, pk=model.next_outcome_id)
             _add_to_model(
                 batch, model=model, inputs=inputs, alliance=alliance, therapist_id=therapist_id
             )

@@ -97,12 +97,12 @@ def _one_round_trip() -> bool:
     return connection.vendor == "postgresql" and options.get("server_side_binding") is not True
 
 
-def _insert_fields(model: type[models.Model]) -> list[Any]:
-    return [field for field in model._meta.concrete_fields if not field.primary_key]
+def _insert_fields(model: type[models.Model], *, with_pk: bool = False) -> list[Any]:
+    return [field for field in model._meta.concrete_fields if with_pk or not field.primary_key]
 
 
-def _insert_statement(model: type[models.Model], *, returning: bool) -> str:
-    fields = _insert_fields(model)
+def _insert_statement(model: type[models.Model], *, returning: bool, with_pk: bool = False) -> str:
+    fields = _insert_fields(model, with_pk=with_pk)
     columns = ", ".join(_quoted(field.column) for field in fields)
     placeholders = ", ".join(["%s"] * len(fields))
     table = _quoted(model._meta.db_table)
@@ -112,12 +112,12 @@ def _insert_statement(model: type[models.Model], *, returning: bool) -> str:
     return statement
 
 
-def _insert_values(instance: models.Model) -> list[Any]:
+def _insert_values(instance: models.Model, *, with_pk: bool = False) -> list[Any]:
     """The values the ORM's insert would write (each field's ``pre_save`` and
     ``get_db_prep_save``)."""
     return [
         field.get_db_prep_save(field.pre_save(instance, True), connection)
-        for field in _insert_fields(type(instance))
+        for field in _insert_fields(type(instance), with_pk=with_pk)
     ]
 
 
@@ -165,20 +165,25 @@ def fit_profile_answers(owner_id: int) -> str | None:
     return None if row is None else _converted(FitProfile, "answers", row[0])
 
 
-def newest_model_locked() -> tuple[int, dt.datetime, dict[str, Any]] | None:
-    """(id, created_at, parameters) of the newest version, its row locked until the end of
-    the transaction; None when there is no version yet. Only the columns the update needs."""
+def newest_model_locked() -> tuple[int, dt.datetime, dict[str, Any], int | None] | None:
+    """(id, created_at, parameters, the next outcome's id or None) of the newest version, its
+    row locked until the end of the transaction; None when there is no version yet. Only the
+    columns the update needs. Where the writes go in one round trip (PostgreSQL) the outcome's
+    id is drawn from its sequence here too, so its insert can join them (a drawn id an update
+    does not use is a gap, as after any rolled-back insert)."""
+    drawn = _one_round_trip()
 
     def build() -> str:
         table = _quoted(MatchModel._meta.db_table)
         lock = " FOR UPDATE" if connection.features.has_select_for_update else ""
-        return (
-            f"SELECT {_quoted('id')}, {_quoted('created_at')}, {_quoted('parameters')} "  # noqa: S608 - names from the model
-            f"FROM {table} ORDER BY {_quoted('version')} DESC LIMIT 1{lock}"
-        )
+        columns = f"{_quoted('id')}, {_quoted('created_at')}, {_quoted('parameters')}"
+        if drawn:
+            outcomes = MatchOutcome._meta.db_table
+            columns += f", nextval(pg_get_serial_sequence('{outcomes}', 'id'))"
+        return f"SELECT {columns} FROM {table} ORDER BY {_quoted('version')} DESC LIMIT 1{lock}"  # noqa: S608 - names from the model
 
     with connection.cursor() as cursor:
-        cursor.execute(_statement("newest model locked", build))
+        cursor.execute(_statement(f"newest model locked {drawn}", build))
         row = cursor.fetchone()
     if row is None:
         return None
@@ -186,6 +191,7 @@ def newest_model_locked() -> tuple[int, dt.datetime, dict[str, Any]] | None:
         int(row[0]),
         _converted(MatchModel, "created_at", row[1]),
         _converted(MatchModel, "parameters", row[2]),
+        int(row[3]) if drawn else None,
     )
 
 
@@ -227,11 +233,22 @@ def effect_add(batch: Batch, *, model_id: int, therapist_id: int, residual: floa
     batch.add(_statement("effect add", build), [model_id, therapist_id, float(residual)])
 
 
-def outcome_insert(batch: Batch, outcome: MatchOutcome) -> None:
-    """Insert a new outcome (its fields encrypted by the model's fields) at once and its
-    creation's audit entry with ``batch``. A second outcome for the same part or engagement
-    raises ``IntegrityError``."""
-    _insert_returning_pk(outcome)
+def outcome_insert(batch: Batch, outcome: MatchOutcome, *, pk: int | None = None) -> None:
+    """Insert a new outcome (its fields encrypted by the model's fields) and its creation's
+    audit entry: with its id drawn already (``pk``), both with ``batch``; else the outcome at
+    once (to learn its id) and the entry with ``batch``. A second outcome for the same part
+    or engagement raises ``IntegrityError``."""
+    if pk is None:
+        _insert_returning_pk(outcome)
+    else:
+        outcome.pk = pk
+        statement = _statement(
+            f"insert {MatchOutcome._meta.label} with id",
+            lambda: _insert_statement(MatchOutcome, returning=False, with_pk=True),
+        )
+        batch.add(statement, _insert_values(outcome, with_pk=True))
+        outcome._state.adding = False
+        outcome._state.db = connection.alias
     _audit_created(batch, outcome)
 
 

@@ -7,7 +7,8 @@ is built once per database and takes its values prepared by the model's own fiel
 back by the fields' own converters:
 
 - ``fit_profile_answers``: the client's fit profile answers (decrypted), or None;
-- ``newest_model_locked``: the newest version's id, creation time and sums, its row locked;
+- ``newest_model_locked``: the newest version's id, creation time and sums, its row locked
+  (on PostgreSQL with the next outcome's id drawn from its sequence);
 - ``model_sums_save``: that row's sums and update time;
 - ``effect_add``: one upsert adding an outcome to a therapist's count and residual sum, the
   addition done by the database under the row's lock, so concurrent answers both count;
@@ -15,8 +16,12 @@ back by the fields' own converters:
   django-auditlog's own receiver gives a created health record (its diff with the encrypted
   values masked, the actor and address from the request's context, the record named by model
   and id), without the model's save signals: ``tests/matching/test_learning.py`` compares
-  the entry with one the ORM's save makes, and fails if another receiver ever listens to
-  ``MatchOutcome``'s saves.
+  the entry with the one auditlog's receiver writes for the same record, and fails if another
+  receiver ever listens to ``MatchOutcome``'s saves.
+
+The writes whose results nobody reads go in a ``Batch``: one round trip on PostgreSQL. An
+update there is six: the fit profile, the search index's stamp, BEGIN, the lock, the writes,
+COMMIT (ten before).
 """
 
 from __future__ import annotations

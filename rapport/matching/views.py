@@ -1,10 +1,11 @@
 """The fit questionnaire (/match/), its ranked results and the person's fit profile (pages).
 
-No account is needed: the answers so far live in the session, encrypted (``session``). A signed-in person's answers are their fit profile, saved at
-every step; the profile is where their questionnaire starts. Every step checks the whole
-document with ``answers.answers_from_data``; a refused step shows the error at its field (status
-400), stays on the step, and changes nothing. Answers never appear in a URL: each step's address
-names only the question.
+No account is needed: the answers so far live in the session, encrypted (``session``). A
+signed-in person's answers are their fit profile, saved at every step; the profile is where
+their questionnaire starts. Every step checks the whole document with
+``answers.answers_from_data``; a refused step shows the error at its field (status 400), stays
+on the step, and changes nothing. Answers never appear in a URL: each step's address names only
+the question.
 """
 
 from __future__ import annotations

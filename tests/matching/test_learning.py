@@ -787,3 +787,18 @@ def test_two_answers_for_one_therapist_at_once_both_count(reference_data):
     # c = 0.05/3, residual 0.75 − 2.2/3 = 0.05/3; n = 2: m = 0.72, c = 0.02, residual 0.01.
     assert effect.residual_sum == pytest.approx(0.05 + 0.05 / 3 + 0.01)
     assert MatchOutcome.objects.count() == 3
+
+
+def test_the_spread_scales_each_draw_around_its_posterior_mean():
+    sums = learning.ModelSums()
+    for _ in range(20):
+        sums.add(inputs=np.zeros(len(learning.FEATURES)), alliance=0.9, therapist_id=1)
+        sums.add(inputs=np.zeros(len(learning.FEATURES)), alliance=0.5, therapist_id=2)
+    state = sums.state(version=1)
+    ids = np.array([1, 2, 3])  # 3 has no data: drawn from the prior
+    full = learning.therapist_draws(state, ids, seed=5)
+    half = learning.therapist_draws(state, ids, seed=5, spread=0.5)
+    means = learning.therapist_draws(state, ids, seed=5, spread=0.0)
+    assert means[2] == 0.0
+    assert means[0] == pytest.approx(state.effect_of(1)[0])
+    assert half - means == pytest.approx((full - means) / 2)

@@ -325,3 +325,16 @@ def test_required_languages_mean_at_least_one_of_them(no_learning: None) -> None
     assert [hit.therapist_id for hit in both.hits] == [
         TherapistProfile.objects.get(display_name="Both").pk
     ]
+
+
+def test_a_stated_preference_outweighs_the_exploration_of_therapists_without_data() -> None:
+    """With the real learned part (no outcomes yet: every effect drawn from the prior, scaled by
+    EXPLORATION), a therapist who meets the one thing asked for is first whatever the day."""
+    from rapport.matching import learning
+
+    learning.model_cache_clear()
+    client_led = make_therapist(display_name="Client-led", style_direction=5)
+    make_therapist(display_name="Directive", style_direction=1)
+    answers = FitAnswers(style={"style_direction": 4}, style_weight=Weight.IMPORTANT)
+    firsts = {_rank(answers, seed=seed).matches[0].therapist_id for seed in range(60)}
+    assert firsts == {client_led.pk}

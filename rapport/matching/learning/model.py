@@ -348,8 +348,12 @@ def predict(state: ModelState, inputs: np.ndarray, effects: np.ndarray) -> np.nd
     return np.asarray(state.mean + inputs @ state.coefficients + effects, dtype=np.float64)
 
 
-def therapist_draws(state: ModelState, therapist_ids: np.ndarray, *, seed: int) -> np.ndarray:
-    """One Thompson draw of each therapist's effect from its posterior, in the order given.
+def therapist_draws(
+    state: ModelState, therapist_ids: np.ndarray, *, seed: int, spread: float = 1.0
+) -> np.ndarray:
+    """One Thompson draw of each therapist's effect from its posterior, in the order given;
+    ``spread`` scales each posterior's standard deviation (1 is plain Thompson sampling, 0 the
+    posterior means alone).
 
     ``np.random.default_rng(seed)`` draws one standard normal per position, so the same seed
     and the same ids give the same draws (a person's list does not jump on reload). A therapist
@@ -358,9 +362,9 @@ def therapist_draws(state: ModelState, therapist_ids: np.ndarray, *, seed: int) 
     ids = np.asarray(therapist_ids, dtype=np.int64)
     normals = np.random.default_rng(seed).standard_normal(ids.size)
     if state.effect_ids.size == 0 or ids.size == 0:
-        return normals * state.prior_sd
+        return normals * (state.prior_sd * spread)
     means, sds = state.posterior_of(ids)
-    return means + sds * normals
+    return means + (sds * spread) * normals
 
 
 @dataclass(frozen=True)

@@ -21,6 +21,7 @@ from rapport.matching.answers import STYLE_FIELDS, Availability, FitAnswers, Wei
 from rapport.matching.ranking.constraints import constraints_query
 from rapport.matching.ranking.leaning import Leaning, lean_away
 
+EXPLORATION = 0.5  # the Thompson draws' spread, in posterior standard deviations
 LEARNED_WEIGHT = 1.0  # alliance (0-1) and preference score (0-1) on one scale
 CONCERNS_WEIGHT = float(Weight.IMPORTANT)
 AVAILABILITY_WEIGHT = float(Weight.NICE_TO_HAVE)
@@ -171,7 +172,7 @@ def scored(
         denominator += LEANING_WEIGHT
     preference = numerator / denominator if denominator else np.full(rows.size, 0.5)
     ids = index.ids[rows]
-    effects = learning.therapist_draws(model, ids, seed=seed)
+    effects = learning.therapist_draws(model, ids, seed=seed, spread=EXPLORATION)
     predicted = learning.predict(model, features.model_inputs(degrees), effects)
     learned = LEARNED_WEIGHT * (predicted - model.mean)
     total = preference + learned

@@ -266,7 +266,7 @@ def no_exploration(monkeypatch):
     monkeypatch.setattr(
         learning,
         "therapist_draws",
-        lambda state, therapist_ids, *, seed: np.zeros(len(therapist_ids)),
+        lambda state, therapist_ids, **_: np.zeros(len(therapist_ids)),
     )
 
 

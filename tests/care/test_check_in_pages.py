@@ -8,8 +8,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import math
-from dataclasses import dataclass, field
-from html.parser import HTMLParser
 
 import pytest
 from auditlog.models import LogEntry
@@ -27,6 +25,7 @@ from rapport.care.models import (
 from rapport.care.tokens import check_in_token_make
 from tests.care.factories import make_engagement
 from tests.care.instrument_definitions import nine_item
+from tests.html_tree import Node, page_tree
 
 pytestmark = pytest.mark.django_db
 
@@ -55,70 +54,9 @@ ANSWERS = {"fit": FIT, "alliance": ALLIANCE, "progress": PROGRESS}
 
 # --- reading pages ------------------------------------------------------------------------------
 
-VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "wbr"}
-
-
-@dataclass
-class Node:
-    tag: str
-    attrs: dict[str, str]
-    children: list[Node | str] = field(default_factory=list)
-
-    def text(self) -> str:
-        parts = [c if isinstance(c, str) else c.text() for c in self.children]
-        return " ".join(" ".join(parts).split())
-
-    def walk(self):
-        yield self
-        for child in self.children:
-            if isinstance(child, Node):
-                yield from child.walk()
-
-    def find_all(self, tag: str, **attrs: str) -> list[Node]:
-        return [
-            node
-            for node in self.walk()
-            if node.tag == tag and all(node.attrs.get(k) == v for k, v in attrs.items())
-        ]
-
-    def by_id(self, element_id: str) -> Node | None:
-        return next((n for n in self.walk() if n.attrs.get("id") == element_id), None)
-
-    def get(self, element_id: str) -> Node:
-        found = self.by_id(element_id)
-        assert found is not None, element_id
-        return found
-
-
-class _Tree(HTMLParser):
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.root = Node("document", {})
-        self.stack = [self.root]
-
-    def handle_starttag(self, tag, attrs):
-        node = Node(tag, {k: v or "" for k, v in attrs})
-        self.stack[-1].children.append(node)
-        if tag not in VOID:
-            self.stack.append(node)
-
-    def handle_startendtag(self, tag, attrs):
-        self.stack[-1].children.append(Node(tag, {k: v or "" for k, v in attrs}))
-
-    def handle_endtag(self, tag):
-        for index in range(len(self.stack) - 1, 0, -1):
-            if self.stack[index].tag == tag:
-                del self.stack[index:]
-                return
-
-    def handle_data(self, data):
-        self.stack[-1].children.append(data)
-
 
 def page(response) -> Node:
-    tree = _Tree()
-    tree.feed(response.content.decode())
-    return tree.root
+    return page_tree(response.content.decode())
 
 
 def main(response) -> Node:

@@ -4,8 +4,6 @@ with nothing stored, answers kept in the session and (signed in) in the fit prof
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from html.parser import HTMLParser
 from typing import Any
 
 import pytest
@@ -20,6 +18,7 @@ from rapport.matching.selectors import fit_profile_answers
 from rapport.matching.session import session_answers, session_answers_keep
 from tests.care.factories import make_engagement
 from tests.factories import TEST_PASSWORD, make_office, make_therapist, make_user
+from tests.html_tree import Node, page_tree
 from tests.matching.factories import fit_answers, fit_profile
 
 pytestmark = pytest.mark.usefixtures("reference_data")
@@ -44,71 +43,9 @@ STORY = "Since the move I have been waking at 4 and dreading work."
 
 # --- reading pages ------------------------------------------------------------------------------
 
-VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "wbr"}
-
-
-@dataclass
-class Node:
-    tag: str
-    attrs: dict[str, str]
-    children: list[Any] = field(default_factory=list)
-
-    def text(self) -> str:
-        parts = [c if isinstance(c, str) else c.text() for c in self.children]
-        return " ".join(" ".join(parts).split())
-
-    def walk(self):
-        yield self
-        for child in self.children:
-            if isinstance(child, Node):
-                yield from child.walk()
-
-    def find_all(self, tag: str, **attrs: str) -> list[Node]:
-        return [
-            node
-            for node in self.walk()
-            if node.tag == tag and all(node.attrs.get(k) == v for k, v in attrs.items())
-        ]
-
-    def get(self, element_id: str) -> Node:
-        found = next((n for n in self.walk() if n.attrs.get("id") == element_id), None)
-        assert found is not None, element_id
-        return found
-
-    def links(self) -> dict[str, str]:
-        """Link text -> address."""
-        return {node.text(): node.attrs.get("href", "") for node in self.find_all("a")}
-
-
-class _Tree(HTMLParser):
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.root = Node("document", {})
-        self.stack = [self.root]
-
-    def handle_starttag(self, tag, attrs):
-        node = Node(tag, {k: v or "" for k, v in attrs})
-        self.stack[-1].children.append(node)
-        if tag not in VOID:
-            self.stack.append(node)
-
-    def handle_startendtag(self, tag, attrs):
-        self.stack[-1].children.append(Node(tag, {k: v or "" for k, v in attrs}))
-
-    def handle_endtag(self, tag):
-        for index in range(len(self.stack) - 1, 0, -1):
-            if self.stack[index].tag == tag:
-                del self.stack[index:]
-                return
-
-    def handle_data(self, data):
-        self.stack[-1].children.append(data)
-
 
 def main(response) -> Node:
-    tree = _Tree()
-    tree.feed(response.content.decode())
-    return tree.root.get("main")
+    return page_tree(response.content.decode()).get("main")
 
 
 def error_of(document: Node, name: str) -> str:

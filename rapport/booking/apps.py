@@ -17,12 +17,13 @@ class BookingConfig(AppConfig):
         from rapport.booking.importing import availability_part
         from rapport.booking.models import Appointment
         from rapport.booking.privacy import consultations_export
-        from rapport.booking.profile import booking_profile_part
+        from rapport.booking.profile import booking_profile_part, consultation_book_url
         from rapport.booking.services import client_appointments_erase
         from rapport.booking.triggers import register_booking_triggers
         from rapport.core.audit import register_health_model
         from rapport.core.privacy import register_erasure_step, register_export_section
         from rapport.core.problems import register_problem_handler
+        from rapport.directory.cards import register_consultation_link
         from rapport.directory.importing import register_import_part
         from rapport.directory.profile_parts import register_profile_part
 
@@ -37,6 +38,7 @@ class BookingConfig(AppConfig):
         register_booking_triggers()
         register_booking_housekeeping()
         register_profile_part("booking", booking_profile_part)
+        register_consultation_link(consultation_book_url)
         register_import_part(availability_part)
         register_problem_handler(SlotTaken, slot_taken_problem)
         register_problem_handler(SlotUnavailable, slot_unavailable_problem)

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 from django.http import HttpRequest
@@ -15,4 +16,9 @@ def booking_profile_part(request: HttpRequest, therapist: TherapistProfile) -> d
     """The link to book a free consultation, for therapists who offer one."""
     if not therapist.consultation_minutes:
         return {"book_url": ""}
-    return {"book_url": reverse("booking:consultation_book", args=[therapist.public_id])}
+    return {"book_url": consultation_book_url(therapist.public_id)}
+
+
+def consultation_book_url(public_id: uuid.UUID) -> str:
+    """Booking's page for a therapist, for the directory's result cards."""
+    return reverse("booking:consultation_book", args=[public_id])

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from rapport.core.models import Jurisdiction
@@ -27,6 +27,22 @@ from rapport.directory.models import (
     therapist_photo_url,
 )
 from rapport.directory.selectors import current_licence_sql, is_listed_values
+
+# Booking sits above the directory, so a card cannot name booking's page itself: booking
+# registers how to reach its page for a therapist (``register_consultation_link``, in its
+# ``AppConfig.ready()``), as it does for the profile page (``profile_parts``).
+ConsultationLink = Callable[[uuid.UUID], str]
+_consultation_link: list[ConsultationLink] = []
+
+
+def register_consultation_link(link: ConsultationLink) -> None:
+    """Registering again replaces the earlier link."""
+    _consultation_link[:] = [link]
+
+
+def consultation_link(public_id: uuid.UUID) -> str:
+    """Where to book a free consultation with this therapist, or "" with no booking app."""
+    return _consultation_link[0](public_id) if _consultation_link else ""
 
 
 @dataclass(frozen=True)
@@ -52,6 +68,7 @@ class ResultCard:
     location: str  # first office's city, "Virtual only", or ""
     experience: str  # "9 years in practice"
     next_consultation: str  # "" when none is known
+    book_url: str = ""  # booking's page, for a therapist who offers a free consultation
 
 
 def result_cards_by_id(*, ids: Sequence[int], now: dt.datetime) -> dict[int, ResultCard]:
@@ -73,7 +90,7 @@ def result_cards_by_id(*, ids: Sequence[int], now: dt.datetime) -> dict[int, Res
         " d.name, p.practice_start_year, p.fee_minor, p.currency, p.sliding_scale_min_minor,"
         " p.offers_in_person, p.offers_video, p.offers_phone, p.has_video_introduction,"
         " p.has_captioned_video, p.next_consultation_at, p.time_zone, p.verification_status,"
-        " p.is_listed, p.accepting_new_clients, p.accepting_confirmed_at"
+        " p.is_listed, p.accepting_new_clients, p.accepting_confirmed_at, p.consultation_minutes"
         f" FROM {profile} p JOIN {designation} d ON d.id = p.designation_id"
         f" WHERE p.id IN ({in_ids})",
         ids,
@@ -153,6 +170,7 @@ def result_cards_by_id(*, ids: Sequence[int], now: dt.datetime) -> dict[int, Res
             ),
             experience=display.years_phrase(max(0, now.year - row[8])),
             next_consultation=display.consultation_phrase(as_utc(row[17]), row[18], now=now),
+            book_url=consultation_link(public_id) if row[23] else "",
         )
     return cards
 

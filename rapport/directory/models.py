@@ -714,3 +714,32 @@ class SearchIndexVersion(models.Model):
 
     def __str__(self) -> str:
         return f"Search index version {self.version}"
+
+
+# --- a signed-in person's shortlist -------------------------------------------------------------
+
+
+class ShortlistEntry(models.Model):
+    """One therapist a signed-in person saved, so the shortlist outlives the browser session.
+
+    A visitor without an account keeps theirs in the session (``rapport.directory.shortlist``);
+    on sign-in it is merged into these rows. Deleted with the account (and with the listing): it
+    says only whom the person was considering, never why.
+    """
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="shortlist_entries"
+    )
+    therapist = models.ForeignKey(
+        TherapistProfile, on_delete=models.CASCADE, related_name="shortlist_entries"
+    )
+    saved_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ("saved_at", "id")
+        constraints = [
+            models.UniqueConstraint(fields=("user", "therapist"), name="shortlist_entry_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Shortlist entry {self.pk}"

@@ -330,9 +330,9 @@ class SearchParams(Schema):
     )
     sort: str | None = _documented(
         None,
-        "Order of results: `name` (default), `distance` (needs a place), `fee`, `soonest` "
-        "(earliest free consultation first) or `best_fit` (closeness to the style asked "
-        "for, then distance).",
+        "Order of results: `distance` (needs a place; the default with one), `soonest` "
+        "(earliest free consultation first; the default without a place), `fee`, `name` or "
+        "`best_fit` (closeness to the style asked for, then distance).",
         type="string",
         enum=list(SORTS),
     )

@@ -35,6 +35,7 @@ from rapport.directory.cards import ResultCard, result_cards_by_id
 from rapport.directory.forms import (
     FORM_FIELDS,
     FREQUENCY_CHOICES,
+    SORT_LABELS,
     SearchForm,
     cost_plan,
     error_field,
@@ -53,7 +54,7 @@ from rapport.directory.search.contract import (
 )
 from rapport.directory.search.engine import cached_answer, current_index, search
 from rapport.directory.search.numbers import NotANumber, NumberTooLong
-from rapport.directory.search.params import page_number, parse_search_query
+from rapport.directory.search.params import default_sort, page_number, parse_search_query
 from rapport.directory.selectors import therapist_listing, therapist_profile
 
 # A page number beyond any real directory; larger ones are simply "past the end".
@@ -170,6 +171,7 @@ def therapist_list(request: HttpRequest) -> HttpResponse:
         "last_index": first_index + len(cards) - 1 if cards else 0,
         "form_fields": FORM_FIELDS,
         "live_text": _live_text(query, result),
+        "sort_options": _sort_options(form, query),
         "freshness_days": settings.LISTING_FRESHNESS_DAYS,
         "now": now,
     }
@@ -181,6 +183,23 @@ def therapist_list(request: HttpRequest) -> HttpResponse:
     # The same URL answers with a whole page or a fragment: caches must keep them apart.
     patch_vary_headers(response, ("HX-Request",))
     return response
+
+
+def _sort_options(form: SearchForm, query: SearchQuery | None) -> list[tuple[str, str, bool]]:
+    """(value, label, selected) for the sort menu.
+
+    The default order for the search as it stands (nearest first with a place, otherwise the
+    soonest free consultation) is sent as an empty value, never by name: the menu is part of
+    the form, so a named default would stick after a place is typed (a person who searched
+    with no place and then typed one would stay on the old order).
+    """
+    default = default_sort(has_location=form.has_location)
+    chosen = query.sort if query is not None else (form.sort or default)
+    selected = "" if chosen == default else chosen
+    options = [("", SORT_LABELS[default])] + [
+        (value, label) for value, label in form.sort_choices() if value != default
+    ]
+    return [(value, label, value == selected) for value, label in options]
 
 
 def _page_params(raw: QueryDict) -> tuple[QueryDict, str | None]:

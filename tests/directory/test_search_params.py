@@ -23,12 +23,24 @@ def refusal(query_string: str) -> tuple[str, str]:
 
 
 def test_empty_query_string_is_the_default_query():
-    assert parse("") == SearchQuery(page_size=20)
+    # Without a place the default is the soonest free consultation, not names from A.
+    assert parse("") == SearchQuery(page_size=20, sort="soonest")
+
+
+def test_a_place_sorts_nearest_first_by_default():
+    assert parse("near=Toronto").sort == "distance"
+    assert parse("lat=43.65&lon=-79.38").sort == "distance"
+    assert parse("near=Toronto&sort=").sort == "distance"
+
+
+def test_name_order_stays_available():
+    assert parse("sort=name").sort == "name"
+    assert parse("near=Toronto&sort=name").sort == "name"
 
 
 def test_empty_form_fields_count_as_not_given():
     assert parse("near=&lat=&lon=&radius_km=&concern=&max_fee=&q=&sort=&page=") == SearchQuery(
-        page_size=20
+        page_size=20, sort="soonest"
     )
 
 

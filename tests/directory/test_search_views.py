@@ -196,20 +196,35 @@ def test_video_filters_are_a_labelled_group_of_checkboxes_with_live_counts(clien
         )
 
 
+def sort_menu(response) -> list[tuple[str, str, bool]]:
+    """(value, label, selected) of each option of the sort menu."""
+    menu = re.search(r'<select id="id_sort".*?</select>', response.content.decode(), re.S)
+    assert menu is not None
+    return [
+        (value, label, bool(selected))
+        for value, selected, label in re.findall(
+            r'<option value="([^"]*)"( selected)?>([^<]*)</option>', menu.group(0)
+        )
+    ]
+
+
 def test_sort_offers_best_fit_only_with_a_style_and_nearest_only_with_a_place(client):
     make_therapist(offers_in_person=True)
 
     plain = client.get(URL)
     styled_near = client.get(URL, {"style_humour": "4", "near": "Toronto", "radius_km": "500"})
 
-    sort_options = re.compile(r'<option value="(best_fit|distance|fee|name)"')
-    assert sort_options.findall(plain.content.decode()) == ["fee", "name"]
-    assert sort_options.findall(styled_near.content.decode()) == [
+    # The default for the search as it stands comes first, as an empty value.
+    assert [value for value, _label, _selected in sort_menu(plain)] == ["", "fee", "name"]
+    assert sort_menu(plain)[0] == ("", "Soonest free consultation", True)
+    assert [value for value, _label, _selected in sort_menu(styled_near)] == [
+        "",
         "best_fit",
-        "distance",
         "fee",
+        "soonest",
         "name",
     ]
+    assert sort_menu(styled_near)[0] == ("", "Nearest first", True)
 
 
 def test_a_sort_that_no_longer_applies_falls_back_instead_of_failing(client):
@@ -218,7 +233,47 @@ def test_a_sort_that_no_longer_applies_falls_back_instead_of_failing(client):
     response = client.get(URL, {SearchParam.SORT: "best_fit"})
 
     assert response.status_code == 200
-    assertContains(response, '<option value="name" selected>Name (A to Z)</option>', html=True)
+    assert sort_menu(response)[0] == ("", "Soonest free consultation", True)
+
+
+def _near_and_far():
+    far = make_therapist(display_name="Ann Ottawa", offers_in_person=True, offers_video=False)
+    make_office(far, city="Ottawa", latitude=45.4215, longitude=-75.6972)
+    near = make_therapist(display_name="Zed Toronto", offers_in_person=True, offers_video=False)
+    make_office(near)
+
+
+def test_typing_a_place_into_the_form_sorts_nearest_first(client):
+    # The form as first shown (no place) sends its sort menu's selected value: typing a
+    # place and submitting must give nearest first, not keep an order named earlier.
+    _near_and_far()
+    first = client.get(URL)
+    sent_sort = next(value for value, _label, selected in sort_menu(first) if selected)
+
+    response = client.get(URL, {"near": "Toronto", "radius_km": "500", "sort": sent_sort})
+
+    assert card_names(response) == ["Zed Toronto", "Ann Ottawa"]
+    assert sort_menu(response)[0] == ("", "Nearest first", True)
+
+
+def test_name_order_stays_available_with_a_place(client):
+    _near_and_far()
+
+    response = client.get(URL, {"near": "Toronto", "radius_km": "500", "sort": "name"})
+
+    assert card_names(response) == ["Ann Ottawa", "Zed Toronto"]
+    assert ("name", "Name (A to Z)", True) in sort_menu(response)
+
+
+def test_without_a_place_the_soonest_free_consultation_comes_first(client):
+    # Neither has a known consultation time here, so the two fall back to name order; the
+    # engine's test of the soonest order itself is in test_search_engine.
+    _near_and_far()
+
+    response = client.get(URL)
+
+    assert sort_menu(response)[0] == ("", "Soonest free consultation", True)
+    assert ("soonest", "Soonest free consultation", False) not in sort_menu(response)
 
 
 # --- results ------------------------------------------------------------------------------------

@@ -24,7 +24,7 @@ from rapport.directory.search.contract import (
     MAX_TEXT_LENGTH,
     SORT_BEST_FIT,
     SORT_DISTANCE,
-    SORT_NAME,
+    SORT_SOONEST,
     SORTS,
     STYLE_PARAMS,
     SearchParam,
@@ -146,6 +146,11 @@ def jurisdiction_near(latitude: float, longitude: float) -> str | None:
     distances = distances_km(latitude=latitude, longitude=longitude, phis=phis, lambdas=lambdas)
     nearest = int(np.argmin(distances))
     return codes[nearest] if distances[nearest] <= JURISDICTION_SNAP_KM else None
+
+
+def default_sort(*, has_location: bool) -> str:
+    """The order results take when no ``sort`` is given (the page's "Recommended" choice)."""
+    return SORT_DISTANCE if has_location else SORT_SOONEST
 
 
 def parse_search_query(
@@ -282,7 +287,10 @@ def parse_search_query(
 
     sort = _single(params, SearchParam.SORT)
     if sort is None:
-        sort = SORT_DISTANCE if has_location else SORT_NAME
+        # Nearest first is what a place asks for. Without one, soonest free consultation: a
+        # person is helped by who can meet them first, and names from the start of the
+        # alphabet are not always shown first (``sort=name`` still gives that order).
+        sort = default_sort(has_location=has_location)
     elif sort not in SORTS:
         raise SearchQueryError(
             SearchParam.SORT, f"Sort by one of {', '.join(SORTS)}, not “{sort[:40]}”."

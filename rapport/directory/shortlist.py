@@ -17,6 +17,7 @@ import uuid
 from collections.abc import Iterable
 from typing import Any
 
+from django.contrib.auth import get_user_model
 from django.contrib.sessions.backends.base import SessionBase
 from django.db import transaction
 from django.db.models import Prefetch, QuerySet
@@ -107,7 +108,7 @@ def shortlist_add(
     with transaction.atomic():
         # The user's row is locked (on PostgreSQL) so two saves at once cannot both pass the
         # limit; the unique constraint settles a double click.
-        type(account).objects.select_for_update().filter(pk=account.pk).exists()
+        get_user_model().objects.select_for_update().filter(pk=account.pk).exists()
         entries = ShortlistEntry.objects.filter(user=account)
         if entries.filter(therapist_id=therapist_id).exists():
             return AddOutcome.ALREADY_THERE
@@ -144,7 +145,7 @@ def shortlist_merge_on_sign_in(*, session: SessionBase, user: Any) -> int:
         return 0
     added = 0
     with transaction.atomic():
-        type(user).objects.select_for_update().filter(pk=user.pk).exists()
+        get_user_model().objects.select_for_update().filter(pk=user.pk).exists()
         have = set(ShortlistEntry.objects.filter(user=user).values_list("therapist_id", flat=True))
         room = SHORTLIST_LIMIT - len(have)
         by_public_id = dict(

@@ -105,6 +105,12 @@ class ConsultationIn(Schema):
     time_zone: str = Field(
         max_length=64, description="The client's IANA zone, for the times in e-mails."
     )
+    phone: str = Field(
+        default="",
+        max_length=40,
+        description="The number the therapist calls: required when the therapist consults by "
+        "phone, ignored otherwise. Only that therapist sees it.",
+    )
 
 
 class AppointmentOut(Schema):
@@ -320,7 +326,12 @@ def not_changeable_problem(request: HttpRequest, error: InvalidTransition) -> Ht
 
 
 # The services name the client's fields as the model does; the API's body names them shorter.
-_BODY_FIELD = {"client_name": "name", "client_email": "email", "client_time_zone": "time_zone"}
+_BODY_FIELD = {
+    "client_name": "name",
+    "client_email": "email",
+    "client_time_zone": "time_zone",
+    "client_phone": "phone",
+}
 
 
 def _invalid_client(error: DjangoValidationError) -> HttpResponse:
@@ -453,6 +464,7 @@ def consultation_book(
             client_name=payload.name,
             client_email=payload.email,
             client_time_zone=payload.time_zone,
+            client_phone=payload.phone,
         )
     except DjangoValidationError as error:
         # Not a domain error but input: named by the body's fields, not the model's.

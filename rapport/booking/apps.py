@@ -31,7 +31,9 @@ class BookingConfig(AppConfig):
         # The name and address the client gave are masked too: the audit log outlives the
         # account, and deleting it must leave nothing that names the person.
         register_health_model(
-            Appointment, owner_field="client", masked_fields=("client_name", "client_email")
+            Appointment,
+            owner_field="client",
+            masked_fields=("client_name", "client_email", "client_phone"),
         )
         register_export_section("consultations", consultations_export)
         register_erasure_step("consultations", lambda user: client_appointments_erase(user=user))

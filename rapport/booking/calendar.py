@@ -15,11 +15,13 @@ import icalendar
 from django.conf import settings
 from django.utils import timezone
 
+from rapport.booking.how import how_it_happens
 from rapport.booking.models import (
     ACTIVE_STATUSES,
     Appointment,
     AppointmentKind,
     AppointmentStatus,
+    BookingPolicy,
     Party,
 )
 from rapport.core.timezones import ZoneState, zone_changes, zone_state
@@ -141,6 +143,7 @@ def _event(
     method: str,
     zone: ZoneInfo,
     stamp: dt.datetime,
+    policy: BookingPolicy | None = None,
 ) -> icalendar.Event:
     event = icalendar.Event()
     event.add("uid", appointment.calendar_uid)
@@ -181,6 +184,26 @@ def _event(
                     RSVP="FALSE",
                 ),
             )
+    # How it happens: where (an address, "Phone call: … calls you" or the meeting link), in
+    # words, and the link itself for calendars that offer a "join" button. Never the client's
+    # phone number: calendar files sync to other services.
+    # A cancellation only removes the event, so it says nothing more.
+    how = (
+        how_it_happens(appointment, recipient=recipient, policy=policy)
+        if status != "CANCELLED"
+        else None
+    )
+    if how is not None:
+        if how.location:
+            event.add("location", how.location)
+        description = how.sentence
+        if how.url:
+            description = f"{description}\nLink: {how.url}"
+        if how.access_note:
+            description = f"{description}\nGetting in: {how.access_note}"
+        event.add("description", description)
+        if how.url:
+            event.add("url", how.url)
     return event
 
 
@@ -255,6 +278,12 @@ def therapist_feed(*, therapist: TherapistProfile, now: dt.datetime) -> bytes:
         .select_related("therapist__user")
         .order_by("starts_at", "id")
     )
+    # Read once for the whole feed, not once per event.
+    policy = (
+        BookingPolicy.objects.filter(therapist=therapist)
+        .select_related("office__jurisdiction")
+        .first()
+    )
     events = [
         (
             appointment,
@@ -264,6 +293,7 @@ def therapist_feed(*, therapist: TherapistProfile, now: dt.datetime) -> bytes:
                 method=METHOD_REQUEST,
                 zone=zone,
                 stamp=now,
+                policy=policy,
             ),
         )
         for appointment in appointments

@@ -14,7 +14,14 @@ from django.core.exceptions import ValidationError
 
 from rapport.accounts.forms import normalise_display_name, normalise_email_address
 from rapport.booking.hooks import FitProfileOffer
-from rapport.booking.models import ExceptionKind, Weekday
+from rapport.booking.how import meeting_link_clean, phone_clean
+from rapport.booking.models import (
+    MEETING_LINK_MAX_LENGTH,
+    PHONE_MAX_LENGTH,
+    ConsultationMethod,
+    ExceptionKind,
+    Weekday,
+)
 from rapport.core.forms import AccessibleForm
 from rapport.core.timezones import ZONE_NAME_MAX_LENGTH, is_canonical_zone_name
 
@@ -95,19 +102,60 @@ class ConsultationBookSharingForm(ConsultationBookForm):
         self.describe_fields()
 
 
+def _phone_field() -> forms.CharField:
+    return forms.CharField(
+        label="Your phone number",
+        max_length=PHONE_MAX_LENGTH,
+        help_text="The therapist calls you on this number at the time of the consultation. "
+        "Only they see it.",
+        error_messages={"required": "Enter the phone number the therapist should call."},
+        widget=forms.TextInput(attrs={"autocomplete": "tel", "type": "tel"}),
+    )
+
+
+def _phone_value(form: forms.Form) -> str:
+    try:
+        return phone_clean(form.cleaned_data["client_phone"])
+    except ValidationError as error:
+        raise ValidationError(error.messages[0], code="invalid_phone") from error
+
+
+class ConsultationBookPhoneForm(ConsultationBookForm):
+    """The booking form for a therapist who consults by phone: it asks for the number."""
+
+    client_phone = _phone_field()
+    field_order = ("client_name", "client_email", "client_phone")
+
+    def clean_client_phone(self) -> str:
+        return _phone_value(self)
+
+
+class ConsultationBookSharingPhoneForm(ConsultationBookSharingForm):
+    client_phone = _phone_field()
+    field_order = ("client_name", "client_email", "client_phone")
+
+    def clean_client_phone(self) -> str:
+        return _phone_value(self)
+
+
 def consultation_book_form(
     data: Any = None,
     *,
     initial: dict[str, Any] | None = None,
     fit_profile: FitProfileOffer | None,
     therapist_name: str,
+    method: str = "",
 ) -> ConsultationBookForm:
-    """The booking form, with the fit-profile box when the person can share one."""
+    """The booking form, with the fit-profile box when the person can share one, and a phone
+    number only when the therapist consults by phone (nothing is asked that is not needed)."""
+    phone = method == ConsultationMethod.PHONE
     if fit_profile is not None and fit_profile.can_share:
-        return ConsultationBookSharingForm(
+        sharing_class = ConsultationBookSharingPhoneForm if phone else ConsultationBookSharingForm
+        return sharing_class(
             data, initial=initial, fit_profile=fit_profile, therapist_name=therapist_name
         )
-    return ConsultationBookForm(data, initial=initial)
+    form_class = ConsultationBookPhoneForm if phone else ConsultationBookForm
+    return form_class(data, initial=initial)
 
 
 class ReasonForm(AccessibleForm):
@@ -194,6 +242,60 @@ class BookingPolicyForm(AccessibleForm):
         help_text="Requests wait for your answer; any left unanswered for 48 hours are "
         "declined for you, and the client is told.",
     )
+
+
+class ConsultationMethodForm(AccessibleForm):
+    """How the therapist's free consultations happen (the link or office the method needs)."""
+
+    method = forms.ChoiceField(
+        label="How your free consultations happen",
+        choices=ConsultationMethod.choices,
+        widget=forms.RadioSelect,
+        error_messages={"required": "Choose how your free consultations happen."},
+    )
+    meeting_link = forms.CharField(
+        label="Your meeting link (for video)",
+        required=False,
+        max_length=MEETING_LINK_MAX_LENGTH,
+        help_text="Starts with https://. Only your booked clients see it, never your public "
+        "profile.",
+        widget=forms.URLInput(attrs={"autocomplete": "url"}),
+    )
+    office = forms.TypedChoiceField(
+        label="Office (for in person)",
+        required=False,
+        coerce=int,
+        empty_value=None,
+        help_text="Its address and access notes go to the client.",
+    )
+
+    def __init__(self, *args: Any, offices: list[tuple[int, str]], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        choices: list[tuple[str | int, str]] = [("", "Choose an office"), *offices]
+        field = self.fields["office"]
+        assert isinstance(field, forms.TypedChoiceField)
+        field.choices = choices
+        # AccessibleForm cleaned a bound form as it was built, before the office choices were
+        # known: clean again now that they are.
+        if self.is_bound:
+            self._errors = None
+            self.full_clean()
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        method = cleaned.get("method")
+        if method == ConsultationMethod.VIDEO and "meeting_link" not in self.errors:
+            try:
+                cleaned["meeting_link"] = meeting_link_clean(cleaned.get("meeting_link", ""))
+            except ValidationError as error:
+                self.add_error("meeting_link", error.messages[0])
+        if (
+            method == ConsultationMethod.IN_PERSON
+            and cleaned.get("office") is None
+            and "office" not in self.errors
+        ):
+            self.add_error("office", "Choose the office where you meet clients.")
+        return cleaned
 
 
 WEEKDAY_CHOICES: list[tuple[str | int, str]] = [("", "Choose a day"), *Weekday.choices]

@@ -21,7 +21,22 @@ from django.db import models
 from django.db.models import F, Q
 
 from rapport.core.fields import EncryptedTextField
-from rapport.directory.models import TherapistProfile
+from rapport.directory.models import Office, TherapistProfile
+
+# A meeting link is typed by the therapist and opened by clients: long enough for any real
+# video service's link, short enough to refuse pasted paragraphs.
+MEETING_LINK_MAX_LENGTH = 500
+# Longest phone number we keep as typed (E.164 has at most 15 digits; spaces, dashes,
+# brackets, a leading + and an extension fit in this).
+PHONE_MAX_LENGTH = 40
+
+
+class ConsultationMethod(models.TextChoices):
+    """How a free consultation happens; the empty value means the therapist has not said."""
+
+    PHONE = "phone", "By phone: I call the client"
+    VIDEO = "video", "By video: my own meeting link"
+    IN_PERSON = "in_person", "In person: at one of my offices"
 
 
 def new_feed_token() -> str:
@@ -59,6 +74,18 @@ class BookingPolicy(models.Model):
         default=False,
         help_text="Requests wait for the therapist; unanswered ones are declined after 48 hours.",
     )
+    # How consultations happen. Empty until the therapist says (older policies); the pages then
+    # say the therapist will get in touch about it.
+    consultation_method = models.CharField(
+        max_length=10, choices=ConsultationMethod.choices, blank=True, default=""
+    )
+    # Video only: the therapist's own meeting link (https), shown only to the client of each
+    # appointment and to the therapist, never on the public profile or API.
+    meeting_link = models.URLField(max_length=MEETING_LINK_MAX_LENGTH, blank=True)
+    # In person only: which of the therapist's offices (its address and access notes).
+    office = models.ForeignKey(
+        Office, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     # A private, revocable URL for subscribing from Google, Apple or Outlook calendars.
     feed_token = models.CharField(max_length=64, unique=True, default=new_feed_token)
     feed_token_created_at = models.DateTimeField(auto_now_add=True)
@@ -81,6 +108,10 @@ class BookingPolicy(models.Model):
                 condition=Q(max_consultations_per_day__gte=1)
                 & Q(max_consultations_per_day__lte=24),
                 name="booking_policy_daily_cap_range",
+            ),
+            models.CheckConstraint(
+                condition=Q(consultation_method__in=[*ConsultationMethod.values, ""]),
+                name="booking_policy_method_valid",
             ),
         ]
 
@@ -240,6 +271,15 @@ class Appointment(models.Model):
     share_fit_profile = models.BooleanField(
         default=False, help_text="The client chose to share their fit profile with the therapist."
     )
+    # How this consultation happens, as the therapist's policy said when it was booked: a
+    # later change of method must not leave a booked client waiting for a call that never
+    # comes. Empty for sessions and for consultations booked before methods existed.
+    consultation_method = models.CharField(
+        max_length=10, choices=ConsultationMethod.choices, blank=True, default=""
+    )
+    # The number the therapist calls (phone consultations only). Personal data next to a
+    # health matter: encrypted at rest, masked in the audit log, shown only to the two people.
+    client_phone = EncryptedTextField(max_length=PHONE_MAX_LENGTH, blank=True)
     # The consultation this session follows, which is how the consultation-to-first-session
     # rate is counted.
     follows = models.ForeignKey(
@@ -278,6 +318,10 @@ class Appointment(models.Model):
             ),
             models.CheckConstraint(
                 condition=Q(kind__in=AppointmentKind.values), name="appointment_kind_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(consultation_method__in=[*ConsultationMethod.values, ""]),
+                name="appointment_method_valid",
             ),
             models.CheckConstraint(
                 condition=Q(ended_by__in=[*Party.values, ""]), name="appointment_ended_by_valid"

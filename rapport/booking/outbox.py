@@ -44,6 +44,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from rapport.booking import calendar, tokens
+from rapport.booking.how import how_it_happens
 from rapport.booking.models import (
     ACTIVE_STATUSES,
     Appointment,
@@ -524,6 +525,8 @@ def build_message(email: OutboxEmail, *, now: dt.datetime) -> EmailMessage:
     method = calendar_method(email.purpose, recipient=recipient, appointment=appointment)
     context["has_calendar"] = method is not None
     context["their_note"] = _their_note(appointment, recipient)
+    # How it happens, worded for the recipient; never the client's phone number (see how.py).
+    context["how"] = how_it_happens(appointment, recipient=recipient)
     body = render_to_string(f"booking/email/{email.purpose}.txt", context)
     message = EmailMessage(
         subject=_subject(email.purpose, recipient, appointment, target.zone),

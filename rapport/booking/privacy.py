@@ -24,6 +24,8 @@ def consultations_export(user: Any) -> list[dict[str, Any]]:
             },
             "name_given": appointment.client_name,
             "email_given": appointment.client_email,
+            "phone_given": appointment.client_phone,
+            "how_it_happened": appointment.consultation_method,
             "time_zone": appointment.client_time_zone,
             "email_confirmed_at": iso_or_none(appointment.client_email_confirmed_at),
             "fit_profile_shared": appointment.share_fit_profile,

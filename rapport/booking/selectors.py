@@ -23,7 +23,7 @@ from rapport.booking.models import (
     Party,
     WeeklyWindow,
 )
-from rapport.directory.models import TherapistProfile
+from rapport.directory.models import Office, TherapistProfile
 
 _RELATED = ("therapist", "client", "follows")
 
@@ -127,6 +127,11 @@ def booking_policy_of(*, therapist: TherapistProfile) -> BookingPolicy:
     return BookingPolicy.objects.filter(therapist=therapist).first() or BookingPolicy(
         therapist=therapist
     )
+
+
+def therapist_offices(*, therapist: TherapistProfile) -> QuerySet[Office]:
+    """The therapist's offices with their jurisdiction, for choosing where consultations are."""
+    return Office.objects.filter(therapist=therapist).select_related("jurisdiction")
 
 
 def therapist_held_consultations_without_session(

@@ -67,6 +67,11 @@ urlpatterns: list[URLPattern] = [
     path("practice/availability/", practice.practice_availability, name="practice_availability"),
     path("practice/availability/windows/", practice.practice_windows, name="practice_windows"),
     path(
+        "practice/availability/method/",
+        practice.practice_consultation_method,
+        name="practice_consultation_method",
+    ),
+    path(
         "practice/availability/exceptions/",
         practice.practice_exception_add,
         name="practice_exception_add",

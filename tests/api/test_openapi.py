@@ -217,7 +217,7 @@ def test_booking_schemas_name_every_field():
     schemas = _document()["components"]["schemas"]
 
     assert set(schemas["ConsultationIn"]["properties"]) == {
-        "therapist_id", "starts_at", "name", "email", "time_zone"
+        "therapist_id", "starts_at", "name", "email", "time_zone", "phone"
     }  # fmt: skip
     assert set(schemas["BookedOut"]["properties"]) == {
         "id", "status", "starts_at", "ends_at", "therapist_id", "manage_token"

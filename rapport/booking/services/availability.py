@@ -15,15 +15,17 @@ from django.db import transaction
 from django.utils import timezone
 
 from rapport.booking.facts import therapist_booking_facts_refresh_on_commit
+from rapport.booking.how import meeting_link_clean
 from rapport.booking.models import (
     BookingPolicy,
+    ConsultationMethod,
     DateException,
     Weekday,
     WeeklyWindow,
     new_feed_token,
 )
 from rapport.booking.services._common import _locked_policy
-from rapport.directory.models import TherapistProfile
+from rapport.directory.models import Office, TherapistProfile
 
 
 def booking_policy_for(*, therapist: TherapistProfile) -> BookingPolicy:
@@ -59,6 +61,54 @@ def booking_policy_update(
         policy.requires_confirmation = bool(requires_confirmation)
         policy.full_clean(exclude=["therapist", "feed_token"])
         policy.save()
+        therapist_booking_facts_refresh_on_commit(therapist=therapist)
+    return policy
+
+
+def consultation_method_update(
+    *,
+    therapist: TherapistProfile,
+    method: str,
+    meeting_link: str = "",
+    office_id: int | None = None,
+) -> BookingPolicy:
+    """Say how consultations happen: by phone, by video on the therapist's own link, or in
+    person at one of their offices. Booked consultations keep the method they were booked
+    with (their link and office follow the policy, so a corrected link reaches them).
+
+    Raises ValidationError per field (an unknown method, a link that is not https, an office
+    that is not the therapist's); writes nothing then. Side effects: updates the policy row;
+    refreshes the booking facts on commit.
+    """
+    errors: dict[str, list[str]] = {}
+    link = ""
+    office: Office | None = None
+    if method not in ConsultationMethod.values:
+        errors["method"] = ["Choose how your free consultations happen."]
+    elif method == ConsultationMethod.VIDEO:
+        try:
+            link = meeting_link_clean(meeting_link)
+        except ValidationError as error:
+            errors["meeting_link"] = error.messages
+    elif method == ConsultationMethod.IN_PERSON:
+        # Another therapist's office is the same "not one of yours" as no office.
+        office = (
+            Office.objects.filter(therapist=therapist, pk=office_id).first()
+            if office_id is not None
+            else None
+        )
+        if office is None:
+            errors["office"] = ["Choose one of your offices."]
+    if errors:
+        raise ValidationError(errors)
+    with transaction.atomic():
+        policy = _locked_policy(therapist)
+        policy.consultation_method = method
+        # Only what the method needs is kept: a link or an office left over from an earlier
+        # choice would show up again unasked.
+        policy.meeting_link = link
+        policy.office = office
+        policy.save(update_fields=["consultation_method", "meeting_link", "office", "updated_at"])
         therapist_booking_facts_refresh_on_commit(therapist=therapist)
     return policy
 

@@ -144,6 +144,7 @@ def client_appointments_erase(*, user: User, now: dt.datetime | None = None) -> 
             client_name="",
             client_email="",
             client_email_confirmed_at=None,
+            client_phone="",
             share_fit_profile=False,
             change_reason="",
             end_reason="",

@@ -17,11 +17,13 @@ from rapport.booking import outbox, slots
 from rapport.booking.errors import FreeTime, InvalidTransition, SlotTaken, SlotUnavailable
 from rapport.booking.facts import therapist_booking_facts_refresh_on_commit
 from rapport.booking.hooks import appointment_change_hooks_run, first_session_hooks_run
+from rapport.booking.how import phone_clean
 from rapport.booking.models import (
     ACTIVE_STATUSES,
     Appointment,
     AppointmentKind,
     AppointmentStatus,
+    ConsultationMethod,
     Party,
 )
 from rapport.booking.services._common import _locked, _locked_policy
@@ -189,10 +191,15 @@ def consultation_book(
     client_time_zone: str,
     share_fit_profile: bool = False,
     client: User | None = None,
+    client_phone: str = "",
     now: dt.datetime | None = None,
 ) -> Appointment:
     """Book a free consultation. Raises SlotUnavailable, SlotTaken (with next free times) or
-    ValidationError (bad name/e-mail/zone); writes nothing then.
+    ValidationError (bad name/e-mail/zone, or a missing or bad phone number when the therapist
+    consults by phone); writes nothing then.
+
+    The consultation keeps the therapist's method as it is now; a phone number is kept only
+    for a phone consultation (anything else would be data we have no use for).
 
     The consultation is ``requested`` when the therapist's policy requires confirmation, else
     ``confirmed``. Side effects: creates the Appointment; writes ``booked`` (or ``requested``)
@@ -208,6 +215,13 @@ def consultation_book(
         raise SlotUnavailable("This therapist does not offer free consultations.")
     with transaction.atomic():
         policy = _locked_policy(therapist)
+        method = policy.consultation_method
+        phone = ""
+        if method == ConsultationMethod.PHONE:
+            try:
+                phone = phone_clean(client_phone)
+            except ValidationError as error:
+                raise ValidationError({"client_phone": error.messages}) from error
         # Gives the person the precise reason (notice, horizon, hours, cap, taken); the
         # database below still settles any race.
         free = _free_time_check(therapist=therapist, starts_at=starts_at, now=now, offered_in=zone)
@@ -229,6 +243,8 @@ def consultation_book(
                     client_email=email,
                     client_time_zone=zone,
                     share_fit_profile=bool(share_fit_profile),
+                    consultation_method=method,
+                    client_phone=phone,
                 )
         except IntegrityError as error:
             if not _is_overlap(error):

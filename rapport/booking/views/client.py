@@ -37,10 +37,12 @@ from rapport.booking.forms import (
     time_zone_problem,
 )
 from rapport.booking.hooks import fit_profile_keep, fit_profile_offer
+from rapport.booking.how import how_it_happens
 from rapport.booking.models import (
     Appointment,
     AppointmentKind,
     AppointmentStatus,
+    ConsultationMethod,
     Party,
 )
 from rapport.booking.views.common import (
@@ -176,9 +178,13 @@ def consultation_book_time(
 
     # Whether this person has a fit profile to share (matching answers; booking only asks).
     fit_profile = fit_profile_offer(request=request)
+    policy = selectors.booking_policy_of(therapist=therapist)
     if request.method == "POST":
         form = consultation_book_form(
-            request.POST, fit_profile=fit_profile, therapist_name=therapist.display_name
+            request.POST,
+            fit_profile=fit_profile,
+            therapist_name=therapist.display_name,
+            method=policy.consultation_method,
         )
         if form.is_valid():
             user = _account_owning(request, form.cleaned_data["client_email"])
@@ -207,6 +213,7 @@ def consultation_book_time(
                         client_time_zone=form.cleaned_data["time_zone"],
                         share_fit_profile=share,
                         client=user,
+                        client_phone=form.cleaned_data.get("client_phone", ""),
                         now=now,
                     )
             except (SlotTaken, SlotUnavailable) as error:
@@ -239,6 +246,7 @@ def consultation_book_time(
             initial={"time_zone": zone_name},
             fit_profile=fit_profile,
             therapist_name=therapist.display_name,
+            method=policy.consultation_method,
         )
 
     zone = zoneinfo.ZoneInfo(zone_name)
@@ -255,9 +263,8 @@ def consultation_book_time(
             "same_zone": zone_name == therapist.time_zone,
             "zone_label": time_zone_label(zone_name),
             "picker_url": _picker_url(therapist, zone_name),
-            "requires_confirmation": selectors.booking_policy_of(
-                therapist=therapist
-            ).requires_confirmation,
+            "requires_confirmation": policy.requires_confirmation,
+            "method_phrase": METHOD_BEFORE_BOOKING.get(policy.consultation_method, ""),
             "fit_profile": fit_profile,
         },
         status=400 if form.errors else 200,
@@ -276,6 +283,16 @@ def _appointment_for(token: str, purpose: str) -> Appointment | None:
         return access.get_appointment_for_token(token=token, purpose=purpose)
     except (BadToken, Http404):
         return None
+
+
+# What the booking form says before anything is booked (the link and the address follow in
+# the confirmation, to the person who booked).
+METHOD_BEFORE_BOOKING: dict[str, str] = {
+    ConsultationMethod.PHONE: "By phone: the therapist calls you at this time.",
+    ConsultationMethod.VIDEO: "By video: you get the therapist's meeting link once you book.",
+    ConsultationMethod.IN_PERSON: "In person, at the therapist's office: you get the address "
+    "once you book.",
+}
 
 
 def _status_sentence(appointment: Appointment) -> str:
@@ -313,6 +330,7 @@ def _manage_context(appointment: Appointment, token: str) -> dict[str, Any]:
         "changeable": changeable,
         "movable": changeable and appointment.kind == AppointmentKind.CONSULTATION,
         "cancel_form": ReasonForm(label="Why are you cancelling?"),
+        "how": how_it_happens(appointment, recipient=Party.CLIENT),
         # What the therapist wrote when declining, cancelling or moving it, for the client.
         "therapist_reason": (
             appointment.change_reason

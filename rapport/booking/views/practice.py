@@ -31,12 +31,14 @@ from rapport.booking.forms import (
     AcceptingForm,
     BaseWeeklyWindowFormSet,
     BookingPolicyForm,
+    ConsultationMethodForm,
     DateExceptionForm,
     FirstSessionForm,
     ReasonForm,
     WeeklyWindowFormSet,
 )
 from rapport.booking.hooks import AppointmentLink, appointment_links, dashboard_parts_render
+from rapport.booking.how import office_address
 from rapport.booking.models import (
     Appointment,
     AppointmentKind,
@@ -492,6 +494,24 @@ def _policy_initial(policy: BookingPolicy) -> dict[str, Any]:
     }
 
 
+def _office_choices(therapist: TherapistProfile) -> list[tuple[int, str]]:
+    return [
+        (office.pk, office_address(office))
+        for office in selectors.therapist_offices(therapist=therapist)
+    ]
+
+
+def _method_form(therapist: TherapistProfile, policy: BookingPolicy) -> ConsultationMethodForm:
+    return ConsultationMethodForm(
+        initial={
+            "method": policy.consultation_method or None,
+            "meeting_link": policy.meeting_link,
+            "office": policy.office_id,
+        },
+        offices=_office_choices(therapist),
+    )
+
+
 def _windows_initial(therapist: TherapistProfile) -> list[dict[str, Any]]:
     return [
         {"weekday": window.weekday, "starts_at": window.starts_at, "ends_at": window.ends_at}
@@ -506,6 +526,7 @@ def _render_availability(
     policy_form: BookingPolicyForm | None = None,
     windows_formset: Any = None,
     exception_form: DateExceptionForm | None = None,
+    method_form: ConsultationMethodForm | None = None,
     status: int = 200,
 ) -> HttpResponse:
     now = timezone.now()
@@ -525,6 +546,7 @@ def _render_availability(
             "therapist": therapist,
             "zone_label": time_zone_label(therapist.time_zone),
             "policy_form": policy_form or BookingPolicyForm(initial=_policy_initial(policy)),
+            "method_form": method_form or _method_form(therapist, policy),
             "windows_formset": windows_formset
             or WeeklyWindowFormSet(initial=_windows_initial(therapist), prefix="windows"),
             "exception_form": exception_form or DateExceptionForm(prefix="exception"),
@@ -553,6 +575,28 @@ def practice_availability(request: HttpRequest) -> HttpResponse:
             messages.success(request, "Your booking rules are saved.")
             return redirect("booking:practice_availability")
     return _render_availability(request, therapist, policy_form=form, status=400)
+
+
+@login_required
+@require_POST
+def practice_consultation_method(request: HttpRequest) -> HttpResponse:
+    therapist = _practice_therapist(request)
+    form = ConsultationMethodForm(request.POST, offices=_office_choices(therapist))
+    if form.is_valid():
+        data = form.cleaned_data
+        try:
+            services.consultation_method_update(
+                therapist=therapist,
+                method=data["method"],
+                meeting_link=data.get("meeting_link") or "",
+                office_id=data.get("office"),
+            )
+        except ValidationError as error:
+            add_service_errors(form, error, renames={})
+        else:
+            messages.success(request, "How your consultations happen is saved.")
+            return redirect("booking:practice_availability")
+    return _render_availability(request, therapist, method_form=form, status=400)
 
 
 @login_required

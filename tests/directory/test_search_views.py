@@ -52,14 +52,22 @@ class _Controls(HTMLParser):
         self.controls = []  # (tag, attrs)
         self.label_for = set()
         self.tags = []
+        self._in_card_form = False
 
     def handle_starttag(self, tag, attrs):
         attrs = dict(attrs)
         self.tags.append((tag, attrs))
-        if tag in ("input", "select", "textarea"):
+        if tag == "form":
+            # A result card's Save form (the shortlist's) is not a search control.
+            self._in_card_form = "/shortlist/" in attrs.get("action", "")
+        if tag in ("input", "select", "textarea") and not self._in_card_form:
             self.controls.append((tag, attrs))
         if tag == "label" and "for" in attrs:
             self.label_for.add(attrs["for"])
+
+    def handle_endtag(self, tag):
+        if tag == "form":
+            self._in_card_form = False
 
 
 def controls(response):

@@ -119,7 +119,7 @@ def test_form_is_a_get_form_enhanced_by_htmx(client):
 
     assertContains(
         response,
-        '<form id="search-form" class="search-form" method="get" action="/therapists/" '
+        '<form id="search-form" class="search-form" method="get" action="/therapists/#results" '
         'role="search" aria-label="Filter therapists"\n      hx-get="/therapists/" '
         'hx-trigger="change, submit" hx-target="#search-results" hx-swap="innerHTML" '
         'hx-push-url="true" hx-sync="this:replace">',
@@ -129,6 +129,24 @@ def test_form_is_a_get_form_enhanced_by_htmx(client):
         '<details class="filters-panel" id="filters-panel">'
         '\n    <summary class="filters-panel__summary">Filters</summary>',
     )
+
+
+def test_the_place_and_search_button_come_before_the_filters_panel(client):
+    # On a phone the panel is collapsed: the place and the button must not be inside it.
+    response = client.get(URL)
+    html = response.content.decode()
+
+    form_at = html.index('<form id="search-form"')
+    place_at = html.index('<input type="text" id="id_near"')
+    button_at = html.index(
+        '<button type="submit" class="button" id="search-button">Search</button>'
+    )
+    panel_at = html.index('<details class="filters-panel"')
+    assert form_at < place_at < button_at < panel_at
+    # A skip link to the results, and the count a search lands on can take focus.
+    assert '<a class="search-skip" href="#results">Skip to results</a>' in html
+    assert html.index('<a class="search-skip"') < form_at
+    assertContains(client.get(URL), '<div id="results" class="results-anchor" tabindex="-1">')
     assertContains(
         response,
         '<button type="button" class="button button--quiet button--small" '

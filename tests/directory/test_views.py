@@ -105,7 +105,8 @@ def test_pages_load_only_first_party_scripts_and_styles_and_no_inline_script(cli
         assert [script["src"] for script in scripts] == expected
         assert all(script.get("nonce") for script in scripts)
         assert "".join(page.script_bodies).strip() == ""
-        assert stylesheets == ["/static/core/favicon.svg", "/static/core/rapport.css"]
+        own = ["/static/directory/search.css"] if url in ("/", LIST_URL) else []
+        assert stylesheets == ["/static/core/favicon.svg", "/static/core/rapport.css", *own]
         assert not any("style" in attrs for _, attrs in page.tags)
 
 
@@ -125,6 +126,36 @@ def test_home_shows_the_number_of_listed_therapists(client):
         html=True,
     )
     assertContains(response, '<a class="button" href="/therapists/">Browse the directory</a>')
+
+
+def test_home_has_a_place_search_that_lands_on_the_results(client):
+    therapist = make_therapist(offers_in_person=True, offers_video=False)
+    make_office(therapist)
+
+    page = parse_tags(client.get("/"))
+
+    forms = [attrs for tag, attrs in page.tags if tag == "form" and attrs.get("role") == "search"]
+    assert forms == [
+        {
+            "class": "home-search",
+            "method": "get",
+            "action": "/therapists/#results",
+            "role": "search",
+            "aria-label": "Find a therapist near you",
+        }
+    ]
+    inputs = [
+        attrs for tag, attrs in page.tags if tag == "input" and attrs.get("id") == "home-near"
+    ]
+    assert [attrs["name"] for attrs in inputs] == ["near"]
+    labels = [
+        attrs for tag, attrs in page.tags if tag == "label" and attrs.get("for") == "home-near"
+    ]
+    assert len(labels) == 1
+    # What the form sends finds the therapist near that place, nearest first.
+    response = client.get(LIST_URL, {"near": "Toronto"})
+    assertContains(response, "1 therapist matches near Toronto, ON.")
+    assertContains(response, '<option value="" selected>Nearest first</option>', html=True)
 
 
 def test_home_uses_the_singular_for_one_therapist(client):

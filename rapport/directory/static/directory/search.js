@@ -6,6 +6,9 @@
  * - Typing a place name clears coordinates from an earlier "use my location".
  * - The filters panel stays open on wide screens, where there is room beside the results.
  * - aria-invalid follows the error messages htmx swaps in beside the fields.
+ * - After a search is submitted (Enter or a button), focus moves to the result count, as the
+ *   form's #results action does without JavaScript; on a narrow screen the filters panel
+ *   closes so the results are in view (it opens again when a field there has an error).
  * Loaded with the page's CSP nonce; no inline script, no eval.
  */
 (function () {
@@ -93,6 +96,35 @@
     });
   }
 
+  function setUpLanding(form) {
+    var submitted = false;
+    var panel = document.getElementById("filters-panel");
+    form.addEventListener("submit", function () {
+      submitted = true;
+      if (panel && window.matchMedia && !window.matchMedia(WIDE).matches) {
+        panel.open = false;
+      }
+    });
+    document.body.addEventListener("htmx:afterSettle", function (event) {
+      var target = event.detail && event.detail.target;
+      if (!submitted || !target || target.id !== "search-results") {
+        return;
+      }
+      submitted = false;
+      var errors = panel ? panel.querySelectorAll(".field-error") : [];
+      var panelHasError = Array.prototype.some.call(errors, function (slot) {
+        return slot.textContent.trim() !== "";
+      });
+      if (panel && panelHasError) {
+        panel.open = true;
+      }
+      var landing = document.getElementById("results");
+      if (landing) {
+        landing.focus();
+      }
+    });
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
     var form = document.getElementById("search-form");
     if (!form) {
@@ -100,6 +132,7 @@
     }
     setUpLocation(form);
     setUpPanel();
+    setUpLanding(form);
     document.body.addEventListener("htmx:afterSettle", syncInvalidState);
   });
 })();

@@ -7,6 +7,7 @@ and who may be seen is decided in ``selectors`` and worded in ``display``.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import uuid
 from typing import Any
@@ -35,6 +36,7 @@ from rapport.directory.cards import ResultCard, result_cards_by_id
 from rapport.directory.forms import (
     FORM_FIELDS,
     FREQUENCY_CHOICES,
+    RADIUS_CHOICES_KM,
     SORT_LABELS,
     SearchForm,
     cost_plan,
@@ -52,7 +54,7 @@ from rapport.directory.search.contract import (
     SearchQueryError,
     SearchResult,
 )
-from rapport.directory.search.engine import cached_answer, current_index, search
+from rapport.directory.search.engine import SearchIndex, cached_answer, current_index, search
 from rapport.directory.search.numbers import NotANumber, NumberTooLong
 from rapport.directory.search.params import default_sort, page_number, parse_search_query
 from rapport.directory.selectors import therapist_listing, therapist_profile
@@ -155,6 +157,9 @@ def therapist_list(request: HttpRequest) -> HttpResponse:
         )
     else:
         cards = _hit_cards(result.hits, now=now)
+    suggestions: list[tuple[str, str, str]] = []
+    if query is not None and result is not None and result.total == 0:
+        suggestions = _suggestions(request.GET, query=query, index=index, form=form, now=now)
 
     page_size = settings.DIRECTORY_PAGE_SIZE
     first_index = (result.page - 1) * page_size + 1 if result and cards else 0
@@ -172,6 +177,7 @@ def therapist_list(request: HttpRequest) -> HttpResponse:
         "form_fields": FORM_FIELDS,
         "live_text": _live_text(query, result),
         "sort_options": _sort_options(form, query),
+        "suggestions": suggestions,
         "freshness_days": settings.LISTING_FRESHNESS_DAYS,
         "now": now,
     }
@@ -183,6 +189,91 @@ def therapist_list(request: HttpRequest) -> HttpResponse:
     # The same URL answers with a whole page or a fragment: caches must keep them apart.
     patch_vary_headers(response, ("HX-Request",))
     return response
+
+
+# What "without ..." calls a filter that has no fieldset legend of its own.
+_FILTER_WORDS: dict[str, str] = {
+    SearchParam.TEXT: "the search words",
+    SearchParam.MAX_FEE: "the budget",
+    SearchParam.SLIDING_SCALE: "the sliding scale",
+    SearchParam.INSURANCE: "accepts insurance",
+    SearchParam.DIRECT_BILLING: "bills my insurer directly",
+    SearchParam.HAS_VIDEO: "has a video introduction",
+    SearchParam.CAPTIONED_VIDEO: "has captioned videos",
+    SearchParam.LGBTQ2S_AFFIRMING: "2SLGBTQ+ affirming practice",
+    **dict.fromkeys(STYLE_PARAMS, "a style preference"),
+}
+# Never dropped as a suggestion: where to search, and how the results are shown.
+_KEPT_PARAMS = frozenset(
+    {
+        SearchParam.PLACE,
+        SearchParam.LATITUDE,
+        SearchParam.LONGITUDE,
+        SearchParam.RADIUS,
+        SearchParam.SORT,
+        SearchParam.PAGE,
+        SearchParam.ACCEPTING,
+    }
+)
+MAX_SUGGESTIONS = 2
+
+
+def _therapists(count: int) -> str:
+    return "1 therapist" if count == 1 else f"{count:,} therapists"
+
+
+def _suggestions(
+    raw: QueryDict, *, query: SearchQuery, index: SearchIndex, form: SearchForm, now: dt.datetime
+) -> list[tuple[str, str, str]]:
+    """(what to change, its link, how many it would show) for a search that found nobody: the
+    smallest wider distance that finds someone, and the filters whose removal finds the most.
+
+    Each count is the engine's own answer to the changed search, so the link shows exactly it.
+    """
+    base = reverse("directory:therapist_list")
+    found: list[tuple[str, str, str]] = []
+    if query.has_location:
+        for km in RADIUS_CHOICES_KM:
+            if km <= query.radius_km:
+                continue
+            wider = dataclasses.replace(query, radius_km=float(km), page=1)
+            total = search(wider, now=now, index=index).total
+            if total:
+                params = raw.copy()
+                params[SearchParam.RADIUS] = str(km)
+                params.pop(SearchParam.PAGE, None)
+                found.append(
+                    (
+                        f"Search within {km} km",
+                        f"{base}?{params.urlencode()}#results",
+                        _therapists(total),
+                    )
+                )
+                break
+    removals: list[tuple[int, str, str]] = []
+    names = [name for name in dict.fromkeys(raw) if name not in _KEPT_PARAMS]
+    for name in names:
+        if not any(value.strip() for value in raw.getlist(name)):
+            continue
+        params = raw.copy()
+        params.pop(name)
+        params.pop(SearchParam.PAGE, None)
+        searched, _note = _page_params(params)
+        try:
+            without = parse_search_query(
+                searched, page_size=settings.DIRECTORY_PAGE_SIZE, index=index
+            )
+        except SearchQueryError:
+            continue
+        total = search(without, now=now, index=index).total
+        if total:
+            group = form.groups.get(name)
+            words = group.legend if group is not None else _FILTER_WORDS.get(name, name)
+            removals.append((total, f"Without “{words}”", f"{base}?{params.urlencode()}#results"))
+    removals.sort(key=lambda removal: -removal[0])
+    for total, label, url in removals[: MAX_SUGGESTIONS - len(found)]:
+        found.append((label, url, _therapists(total)))
+    return found
 
 
 def _sort_options(form: SearchForm, query: SearchQuery | None) -> list[tuple[str, str, bool]]:

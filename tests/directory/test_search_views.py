@@ -667,3 +667,90 @@ def test_hidden_hit_from_a_stale_index_is_not_shown(client, monkeypatch):
 
     assert card_names(response) == ["Shown"]
     assertNotContains(response, "Hidden")
+
+
+# --- no results: the changes that bring results back --------------------------------------
+
+
+def suggestions(response) -> list[tuple[str, str, str]]:
+    """(link text, href, count) of each suggestion under "no therapist matches"."""
+    block = re.search(r'<ul class="search-suggestions">(.*?)</ul>', response.content.decode(), re.S)
+    if block is None:
+        return []
+    return [
+        (text, href.replace("&amp;", "&"), count)
+        for href, text, count in re.findall(
+            r'<li><a href="([^"]*)">([^<]*)</a>: ([^<]*)</li>', block.group(1)
+        )
+    ]
+
+
+def _toronto_and_mississauga():
+    # Two offices at the point "Toronto" finds, and one in Mississauga about 24 km from it:
+    # outside 5 and 10 km, inside 25.
+    toronto = geocode("Toronto")
+    for name in ("Zed Toronto", "Bo Toronto"):
+        make_office(
+            make_therapist(display_name=name, offers_in_person=True, offers_video=False),
+            latitude=toronto.latitude,
+            longitude=toronto.longitude,
+        )
+    far = make_therapist(
+        display_name="Mia Mississauga",
+        offers_in_person=True,
+        offers_video=False,
+        accepts_insurance=True,
+    )
+    make_office(far, city="Mississauga", latitude=43.589, longitude=-79.644)
+
+
+def test_no_results_offers_a_wider_distance_and_a_filter_to_drop_with_their_counts(client):
+    _toronto_and_mississauga()
+
+    response = client.get(URL, {"near": "Toronto", "radius_km": "5", "insurance": "1"})
+
+    assert card_names(response) == []
+    assert suggestions(response) == [
+        (
+            "Search within 25 km",
+            "/therapists/?near=Toronto&radius_km=25&insurance=1#results",
+            "1 therapist",
+        ),
+        (
+            "Without “accepts insurance”",
+            "/therapists/?near=Toronto&radius_km=5#results",
+            "2 therapists",
+        ),
+    ]
+    # Each link shows exactly the count it promised.
+    wider = client.get(suggestions(response)[0][1].removesuffix("#results"))
+    assert card_names(wider) == ["Mia Mississauga"]
+    without = client.get(suggestions(response)[1][1].removesuffix("#results"))
+    assert sorted(card_names(without)) == ["Bo Toronto", "Zed Toronto"]
+
+
+def test_no_results_names_the_filter_whose_removal_finds_the_most(client):
+    _toronto_and_mississauga()
+
+    response = client.get(
+        URL, {"near": "Toronto", "radius_km": "500", "insurance": "1", "max_fee": "1"}
+    )
+
+    assert card_names(response) == []
+    # Dropping the budget finds Mia (the only one with insurance); dropping insurance finds
+    # nobody under a budget of 1, and no distance helps with 500 km already asked for.
+    assert suggestions(response) == [
+        (
+            "Without “the budget”",
+            "/therapists/?near=Toronto&radius_km=500&insurance=1#results",
+            "1 therapist",
+        ),
+    ]
+
+
+def test_no_suggestion_when_nothing_would_bring_results_back(client):
+    response = client.get(URL, {"q": "zzzz"})
+
+    assert card_names(response) == []
+    assert suggestions(response) == []
+    assertContains(response, "No therapist matches all of these choices.")

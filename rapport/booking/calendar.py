@@ -196,7 +196,7 @@ def _event(
     if how is not None:
         if how.location:
             event.add("location", how.location)
-        description = how.sentence
+        description = how.text
         if how.url:
             description = f"{description}\nLink: {how.url}"
         if how.access_note:

@@ -97,6 +97,11 @@ class HowItHappens:
     url: str  # the meeting link (video), else ""
     access_note: str = ""
 
+    @property
+    def text(self) -> str:
+        """The label and the sentence, as pages, e-mails and calendars say it."""
+        return f"{self.label}. {self.sentence}"
+
 
 def _policy_of(appointment: Appointment) -> BookingPolicy | None:
     return (
@@ -145,11 +150,10 @@ def how_it_happens(
     if method == ConsultationMethod.VIDEO and link:
         if to_client:
             sentence = (
-                f"A video call. At this time, open {name}'s meeting link in your browser; "
-                f"{name} lets you in."
+                f"At this time, open {name}'s meeting link in your browser; {name} lets you in."
             )
         else:
-            sentence = f"A video call with {first} on your meeting link."
+            sentence = f"With {first}, on your meeting link."
         return HowItHappens(
             method=method, label="Video call", sentence=sentence, location=link, url=link
         )
@@ -157,9 +161,9 @@ def how_it_happens(
     if method == ConsultationMethod.IN_PERSON and office is not None:
         address = office_address(office)
         if to_client:
-            sentence = f"In person, at {name}'s office: {address}."
+            sentence = f"At {name}'s office: {address}."
         else:
-            sentence = f"In person with {first}, at your office: {address}."
+            sentence = f"With {first}, at your office: {address}."
         return HowItHappens(
             method=method,
             label="In person",

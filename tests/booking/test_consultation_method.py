@@ -209,15 +209,20 @@ def test_phone_consultation_end_to_end(client, therapist, mailoutbox):
     ics = client.get(calendar_url(appointment)).content
     event = event_of(ics)
     assert value(event, "LOCATION") == "Phone call: Dana Reyes calls you"
-    assert value(event, "DESCRIPTION").startswith("Dana Reyes calls you on the number you gave")
+    assert value(event, "DESCRIPTION").startswith(
+        "Phone call. Dana Reyes calls you on the number you gave"
+    )
     assert event.all("URL") == []
     assert value(event, "STATUS") == "CONFIRMED"
     assert b"555" not in ics
 
     mails = delivered(appointment, mailoutbox)
     client_mail, therapist_mail = mails[Party.CLIENT], mails[Party.THERAPIST]
-    assert "How it happens: Dana Reyes calls you on the number you gave" in client_mail.body
-    assert "How it happens: You call Sam at this time." in therapist_mail.body
+    assert (
+        "How it happens: Phone call. Dana Reyes calls you on the number you gave"
+        in client_mail.body
+    )
+    assert "How it happens: Phone call. You call Sam at this time." in therapist_mail.body
     for message in (client_mail, therapist_mail):
         # Never the number in an e-mail or its calendar file (both leave our hands).
         assert "555" not in message.body
@@ -314,7 +319,7 @@ def test_video_consultation_end_to_end(client, therapist, mailoutbox):
     appointment = Appointment.objects.get()
     assert appointment.client_phone == ""
     page = text(client.get(response["Location"]))
-    assert "Video call. A video call. At this time, open Dana Reyes's meeting link" in page
+    assert "Video call. At this time, open Dana Reyes's meeting link" in page
     assert f'<a href="{LINK}"' in page
 
     event = event_of(client.get(calendar_url(appointment)).content)
@@ -365,7 +370,7 @@ def test_in_person_consultation_gives_the_address_and_access_notes(client, thera
 
     address = "100 Queen St W, Toronto, Ontario M5H 2N2"
     page = text(client.get(manage_url(appointment)))
-    assert f"In person, at Dana Reyes's office: {address}." in page
+    assert f"In person. At Dana Reyes's office: {address}." in page
     assert "Getting in: Step-free entrance on John Street" in page
 
     event = event_of(client.get(calendar_url(appointment)).content)

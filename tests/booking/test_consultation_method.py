@@ -20,6 +20,7 @@ from django.utils import timezone
 from rapport.accounts.selectors import account_export_data
 from rapport.accounts.services import account_delete
 from rapport.booking import outbox, services, tokens
+from rapport.booking.calendar import therapist_feed
 from rapport.booking.models import (
     Appointment,
     AppointmentStatus,
@@ -483,3 +484,14 @@ def test_a_booked_consultation_keeps_its_method_when_the_therapist_changes_it(th
 
     appointment.refresh_from_db()
     assert appointment.consultation_method == ConsultationMethod.PHONE
+
+
+def test_the_therapists_feed_says_how_each_consultation_happens_without_the_number(therapist):
+    use_method(therapist, ConsultationMethod.PHONE)
+    book_consultation(therapist, free_times_ahead(therapist)[0].starts_at, client_phone=PHONE)
+
+    feed = therapist_feed(therapist=therapist, now=timezone.now())
+
+    (event,) = parse(feed).components("VEVENT")
+    assert value(event, "LOCATION") == "Phone call: you call Sam"
+    assert b"555" not in feed

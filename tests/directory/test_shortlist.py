@@ -172,7 +172,8 @@ def test_shortlist_page_lists_saved_therapists_and_notes_hidden_ones(client):
 def test_empty_shortlist_says_so(client):
     assertContains(
         client.get(SHORTLIST_URL),
-        "<p>Nothing saved yet. Choose “Save” on a therapist in the search results or on their profile.</p>",
+        "<p>Nothing saved yet. Choose “Save” on a therapist in the search results or on their "
+        "profile.</p>",
         html=True,
     )
 

@@ -51,7 +51,8 @@ def _save_fragment(
             "save_name": name,
             "saved": saved,
             "save_note": note,
-            "next_url": request.POST.get("next", ""),
+            # Without the card's fragment, which the template adds again.
+            "next_url": request.POST.get("next", "").split("#", 1)[0],
         },
     )
     patch_vary_headers(response, ("HX-Request",))

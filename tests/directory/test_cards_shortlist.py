@@ -96,10 +96,13 @@ def test_card_without_consultation_or_photo_has_no_book_link_and_shows_initials(
 
 def test_save_without_javascript_redirects_back_and_the_card_says_saved(client):
     therapist = make_therapist(display_name="Cy Saved")
-    back = f"{SEARCH_URL}?q=anything"
-    response = client.post(ADD_URL, {"public_id": str(therapist.public_id), "next": back})
+    page = client.get(f"{SEARCH_URL}?sort=name").content.decode()
+    # The form sends the person back to this card on the same search.
+    next_value = f"{SEARCH_URL}?sort=name#save-{therapist.public_id}"
+    assert f'name="next" value="{next_value}"' in card_html(page, therapist.public_id)
+    response = client.post(ADD_URL, {"public_id": str(therapist.public_id), "next": next_value})
     assert response.status_code == 302
-    assert response["Location"] == back
+    assert response["Location"] == next_value
     assert client.session[SESSION_KEY] == [str(therapist.public_id)]
 
     card = card_html(client.get(SEARCH_URL).content.decode(), therapist.public_id)
@@ -124,6 +127,7 @@ def test_save_with_htmx_answers_the_form_in_its_new_state(client):
     assert f'id="save-button-{therapist.public_id}"' in body
     assert f'action="{REMOVE_URL}"' in body
     assert "Di Htmx is on your shortlist" in body
+    assert f'name="next" value="{SEARCH_URL}#save-{therapist.public_id}"' in body
     assert client.session[SESSION_KEY] == [str(therapist.public_id)]
 
     response = client.post(REMOVE_URL, data, HTTP_HX_REQUEST="true")

@@ -34,6 +34,7 @@ from rapport.booking.models import (
     AppointmentKind,
     AppointmentStatus,
     BookingPolicy,
+    ConsultationMethod,
     DateException,
     ExceptionKind,
     Party,
@@ -163,6 +164,17 @@ class _TherapistGenerator:
             horizon_days=rng.choice((14, 21, 21, 28)),
             max_consultations_per_day=rng.choice((2, 3, 4, 4, 6)),
             requires_confirmation=rng.random() < 0.3,
+            # How consultations happen, from the id rather than the random stream, so the rest of
+            # the demo stays as it was: half by video (a made-up meeting address on a domain
+            # reserved for examples), half by phone.
+            **(
+                {
+                    "consultation_method": ConsultationMethod.VIDEO,
+                    "meeting_link": f"https://meet.example.org/{self.therapist.public_id}",
+                }
+                if self.therapist.pk % 2 == 0
+                else {"consultation_method": ConsultationMethod.PHONE}
+            ),
         )
 
     def windows(self) -> list[WeeklyWindow]:

@@ -92,6 +92,13 @@ def test_every_generated_therapist_gets_policy_hours_exceptions_and_history(dire
     policies = BookingPolicy.objects.all()
     assert {policy.requires_confirmation for policy in policies} == {True, False}
     assert len({policy.buffer_minutes for policy in policies}) > 1
+    # Every demo therapist says how consultations happen; video ones give an https link.
+    assert {policy.consultation_method for policy in policies} == {"phone", "video"}
+    for policy in policies:
+        if policy.consultation_method == "video":
+            assert policy.meeting_link.startswith("https://meet.example.org/")
+        else:
+            assert policy.meeting_link == ""
     assert WeeklyWindow.objects.filter(weekday=5).exists()
     assert WeeklyWindow.objects.filter(ends_at__gte=dt.time(20)).exists()
 

@@ -7,12 +7,16 @@ next free time. axe-core finds nothing serious or critical on any page on the wa
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
+from typing import cast
 
 import pytest
 from django.utils import timezone
+from playwright.sync_api import Page
+from pytest_django.live_server_helper import LiveServer
 
 from rapport.directory.models import TherapistProfile
-from tests.browser.conftest import Tab
+from tests.browser.conftest import Chromium, OnBrowserThread, PageTraffic, Tab, origin_of
 from tests.browser.test_therapist_journey import check_page
 from tests.factories import load_reference_data, make_therapist
 
@@ -94,3 +98,30 @@ def test_save_two_from_cards_then_compare(tab: Tab, therapists, width: int):
     assert tab.csp_violations() == []
     assert tab.traffic.page_errors == []
     assert len(checked) == 4
+
+
+@pytest.fixture
+def no_script_tab(chromium: Chromium, live_server: LiveServer) -> Iterator[Tab]:
+    """A phone-sized tab with JavaScript switched off."""
+    traffic = PageTraffic(origin=origin_of(live_server.url))
+
+    def open_tab() -> Page:
+        context = chromium.browser.new_context(
+            java_script_enabled=False, viewport={"width": 375, "height": 800}
+        )
+        return context.new_page()
+
+    page = chromium.thread.call(open_tab)
+    yield Tab(page=cast(Page, OnBrowserThread(chromium.thread, page)), traffic=traffic)
+    chromium.thread.call(page.context.close)
+
+
+def test_save_from_a_card_without_javascript(no_script_tab: Tab, therapists):
+    page = no_script_tab.page
+    page.goto(no_script_tab.traffic.origin + "/therapists/", wait_until="load")
+    page.get_by_role("button", name=f"Save {NAMES[1]} to your shortlist").click()
+    page.wait_for_load_state("load")
+    # Back on the same results, at the card, which now says Saved.
+    assert page.url.endswith(f"/therapists/#save-{therapists[1].public_id}")
+    assert page.get_by_role("button", name=f"{NAMES[1]} is on your shortlist").is_visible()
+    assert page.get_by_role("button", name=f"Save {NAMES[0]} to your shortlist").is_visible()

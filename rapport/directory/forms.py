@@ -93,6 +93,12 @@ class Option:
     def count_label(self) -> str:
         return "" if self.count is None else format_count(self.count)
 
+    @property
+    def unavailable(self) -> bool:
+        """Ticking it would find nobody with the other choices as they are; one already ticked
+        stays usable, so a person can always untick it."""
+        return self.count == 0 and not self.checked
+
 
 @dataclass(frozen=True)
 class ChoiceGroup:
@@ -126,7 +132,8 @@ class ChoiceGroup:
             input_id = escape_text(option.input_id)
             rows.append(
                 f'<li><input type="{kind}" id="{input_id}" name="{name}"'
-                f' value="{escape_text(option.value)}"{" checked" if option.checked else ""}> '
+                f' value="{escape_text(option.value)}"{" checked" if option.checked else ""}'
+                f"{' disabled' if option.unavailable else ''}> "
                 f'<label for="{input_id}">{escape_text(option.label)} <span class="facet-count"'
                 f' id="count-{input_id}">{escape_text(option.count_label)}</span></label></li>'
             )

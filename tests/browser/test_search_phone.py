@@ -103,3 +103,29 @@ def test_a_search_that_finds_nobody_offers_a_change_that_works(tab: Tab, width: 
     assert page.evaluate("document.activeElement.id") == "results"
     check_page(tab, checked)
     assert tab.traffic.page_errors == []
+
+
+def test_a_filter_changed_far_down_says_the_new_count_beside_the_filters(tab: Tab):
+    _directory()
+    page = tab.page
+    page.set_viewport_size({"width": 375, "height": 800})
+    checked: list[str] = []
+
+    tab.visit("/therapists/?near=Toronto&radius_km=50", until="load")
+    page.locator("#filters-panel > summary").click()
+    # Nobody offers phone sessions: that option cannot be ticked.
+    assert page.locator("#id_delivery_2").is_disabled()
+    page.get_by_label(re.compile("^Accepts insurance")).check()
+    page.wait_for_function(
+        "() => document.getElementById('filter-status').textContent.includes('1 therapist')"
+    )
+    status = page.locator("#filter-status")
+    assert status.inner_text() == "1 therapist matches near Toronto, ON."
+    # The status sits with the filter's buttons, in view where the person is.
+    box = status.bounding_box()
+    assert box is not None
+    assert 0 <= box["y"] < 800
+    # The ticked filter stays usable, so it can always be unticked.
+    assert page.locator("#id_insurance").is_enabled()
+    check_page(tab, checked)
+    assert tab.traffic.page_errors == []

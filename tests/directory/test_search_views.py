@@ -309,11 +309,61 @@ def test_result_count_is_announced_in_a_polite_live_region(client):
     make_therapist()
     make_therapist()
 
+    page = client.get(URL)
     assertContains(
-        client.get(URL),
-        '<p id="result-count" class="result-count" role="status" aria-live="polite" '
-        'aria-atomic="true">2 therapists match.</p>',
+        page, '<p id="result-count" class="result-count">2 therapists match.</p>', html=True
+    )
+    # One live region, beside the filters' buttons (where a person changing a filter far down
+    # the page is), so a new count is said once; htmx fills both it and the count above.
+    assertContains(
+        page,
+        '<p class="search-filter-status" id="filter-status" role="status" aria-live="polite" '
+        'aria-atomic="true"></p>',
         html=True,
+    )
+    fragment = client.get(URL, {"delivery": "video"}, **HTMX)
+    assertContains(
+        fragment, '<p id="filter-status" hx-swap-oob="innerHTML">2 therapists match.</p>'
+    )
+    assertContains(fragment, '<p id="result-count" hx-swap-oob="innerHTML">2 therapists match.</p>')
+
+
+def test_options_that_would_find_nobody_are_disabled_unless_ticked(client):
+    make_therapist(offers_in_person=False, offers_video=True, accepts_insurance=False)
+
+    page = client.get(URL, {"delivery": "phone"})
+    html = page.content.decode()
+
+    # Nobody offers phone: it finds nobody, but it is ticked, so it stays usable.
+    assert re.search(
+        r'<input type="checkbox" id="id_delivery_2" name="delivery" value="phone" checked>', html
+    )
+    # In person would find nobody either: disabled. Video finds one: usable.
+    assert re.search(
+        r'<input type="checkbox" id="id_delivery_0" name="delivery" value="in_person" disabled>',
+        html,
+    )
+    assert re.search(
+        r'<input type="checkbox" id="id_delivery_1" name="delivery" value="video">', html
+    )
+    # A yes/no filter with a count of 0 too, and the sentence that says why.
+    assert re.search(
+        r'<input type="checkbox" id="id_insurance" name="insurance" value="1" '
+        r'aria-describedby="error-insurance" disabled>',
+        html,
+    )
+    assertContains(page, "A choice showing (0) would find nobody together with your other choices")
+
+
+def test_a_ticked_yes_no_filter_with_no_one_stays_usable(client):
+    make_therapist(accepts_insurance=False)
+
+    html = client.get(URL, {"insurance": "1"}).content.decode()
+
+    assert re.search(
+        r'<input type="checkbox" id="id_insurance" name="insurance" value="1" '
+        r'aria-describedby="error-insurance" checked>',
+        html,
     )
 
 

@@ -9,6 +9,8 @@
  * - After a search is submitted (Enter or a button), focus moves to the result count, as the
  *   form's #results action does without JavaScript; on a narrow screen the filters panel
  *   closes so the results are in view (it opens again when a field there has an error).
+ * - Options whose live count htmx swaps to (0) are disabled, as the server renders them,
+ *   unless ticked (a ticked one must stay untickable).
  * Loaded with the page's CSP nonce; no inline script, no eval.
  */
 (function () {
@@ -125,6 +127,17 @@
     });
   }
 
+  function syncUnavailable() {
+    var counts = document.querySelectorAll("#search-form .facet-count");
+    Array.prototype.forEach.call(counts, function (count) {
+      var control = document.getElementById(count.id.replace(/^count-/, ""));
+      if (!control) {
+        return;
+      }
+      control.disabled = count.textContent.trim() === "(0)" && !control.checked;
+    });
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
     var form = document.getElementById("search-form");
     if (!form) {
@@ -134,5 +147,6 @@
     setUpPanel();
     setUpLanding(form);
     document.body.addEventListener("htmx:afterSettle", syncInvalidState);
+    document.body.addEventListener("htmx:afterSettle", syncUnavailable);
   });
 })();

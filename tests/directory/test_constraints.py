@@ -27,10 +27,11 @@ from rapport.directory.models import (
     Licence,
     Office,
     Regulator,
+    ShortlistEntry,
     TherapistProfile,
     VerificationDecision,
 )
-from tests.factories import load_reference_data, make_office, make_therapist
+from tests.factories import load_reference_data, make_office, make_therapist, make_user
 
 pytestmark = pytest.mark.django_db
 
@@ -550,6 +551,19 @@ def test_database_refuses_an_unknown_decision_and_a_refusal_without_reason(thera
     )
 
 
+def test_database_refuses_saving_the_same_therapist_twice_to_one_account(therapist):
+    user = make_user()
+    ShortlistEntry.objects.create(user=user, therapist=therapist)
+    duplicate = ShortlistEntry(user=user, therapist=therapist)
+    refusal = _database_refusal(lambda: ShortlistEntry.objects.bulk_create([duplicate]))
+    assert (
+        "shortlist_entry_unique" in refusal
+        or "directory_shortlistentry.user_id, directory_shortlistentry.therapist_id" in refusal
+    ), refusal
+    # Another account may save the same therapist.
+    ShortlistEntry.objects.create(user=make_user(), therapist=therapist)
+
+
 # --- coverage: no constraint is left untested ----------------------------------------------
 
 TESTED_CONSTRAINTS = {
@@ -569,6 +583,7 @@ TESTED_CONSTRAINTS = {
     "accounts_consent_one_live_per_version",
     "verification_decision_status_valid",
     "verification_decision_reason_for_refusals",
+    "shortlist_entry_unique",
 }
 
 

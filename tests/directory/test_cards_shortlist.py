@@ -318,3 +318,16 @@ def test_compare_shows_the_next_free_time_in_the_table_and_the_phone_blocks(clie
     assert block
     assert f"<dt>Next free consultation</dt><dd>{expected}</dd>" in block.group(1)
     assert "<dt>Fee per session</dt><dd>CA$150 (50 minutes)</dd>" in block.group(1)
+
+
+def test_profile_page_shows_the_accounts_saved_state(client):
+    user = make_user()
+    therapist = make_therapist(display_name="Lia Profile")
+    ShortlistEntry.objects.create(user=user, therapist=therapist)
+    profile = f"/therapists/{therapist.public_id}/"
+
+    assertContains(Client().get(profile), "Save to shortlist")
+    client.force_login(user)
+    response = client.get(profile)
+    assertContains(response, "Remove from shortlist")
+    assertNotContains(response, "Save to shortlist")

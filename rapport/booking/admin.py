@@ -55,7 +55,9 @@ class BookingPolicyAdmin(AvailabilityAdmin):
     search_fields = ("therapist__display_name",)
     # The feed token is a secret URL: staff rotate it through the therapist, never read it.
     exclude = ("feed_token",)
-    readonly_fields = ("feed_token_created_at", "updated_at")
+    # The meeting link is checked by the practice page's rule (https, no user name or password,
+    # booking.how.meeting_link_clean); the admin only shows it.
+    readonly_fields = ("feed_token_created_at", "updated_at", "meeting_link")
 
 
 @admin.register(WeeklyWindow)

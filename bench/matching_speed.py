@@ -43,7 +43,6 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -51,12 +50,13 @@ from pathlib import Path
 
 from search_speed import (
     HOST,
+    Measurement,
     _exit_on_terminate,
     _free_port,
     _percentile,
-    _server_milliseconds,
     _stop,
     _wait_until_up,
+    measure_requests,
 )
 from throwaway import RAPPORT, ROOT, database_url_option, prepared_environment
 
@@ -91,23 +91,6 @@ MATCH_SCENARIOS = ("match", "match_new")
 FLOOR = "api_new"
 
 
-@dataclass(frozen=True)
-class Measurement:
-    requests: int
-    failures: int  # non-200 answers and connection errors
-    seconds: float
-    p50_ms: float
-    p95_ms: float
-    p99_ms: float
-    server_p50_ms: float
-    server_p95_ms: float
-    server_p99_ms: float
-
-    @property
-    def per_second(self) -> float:
-        return self.requests / self.seconds
-
-
 def _send(port: int, scenario: Scenario, number: int) -> http.client.HTTPResponse:
     connection = http.client.HTTPConnection(HOST, port, timeout=30)
     try:
@@ -128,58 +111,9 @@ def _send(port: int, scenario: Scenario, number: int) -> http.client.HTTPRespons
 
 
 def measure(port: int, scenario: Scenario, *, requests: int, concurrency: int) -> Measurement:
-    """Exactly ``requests`` requests from ``concurrency`` threads, a new connection each (the
-    sync workers close it), timing each from connect to the last byte. Request k carries the
-    number 100 + k where the scenario has {n} (a budget in whole currency units)."""
-    latencies: list[float] = []
-    server_latencies: list[float] = []
-    failures = 0
-    lock = threading.Lock()
-    numbers = iter(range(100, 100 + requests))
-
-    def worker() -> None:
-        nonlocal failures
-        mine: list[float] = []
-        on_server: list[float] = []
-        failed = 0
-        while True:
-            with lock:
-                number = next(numbers, None)
-            if number is None:
-                break
-            started = time.perf_counter()
-            try:
-                response = _send(port, scenario, number)
-                if response.status != 200:
-                    failed += 1
-                on_server.append(_server_milliseconds(response))
-            except OSError:
-                failed += 1
-            mine.append(time.perf_counter() - started)
-        with lock:
-            latencies.extend(mine)
-            server_latencies.extend(on_server)
-            failures += failed
-
-    threads = [threading.Thread(target=worker) for _ in range(concurrency)]
-    started = time.perf_counter()
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    seconds = time.perf_counter() - started
-    ordered = sorted(latency * 1000 for latency in latencies)
-    server = sorted(server_latencies) or [0.0]
-    return Measurement(
-        requests=len(ordered),
-        failures=failures,
-        seconds=seconds,
-        p50_ms=statistics.median(ordered),
-        p95_ms=_percentile(ordered, 0.95),
-        p99_ms=_percentile(ordered, 0.99),
-        server_p50_ms=statistics.median(server),
-        server_p95_ms=_percentile(server, 0.95),
-        server_p99_ms=_percentile(server, 0.99),
+    """search_speed's load loop with this scenario's request (a POST body where it has one)."""
+    return measure_requests(
+        lambda number: _send(port, scenario, number), requests=requests, concurrency=concurrency
     )
 
 

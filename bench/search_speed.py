@@ -43,6 +43,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -93,15 +94,31 @@ def _percentile(sorted_values: list[float], fraction: float) -> float:
 
 
 def measure_with_python(port: int, path: str, *, requests: int, concurrency: int) -> Measurement:
-    """Exactly ``requests`` GETs from ``concurrency`` threads, a new connection each (as the
-    server closes it), timing each from connect to the last byte."""
+    """Exactly ``requests`` GETs of ``path`` (its {n} replaced by each request's number)."""
+
+    def get(number: int) -> http.client.HTTPResponse:
+        connection = http.client.HTTPConnection(HOST, port, timeout=30)
+        try:
+            connection.request("GET", path.replace("{n}", str(number)))
+            response = connection.getresponse()
+            response.read()
+            return response
+        finally:
+            connection.close()
+
+    return measure_requests(get, requests=requests, concurrency=concurrency)
+
+
+def measure_requests(
+    send: Callable[[int], http.client.HTTPResponse], *, requests: int, concurrency: int
+) -> Measurement:
+    """Exactly ``requests`` calls of ``send`` (one request on a new connection, as the server
+    closes it, read to the last byte) from ``concurrency`` threads, each timed. Request k gets
+    the number 100 + k, so a scenario with a number in it (a budget) stays plausible."""
     latencies: list[float] = []
     server_latencies: list[float] = []
     failures = 0
     lock = threading.Lock()
-    remaining = iter(range(requests))
-    # Requests of a scenario with {n} in its path each get their own number (offset so the
-    # budgets stay plausible); the others are the same request every time.
     numbers = iter(range(100, 100 + requests))
 
     def worker() -> None:
@@ -111,16 +128,12 @@ def measure_with_python(port: int, path: str, *, requests: int, concurrency: int
         failed = 0
         while True:
             with lock:
-                if next(remaining, None) is None:
-                    break
-                this_path = path.replace("{n}", str(next(numbers)))
+                number = next(numbers, None)
+            if number is None:
+                break
             started = time.perf_counter()
             try:
-                connection = http.client.HTTPConnection(HOST, port, timeout=30)
-                connection.request("GET", this_path)
-                response = connection.getresponse()
-                response.read()
-                connection.close()
+                response = send(number)
                 if response.status != 200:
                     failed += 1
                 mine_on_server.append(_server_milliseconds(response))
@@ -140,7 +153,7 @@ def measure_with_python(port: int, path: str, *, requests: int, concurrency: int
         thread.join()
     seconds = time.perf_counter() - started
     ordered = sorted(latency * 1000 for latency in latencies)
-    on_server = sorted(server_latencies)
+    on_server = sorted(server_latencies) or [0.0]
     return Measurement(
         requests=len(ordered),
         failures=failures,

@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import html
 import json
+import re
 
 import pytest
 from auditlog.models import LogEntry
@@ -42,6 +43,17 @@ from tests.factories import make_user
 pytestmark = pytest.mark.django_db
 
 PHONE = "416 555 0188"
+
+
+def shows_the_number(content: str | bytes) -> bool:
+    """Whether the client's number (555 0188, any separators) appears in ``content``.
+
+    Not a bare "555": calendar UIDs and encrypted tokens are random and sometimes hold it.
+    """
+    text = content.decode() if isinstance(content, bytes) else content
+    return re.search(r"555\D{0,3}0188", text) is not None
+
+
 LINK = "https://meet.example.org/dana-reyes"
 
 
@@ -199,7 +211,7 @@ def test_phone_consultation_end_to_end(client, therapist, mailoutbox):
             "SELECT client_phone FROM booking_appointment WHERE id = %s", [appointment.pk]
         )
         (raw,) = cursor.fetchone()
-    assert "555" not in raw
+    assert not shows_the_number(raw)
     assert decrypt(raw) == "+1 (416) 555-0188"
 
     page = text(client.get(response["Location"]))
@@ -215,7 +227,7 @@ def test_phone_consultation_end_to_end(client, therapist, mailoutbox):
     )
     assert event.all("URL") == []
     assert value(event, "STATUS") == "CONFIRMED"
-    assert b"555" not in ics
+    assert not shows_the_number(ics)
 
     mails = delivered(appointment, mailoutbox)
     client_mail, therapist_mail = mails[Party.CLIENT], mails[Party.THERAPIST]
@@ -226,8 +238,8 @@ def test_phone_consultation_end_to_end(client, therapist, mailoutbox):
     assert "How it happens: Phone call. You call Sam at this time." in therapist_mail.body
     for message in (client_mail, therapist_mail):
         # Never the number in an e-mail or its calendar file (both leave our hands).
-        assert "555" not in message.body
-        assert b"555" not in calendar_of(message)
+        assert not shows_the_number(message.body)
+        assert not shows_the_number(calendar_of(message))
     therapist_event = event_of(calendar_of(therapist_mail))
     assert value(therapist_event, "LOCATION") == "Phone call: you call Sam"
 
@@ -263,7 +275,7 @@ def test_the_number_is_masked_in_the_audit_log(therapist):
     entries = LogEntry.objects.filter(object_pk=str(appointment.pk))
     logged = json.dumps([entry.changes for entry in entries])
     assert "client_phone" in logged
-    assert "555" not in logged
+    assert not shows_the_number(logged)
 
 
 def test_the_number_is_exported_and_erased_with_the_account(therapist):
@@ -494,4 +506,4 @@ def test_the_therapists_feed_says_how_each_consultation_happens_without_the_numb
 
     (event,) = parse(feed).components("VEVENT")
     assert value(event, "LOCATION") == "Phone call: you call Sam"
-    assert b"555" not in feed
+    assert not shows_the_number(feed)

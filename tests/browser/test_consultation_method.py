@@ -86,7 +86,7 @@ def test_a_phone_consultation_says_who_calls_whom(tab: Tab, therapist, width: in
     assert event.one("LOCATION").value == "Phone call: Dana Reyes calls you"
     assert "Dana Reyes calls you" in event.one("DESCRIPTION").value
     assert event.one("STATUS").value == "CONFIRMED"
-    assert "555" not in event.one("DESCRIPTION").value
+    assert "555 0188" not in event.one("DESCRIPTION").value
     assert len(checked) == 3
     assert tab.traffic.page_errors == []
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import html
+import re
 
 import pytest
 from auditlog.models import LogEntry
@@ -293,7 +294,8 @@ def test_the_therapist_reads_the_shared_profile_in_words_and_the_read_is_audited
     assert "I felt judged" not in page
     assert "felt_judged" not in page
     assert "Too directive" not in page
-    assert "37" not in page
+    # Not a bare "37": the page's links carry random ids that sometimes hold it.
+    assert re.search(r"\b37\s*(km|kilomet)", page) is None
     (entry,) = access_entries(profile)
     assert entry.actor == therapist.user
     assert entry.additional_data == {"reason": sharing.AUDIT_REASON}

@@ -6,6 +6,8 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-from-lock
 DEMO_THERAPISTS ?= 300
 DEMO_SEED ?= 1
+# The demo's port (`make demo PORT=8123`); e-mailed links follow it (scripts/serve-demo).
+PORT ?= 8000
 
 .PHONY: install demo serve lint typecheck test test-postgres test-browser bench clean
 
@@ -29,9 +31,10 @@ demo: install
 	$(BIN)/rapport retrain_matcher
 	$(MAKE) --no-print-directory serve
 
-# The web server and the background task worker together, until Ctrl-C.
+# The web server and the background task worker together, until Ctrl-C, on 127.0.0.1:$(PORT);
+# e-mails are written to var/mail/, one .eml file per message.
 serve: install
-	scripts/serve-demo
+	RAPPORT_PORT=$(PORT) scripts/serve-demo
 
 # Bandit fails the build on any high-severity finding in the product code; a justified
 # exception is marked in place with `# nosec <test id>` and the reason. import-linter holds the

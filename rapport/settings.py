@@ -17,6 +17,7 @@ from django.core.exceptions import ImproperlyConfigured
 from rapport.core.crypto import field_encryption_keys_from_env
 from rapport.core.env import Env
 from rapport.core.middleware import add_static_file_headers
+from rapport.core.siteurl import site_url
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 env = Env()
@@ -457,8 +458,9 @@ STORAGES: dict[str, dict[str, Any]] = {
 
 # --- e-mail --------------------------------------------------------------------------------
 # Links in e-mails sent by the task worker (booking, reminders) start with this address: a
-# worker has no request to take the host name from.
-SITE_URL = env.str("SITE_URL", "" if PRODUCTION else "http://127.0.0.1:8000").rstrip("/")
+# worker has no request to take the host name from. Outside production it defaults to the
+# demo's port (RAPPORT_PORT, set by `make demo PORT=…`), so e-mailed links follow the server.
+SITE_URL = site_url(env, production=PRODUCTION)
 if PRODUCTION and not SITE_URL.startswith("https://"):
     raise ImproperlyConfigured("SITE_URL must be the site's https:// address in production.")
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", "Rapport <no-reply@localhost>")
@@ -469,6 +471,8 @@ EMAIL_BACKEND = env.str(
     if PRODUCTION
     else "django.core.mail.backends.console.EmailBackend",
 )
+# Where rapport.core.mail.MessageFileBackend (the demo's choice) writes one .eml per message.
+EMAIL_FILE_PATH = VAR_DIR / "mail"
 EMAIL_HOST = env.str("EMAIL_HOST", "localhost")
 EMAIL_PORT = env.int("EMAIL_PORT", 587, minimum=1, maximum=65535)
 EMAIL_HOST_USER = env.str("EMAIL_HOST_USER", "")

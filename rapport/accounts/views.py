@@ -21,8 +21,10 @@ from django.views.decorators.http import require_http_methods, require_POST, req
 from rapport.accounts import services
 from rapport.accounts.forms import AccountDetailsForm
 from rapport.accounts.models import User
+from rapport.accounts.sections import account_page_shows_health_data, account_sections_render
 from rapport.accounts.selectors import account_export_data, consents_of
 from rapport.core.audit import audit_entries_about_user
+from rapport.core.middleware import mark_health_data
 
 
 def _user(request: HttpRequest) -> User:
@@ -39,9 +41,17 @@ def account_overview(request: HttpRequest) -> HttpResponse:
         services.account_correct(user=user, name=form.cleaned_data["name"])
         messages.success(request, "Your details were saved.")
         return redirect("accounts:overview")
-    return render(
-        request, "accounts/overview.html", {"form": form}, status=400 if form.errors else 200
+    # What the apps above accounts keep for this person (booking: their consultations).
+    sections = account_sections_render(request=request, user=user)
+    response = render(
+        request,
+        "accounts/overview.html",
+        {"form": form, "sections": sections},
+        status=400 if form.errors else 200,
     )
+    if account_page_shows_health_data():
+        mark_health_data(response)
+    return response
 
 
 @login_required

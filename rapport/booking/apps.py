@@ -7,6 +7,8 @@ class BookingConfig(AppConfig):
     verbose_name = "Booking"
 
     def ready(self) -> None:
+        from rapport.accounts.sections import register_account_section
+        from rapport.booking.account import consultations_account_section
         from rapport.booking.api import (
             not_changeable_problem,
             slot_taken_problem,
@@ -36,6 +38,9 @@ class BookingConfig(AppConfig):
             masked_fields=("client_name", "client_email", "client_phone"),
         )
         register_export_section("consultations", consultations_export)
+        register_account_section(
+            "consultations", consultations_account_section, order=10, health_data=True
+        )
         register_erasure_step("consultations", lambda user: client_appointments_erase(user=user))
         register_booking_triggers()
         register_booking_housekeeping()

@@ -403,7 +403,7 @@ def test_confirming_the_address_makes_an_account_without_signing_in(client, ther
     assert appointment.client == user
     page = text(response)
     assert "Your e-mail address is confirmed" in page
-    assert "“Forgot your password?”" in page
+    assert "E-mail me a link to set a password" in page
     assert SESSION_KEY not in client.session
 
 

@@ -450,6 +450,10 @@ def client_email_confirm(request: HttpRequest, token: str) -> HttpResponse:
             {"appointment": appointment, "done": False, "problem": error.message},
             status=409,
         )
+    # How this person reaches the list of their consultations (the account page): signed in
+    # as that account, a link; an account with a password, signing in; an account made by this
+    # confirmation (no password yet), allauth's reset e-mail sets one.
+    signed_in = request.user.is_authenticated and request.user.pk == user.pk
     return render(
         request,
         "booking/confirm_email.html",
@@ -457,6 +461,7 @@ def client_email_confirm(request: HttpRequest, token: str) -> HttpResponse:
             "appointment": appointment,
             "done": True,
             "email": user.email,
+            "signed_in": signed_in,
             "has_password": user.has_usable_password(),
         },
     )

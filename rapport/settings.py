@@ -76,6 +76,7 @@ INSTALLED_APPS = [
     "rapport.videos",
     "rapport.care.apps.CareConfig",
     "rapport.matching.apps.MatchingConfig",
+    "rapport.messaging.apps.MessagingConfig",
 ]
 
 MIDDLEWARE = [

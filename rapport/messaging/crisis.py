@@ -1,0 +1,45 @@
+"""Crisis language in a message: a maintained list of words and phrases (``crisis_words.json``,
+English and French), matched as whole words on folded text.
+
+A match never blocks or delays a message; it only makes the sender's page show the crisis card
+at once, with the reminder that messages are not read in real time. Folding makes "Suicidaire",
+"suicidaire" and "SUICIDAIRE" alike, drops accents ("à" is "a") and treats punctuation as a
+space, so "self-harm" matches "self harm"; padding with spaces makes every match whole words,
+so "skill" never reads as "kill".
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import re
+import unicodedata
+from pathlib import Path
+
+_DATA = Path(__file__).with_name("crisis_words.json")
+_NOT_WORD = re.compile(r"[\W_]+")
+
+
+def fold(text: str) -> str:
+    """Lower case, no accents, runs of anything but letters and digits as one space, padded."""
+    decomposed = unicodedata.normalize("NFKD", text)
+    bare = "".join(char for char in decomposed if not unicodedata.combining(char))
+    return f" {_NOT_WORD.sub(' ', bare.casefold()).strip()} "
+
+
+@functools.cache
+def crisis_phrases() -> tuple[str, ...]:
+    """Every phrase of every language, folded (each with its padding spaces)."""
+    raw = json.loads(_DATA.read_text(encoding="utf-8"))
+    phrases = {
+        fold(phrase)
+        for language, entries in raw.items()
+        if not language.startswith("_")
+        for phrase in entries
+    }
+    return tuple(sorted(phrase for phrase in phrases if phrase.strip()))
+
+
+def has_crisis_language(text: str) -> bool:
+    folded = fold(text)
+    return any(phrase in folded for phrase in crisis_phrases())

@@ -1,0 +1,124 @@
+"""Reads: who may write to whom and why, threads with their unread counts, the messages of a
+thread, the header's question "has this person anywhere to message?"."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+from django.db.models import Count, Q, QuerySet
+
+from rapport.booking.models import ACTIVE_STATUSES, Appointment, AppointmentKind
+from rapport.care.models import CLOSED_STATUSES, Engagement
+from rapport.directory.models import TherapistProfile
+from rapport.messaging.models import Message, Sender, Thread
+
+# A client may still write about a consultation for a few days after it (a follow-up question,
+# "can we book a first session?"); after that the thread is for reading only.
+CONSULTATION_GRACE = dt.timedelta(days=3)
+
+
+def _open_engagements(client_id: int) -> QuerySet[Engagement]:
+    return Engagement.objects.filter(client_id=client_id).exclude(status__in=CLOSED_STATUSES)
+
+
+def _writable_consultations(client_id: int, now: dt.datetime) -> QuerySet[Appointment]:
+    return Appointment.objects.filter(
+        client_id=client_id,
+        kind=AppointmentKind.CONSULTATION,
+        status__in=ACTIVE_STATUSES,
+        ends_at__gte=now - CONSULTATION_GRACE,
+    )
+
+
+def thread_is_writable(*, thread: Thread, now: dt.datetime) -> bool:
+    """Whether the reason of the thread still lets either side write: the engagement is open,
+    or the consultation is booked and not over by more than CONSULTATION_GRACE."""
+    if thread.engagement_id is not None:
+        return _open_engagements(thread.client_id).filter(pk=thread.engagement_id).exists()
+    if thread.consultation_id is None:
+        return False
+    return _writable_consultations(thread.client_id, now).filter(pk=thread.consultation_id).exists()
+
+
+@dataclass(frozen=True)
+class Reason:
+    """Somewhere a client may write: an open engagement or a booked consultation, with its
+    thread when one was started."""
+
+    therapist: TherapistProfile
+    engagement: Engagement | None
+    consultation: Appointment | None
+    thread: Thread | None
+
+    @property
+    def label(self) -> str:
+        if self.engagement is not None:
+            return "Your work together"
+        assert self.consultation is not None
+        return "Your free consultation"
+
+
+def client_reasons(*, user: Any, now: dt.datetime) -> list[Reason]:
+    """Every open engagement and writable consultation of the client, with its thread."""
+    threads = {
+        (thread.engagement_id, thread.consultation_id): thread
+        for thread in Thread.objects.filter(client_id=user.pk)
+    }
+    reasons = [
+        Reason(e.therapist, e, None, threads.get((e.pk, None)))
+        for e in _open_engagements(user.pk).select_related("therapist")
+    ]
+    reasons += [
+        Reason(a.therapist, None, a, threads.get((None, a.pk)))
+        for a in _writable_consultations(user.pk, now).select_related("therapist")
+    ]
+    return reasons
+
+
+def client_can_message(*, user: Any, now: dt.datetime) -> bool:
+    """For the header's "Messages" link: a thread, an open engagement or a writable
+    consultation (stops at the first found; the header keeps the answer for a few minutes)."""
+    if not getattr(user, "pk", None):
+        return False
+    return (
+        Thread.objects.filter(client_id=user.pk).exists()
+        or _open_engagements(user.pk).exists()
+        or _writable_consultations(user.pk, now).exists()
+    )
+
+
+def _with_unread(threads: QuerySet[Thread], unread_from: str) -> QuerySet[Thread]:
+    return threads.annotate(
+        unread=Count("messages", filter=Q(messages__sender=unread_from, messages__read_at=None))
+    )
+
+
+def client_threads(*, user: Any) -> QuerySet[Thread]:
+    """The client's threads, newest activity first, each with ``unread`` (the therapist's
+    messages the client has not opened)."""
+    return _with_unread(
+        Thread.objects.filter(client_id=user.pk).select_related("therapist"), Sender.THERAPIST
+    )
+
+
+def therapist_threads(*, therapist: TherapistProfile) -> QuerySet[Thread]:
+    """The therapist's inbox, newest activity first, each with ``unread`` (clients' messages
+    the therapist has not opened)."""
+    return _with_unread(
+        Thread.objects.filter(therapist=therapist).select_related("client"), Sender.CLIENT
+    )
+
+
+def thread_messages(*, thread: Thread) -> QuerySet[Message]:
+    return Message.objects.filter(thread=thread).order_by("created_at", "id")
+
+
+def unread_count(*, user: Any) -> int:
+    """Messages waiting for the person, as a client and as a therapist."""
+    return Message.objects.filter(
+        Q(thread__client_id=user.pk, sender=Sender.THERAPIST)
+        | Q(thread__therapist__user_id=user.pk, sender=Sender.CLIENT),
+        read_at=None,
+    ).count()

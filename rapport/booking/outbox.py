@@ -54,6 +54,7 @@ from rapport.booking.models import (
     OutboxStatus,
     Party,
 )
+from rapport.core.timezones import moment_label, span_label
 
 logger = logging.getLogger(__name__)
 
@@ -330,19 +331,15 @@ def _recipient_address(appointment: Appointment, recipient: Party) -> _Recipient
 
 
 def format_when(start: dt.datetime, end: dt.datetime, zone: str) -> str:
-    """Like "Sunday 8 March 2026, 10:00–10:15 (America/Toronto, EDT)": the zone is always
-    named, because a client may be travelling or live far from their therapist."""
-    tz = ZoneInfo(zone)
-    local_start, local_end = start.astimezone(tz), end.astimezone(tz)
-    return (
-        f"{local_start:%A} {local_start.day} {local_start:%B %Y}, "
-        f"{local_start:%H:%M}–{local_end:%H:%M} ({zone}, {local_start.tzname()})"
-    )
+    """Like "Sunday, March 8, 2026 at 10:00 a.m. Eastern Time (Toronto), for 15 minutes": the
+    zone is always named, because a client may be travelling or live far from their therapist
+    (``rapport.core.timezones`` writes every day, time and zone the same way)."""
+    return span_label(start, end, ZoneInfo(zone))
 
 
 def _short_when(start: dt.datetime, zone: str) -> str:
-    local = start.astimezone(ZoneInfo(zone))
-    return f"{local:%a} {local.day} {local:%b}, {local:%H:%M}"
+    """A moment as pages write it, for subjects and lists."""
+    return moment_label(start, ZoneInfo(zone))
 
 
 def _absolute(path: str) -> str:
@@ -461,27 +458,27 @@ def _subject(purpose: str, recipient: Party, appointment: Appointment, zone: str
     booked = _kind_label(appointment)
     if recipient == Party.CLIENT:
         subjects = {
-            PURPOSE_BOOKED: f"Your {booked} is booked ({when})",
-            PURPOSE_REQUESTED: f"Your consultation request was sent ({when})",
-            PURPOSE_CONFIRMED: f"Your {kind} is confirmed ({when})",
+            PURPOSE_BOOKED: f"Your {booked} is booked — {when}",
+            PURPOSE_REQUESTED: f"Your consultation request was sent — {when}",
+            PURPOSE_CONFIRMED: f"Your {kind} is confirmed — {when}",
             PURPOSE_DECLINED: "Your consultation request could not be accepted",
             PURPOSE_EXPIRED: "Your consultation request was not answered in time",
-            PURPOSE_CANCELLED: f"Cancelled: your {kind} ({when})",
-            PURPOSE_RESCHEDULED: f"New time: your {kind} ({when})",
-            PURPOSE_REMINDER_24H: f"Tomorrow: your {kind} ({when})",
-            PURPOSE_REMINDER_1H: f"In one hour: your {kind} ({when})",
+            PURPOSE_CANCELLED: f"Cancelled: your {kind} — {when}",
+            PURPOSE_RESCHEDULED: f"New time: your {kind} — {when}",
+            PURPOSE_REMINDER_24H: f"Tomorrow: your {kind} — {when}",
+            PURPOSE_REMINDER_1H: f"In one hour: your {kind} — {when}",
         }
     else:
         subjects = {
-            PURPOSE_BOOKED: f"New {kind} booked ({when})",
-            PURPOSE_REQUESTED: f"New consultation request: please answer ({when})",
-            PURPOSE_CONFIRMED: f"Confirmed: {kind} ({when})",
+            PURPOSE_BOOKED: f"New {kind} booked — {when}",
+            PURPOSE_REQUESTED: f"New consultation request: please answer — {when}",
+            PURPOSE_CONFIRMED: f"Confirmed: {kind} — {when}",
             PURPOSE_DECLINED: "Declined: a consultation request",
             PURPOSE_EXPIRED: "Expired: a consultation request was not answered",
-            PURPOSE_CANCELLED: f"Cancelled: {kind} ({when})",
-            PURPOSE_RESCHEDULED: f"New time: {kind} ({when})",
-            PURPOSE_REMINDER_24H: f"Tomorrow: {kind} ({when})",
-            PURPOSE_REMINDER_1H: f"In one hour: {kind} ({when})",
+            PURPOSE_CANCELLED: f"Cancelled: {kind} — {when}",
+            PURPOSE_RESCHEDULED: f"New time: {kind} — {when}",
+            PURPOSE_REMINDER_24H: f"Tomorrow: {kind} — {when}",
+            PURPOSE_REMINDER_1H: f"In one hour: {kind} — {when}",
         }
     return f"[Rapport] {subjects[purpose]}"
 

@@ -131,58 +131,157 @@ def zone_changes(
 
 
 # --- showing times to people ----------------------------------------------------------------
-# Every page shows a time in the viewer's zone and names the zone; these spell it the same way
-# on every app's pages.
+# One way of writing days, times and zones on every page, e-mail and label, in the site's one
+# language (Canadian English; a request in another language still reads these in English):
+#   a day      "Monday, December 7, 2026"  (always the weekday and the year: an e-mail is read
+#              weeks later and a page may show a day in another year, so no rule hangs on "now")
+#   a time     "9:00 a.m."  (midnight is "12:00 a.m.", noon "12:00 p.m.")
+#   a zone     "Eastern Time (Toronto)": a generic name and a city for the zones in
+#              ZONE_WORDS, "Indianapolis time" for any other zone (its city part); never the
+#              raw IANA name, which only a <select>'s values and machine formats keep
+#   a moment   "Monday, December 7, 2026 at 9:00 a.m. Eastern Time (Toronto)"; in the hour a
+#              zone's clocks go back, which reads twice, ", before the clocks go back" or
+#              ", after the clocks go back" says which one
+# Templates use the same functions through the ``core_dates`` filters.
 
-# Zones offered in the picker's menu: where Rapport's therapists and most of their clients
-# are, plus a few for people abroad. Any other valid IANA name works through ?tz= (the
-# browser's own zone, set by booking/zone.js) and is then added to the menu.
-COMMON_TIME_ZONES: tuple[tuple[str, str], ...] = (
-    ("America/St_Johns", "Newfoundland — St. John's"),
-    ("America/Halifax", "Atlantic — Halifax"),
-    ("America/Toronto", "Eastern — Toronto"),
-    ("America/New_York", "Eastern — New York"),
-    ("America/Winnipeg", "Central — Winnipeg"),
-    ("America/Chicago", "Central — Chicago"),
-    ("America/Regina", "Saskatchewan — Regina"),
-    ("America/Edmonton", "Mountain — Edmonton"),
-    ("America/Denver", "Mountain — Denver"),
-    ("America/Phoenix", "Arizona — Phoenix"),
-    ("America/Vancouver", "Pacific — Vancouver"),
-    ("America/Los_Angeles", "Pacific — Los Angeles"),
-    ("America/Anchorage", "Alaska — Anchorage"),
-    ("Pacific/Honolulu", "Hawaii — Honolulu"),
-    ("Europe/London", "United Kingdom — London"),
-    ("Europe/Paris", "Central Europe — Paris"),
-    ("UTC", "Coordinated Universal Time (UTC)"),
+ZONE_WORDS: dict[str, str] = {
+    "America/St_Johns": "Newfoundland Time (St. John's)",
+    "America/Halifax": "Atlantic Time (Halifax)",
+    "America/Moncton": "Atlantic Time (Moncton)",
+    "America/Toronto": "Eastern Time (Toronto)",
+    "America/Montreal": "Eastern Time (Montreal)",
+    "America/New_York": "Eastern Time (New York)",
+    "America/Detroit": "Eastern Time (Detroit)",
+    "America/Winnipeg": "Central Time (Winnipeg)",
+    "America/Chicago": "Central Time (Chicago)",
+    # Saskatchewan keeps Central Standard Time all year, so "Central Time" would mislead in summer.
+    "America/Regina": "Saskatchewan Time (Regina)",
+    "America/Edmonton": "Mountain Time (Edmonton)",
+    "America/Denver": "Mountain Time (Denver)",
+    # Arizona keeps Mountain Standard Time all year.
+    "America/Phoenix": "Arizona Time (Phoenix)",
+    "America/Whitehorse": "Yukon Time (Whitehorse)",
+    "America/Vancouver": "Pacific Time (Vancouver)",
+    "America/Los_Angeles": "Pacific Time (Los Angeles)",
+    "America/Anchorage": "Alaska Time (Anchorage)",
+    "Pacific/Honolulu": "Hawaii Time (Honolulu)",
+    "Europe/London": "UK Time (London)",
+    "Europe/Paris": "Central European Time (Paris)",
+    "UTC": "UTC",
+    "Etc/UTC": "UTC",
+}
+
+# Zones offered in the picker's menu, in this order: where Rapport's therapists and most of
+# their clients are, plus a few for people abroad. Any other valid IANA name works through
+# ?tz= (the browser's own zone, set by booking/zone.js) and is then added to the menu.
+COMMON_TIME_ZONES: tuple[str, ...] = (
+    "America/St_Johns",
+    "America/Halifax",
+    "America/Toronto",
+    "America/New_York",
+    "America/Winnipeg",
+    "America/Chicago",
+    "America/Regina",
+    "America/Edmonton",
+    "America/Denver",
+    "America/Phoenix",
+    "America/Vancouver",
+    "America/Los_Angeles",
+    "America/Anchorage",
+    "Pacific/Honolulu",
+    "Europe/London",
+    "Europe/Paris",
+    "UTC",
 )
-_COMMON_ZONE_NAMES = dict(COMMON_TIME_ZONES)
 
 
 def time_zone_choices(current: str) -> list[tuple[str, str]]:
-    """The menu's zones, with ``current`` first when it is not one of the common ones."""
-    choices = [(name, f"{label} ({name})") for name, label in COMMON_TIME_ZONES]
-    if current not in _COMMON_ZONE_NAMES:
-        choices.insert(0, (current, current.replace("_", " ")))
+    """The menu's zones as (IANA name, words), with ``current`` first when it is not one of
+    the common ones. The value stays the IANA name: it is what the form sends back."""
+    choices = [(name, time_zone_label(name)) for name in COMMON_TIME_ZONES]
+    if current not in COMMON_TIME_ZONES:
+        choices.insert(0, (current, time_zone_label(current)))
     return choices
 
 
 def time_zone_label(name: str) -> str:
-    label = _COMMON_ZONE_NAMES.get(name)
-    return f"{label} ({name})" if label else name.replace("_", " ")
+    """``Eastern Time (Toronto)``; ``Indianapolis time`` for a zone the table lacks (the
+    last part of its name, ``America/Indiana/Indianapolis``)."""
+    words = ZONE_WORDS.get(name)
+    if words:
+        return words
+    city = name.rstrip("/").rsplit("/", 1)[-1].replace("_", " ").strip()
+    return f"{city} time" if city else "UTC"
 
 
-def clock_label(moment: dt.datetime) -> str:
-    """``9:00 a.m.``: Canadian English, with the period written out."""
+def _zone_name(zone: dt.tzinfo) -> str:
+    return getattr(zone, "key", None) or "UTC"
+
+
+def _as_zone(zone: dt.tzinfo | str) -> dt.tzinfo:
+    if isinstance(zone, str):
+        return zone_or_none(zone) or dt.UTC
+    return zone
+
+
+def clock_label(moment: dt.datetime | dt.time) -> str:
+    """``9:00 a.m.``: Canadian English, with the period written out (of the wall time given:
+    convert an instant to its zone first)."""
     hour = moment.hour % 12 or 12
     return f"{hour}:{moment.minute:02d} {'a.m.' if moment.hour < 12 else 'p.m.'}"
 
 
+# Spelled out here rather than by strftime, whose names follow the process's C locale.
+_WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+_MONTHS = (
+    "January", "February", "March", "April", "May", "June",
+    "July", "August", "September", "October", "November", "December",
+)  # fmt: skip
+
+
 def day_label(day: dt.date) -> str:
-    return f"{day:%A}, {day:%B} {day.day}"
+    """``Monday, December 7, 2026`` (of the calendar day given; for an instant, use
+    ``moment_day_label``)."""
+    return f"{_WEEKDAYS[day.weekday()]}, {_MONTHS[day.month - 1]} {day.day}, {day.year}"
 
 
-def moment_label(moment: dt.datetime, zone: zoneinfo.ZoneInfo) -> str:
-    """``Monday, November 30, 2026 at 9:00 a.m. EST``."""
+def repeated_hour_words(local: dt.datetime) -> str:
+    """Which of the two readings of a wall time the clocks show twice, or "" otherwise."""
+    other = local.replace(fold=1 - local.fold)
+    if other.utcoffset() == local.utcoffset():
+        return ""
+    return ", after the clocks go back" if local.fold else ", before the clocks go back"
+
+
+def moment_label(moment: dt.datetime, zone: dt.tzinfo | str) -> str:
+    """``Monday, December 7, 2026 at 9:00 a.m. Eastern Time (Toronto)``: an instant as
+    ``zone``'s clocks show it, with the zone in words."""
+    zone = _as_zone(zone)
     local = moment.astimezone(zone)
-    return f"{day_label(local.date())}, {local.year} at {clock_label(local)} {local.tzname()}"
+    return (
+        f"{day_label(local.date())} at {clock_label(local)} "
+        f"{time_zone_label(_zone_name(zone))}{repeated_hour_words(local)}"
+    )
+
+
+def moment_day_label(moment: dt.datetime, zone: dt.tzinfo | str) -> str:
+    """The day (``day_label``) an instant falls on in ``zone``."""
+    return day_label(moment.astimezone(_as_zone(zone)).date())
+
+
+def duration_label(length: dt.timedelta) -> str:
+    """``15 minutes``, ``1 hour``, ``1 hour 30 minutes``."""
+    minutes = int(length.total_seconds() // 60)
+    hours, minutes = divmod(minutes, 60)
+    parts = []
+    if hours:
+        parts.append(f"{hours} hour{'s' if hours != 1 else ''}")
+    if minutes or not hours:
+        parts.append(f"{minutes} minute{'s' if minutes != 1 else ''}")
+    return " ".join(parts)
+
+
+def span_label(start: dt.datetime, end: dt.datetime, zone: dt.tzinfo | str) -> str:
+    """``Monday, December 7, 2026 at 9:00 a.m. Eastern Time (Toronto), for 15 minutes``: a
+    booked time as e-mails write it (the moment exactly as pages write it, then its length)."""
+    return f"{moment_label(start, zone)}, for {duration_label(end - start)}"

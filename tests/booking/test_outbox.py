@@ -27,6 +27,9 @@ from tests.factories import make_therapist, make_therapist_with_account
 
 FAILING_BACKEND = "tests.directory.failing_mail.FailingBackend"
 LOCMEM_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+# 16:00 UTC on Tuesday 15 July 2031, as the client (Vancouver) and the therapist (Toronto) read it.
+VANCOUVER_NINE = "Tuesday, July 15, 2031 at 9:00 a.m. Pacific Time (Vancouver)"
+TORONTO_NOON = "Tuesday, July 15, 2031 at 12:00 p.m. Eastern Time (Toronto)"
 
 
 @pytest.fixture
@@ -293,8 +296,9 @@ def test_a_due_reminder_is_sent_in_the_client_zone(appointment, mailoutbox):
     assert outbox.outbox_deliver_due(now=due) == 1
 
     [message] = mailoutbox
-    assert message.subject.startswith("[Rapport] Tomorrow: your consultation (")
-    assert "America/Vancouver" in message.body
+    assert message.subject.startswith("[Rapport] Tomorrow: your consultation — ")
+    assert "Pacific Time (Vancouver)" in message.body
+    assert "America/Vancouver" not in message.body
     assert "/consultations/" in message.body
     assert message.attachments == []
     assert OutboxEmail.objects.get(purpose="reminder_1h").status == OutboxStatus.PENDING
@@ -386,7 +390,10 @@ def test_the_client_e_mail_shows_the_time_in_the_client_zone(therapist, mailoutb
     outbox.outbox_deliver(email_id=row.pk, now=row.due_at)
 
     [message] = mailoutbox
-    assert "Tuesday 15 July 2031, 09:00–09:15 (America/Vancouver, PDT)" in message.body
+    assert (
+        "Tuesday, July 15, 2031 at 9:00 a.m. Pacific Time (Vancouver), for 15 minutes"
+        in message.body
+    )
 
 
 @pytest.mark.django_db
@@ -401,8 +408,11 @@ def test_the_therapist_e_mail_is_in_their_zone_with_the_client_first_name_only(
 
     [message] = mailoutbox
     assert message.to == ["ada@example.org"]
-    assert message.subject == "[Rapport] New consultation booked (Tue 15 Jul, 12:00)"
-    assert "Tuesday 15 July 2031, 12:00–12:15 (America/Toronto, EDT)" in message.body
+    assert message.subject == f"[Rapport] New consultation booked — {TORONTO_NOON}"
+    assert (
+        "Tuesday, July 15, 2031 at 12:00 p.m. Eastern Time (Toronto), for 15 minutes"
+        in message.body
+    )
     assert "https://rapport.example/practice/" in message.body
     assert "Lindqvist" not in message.body
     assert "Lindqvist" not in calendar_text(message)
@@ -511,7 +521,7 @@ def test_a_booking_e_mails_both_sides_and_queues_the_reminders(
         "ada@example.org",
         "maya@example.org",
     ]
-    assert "Europe/Berlin" in next(m.body for m in mailoutbox if m.to == ["maya@example.org"])
+    assert "Berlin time" in next(m.body for m in mailoutbox if m.to == ["maya@example.org"])
     pending = OutboxEmail.objects.filter(status=OutboxStatus.PENDING, appointment=appointment)
     assert sorted(pending.values_list("purpose", flat=True)) == ["reminder_1h", "reminder_24h"]
 
@@ -743,9 +753,9 @@ def test_a_booked_session_is_called_a_session(therapist, mailoutbox):
     to_client = _deliver(session, outbox.PURPOSE_BOOKED, Party.CLIENT)
     to_therapist = _deliver(session, outbox.PURPOSE_BOOKED, Party.THERAPIST)
 
-    assert to_client.subject == "[Rapport] Your session is booked (Tue 15 Jul, 09:00)"
+    assert to_client.subject == f"[Rapport] Your session is booked — {VANCOUVER_NINE}"
     assert "Your session with Ada Okafor is booked:" in to_client.body
-    assert to_therapist.subject == "[Rapport] New session booked (Tue 15 Jul, 12:00)"
+    assert to_therapist.subject == f"[Rapport] New session booked — {TORONTO_NOON}"
     assert "Your session with Maya is booked:" in to_therapist.body
     for message in (to_client, to_therapist):
         assert "free" not in message.body
@@ -760,7 +770,7 @@ def test_a_booked_consultation_is_still_called_a_free_consultation(therapist, ma
     to_client = _deliver(appointment, outbox.PURPOSE_BOOKED, Party.CLIENT)
     to_therapist = _deliver(appointment, outbox.PURPOSE_BOOKED, Party.THERAPIST)
 
-    assert to_client.subject == "[Rapport] Your free consultation is booked (Tue 15 Jul, 09:00)"
+    assert to_client.subject == f"[Rapport] Your free consultation is booked — {VANCOUVER_NINE}"
     assert "It is a short, free conversation" in to_client.body
     assert "Maya booked a free consultation with you:" in to_therapist.body
 

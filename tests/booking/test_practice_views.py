@@ -73,7 +73,7 @@ def text(response) -> str:
 
 def toronto_label(moment: dt.datetime) -> str:
     local = moment.astimezone(TORONTO)
-    return f"{day_label(local.date())}, {local.year} at {clock_label(local)} {local.tzname()}"
+    return f"{day_label(local.date())} at {clock_label(local)} Eastern Time (Toronto)"
 
 
 # --- who may open the pages ---------------------------------------------------------------------
@@ -132,7 +132,7 @@ def test_practice_home_lists_requests_upcoming_and_held_consultations(signed_in,
     assert "Acknowledge" in upcoming_part
     assert toronto_label(upcoming.starts_at) in upcoming_part
     assert reverse("booking:practice_first_session", args=[held.public_id]) in held_part
-    assert "Times are shown in your time zone, Eastern — Toronto (America/Toronto)." in page
+    assert "Times are shown in your time zone, Eastern Time (Toronto)." in page
 
 
 def test_confirming_a_request(signed_in, therapist):

@@ -93,7 +93,6 @@ def _render_picker(
         "page": page,
         "zone_name": zone_name,
         "zone_label": time_zone_label(zone_name),
-        "zone_abbreviation": now.astimezone(zone).tzname(),
         "therapist_zone_label": time_zone_label(therapist.time_zone),
         "same_zone": zone_name == therapist.time_zone,
         "zone_choices": time_zone_choices(zone_name),

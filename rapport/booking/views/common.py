@@ -32,7 +32,13 @@ from rapport.booking.models import (
     BookingPolicy,
     Party,
 )
-from rapport.core.timezones import clock_label, day_label, moment_label, time_zone_label
+from rapport.core.timezones import (
+    clock_label,
+    day_label,
+    moment_label,
+    repeated_hour_words,
+    time_zone_label,
+)
 from rapport.directory.models import TherapistProfile
 
 DAYS_PER_PAGE = 7
@@ -80,23 +86,23 @@ def group_by_day(
 ) -> list[DayGroup]:
     """Free times under the viewer's local dates, earliest first.
 
-    On the night clocks move back one wall time shows twice; that day's times then carry
-    their zone abbreviation (1:30 a.m. EDT, 1:30 a.m. EST) so the two can be told apart.
+    On the night clocks move back one wall time shows twice; those times then say which
+    (1:30 a.m., before the clocks go back; 1:30 a.m., after the clocks go back), as
+    ``moment_label`` does. A time that reads differently in ``other_zone`` carries that
+    reading in words (12:30 p.m. Eastern Time (Toronto)), with its day when that differs.
     """
     groups: list[DayGroup] = []
+    other_words = time_zone_label(other_zone.key)
     for day, times in slots.free_times_by_local_date(free_times, zone):
-        offsets = {local.utcoffset() for _free, local in times}
         group = DayGroup(day=day, heading=day_label(day))
         for free, local in times:
-            label = clock_label(local)
-            if len(offsets) > 1:
-                label = f"{label} {local.tzname()}"
+            label = f"{clock_label(local)}{repeated_hour_words(local)}"
             other = free.starts_at.astimezone(other_zone)
             other_label = ""
             if other.utcoffset() != local.utcoffset():
-                other_label = f"{clock_label(other)} {other.tzname()}"
+                other_label = f"{clock_label(other)} {other_words}"
                 if other.date() != local.date():
-                    other_label = f"{other:%a} {other_label}"
+                    other_label = moment_label(free.starts_at, other_zone)
             group.times.append(
                 TimeChoice(
                     starts_at=free.starts_at,

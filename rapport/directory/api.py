@@ -242,8 +242,10 @@ class SearchParams(Schema):
 
     near: str | None = _documented(
         None,
-        "A city or region in Canada or the United States, e.g. `Toronto` or `Austin, TX` "
-        "(found offline; nothing is sent anywhere). Enables distances and sort=distance.",
+        "A city or region in Canada or the United States, e.g. `Toronto` or `Austin, TX`, "
+        "or a postal code (`M5V 2T6`, or its first three characters `M5V`) or ZIP code "
+        "(`98101`, `98101-1234`), measured from the centre of its area (found offline; "
+        "nothing is sent anywhere). Enables distances and sort=distance.",
         type="string",
         maxLength=200,
     )
@@ -524,11 +526,14 @@ def _parse_page_size(values: list[str]) -> int:
 
 
 def _invalid(error: SearchQueryError) -> HttpResponse:
+    # A place not found carries the closest served place names, to send as `near` instead.
+    extra = {"suggestions": list(error.suggestions)} if error.suggestions else {}
     return problem_response(
         status=400,
         title="Invalid request",
         detail=error.message,
         errors=[{"field": error.field, "message": error.message}],
+        **extra,
     )
 
 
@@ -621,9 +626,26 @@ def _facets(result: SearchResult) -> dict[str, list[dict[str, Any]]]:
         "No sign-in needed.\n\n"
         "Errors are `application/problem+json` (RFC 9457) with status 400: an unusable value "
         "names its parameter in `errors[].field`; a `page` past the last page is also a 400, "
-        'whose `detail` says how many pages there are ("There are only 3 pages.").'
+        'whose `detail` says how many pages there are ("There are only 3 pages."). A `near` '
+        "that names no known place carries `suggestions`, the closest served place names "
+        '(`["Toronto, ON"]` for "Torono"), any of which can be sent as `near` instead; a '
+        "postal or ZIP code that is well formed but unknown says so in `detail`."
     ),
-    openapi_extra={"responses": {"400": problem_openapi_response("An unusable parameter")}},
+    openapi_extra={
+        "responses": {
+            "400": problem_openapi_response(
+                "An unusable parameter",
+                extra_properties={
+                    "suggestions": {
+                        "type": "array",
+                        "items": {"type": "string"},
+                        "description": "For a place not found: the closest served place "
+                        "names, best first (at most 3); absent otherwise.",
+                    }
+                },
+            )
+        }
+    },
 )
 def search_therapists(request: HttpRequest, filters: Query[SearchParams]) -> HttpResponse:
     # ``filters`` is for the OpenAPI document; the shared parser reads the raw query string so

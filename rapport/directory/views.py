@@ -49,7 +49,12 @@ from rapport.directory.search.contract import (
 )
 from rapport.directory.search.engine import SearchIndex, cached_answer, current_index, search
 from rapport.directory.search.numbers import NotANumber, NumberTooLong
-from rapport.directory.search.params import default_sort, page_number, parse_search_query
+from rapport.directory.search.params import (
+    default_sort,
+    page_number,
+    parse_search_query,
+    place_not_found_sentence,
+)
 from rapport.directory.selectors import therapist_listing, therapist_profile
 
 # A page number beyond any real directory; larger ones are simply "past the end".
@@ -114,6 +119,7 @@ def therapist_list(request: HttpRequest) -> HttpResponse:
     query: SearchQuery | None = None
     result: SearchResult | None = None
     errors: dict[str, str] = {}
+    place_suggestions: list[tuple[str, str]] = []
     try:
         index = current_index()
         query = parse_search_query(params, page_size=settings.DIRECTORY_PAGE_SIZE, index=index)
@@ -126,6 +132,7 @@ def therapist_list(request: HttpRequest) -> HttpResponse:
         )
     except SearchQueryError as error:
         errors[error_field(error.field)] = error.message
+        place_suggestions = _place_suggestions(request.GET, error)
 
     form = SearchForm(
         params=request.GET,
@@ -171,6 +178,8 @@ def therapist_list(request: HttpRequest) -> HttpResponse:
         "live_text": _live_text(query, result),
         "sort_options": _sort_options(form, query),
         "suggestions": suggestions,
+        "place_suggestions": place_suggestions,
+        "place_not_found": _place_typed(request.GET) if place_suggestions else "",
         "freshness_days": settings.LISTING_FRESHNESS_DAYS,
         "now": now,
     }
@@ -267,6 +276,28 @@ def _suggestions(
     for total, label, url in removals[: MAX_SUGGESTIONS - len(found)]:
         found.append((label, url, _therapists(total)))
     return found
+
+
+def _place_typed(raw: QueryDict) -> str:
+    """The sentence saying the place typed was not found (the last one, as the parser reads)."""
+    typed = [value.strip() for value in raw.getlist(SearchParam.PLACE) if value.strip()]
+    return place_not_found_sentence(typed[-1] if typed else "")
+
+
+def _place_suggestions(raw: QueryDict, error: SearchQueryError) -> list[tuple[str, str]]:
+    """(place, link) for each place suggested instead of one not found: the same search, every
+    other filter kept, with that place."""
+    if error.field != SearchParam.PLACE or not error.suggestions:
+        return []
+    base = reverse("directory:therapist_list")
+    links = []
+    for label in error.suggestions:
+        params = raw.copy()
+        params[SearchParam.PLACE] = label
+        for name in (SearchParam.LATITUDE, SearchParam.LONGITUDE, SearchParam.PAGE):
+            params.pop(name, None)
+        links.append((label, f"{base}?{params.urlencode()}#results"))
+    return links
 
 
 def _sort_options(form: SearchForm, query: SearchQuery | None) -> list[tuple[str, str, bool]]:

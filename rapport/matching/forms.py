@@ -407,7 +407,8 @@ class DeliveryForm(StepForm):
 class PlaceForm(StepForm):
     place = _text(
         "Where are you? (city, province or state)",
-        "For example “Toronto, ON”. Video and phone therapists must be licensed where you are; "
+        "For example “Toronto, ON”, or a postal or ZIP code (“M5V 2T6”, “98101”). Video and "
+        "phone therapists must be licensed where you are; "
         "in-person ones need an office near you.",
         autocomplete="address-level2",
         maxlength=str(MAX_PLACE_LENGTH),

@@ -139,9 +139,9 @@ def test_best_fit_sort_is_allowed_with_a_style_preference():
         ("lon=-79.4", "lat", "Give a latitude with the longitude."),
         ("near=Toronto&lat=1&lon=1", "near", "Give a place name or coordinates, not both."),
         (
-            "near=Atlantis",
+            "near=Xyzzyville",
             "near",
-            "We could not find “Atlantis” in Canada or the United States. "
+            "We could not find “Xyzzyville” in Canada or the United States. "
             "Try a city with its province or state, e.g. “Toronto, ON”.",
         ),
         ("q=" + "a" * 201, "q", "Keep the search words under 200 characters."),

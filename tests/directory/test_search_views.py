@@ -608,20 +608,20 @@ def test_bad_input_renders_the_page_with_a_message_beside_the_field_and_keeps_ch
 
 
 def test_unknown_place_is_reported_beside_the_place_field_in_the_htmx_fragment(client):
-    response = client.get(URL, {"near": "Atlantis"}, **HTMX)
+    response = client.get(URL, {"near": "Xyzzyville"}, **HTMX)
 
     # htmx drops 4xx answers, so the fragment carrying the message is a 200; the page is a 400.
     assert response.status_code == 200
     assertContains(
         response,
-        '<p id="error-near" hx-swap-oob="innerHTML">We could not find “Atlantis” in Canada or '
+        '<p id="error-near" hx-swap-oob="innerHTML">We could not find “Xyzzyville” in Canada or '
         "the United States. Try a city with its province or state, e.g. “Toronto, ON”.</p>",
     )
     assertContains(
         response,
         '<p id="result-count" hx-swap-oob="innerHTML">One of your choices needs a change.</p>',
     )
-    assert client.get(URL, {"near": "Atlantis"}).status_code == 400
+    assert client.get(URL, {"near": "Xyzzyville"}).status_code == 400
 
 
 @pytest.mark.parametrize("name", ["has_video", "captioned_video"])

@@ -105,12 +105,15 @@ MAX_TEXT_LENGTH = 200
 
 
 class SearchQueryError(ValueError):
-    """A parameter a person or client sent cannot be used; ``field`` names it."""
+    """A parameter a person or client sent cannot be used; ``field`` names it.
+    ``suggestions`` are values that would work instead (the closest place names to one not
+    found), best first."""
 
-    def __init__(self, field: str, message: str) -> None:
+    def __init__(self, field: str, message: str, *, suggestions: tuple[str, ...] = ()) -> None:
         super().__init__(message)
         self.field = field
         self.message = message
+        self.suggestions = suggestions
 
 
 # Multi-valued filters a therapist passes by matching ANY ONE chosen value ("in person or video

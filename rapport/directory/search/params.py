@@ -15,7 +15,14 @@ from typing import Protocol
 
 import numpy as np
 
-from rapport.core.geo import PlaceNotFound, distances_km, geocode, served_cities
+from rapport.core.geo import (
+    PlaceNotFound,
+    PostalCodeNotFound,
+    distances_km,
+    geocode,
+    served_cities,
+    suggest_places,
+)
 from rapport.directory.models import STYLE_MAX, STYLE_MIN, BetweenSessionContact, GenderCategory
 from rapport.directory.search.contract import (
     DELIVERY_MODES,
@@ -148,6 +155,28 @@ def jurisdiction_near(latitude: float, longitude: float) -> str | None:
     return codes[nearest] if distances[nearest] <= JURISDICTION_SNAP_KM else None
 
 
+def place_not_found_sentence(place: str) -> str:
+    """The first sentence for a place name that is not found (pages that link the suggestions
+    write their own "Did you mean …?" after it)."""
+    return f"We could not find “{place[:80]}”."
+
+
+def unknown_place_error(place: str) -> SearchQueryError:
+    """The error for a place name that is not found, with the closest served names."""
+    suggestions = suggest_places(place)
+    if suggestions:
+        return SearchQueryError(
+            SearchParam.PLACE,
+            f"{place_not_found_sentence(place)} Did you mean {' or '.join(suggestions)}?",
+            suggestions=suggestions,
+        )
+    return SearchQueryError(
+        SearchParam.PLACE,
+        f"We could not find “{place[:80]}” in Canada or the United States. "
+        "Try a city with its province or state, e.g. “Toronto, ON”.",
+    )
+
+
 def default_sort(*, has_location: bool) -> str:
     """The order results take when no ``sort`` is given (the page's "Recommended" choice)."""
     return SORT_DISTANCE if has_location else SORT_SOONEST
@@ -175,12 +204,14 @@ def parse_search_query(
             raise SearchQueryError(SearchParam.PLACE, "That place name is too long.")
         try:
             found = geocode(place)
-        except PlaceNotFound:
+        except PostalCodeNotFound as error:
             raise SearchQueryError(
                 SearchParam.PLACE,
-                f"We could not find “{place[:80]}” in Canada or the United States. "
-                "Try a city with its province or state, e.g. “Toronto, ON”.",
+                f"We do not know the postal code “{error.code}”. Check it, or enter the city "
+                "instead, e.g. “Toronto, ON”.",
             ) from None
+        except PlaceNotFound:
+            raise unknown_place_error(place) from None
         location = {
             "latitude": found.latitude,
             "longitude": found.longitude,

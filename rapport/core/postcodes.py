@@ -1,0 +1,114 @@
+"""Where a postal code is: Canadian forward sortation areas and US ZIP codes, offline.
+
+Two packages ship the data, so nothing is fetched at run time:
+
+- ``pypostalcode`` bundles a small SQLite file of Canada's 1,645 forward sortation areas (the
+  first three characters of a postal code, "M5V"), each with an area name, its province and a
+  centre point (data copied with permission from Canada Post, as the package says). Its own
+  class opens the file again for every query, so the file is read here once, read-only, into
+  memory.
+- ``zipcodes`` bundles the US ZIP codes with city, state, centre point and IANA time zone.
+
+A code only locates an area (a neighbourhood in a city, a county in the country): distances
+are measured from its centre. Which shapes count as a code is ``rapport.core.postal``'s rule.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import dataclass
+from functools import cache, lru_cache
+from importlib import resources
+
+import zipcodes
+
+from rapport.core.jurisdictions import JURISDICTIONS, JURISDICTIONS_BY_CODE
+from rapport.core.postal import SearchPostalCode
+
+# pypostalcode names two territories its own way.
+_PROVINCE_ALIASES = {"northwest territory": "CA-NT", "nunavut territory": "CA-NU"}
+
+
+@dataclass(frozen=True, slots=True)
+class PostalArea:
+    """The area a postal code names."""
+
+    area_code: str  # "M5V" or "98101"
+    name: str  # "Downtown Toronto", "Seattle"
+    jurisdiction_code: str  # ISO 3166-2, e.g. "CA-ON"
+    latitude: float
+    longitude: float
+    time_zone: str | None  # IANA name when the data gives one (US codes); None in Canada
+
+
+def _canadian_jurisdiction(province: str) -> str | None:
+    key = " ".join(province.lower().split())
+    if key in _PROVINCE_ALIASES:
+        return _PROVINCE_ALIASES[key]
+    for jurisdiction in JURISDICTIONS:
+        if jurisdiction.country_code == "CA" and jurisdiction.name.lower() == key:
+            return jurisdiction.code
+    return None
+
+
+def _short_area_name(city: str) -> str:
+    """ "Downtown Toronto (CN Tower / King and Spadina / …)" → "Downtown Toronto": the
+    package lists landmarks in brackets, too long for a label."""
+    return city.split(" (", 1)[0].strip() or city
+
+
+@cache
+def canadian_areas() -> dict[str, PostalArea]:
+    """Every forward sortation area pypostalcode ships, by its three characters (loaded once
+    per process; the file is opened read-only and closed again)."""
+    database = resources.files("pypostalcode").joinpath("postalcodes.db")
+    with resources.as_file(database) as path:
+        connection = sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True)
+        try:
+            rows = connection.execute(
+                "SELECT fsa, city, province, latitude, longitude FROM PostalCodes"
+            ).fetchall()
+        finally:
+            connection.close()
+    areas: dict[str, PostalArea] = {}
+    for fsa, city, province, latitude, longitude in rows:
+        jurisdiction = _canadian_jurisdiction(province)
+        if jurisdiction is None or latitude is None or longitude is None:
+            continue
+        areas[fsa.upper()] = PostalArea(
+            area_code=fsa.upper(),
+            name=_short_area_name(city),
+            jurisdiction_code=jurisdiction,
+            latitude=float(latitude),
+            longitude=float(longitude),
+            time_zone=None,
+        )
+    return areas
+
+
+@lru_cache(maxsize=4096)
+def us_area(zip_code: str) -> PostalArea | None:
+    """The ZIP code's area when ``zipcodes`` knows it and it is in one of the 50 states or DC
+    (Rapport's jurisdictions; not territories or military mail)."""
+    found = zipcodes.matching(zip_code)
+    if not found:
+        return None
+    record = found[0]
+    jurisdiction = f"US-{record['state']}"
+    if jurisdiction not in JURISDICTIONS_BY_CODE or not record["lat"] or not record["long"]:
+        return None
+    return PostalArea(
+        area_code=zip_code,
+        name=record["city"],
+        jurisdiction_code=jurisdiction,
+        latitude=float(record["lat"]),
+        longitude=float(record["long"]),
+        time_zone=record["timezone"] or None,
+    )
+
+
+def postal_area(code: SearchPostalCode) -> PostalArea | None:
+    """Where a recognised code is, or None when the offline data does not know it."""
+    if code.country_code == "CA":
+        return canadian_areas().get(code.area)
+    return us_area(code.area)

@@ -1,0 +1,50 @@
+"""The questionnaire's place question with a postal code, and with a misspelt name."""
+
+from __future__ import annotations
+
+import pytest
+from django.test import Client
+from django.urls import reverse
+
+from rapport.matching.session import session_answers
+from tests.html_tree import page_tree
+
+pytestmark = pytest.mark.usefixtures("reference_data")
+
+PLACE = reverse("matching:question", args=["place"])
+
+
+def _error(response) -> str:
+    return page_tree(response.content.decode()).get("main").get("id_place-error").text()
+
+
+@pytest.mark.parametrize("typed", ["M5V 2T6", "98101", "h2x"])
+def test_a_postal_code_is_a_place_the_question_accepts(typed):
+    client = Client()
+
+    response = client.post(PLACE, {"place": typed, "radius_km": ""})
+
+    assert response.status_code == 302
+    answers = session_answers(client.session)
+    assert answers is not None
+    assert answers.place == typed
+
+
+def test_a_misspelt_place_is_refused_with_the_place_meant():
+    client = Client()
+
+    response = client.post(PLACE, {"place": "Torono", "radius_km": ""})
+
+    assert response.status_code == 400
+    assert _error(response) == "We could not find “Torono”. Did you mean Toronto, ON?"
+    assert session_answers(client.session) is None
+
+
+def test_an_unknown_postal_code_is_refused_as_unknown():
+    client = Client()
+
+    response = client.post(PLACE, {"place": "Z9Z", "radius_km": ""})
+
+    assert response.status_code == 400
+    assert _error(response).startswith("We do not know the postal code “Z9Z”.")
+    assert session_answers(client.session) is None

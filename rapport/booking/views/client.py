@@ -45,6 +45,7 @@ from rapport.booking.models import (
     ConsultationMethod,
     Party,
 )
+from rapport.booking.suggestions import offers_other_therapists, similar_therapist_cards
 from rapport.booking.views.common import (
     add_service_errors,
     group_by_day,
@@ -330,6 +331,12 @@ def _manage_context(appointment: Appointment, token: str) -> dict[str, Any]:
         "movable": changeable and appointment.kind == AppointmentKind.CONSULTATION,
         "cancel_form": ReasonForm(label="Why are you cancelling?"),
         "how": how_it_happens(appointment, recipient=Party.CLIENT),
+        # A consultation that will not happen offers a way on: others like this therapist,
+        # and the search.
+        "offer_others": offers_other_therapists(appointment),
+        "similar": similar_therapist_cards(appointment=appointment, now=timezone.now())
+        if offers_other_therapists(appointment)
+        else [],
         # What the therapist wrote when declining, cancelling or moving it, for the client.
         "therapist_reason": (
             appointment.change_reason

@@ -8,6 +8,7 @@ from __future__ import annotations
 import random
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -44,9 +45,15 @@ class VideoSeedResult:
     seconds: float
 
 
-def demo_videos_seed(*, seed: int, therapists: int = 12) -> VideoSeedResult:
+def demo_videos_seed(
+    *,
+    seed: int,
+    therapists: int = 12,
+    progress: Callable[[int, int, float], None] | None = None,
+) -> VideoSeedResult:
     """Give up to ``therapists`` generated, listed therapists without videos two approved
-    demo videos each (half of them captioned).
+    demo videos each (half of them captioned). ``progress(done, total, seconds)`` is called
+    after each therapist: every one takes seconds of encoding, so the command says how far it is.
 
     Side effects: videos in the videos storage, Video rows approved and published, the
     therapists' video facts (search filters). Idempotent: therapists with videos are skipped.
@@ -79,6 +86,8 @@ def demo_videos_seed(*, seed: int, therapists: int = 12) -> VideoSeedResult:
                 _publish(therapist, prompt, clip, lines if captioned else None)
                 clip.unlink()
                 made += 1
+            if progress is not None:
+                progress(number + 1, len(chosen), time.perf_counter() - started)
     return VideoSeedResult(
         therapists=len(chosen), videos=made, seconds=time.perf_counter() - started
     )

@@ -77,6 +77,7 @@ from rapport.booking.models import (
     WeeklyWindow,
 )
 from rapport.core.rawsql import as_date, as_utc, fetch_rows, placeholders
+from rapport.core.timezones import clock_label, day_label, time_zone_label
 from rapport.directory.models import TherapistProfile
 
 SLOT_STEP_MINUTES = 15
@@ -798,7 +799,6 @@ def _gap_message(zone: ZoneInfo, wall: WallTime) -> str:
     after = _EPOCH_WALL + dt.timedelta(seconds=_wall_at(zone, jump))
     day = (_EPOCH_WALL + dt.timedelta(seconds=wall)).date()
     return (
-        f"That time does not exist in {zone.key} because clocks move forward from "
-        f"{before.hour}:{before.minute:02d} to {after.hour}:{after.minute:02d} "
-        f"on {day.day} {day:%B %Y}."
+        f"That time does not exist in {time_zone_label(zone.key)} because clocks move forward "
+        f"from {clock_label(before)} to {clock_label(after)} on {day_label(day)}."
     )

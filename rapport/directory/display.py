@@ -11,6 +11,7 @@ from collections.abc import Iterable
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from rapport.core.timezones import moment_label
 from rapport.directory.models import (
     BetweenSessionContact,
     GenderCategory,
@@ -215,15 +216,11 @@ def identity_items_with(
     return items
 
 
-def zone_city(zone_name: str) -> str:
-    """``"America/St_Johns"`` → ``"St Johns"``: the place a zone is named after."""
-    return zone_name.rsplit("/", 1)[-1].replace("_", " ")
-
-
 def next_consultation_label(therapist: TherapistProfile, *, now: dt.datetime) -> str:
-    """``"Tuesday 3 December, 10:30 (Toronto time)"``: the earliest free consultation in the
-    therapist's own zone (a card does not know the reader's), or "" when none is known or
-    the stored time has already passed (the booking app refreshes it within minutes)."""
+    """``"Tuesday, December 3, 2026 at 10:30 a.m. Eastern Time (Toronto)"``: the earliest free
+    consultation in the therapist's own zone (a card does not know the reader's), or "" when
+    none is known or the stored time has already passed (the booking app refreshes it within
+    minutes)."""
     return consultation_phrase(therapist.next_consultation_at, therapist.time_zone, now=now)
 
 
@@ -231,5 +228,4 @@ def consultation_phrase(moment: dt.datetime | None, zone_name: str, *, now: dt.d
     """``next_consultation_label`` from the stored moment and the therapist's zone."""
     if moment is None or moment < now:
         return ""
-    local = moment.astimezone(ZoneInfo(zone_name))
-    return f"{local:%A} {local.day} {local:%B}, {local:%H:%M} ({zone_city(zone_name)} time)"
+    return moment_label(moment, ZoneInfo(zone_name))

@@ -11,6 +11,7 @@ from django.core.mail import send_mail
 from django.template.loader import render_to_string
 from django_tasks import task
 
+from rapport.core.timezones import moment_label
 from rapport.directory.models import TherapistProfile, VerificationDecision, VerificationStatus
 
 _SUBJECTS = {
@@ -65,15 +66,13 @@ def send_listing_freshness_email(*, therapist_id: int, notice: str) -> None:
     pauses_at = therapist.accepting_confirmed_at + dt.timedelta(
         days=settings.LISTING_FRESHNESS_DAYS
     )
-    local = pauses_at.astimezone(ZoneInfo(therapist.time_zone))
     send_mail(
         f"[Rapport] {subject}",
         render_to_string(
             f"directory/email/listing_{notice}.txt",
             {
                 "therapist": therapist,
-                "pauses_on": f"{local:%A} {local.day} {local:%B %Y} at {local:%H:%M} "
-                f"({therapist.time_zone})",
+                "pauses_on": moment_label(pauses_at, ZoneInfo(therapist.time_zone)),
                 "freshness_days": settings.LISTING_FRESHNESS_DAYS,
                 # The practice pages (booking app) hold the "accepting new clients" answer.
                 "confirm_url": f"{settings.SITE_URL}/practice/",

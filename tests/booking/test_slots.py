@@ -336,8 +336,8 @@ def test_checking_a_wall_time_that_clocks_skip_says_it_does_not_exist(reference_
         )
 
     assert refused.value.message == (
-        "That time does not exist in America/Toronto because clocks move forward from 2:00 to "
-        "3:00 on 9 March 2025."
+        "That time does not exist in Eastern Time (Toronto) because clocks move forward from "
+        "2:00 a.m. to 3:00 a.m. on Sunday, March 9, 2025."
     )
     # The same instant as a real one (07:30 UTC is 3:30 EDT) is on the grid and free.
     assert free_time_check(
@@ -350,8 +350,8 @@ def test_a_typed_wall_time_in_a_gap_is_refused_and_one_in_a_fold_is_its_first_re
         instant_of_wall_time(day=dt.date(2025, 10, 5), time=dt.time(2, 15), zone=LORD_HOWE)
 
     assert refused.value.message == (
-        "That time does not exist in Australia/Lord_Howe because clocks move forward from 2:00 "
-        "to 2:30 on 5 October 2025."
+        "That time does not exist in Lord Howe time because clocks move forward from 2:00 a.m. "
+        "to 2:30 a.m. on Sunday, October 5, 2025."
     )
     assert instant_of_wall_time(day=dt.date(2025, 11, 2), time=dt.time(1, 30), zone=TORONTO) == utc(
         2025, 11, 2, 5, 30

@@ -94,7 +94,7 @@ def test_save_two_from_cards_then_compare(tab: Tab, therapists, width: int):
         assert page.locator(".compare-table").is_visible()
         assert not page.locator(".compare-block").first.is_visible()
     text = page.locator("main").inner_text()
-    assert "(Toronto time)" in text
+    assert "Eastern Time (Toronto)" in text
     assert tab.csp_violations() == []
     assert tab.traffic.page_errors == []
     assert len(checked) == 4

@@ -28,6 +28,12 @@ SHORTLIST_URL = "/therapists/shortlist/"
 COMPARE_URL = "/therapists/compare/"
 
 
+def clock(local: dt.datetime) -> str:
+    """A wall time in the site's words, by hand: 9:00 a.m., 12:30 p.m."""
+    hour = local.hour % 12 or 12
+    return f"{hour}:{local:%M} {'a.m.' if local.hour < 12 else 'p.m.'}"
+
+
 def card_html(page: str, public_id: object) -> str:
     """The <article> of one therapist's card on a page of results."""
     match = re.search(
@@ -78,7 +84,9 @@ def test_card_shows_save_book_next_time_and_photo(client):
     assert "Book a free consultation" in card
     # The next free time, written out by hand in the therapist's zone.
     local = soon.astimezone(ZoneInfo("America/Toronto"))
-    expected = f"{local:%A} {local.day} {local:%B}, {local:%H:%M} (Toronto time)"
+    expected = (
+        f"{local:%A}, {local:%B} {local.day}, {local.year} at {clock(local)} Eastern Time (Toronto)"
+    )
     assert f"<dt>Next free consultation</dt><dd>{expected}</dd>" in card
     # The photo, served by the directory's photo view.
     assert f'src="/therapists/{therapist.public_id}/photo.jpg?v=abcdef123456"' in card
@@ -300,7 +308,9 @@ def test_compare_shows_the_next_free_time_in_the_table_and_the_phone_blocks(clie
     )
     assert response.status_code == 200
     local = soon.astimezone(ZoneInfo("America/Toronto"))
-    expected = f"{local:%A} {local.day} {local:%B}, {local:%H:%M} (Toronto time)"
+    expected = (
+        f"{local:%A}, {local:%B} {local.day}, {local.year} at {clock(local)} Eastern Time (Toronto)"
+    )
     assertContains(
         response,
         f'<tr><th scope="row">Next free consultation</th><td>{expected}</td>'

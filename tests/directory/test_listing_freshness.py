@@ -55,7 +55,7 @@ def test_the_warning_is_sent_once_days_before_the_pause(
         "[Rapport] Your listing pauses soon: are you still accepting new clients?"
     )
     # 1 April 2026 15:00 UTC is 11:00 in Toronto (EDT).
-    assert "Wednesday 1 April 2026 at 11:00 (America/Toronto)" in message.body
+    assert "Wednesday, April 1, 2026 at 11:00 a.m. Eastern Time (Toronto)" in message.body
     assert "/practice/" in message.body
     therapist.refresh_from_db()
     assert therapist.accepting_warning_sent_at == WARNING_FROM

@@ -44,6 +44,7 @@ class Place:
     population: int
     is_region: bool = False
     postal_code: str = ""  # the code's area ("M5V", "98101") when found by a postal code
+    postal_town: str = ""  # and the town that area is in ("Toronto")
 
     @property
     def country_code(self) -> str:
@@ -61,6 +62,14 @@ class Place:
         if self.is_region:
             return self.name
         return f"{self.name}, {self.jurisdiction_code[3:]}"
+
+    @property
+    def town_label(self) -> str:
+        """The label with nothing finer than a town ("Toronto, ON" for M5V), for where a
+        person's place is told to someone else."""
+        if self.postal_code:
+            return f"{self.postal_town}, {self.jurisdiction_code[3:]}"
+        return self.label
 
 
 _COUNTRY_NAMES = {
@@ -225,8 +234,8 @@ def geocode(query: str) -> Place:
 
 
 @cache
-def _served_coordinates_by_region() -> dict[str, tuple[np.ndarray, np.ndarray, tuple[str, ...]]]:
-    """Each province or state's served towns as radians and zones, for the nearest-town zone."""
+def _served_coordinates_by_region() -> dict[str, tuple[np.ndarray, np.ndarray, tuple[Place, ...]]]:
+    """Each province or state's served towns, with their points in radians."""
     grouped: dict[str, list[Place]] = {}
     for place in served_cities():
         grouped.setdefault(place.jurisdiction_code, []).append(place)
@@ -234,26 +243,39 @@ def _served_coordinates_by_region() -> dict[str, tuple[np.ndarray, np.ndarray, t
         code: (
             np.radians([place.latitude for place in towns]),
             np.radians([place.longitude for place in towns]),
-            tuple(place.time_zone for place in towns),
+            tuple(towns),
         )
         for code, towns in grouped.items()
     }
 
 
-def _nearest_town_zone(*, latitude: float, longitude: float, jurisdiction_code: str) -> str:
-    """The IANA zone of the nearest served town in the same province or state (anywhere, if
-    it has none). Zones follow borders, so a town across one would give the wrong clock."""
+# A postal area is said to be in the biggest served town this close to its centre (GeoNames
+# lists neighbourhoods such as Moss Park as towns of their own; the person means Toronto).
+POSTAL_TOWN_KM = 25.0
+# An area name longer than this (a rural area listing its counties) gives way to its town.
+MAX_POSTAL_AREA_NAME = 32
+
+
+def _towns_near(
+    *, latitude: float, longitude: float, jurisdiction_code: str
+) -> tuple[Place, Place]:
+    """The nearest served town in the same province or state (anywhere, if it has none), and
+    the most populous one within ``POSTAL_TOWN_KM`` (the nearest, if none is). Zones follow
+    borders, so a town across one could give the wrong clock."""
     by_region = _served_coordinates_by_region()
     chosen = by_region.get(jurisdiction_code)
     if chosen is None:
         chosen = (
             np.concatenate([arrays[0] for arrays in by_region.values()]),
             np.concatenate([arrays[1] for arrays in by_region.values()]),
-            tuple(zone for arrays in by_region.values() for zone in arrays[2]),
+            tuple(town for arrays in by_region.values() for town in arrays[2]),
         )
-    phis, lambdas, zones = chosen
+    phis, lambdas, towns = chosen
     distances = distances_km(latitude=latitude, longitude=longitude, phis=phis, lambdas=lambdas)
-    return zones[int(np.argmin(distances))]
+    nearest = towns[int(np.argmin(distances))]
+    close = [towns[int(row)] for row in np.flatnonzero(distances <= POSTAL_TOWN_KM)]
+    biggest = max(close, key=lambda town: town.population) if close else nearest
+    return nearest, biggest
 
 
 @lru_cache(maxsize=4096)
@@ -261,23 +283,25 @@ def _postal_place(code: SearchPostalCode) -> Place:
     area: PostalArea | None = postal_area(code)
     if area is None:
         raise PostalCodeNotFound(code.code)
+    nearest, town = _towns_near(
+        latitude=area.latitude, longitude=area.longitude, jurisdiction_code=area.jurisdiction_code
+    )
     # The Canadian data gives only an hour offset, which says nothing of summer time; the US
     # data's IANA zone is used when it names one.
     time_zone = area.time_zone
     if time_zone is None or not is_canonical_zone_name(time_zone):
-        time_zone = _nearest_town_zone(
-            latitude=area.latitude,
-            longitude=area.longitude,
-            jurisdiction_code=area.jurisdiction_code,
-        )
+        time_zone = nearest.time_zone
     return Place(
-        name=area.name,
+        name=area.name if len(area.name) <= MAX_POSTAL_AREA_NAME else town.name,
         jurisdiction_code=area.jurisdiction_code,
         latitude=area.latitude,
         longitude=area.longitude,
         time_zone=time_zone,
         population=0,
         postal_code=area.area_code,
+        # A US code's postal city is a city; a Canadian area's name is often a neighbourhood
+        # ("Plateau Mont-Royal Southeast"), so its town is the nearest served one.
+        postal_town=area.name if area.country_code == "US" else town.name,
     )
 
 

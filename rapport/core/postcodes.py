@@ -40,6 +40,10 @@ class PostalArea:
     longitude: float
     time_zone: str | None  # IANA name when the data gives one (US codes); None in Canada
 
+    @property
+    def country_code(self) -> str:
+        return self.jurisdiction_code[:2]
+
 
 def _canadian_jurisdiction(province: str) -> str | None:
     key = " ".join(province.lower().split())

@@ -196,11 +196,11 @@ class Part:
 
 def _city(place: str) -> str:
     """The city (or province or state) the person named, as the geocoder knows it: never a
-    street or anything else typed before it."""
+    street or anything else typed before it, and for a postal code only its town."""
     if not place:
         return ""
     try:
-        return geocode(place).label
+        return geocode(place).town_label
     except PlaceNotFound:
         return ""
 

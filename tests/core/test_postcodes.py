@@ -174,3 +174,18 @@ def test_a_us_area_carries_the_packages_time_zone():
         "US-AK",
         "America/Anchorage",
     )
+
+
+@pytest.mark.parametrize(
+    ("typed", "town"),
+    [
+        ("M5V 2T6", "Toronto, ON"),  # not a downtown neighbourhood GeoNames lists on its own
+        ("H2X", "Montréal, QC"),
+        ("J8X", "Gatineau, QC"),  # Ottawa is closer to some of it, but across the border
+        ("98101", "Seattle, WA"),
+    ],
+)
+def test_a_postal_code_is_told_to_others_as_its_town_alone(typed, town):
+    place = geocode(typed)
+    assert place.town_label == town
+    assert geocode("Toronto").town_label == "Toronto, ON"

@@ -6,7 +6,9 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
+from rapport.matching.answers import FitAnswers
 from rapport.matching.session import session_answers
+from rapport.matching.sharing import shared_profile_in_words
 from tests.html_tree import page_tree
 
 pytestmark = pytest.mark.usefixtures("reference_data")
@@ -48,3 +50,19 @@ def test_an_unknown_postal_code_is_refused_as_unknown():
     assert response.status_code == 400
     assert _error(response).startswith("We do not know the postal code “Z9Z”.")
     assert session_answers(client.session) is None
+
+
+@pytest.mark.parametrize(
+    ("typed", "told"),
+    [
+        ("M5V 2T6", "Near Toronto, ON"),
+        ("H2X", "Near Montréal, QC"),
+        ("98101-1234", "Near Seattle, WA"),
+    ],
+)
+def test_a_shared_profile_tells_a_postal_code_as_its_town_only(typed, told):
+    # Never more of the place than the city: not the code, not the neighbourhood.
+    parts = shared_profile_in_words(FitAnswers(place=typed), currency="CAD")
+    lines = [item for part in parts for item in part.items]
+    assert told in lines
+    assert not any(typed.split()[0][:3] in line for line in lines)

@@ -18,12 +18,15 @@ from typing import Any
 
 from django.http import HttpRequest
 from django.urls import reverse
+from django.utils import timezone
 
 from rapport.accounts.models import Role
 from rapport.directory.figures import can_see_platform_figures
 from rapport.directory.models import TherapistProfile
+from rapport.messaging.selectors import client_can_message
 
 SESSION_KEY = "rapport_header_links"
+MESSAGES_SESSION_KEY = "rapport_header_messages"
 # How long a looked-up answer is reused: a profile linked in the admin shows its link within
 # this many seconds.
 RECHECK_SECONDS = 300
@@ -86,6 +89,30 @@ class HeaderLinks:
     @property
     def staff(self) -> bool:
         return self._answer.staff
+
+    @cached_property
+    def messages(self) -> bool:
+        """The "Messages" link, for a client with somewhere to write (a thread, an open
+        engagement, a booked consultation): looked up on first use only, and the answer kept
+        in the session like the one above. Therapists find messages in their practice."""
+        user = getattr(self._request, "user", None)
+        if user is None or not (user.is_authenticated and user.is_active) or self.practice:
+            return False
+        session = getattr(self._request, "session", None)
+        now = int(time.time())
+        kept = session.get(MESSAGES_SESSION_KEY) if session is not None else None
+        if (
+            isinstance(kept, list)
+            and len(kept) == 3
+            and kept[0] == user.pk
+            and isinstance(kept[2], int)
+            and 0 <= now - kept[2] < RECHECK_SECONDS
+        ):
+            return bool(kept[1])
+        answer = client_can_message(user=user, now=timezone.now())
+        if session is not None:
+            session[MESSAGES_SESSION_KEY] = [user.pk, answer, now]
+        return answer
 
     @property
     def find_match(self) -> str:

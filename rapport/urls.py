@@ -14,6 +14,7 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("", include("rapport.videos.urls")),
     path("", include("rapport.care.urls")),
     path("", include("rapport.care.staff_urls")),
+    path("", include("rapport.messaging.urls")),
     path("", include("rapport.matching.urls")),
     path("", include("rapport.matching.staff_urls")),
     path("healthz", healthz, name="healthz"),

@@ -545,3 +545,108 @@ def test_the_two_people_of_an_engagement_reach_their_pages(private_engagement):
         assert _engagement_request(side, endpoint, private_engagement).status_code == 200
     api = f"/api/v1/engagements/{private_engagement.public_id}"
     assert therapist_side.get(api).status_code == 200
+
+
+# --- messaging: one client's thread with their therapist, seen by everyone else --------------
+
+
+@dataclass(frozen=True)
+class ThreadEndpoint:
+    name: str
+    method: str
+    url: Callable[[Any], str]  # thread -> URL
+    is_api: bool = False
+    body: dict[str, Any] | None = None
+
+
+THREAD_ENDPOINTS = [
+    ThreadEndpoint("client thread", "get", lambda t: f"/messages/{t.public_id}/"),
+    ThreadEndpoint("client send", "post", lambda t: f"/messages/{t.public_id}/",
+                   body={"body": "Taken over", "about_scheduling": "on"}),
+    ThreadEndpoint("client open", "post", lambda t: "/messages/open/",
+                   body={"reason": "engagement:{engagement}"}),
+    ThreadEndpoint("practice thread", "get", lambda t: f"/practice/messages/{t.public_id}/"),
+    ThreadEndpoint("practice reply", "post", lambda t: f"/practice/messages/{t.public_id}/",
+                   body={"body": "Taken over"}),
+]  # fmt: skip
+
+
+@pytest.fixture
+def private_thread(reference_data):
+    """Someone else's private object: a thread with one message from the client."""
+    from rapport.messaging import services
+    from tests.messaging.factories import make_engagement_thread
+
+    thread = make_engagement_thread()
+    services.message_send(
+        thread=thread, sender="client", body="Private message", about_scheduling=True,
+        now=timezone.now(),
+    )  # fmt: skip
+    return thread
+
+
+def _thread_request(client: Client, endpoint: ThreadEndpoint, thread: Any):
+    url = endpoint.url(thread)
+    body = {
+        key: value.format(engagement=thread.engagement.public_id)
+        for key, value in (endpoint.body or {}).items()
+    }
+    if endpoint.method == "get":
+        return client.get(url)
+    if endpoint.is_api:
+        return client.generic(
+            endpoint.method.upper(), url, json.dumps(body), content_type="application/json"
+        )
+    return client.post(url, body)
+
+
+def _thread_state(thread: Any) -> tuple[Any, ...]:
+    from rapport.messaging.models import Message, Thread
+
+    return (
+        Thread.objects.count(),
+        [(m.body, m.read_at) for m in Message.objects.filter(thread=thread)],
+    )
+
+
+@pytest.mark.parametrize("role", list(ENGAGEMENT_ROLES))
+@pytest.mark.parametrize(
+    "endpoint", THREAD_ENDPOINTS, ids=[endpoint.name for endpoint in THREAD_ENDPOINTS]
+)
+def test_someone_elses_thread_is_not_found(role, endpoint, private_thread):
+    client = Client()
+    attributes = ENGAGEMENT_ROLES[role]
+    if attributes is not None:
+        user = make_user(**attributes)
+        if role == "another-therapist":
+            make_therapist(user=user)
+        client.force_login(user)
+    before = _thread_state(private_thread)
+
+    response = _thread_request(client, endpoint, private_thread)
+
+    if role == "anonymous":
+        expected: tuple[int, ...] = (401,) if endpoint.is_api else (302, 404)
+    else:
+        expected = (404,)
+    assert response.status_code in expected, (response.status_code, response.content[:300])
+    assert b"Private message" not in response.content
+    if endpoint.is_api:
+        assert response["Content-Type"] == "application/problem+json"
+    assert _thread_state(private_thread) == before
+
+
+def test_the_two_people_of_a_thread_reach_their_pages(private_thread):
+    """The control: the same addresses answer the thread's own client and therapist."""
+    client_side = Client()
+    client_side.force_login(private_thread.client)
+    therapist_side = Client()
+    therapist_side.force_login(private_thread.therapist.user)
+    for endpoint in THREAD_ENDPOINTS:
+        if endpoint.method != "get":
+            continue
+        url = endpoint.url(private_thread)
+        side = therapist_side if url.startswith("/practice/") else client_side
+        response = _thread_request(side, endpoint, private_thread)
+        assert response.status_code == 200, endpoint.name
+        assert b"Private message" in response.content

@@ -15,6 +15,13 @@ import json
 import re
 import unicodedata
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+from rapport.care.crisis import CrisisCard, crisis_card, crisis_card_for
+from rapport.directory.selectors import therapist_main_licence
+
+if TYPE_CHECKING:
+    from rapport.messaging.models import Thread
 
 _DATA = Path(__file__).with_name("crisis_words.json")
 _NOT_WORD = re.compile(r"[\W_]+")
@@ -43,3 +50,12 @@ def crisis_phrases() -> tuple[str, ...]:
 def has_crisis_language(text: str) -> bool:
     folded = fold(text)
     return any(phrase in folded for phrase in crisis_phrases())
+
+
+def crisis_card_for_thread(thread: Thread) -> CrisisCard:
+    """The card for the thread's client: care's rule (the country of the therapist's main
+    licence), for a consultation thread as for an engagement's."""
+    if thread.engagement is not None:
+        return crisis_card_for(thread.engagement)
+    licence = therapist_main_licence(therapist=thread.therapist)
+    return crisis_card(licence.jurisdiction.country_code if licence is not None else None)

@@ -72,9 +72,7 @@ def test_a_closed_engagement_takes_no_new_thread_and_no_message(reference_data, 
     engagement = make_engagement(status=status)
     with pytest.raises(NoReasonToWrite):
         services.thread_open(client=engagement.client, engagement=engagement, now=timezone.now())
-    Engagement.objects.filter(threads=thread).update(
-        status=status, ended_at=timezone.now()
-    )
+    Engagement.objects.filter(threads=thread).update(status=status, ended_at=timezone.now())
     for sender in Sender.values:
         with pytest.raises(NoReasonToWrite):
             _send(thread, sender=sender)

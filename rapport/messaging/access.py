@@ -1,0 +1,93 @@
+"""The only way views and API handlers fetch threads and the reasons to open one.
+
+Someone else's thread, engagement or consultation is the same 404 as one that does not exist,
+so ids cannot be probed.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from django.contrib.auth.models import AnonymousUser
+from django.db.models import Q
+from django.http import Http404
+
+from rapport.accounts.models import User
+from rapport.booking.models import Appointment, AppointmentKind
+from rapport.care.models import Engagement
+from rapport.directory.access import get_practice_therapist
+from rapport.messaging.models import Sender, Thread
+
+
+def _signed_in(user: User | AnonymousUser) -> User:
+    if not user.is_authenticated or not user.is_active or not isinstance(user, User):
+        raise Http404("Nothing here.")
+    return user
+
+
+def get_thread_for_client(user: User | AnonymousUser, public_id: uuid.UUID) -> Thread:
+    client = _signed_in(user)
+    thread = (
+        Thread.objects.filter(client=client, public_id=public_id)
+        .select_related("therapist", "client")
+        .first()
+    )
+    if thread is None:
+        raise Http404("No such thread.")
+    return thread
+
+
+def get_thread_for_therapist(user: User | AnonymousUser, public_id: uuid.UUID) -> Thread:
+    """One of the signed-in therapist's threads (the practice pages' rule for who that is)."""
+    therapist = get_practice_therapist(user)
+    thread = (
+        Thread.objects.filter(therapist=therapist, public_id=public_id)
+        .select_related("therapist", "client")
+        .first()
+    )
+    if thread is None:
+        raise Http404("No such thread.")
+    return thread
+
+
+def get_thread_for_user(user: User | AnonymousUser, public_id: uuid.UUID) -> tuple[Thread, str]:
+    """The thread and the person's side in it, for the API (which serves both)."""
+    person = _signed_in(user)
+    thread = (
+        Thread.objects.filter(public_id=public_id)
+        .filter(Q(client=person) | Q(therapist__user=person))
+        .select_related("therapist", "client")
+        .first()
+    )
+    if thread is None:
+        raise Http404("No such thread.")
+    side = Sender.CLIENT if thread.client_id == person.pk else Sender.THERAPIST
+    return thread, side
+
+
+def get_engagement_for_client(user: User | AnonymousUser, public_id: uuid.UUID) -> Engagement:
+    """The client's own engagement, to open its thread (whether it is still open is the
+    service's rule)."""
+    client = _signed_in(user)
+    engagement = (
+        Engagement.objects.filter(client=client, public_id=public_id)
+        .select_related("therapist")
+        .first()
+    )
+    if engagement is None:
+        raise Http404("No such engagement.")
+    return engagement
+
+
+def get_consultation_for_client(user: User | AnonymousUser, public_id: uuid.UUID) -> Appointment:
+    client = _signed_in(user)
+    consultation = (
+        Appointment.objects.filter(
+            client=client, public_id=public_id, kind=AppointmentKind.CONSULTATION
+        )
+        .select_related("therapist")
+        .first()
+    )
+    if consultation is None:
+        raise Http404("No such consultation.")
+    return consultation

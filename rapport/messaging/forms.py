@@ -1,0 +1,64 @@
+"""Input of the messaging pages. Each form checks the shape of what was sent; the services
+decide whether the message may be sent."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django import forms
+
+from rapport.core.forms import AccessibleForm
+from rapport.messaging.models import DEFAULT_DAILY_CAP, MAX_BODY_LENGTH, MAX_DAILY_CAP
+from rapport.messaging.policy import DAY_NAMES
+
+
+class MessageForm(AccessibleForm):
+    # No max_length here: the service's refusal says how long the message was and what to do.
+    body = forms.CharField(
+        label="Your message",
+        strip=False,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 5}),
+        help_text=f"Up to {MAX_BODY_LENGTH:,} characters. No attachments.",
+    )
+
+
+class ClientMessageForm(MessageForm):
+    about_scheduling = forms.BooleanField(
+        label="This is about scheduling (a time, moving or cancelling a session)",
+        required=False,
+    )
+
+
+class SettingsForm(AccessibleForm):
+    days = forms.TypedMultipleChoiceField(
+        label="Days you read messages",
+        choices=list(enumerate(DAY_NAMES)),
+        coerce=int,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text="Leave all unticked for no set hours (clients then see your reply window only).",
+    )
+    starts = forms.TimeField(
+        label="Your hours start at",
+        required=False,
+        widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),
+        help_text="In your own time zone; clients see it in theirs.",
+    )
+    ends = forms.TimeField(
+        label="Your hours end at",
+        required=False,
+        widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),
+    )
+    daily_cap = forms.IntegerField(
+        label="Messages one client may send you in a day",
+        min_value=1,
+        max_value=MAX_DAILY_CAP,
+        initial=DEFAULT_DAILY_CAP,
+    )
+
+    def contact_days(self) -> int:
+        return sum(1 << day for day in self.cleaned_data["days"])
+
+    def hours(self) -> tuple[dt.time | None, dt.time | None]:
+        return self.cleaned_data["starts"], self.cleaned_data["ends"]

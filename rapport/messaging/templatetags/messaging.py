@@ -1,0 +1,18 @@
+"""Template helpers of the messaging pages."""
+
+from __future__ import annotations
+
+import datetime as dt
+import zoneinfo
+
+from django import template
+
+from rapport.core.timezones import moment_label
+
+register = template.Library()
+
+
+@register.simple_tag
+def moment(value: dt.datetime, zone: zoneinfo.ZoneInfo) -> str:
+    """A message's time in the reader's zone (core's wording)."""
+    return moment_label(value, zone)

@@ -1,0 +1,315 @@
+"""Messaging pages: the client's under /messages/, the therapist's under /practice/messages/
+(behind the second factor by its prefix).
+
+Sending is a POST that redirects back to the thread with ``?sent=<message id>`` (an id, never
+content), where the page says what happens next: when a reply is due, and the crisis card when
+the message had crisis language. A refused message shows the page again with the reason beside
+the field (400), or above the box with when the cap resets (429); nothing is stored. Every page
+that shows messages records the read; opening a thread marks the other side's messages read for
+the reader's own unread count, which the sender never sees.
+"""
+
+from __future__ import annotations
+
+import uuid
+import zoneinfo
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
+
+from rapport.accounts.models import User
+from rapport.core.audit import audit_reads
+from rapport.core.timezones import moment_label, time_zone_label
+from rapport.directory.access import get_practice_therapist
+from rapport.messaging import access, policy, selectors, services
+from rapport.messaging.crisis import crisis_card_for_thread, has_crisis_language
+from rapport.messaging.errors import DailyCapReached, MessageInvalid, NoReasonToWrite
+from rapport.messaging.forms import ClientMessageForm, MessageForm, SettingsForm
+from rapport.messaging.models import Message, MessagingSettings, Sender, Thread
+
+
+def _client(request: HttpRequest) -> User:
+    assert isinstance(request.user, User)  # guaranteed by login_required
+    return request.user
+
+
+def _shown_messages(request: HttpRequest, thread: Thread) -> list[Message]:
+    shown = list(selectors.thread_messages(thread=thread))
+    audit_reads(request=request, instances=shown, reason="message thread")
+    return shown
+
+
+def _policy_context(thread: Thread, rules: policy.Policy, now: Any) -> dict[str, Any]:
+    """The therapist's policy as the client reads it, in the client's zone."""
+    zone = zoneinfo.ZoneInfo(thread.client_time_zone)
+    return {
+        "policy": rules,
+        "client_zone_label": time_zone_label(thread.client_time_zone),
+        "therapist_zone_label": time_zone_label(thread.therapist.time_zone),
+        "same_zone": thread.client_time_zone == thread.therapist.time_zone,
+        "therapist_hours": policy.therapist_hours_label(rules),
+        "windows": policy.upcoming_window_labels(rules, now, zone),
+        "within_hours": policy.is_within_hours(rules, now),
+    }
+
+
+# --- the client -------------------------------------------------------------------------------
+
+
+@login_required
+@require_safe
+def client_inbox(request: HttpRequest) -> HttpResponse:
+    user = _client(request)
+    now = timezone.now()
+    threads = list(selectors.client_threads(user=user))
+    unread = {thread.pk: getattr(thread, "unread", 0) for thread in threads}
+    return render(
+        request,
+        "messaging/client_inbox.html",
+        {
+            "reasons": [
+                (reason, unread.get(reason.thread.pk, 0) if reason.thread else 0)
+                for reason in selectors.client_reasons(user=user, now=now)
+            ],
+            # Threads whose reason closed stay readable.
+            "closed_threads": [
+                thread
+                for thread in threads
+                if not selectors.thread_is_writable(thread=thread, now=now)
+            ],
+        },
+    )
+
+
+@login_required
+@require_POST
+def client_open(request: HttpRequest) -> HttpResponse:
+    """Start (or return to) the thread of an engagement or a consultation: ``reason`` is
+    ``engagement:<id>`` or ``consultation:<id>``."""
+    kind, _, raw = request.POST.get("reason", "").partition(":")
+    try:
+        public_id = uuid.UUID(raw)
+    except ValueError:
+        raise Http404("Nothing to message about.") from None
+    now = timezone.now()
+    try:
+        if kind == "engagement":
+            engagement = access.get_engagement_for_client(request.user, public_id)
+            thread = services.thread_open(client=request.user, engagement=engagement, now=now)
+        elif kind == "consultation":
+            consultation = access.get_consultation_for_client(request.user, public_id)
+            thread = services.thread_open(client=request.user, consultation=consultation, now=now)
+        else:
+            raise Http404("Nothing to message about.")
+    except NoReasonToWrite:
+        raise Http404("Nothing to message about.") from None
+    return redirect("messaging:client_thread", public_id=thread.public_id)
+
+
+def _sent_notice(thread: Thread, rules: policy.Policy, raw: str | None) -> dict[str, Any] | None:
+    """What the page says about the message just sent (``?sent=<id>``, the client's own)."""
+    if not raw:
+        return None
+    try:
+        public_id = uuid.UUID(raw)
+    except ValueError:
+        return None
+    message = Message.objects.filter(
+        thread=thread, public_id=public_id, sender=Sender.CLIENT
+    ).first()
+    if message is None:
+        return None
+    zone = zoneinfo.ZoneInfo(thread.client_time_zone)
+    crisis = has_crisis_language(message.body)
+    return {
+        "outside_hours": not policy.is_within_hours(rules, message.created_at),
+        "reply_by": moment_label(policy.expected_reply_by(rules, message.created_at), zone),
+        "crisis": crisis,
+        "card": crisis_card_for_thread(thread) if crisis else None,
+    }
+
+
+def _client_page(
+    request: HttpRequest,
+    thread: Thread,
+    *,
+    form: ClientMessageForm | None = None,
+    problem: str = "",
+    status: int = 200,
+) -> HttpResponse:
+    now = timezone.now()
+    rules = policy.policy_for(thread.therapist)
+    zone = zoneinfo.ZoneInfo(thread.client_time_zone)
+    sent_today = Message.objects.filter(
+        thread__client_id=thread.client_id,
+        thread__therapist_id=thread.therapist_id,
+        sender=Sender.CLIENT,
+        created_at__gte=policy.day_start(now, zone),
+    ).count()
+    shown = _shown_messages(request, thread)
+    return render(
+        request,
+        "messaging/client_thread.html",
+        {
+            "thread": thread,
+            "thread_messages": shown,
+            "zone": zone,
+            "form": form or ClientMessageForm(),
+            "problem": problem,
+            "can_write": selectors.thread_is_writable(thread=thread, now=now),
+            "left_today": max(rules.daily_cap - sent_today, 0),
+            "sent": _sent_notice(thread, rules, request.GET.get("sent")),
+            **_policy_context(thread, rules, now),
+        },
+        status=status,
+    )
+
+
+@login_required
+@require_http_methods(["GET", "HEAD", "POST"])
+def client_thread(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
+    thread = access.get_thread_for_client(request.user, public_id)
+    if request.method != "POST":
+        services.thread_mark_read(thread=thread, reader=Sender.CLIENT, now=timezone.now())
+        return _client_page(request, thread)
+    form = ClientMessageForm(request.POST)
+    if not form.is_valid():
+        return _client_page(request, thread, form=form, status=400)
+    try:
+        sent = services.message_send(
+            thread=thread,
+            sender=Sender.CLIENT,
+            body=form.cleaned_data["body"],
+            about_scheduling=form.cleaned_data["about_scheduling"],
+            now=timezone.now(),
+        )
+    except NoReasonToWrite:
+        raise Http404("Nothing to message about.") from None
+    except MessageInvalid as error:
+        _field_errors(form, error)
+        return _client_page(request, thread, form=form, status=400)
+    except DailyCapReached as error:
+        response = _client_page(request, thread, form=form, problem=error.message, status=429)
+        response["Retry-After"] = str(
+            max(int((error.resets_at - timezone.now()).total_seconds()), 1)
+        )
+        return response
+    url = reverse("messaging:client_thread", kwargs={"public_id": thread.public_id})
+    return redirect(f"{url}?sent={sent.message.public_id}#sent")
+
+
+def _field_errors(form: MessageForm, error: MessageInvalid) -> None:
+    for field, message in error.problems:
+        form.add_error(field if field in form.fields else None, message)
+    form.describe_fields()
+
+
+# --- the therapist ----------------------------------------------------------------------------
+
+
+@require_safe
+def practice_inbox(request: HttpRequest) -> HttpResponse:
+    therapist = get_practice_therapist(request.user)
+    return render(
+        request,
+        "messaging/practice_inbox.html",
+        {
+            "threads": selectors.therapist_threads(therapist=therapist),
+            "policy": policy.policy_for(therapist),
+        },
+    )
+
+
+def _practice_page(
+    request: HttpRequest, thread: Thread, *, form: MessageForm | None = None, status: int = 200
+) -> HttpResponse:
+    now = timezone.now()
+    return render(
+        request,
+        "messaging/practice_thread.html",
+        {
+            "thread": thread,
+            "thread_messages": _shown_messages(request, thread),
+            "zone": zoneinfo.ZoneInfo(thread.therapist.time_zone),
+            "form": form or MessageForm(),
+            "can_write": selectors.thread_is_writable(thread=thread, now=now),
+        },
+        status=status,
+    )
+
+
+@require_http_methods(["GET", "HEAD", "POST"])
+def practice_thread(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
+    thread = access.get_thread_for_therapist(request.user, public_id)
+    if request.method != "POST":
+        services.thread_mark_read(thread=thread, reader=Sender.THERAPIST, now=timezone.now())
+        return _practice_page(request, thread)
+    form = MessageForm(request.POST)
+    if not form.is_valid():
+        return _practice_page(request, thread, form=form, status=400)
+    try:
+        services.message_send(
+            thread=thread,
+            sender=Sender.THERAPIST,
+            body=form.cleaned_data["body"],
+            now=timezone.now(),
+        )
+    except NoReasonToWrite:
+        raise Http404("Nothing to message about.") from None
+    except MessageInvalid as error:
+        _field_errors(form, error)
+        return _practice_page(request, thread, form=form, status=400)
+    messages.success(request, "Sent.")
+    return redirect("messaging:practice_thread", public_id=thread.public_id)
+
+
+@require_http_methods(["GET", "HEAD", "POST"])
+def practice_settings(request: HttpRequest) -> HttpResponse:
+    therapist = get_practice_therapist(request.user)
+    row = MessagingSettings.objects.filter(therapist=therapist).first()
+    if request.method != "POST":
+        initial: dict[str, Any] = {}
+        if row is not None:
+            initial = {
+                "days": row.weekdays,
+                "starts": row.contact_starts_at,
+                "ends": row.contact_ends_at,
+                "daily_cap": row.daily_cap,
+            }
+        form = SettingsForm(initial=initial)
+        status = 200
+    else:
+        form = SettingsForm(request.POST)
+        if form.is_valid():
+            starts, ends = form.hours()
+            try:
+                services.messaging_settings_set(
+                    therapist=therapist,
+                    contact_days=form.contact_days(),
+                    contact_starts_at=starts,
+                    contact_ends_at=ends,
+                    daily_cap=form.cleaned_data["daily_cap"],
+                )
+            except ValidationError as error:
+                renames = {"contact_days": "days", "contact_starts_at": "starts",
+                           "contact_ends_at": "ends"}  # fmt: skip
+                for field, errors in error.message_dict.items():
+                    form.add_error(renames.get(field, field), errors)
+                form.describe_fields()
+            else:
+                messages.success(request, "Your messaging hours are saved.")
+                return redirect("messaging:practice_settings")
+        status = 400
+    return render(
+        request,
+        "messaging/practice_settings.html",
+        {"form": form, "therapist": therapist, "policy": policy.policy_for(therapist)},
+        status=status,
+    )

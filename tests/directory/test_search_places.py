@@ -140,10 +140,12 @@ def test_a_misspelt_place_offers_the_place_meant_keeping_every_other_filter(clie
         ),
     ]
     # The field's own message says the same, for a screen reader on the field.
-    assert "We could not find “Torono”. Did you mean Toronto, ON?" in html.unescape(
-        re.search(
-            r'<p class="field-error" id="error-near">(.*?)</p>', response.content.decode()
-        ).group(1)
+    field_error = re.search(
+        r'<p class="field-error" id="error-near">(.*?)</p>', response.content.decode()
+    )
+    assert field_error is not None
+    assert html.unescape(field_error.group(1)) == (
+        "We could not find “Torono”. Did you mean Toronto, ON?"
     )
 
 

@@ -121,12 +121,14 @@ MISFIT_LABELS = {
 
 
 class FitAnswersError(ValueError):
-    """An answer that cannot be used; ``field`` names it (dotted for nested values)."""
+    """An answer that cannot be used; ``field`` names it (dotted for nested values).
+    ``suggestions`` are answers that would work instead (places close to one not found)."""
 
-    def __init__(self, field: str, message: str) -> None:
+    def __init__(self, field: str, message: str, *, suggestions: tuple[str, ...] = ()) -> None:
         super().__init__(message)
         self.field = field
         self.message = message
+        self.suggestions = suggestions
 
 
 @dataclass(frozen=True)

@@ -129,6 +129,8 @@ def question(request: HttpRequest, step: str) -> HttpResponse:
     back, after = _neighbours(found)
     status = 200
     form: StepForm
+    # Places close to one not found, each offered as an answer in one press.
+    place_suggestions: tuple[str, ...] = ()
     if request.method == "POST":
         form = found.form_class(request.POST, term_slugs=slugs)
         if form.is_valid():
@@ -138,6 +140,7 @@ def question(request: HttpRequest, step: str) -> HttpResponse:
                     _check_place(checked)
             except FitAnswersError as error:
                 form.add_answers_error(error)
+                place_suggestions = error.suggestions
             else:
                 _keep(request, checked)
                 return redirect(after)
@@ -152,6 +155,7 @@ def question(request: HttpRequest, step: str) -> HttpResponse:
                 _check_place(answers)
             except FitAnswersError as error:
                 form.add_answers_error(error)
+                place_suggestions = error.suggestions
         else:
             form = found.form_class(initial=initial, term_slugs=slugs)
     return render(
@@ -166,6 +170,7 @@ def question(request: HttpRequest, step: str) -> HttpResponse:
             "skip_url": after,
             "is_last": STEP_NUMBER[found.slug] == len(STEPS),
             "style_fields": [form[name] for name in STYLE_FORM_FIELDS if name in form.fields],
+            "place_suggestions": place_suggestions,
         },
         status=status,
     )

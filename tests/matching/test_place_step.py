@@ -42,6 +42,47 @@ def test_a_misspelt_place_is_refused_with_the_place_meant():
     assert session_answers(client.session) is None
 
 
+def _suggestion_forms(response) -> list[dict[str, str]]:
+    """Each "Did you mean" answer offered: the fields its one-press form posts, and its
+    button's words."""
+    main = page_tree(response.content.decode()).get("main")
+    (section,) = main.find_all("section", **{"aria-labelledby": "place-suggestions-heading"})
+    assert main.get("place-suggestions-heading").text() == "Did you mean…"
+    return [
+        {
+            node.attrs["name"]: node.attrs.get("value", "")
+            for node in form.find_all("input")
+            if node.attrs["name"] != "csrfmiddlewaretoken"
+        }
+        | {"button": form.find_all("button")[0].text()}
+        for form in section.find_all("form")
+    ]
+
+
+def test_a_suggested_place_is_one_press_that_keeps_the_distance_typed():
+    client = Client()
+    refused = client.post(PLACE, {"place": "Vancuver", "radius_km": "40"})
+
+    offered = _suggestion_forms(refused)
+    assert offered == [
+        {"place": "Vancouver, BC", "radius_km": "40", "button": "Vancouver, BC"},
+        {"place": "Vancouver, WA", "radius_km": "40", "button": "Vancouver, WA"},
+    ]
+    chosen = {key: value for key, value in offered[0].items() if key != "button"}
+    response = client.post(PLACE, chosen)
+
+    assert response.status_code == 302
+    answers = session_answers(client.session)
+    assert answers is not None
+    assert (answers.place, answers.radius_km) == ("Vancouver, BC", 40)
+
+
+def test_no_suggestion_forms_when_nothing_is_close():
+    response = Client().post(PLACE, {"place": "Xyzzyville", "radius_km": ""})
+    assert response.status_code == 400
+    assert "place-suggestions-heading" not in response.content.decode()
+
+
 def test_an_unknown_postal_code_is_refused_as_unknown():
     client = Client()
 

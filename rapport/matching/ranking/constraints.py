@@ -66,7 +66,11 @@ def constraints_query(
     try:
         query = parse_search_query(params, page_size=DEFAULT_PAGE_SIZE, index=index)
     except SearchQueryError as error:
-        raise FitAnswersError(_QUERY_FIELDS.get(error.field, error.field), error.message) from None
+        raise FitAnswersError(
+            _QUERY_FIELDS.get(error.field, error.field),
+            error.message,
+            suggestions=error.suggestions,
+        ) from None
     if answers.language_required:
         # Required languages: the therapist speaks at least one (the search's language filter,
         # in its any-of form; the answers' validator has already checked the slugs).

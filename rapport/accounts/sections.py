@@ -39,9 +39,7 @@ def register_account_section(
     name: str, render: AccountSectionRenderer, *, order: int = 100, health_data: bool = False
 ) -> None:
     """Registering a name again replaces its section."""
-    _sections[name] = AccountSection(
-        name=name, render=render, order=order, health_data=health_data
-    )
+    _sections[name] = AccountSection(name=name, render=render, order=order, health_data=health_data)
 
 
 def registered_account_sections() -> list[AccountSection]:

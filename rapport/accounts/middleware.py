@@ -17,6 +17,8 @@ from django.contrib.sessions.backends.base import SessionBase
 from django.http import HttpRequest, HttpResponse, HttpResponseBase, HttpResponseRedirect
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
+from django.utils.html import format_html
+from django.utils.http import url_has_allowed_host_and_scheme
 
 from rapport.accounts.signin import has_second_factor, requires_mfa
 from rapport.core.middleware import mark_health_data
@@ -178,6 +180,9 @@ class MfaRequiredMiddleware:
     MFA_REQUIRED_PATH_PREFIXES (where other people's data lives), and sends them to set one
     up. Everything else (public pages, /accounts/, static files, /healthz) stays reachable.
 
+    Once the authenticator app is set up, sends them on to the page they were going to, with
+    a message linking their recovery codes.
+
     Also sends Django admin's own login page to allauth's: the admin form checks only the
     password, and every sign-in must pass the second-factor step.
     """
@@ -196,7 +201,15 @@ class MfaRequiredMiddleware:
             and not has_second_factor(user)
         ):
             return self._refuse(request)
-        return self.get_response(request)
+        response = self.get_response(request)
+        if (
+            request.method == "POST"
+            and request.path_info == reverse("mfa_activate_totp")
+            and isinstance(response, HttpResponseRedirect)
+            and request.session.get(AFTER_SECOND_FACTOR)
+        ):
+            return _continue_after_activation(request, response)
+        return response
 
     @staticmethod
     def _is_protected(path: str) -> bool:
@@ -208,8 +221,8 @@ class MfaRequiredMiddleware:
         if _is_api(request):
             return second_factor_problem()
         if request.method == "GET" and not _is_htmx(request):
-            # The page the person was going to, offered once the second factor is set up
-            # (allauth's set-up ends on the recovery codes page, which knows no "next").
+            # The page the person was going to, where the set-up ends (allauth's own set-up
+            # ends on the recovery codes page, which knows no "next").
             request.session[AFTER_SECOND_FACTOR] = request.get_full_path()
         messages.warning(
             request,
@@ -219,3 +232,29 @@ class MfaRequiredMiddleware:
         if _is_htmx(request):
             return _htmx_redirect(setup_url)
         return HttpResponseRedirect(setup_url)
+
+
+def _continue_after_activation(
+    request: HttpRequest, response: HttpResponseRedirect
+) -> HttpResponseBase:
+    """After the authenticator app is set up, go on to the page the person was sent away from
+    (a reviewer who signed in to reach /staff/videos/ lands on the queue), not to allauth's
+    recovery codes page, which knows no "next". The codes stay one link away: a message on
+    the page they land on says where, and the account's two-factor page lists them."""
+    target = request.session.pop(AFTER_SECOND_FACTOR)
+    # Only paths this site stored; anything else (it cannot happen) keeps allauth's redirect.
+    if not isinstance(target, str) or not url_has_allowed_host_and_scheme(
+        target, allowed_hosts=None, require_https=False
+    ):
+        return response
+    if response["Location"] == reverse("mfa_view_recovery_codes"):
+        messages.info(
+            request,
+            format_html(
+                'Your authenticator app is set up. Save your <a href="{}">recovery codes</a> '
+                "now, somewhere other than your phone: each one lets you sign in once if your "
+                "phone is lost. They stay on your account's Two-factor authentication page.",
+                response["Location"],
+            ),
+        )
+    return HttpResponseRedirect(target)

@@ -80,3 +80,26 @@ def test_a_postal_code_and_a_typo_on_the_search_page(tab: Tab, width: int):
     check_page(tab, checked)
     assert tab.traffic.page_errors == []
     assert tab.csp_violations() == []
+
+
+@pytest.mark.parametrize("width", [375, 1280])
+def test_a_typo_at_the_questionnaires_place_question(tab: Tab, width: int):
+    _directory()
+    page = tab.page
+    page.set_viewport_size({"width": width, "height": 800})
+    checked: list[str] = []
+
+    tab.visit("/match/q/place/", until="load")
+    page.locator("#id_place").fill("Torono")
+    page.get_by_role("button", name="Save and see my matches").click()
+    page.wait_for_load_state("load")
+    assert page.locator("#id_place-error").inner_text() == (
+        "We could not find “Torono”. Did you mean Toronto, ON?"
+    )
+    check_page(tab, checked)
+
+    page.get_by_role("button", name="Toronto, ON", exact=True).click()
+    page.wait_for_url(re.compile(r"/match/results/"), wait_until="load")
+    assert "for Toronto, ON" in page.locator("main").inner_text()
+    check_page(tab, checked)
+    assert tab.traffic.page_errors == []

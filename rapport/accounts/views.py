@@ -7,6 +7,7 @@ reauthentication), because a borrowed, unlocked laptop must not hand over a heal
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 
 from allauth.account.decorators import reauthentication_required
@@ -25,6 +26,7 @@ from rapport.accounts.sections import account_page_shows_health_data, account_se
 from rapport.accounts.selectors import account_export_data, consents_of
 from rapport.core.audit import audit_entries_about_user
 from rapport.core.middleware import mark_health_data
+from rapport.core.timezones import moment_day_label
 
 
 def _user(request: HttpRequest) -> User:
@@ -102,7 +104,8 @@ def deletion_request(request: HttpRequest) -> HttpResponse:
     assert user.deletion_due_at is not None
     messages.info(
         request,
-        f"Your account will be deleted on {user.deletion_due_at:%-d %B %Y}. "
+        f"Your account will be deleted on {moment_day_label(user.deletion_due_at, dt.UTC)} "
+        "(UTC). "
         "You can keep it until then from this page.",
     )
     return redirect("accounts:privacy")

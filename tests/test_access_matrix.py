@@ -568,6 +568,11 @@ THREAD_ENDPOINTS = [
     ThreadEndpoint("practice thread", "get", lambda t: f"/practice/messages/{t.public_id}/"),
     ThreadEndpoint("practice reply", "post", lambda t: f"/practice/messages/{t.public_id}/",
                    body={"body": "Taken over"}),
+    ThreadEndpoint("API thread", "get", lambda t: f"/api/v1/threads/{t.public_id}", is_api=True),
+    ThreadEndpoint("API send", "post", lambda t: f"/api/v1/threads/{t.public_id}/messages",
+                   is_api=True, body={"body": "Taken over"}),
+    ThreadEndpoint("API open", "post", lambda t: "/api/v1/threads", is_api=True,
+                   body={"engagement_id": "{engagement}"}),
 ]  # fmt: skip
 
 
@@ -646,7 +651,10 @@ def test_the_two_people_of_a_thread_reach_their_pages(private_thread):
         if endpoint.method != "get":
             continue
         url = endpoint.url(private_thread)
-        side = therapist_side if url.startswith("/practice/") else client_side
-        response = _thread_request(side, endpoint, private_thread)
-        assert response.status_code == 200, endpoint.name
-        assert b"Private message" in response.content
+        sides = [therapist_side] if url.startswith("/practice/") else [client_side]
+        if endpoint.is_api:
+            sides = [client_side, therapist_side]
+        for side in sides:
+            response = _thread_request(side, endpoint, private_thread)
+            assert response.status_code == 200, endpoint.name
+            assert b"Private message" in response.content

@@ -15,6 +15,7 @@ from rapport.care.api_graduation import router as care_graduation_router
 from rapport.directory.api import public_router as directory_public_router
 from rapport.directory.api import staff_router as directory_staff_router
 from rapport.matching.api import router as matching_router
+from rapport.messaging.api import router as messaging_router
 
 api = NinjaAPI(
     title="Rapport API",
@@ -32,6 +33,7 @@ install_problem_handlers(api)
 api.add_router("/me", accounts_router)
 api.add_router("/staff", directory_staff_router)
 api.add_router("/engagements", care_router)
+api.add_router("/threads", messaging_router)
 # /check-ins and /instruments (one router: the paths are its own).
 api.add_router("", care_check_ins_router)
 api.add_router("", care_alerts_router)  # /alerts and /engagements/{id}/end

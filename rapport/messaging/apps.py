@@ -9,6 +9,9 @@ class MessagingConfig(AppConfig):
     def ready(self) -> None:
         from rapport.core.audit import register_health_model
         from rapport.core.housekeeping import register_housekeeping_step
+        from rapport.core.problems import register_problem_handler
+        from rapport.messaging.api import messaging_problem
+        from rapport.messaging.errors import MessagingError
         from rapport.messaging.models import Message, Thread
         from rapport.messaging.services import message_digests_send
 
@@ -16,6 +19,7 @@ class MessagingConfig(AppConfig):
         register_health_model(Message, owner_field="thread__client")
         # That a client writes to a therapist, and why, says they are (or may become) a client.
         register_health_model(Thread, owner_field="client")
+        register_problem_handler(MessagingError, messaging_problem)
         # One e-mail a day per therapist when their hours begin, with a count and no content.
         register_housekeeping_step(
             "message digests sent", lambda now: message_digests_send(now=now)

@@ -1,0 +1,345 @@
+"""Messaging's part of ``/api/v1/``: threads and their messages, by the pages' rules.
+
+Private: the API's session authentication, with the second factor for therapists. The handlers
+use the same access helpers and services as the pages: someone else's thread (or a reason that
+no longer lets anyone write) is a 404; beyond the client's daily cap a 429 with ``Retry-After``
+and ``resets_at``; a message that cannot be sent as written a 422 naming each field. Refusals
+read as problems through ``messaging_problem`` (registered in ``MessagingConfig.ready()``), and
+nothing is stored on any of them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import uuid
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.http import Http404, HttpRequest, HttpResponse
+from django.utils import timezone
+from ninja import Field, Router, Schema, Status
+from pydantic import ConfigDict
+
+from rapport.accounts.models import User
+from rapport.core.audit import audit_reads
+from rapport.core.problems import (
+    SIGNED_IN_FAILURES,
+    problem_openapi_response,
+    problem_openapi_responses,
+    problem_response,
+)
+from rapport.directory.access import own_therapist_profile
+from rapport.messaging import access, policy, selectors, services
+from rapport.messaging.crisis import crisis_card_for_thread
+from rapport.messaging.errors import DailyCapReached, MessageInvalid, MessagingError
+from rapport.messaging.models import MAX_BODY_LENGTH, Sender, Thread
+
+router = Router(tags=["messages"])
+
+NOT_YOURS = "No thread of yours has this id (or it no longer takes messages)"
+
+
+class StrictIn(Schema):
+    # An unknown field is a mistake in the caller, never something to drop.
+    model_config = ConfigDict(extra="forbid")
+
+
+class WindowOut(Schema):
+    starts_at: dt.datetime
+    ends_at: dt.datetime
+
+
+class PolicyOut(Schema):
+    contact: str = Field(description="none, scheduling or brief_check_ins.")
+    contact_label: str
+    scheduling_only: bool = Field(
+        description="Clients must send about_scheduling=true (policies none and scheduling)."
+    )
+    reply_within_hours: int
+    contact_hours_text: str = Field(description="The therapist's own words, may be empty.")
+    time_zone: str = Field(description="The therapist's zone, in which the hours are set.")
+    days: list[int] = Field(description="Weekdays they read messages, 0 = Monday; empty: none set.")
+    starts: dt.time | None
+    ends: dt.time | None
+    daily_cap: int = Field(description="Messages one client may send a day (the client's day).")
+    upcoming_hours: list[WindowOut] = Field(description="Their hours in the next seven days.")
+
+
+class ThreadSummaryOut(Schema):
+    id: uuid.UUID
+    role: str = Field(description="Your side in it: client or therapist.")
+    therapist_id: uuid.UUID
+    therapist_name: str
+    reason: str = Field(description="engagement or consultation.")
+    reason_id: uuid.UUID
+    unread: int = Field(description="The other side's messages you have not opened.")
+    last_message_at: dt.datetime | None
+    can_write: bool
+
+
+class MessageOut(Schema):
+    id: uuid.UUID
+    sender: str = Field(description="client or therapist.")
+    mine: bool
+    body: str = Field(description="Plain text exactly as written: show it escaped.")
+    about_scheduling: bool
+    created_at: dt.datetime
+
+
+class ThreadOut(ThreadSummaryOut):
+    client_time_zone: str
+    policy: PolicyOut
+    messages: list[MessageOut] = Field(description="Oldest first. No read receipts.")
+
+
+class CrisisLineOut(Schema):
+    name: str
+    number: str
+    call: bool
+    text: bool
+    hours: str
+
+
+class SentOut(Schema):
+    message: MessageOut
+    crisis: bool = Field(
+        description="The message has crisis language: show crisis_lines and the emergency "
+        "number now (the message was still delivered)."
+    )
+    crisis_lines: list[CrisisLineOut]
+    emergency_number: str
+    outside_hours: bool
+    expect_reply_by: dt.datetime
+
+
+class ThreadIn(StrictIn):
+    engagement_id: uuid.UUID | None = Field(None, description="Your open engagement.")
+    consultation_id: uuid.UUID | None = Field(None, description="Your booked consultation.")
+
+
+class MessageIn(StrictIn):
+    body: str = Field(description=f"1 to {MAX_BODY_LENGTH} characters of plain text.")
+    about_scheduling: bool = Field(
+        False, description="Clients: the message is about scheduling (needed by some policies)."
+    )
+
+
+# --- problems -------------------------------------------------------------------------------
+
+
+def messaging_problem(request: HttpRequest, error: MessagingError) -> HttpResponse:
+    """How refused messages read in the API (registered for ``MessagingError``)."""
+    if isinstance(error, MessageInvalid):
+        return problem_response(
+            status=error.status,
+            title=error.title,
+            detail="Nothing was sent.",
+            errors=[{"field": field, "message": message} for field, message in error.problems],
+        )
+    if isinstance(error, DailyCapReached):
+        response = problem_response(
+            status=error.status,
+            title=error.title,
+            detail=error.message,
+            resets_at=error.resets_at.isoformat(),
+        )
+        seconds = (error.resets_at - timezone.now()).total_seconds()
+        response["Retry-After"] = str(max(math.ceil(seconds), 1))
+        return response
+    return problem_response(status=404, title="Not found")
+
+
+# --- shapes ---------------------------------------------------------------------------------
+
+
+def _user(request: HttpRequest) -> User:
+    assert isinstance(request.user, User)  # the API's session auth guarantees a user
+    return request.user
+
+
+def _public_id(raw: str) -> uuid.UUID:
+    try:
+        return uuid.UUID(raw)
+    except ValueError:
+        raise Http404("No such thread.") from None
+
+
+def _summary(thread: Thread, side: str, *, unread: int, now: dt.datetime) -> dict[str, Any]:
+    reason = thread.engagement if thread.engagement_id else thread.consultation
+    assert reason is not None
+    return {
+        "id": thread.public_id,
+        "role": side,
+        "therapist_id": thread.therapist.public_id,
+        "therapist_name": thread.therapist.display_name,
+        "reason": "engagement" if thread.engagement_id else "consultation",
+        "reason_id": reason.public_id,
+        "unread": unread,
+        "last_message_at": thread.last_message_at,
+        "can_write": selectors.thread_is_writable(thread=thread, now=now),
+    }
+
+
+def _message(message: Any, side: str) -> dict[str, Any]:
+    return {
+        "id": message.public_id,
+        "sender": message.sender,
+        "mine": message.sender == side,
+        "body": message.body,
+        "about_scheduling": message.about_scheduling,
+        "created_at": message.created_at,
+    }
+
+
+def _policy(thread: Thread, now: dt.datetime) -> dict[str, Any]:
+    rules = policy.policy_for(thread.therapist)
+    windows = policy.windows_between(rules, now, now + dt.timedelta(days=policy.SHOWN_DAYS))
+    return {
+        "contact": rules.contact,
+        "contact_label": rules.contact_label,
+        "scheduling_only": rules.scheduling_only,
+        "reply_within_hours": rules.reply_within_hours,
+        "contact_hours_text": rules.contact_hours_text,
+        "time_zone": thread.therapist.time_zone,
+        "days": list(rules.days),
+        "starts": rules.starts,
+        "ends": rules.ends,
+        "daily_cap": rules.daily_cap,
+        "upcoming_hours": [{"starts_at": w.starts_at, "ends_at": w.ends_at} for w in windows],
+    }
+
+
+def _detail(request: HttpRequest, thread: Thread, side: str) -> dict[str, Any]:
+    now = timezone.now()
+    services.thread_mark_read(thread=thread, reader=side, now=now)
+    shown = list(selectors.thread_messages(thread=thread))
+    audit_reads(request=request, instances=shown, reason="message thread (API)")
+    return {
+        **_summary(thread, side, unread=0, now=now),
+        "client_time_zone": thread.client_time_zone,
+        "policy": _policy(thread, now),
+        "messages": [_message(message, side) for message in shown],
+    }
+
+
+# --- endpoints ------------------------------------------------------------------------------
+
+
+@router.get(
+    "",
+    response=list[ThreadSummaryOut],
+    summary="Your message threads",
+    description="As a client and as a therapist, newest activity first. No message content.",
+    openapi_extra=problem_openapi_responses(SIGNED_IN_FAILURES),
+)
+def thread_list(request: HttpRequest) -> list[dict[str, Any]]:
+    user = _user(request)
+    now = timezone.now()
+    rows = [
+        _summary(thread, Sender.CLIENT, unread=getattr(thread, "unread", 0), now=now)
+        for thread in selectors.client_threads(user=user).select_related(
+            "engagement", "consultation"
+        )
+    ]
+    therapist = own_therapist_profile(user)
+    if therapist is not None:
+        rows += [
+            _summary(thread, Sender.THERAPIST, unread=getattr(thread, "unread", 0), now=now)
+            for thread in selectors.therapist_threads(therapist=therapist).select_related(
+                "therapist", "engagement", "consultation"
+            )
+        ]
+    return rows
+
+
+@router.post(
+    "",
+    response={201: ThreadOut},
+    summary="Open the thread of your engagement or consultation (clients)",
+    description=(
+        "Send exactly one of `engagement_id` (an open engagement) or `consultation_id` (a "
+        "booked consultation, until three days after it). Opening again returns the same thread."
+    ),
+    openapi_extra=problem_openapi_responses(
+        {
+            **SIGNED_IN_FAILURES,
+            400: "Invalid input, naming the field",
+            404: "No open engagement or writable consultation of yours has this id",
+        }
+    ),
+)
+def thread_create(request: HttpRequest, payload: ThreadIn) -> Status[Any]:
+    user = _user(request)
+    if (payload.engagement_id is None) == (payload.consultation_id is None):
+        raise ValidationError({"": "Send either engagement_id or consultation_id."})
+    now = timezone.now()
+    if payload.engagement_id is not None:
+        engagement = access.get_engagement_for_client(user, payload.engagement_id)
+        thread = services.thread_open(client=user, engagement=engagement, now=now)
+    else:
+        assert payload.consultation_id is not None
+        consultation = access.get_consultation_for_client(user, payload.consultation_id)
+        thread = services.thread_open(client=user, consultation=consultation, now=now)
+    thread = access.get_thread_for_client(user, thread.public_id)
+    return Status(201, _detail(request, thread, Sender.CLIENT))
+
+
+@router.get(
+    "/{id}",
+    response=ThreadOut,
+    summary="One thread with its messages and the therapist's contact policy",
+    description="Opening it marks the other side's messages read for you (never shown to them).",
+    openapi_extra=problem_openapi_responses({**SIGNED_IN_FAILURES, 404: NOT_YOURS}),
+)
+def thread_detail(request: HttpRequest, id: str) -> dict[str, Any]:
+    thread, side = access.get_thread_for_user(request.user, _public_id(id))
+    return _detail(request, thread, side)
+
+
+_SEND_RESPONSES = problem_openapi_responses(
+    {**SIGNED_IN_FAILURES, 400: "A body that is not an object of these fields", 404: NOT_YOURS}
+)
+_SEND_RESPONSES["responses"]["422"] = problem_openapi_response(
+    "The message cannot be sent as written (empty, too long, or not about scheduling for a "
+    "therapist who accepts scheduling messages only); `errors` names each field. Nothing was "
+    "sent."
+)
+_SEND_RESPONSES["responses"]["429"] = problem_openapi_response(
+    "The client's daily cap with this therapist is reached (counted from midnight in the "
+    "client's zone). `Retry-After` gives the seconds until it resets; nothing was sent.",
+    extra_properties={"resets_at": {"type": "string", "format": "date-time"}},
+)
+
+
+@router.post(
+    "/{id}/messages",
+    response={201: SentOut},
+    summary="Send a message",
+    description=(
+        "By the pages' rules. Crisis language never blocks a message: the answer says so, with "
+        "the crisis lines to show at once."
+    ),
+    openapi_extra=_SEND_RESPONSES,
+)
+def message_create(request: HttpRequest, id: str, payload: MessageIn) -> Status[Any]:
+    thread, side = access.get_thread_for_user(request.user, _public_id(id))
+    sent = services.message_send(
+        thread=thread,
+        sender=side,
+        body=payload.body,
+        about_scheduling=payload.about_scheduling,
+        now=timezone.now(),
+    )
+    card = crisis_card_for_thread(thread)
+    return Status(
+        201,
+        {
+            "message": _message(sent.message, side),
+            "crisis": sent.crisis,
+            "crisis_lines": [vars(line) for line in card.lines] if sent.crisis else [],
+            "emergency_number": card.emergency,
+            "outside_hours": sent.outside_hours,
+            "expect_reply_by": sent.expect_reply_by,
+        },
+    )

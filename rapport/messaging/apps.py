@@ -9,16 +9,22 @@ class MessagingConfig(AppConfig):
     def ready(self) -> None:
         from rapport.core.audit import register_health_model
         from rapport.core.housekeeping import register_housekeeping_step
+        from rapport.core.privacy import register_erasure_step, register_export_section
         from rapport.core.problems import register_problem_handler
         from rapport.messaging.api import messaging_problem
         from rapport.messaging.errors import MessagingError
         from rapport.messaging.models import Message, Thread
-        from rapport.messaging.services import message_digests_send
+        from rapport.messaging.privacy import messaging_export
+        from rapport.messaging.services import client_threads_erase, message_digests_send
 
         # What either person writes is about the client: encrypted and audited.
         register_health_model(Message, owner_field="thread__client")
         # That a client writes to a therapist, and why, says they are (or may become) a client.
         register_health_model(Thread, owner_field="client")
+        register_export_section("messaging", messaging_export)
+        # A client's threads go with their account; a therapist's profile (and the threads of
+        # their clients, which are those clients' records) outlives the therapist's account.
+        register_erasure_step("messaging", lambda user: client_threads_erase(user=user))
         register_problem_handler(MessagingError, messaging_problem)
         # One e-mail a day per therapist when their hours begin, with a count and no content.
         register_housekeeping_step(

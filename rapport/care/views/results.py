@@ -9,7 +9,6 @@ Every page that shows check-ins or alerts records the read.
 
 from __future__ import annotations
 
-import datetime as dt
 import uuid
 import zoneinfo
 from dataclasses import dataclass
@@ -39,7 +38,7 @@ from rapport.care import (
 from rapport.care.models import MAX_REASON_LENGTH, Alert, Engagement, EngagementStatus, Sharing
 from rapport.core.audit import audit_read, audit_reads
 from rapport.core.forms import AccessibleForm
-from rapport.core.timezones import moment_label
+from rapport.core.timezones import moment_day_label, moment_label
 from rapport.directory.models import TherapistProfile
 
 NOT_ANSWERED = "not answered"
@@ -147,10 +146,6 @@ def _score_cell(trend: trends.ScoreTrend | None) -> ScoreCell | None:
 
 
 _ANY_ID = uuid.UUID(int=0)
-MONTHS = (
-    "",
-    *(dt.date(2000, month, 1).strftime("%B") for month in range(1, 13)),
-)
 
 
 def client_rows(
@@ -163,13 +158,12 @@ def client_rows(
     rows = []
     for engagement in engagements:
         trend = client_trends[engagement.pk]
-        started = engagement.started_at.astimezone(zone)
         rows.append(
             ClientRow(
                 name=_client_name(engagement),
                 url=pattern.replace(str(_ANY_ID), str(engagement.public_id)),
                 since=f"{statuses[engagement.status]}, since "
-                f"{MONTHS[started.month]} {started.day}, {started.year}",
+                f"{moment_day_label(engagement.started_at, zone)}",
                 alert="a check-in needs your attention"
                 if trend.crisis
                 else "a check-in's scores need your attention"

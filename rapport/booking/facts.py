@@ -17,7 +17,7 @@ from django.db import transaction
 from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
-from rapport.booking import slots
+from rapport.booking import hooks, slots
 from rapport.booking.models import (
     Appointment,
     AppointmentKind,
@@ -66,8 +66,14 @@ def _reply_minutes(*, therapist: TherapistProfile, now: dt.datetime) -> list[flo
 
 
 def therapist_median_reply_minutes(*, therapist: TherapistProfile, now: dt.datetime) -> int | None:
-    """Median minutes to the first answer; None until there are MINIMUM_REPLIES data points."""
+    """Median minutes to the first answer; None until there are MINIMUM_REPLIES data points.
+
+    Consultation requests, and whatever apps above booking count as answers (messaging's
+    replies to clients' messages, through ``hooks.register_reply_minutes_source``)."""
     minutes = _reply_minutes(therapist=therapist, now=now)
+    minutes += hooks.reply_minutes_from_sources(
+        therapist=therapist, since=now - FACTS_WINDOW, now=now
+    )
     if len(minutes) < MINIMUM_REPLIES:
         return None
     return round(statistics.median(minutes))

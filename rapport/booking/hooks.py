@@ -6,6 +6,7 @@ Booking sits below care and matching, so it may not import them; they register h
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
@@ -35,6 +36,28 @@ def register_first_session_hook(name: str, hook: FirstSessionHook) -> None:
 def first_session_hooks_run(*, consultation: Appointment, session: Appointment) -> None:
     for _name, hook in sorted(_first_session_hooks.items()):
         hook(consultation, session)
+
+
+# Further minutes a therapist took to answer, from apps above booking (messaging: replies to
+# clients' messages), counted in the median reply figure with the consultation requests'
+# (rapport.booking.facts). Called with (therapist, since, now); returns minutes, one per answer.
+ReplyMinutesSource = Callable[["TherapistProfile", dt.datetime, dt.datetime], Sequence[float]]
+
+_reply_minutes_sources: dict[str, ReplyMinutesSource] = {}
+
+
+def register_reply_minutes_source(name: str, source: ReplyMinutesSource) -> None:
+    """Registering the same name again replaces the earlier source."""
+    _reply_minutes_sources[name] = source
+
+
+def reply_minutes_from_sources(
+    *, therapist: TherapistProfile, since: dt.datetime, now: dt.datetime
+) -> list[float]:
+    minutes: list[float] = []
+    for _name, source in sorted(_reply_minutes_sources.items()):
+        minutes.extend(source(therapist, since, now))
+    return minutes
 
 
 # What an app adds to the practice home's "Needs your attention" region: called with the

@@ -7,6 +7,7 @@ class MessagingConfig(AppConfig):
     verbose_name = "Messaging"
 
     def ready(self) -> None:
+        from rapport.booking.hooks import register_reply_minutes_source
         from rapport.core.audit import register_health_model
         from rapport.core.housekeeping import register_housekeeping_step
         from rapport.core.privacy import register_erasure_step, register_export_section
@@ -15,6 +16,7 @@ class MessagingConfig(AppConfig):
         from rapport.messaging.errors import MessagingError
         from rapport.messaging.models import Message, Thread
         from rapport.messaging.privacy import messaging_export
+        from rapport.messaging.reply_times import message_reply_minutes
         from rapport.messaging.services import client_threads_erase, message_digests_send
 
         # What either person writes is about the client: encrypted and audited.
@@ -30,3 +32,5 @@ class MessagingConfig(AppConfig):
         register_housekeeping_step(
             "message digests sent", lambda now: message_digests_send(now=now)
         )
+        # Replies to clients' messages count in booking's "usually replies within" figure.
+        register_reply_minutes_source("messaging", message_reply_minutes)

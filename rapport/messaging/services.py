@@ -16,6 +16,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Count, DateTimeField, F, OuterRef, Subquery, Value
 from django.db.models.functions import Coalesce
 
+from rapport.booking.facts import therapist_booking_facts_refresh_on_commit
 from rapport.booking.models import Appointment
 from rapport.care.models import Engagement
 from rapport.core.timezones import moment_label, zone_or_none
@@ -144,7 +145,8 @@ def message_send(
       that therapist from midnight in the client's zone (``DailyCapReached``, with the reset).
 
     Crisis language never blocks a message: the result says so, for the crisis card.
-    Side effects: one message; the thread's last activity. Nothing on any refusal."""
+    Side effects: one message; the thread's last activity; a therapist's reply has booking's
+    facts (the median reply time) recomputed on commit. Nothing on any refusal."""
     body = body.replace("\r\n", "\n")
     with transaction.atomic():
         # Every thread of the pair, locked in one order: two messages sent at once cannot
@@ -198,6 +200,9 @@ def message_send(
         )
         Thread.objects.filter(pk=thread.pk).update(last_message_at=now)
         thread.last_message_at = now
+        if sender == Sender.THERAPIST:
+            # A reply moves the therapist's median reply time (booking's figure).
+            therapist_booking_facts_refresh_on_commit(therapist=thread.therapist)
     return SentMessage(
         message=message,
         crisis=has_crisis_language(body),

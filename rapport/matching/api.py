@@ -71,12 +71,15 @@ PROFILE_ID_PARAM = "fit_profile_id"
 
 
 def fit_answers_problem(request: HttpRequest, error: FitAnswersError) -> HttpResponse:
-    """A refused answer: 400, naming the field as every other invalid input does."""
+    """A refused answer: 400, naming the field as every other invalid input does (a place not
+    found also carries the closest served place names as ``suggestions``, as search does)."""
+    extra = {"suggestions": list(error.suggestions)} if error.suggestions else {}
     return problem_response(
         status=400,
         title="Invalid request",
         detail=error.message,
         errors=[{"field": error.field, "message": error.message}],
+        **extra,
     )
 
 
@@ -398,7 +401,8 @@ def _match_body(result: ranking.MatchList) -> dict[str, Any]:
     openapi_extra=_body_openapi(
         MatchIn,
         {
-            400: "An unusable field, naming it (an unknown place is `place`; both "
+            400: "An unusable field, naming it (an unknown place is `place`, with the "
+            'closest served names in `suggestions`, e.g. `["Toronto, ON"]`; both '
             "`fit_profile_id` and inline answers is `fit_profile_id`; a page past the last is "
             "`page`); nothing was stored",
             404: "No fit profile of yours has this id (or you are not signed in)",

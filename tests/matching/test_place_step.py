@@ -107,3 +107,20 @@ def test_a_shared_profile_tells_a_postal_code_as_its_town_only(typed, told):
     lines = [item for part in parts for item in part.items]
     assert told in lines
     assert not any(typed.split()[0][:3] in line for line in lines)
+
+
+def test_the_match_api_problem_for_a_misspelt_place_carries_suggestions():
+    response = Client().post(
+        "/api/v1/match", data={"place": "Torono"}, content_type="application/json"
+    )
+
+    assert response.status_code == 400
+    problem = response.json()
+    assert problem["suggestions"] == ["Toronto, ON"]
+    assert problem["errors"] == [
+        {"field": "place", "message": "We could not find “Torono”. Did you mean Toronto, ON?"}
+    ]
+    nothing_close = Client().post(
+        "/api/v1/match", data={"place": "Xyzzyville"}, content_type="application/json"
+    )
+    assert "suggestions" not in nothing_close.json()

@@ -328,7 +328,8 @@ def test_overlapping_weekly_hours_are_refused_and_nothing_changes(signed_in, the
     )
 
     assert response.status_code == 400
-    assert "Wednesday 09:00–12:00 overlaps Wednesday 11:00–14:00." in text(response)
+    overlap = "Wednesday 9:00 a.m. to 12:00 p.m. overlaps Wednesday 11:00 a.m. to 2:00 p.m."
+    assert overlap in text(response)
     assert WeeklyWindow.objects.filter(therapist=therapist).count() == 7
 
 

@@ -172,7 +172,7 @@ def test_weekly_windows_overlapping_on_one_day_are_refused_and_old_rows_kept(the
             windows=[(0, dt.time(9), dt.time(12)), (0, dt.time(11), dt.time(13))],
         )
     assert caught.value.message_dict == {
-        "windows": ["Monday 09:00–12:00 overlaps Monday 11:00–13:00."]
+        "windows": ["Monday 9:00 a.m. to 12:00 p.m. overlaps Monday 11:00 a.m. to 1:00 p.m."]
     }
     assert WeeklyWindow.objects.filter(therapist=therapist).count() == 5
 
@@ -185,7 +185,7 @@ def test_weekly_window_ending_before_it_starts_is_refused(therapist):
         )
     assert caught.value.message_dict == {
         "windows": [
-            "Wednesday 12:00–09:00: the end must be after the start.",
+            "Wednesday 12:00 p.m. to 9:00 a.m.: the end must be after the start.",
             "7 is not a weekday (0 is Monday, 6 is Sunday).",
         ]
     }

@@ -503,7 +503,8 @@ def test_a_file_over_the_cap_is_refused():
 def test_overlapping_availability_is_refused_and_nothing_of_the_row_is_written():
     report = import_csv(row(availability="mon 09:00-12:00; mon 11:00-13:00"))
     assert problems(report) == [(2, "availability")]
-    assert "Monday 09:00–12:00 overlaps Monday 11:00–13:00." in messages(report)
+    overlap = "Monday 9:00 a.m. to 12:00 p.m. overlaps Monday 11:00 a.m. to 1:00 p.m."
+    assert overlap in messages(report)
     _assert_only_good_rows_written(set())
     assert WeeklyWindow.objects.count() == 0
 

@@ -25,6 +25,7 @@ from rapport.booking.models import (
     new_feed_token,
 )
 from rapport.booking.services._common import _locked_policy
+from rapport.core.timezones import clock_label
 from rapport.directory.models import Office, TherapistProfile
 
 
@@ -113,6 +114,11 @@ def consultation_method_update(
     return policy
 
 
+def _span(start: dt.time, end: dt.time) -> str:
+    """``9:00 a.m. to 12:00 p.m.``: a window's hours as every page writes times."""
+    return f"{clock_label(start)} to {clock_label(end)}"
+
+
 def weekly_windows_check(
     windows: Iterable[tuple[int, Any, Any]],
 ) -> tuple[list[str], dict[int, list[tuple[dt.time, dt.time]]]]:
@@ -131,7 +137,7 @@ def weekly_windows_check(
             problems.append(f"{label}: give a start and an end time.")
             continue
         if end <= start:
-            problems.append(f"{label} {start:%H:%M}–{end:%H:%M}: the end must be after the start.")
+            problems.append(f"{label} {_span(start, end)}: the end must be after the start.")
             continue
         by_day.setdefault(weekday, []).append((start, end))
     for weekday, rows in sorted(by_day.items()):
@@ -140,8 +146,9 @@ def weekly_windows_check(
             if second_start < first_end:
                 label = Weekday(weekday).label
                 problems.append(
-                    f"{label} {first_start:%H:%M}–{first_end:%H:%M} overlaps "
-                    f"{label} {second_start:%H:%M}–{second_end:%H:%M}."
+                    f"{label} {_span(first_start, first_end)} overlaps "
+                    # The time ends the sentence: its "a.m." or "p.m." carries the full stop.
+                    f"{label} {_span(second_start, second_end)}"
                 )
     return problems, by_day
 

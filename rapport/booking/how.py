@@ -9,7 +9,7 @@ their practice page.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from urllib.parse import urlsplit
 
 from django.core.exceptions import ValidationError
@@ -96,6 +96,9 @@ class HowItHappens:
     location: str  # the calendar's LOCATION ("" for none)
     url: str  # the meeting link (video), else ""
     access_note: str = ""
+    # The client's number, only on the therapist's own practice page (never in e-mails or
+    # calendars): there a phone call's sentence ends with it.
+    phone: str = ""
 
     @property
     def text(self) -> str:
@@ -103,11 +106,46 @@ class HowItHappens:
         return f"{self.label}. {self.sentence}"
 
 
-def _policy_of(appointment: Appointment) -> BookingPolicy | None:
+def consultation_policy(*, therapist_id: int) -> BookingPolicy | None:
+    """The therapist's policy with the office and its province or state: everything the
+    wording reads, in one query (None for a therapist who never saved one)."""
     return (
-        BookingPolicy.objects.filter(therapist_id=appointment.therapist_id)
+        BookingPolicy.objects.filter(therapist_id=therapist_id)
         .select_related("office__jurisdiction")
         .first()
+    )
+
+
+def _policy_of(appointment: Appointment) -> BookingPolicy | None:
+    return consultation_policy(therapist_id=appointment.therapist_id)
+
+
+def public_how(*, name: str, policy: BookingPolicy | None) -> str:
+    """How a therapist's free consultations happen, for anyone reading their public profile.
+
+    Never the meeting link (only a booked client gets it, on their confirmation) and never a
+    number: a phone call goes the other way, the therapist calls the client. An office's address
+    is already public on the profile.
+    """
+    method = policy.consultation_method if policy is not None else ""
+    if method == ConsultationMethod.PHONE:
+        return (
+            f"Free consultations are by phone: {name} calls you, on the number you give when "
+            f"booking (only {name} sees it)."
+        )
+    if method == ConsultationMethod.VIDEO and policy is not None and policy.meeting_link:
+        return (
+            f"Free consultations are by video, on {name}'s own meeting link: you get it when "
+            "you book."
+        )
+    if method == ConsultationMethod.IN_PERSON and policy is not None and policy.office:
+        return (
+            f"Free consultations are in person, at {name}'s office: "
+            f"{office_address(policy.office)}."
+        )
+    return (
+        f"{name} will let you know how the consultation happens (phone, video or in person) "
+        "when you book."
     )
 
 
@@ -124,6 +162,31 @@ def how_it_happens(
     if appointment.kind != AppointmentKind.CONSULTATION:
         return None
     policy = policy if policy is not None else _policy_of(appointment)
+    return _worded(appointment, recipient=recipient, policy=policy)
+
+
+def how_on_practice_page(
+    appointment: Appointment, *, policy: BookingPolicy | None
+) -> HowItHappens | None:
+    """How ``appointment`` happens, as the therapist's practice page lists it: the therapist's
+    wording, except that a phone call's sentence leads to the client's number (the page every
+    other place points to for it). ``policy`` is the therapist's, read once for the whole page
+    (None when they have none), so a page of rows costs no query per row."""
+    if appointment.kind != AppointmentKind.CONSULTATION:
+        return None
+    how = _worded(appointment, recipient=Party.THERAPIST, policy=policy)
+    if how.method != ConsultationMethod.PHONE:
+        return how
+    if not appointment.client_phone:
+        # Erased with the client's account: the page cannot point to itself for it.
+        return replace(how, sentence="The client's number is no longer kept.")
+    first = (appointment.client_name.split() or ["the client"])[0]
+    return replace(how, sentence=f"You call {first} on", phone=appointment.client_phone)
+
+
+def _worded(
+    appointment: Appointment, *, recipient: Party, policy: BookingPolicy | None
+) -> HowItHappens:
     name = appointment.therapist.display_name
     first = (appointment.client_name.split() or ["the client"])[0]
     to_client = recipient == Party.CLIENT

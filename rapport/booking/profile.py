@@ -9,14 +9,22 @@ from typing import Any
 from django.http import HttpRequest
 from django.urls import reverse
 
+from rapport.booking.how import consultation_policy, public_how
 from rapport.directory.models import TherapistProfile
 
 
 def booking_profile_part(request: HttpRequest, therapist: TherapistProfile) -> dict[str, Any]:
-    """The link to book a free consultation, for therapists who offer one."""
+    """For therapists who offer a free consultation: the link to book one, and how it happens
+    (``how_sentence``: never the meeting link or a number, see ``how.public_how``)."""
     if not therapist.consultation_minutes:
-        return {"book_url": ""}
-    return {"book_url": consultation_book_url(therapist.public_id)}
+        return {"book_url": "", "how_sentence": ""}
+    return {
+        "book_url": consultation_book_url(therapist.public_id),
+        "how_sentence": public_how(
+            name=therapist.display_name,
+            policy=consultation_policy(therapist_id=therapist.pk),
+        ),
+    }
 
 
 def consultation_book_url(public_id: uuid.UUID) -> str:

@@ -111,7 +111,7 @@ def test_the_therapist_sets_video_and_sees_a_phone_clients_number(
     sign_in(tab, live_server, therapist.user)
 
     tab.visit("/practice/", until="load")
-    assert "you call 416 555 0188" in page.locator("main").inner_text()
+    assert "You call Sam on 416 555 0188." in page.locator("main").inner_text()
     check_page(tab, checked)
 
     tab.visit("/practice/availability/", until="load")

@@ -640,5 +640,6 @@ def test_profile_query_count_does_not_grow_with_terms_and_offices(client):
         response = client.get(profile_url(therapist))
 
     assert response.status_code == 200
-    # The profile, then licences, offices, office features and the six term lists.
-    assert len(queries) == 10
+    # The profile, then licences, offices, office features and the six term lists, and
+    # booking's part: how the free consultation happens (its policy, with the office).
+    assert len(queries) == 11

@@ -38,7 +38,12 @@ from rapport.booking.forms import (
     WeeklyWindowFormSet,
 )
 from rapport.booking.hooks import AppointmentLink, appointment_links, dashboard_parts_render
-from rapport.booking.how import office_address
+from rapport.booking.how import (
+    HowItHappens,
+    consultation_policy,
+    how_on_practice_page,
+    office_address,
+)
 from rapport.booking.models import (
     Appointment,
     AppointmentKind,
@@ -88,6 +93,8 @@ class AppointmentRow:
     urls: dict[str, str] | None = None
     # What apps above booking add to the row (matching: the client's shared fit profile).
     links: list[AppointmentLink] = field(default_factory=list)
+    # How a consultation happens, in the therapist's words (how.py); None for sessions.
+    how: HowItHappens | None = None
 
 
 # The actions a row offers, by the name of their URL.
@@ -153,23 +160,25 @@ def _practice_home_context(
     zone = zoneinfo.ZoneInfo(therapist.time_zone)
 
     url_patterns = _row_url_patterns()
+    # Read once for every row's "how it happens" (method, link, office).
+    policy = consultation_policy(therapist_id=therapist.pk)
 
     def rows(appointments: Any, *, actions: tuple[str, ...] = ()) -> list[AppointmentRow]:
         shown = []
         for appointment in appointments:
             # Every row is this therapist's: the profile in hand, not one joined per row.
             appointment.therapist = therapist
-            shown.append(
-                _row(
-                    appointment,
-                    zone,
-                    (failed[1], failed[2])
-                    if failed is not None and failed[0] == appointment.public_id
-                    else None,
-                    url_patterns=url_patterns,
-                    actions=actions,
-                )
+            row = _row(
+                appointment,
+                zone,
+                (failed[1], failed[2])
+                if failed is not None and failed[0] == appointment.public_id
+                else None,
+                url_patterns=url_patterns,
+                actions=actions,
             )
+            row.how = how_on_practice_page(appointment, policy=policy)
+            shown.append(row)
         return shown
 
     def own(appointments: QuerySet[Appointment]) -> QuerySet[Appointment]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import hashlib
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -296,6 +297,21 @@ def brute_force(facts, query, now, text_ids):
     return admitted
 
 
+def daily_tie_rank(therapist_id: int, now: dt.datetime) -> int:
+    """The rule for equal next free times, restated in plain integers: the day's seed (an
+    8-byte BLAKE2b of "<UTC date>|directory-search", top bit cleared) added to the id, then
+    a 64-bit multiply-xorshift mix."""
+    wrap = 2**64
+    golden = 0x9E3779B97F4A7C15
+    day = now.astimezone(dt.UTC).date().isoformat()
+    digest = hashlib.blake2b(f"{day}|directory-search".encode(), digest_size=8).digest()
+    seed = int.from_bytes(digest, "big") & (2**63 - 1)
+    mixed = (therapist_id + seed) % wrap * golden % wrap
+    mixed ^= mixed >> 31
+    mixed = mixed * golden % wrap
+    return mixed ^ (mixed >> 29)
+
+
 def expected_order(admitted, query, now):
     # Name order: the directory fixture sorts the facts by filed_as(), then id.
     rank = {fact.id: position for position, (fact, _) in enumerate(admitted)}
@@ -309,6 +325,7 @@ def expected_order(admitted, query, now):
             known = fact.next_consultation is not None and fact.next_consultation >= now
             return (
                 fact.next_consultation if known else dt.datetime.max.replace(tzinfo=dt.UTC),
+                daily_tie_rank(fact.id, now),
                 rank[fact.id],
             )
         if query.sort == "distance" and query.has_location:

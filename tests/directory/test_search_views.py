@@ -417,7 +417,7 @@ def test_video_filters_narrow_the_results_and_stay_checked(client):
     captioned_only = client.get(URL, {"captioned_video": "1"})
     both = client.get(URL, {"has_video": "1", "captioned_video": "1", "concern": "anxiety"})
 
-    assert card_names(with_video) == ["Ada Captioned", "Ben Video"]
+    assert sorted(card_names(with_video)) == ["Ada Captioned", "Ben Video"]
     assert checked_values(with_video, "has_video") == ["1"]
     assert checked_values(with_video, "captioned_video") == []
     assertContains(with_video, ">2 therapists match.</p>")
@@ -526,8 +526,10 @@ def test_pagination_keeps_every_filter(client, settings):
     first = client.get(URL, {"concern": "anxiety", "delivery": "video"})
     second = client.get(URL, {"concern": "anxiety", "delivery": "video", "page": "2"})
 
-    assert card_names(first) == ["Ada", "Ben"]
-    assert card_names(second) == ["Cy"]
+    # Tied in the default order (no known free time): the day's order, with no one on both
+    # pages and no one lost.
+    assert len(card_names(first)) == 2
+    assert sorted(card_names(first) + card_names(second)) == ["Ada", "Ben", "Cy"]
     assertContains(first, '<a href="?concern=anxiety&amp;delivery=video&amp;page=2" rel="next">')
     assertContains(second, '<a href="?concern=anxiety&amp;delivery=video&amp;page=1" rel="prev">')
 

@@ -4,7 +4,6 @@ learned part, ordered with ties broken by a rotating seed."""
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import zoneinfo
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -13,6 +12,10 @@ import numpy as np
 from django.conf import settings
 
 from rapport.core.geo import PlaceNotFound, geocode
+
+# The daily tie order is shared with the directory's search, so it lives in core.
+from rapport.core.rotation import rotating_seed as rotating_seed
+from rapport.core.rotation import tie_breaks as _tie_breaks
 from rapport.directory.search.contract import SearchQuery
 from rapport.directory.search.engine import SearchIndex
 from rapport.directory.search.engine.query import Filtered, filter_rows
@@ -28,7 +31,6 @@ AVAILABILITY_WEIGHT = float(Weight.NICE_TO_HAVE)
 LEANING_WEIGHT = float(Weight.IMPORTANT)  # of the components a "did not fit" answer adds
 AVAILABILITY_DAYS = 14  # a free consultation this soon, in a chosen window, counts
 SOON_DAYS = 7  # "hard to schedule": a free consultation within a week
-_MIX = np.uint64(0x9E3779B97F4A7C15)
 
 
 @dataclass(frozen=True)
@@ -45,23 +47,6 @@ class Scored:
     degrees: np.ndarray  # rows × features.FEATURES
     left_out: int
     local: zoneinfo.ZoneInfo  # the person's zone, for "Tuesday evening"
-
-
-def rotating_seed(*, day: dt.date, key: str) -> int:
-    """The tie-breaking and exploration seed: the same for one person all day (their list does
-    not jump on reload), different the next day (no therapist keeps a tie forever)."""
-    digest = hashlib.blake2b(f"{day.isoformat()}|{key}".encode(), digest_size=8).digest()
-    return int.from_bytes(digest, "big") & 0x7FFF_FFFF_FFFF_FFFF
-
-
-def _tie_breaks(ids: np.ndarray, seed: int) -> np.ndarray:
-    """A per-seed pseudo-random order of therapist ids (a 64-bit mix, wrapping on purpose)."""
-    with np.errstate(over="ignore"):
-        mixed = (ids.astype(np.uint64) + np.uint64(seed)) * _MIX
-        mixed ^= mixed >> np.uint64(31)
-        mixed *= _MIX
-        mixed ^= mixed >> np.uint64(29)
-    return mixed
 
 
 def _feature_weights(answers: FitAnswers) -> np.ndarray:

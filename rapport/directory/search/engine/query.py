@@ -10,6 +10,7 @@ from dataclasses import dataclass
 import numpy as np
 from django.conf import settings
 
+from rapport.core.rotation import rotating_seed, tie_breaks
 from rapport.directory.search import text
 from rapport.directory.search.contract import (
     SORT_BEST_FIT,
@@ -168,7 +169,15 @@ def search(
     total = int(rows.size)
     consultation_times = index.consultation_times.values
     now_microseconds = filtered.now_microseconds
-    ordered = sort_rows(index, query, rows, nearest, consultation_times, now_microseconds)
+    ordered = sort_rows(
+        index,
+        query,
+        rows,
+        nearest,
+        consultation_times,
+        now_microseconds,
+        tie_seed=search_tie_seed(now),
+    )
     page_size = max(1, query.page_size)
     pages = max(1, math.ceil(total / page_size))
     page_past_end = query.page > pages
@@ -204,6 +213,17 @@ def search(
     )
 
 
+# The key of the search's daily tie order: one for everyone, so answers stay shareable
+# (cached_answer) and a person paging through one search sees each therapist once.
+SEARCH_TIE_KEY = "directory-search"
+
+
+def search_tie_seed(now: dt.datetime) -> int:
+    """The seed of the tie order among equal next free times on the day of ``now`` (UTC):
+    the same all day, another the next day."""
+    return rotating_seed(day=now.astimezone(dt.UTC).date(), key=SEARCH_TIE_KEY)
+
+
 def sort_rows(
     index: SearchIndex,
     query: SearchQuery,
@@ -211,8 +231,17 @@ def sort_rows(
     nearest: np.ndarray | None,
     consultation_times: np.ndarray,
     now_microseconds: int,
+    *,
+    tie_seed: int,
 ) -> np.ndarray:
-    """``rows`` (ascending, i.e. by name) in the query's order; ties always fall back to name."""
+    """``rows`` (ascending, i.e. by name) in the query's order.
+
+    The default order without a place, the soonest free consultation, often ties (the same
+    first free slot, or no known time at all), and ties by name would put the start of the
+    alphabet first every day: its ties follow the daily rotating order instead
+    (``rapport.core.rotation``). Ties in the orders a person picks (name, fee, best fit) and in
+    distance, which rarely ties, fall back to name.
+    """
     if rows.size == 0:
         return rows
     distance = nearest[rows] if nearest is not None else None
@@ -222,7 +251,7 @@ def sort_rows(
         starts = consultation_times[rows]
         # Unknown or stale times go last, as if there were none.
         starts = np.where(starts >= now_microseconds, starts, NO_CONSULTATION)
-        return rows[np.lexsort((rows, starts))]
+        return rows[np.lexsort((rows, tie_breaks(index.ids[rows], tie_seed), starts))]
     if query.sort == SORT_DISTANCE and distance is not None:
         return rows[np.lexsort((rows, distance))]
     if query.sort == SORT_BEST_FIT and query.style:

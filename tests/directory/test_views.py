@@ -570,7 +570,7 @@ def test_profile_shows_what_a_client_reads(client):
         "<div><dt>Free consultation</dt><dd>20 minutes, free</dd></div>"
         "<div><dt>Sessions</dt><dd>In person and video</dd></div>"
         "<div><dt>Languages</dt><dd>English and French</dd></div>"
-        "<div><dt>Time zone</dt><dd>America/Toronto</dd></div>",
+        "<div><dt>Time zone</dt><dd>Eastern Time (Toronto)</dd></div>",
         html=True,
     )
     assertContains(

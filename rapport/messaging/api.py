@@ -90,7 +90,13 @@ class MessageOut(Schema):
 class ThreadOut(ThreadSummaryOut):
     client_time_zone: str
     policy: PolicyOut
-    messages: list[MessageOut] = Field(description="Oldest first. No read receipts.")
+    messages: list[MessageOut] = Field(
+        description=f"The newest {selectors.PAGE_SIZE} (or those before `before`), oldest "
+        "first. No read receipts."
+    )
+    earlier_before: uuid.UUID | None = Field(
+        description="When there are earlier messages: pass it as `before` to read them."
+    )
 
 
 class CrisisLineOut(Schema):
@@ -210,16 +216,19 @@ def _policy(thread: Thread, now: dt.datetime) -> dict[str, Any]:
     }
 
 
-def _detail(request: HttpRequest, thread: Thread, side: str) -> dict[str, Any]:
+def _detail(
+    request: HttpRequest, thread: Thread, side: str, before: uuid.UUID | None = None
+) -> dict[str, Any]:
     now = timezone.now()
     services.thread_mark_read(thread=thread, reader=side, now=now)
-    shown = list(selectors.thread_messages(thread=thread))
-    audit_reads(request=request, instances=shown, reason="message thread (API)")
+    page = selectors.thread_messages_page(thread=thread, before=before)
+    audit_reads(request=request, instances=page.messages, reason="message thread (API)")
     return {
         **_summary(thread, side, unread=0, now=now),
         "client_time_zone": thread.client_time_zone,
         "policy": _policy(thread, now),
-        "messages": [_message(message, side) for message in shown],
+        "messages": [_message(message, side) for message in page.messages],
+        "earlier_before": page.earlier.public_id if page.earlier is not None else None,
     }
 
 
@@ -292,9 +301,13 @@ def thread_create(request: HttpRequest, payload: ThreadIn) -> Status[Any]:
     description="Opening it marks the other side's messages read for you (never shown to them).",
     openapi_extra=problem_openapi_responses({**SIGNED_IN_FAILURES, 404: NOT_YOURS}),
 )
-def thread_detail(request: HttpRequest, id: str) -> dict[str, Any]:
+def thread_detail(request: HttpRequest, id: str, before: str | None = None) -> dict[str, Any]:
     thread, side = access.get_thread_for_user(request.user, _public_id(id))
-    return _detail(request, thread, side)
+    try:
+        anchor = uuid.UUID(before) if before else None
+    except ValueError:
+        raise ValidationError({"before": "Not a message id."}) from None
+    return _detail(request, thread, side, anchor)
 
 
 _SEND_RESPONSES = problem_openapi_responses(

@@ -4,6 +4,7 @@ thread, the header's question "has this person anywhere to message?"."""
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 from dataclasses import dataclass
 from typing import Any
 
@@ -111,8 +112,36 @@ def therapist_threads(*, therapist: TherapistProfile) -> QuerySet[Thread]:
     )
 
 
+# Messages shown at once: the newest, with a link to earlier ones. A long thread (hundreds of
+# messages over months) stays quick to open, and only what is shown is decrypted and recorded
+# as read in the audit log.
+PAGE_SIZE = 25
+
+
 def thread_messages(*, thread: Thread) -> QuerySet[Message]:
     return Message.objects.filter(thread=thread).order_by("created_at", "id")
+
+
+@dataclass(frozen=True)
+class MessagePage:
+    messages: list[Message]  # oldest first
+    earlier: Message | None  # the oldest shown, when there are earlier ones to link to
+
+
+def thread_messages_page(
+    *, thread: Thread, before: uuid.UUID | None = None, size: int = PAGE_SIZE
+) -> MessagePage:
+    """The ``size`` newest messages of the thread, or the ``size`` before the message
+    ``before`` (an id of this thread; an unknown one reads as the newest page)."""
+    rows = Message.objects.filter(thread=thread)
+    anchor = rows.filter(public_id=before).first() if before is not None else None
+    if anchor is not None:
+        rows = rows.filter(
+            Q(created_at__lt=anchor.created_at) | Q(created_at=anchor.created_at, id__lt=anchor.pk)
+        )
+    newest_first = list(rows.order_by("-created_at", "-id")[: size + 1])
+    shown = list(reversed(newest_first[:size]))
+    return MessagePage(messages=shown, earlier=shown[0] if len(newest_first) > size else None)
 
 
 def unread_count(*, user: Any) -> int:

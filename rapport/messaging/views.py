@@ -40,10 +40,21 @@ def _client(request: HttpRequest) -> User:
     return request.user
 
 
-def _shown_messages(request: HttpRequest, thread: Thread) -> list[Message]:
-    shown = list(selectors.thread_messages(thread=thread))
-    audit_reads(request=request, instances=shown, reason="message thread")
-    return shown
+def _shown_messages(request: HttpRequest, thread: Thread) -> dict[str, Any]:
+    """The page of messages asked for (``?before=<message id>``: the ones before it; else the
+    newest, as after a refused message), each read recorded."""
+    raw = request.GET.get("before", "") if request.method != "POST" else ""
+    try:
+        before = uuid.UUID(raw) if raw else None
+    except ValueError:
+        before = None
+    page = selectors.thread_messages_page(thread=thread, before=before)
+    audit_reads(request=request, instances=page.messages, reason="message thread")
+    return {
+        "thread_messages": page.messages,
+        "earlier": page.earlier,
+        "showing_earlier": before is not None,
+    }
 
 
 def _policy_context(thread: Thread, rules: policy.Policy, now: Any) -> dict[str, Any]:
@@ -159,7 +170,7 @@ def _client_page(
         "messaging/client_thread.html",
         {
             "thread": thread,
-            "thread_messages": shown,
+            **shown,
             "zone": zone,
             "form": form or ClientMessageForm(),
             "problem": problem,
@@ -236,7 +247,7 @@ def _practice_page(
         "messaging/practice_thread.html",
         {
             "thread": thread,
-            "thread_messages": _shown_messages(request, thread),
+            **_shown_messages(request, thread),
             "zone": zoneinfo.ZoneInfo(thread.therapist.time_zone),
             "form": form or MessageForm(),
             "can_write": selectors.thread_is_writable(thread=thread, now=now),

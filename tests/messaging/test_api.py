@@ -3,6 +3,7 @@ Retry-After), audited reads, no read receipts, and the OpenAPI document."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from typing import Any
 
@@ -176,3 +177,22 @@ def test_the_openapi_document_describes_the_threads(client):
     assert {"404", "422", "429"} <= set(send["responses"])
     assert "resets_at" in json.dumps(send["responses"]["429"])
     assert "get" in paths["/api/v1/threads/{id}"]
+
+
+def test_a_long_thread_reads_in_pages(thread):
+    start = timezone.now() - dt.timedelta(days=100)
+    Message.objects.bulk_create(
+        Message(thread=thread, sender=Sender.CLIENT, body=f"N{number:03d}",
+                created_at=start + dt.timedelta(hours=number))
+        for number in range(60)
+    )  # fmt: skip
+    client = _as(thread.client)
+    url = f"/api/v1/threads/{thread.public_id}"
+    newest = client.get(url).json()
+    assert [m["body"] for m in newest["messages"]] == [f"N{n:03d}" for n in range(35, 60)]
+    earlier = client.get(url, {"before": newest["earlier_before"]}).json()
+    assert [m["body"] for m in earlier["messages"]] == [f"N{n:03d}" for n in range(10, 35)]
+    first = client.get(url, {"before": earlier["earlier_before"]}).json()
+    assert [m["body"] for m in first["messages"]] == [f"N{n:03d}" for n in range(10)]
+    assert first["earlier_before"] is None
+    assert client.get(url, {"before": "nonsense"}).status_code == 400

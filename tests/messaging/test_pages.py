@@ -4,16 +4,19 @@ and the settings page."""
 
 from __future__ import annotations
 
+import datetime as dt
 import html
 import zoneinfo
 
 import pytest
+from auditlog.models import LogEntry
 from django.test import Client
 from django.utils import timezone
 
 from rapport.directory.models import BetweenSessionContact
 from rapport.messaging import services
 from rapport.messaging.models import Message, MessagingSettings, Sender, Thread
+from rapport.messaging.selectors import PAGE_SIZE
 from tests.care.factories import make_engagement
 from tests.factories import make_user
 from tests.messaging.factories import make_consultation_thread, make_engagement_thread, set_hours
@@ -242,3 +245,37 @@ def test_the_header_shows_messages_only_to_clients_with_somewhere_to_write(threa
     assert link not in _as(thread.therapist.user).get("/").content.decode()
     practice = _as(thread.therapist.user).get("/practice/messages/").content.decode()
     assert 'href="/practice/messages/" aria-current="page">Messages</a>' in practice
+
+
+def test_a_long_thread_opens_on_its_newest_messages_with_a_way_to_earlier_ones(thread):
+    start = timezone.now() - dt.timedelta(days=200)
+    written = Message.objects.bulk_create(
+        Message(
+            thread=thread,
+            sender=Sender.CLIENT if number % 2 else Sender.THERAPIST,
+            body=f"Number {number:03d}.",
+            created_at=start + dt.timedelta(hours=number),
+        )
+        for number in range(120)
+    )
+    size = PAGE_SIZE
+    browser = _as(thread.client)
+    reads = LogEntry.objects.filter(action=LogEntry.Action.ACCESS)
+    page = browser.get(_url(thread)).content.decode()
+    assert "Number 119." in page
+    assert f"Number {120 - size:03d}." in page
+    assert f"Number {119 - size:03d}." not in page
+    assert reads.count() == size  # only what is shown is recorded as read
+    oldest_shown = written[120 - size]
+    assert f'href="?before={oldest_shown.public_id}#thread-heading">Earlier messages' in page
+    earlier = browser.get(f"{_url(thread)}?before={oldest_shown.public_id}").content.decode()
+    assert f"Number {119 - size:03d}." in earlier
+    assert f"Number {120 - 2 * size:03d}." in earlier
+    assert f"Number {120 - size:03d}." not in earlier
+    assert "Newest messages" in earlier
+    last = browser.get(f"{_url(thread)}?before={written[5].public_id}").content.decode()
+    assert "Number 000." in last
+    assert "Number 004." in last
+    assert "Earlier messages" not in last
+    # Nonsense in the address reads as the newest page.
+    assert "Number 119." in browser.get(f"{_url(thread)}?before=nonsense").content.decode()

@@ -563,6 +563,8 @@ THREAD_ENDPOINTS = [
     ThreadEndpoint("client thread", "get", lambda t: f"/messages/{t.public_id}/"),
     ThreadEndpoint("client send", "post", lambda t: f"/messages/{t.public_id}/",
                    body={"body": "Taken over", "about_scheduling": "on"}),
+    ThreadEndpoint("client zone", "post", lambda t: f"/messages/{t.public_id}/zone/",
+                   body={"time_zone": "UTC"}),
     ThreadEndpoint("client open", "post", lambda t: "/messages/open/",
                    body={"reason": "engagement:{engagement}"}),
     ThreadEndpoint("practice thread", "get", lambda t: f"/practice/messages/{t.public_id}/"),
@@ -610,6 +612,7 @@ def _thread_state(thread: Any) -> tuple[Any, ...]:
 
     return (
         Thread.objects.count(),
+        Thread.objects.get(pk=thread.pk).client_time_zone,
         [(m.body, m.read_at) for m in Message.objects.filter(thread=thread)],
     )
 

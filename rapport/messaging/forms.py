@@ -4,10 +4,12 @@ decide whether the message may be sent."""
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 from django import forms
 
 from rapport.core.forms import AccessibleForm
+from rapport.core.timezones import time_zone_choices
 from rapport.messaging.models import DEFAULT_DAILY_CAP, MAX_BODY_LENGTH, MAX_DAILY_CAP
 from rapport.messaging.policy import DAY_NAMES
 
@@ -62,3 +64,14 @@ class SettingsForm(AccessibleForm):
 
     def hours(self) -> tuple[dt.time | None, dt.time | None]:
         return self.cleaned_data["starts"], self.cleaned_data["ends"]
+
+
+class ZoneForm(AccessibleForm):
+    # Any zone Rapport accepts (the service checks it); the menu offers the common ones and
+    # the current one.
+    time_zone = forms.CharField(label="Show times in", widget=forms.Select)
+
+    def __init__(self, *args: Any, current: str, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["time_zone"].widget.choices = time_zone_choices(current)
+        self.fields["time_zone"].initial = current

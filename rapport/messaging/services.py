@@ -211,6 +211,18 @@ def message_send(
     )
 
 
+def thread_time_zone_set(*, thread: Thread, time_zone: str) -> Thread:
+    """The client picks the zone they read times in (the policy, the hours, when the cap
+    resets). Refuses (``ValidationError`` on ``time_zone``) a name Rapport does not accept.
+    Side effects: the thread's zone; the cap's day follows it from the next message."""
+    if zone_or_none(time_zone) is None:
+        raise ValidationError({"time_zone": "Choose a time zone from the list."})
+    with transaction.atomic():
+        Thread.objects.filter(pk=thread.pk).update(client_time_zone=time_zone)
+    thread.client_time_zone = time_zone
+    return thread
+
+
 def thread_mark_read(*, thread: Thread, reader: str, now: dt.datetime) -> int:
     """The reader (a ``Sender`` value) opened the thread: the other side's unread messages
     become read. Only the reader's unread counts use it; the sender is never shown it.

@@ -10,6 +10,7 @@ urlpatterns: list[URLPattern] = [
     path("messages/", views.client_inbox, name="client_inbox"),
     path("messages/open/", views.client_open, name="client_open"),
     path("messages/<uuid:public_id>/", views.client_thread, name="client_thread"),
+    path("messages/<uuid:public_id>/zone/", views.client_zone, name="client_zone"),
     path("practice/messages/", views.practice_inbox, name="practice_inbox"),
     path("practice/messages/settings/", views.practice_settings, name="practice_settings"),
     path("practice/messages/<uuid:public_id>/", views.practice_thread, name="practice_thread"),

@@ -31,7 +31,7 @@ from rapport.directory.access import get_practice_therapist
 from rapport.messaging import access, policy, selectors, services
 from rapport.messaging.crisis import crisis_card_for_thread, has_crisis_language
 from rapport.messaging.errors import DailyCapReached, MessageInvalid, NoReasonToWrite
-from rapport.messaging.forms import ClientMessageForm, MessageForm, SettingsForm
+from rapport.messaging.forms import ClientMessageForm, MessageForm, SettingsForm, ZoneForm
 from rapport.messaging.models import Message, MessagingSettings, Sender, Thread
 
 
@@ -176,6 +176,7 @@ def _client_page(
             "problem": problem,
             "can_write": selectors.thread_is_writable(thread=thread, now=now),
             "left_today": max(rules.daily_cap - sent_today, 0),
+            "zone_form": ZoneForm(current=thread.client_time_zone),
             "sent": _sent_notice(thread, rules, request.GET.get("sent")),
             **_policy_context(thread, rules, now),
         },
@@ -214,6 +215,21 @@ def client_thread(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
         return response
     url = reverse("messaging:client_thread", kwargs={"public_id": thread.public_id})
     return redirect(f"{url}?sent={sent.message.public_id}#sent")
+
+
+@login_required
+@require_POST
+def client_zone(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
+    thread = access.get_thread_for_client(request.user, public_id)
+    form = ZoneForm(request.POST, current=thread.client_time_zone)
+    if form.is_valid():
+        try:
+            services.thread_time_zone_set(thread=thread, time_zone=form.cleaned_data["time_zone"])
+        except ValidationError as error:
+            messages.error(request, " ".join(error.messages))
+    else:
+        messages.error(request, "Choose a time zone from the list.")
+    return redirect("messaging:client_thread", public_id=thread.public_id)
 
 
 def _field_errors(form: MessageForm, error: MessageInvalid) -> None:

@@ -279,3 +279,19 @@ def test_a_long_thread_opens_on_its_newest_messages_with_a_way_to_earlier_ones(t
     assert "Earlier messages" not in last
     # Nonsense in the address reads as the newest page.
     assert "Number 119." in browser.get(f"{_url(thread)}?before=nonsense").content.decode()
+
+
+def test_the_client_picks_the_zone_times_are_shown_in(thread):
+    set_hours(thread.therapist, days=tuple(range(7)))
+    browser = _as(thread.client)
+    response = browser.post(f"{_url(thread)}zone/", {"time_zone": "Europe/Paris"})
+    assert response.status_code == 302
+    thread.refresh_from_db()
+    assert thread.client_time_zone == "Europe/Paris"
+    page = browser.get(_url(thread)).content.decode()
+    assert " CET</li>" in page or " CEST</li>" in page
+    browser.post(f"{_url(thread)}zone/", {"time_zone": "Mars/Olympus"})
+    thread.refresh_from_db()
+    assert thread.client_time_zone == "Europe/Paris"
+    stranger = _as(make_user(role="client"))
+    assert stranger.post(f"{_url(thread)}zone/", {"time_zone": "UTC"}).status_code == 404

@@ -30,7 +30,7 @@ from rapport.core.timezones import (
     time_zone_label,
 )
 from tests.booking.factories import make_appointment, make_bookable_therapist
-from tests.factories import make_therapist_user
+from tests.factories import TEST_PASSWORD, make_therapist_user, make_user
 
 
 def utc(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> dt.datetime:
@@ -231,6 +231,29 @@ def test_the_template_filters_write_the_same_words():
     ]
 
 
+def test_the_filters_read_the_exports_iso_texts_and_leave_other_text_alone():
+    template = Template(
+        "{% load core_dates %}{{ a|moment_label }}|{{ b|day_label }}|{{ c|moment_label }}|"
+        "{{ d|moment_label:'America/Toronto' }}"
+    )
+    rendered = template.render(
+        Context(
+            {
+                "a": "2026-12-07T14:00:00+00:00",
+                "b": "2026-12-25",
+                "c": "not a time",
+                "d": "2026-12-07T14:00:00",  # naive: stored moments are UTC
+            }
+        )
+    )
+    assert html.unescape(rendered).split("|") == [
+        "Monday, December 7, 2026 at 2:00 p.m. UTC",
+        "Friday, December 25, 2026",
+        "not a time",
+        "Monday, December 7, 2026 at 9:00 a.m. Eastern Time (Toronto)",
+    ]
+
+
 # --- a booking's e-mails and pages ----------------------------------------------------------
 
 IANA_NAME = re.compile(r"\b[A-Z][a-z]+/[A-Z][A-Za-z_]+\b")
@@ -398,3 +421,18 @@ def test_a_bookings_e_mails_and_pages_name_no_raw_zone_and_write_one_date_shape(
     assert assert_one_shape("practice home", home_text) >= 1
     assert for_therapist in home_text
     assert "Times are shown in your time zone, Eastern Time (Toronto)." in home_text
+
+
+@pytest.mark.django_db
+def test_the_readable_export_writes_its_moments_in_words():
+    user = make_user()
+    browser = Client()
+    browser.force_login(user)
+    browser.post(reverse("account_reauthenticate"), {"password": TEST_PASSWORD})
+
+    page = page_text(browser.get(reverse("accounts:export_html")).content.decode())
+    readable = page.split("The complete record")[0]  # the raw record below keeps ISO 8601
+
+    joined = user.date_joined.astimezone(dt.UTC)
+    assert f"{joined:%A}, {joined:%B} {joined.day}, {joined.year} at " in readable
+    assert assert_one_shape("export", readable) >= 2  # exported, joined

@@ -7,7 +7,8 @@ labels (``rapport.core.timezones``): ``{% load core_dates %}`` then
     {{ therapist.time_zone|time_zone_label }}           Eastern Time (Toronto)
 
 Without a zone an instant is read in the active zone (UTC unless a view activated another);
-a plain date needs none. An empty value renders as nothing.
+a plain date needs none. An empty value renders as nothing. An ISO 8601 text (the data export
+holds its moments so) is read as the moment or day it names; any other text is shown as it is.
 """  # noqa: E501
 
 from __future__ import annotations
@@ -21,6 +22,22 @@ from rapport.core import timezones
 
 register = template.Library()
 
+_Value = dt.date | dt.datetime | dt.time | str | None
+
+
+def _parsed(value: _Value) -> _Value:
+    """An ISO 8601 text as the date or aware moment it names (a naive one is UTC, as Rapport
+    stores every moment); anything else unchanged."""
+    if not isinstance(value, str) or not value:
+        return value
+    try:
+        if len(value) == 10:
+            return dt.date.fromisoformat(value)
+        moment = dt.datetime.fromisoformat(value)
+    except ValueError:
+        return value
+    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
+
 
 def _zone(zone_name: str | None) -> dt.tzinfo:
     if zone_name:
@@ -29,18 +46,24 @@ def _zone(zone_name: str | None) -> dt.tzinfo:
 
 
 @register.filter
-def moment_label(value: dt.datetime | None, zone_name: str | None = None) -> str:
-    if not isinstance(value, dt.datetime):
+def moment_label(value: dt.datetime | str | None, zone_name: str | None = None) -> str:
+    parsed = _parsed(value)
+    if isinstance(parsed, str):
+        return parsed
+    if not isinstance(parsed, dt.datetime):
         return ""
-    return timezones.moment_label(value, _zone(zone_name))
+    return timezones.moment_label(parsed, _zone(zone_name))
 
 
 @register.filter
-def day_label(value: dt.date | dt.datetime | None, zone_name: str | None = None) -> str:
-    if isinstance(value, dt.datetime):
-        return timezones.moment_day_label(value, _zone(zone_name))
-    if isinstance(value, dt.date):
-        return timezones.day_label(value)
+def day_label(value: dt.date | dt.datetime | str | None, zone_name: str | None = None) -> str:
+    parsed = _parsed(value)
+    if isinstance(parsed, str):
+        return parsed
+    if isinstance(parsed, dt.datetime):
+        return timezones.moment_day_label(parsed, _zone(zone_name))
+    if isinstance(parsed, dt.date):
+        return timezones.day_label(parsed)
     return ""
 
 

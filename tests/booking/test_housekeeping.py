@@ -263,4 +263,5 @@ def test_every_apps_steps_are_registered_in_order():
         "stuck videos queued again",
         "check-in requests expired",
         "matching models retrained",
+        "message digests sent",
     ]

@@ -16,7 +16,7 @@ import pytest
 from django.template import Context, Template
 from django.test import Client
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from rapport.booking import outbox
 from rapport.booking.models import AppointmentStatus, OutboxStatus, Party
@@ -229,6 +229,14 @@ def test_the_template_filters_write_the_same_words():
         # Without a zone: the active one, UTC for pages that have no viewer's zone.
         "Monday, December 7, 2026 at 2:00 p.m. UTC",
     ]
+
+
+def test_a_request_in_french_still_reads_canadian_english():
+    # The site is written in Canadian English only; a browser asking for French gets the same.
+    template = Template("{% load core_dates %}{{ moment|moment_label:'America/Toronto' }}")
+    with translation.override("fr-ca"):
+        rendered = template.render(Context({"moment": utc(2026, 12, 7, 14, 0)}))
+    assert html.unescape(rendered) == "Monday, December 7, 2026 at 9:00 a.m. Eastern Time (Toronto)"
 
 
 def test_the_filters_read_the_exports_iso_texts_and_leave_other_text_alone():

@@ -295,3 +295,17 @@ def test_the_client_picks_the_zone_times_are_shown_in(thread):
     assert thread.client_time_zone == "Europe/Paris"
     stranger = _as(make_user(role="client"))
     assert stranger.post(f"{_url(thread)}zone/", {"time_zone": "UTC"}).status_code == 404
+
+
+def test_the_therapists_pages_and_api_need_the_second_factor(reference_data):
+    from tests.accounts.factories import make_therapist_user
+    from tests.directory.factories import make_therapist
+
+    therapist = make_therapist(user=make_therapist_user(mfa=False))
+    thread = make_engagement_thread(therapist=therapist)
+    browser = _as(therapist.user)
+    for url in ("/practice/messages/", _url(thread, "therapist"), "/practice/messages/settings/"):
+        response = browser.get(url)
+        assert response.status_code == 302, url
+        assert not response["Location"].startswith("/practice/")
+    assert browser.get(f"/api/v1/threads/{thread.public_id}").status_code == 403

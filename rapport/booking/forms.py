@@ -39,7 +39,8 @@ def time_zone_problem(raw: str) -> str | None:
     if len(raw) > TIME_ZONE_MAX_LENGTH:
         return "That time zone name is too long to be real."
     if not is_canonical_zone_name(raw):
-        return f"“{raw}” is not a time zone we know (for example America/Toronto)."
+        # Pages offer a menu of zones in words, so the message names no IANA example.
+        return f"“{raw}” is not a time zone we know."
     return None
 
 

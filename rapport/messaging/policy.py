@@ -13,7 +13,7 @@ import datetime as dt
 import zoneinfo
 from dataclasses import dataclass
 
-from rapport.core.timezones import clock_label
+from rapport.core.timezones import clock_label, day_label, time_zone_label
 from rapport.directory.models import BetweenSessionContact, TherapistProfile
 from rapport.messaging.models import DEFAULT_DAILY_CAP, MessagingSettings
 
@@ -156,22 +156,19 @@ def therapist_hours_label(policy: Policy) -> str:
     return f"{days_label(policy.days)}, {starts} to {ends}"
 
 
-def _day(day: dt.date) -> str:
-    # Without the year: the list covers the coming week.
-    return f"{DAY_NAMES[day.weekday()]}, {day:%B} {day.day}"
-
-
 def window_label(window: Window, zone: zoneinfo.ZoneInfo) -> str:
-    """One window in the reader's zone: ``Monday, March 9: 2:00 p.m. to 10:00 p.m. GMT``, or
-    with both days when it crosses the reader's midnight."""
+    """One window in the reader's zone, days and zone written as every page writes them
+    (``rapport.core.timezones``): ``Monday, March 9, 2026: 2:00 p.m. to 10:00 p.m. UK Time
+    (London)``, or with both days when it crosses the reader's midnight."""
     starts = window.starts_at.astimezone(zone)
     ends = window.ends_at.astimezone(zone)
+    zone_words = time_zone_label(zone.key)
     if starts.date() == ends.date() or ends.time() == dt.time(0):
-        clocks = f"{clock_label(starts)} to {clock_label(ends)} {ends.tzname()}"
-        return f"{_day(starts.date())}: {clocks}"
+        clocks = f"{clock_label(starts)} to {clock_label(ends)} {zone_words}"
+        return f"{day_label(starts.date())}: {clocks}"
     return (
-        f"{_day(starts.date())}, {clock_label(starts)} to "
-        f"{_day(ends.date())}, {clock_label(ends)} {ends.tzname()}"
+        f"{day_label(starts.date())}, {clock_label(starts)} to "
+        f"{day_label(ends.date())}, {clock_label(ends)} {zone_words}"
     )
 
 

@@ -35,8 +35,8 @@ def test_hours_keep_the_therapists_clock_and_move_on_the_clients(toronto_policy)
     # 1 p.m.-9 p.m. from Monday (EDT, UTC-4).
     now = dt.datetime(2026, 3, 6, 12, 0, tzinfo=UTC)
     labels = policy.upcoming_window_labels(toronto_policy, now, LONDON)
-    assert labels[0] == "Friday, March 6: 2:00 p.m. to 10:00 p.m. GMT"
-    assert labels[1] == "Monday, March 9: 1:00 p.m. to 9:00 p.m. GMT"
+    assert labels[0] == "Friday, March 6, 2026: 2:00 p.m. to 10:00 p.m. UK Time (London)"
+    assert labels[1] == "Monday, March 9, 2026: 1:00 p.m. to 9:00 p.m. UK Time (London)"
     assert len(labels) == 5  # Fri, Mon, Tue, Wed, Thu within seven days
     assert policy.therapist_hours_label(toronto_policy) == (
         "Monday to Friday, 9:00 a.m. to 5:00 p.m."
@@ -47,7 +47,9 @@ def test_a_window_across_the_clients_midnight_names_both_days(toronto_policy):
     # Monday, March 9, 2026 9:00 EDT = 13:00 UTC = 22:00 JST; 17:00 EDT = 06:00 JST Tuesday.
     now = dt.datetime(2026, 3, 9, 12, 0, tzinfo=UTC)
     label = policy.upcoming_window_labels(toronto_policy, now, TOKYO)[0]
-    assert label == "Monday, March 9, 10:00 p.m. to Tuesday, March 10, 6:00 a.m. JST"
+    assert label == (
+        "Monday, March 9, 2026, 10:00 p.m. to Tuesday, March 10, 2026, 6:00 a.m. Tokyo time"
+    )
 
 
 @pytest.mark.parametrize(

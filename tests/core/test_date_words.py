@@ -10,6 +10,7 @@ import datetime as dt
 import html
 import re
 import zoneinfo
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -260,6 +261,27 @@ def test_the_filters_read_the_exports_iso_texts_and_leave_other_text_alone():
         "not a time",
         "Monday, December 7, 2026 at 9:00 a.m. Eastern Time (Toronto)",
     ]
+
+
+TEMPLATE_DATE_FILTER = re.compile(r"\|\s*(date|time)\b(?::\s*(['\"])(.*?)\2)?|naturalday|naturaltime")
+# Machine formats a template may still ask |date for: an ISO 8601 <time datetime>, an id.
+MACHINE_FORMATS = {"c", "Ymd"}
+
+
+def test_no_template_writes_a_date_or_time_for_people_with_djangos_filters():
+    """Pages and e-mails write days and times through core_dates, never |date or |time (whose
+    output follows Django's own formats and the request's language)."""
+    root = Path(__file__).resolve().parents[2] / "rapport"
+    found = []
+    for path in root.glob("**/templates/**/*"):
+        if path.suffix not in {".html", ".txt"}:
+            continue
+        for number, line in enumerate(path.read_text().splitlines(), 1):
+            for match in TEMPLATE_DATE_FILTER.finditer(line):
+                if match.group(1) and match.group(3) in MACHINE_FORMATS:
+                    continue
+                found.append(f"{path.relative_to(root)}:{number}: {match.group(0)}")
+    assert found == []
 
 
 # --- a booking's e-mails and pages ----------------------------------------------------------

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+import zoneinfo
 from dataclasses import dataclass
 from typing import Any
 
@@ -13,6 +14,7 @@ from django.db.models import Count, Q, QuerySet
 from rapport.booking.models import ACTIVE_STATUSES, Appointment, AppointmentKind
 from rapport.care.models import CLOSED_STATUSES, Engagement
 from rapport.directory.models import TherapistProfile
+from rapport.messaging import policy
 from rapport.messaging.models import Message, Sender, Thread
 
 # A client may still write about a consultation for a few days after it (a follow-up question,
@@ -142,6 +144,18 @@ def thread_messages_page(
     newest_first = list(rows.order_by("-created_at", "-id")[: size + 1])
     shown = list(reversed(newest_first[:size]))
     return MessagePage(messages=shown, earlier=shown[0] if len(newest_first) > size else None)
+
+
+def client_messages_today(*, thread: Thread, now: dt.datetime) -> int:
+    """Messages the thread's client sent the therapist today (every thread of the pair), from
+    midnight in the client's zone: what the daily cap counts."""
+    midnight = policy.day_start(now, zoneinfo.ZoneInfo(thread.client_time_zone))
+    return Message.objects.filter(
+        thread__client_id=thread.client_id,
+        thread__therapist_id=thread.therapist_id,
+        sender=Sender.CLIENT,
+        created_at__gte=midnight,
+    ).count()
 
 
 def unread_count(*, user: Any) -> int:

@@ -175,12 +175,7 @@ def message_send(
             if problems:
                 raise MessageInvalid(problems)
             zone = zoneinfo.ZoneInfo(thread.client_time_zone)
-            sent_today = Message.objects.filter(
-                thread__client_id=thread.client_id,
-                thread__therapist_id=thread.therapist_id,
-                sender=Sender.CLIENT,
-                created_at__gte=policy.day_start(now, zone),
-            ).count()
+            sent_today = selectors.client_messages_today(thread=thread, now=now)
             if sent_today >= rules.daily_cap:
                 resets_at = policy.cap_resets_at(now, zone)
                 raise DailyCapReached(

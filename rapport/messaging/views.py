@@ -158,12 +158,7 @@ def _client_page(
     now = timezone.now()
     rules = policy.policy_for(thread.therapist)
     zone = zoneinfo.ZoneInfo(thread.client_time_zone)
-    sent_today = Message.objects.filter(
-        thread__client_id=thread.client_id,
-        thread__therapist_id=thread.therapist_id,
-        sender=Sender.CLIENT,
-        created_at__gte=policy.day_start(now, zone),
-    ).count()
+    sent_today = selectors.client_messages_today(thread=thread, now=now)
     shown = _shown_messages(request, thread)
     return render(
         request,

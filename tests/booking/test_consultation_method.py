@@ -238,7 +238,7 @@ def test_phone_consultation_end_to_end(client, therapist, mailoutbox):
     assert "How it happens: Phone call. You call Sam at this time." in therapist_mail.body
     for message in (client_mail, therapist_mail):
         # Never the number in an e-mail or its calendar file (both leave our hands).
-        assert not shows_the_number(message.body)
+        assert not shows_the_number(str(message.body))
         assert not shows_the_number(calendar_of(message))
     therapist_event = event_of(calendar_of(therapist_mail))
     assert value(therapist_event, "LOCATION") == "Phone call: you call Sam"

@@ -263,7 +263,9 @@ def test_the_filters_read_the_exports_iso_texts_and_leave_other_text_alone():
     ]
 
 
-TEMPLATE_DATE_FILTER = re.compile(r"\|\s*(date|time)\b(?::\s*(['\"])(.*?)\2)?|naturalday|naturaltime")
+TEMPLATE_DATE_FILTER = re.compile(
+    r"\|\s*(date|time)\b(?::\s*(['\"])(.*?)\2)?|naturalday|naturaltime"
+)
 # Machine formats a template may still ask |date for: an ISO 8601 <time datetime>, an id.
 MACHINE_FORMATS = {"c", "Ymd"}
 

@@ -11,6 +11,8 @@
  *   closes so the results are in view (it opens again when a field there has an error).
  * - Options whose live count htmx swaps to (0) are disabled, as the server renders them,
  *   unless ticked (a ticked one must stay untickable).
+ * - Only the newest search may change the results (see setUpRequests), a slow one says
+ *   "Searching…", and one that fails says so instead of leaving the old results unexplained.
  * Loaded with the page's CSP nonce; no inline script, no eval.
  */
 (function () {
@@ -138,6 +140,97 @@
     });
   }
 
+  // How long a search may take before the count says "Searching…" (a quick one would only
+  // flicker).
+  var BUSY_DELAY_MS = 300;
+  var FAILED_TEXT =
+    "The search could not be finished, so the results below are from before it. " +
+    "Please try again.";
+
+  /*
+   * Issue 17: on a freshly started server, "type a place → Enter" sometimes left the unfiltered
+   * results on screen. Three ways that could happen were found, and each is closed here or
+   * beside it:
+   * - The first search of a server process loaded the place tables and built the index (about
+   *   4 s, against 50 ms later), with nothing on screen saying a search was under way, so the
+   *   old results looked like the answer; pressing Enter again only restarted the wait. The
+   *   server now does that work before it accepts requests (rapport.directory.search.engine.warm),
+   *   and a search slower than BUSY_DELAY_MS says "Searching…" and marks the results busy.
+   * - The sort menu sits outside the form, so its request was not in the form's hx-sync: a
+   *   sort answered after a place search replaced the place's results with unplaced ones (the
+   *   symptom exactly; tests/browser/test_search_cold_server.py holds it back to show it). It
+   *   now syncs on the form (hx-sync="#search-form:replace"), and, whatever sent it, a response
+   *   that is not the newest request's is dropped here before it is swapped in.
+   * - htmx leaves the page alone when a request fails (a server error, the network), so a
+   *   failed search looked like one that found the same people. It now says it failed.
+   */
+  function setUpRequests() {
+    var results = document.getElementById("search-results");
+    var count = document.getElementById("result-count");
+    var status = document.getElementById("filter-status");
+    if (!results || !count) {
+      return;
+    }
+    var latest = 0;
+    var busyTimer = null;
+
+    function isSearch(detail) {
+      return !!(detail && detail.target && detail.target.id === "search-results" && detail.xhr);
+    }
+
+    function isLatest(detail) {
+      return detail.xhr.rapportSearch === latest;
+    }
+
+    function notBusy() {
+      if (busyTimer !== null) {
+        window.clearTimeout(busyTimer);
+        busyTimer = null;
+      }
+      results.removeAttribute("aria-busy");
+    }
+
+    document.body.addEventListener("htmx:beforeRequest", function (event) {
+      if (!isSearch(event.detail)) {
+        return;
+      }
+      latest += 1;
+      event.detail.xhr.rapportSearch = latest;
+      notBusy();
+      results.setAttribute("aria-busy", "true");
+      busyTimer = window.setTimeout(function () {
+        busyTimer = null;
+        count.textContent = "Searching…";
+      }, BUSY_DELAY_MS);
+    });
+
+    document.body.addEventListener("htmx:beforeSwap", function (event) {
+      if (isSearch(event.detail) && !isLatest(event.detail)) {
+        event.detail.shouldSwap = false; // an older search answering late: never shown
+      }
+    });
+
+    document.body.addEventListener("htmx:afterRequest", function (event) {
+      if (isSearch(event.detail) && isLatest(event.detail)) {
+        notBusy();
+      }
+    });
+
+    function failed(event) {
+      if (!isSearch(event.detail) || !isLatest(event.detail)) {
+        return;
+      }
+      notBusy();
+      count.textContent = FAILED_TEXT;
+      if (status) {
+        status.textContent = FAILED_TEXT;
+      }
+    }
+    document.body.addEventListener("htmx:responseError", failed);
+    document.body.addEventListener("htmx:sendError", failed);
+    document.body.addEventListener("htmx:timeout", failed);
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
     var form = document.getElementById("search-form");
     if (!form) {
@@ -146,6 +239,7 @@
     setUpLocation(form);
     setUpPanel();
     setUpLanding(form);
+    setUpRequests();
     document.body.addEventListener("htmx:afterSettle", syncInvalidState);
     document.body.addEventListener("htmx:afterSettle", syncUnavailable);
   });

@@ -19,7 +19,8 @@ row's position is its name rank and the name sort needs no sorting at all.
 
 The package, by concept: ``index`` (the snapshot's shape), ``build`` (reading it from the
 database), ``current`` (the per-process holder), ``cache`` (answers per snapshot), ``masks``
-(one boolean mask per filter), ``query`` (``search``) and ``facets`` (every option's count).
+(one boolean mask per filter), ``query`` (``search``), ``facets`` (every option's count) and
+``warm`` (a server process's first-search work, done before it listens; not imported here).
 """
 
 from rapport.directory.search.engine.build import build_index, index_version

@@ -333,7 +333,8 @@ class SearchParams(Schema):
     sort: str | None = _documented(
         None,
         "Order of results: `distance` (needs a place; the default with one), `soonest` "
-        "(earliest free consultation first; the default without a place), `fee`, `name` or "
+        "(earliest free consultation first, equal times in an order that changes daily and holds "
+        "all day; the default without a place), `fee`, `name` or "
         "`best_fit` (closeness to the style asked for, then distance).",
         type="string",
         enum=list(SORTS),

@@ -319,8 +319,9 @@ def parse_search_query(
     sort = _single(params, SearchParam.SORT)
     if sort is None:
         # Nearest first is what a place asks for. Without one, soonest free consultation: a
-        # person is helped by who can meet them first, and names from the start of the
-        # alphabet are not always shown first (``sort=name`` still gives that order).
+        # person is helped by who can meet them first, and its ties follow a daily rotating
+        # order (engine.query.sort_rows), so names from the start of the alphabet are not
+        # always shown first (``sort=name`` still gives that order).
         sort = default_sort(has_location=has_location)
     elif sort not in SORTS:
         raise SearchQueryError(

@@ -9,7 +9,8 @@ can, must each end on the filtered results (the count near the place, the neares
 distance, the URL). Then the ways an older answer could win: typing while the page still loads;
 Enter while the sort menu's or a filter's request is still on its way (held back in the browser
 until the place search has answered, then let through); any late answer to the results region;
-and a search that fails, which must say so rather than leave the old results looking current.
+a search that fails, which must say so rather than leave the old results looking current; and
+the back button onto a place search (a cached fragment instead of the page).
 
 What each expected figure is: 3 of the 9 therapists have an office within the default 25 km of
 the point "Toronto" finds, one of them at that very point ("Less than 0.1 km away"), one of the
@@ -306,6 +307,22 @@ def test_a_late_answer_from_anywhere_is_never_swapped_in(tabs, chromium: Chromiu
     _wait_for_place(page)
     assert held.release() == 1
     assert _shown(page) == (FILTERED, NEAREST)
+
+
+def test_back_from_a_profile_shows_the_whole_page_of_the_place_search(tabs):
+    # The place search's URL was pushed by htmx, whose answer was only the results fragment;
+    # Vary: HX-Request keeps a cache from handing that fragment back for the page itself.
+    tab = tabs(1280)
+    page = tab.page
+    page.goto(tab.traffic.origin + "/therapists/", wait_until="load")
+    _search_toronto(page)
+    _wait_for_place(page)
+    page.locator(".card__name a").first.click()
+    page.wait_for_url(re.compile(r"/therapists/[0-9a-f-]{36}/$"))
+    page.go_back(wait_until="load")
+    assert page.get_by_role("heading", name="Find a therapist", level=1).is_visible()
+    assert _shown(page) == (FILTERED, NEAREST)
+    assert "near=Toronto" in page.url
 
 
 def test_a_search_that_fails_says_so(tabs):

@@ -2,11 +2,11 @@
 
 A process builds its search index, loads the offline place tables (towns, postal and ZIP codes,
 the list that typos are matched against) and compiles the search page's templates the first
-time something needs them. On a small machine that is about 4 seconds against 50 ms for the
-same search later, and it fell on the first person to search after each start (issue 17: the
-old results stayed on screen while it ran, and looked like the answer). ``rapport.wsgi`` calls
-``warm_up()`` as each process starts, which is before ``runserver`` or a gunicorn worker listens
-for requests, so no request pays for it.
+time something needs them. On a small machine that is 1.5 to 4 seconds against tens of
+milliseconds for the same search later, and it fell on the first person to search after each
+start, once per server process (issue 17: the old results stayed on screen while it ran, and
+looked like the answer). ``rapport.wsgi`` calls ``warm_up()`` as each process starts, which is
+before ``runserver`` or a gunicorn worker listens for requests, so no request pays for it.
 """
 
 from __future__ import annotations

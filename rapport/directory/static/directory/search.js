@@ -151,11 +151,12 @@
    * Issue 17: on a freshly started server, "type a place → Enter" sometimes left the unfiltered
    * results on screen. Three ways that could happen were found, and each is closed here or
    * beside it:
-   * - The first search of a server process loaded the place tables and built the index (about
-   *   4 s, against 50 ms later), with nothing on screen saying a search was under way, so the
-   *   old results looked like the answer; pressing Enter again only restarted the wait. The
-   *   server now does that work before it accepts requests (rapport.directory.search.engine.warm),
-   *   and a search slower than BUSY_DELAY_MS says "Searching…" and marks the results busy.
+   * - The first search of a server process loaded the place tables and built the index (1.5
+   *   to 4 s on a small machine, against tens of ms later; each gunicorn worker paid it once),
+   *   with nothing on screen saying a search was under way, so the old results looked like
+   *   the answer; pressing Enter again only restarted the wait. The server now does that work
+   *   before it accepts requests (rapport.directory.search.engine.warm), and a search slower
+   *   than BUSY_DELAY_MS says "Searching…" and marks the results busy.
    * - The sort menu sits outside the form, so its request was not in the form's hx-sync: a
    *   sort answered after a place search replaced the place's results with unplaced ones (the
    *   symptom exactly; tests/browser/test_search_cold_server.py holds it back to show it). It

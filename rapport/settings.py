@@ -81,6 +81,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Above the session and CSRF middleware: it must see the cookies they add on the way out.
+    "rapport.core.middleware.CookieNoStoreMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -627,3 +629,21 @@ else:
         # No base_url: nothing under this folder is reachable except through the video views.
         "OPTIONS": {"location": str(VIDEO_MEDIA_ROOT), "base_url": None},
     }
+
+# --- messaging attachments -----------------------------------------------------------------
+# Off by default: messages are for logistics. A deployer who turns them on accepts the kinds
+# listed (decided by the file's bytes, never its name), each up to the size cap, a few a
+# message. Files are kept in the videos' private storage under random names.
+MESSAGING_ATTACHMENTS = env.bool("MESSAGING_ATTACHMENTS", default=False)
+MESSAGING_ATTACHMENT_KINDS = tuple(env.list("MESSAGING_ATTACHMENT_KINDS", ["pdf", "png", "jpeg"]))
+if not set(MESSAGING_ATTACHMENT_KINDS) <= {"pdf", "png", "jpeg", "webp"}:
+    raise ImproperlyConfigured(
+        "MESSAGING_ATTACHMENT_KINDS lists kinds among pdf, png, jpeg and webp, "
+        f"got {','.join(MESSAGING_ATTACHMENT_KINDS)}."
+    )
+MESSAGING_ATTACHMENT_MAX_BYTES = (
+    env.int("MESSAGING_ATTACHMENT_MAX_MB", 5, minimum=1, maximum=25) * 2**20
+)
+MESSAGING_ATTACHMENTS_PER_MESSAGE = env.int(
+    "MESSAGING_ATTACHMENTS_PER_MESSAGE", 3, minimum=1, maximum=10
+)

@@ -115,11 +115,35 @@ class SecurityHeadersMiddleware(MiddlewareMixin):
         response.headers.setdefault("Cross-Origin-Resource-Policy", self.resource_policy)
         response.headers.setdefault("Permissions-Policy", self.permissions_policy)
         if needs_no_store(request, response):
-            # Replace, not merge: a view's "public, max-age=…" must not survive for a signed-in
-            # person, and no-store alone says all a cache needs to know.
-            response.headers["Cache-Control"] = NO_STORE
-            # For HTTP/1.0 caches that predate Cache-Control.
-            response.headers["Pragma"] = "no-cache"
+            forbid_storing(response)
+        return response
+
+
+def forbid_storing(response: HttpResponseBase) -> None:
+    # Replace, not merge: a view's "public, max-age=…" must not survive for a signed-in person,
+    # and no-store alone says all a cache needs to know.
+    response.headers["Cache-Control"] = NO_STORE
+    # For HTTP/1.0 caches that predate Cache-Control.
+    response.headers["Pragma"] = "no-cache"
+
+
+class CookieNoStoreMiddleware:
+    """No-store on every response that sets a cookie, whichever layer set it.
+
+    ``SecurityHeadersMiddleware`` sits below authentication, so it answers before the session
+    and CSRF middleware add their cookies on the way out: an anonymous search page whose Save
+    buttons carry a CSRF token went out with ``Set-Cookie: csrftoken`` and no Cache-Control, and
+    a shared cache could have handed that one token to everyone. This sits above both (just
+    below Django's SecurityMiddleware), so it sees the response's final cookies.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponseBase]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponseBase:
+        response = self.get_response(request)
+        if response.cookies:
+            forbid_storing(response)
         return response
 
 

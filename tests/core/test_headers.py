@@ -412,6 +412,19 @@ def test_any_page_shown_to_a_signed_in_person_is_no_store(staff_client, path):
     assert (response["Cache-Control"], response["Pragma"]) == ("no-store, private", "no-cache")
 
 
+@pytest.mark.django_db
+def test_a_public_page_that_sets_the_csrf_cookie_is_no_store(client):
+    load_reference_data()
+    make_therapist()  # a listed card carries a Save form, and with it the CSRF cookie
+
+    response = client.get("/therapists/")
+
+    # The CSRF middleware adds its cookie after the security headers are written: the
+    # outermost rule must still see it, or a shared cache could hand one token to everyone.
+    assert "csrftoken" in response.cookies
+    assert (response["Cache-Control"], response["Pragma"]) == ("no-store, private", "no-cache")
+
+
 def _through_middleware(view: Callable[..., Any], request: HttpRequest) -> HttpResponse:
     response = SecurityHeadersMiddleware(view)(request)
     assert isinstance(response, HttpResponse)

@@ -190,3 +190,33 @@ def appointment_links(*, appointments: Sequence[Appointment]) -> dict[int, list[
         for pk, added in part(appointments).items():
             links.setdefault(pk, []).extend(added)
     return links
+
+
+# --- the booking form page (messaging registers here) -----------------------------------------
+#
+# What an app above booking shows on the booking form, before anything is booked (messaging:
+# the therapist's contact policy and hours in the visitor's zone). Called with the request, the
+# therapist, the zone the page shows times in (an IANA name) and whether the visitor chose it
+# (a ``tz`` or ``time_zone`` they sent, rather than the therapist's own zone by default); it
+# returns its rendered HTML, or "" when it has nothing to add.
+BookFormPart = Callable[["HttpRequest", "TherapistProfile", str, bool], str]
+
+_book_form_parts: dict[str, BookFormPart] = {}
+
+
+def register_book_form_part(name: str, part: BookFormPart) -> None:
+    """Registering the same name again replaces the earlier part."""
+    _book_form_parts[name] = part
+
+
+def book_form_parts_render(
+    *, request: HttpRequest, therapist: TherapistProfile, zone_name: str, zone_given: bool
+) -> list[SafeString]:
+    """Each registered part's HTML, by name, leaving out the empty ones; a plain string (not
+    marked safe) is escaped, as for the dashboard's parts."""
+    rendered = []
+    for _name, part in sorted(_book_form_parts.items()):
+        html = part(request, therapist, zone_name, zone_given)
+        if html:
+            rendered.append(SafeString(conditional_escape(html)))
+    return rendered

@@ -19,8 +19,8 @@ def _profile(therapist) -> str:
     return response.content.decode()
 
 
-def test_booking_and_videos_register_their_parts():
-    assert set(profile_parts._parts) == {"booking", "videos"}
+def test_booking_videos_and_messaging_register_their_parts():
+    assert set(profile_parts._parts) == {"booking", "messaging", "videos"}
 
 
 def test_the_booking_link_shows_only_for_a_therapist_offering_a_free_consultation(

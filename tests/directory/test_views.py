@@ -642,5 +642,6 @@ def test_profile_query_count_does_not_grow_with_terms_and_offices(client):
 
     assert response.status_code == 200
     # The profile, then licences, offices, office features and the six term lists, and
-    # booking's part: how the free consultation happens (its policy, with the office).
-    assert len(queries) == 11
+    # booking's part: how the free consultation happens (its policy, with the office), and
+    # messaging's: the therapist's message hours.
+    assert len(queries) == 12

@@ -36,7 +36,7 @@ from rapport.booking.forms import (
     consultation_book_form,
     time_zone_problem,
 )
-from rapport.booking.hooks import fit_profile_keep, fit_profile_offer
+from rapport.booking.hooks import book_form_parts_render, fit_profile_keep, fit_profile_offer
 from rapport.booking.how import how_it_happens
 from rapport.booking.models import (
     Appointment,
@@ -158,8 +158,10 @@ def consultation_book_time(
         raise Http404("That is not a time.")
     source = request.POST if request.method == "POST" else request.GET
     zone_name = source.get("time_zone") or source.get("tz") or therapist.time_zone
+    # Whether the visitor chose the zone (the picker's, or the browser's through it).
+    zone_given = bool(source.get("time_zone") or source.get("tz"))
     if time_zone_problem(zone_name):
-        zone_name = therapist.time_zone
+        zone_name, zone_given = therapist.time_zone, False
     now = timezone.now()
 
     def picker_for(error: BookingError) -> HttpResponse:
@@ -266,6 +268,11 @@ def consultation_book_time(
             "requires_confirmation": policy.requires_confirmation,
             "method_phrase": METHOD_BEFORE_BOOKING.get(policy.consultation_method, ""),
             "fit_profile": fit_profile,
+            # What apps above booking add before anything is booked (messaging's contact
+            # policy, in this page's zone).
+            "form_parts": book_form_parts_render(
+                request=request, therapist=therapist, zone_name=zone_name, zone_given=zone_given
+            ),
         },
         status=400 if form.errors else 200,
     )

@@ -7,14 +7,16 @@ class MessagingConfig(AppConfig):
     verbose_name = "Messaging"
 
     def ready(self) -> None:
-        from rapport.booking.hooks import register_reply_minutes_source
+        from rapport.booking.hooks import register_book_form_part, register_reply_minutes_source
         from rapport.core.audit import register_health_model
         from rapport.core.housekeeping import register_housekeeping_step
         from rapport.core.privacy import register_erasure_step, register_export_section
         from rapport.core.problems import register_problem_handler
+        from rapport.directory.profile_parts import register_profile_part
         from rapport.messaging.api import messaging_problem
         from rapport.messaging.errors import MessagingError
         from rapport.messaging.models import Message, Thread
+        from rapport.messaging.policy_parts import book_form_policy_part, profile_hours_part
         from rapport.messaging.privacy import messaging_export
         from rapport.messaging.reply_times import message_reply_minutes
         from rapport.messaging.services import client_threads_erase, message_digests_send
@@ -34,3 +36,7 @@ class MessagingConfig(AppConfig):
         )
         # Replies to clients' messages count in booking's "usually replies within" figure.
         register_reply_minutes_source("messaging", message_reply_minutes)
+        # The contact hours before booking, in the visitor's zone: on the public profile and
+        # the booking form (apps below messaging, which offer these registries).
+        register_profile_part("messaging", profile_hours_part)
+        register_book_form_part("messaging", book_form_policy_part)

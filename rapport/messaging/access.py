@@ -16,7 +16,7 @@ from rapport.accounts.models import User
 from rapport.booking.models import Appointment, AppointmentKind
 from rapport.care.models import Engagement
 from rapport.directory.access import get_practice_therapist
-from rapport.messaging.models import Sender, Thread
+from rapport.messaging.models import MessageAttachment, Sender, Thread
 
 
 def _signed_in(user: User | AnonymousUser) -> User:
@@ -91,3 +91,28 @@ def get_consultation_for_client(user: User | AnonymousUser, public_id: uuid.UUID
     if consultation is None:
         raise Http404("No such consultation.")
     return consultation
+
+
+def _attachment_in(thread: Thread, public_id: uuid.UUID) -> MessageAttachment:
+    attachment = (
+        MessageAttachment.objects.filter(message__thread=thread, public_id=public_id)
+        .select_related("message")
+        .first()
+    )
+    if attachment is None:
+        raise Http404("No such file.")
+    return attachment
+
+
+def get_attachment_for_client(
+    user: User | AnonymousUser, thread_id: uuid.UUID, public_id: uuid.UUID
+) -> MessageAttachment:
+    """A file in one of the client's own threads; anyone else's is the same 404 as none."""
+    return _attachment_in(get_thread_for_client(user, thread_id), public_id)
+
+
+def get_attachment_for_therapist(
+    user: User | AnonymousUser, thread_id: uuid.UUID, public_id: uuid.UUID
+) -> MessageAttachment:
+    """A file in one of the signed-in therapist's threads."""
+    return _attachment_in(get_thread_for_therapist(user, thread_id), public_id)

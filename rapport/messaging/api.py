@@ -17,9 +17,12 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
+from django.urls import reverse
 from django.utils import timezone
 from ninja import Field, Router, Schema, Status
+from ninja.errors import ValidationError as NinjaValidationError
 from pydantic import ConfigDict
+from pydantic import ValidationError as PydanticValidationError
 
 from rapport.accounts.models import User
 from rapport.core.audit import audit_reads
@@ -30,10 +33,10 @@ from rapport.core.problems import (
     problem_response,
 )
 from rapport.directory.access import own_therapist_profile
-from rapport.messaging import access, policy, selectors, services
+from rapport.messaging import access, attachments, policy, selectors, services
 from rapport.messaging.crisis import crisis_card_for_thread
 from rapport.messaging.errors import DailyCapReached, MessageInvalid, MessagingError
-from rapport.messaging.models import MAX_BODY_LENGTH, Sender, Thread
+from rapport.messaging.models import MAX_BODY_LENGTH, MessageAttachment, Sender, Thread
 
 router = Router(tags=["messages"])
 
@@ -78,6 +81,17 @@ class ThreadSummaryOut(Schema):
     can_write: bool
 
 
+class AttachmentOut(Schema):
+    id: uuid.UUID
+    name: str = Field(description="The sender's file name, cleaned up; show it as text.")
+    kind: str = Field(description="What the file's bytes are: pdf, png, jpeg or webp.")
+    content_type: str
+    size: int = Field(description="Bytes.")
+    url: str = Field(
+        description="Where you download it (signed in; always as a download, never inline)."
+    )
+
+
 class MessageOut(Schema):
     id: uuid.UUID
     sender: str = Field(description="client or therapist.")
@@ -85,6 +99,9 @@ class MessageOut(Schema):
     body: str = Field(description="Plain text exactly as written: show it escaped.")
     about_scheduling: bool
     created_at: dt.datetime
+    attachments: list[AttachmentOut] = Field(
+        description="Files sent with it (only where the deployer allows attachments)."
+    )
 
 
 class ThreadOut(ThreadSummaryOut):
@@ -187,7 +204,19 @@ def _summary(thread: Thread, side: str, *, unread: int, now: dt.datetime) -> dic
     }
 
 
-def _message(message: Any, side: str) -> dict[str, Any]:
+def _attachment(file: MessageAttachment, thread: Thread, side: str) -> dict[str, Any]:
+    view = "client_attachment" if side == Sender.CLIENT else "practice_attachment"
+    return {
+        "id": file.public_id,
+        "name": file.display_name,
+        "kind": file.kind,
+        "content_type": attachments.KINDS[file.kind].content_type,
+        "size": file.size,
+        "url": reverse(f"messaging:{view}", args=[thread.public_id, file.public_id]),
+    }
+
+
+def _message(message: Any, side: str, thread: Thread) -> dict[str, Any]:
     return {
         "id": message.public_id,
         "sender": message.sender,
@@ -195,6 +224,7 @@ def _message(message: Any, side: str) -> dict[str, Any]:
         "body": message.body,
         "about_scheduling": message.about_scheduling,
         "created_at": message.created_at,
+        "attachments": [_attachment(file, thread, side) for file in message.attachments.all()],
     }
 
 
@@ -222,12 +252,15 @@ def _detail(
     now = timezone.now()
     services.thread_mark_read(thread=thread, reader=side, now=now)
     page = selectors.thread_messages_page(thread=thread, before=before)
-    audit_reads(request=request, instances=page.messages, reason="message thread (API)")
+    shown_files = [file for message in page.messages for file in message.attachments.all()]
+    audit_reads(
+        request=request, instances=[*page.messages, *shown_files], reason="message thread (API)"
+    )
     return {
         **_summary(thread, side, unread=0, now=now),
         "client_time_zone": thread.client_time_zone,
         "policy": _policy(thread, now),
-        "messages": [_message(message, side) for message in page.messages],
+        "messages": [_message(message, side, thread) for message in page.messages],
         "earlier_before": page.earlier.public_id if page.earlier is not None else None,
     }
 
@@ -314,10 +347,64 @@ _SEND_RESPONSES = problem_openapi_responses(
     {**SIGNED_IN_FAILURES, 400: "A body that is not an object of these fields", 404: NOT_YOURS}
 )
 _SEND_RESPONSES["responses"]["422"] = problem_openapi_response(
-    "The message cannot be sent as written (empty, too long, or not about scheduling for a "
-    "therapist who accepts scheduling messages only); `errors` names each field. Nothing was "
-    "sent."
+    "The message cannot be sent as written (empty, too long, not about scheduling for a "
+    "therapist who accepts scheduling messages only, or files that cannot be attached: "
+    "attachments off, too many, too large, empty, or not really a PDF or image whatever their "
+    "names say); `errors` names each field. Nothing was sent and no file was kept."
 )
+_SEND_RESPONSES["requestBody"] = {
+    "required": True,
+    "content": {
+        "application/json": {"schema": MessageIn.model_json_schema()},
+        "multipart/form-data": {
+            "schema": {
+                "type": "object",
+                "required": ["body"],
+                "properties": {
+                    "body": {"type": "string", "description": "1 to 2000 characters."},
+                    "about_scheduling": {"type": "boolean", "default": False},
+                    "attachments": {
+                        "type": "array",
+                        "items": {"type": "string", "format": "binary"},
+                        "description": (
+                            "Files, each under this name. Accepted only where the deployer "
+                            "allows attachments (by default a PDF, PNG or JPEG of up to 5 MB, "
+                            "up to 3 a message); the kind is read from the bytes, never the "
+                            "name. Otherwise a 422 and nothing is stored."
+                        ),
+                    },
+                },
+            },
+            "encoding": {"attachments": {"contentType": "application/pdf, image/png, image/jpeg"}},
+        },
+    },
+}
+
+
+def _message_input(request: HttpRequest) -> tuple[MessageIn, list[Any]]:
+    """The message as JSON, or as a multipart form with files (parsed here rather than by a
+    declared body so that one address takes both)."""
+    content_type = request.content_type or ""
+    try:
+        if content_type == "multipart/form-data":
+            fields: dict[str, Any] = {
+                key: request.POST.get(key) for key in request.POST if key != "attachments"
+            }
+            if "about_scheduling" in fields:
+                fields["about_scheduling"] = fields["about_scheduling"] in ("true", "1", "on")
+            unknown = set(request.FILES) - {"attachments"}
+            if unknown:
+                raise NinjaValidationError(
+                    [{"loc": [name], "msg": "Files go under attachments."} for name in unknown]
+                )
+            return MessageIn.model_validate(fields), request.FILES.getlist("attachments")
+        return MessageIn.model_validate_json(request.body or b"null"), []
+    except PydanticValidationError as error:
+        raise NinjaValidationError(
+            [{"loc": list(item["loc"]), "msg": item["msg"]} for item in error.errors()]
+        ) from None
+
+
 _SEND_RESPONSES["responses"]["429"] = problem_openapi_response(
     "The client's daily cap with this therapist is reached (counted from midnight in the "
     "client's zone). `Retry-After` gives the seconds until it resets; nothing was sent.",
@@ -330,25 +417,28 @@ _SEND_RESPONSES["responses"]["429"] = problem_openapi_response(
     response={201: SentOut},
     summary="Send a message",
     description=(
-        "By the pages' rules. Crisis language never blocks a message: the answer says so, with "
+        "By the pages' rules, as JSON or (with files, where the deployer allows attachments) "
+        "as a multipart form. Crisis language never blocks a message: the answer says so, with "
         "the crisis lines to show at once."
     ),
     openapi_extra=_SEND_RESPONSES,
 )
-def message_create(request: HttpRequest, id: str, payload: MessageIn) -> Status[Any]:
+def message_create(request: HttpRequest, id: str) -> Status[Any]:
     thread, side = access.get_thread_for_user(request.user, _public_id(id))
+    payload, files = _message_input(request)
     sent = services.message_send(
         thread=thread,
         sender=side,
         body=payload.body,
         about_scheduling=payload.about_scheduling,
+        attachments=files,
         now=timezone.now(),
     )
     card = crisis_card_for_thread(thread)
     return Status(
         201,
         {
-            "message": _message(sent.message, side),
+            "message": _message(sent.message, side, thread),
             "crisis": sent.crisis,
             "crisis_lines": [vars(line) for line in card.lines] if sent.crisis else [],
             "emergency_number": card.emergency,

@@ -15,7 +15,7 @@ class MessagingConfig(AppConfig):
         from rapport.directory.profile_parts import register_profile_part
         from rapport.messaging.api import messaging_problem
         from rapport.messaging.errors import MessagingError
-        from rapport.messaging.models import Message, Thread
+        from rapport.messaging.models import Message, MessageAttachment, Thread
         from rapport.messaging.policy_parts import book_form_policy_part, profile_hours_part
         from rapport.messaging.privacy import messaging_export
         from rapport.messaging.reply_times import message_reply_minutes
@@ -25,6 +25,8 @@ class MessagingConfig(AppConfig):
         register_health_model(Message, owner_field="thread__client")
         # That a client writes to a therapist, and why, says they are (or may become) a client.
         register_health_model(Thread, owner_field="client")
+        # An attachment's file name is the sender's words (encrypted); each download is read.
+        register_health_model(MessageAttachment, owner_field="message__thread__client")
         register_export_section("messaging", messaging_export)
         # A client's threads go with their account; a therapist's profile (and the threads of
         # their clients, which are those clients' records) outlives the therapist's account.

@@ -10,8 +10,25 @@ from django import forms
 
 from rapport.core.forms import AccessibleForm
 from rapport.core.timezones import time_zone_choices
+from rapport.messaging import attachments
 from rapport.messaging.models import DEFAULT_DAILY_CAP, MAX_BODY_LENGTH, MAX_DAILY_CAP
 from rapport.messaging.policy import DAY_NAMES
+
+
+class _FilesInput(forms.FileInput):
+    allow_multiple_selected = True
+
+
+class FilesField(forms.FileField):
+    """Any number of files, handed as they came to the service, which checks them (count,
+    kind by their bytes, size) and names each problem."""
+
+    widget = _FilesInput
+
+    def clean(self, data: Any, initial: Any = None) -> list[Any]:
+        if not data:
+            return []
+        return list(data) if isinstance(data, list | tuple) else [data]
 
 
 class MessageForm(AccessibleForm):
@@ -23,6 +40,23 @@ class MessageForm(AccessibleForm):
         widget=forms.Textarea(attrs={"rows": 5}),
         help_text=f"Up to {MAX_BODY_LENGTH:,} characters. No attachments.",
     )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # The file input exists only where the deployer allows attachments.
+        if attachments.enabled():
+            self.fields["body"].help_text = f"Up to {MAX_BODY_LENGTH:,} characters."
+            self.fields["attachments"] = FilesField(
+                label="Attach files (optional)",
+                required=False,
+                help_text=attachments.help_text(),
+            )
+            self.fields["attachments"].widget.attrs["accept"] = attachments.accept_hint()
+            self.describe_fields()
+
+    @property
+    def takes_files(self) -> bool:
+        return "attachments" in self.fields
 
 
 class ClientMessageForm(MessageForm):

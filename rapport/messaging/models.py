@@ -15,18 +15,22 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from typing import Any
 
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
-from django.db import models
+from django.db import models, transaction
 from django.db.models import F, Q
 from django.db.models.functions import Length
 from django.db.models.lookups import GreaterThan, LessThanOrEqual
+from django.db.models.signals import post_delete
+from django.dispatch import receiver
 
 from rapport.booking.models import Appointment
 from rapport.care.models import Engagement
 from rapport.core.fields import EncryptedTextField
 from rapport.directory.models import TherapistProfile
+from rapport.messaging.attachments import attachment_storage
 
 # Long enough for logistics and a brief check-in, short enough that messages stay messages.
 MAX_BODY_LENGTH = 2000
@@ -215,6 +219,51 @@ class Message(models.Model):
 
     def __str__(self) -> str:
         return f"Message {self.public_id}"
+
+
+class AttachmentKind(models.TextChoices):
+    PDF = "pdf", "PDF"
+    PNG = "png", "PNG image"
+    JPEG = "jpeg", "JPEG image"
+    WEBP = "webp", "WebP image"
+
+
+class MessageAttachment(models.Model):
+    """A file sent with a message (only when the deployer allows it: MESSAGING_ATTACHMENTS).
+
+    The file sits in private storage under a random name (``stored_name``); ``kind`` is what its
+    bytes are, decided by ``rapport.messaging.attachments``, never by its name. The sender's
+    file name is kept only as ``display_name``, encrypted: it can say as much as a message. The
+    file is removed from storage when the row goes (``_attachment_file_removed``)."""
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="attachments")
+    kind = models.CharField(max_length=8, choices=AttachmentKind.choices)
+    stored_name = models.CharField(max_length=100, unique=True)
+    display_name = EncryptedTextField()
+    size = models.PositiveIntegerField()
+    created_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ("message", "id")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(kind__in=AttachmentKind.values),
+                name="messaging_attachment_kind_valid",
+            ),
+            models.CheckConstraint(condition=Q(size__gt=0), name="messaging_attachment_not_empty"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Attachment {self.public_id}"
+
+
+@receiver(post_delete, sender=MessageAttachment)
+def _attachment_file_removed(*, instance: MessageAttachment, **kwargs: Any) -> None:
+    """The file goes with its row (a thread deleted with an account, a cascade from an
+    engagement), once the deletion is committed: a rolled-back deletion keeps its file."""
+    name = instance.stored_name
+    transaction.on_commit(lambda: attachment_storage().delete(name))
 
 
 class DigestSent(models.Model):

@@ -141,7 +141,9 @@ def thread_messages_page(
         rows = rows.filter(
             Q(created_at__lt=anchor.created_at) | Q(created_at=anchor.created_at, id__lt=anchor.pk)
         )
-    newest_first = list(rows.order_by("-created_at", "-id")[: size + 1])
+    newest_first = list(
+        rows.order_by("-created_at", "-id").prefetch_related("attachments")[: size + 1]
+    )
     shown = list(reversed(newest_first[:size]))
     return MessagePage(messages=shown, earlier=shown[0] if len(newest_first) > size else None)
 

@@ -8,10 +8,13 @@ from __future__ import annotations
 
 import datetime as dt
 import zoneinfo
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from django.core.exceptions import ValidationError
+from django.core.files.base import ContentFile
+from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, transaction
 from django.db.models import Count, DateTimeField, F, OuterRef, Subquery, Value
 from django.db.models.functions import Coalesce
@@ -21,6 +24,7 @@ from rapport.booking.models import Appointment
 from rapport.care.models import Engagement
 from rapport.core.timezones import moment_label, zone_or_none
 from rapport.directory.models import TherapistProfile
+from rapport.messaging import attachments as attachments_check
 from rapport.messaging import policy, selectors
 from rapport.messaging.crisis import has_crisis_language
 from rapport.messaging.errors import DailyCapReached, MessageInvalid, NoReasonToWrite
@@ -30,6 +34,7 @@ from rapport.messaging.models import (
     MAX_DAILY_CAP,
     DigestSent,
     Message,
+    MessageAttachment,
     MessagingSettings,
     Sender,
     Thread,
@@ -132,6 +137,7 @@ def message_send(
     sender: str,
     body: str,
     about_scheduling: bool = False,
+    attachments: Sequence[UploadedFile] = (),
     now: dt.datetime,
 ) -> SentMessage:
     """Send ``body`` from ``sender`` (a ``Sender`` value) in ``thread``, by every rule:
@@ -142,12 +148,52 @@ def message_send(
     - a client writing to a therapist whose policy is no contact or scheduling questions only
       must say the message is about scheduling (``MessageInvalid``, field ``about_scheduling``);
     - a client sends at most the therapist's daily cap a day, counted over every thread with
-      that therapist from midnight in the client's zone (``DailyCapReached``, with the reset).
+      that therapist from midnight in the client's zone (``DailyCapReached``, with the reset);
+    - ``attachments`` only when the deployer allows them, at most the number allowed, each a
+      file whose bytes are an allowed kind within the size cap (``MessageInvalid``, field
+      ``attachments``; see ``rapport.messaging.attachments``).
 
     Crisis language never blocks a message: the result says so, for the crisis card.
-    Side effects: one message; the thread's last activity; a therapist's reply has booking's
-    facts (the median reply time) recomputed on commit. Nothing on any refusal."""
+    Side effects: one message and its attachments (files written only once every check has
+    passed, and removed again if the message is not stored); the thread's last activity; a
+    therapist's reply has booking's facts (the median reply time) recomputed on commit.
+    Nothing on any refusal."""
     body = body.replace("\r\n", "\n")
+    # Files are read and checked before anything is locked or written.
+    checked, file_problems = attachments_check.check_files(list(attachments))
+    written: list[str] = []
+    try:
+        return _message_store(
+            thread=thread,
+            sender=sender,
+            body=body,
+            about_scheduling=about_scheduling,
+            checked=checked,
+            file_problems=file_problems,
+            written=written,
+            now=now,
+        )
+    except BaseException:
+        storage = attachments_check.attachment_storage()
+        for name in written:
+            storage.delete(name)
+        raise
+
+
+def _message_store(
+    *,
+    thread: Thread,
+    sender: str,
+    body: str,
+    about_scheduling: bool,
+    checked: list[attachments_check.CheckedFile],
+    file_problems: list[str],
+    written: list[str],
+    now: dt.datetime,
+) -> SentMessage:
+    """``message_send`` past reading the files: every rule, then the rows and files. Each
+    file's storage name goes into ``written`` as it is saved, for the caller to remove on any
+    failure."""
     with transaction.atomic():
         # Every thread of the pair, locked in one order: two messages sent at once cannot
         # both pass the daily cap.
@@ -161,7 +207,7 @@ def message_send(
         ):
             raise NoReasonToWrite("There is nothing to message about here.")
         rules = policy.policy_for(thread.therapist)
-        problems = _body_problems(body)
+        problems = _body_problems(body) + [("attachments", text) for text in file_problems]
         if sender == Sender.CLIENT:
             if rules.scheduling_only and not about_scheduling:
                 problems.append(
@@ -193,6 +239,19 @@ def message_send(
             about_scheduling=about_scheduling and sender == Sender.CLIENT,
             created_at=now,
         )
+        storage = attachments_check.attachment_storage() if checked else None
+        for item in checked:
+            assert storage is not None
+            name = storage.save(attachments_check.stored_name(item.kind), ContentFile(item.data))
+            written.append(name)
+            MessageAttachment.objects.create(
+                message=message,
+                kind=item.kind.value,
+                stored_name=name,
+                display_name=item.display_name,
+                size=item.size,
+                created_at=now,
+            )
         Thread.objects.filter(pk=thread.pk).update(last_message_at=now)
         thread.last_message_at = now
         if sender == Sender.THERAPIST:

@@ -11,7 +11,17 @@ urlpatterns: list[URLPattern] = [
     path("messages/open/", views.client_open, name="client_open"),
     path("messages/<uuid:public_id>/", views.client_thread, name="client_thread"),
     path("messages/<uuid:public_id>/zone/", views.client_zone, name="client_zone"),
+    path(
+        "messages/<uuid:public_id>/files/<uuid:attachment_id>/",
+        views.client_attachment,
+        name="client_attachment",
+    ),
     path("practice/messages/", views.practice_inbox, name="practice_inbox"),
     path("practice/messages/settings/", views.practice_settings, name="practice_settings"),
     path("practice/messages/<uuid:public_id>/", views.practice_thread, name="practice_thread"),
+    path(
+        "practice/messages/<uuid:public_id>/files/<uuid:attachment_id>/",
+        views.practice_attachment,
+        name="practice_attachment",
+    ),
 ]

@@ -18,21 +18,28 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from rapport.accounts.models import User
-from rapport.core.audit import audit_reads
+from rapport.core.audit import audit_read, audit_reads
 from rapport.core.timezones import moment_label, time_zone_label
 from rapport.directory.access import get_practice_therapist
-from rapport.messaging import access, policy, selectors, services
+from rapport.messaging import access, attachments, policy, selectors, services
 from rapport.messaging.crisis import crisis_card_for_thread, has_crisis_language
 from rapport.messaging.errors import DailyCapReached, MessageInvalid, NoReasonToWrite
 from rapport.messaging.forms import ClientMessageForm, MessageForm, SettingsForm, ZoneForm
-from rapport.messaging.models import Message, MessagingSettings, Sender, Thread
+from rapport.messaging.models import (
+    Message,
+    MessageAttachment,
+    MessagingSettings,
+    Sender,
+    Thread,
+)
 
 
 def _client(request: HttpRequest) -> User:
@@ -49,7 +56,8 @@ def _shown_messages(request: HttpRequest, thread: Thread) -> dict[str, Any]:
     except ValueError:
         before = None
     page = selectors.thread_messages_page(thread=thread, before=before)
-    audit_reads(request=request, instances=page.messages, reason="message thread")
+    shown_files = [file for message in page.messages for file in message.attachments.all()]
+    audit_reads(request=request, instances=[*page.messages, *shown_files], reason="message thread")
     return {
         "thread_messages": page.messages,
         "earlier": page.earlier,
@@ -186,7 +194,7 @@ def client_thread(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
     if request.method != "POST":
         services.thread_mark_read(thread=thread, reader=Sender.CLIENT, now=timezone.now())
         return _client_page(request, thread)
-    form = ClientMessageForm(request.POST)
+    form = ClientMessageForm(request.POST, request.FILES)
     if not form.is_valid():
         return _client_page(request, thread, form=form, status=400)
     try:
@@ -195,6 +203,9 @@ def client_thread(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
             sender=Sender.CLIENT,
             body=form.cleaned_data["body"],
             about_scheduling=form.cleaned_data["about_scheduling"],
+            # Every file sent, whether or not the page offered a file input: the service
+            # refuses them when attachments are off.
+            attachments=request.FILES.getlist("attachments"),
             now=timezone.now(),
         )
     except NoReasonToWrite:
@@ -231,6 +242,49 @@ def _field_errors(form: MessageForm, error: MessageInvalid) -> None:
     for field, message in error.problems:
         form.add_error(field if field in form.fields else None, message)
     form.describe_fields()
+
+
+# --- attachments ------------------------------------------------------------------------------
+
+
+def _attachment_response(request: HttpRequest, attachment: MessageAttachment) -> HttpResponseBase:
+    """The file as a download, never shown in the page: the type its bytes were found to be,
+    ``attachment`` disposition with the cleaned-up name, no sniffing by the browser, kept by no
+    shared cache. The download is recorded before the file is opened."""
+    audit_read(request=request, instance=attachment, reason="message attachment download")
+    kind = attachments.KINDS[attachment.kind]
+    try:
+        handle = attachments.attachment_storage().open(attachment.stored_name, "rb")
+    except FileNotFoundError:
+        raise Http404("No such file.") from None
+    response = FileResponse(
+        handle,
+        as_attachment=True,
+        filename=attachment.display_name,
+        content_type=kind.content_type,
+    )
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Cache-Control"] = "private, no-store"
+    # Should a browser ever show it anyway, it runs nothing and reaches nothing.
+    response["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    return response
+
+
+@login_required
+@require_safe
+def client_attachment(
+    request: HttpRequest, public_id: uuid.UUID, attachment_id: uuid.UUID
+) -> HttpResponseBase:
+    attachment = access.get_attachment_for_client(request.user, public_id, attachment_id)
+    return _attachment_response(request, attachment)
+
+
+@require_safe
+def practice_attachment(
+    request: HttpRequest, public_id: uuid.UUID, attachment_id: uuid.UUID
+) -> HttpResponseBase:
+    attachment = access.get_attachment_for_therapist(request.user, public_id, attachment_id)
+    return _attachment_response(request, attachment)
 
 
 # --- the therapist ----------------------------------------------------------------------------
@@ -273,7 +327,7 @@ def practice_thread(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
     if request.method != "POST":
         services.thread_mark_read(thread=thread, reader=Sender.THERAPIST, now=timezone.now())
         return _practice_page(request, thread)
-    form = MessageForm(request.POST)
+    form = MessageForm(request.POST, request.FILES)
     if not form.is_valid():
         return _practice_page(request, thread, form=form, status=400)
     try:
@@ -281,6 +335,7 @@ def practice_thread(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
             thread=thread,
             sender=Sender.THERAPIST,
             body=form.cleaned_data["body"],
+            attachments=request.FILES.getlist("attachments"),
             now=timezone.now(),
         )
     except NoReasonToWrite:

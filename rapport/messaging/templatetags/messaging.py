@@ -8,6 +8,7 @@ import zoneinfo
 from django import template
 
 from rapport.core.timezones import moment_label
+from rapport.messaging.attachments import size_label
 
 register = template.Library()
 
@@ -16,3 +17,9 @@ register = template.Library()
 def moment(value: dt.datetime, zone: zoneinfo.ZoneInfo) -> str:
     """A message's time in the reader's zone (core's wording)."""
     return moment_label(value, zone)
+
+
+@register.filter
+def file_size(value: int) -> str:
+    """An attachment's size in words ("1.2 MB", "340 KB")."""
+    return size_label(int(value))

@@ -31,7 +31,7 @@ from django.utils.safestring import SafeString
 from rapport.accounts.models import User
 from rapport.booking.views.common import zone_from_query
 from rapport.core.forms import AccessibleForm
-from rapport.core.timezones import time_zone_choices, time_zone_label
+from rapport.core.timezones import is_canonical_zone_name, time_zone_choices, time_zone_label
 from rapport.directory.models import TherapistProfile
 from rapport.messaging import policy
 from rapport.messaging.models import Thread
@@ -59,7 +59,9 @@ def saved_zone(request: HttpRequest, therapist: TherapistProfile) -> str | None:
         .values_list("client_time_zone", flat=True)
         .first()
     )
-    return found or None
+    # Saved through the thread's menu, which checks it; a name the tz database has since
+    # dropped falls back like an unknown ?tz= does.
+    return found if found and is_canonical_zone_name(found) else None
 
 
 def visitor_zone(

@@ -123,6 +123,17 @@ def test_a_saved_zone_from_a_thread_with_another_therapist_counts_too(client, va
     assert_vancouver_evenings_in_halifax(text(client.get(profile_url(vancouver))))
 
 
+def test_a_saved_zone_no_longer_known_falls_back_to_the_therapists(client, vancouver):
+    thread = make_consultation_thread(therapist=vancouver)
+    type(thread).objects.filter(pk=thread.pk).update(client_time_zone="Mars/Olympus")
+    client.force_login(thread.client)
+
+    page = text(client.get(profile_url(vancouver)))
+
+    assert "(Pacific Time (Vancouver))." in page
+    assert "in your time" not in page
+
+
 def test_an_unknown_zone_is_refused_at_the_menu_and_the_therapists_is_used(client, vancouver):
     page = text(client.get(profile_url(vancouver, tz="Mars/Olympus")))
 

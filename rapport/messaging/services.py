@@ -120,6 +120,9 @@ class SentMessage:
 def _body_problems(body: str) -> list[tuple[str, str]]:
     if not body.strip():
         return [("body", "Write your message first.")]
+    if "\x00" in body:
+        # The pages' forms refuse it too: a null character is never something a person typed.
+        return [("body", "Null characters are not allowed.")]
     if len(body) > MAX_BODY_LENGTH:
         return [
             (

@@ -192,7 +192,10 @@ def _client_page(
 def client_thread(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
     thread = access.get_thread_for_client(request.user, public_id)
     if request.method != "POST":
-        services.thread_mark_read(thread=thread, reader=Sender.CLIENT, now=timezone.now())
+        # Only a GET shows the messages to the person; a HEAD (a link checker, a prefetch)
+        # reads nothing.
+        if request.method == "GET":
+            services.thread_mark_read(thread=thread, reader=Sender.CLIENT, now=timezone.now())
         return _client_page(request, thread)
     form = ClientMessageForm(request.POST, request.FILES)
     if not form.is_valid():
@@ -325,7 +328,10 @@ def _practice_page(
 def practice_thread(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
     thread = access.get_thread_for_therapist(request.user, public_id)
     if request.method != "POST":
-        services.thread_mark_read(thread=thread, reader=Sender.THERAPIST, now=timezone.now())
+        # Only a GET shows the messages to the person; a HEAD (a link checker, a prefetch)
+        # reads nothing.
+        if request.method == "GET":
+            services.thread_mark_read(thread=thread, reader=Sender.THERAPIST, now=timezone.now())
         return _practice_page(request, thread)
     form = MessageForm(request.POST, request.FILES)
     if not form.is_valid():

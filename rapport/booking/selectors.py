@@ -166,12 +166,17 @@ def therapist_recent_client_cancellations(
 
 
 def client_appointments(*, user: User) -> QuerySet[Appointment]:
-    """Every appointment that is the person's: linked to their account, or booked with an
-    e-mail address they have proved is theirs (a booking made before they had an account, or
-    whose confirmation link they never clicked). Earliest first."""
+    """Every appointment that is the person's: linked to their account, or not linked to any
+    account and booked with an e-mail address they have proved is theirs (a booking made before
+    they had an account, or whose confirmation link they never clicked). Earliest first.
+
+    An appointment linked to another account stays that account's even when its address is
+    one this person has since verified: addresses change hands (a person moves to a new address
+    and someone else later registers the old one), and the old bookings must not follow it.
+    """
     condition = Q(client=user)
     for address in verified_addresses_of(user=user):
-        condition |= Q(client_email__iexact=address)
+        condition |= Q(client__isnull=True, client_email__iexact=address)
     return (
         Appointment.objects.filter(condition)
         .select_related("therapist")

@@ -11,7 +11,6 @@ nothing is stored on any of them.
 from __future__ import annotations
 
 import datetime as dt
-import math
 import uuid
 from typing import Any
 
@@ -34,7 +33,7 @@ from rapport.core.problems import (
 )
 from rapport.directory.access import own_therapist_profile
 from rapport.messaging import access, attachments, policy, selectors, services
-from rapport.messaging.crisis import crisis_card_for_thread
+from rapport.messaging.crisis import crisis_card_for_thread, has_crisis_language
 from rapport.messaging.errors import DailyCapReached, MessageInvalid, MessagingError
 from rapport.messaging.models import MAX_BODY_LENGTH, MessageAttachment, Sender, Thread
 
@@ -151,14 +150,20 @@ class MessageIn(StrictIn):
 # --- problems -------------------------------------------------------------------------------
 
 
-def messaging_problem(request: HttpRequest, error: MessagingError) -> HttpResponse:
-    """How refused messages read in the API (registered for ``MessagingError``)."""
+def messaging_problem(
+    request: HttpRequest, error: MessagingError, *, crisis: dict[str, Any] | None = None
+) -> HttpResponse:
+    """How refused messages read in the API (registered for ``MessagingError``). ``crisis``:
+    the crisis members of a refused message with crisis language (``_crisis_members``), so a
+    refusal carries the same lines as a successful send."""
+    extra = crisis or {}
     if isinstance(error, MessageInvalid):
         return problem_response(
             status=error.status,
             title=error.title,
             detail="Nothing was sent.",
             errors=[{"field": field, "message": message} for field, message in error.problems],
+            **extra,
         )
     if isinstance(error, DailyCapReached):
         response = problem_response(
@@ -166,11 +171,21 @@ def messaging_problem(request: HttpRequest, error: MessagingError) -> HttpRespon
             title=error.title,
             detail=error.message,
             resets_at=error.resets_at.isoformat(),
+            **extra,
         )
-        seconds = (error.resets_at - timezone.now()).total_seconds()
-        response["Retry-After"] = str(max(math.ceil(seconds), 1))
+        response["Retry-After"] = error.retry_after(timezone.now())
         return response
     return problem_response(status=404, title="Not found")
+
+
+def _crisis_members(thread: Thread, crisis: bool) -> dict[str, Any]:
+    """``crisis``, ``crisis_lines`` and ``emergency_number``, as a send's answer has them."""
+    card = crisis_card_for_thread(thread)
+    return {
+        "crisis": crisis,
+        "crisis_lines": [vars(line) for line in card.lines] if crisis else [],
+        "emergency_number": card.emergency,
+    }
 
 
 # --- shapes ---------------------------------------------------------------------------------
@@ -423,25 +438,28 @@ _SEND_RESPONSES["responses"]["429"] = problem_openapi_response(
     ),
     openapi_extra=_SEND_RESPONSES,
 )
-def message_create(request: HttpRequest, id: str) -> Status[Any]:
+def message_create(request: HttpRequest, id: str) -> Status[Any] | HttpResponse:
     thread, side = access.get_thread_for_user(request.user, _public_id(id))
     payload, files = _message_input(request)
-    sent = services.message_send(
-        thread=thread,
-        sender=side,
-        body=payload.body,
-        about_scheduling=payload.about_scheduling,
-        attachments=files,
-        now=timezone.now(),
-    )
-    card = crisis_card_for_thread(thread)
+    # Crisis language is read before any rule can refuse the message: a refusal (the daily
+    # cap, scheduling only, a bad file) still carries the crisis lines.
+    crisis = has_crisis_language(payload.body)
+    try:
+        sent = services.message_send(
+            thread=thread,
+            sender=side,
+            body=payload.body,
+            about_scheduling=payload.about_scheduling,
+            attachments=files,
+            now=timezone.now(),
+        )
+    except (MessageInvalid, DailyCapReached) as error:
+        return messaging_problem(request, error, crisis=_crisis_members(thread, crisis))
     return Status(
         201,
         {
             "message": _message(sent.message, side, thread),
-            "crisis": sent.crisis,
-            "crisis_lines": [vars(line) for line in card.lines] if sent.crisis else [],
-            "emergency_number": card.emergency,
+            **_crisis_members(thread, sent.crisis),
             "outside_hours": sent.outside_hours,
             "expect_reply_by": sent.expect_reply_by,
         },

@@ -6,6 +6,7 @@ Nothing is stored when any of them is raised.
 from __future__ import annotations
 
 import datetime as dt
+import math
 from collections.abc import Sequence
 
 
@@ -35,6 +36,11 @@ class DailyCapReached(MessagingError):
     def __init__(self, message: str, *, resets_at: dt.datetime) -> None:
         super().__init__(message)
         self.resets_at = resets_at
+
+    def retry_after(self, now: dt.datetime) -> str:
+        """Whole seconds until the reset for ``Retry-After``, rounded up (never an answer
+        that invites a retry a moment too early), at least 1: the page and the API alike."""
+        return str(max(math.ceil((self.resets_at - now).total_seconds()), 1))
 
 
 class MessageInvalid(MessagingError):

@@ -152,7 +152,23 @@ def _sent_notice(thread: Thread, rules: policy.Policy, raw: str | None) -> dict[
         "reply_by": moment_label(policy.expected_reply_by(rules, message.created_at), zone),
         "crisis": crisis,
         "card": crisis_card_for_thread(thread) if crisis else None,
+        "card_intro": _card_intro(thread, sent=True),
     }
+
+
+def _card_intro(thread: Thread, *, sent: bool) -> str:
+    """The crisis card's first sentence on a thread page: whether the message went or not,
+    messages are not for emergencies."""
+    name = thread.therapist.display_name
+    if sent:
+        return (
+            f"Your message was sent, but messages are not for emergencies: {name} may not "
+            "read it for hours. People are there right now:"
+        )
+    return (
+        f"Your message was not sent, and messages are not for emergencies: {name} may not "
+        "read one for hours. People are there right now:"
+    )
 
 
 def _client_page(
@@ -161,8 +177,11 @@ def _client_page(
     *,
     form: ClientMessageForm | None = None,
     problem: str = "",
+    crisis: bool = False,
     status: int = 200,
 ) -> HttpResponse:
+    """The client's thread page; ``crisis``: a refused message had crisis language, so the
+    crisis card comes first on the page, before the reason it was refused."""
     now = timezone.now()
     rules = policy.policy_for(thread.therapist)
     zone = zoneinfo.ZoneInfo(thread.client_time_zone)
@@ -181,6 +200,8 @@ def _client_page(
             "left_today": max(rules.daily_cap - sent_today, 0),
             "zone_form": ZoneForm(current=thread.client_time_zone),
             "sent": _sent_notice(thread, rules, request.GET.get("sent")),
+            "refused_card": crisis_card_for_thread(thread) if crisis else None,
+            "refused_card_intro": _card_intro(thread, sent=False),
             **_policy_context(thread, rules, now),
         },
         status=status,
@@ -197,9 +218,12 @@ def client_thread(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
         if request.method == "GET":
             services.thread_mark_read(thread=thread, reader=Sender.CLIENT, now=timezone.now())
         return _client_page(request, thread)
+    # Crisis language is read first, before any rule can refuse the message: every refusal
+    # of a message with crisis language shows the crisis card.
+    crisis = has_crisis_language(request.POST.get("body", ""))
     form = ClientMessageForm(request.POST, request.FILES)
     if not form.is_valid():
-        return _client_page(request, thread, form=form, status=400)
+        return _client_page(request, thread, form=form, crisis=crisis, status=400)
     try:
         sent = services.message_send(
             thread=thread,
@@ -215,12 +239,12 @@ def client_thread(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
         raise Http404("Nothing to message about.") from None
     except MessageInvalid as error:
         _field_errors(form, error)
-        return _client_page(request, thread, form=form, status=400)
+        return _client_page(request, thread, form=form, crisis=crisis, status=400)
     except DailyCapReached as error:
-        response = _client_page(request, thread, form=form, problem=error.message, status=429)
-        response["Retry-After"] = str(
-            max(int((error.resets_at - timezone.now()).total_seconds()), 1)
+        response = _client_page(
+            request, thread, form=form, problem=error.message, crisis=crisis, status=429
         )
+        response["Retry-After"] = error.retry_after(timezone.now())
         return response
     url = reverse("messaging:client_thread", kwargs={"public_id": thread.public_id})
     return redirect(f"{url}?sent={sent.message.public_id}#sent")

@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from django.test import Client
 from django.utils import timezone
 
 from rapport.care.models import EngagementStatus
@@ -61,3 +62,10 @@ def set_hours(
         contact_ends_at=ends,
         daily_cap=daily_cap,
     )
+
+
+def signed_in(user: Any) -> Client:
+    """A test browser signed in as ``user``."""
+    browser = Client()
+    browser.force_login(user)
+    return browser

@@ -17,23 +17,9 @@ from rapport.messaging import services
 from rapport.messaging.models import Message, Sender, Thread
 from tests.care.factories import make_engagement
 from tests.factories import make_user
-from tests.messaging.factories import make_engagement_thread
+from tests.messaging.factories import make_engagement_thread, signed_in
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def thread(reference_data) -> Thread:
-    thread = make_engagement_thread()
-    thread.therapist.between_session_contact = BetweenSessionContact.BRIEF_CHECK_INS
-    thread.therapist.save(update_fields=["between_session_contact"])
-    return thread
-
-
-def _as(user) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 def _post(client: Client, url: str, body: dict) -> Any:
@@ -45,20 +31,20 @@ def _send_url(thread: Thread) -> str:
 
 
 def test_send_list_and_read_a_thread(thread):
-    response = _post(_as(thread.client), _send_url(thread), {"body": "Is 3 p.m. fine?"})
+    response = _post(signed_in(thread.client), _send_url(thread), {"body": "Is 3 p.m. fine?"})
     assert response.status_code == 201, response.content
     sent = response.json()
     assert sent["message"]["mine"] is True
     assert sent["crisis"] is False
     assert "expect_reply_by" in sent
 
-    (row,) = _as(thread.therapist.user).get("/api/v1/threads").json()
+    (row,) = signed_in(thread.therapist.user).get("/api/v1/threads").json()
     assert row["role"] == "therapist"
     assert row["unread"] == 1
     assert row["reason"] == "engagement"
     assert "Is 3 p.m." not in json.dumps(row)  # the list carries no content
 
-    detail = _as(thread.therapist.user).get(f"/api/v1/threads/{thread.public_id}").json()
+    detail = signed_in(thread.therapist.user).get(f"/api/v1/threads/{thread.public_id}").json()
     assert [m["body"] for m in detail["messages"]] == ["Is 3 p.m. fine?"]
     assert detail["policy"]["contact"] == "brief_check_ins"
     assert "read_at" not in json.dumps(detail)
@@ -66,11 +52,11 @@ def test_send_list_and_read_a_thread(thread):
     assert LogEntry.objects.filter(
         action=LogEntry.Action.ACCESS, object_pk=str(Message.objects.get().pk)
     ).exists()
-    assert _as(thread.therapist.user).get("/api/v1/threads").json()[0]["unread"] == 0
+    assert signed_in(thread.therapist.user).get("/api/v1/threads").json()[0]["unread"] == 0
 
 
 def test_crisis_language_answers_with_the_lines_and_is_delivered(thread):
-    response = _post(_as(thread.client), _send_url(thread), {"body": "I want to kill myself"})
+    response = _post(signed_in(thread.client), _send_url(thread), {"body": "I want to kill myself"})
     assert response.status_code == 201
     sent = response.json()
     assert sent["crisis"] is True
@@ -79,7 +65,7 @@ def test_crisis_language_answers_with_the_lines_and_is_delivered(thread):
 
 
 def test_beyond_the_cap_is_a_429_with_retry_after_and_nothing_stored(thread):
-    client = _as(thread.client)
+    client = signed_in(thread.client)
     for number in range(3):
         assert _post(client, _send_url(thread), {"body": f"Note {number}"}).status_code == 201
     response = _post(client, _send_url(thread), {"body": "Fourth"})
@@ -100,7 +86,7 @@ def test_beyond_the_cap_is_a_429_with_retry_after_and_nothing_stored(thread):
     ],
 )
 def test_a_bad_message_is_a_422_naming_the_field(thread, body, field):
-    response = _post(_as(thread.client), _send_url(thread), body)
+    response = _post(signed_in(thread.client), _send_url(thread), body)
     assert response.status_code == 422
     assert [error["field"] for error in response.json()["errors"]] == [field]
     assert not Message.objects.exists()
@@ -109,7 +95,7 @@ def test_a_bad_message_is_a_422_naming_the_field(thread, body, field):
 def test_a_scheduling_only_policy_is_a_422_on_about_scheduling(thread):
     thread.therapist.between_session_contact = BetweenSessionContact.NONE
     thread.therapist.save(update_fields=["between_session_contact"])
-    client = _as(thread.client)
+    client = signed_in(thread.client)
     response = _post(client, _send_url(thread), {"body": "Rough week"})
     assert response.status_code == 422
     assert response.json()["errors"][0]["field"] == "about_scheduling"
@@ -119,7 +105,7 @@ def test_a_scheduling_only_policy_is_a_422_on_about_scheduling(thread):
 
 
 def test_unknown_fields_are_refused(thread):
-    response = _post(_as(thread.client), _send_url(thread), {"body": "Hi", "attachment": "x"})
+    response = _post(signed_in(thread.client), _send_url(thread), {"body": "Hi", "attachment": "x"})
     assert response.status_code == 400
     assert not Message.objects.exists()
 
@@ -127,16 +113,16 @@ def test_unknown_fields_are_refused(thread):
 def test_someone_elses_thread_and_a_closed_one_are_404(thread):
     other = make_engagement_thread(therapist=thread.therapist)
     for user in (make_user(role="client"), other.client):
-        client = _as(user)
+        client = signed_in(user)
         assert client.get(f"/api/v1/threads/{thread.public_id}").status_code == 404
         assert _post(client, _send_url(thread), {"body": "Hi"}).status_code == 404
-    assert _as(thread.client).get("/api/v1/threads/not-a-uuid").status_code == 404
+    assert signed_in(thread.client).get("/api/v1/threads/not-a-uuid").status_code == 404
     engagement = thread.engagement
     assert engagement is not None
     engagement.status = "ended"
     engagement.ended_at = timezone.now()
     engagement.save()
-    response = _post(_as(thread.client), _send_url(thread), {"body": "Hi"})
+    response = _post(signed_in(thread.client), _send_url(thread), {"body": "Hi"})
     assert response.status_code == 404
     assert response["Content-Type"] == "application/problem+json"
     assert not Message.objects.exists()
@@ -144,12 +130,12 @@ def test_someone_elses_thread_and_a_closed_one_are_404(thread):
 
 def test_a_client_opens_a_thread_once(reference_data):
     engagement = make_engagement(status="ongoing")
-    client = _as(engagement.client)
+    client = signed_in(engagement.client)
     first = _post(client, "/api/v1/threads", {"engagement_id": str(engagement.public_id)})
     again = _post(client, "/api/v1/threads", {"engagement_id": str(engagement.public_id)})
     assert first.status_code == again.status_code == 201
     assert first.json()["id"] == again.json()["id"]
-    stranger = _as(make_user(role="client"))
+    stranger = signed_in(make_user(role="client"))
     response = _post(stranger, "/api/v1/threads", {"engagement_id": str(engagement.public_id)})
     assert response.status_code == 404
     assert _post(client, "/api/v1/threads", {}).status_code == 400
@@ -164,7 +150,7 @@ def test_the_therapist_replies_without_the_clients_limits(thread):
         contact_ends_at=None,
         daily_cap=1,
     )
-    client = _as(thread.therapist.user)
+    client = signed_in(thread.therapist.user)
     for _ in range(3):
         assert _post(client, _send_url(thread), {"body": "Reply"}).status_code == 201
     assert Message.objects.filter(sender=Sender.THERAPIST).count() == 3
@@ -186,7 +172,7 @@ def test_a_long_thread_reads_in_pages(thread):
                 created_at=start + dt.timedelta(hours=number))
         for number in range(60)
     )  # fmt: skip
-    client = _as(thread.client)
+    client = signed_in(thread.client)
     url = f"/api/v1/threads/{thread.public_id}"
     newest = client.get(url).json()
     assert [m["body"] for m in newest["messages"]] == [f"N{n:03d}" for n in range(35, 60)]

@@ -10,7 +10,6 @@ import zoneinfo
 
 import pytest
 from auditlog.models import LogEntry
-from django.test import Client
 from django.utils import timezone
 
 from rapport.directory.models import BetweenSessionContact
@@ -19,23 +18,14 @@ from rapport.messaging.models import Message, MessagingSettings, Sender, Thread
 from rapport.messaging.selectors import PAGE_SIZE
 from tests.care.factories import make_engagement
 from tests.factories import make_user
-from tests.messaging.factories import make_consultation_thread, make_engagement_thread, set_hours
+from tests.messaging.factories import (
+    make_consultation_thread,
+    make_engagement_thread,
+    set_hours,
+    signed_in,
+)
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def thread(reference_data) -> Thread:
-    thread = make_engagement_thread()
-    thread.therapist.between_session_contact = BetweenSessionContact.BRIEF_CHECK_INS
-    thread.therapist.save(update_fields=["between_session_contact"])
-    return thread
-
-
-def _as(user) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 def _url(thread: Thread, side: str = "client") -> str:
@@ -46,7 +36,7 @@ def _url(thread: Thread, side: str = "client") -> str:
 
 def test_the_client_page_shows_the_policy_and_the_emergency_note_beside_the_box(thread):
     set_hours(thread.therapist, days=tuple(range(7)))
-    page = _as(thread.client).get(_url(thread)).content.decode()
+    page = signed_in(thread.client).get(_url(thread)).content.decode()
     assert f"How {thread.therapist.display_name} handles messages" in page
     assert "Brief check-ins between sessions" in page
     assert "Replies within 48 hours" in page
@@ -57,12 +47,12 @@ def test_the_client_page_shows_the_policy_and_the_emergency_note_beside_the_box(
 
 
 def test_sending_redirects_to_the_thread_with_when_to_expect_a_reply(thread):
-    response = _as(thread.client).post(_url(thread), {"body": "Running 5 minutes late."})
+    response = signed_in(thread.client).post(_url(thread), {"body": "Running 5 minutes late."})
     message = Message.objects.get()
     assert response.status_code == 302
     assert response["Location"] == f"{_url(thread)}?sent={message.public_id}#sent"
     assert "late" not in response["Location"]
-    page = _as(thread.client).get(response["Location"]).content.decode()
+    page = signed_in(thread.client).get(response["Location"]).content.decode()
     assert "Sent. Expect a reply by" in page
     assert "Running 5 minutes late." in page
 
@@ -71,32 +61,33 @@ def test_outside_hours_the_page_says_when_a_reply_is_due(thread):
     # Hours only on a day that is not today in the therapist's zone: "now" is outside them.
     local_today = timezone.now().astimezone(zoneinfo.ZoneInfo(thread.therapist.time_zone))
     set_hours(thread.therapist, days=((local_today.weekday() + 3) % 7,))
-    response = _as(thread.client).post(_url(thread), {"body": "Can we move Thursday?"})
-    page = _as(thread.client).get(response["Location"]).content.decode()
+    response = signed_in(thread.client).post(_url(thread), {"body": "Can we move Thursday?"})
+    page = signed_in(thread.client).get(response["Location"]).content.decode()
     name = html.escape(thread.therapist.display_name)
     assert f"Sent. {name} replies during their hours; expect a reply by" in page
 
 
 def test_crisis_language_shows_the_crisis_card_and_the_message_is_delivered(thread):
-    response = _as(thread.client).post(_url(thread), {"body": "I feel suicidal tonight."})
-    page = _as(thread.client).get(response["Location"]).content.decode()
+    response = signed_in(thread.client).post(_url(thread), {"body": "I feel suicidal tonight."})
+    page = signed_in(thread.client).get(response["Location"]).content.decode()
     assert 'class="crisis-card"' in page
     assert 'role="alert"' in page
     assert "messages are not for emergencies" in page
     assert Message.objects.count() == 1
     # Without crisis language, no card.
-    response = _as(thread.client).post(_url(thread), {"body": "See you Thursday."})
+    response = signed_in(thread.client).post(_url(thread), {"body": "See you Thursday."})
     assert (
-        'class="crisis-card"' not in _as(thread.client).get(response["Location"]).content.decode()
+        'class="crisis-card"'
+        not in signed_in(thread.client).get(response["Location"]).content.decode()
     )
 
 
 def test_html_is_shown_as_text_on_both_sides(thread):
     body = '<script>alert("x")</script><img src=x onerror=alert(1)>'
-    _as(thread.client).post(_url(thread), {"body": body})
+    signed_in(thread.client).post(_url(thread), {"body": body})
     for page in (
-        _as(thread.client).get(_url(thread)).content.decode(),
-        _as(thread.therapist.user).get(_url(thread, "therapist")).content.decode(),
+        signed_in(thread.client).get(_url(thread)).content.decode(),
+        signed_in(thread.therapist.user).get(_url(thread, "therapist")).content.decode(),
     ):
         assert "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;" in page
         assert "<img src=x" not in page
@@ -104,7 +95,7 @@ def test_html_is_shown_as_text_on_both_sides(thread):
 
 
 def test_the_fourth_message_of_the_day_is_refused_with_when_it_resets(thread):
-    browser = _as(thread.client)
+    browser = signed_in(thread.client)
     for number in range(3):
         assert browser.post(_url(thread), {"body": f"Note {number}"}).status_code == 302
     response = browser.post(_url(thread), {"body": "Fourth"})
@@ -121,7 +112,7 @@ def test_the_fourth_message_of_the_day_is_refused_with_when_it_resets(thread):
     [("", "Write your message first."), ("x" * 2001, "up to 2,000 characters")],
 )
 def test_a_bad_message_is_refused_at_its_field_and_nothing_is_stored(thread, body, words):
-    response = _as(thread.client).post(_url(thread), {"body": body})
+    response = signed_in(thread.client).post(_url(thread), {"body": body})
     assert response.status_code == 400
     page = response.content.decode()
     assert words in page
@@ -133,7 +124,7 @@ def test_a_bad_message_is_refused_at_its_field_and_nothing_is_stored(thread, bod
 def test_a_scheduling_only_therapist_needs_the_box_ticked(thread):
     thread.therapist.between_session_contact = BetweenSessionContact.NONE
     thread.therapist.save(update_fields=["between_session_contact"])
-    browser = _as(thread.client)
+    browser = signed_in(thread.client)
     page = browser.get(_url(thread)).content.decode()
     assert "This is about scheduling" in page
     response = browser.post(_url(thread), {"body": "I had a rough week."})
@@ -156,7 +147,7 @@ def test_someone_elses_thread_is_not_found_and_takes_nothing(thread):
         (other_client_of_the_therapist.client, _url(thread)),
         (other_client_of_the_therapist.client, _url(thread, "therapist")),
     ):
-        browser = _as(user)
+        browser = signed_in(user)
         assert browser.get(url).status_code == 404
         assert browser.post(url, {"body": "Taken over"}).status_code == 404
     assert not Message.objects.exists()
@@ -171,7 +162,7 @@ def test_a_closed_engagement_thread_reads_but_takes_no_message(thread):
     engagement.status = "ended"
     engagement.ended_at = timezone.now()
     engagement.save()
-    browser = _as(thread.client)
+    browser = signed_in(thread.client)
     page = browser.get(_url(thread)).content.decode()
     assert "Thanks for everything." in page
     assert "closed for new messages" in page
@@ -181,7 +172,7 @@ def test_a_closed_engagement_thread_reads_but_takes_no_message(thread):
 
 def test_opening_a_thread_from_the_inbox(reference_data):
     engagement = make_engagement(status="ongoing")
-    browser = _as(engagement.client)
+    browser = signed_in(engagement.client)
     page = browser.get("/messages/").content.decode()
     assert f"Write to {html.escape(engagement.therapist.display_name)}" in page
     response = browser.post("/messages/open/", {"reason": f"engagement:{engagement.public_id}"})
@@ -196,28 +187,28 @@ def test_opening_a_thread_from_the_inbox(reference_data):
 
 def test_a_consultation_thread_opens_for_the_client_who_booked(reference_data):
     thread = make_consultation_thread()
-    page = _as(thread.client).get("/messages/").content.decode()
+    page = signed_in(thread.client).get("/messages/").content.decode()
     assert "Your free consultation" in page
     assert "Open the conversation" in page
 
 
 def test_unread_counts_without_read_receipts(thread):
-    _as(thread.client).post(_url(thread), {"body": "Is 3 p.m. fine?"})
-    therapist = _as(thread.therapist.user)
+    signed_in(thread.client).post(_url(thread), {"body": "Is 3 p.m. fine?"})
+    therapist = signed_in(thread.therapist.user)
     assert "1 unread" in therapist.get("/practice/messages/").content.decode()
     therapist.get(_url(thread, "therapist"))  # opening marks it read for the therapist
     assert "unread" not in therapist.get("/practice/messages/").content.decode()
     assert Message.objects.get().read_at is not None
     # The client's page never says whether the therapist read it.
-    page = _as(thread.client).get(_url(thread)).content.decode().lower()
+    page = signed_in(thread.client).get(_url(thread)).content.decode().lower()
     for word in ("seen", "read at", "delivered", "typing"):
         assert word not in page
     therapist.post(_url(thread, "therapist"), {"body": "Yes, 3 p.m. works."})
-    assert "1 unread" in _as(thread.client).get("/messages/").content.decode()
+    assert "1 unread" in signed_in(thread.client).get("/messages/").content.decode()
 
 
 def test_the_therapist_sets_hours_and_cap(thread):
-    therapist = _as(thread.therapist.user)
+    therapist = signed_in(thread.therapist.user)
     assert therapist.get("/practice/messages/settings/").status_code == 200
     response = therapist.post(
         "/practice/messages/settings/",
@@ -233,17 +224,17 @@ def test_the_therapist_sets_hours_and_cap(thread):
     assert response.status_code == 302
     row = MessagingSettings.objects.get()
     assert (row.contact_days, row.daily_cap) == (0b101, 5)
-    page = _as(thread.client).get(_url(thread)).content.decode()
+    page = signed_in(thread.client).get(_url(thread)).content.decode()
     assert "Monday and Wednesday, 10:00 a.m. to 2:00 p.m." in page
 
 
 def test_the_header_shows_messages_only_to_clients_with_somewhere_to_write(thread):
     link = '<a href="/messages/"'
-    assert link in _as(thread.client).get("/").content.decode()
-    assert link not in _as(make_user(role="client")).get("/").content.decode()
+    assert link in signed_in(thread.client).get("/").content.decode()
+    assert link not in signed_in(make_user(role="client")).get("/").content.decode()
     # The therapist finds messages in their practice's navigation instead.
-    assert link not in _as(thread.therapist.user).get("/").content.decode()
-    practice = _as(thread.therapist.user).get("/practice/messages/").content.decode()
+    assert link not in signed_in(thread.therapist.user).get("/").content.decode()
+    practice = signed_in(thread.therapist.user).get("/practice/messages/").content.decode()
     assert 'href="/practice/messages/" aria-current="page">Messages</a>' in practice
 
 
@@ -259,7 +250,7 @@ def test_a_long_thread_opens_on_its_newest_messages_with_a_way_to_earlier_ones(t
         for number in range(120)
     )
     size = PAGE_SIZE
-    browser = _as(thread.client)
+    browser = signed_in(thread.client)
     reads = LogEntry.objects.filter(action=LogEntry.Action.ACCESS)
     page = browser.get(_url(thread)).content.decode()
     assert "Number 119." in page
@@ -283,7 +274,7 @@ def test_a_long_thread_opens_on_its_newest_messages_with_a_way_to_earlier_ones(t
 
 def test_the_client_picks_the_zone_times_are_shown_in(thread):
     set_hours(thread.therapist, days=tuple(range(7)))
-    browser = _as(thread.client)
+    browser = signed_in(thread.client)
     response = browser.post(f"{_url(thread)}zone/", {"time_zone": "Europe/Paris"})
     assert response.status_code == 302
     thread.refresh_from_db()
@@ -293,7 +284,7 @@ def test_the_client_picks_the_zone_times_are_shown_in(thread):
     browser.post(f"{_url(thread)}zone/", {"time_zone": "Mars/Olympus"})
     thread.refresh_from_db()
     assert thread.client_time_zone == "Europe/Paris"
-    stranger = _as(make_user(role="client"))
+    stranger = signed_in(make_user(role="client"))
     assert stranger.post(f"{_url(thread)}zone/", {"time_zone": "UTC"}).status_code == 404
 
 
@@ -303,7 +294,7 @@ def test_the_therapists_pages_and_api_need_the_second_factor(reference_data):
 
     therapist = make_therapist(user=make_therapist_user(mfa=False))
     thread = make_engagement_thread(therapist=therapist)
-    browser = _as(therapist.user)
+    browser = signed_in(therapist.user)
     for url in ("/practice/messages/", _url(thread, "therapist"), "/practice/messages/settings/"):
         response = browser.get(url)
         assert response.status_code == 302, url

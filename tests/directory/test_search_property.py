@@ -298,7 +298,7 @@ def brute_force(facts, query, now, text_ids):
 
 
 def daily_tie_rank(therapist_id: int, now: dt.datetime) -> int:
-    """The rule for equal next free times, restated in plain integers: the day's seed (an
+    """The rule for ties (every order but name), restated in plain integers: the day's seed (an
     8-byte BLAKE2b of "<UTC date>|directory-search", top bit cleared) added to the id, then
     a 64-bit multiply-xorshift mix."""
     wrap = 2**64
@@ -319,20 +319,20 @@ def expected_order(admitted, query, now):
     def key(item):
         fact, distance = item
         far = float("inf") if distance is None else distance
+        tie = (daily_tie_rank(fact.id, now), rank[fact.id])
         if query.sort == "fee":
-            return (fact.fee, rank[fact.id])
+            return (fact.fee, *tie)
         if query.sort == "soonest":
             known = fact.next_consultation is not None and fact.next_consultation >= now
             return (
                 fact.next_consultation if known else dt.datetime.max.replace(tzinfo=dt.UTC),
-                daily_tie_rank(fact.id, now),
-                rank[fact.id],
+                *tie,
             )
         if query.sort == "distance" and query.has_location:
-            return (far, rank[fact.id])
+            return (far, *tie)
         if query.sort == "best_fit" and query.style:
             gap = sum(abs(fact.style[name] - value) for name, value in query.style)
-            return (gap, far if query.has_location else 0.0, rank[fact.id])
+            return (gap, far if query.has_location else 0.0, *tie)
         return (rank[fact.id],)
 
     return sorted(admitted, key=key)

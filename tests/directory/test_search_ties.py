@@ -1,4 +1,5 @@
-"""The default order without a place (the soonest free consultation) and its ties.
+"""The default order without a place (the soonest free consultation), the other orders, and
+their ties.
 
 Many therapists share a next free time (the same first slot of a week, or no known time at
 all). Ties by name would put the start of the alphabet first every day; they follow a seed that
@@ -20,7 +21,7 @@ from rapport.directory.models import TherapistProfile
 from rapport.directory.search import engine
 from rapport.directory.search.contract import SORT_SOONEST, SearchQuery
 from tests.directory.test_search_property import daily_tie_rank
-from tests.factories import make_therapist
+from tests.factories import make_office, make_therapist
 
 pytestmark = pytest.mark.usefixtures("reference_data")
 
@@ -101,8 +102,22 @@ def test_the_search_page_pages_through_the_same_order(client, directory, setting
     assert shown == ordered_names(DAY_ONE)
 
 
-def test_name_and_fee_orders_still_break_ties_by_name(directory):
+def test_name_order_is_by_name_and_equal_fees_follow_the_days_order(directory):
     by_name = ordered_names(DAY_ONE, sort="name")
     assert by_name == sorted(by_name)
-    by_fee = ordered_names(DAY_ONE, sort="fee")
-    assert by_fee == sorted(by_fee)  # the factory gives everyone the same fee
+    # The factory gives everyone the same fee: the whole list is one tie.
+    everyone = [directory["earlier"], *directory["tied"], *directory["none"]]
+    assert ordered_names(DAY_ONE, sort="fee") == expected_ties(everyone, DAY_ONE)
+
+
+def test_offices_equally_far_follow_the_days_order_not_the_name(directory):
+    # Offices sit at their town's centre, so every Toronto office is equally far from Toronto.
+    everyone = [directory["earlier"], *directory["tied"], *directory["none"]]
+    for person in everyone:
+        person.offers_in_person = True
+        person.save(update_fields=["offers_in_person"])
+        make_office(person)  # at the same point for everyone, as for any office in one town
+    near = {"latitude": 43.6532, "longitude": -79.3832, "jurisdiction_code": "CA-ON"}
+    for day in range(2):
+        now = DAY_ONE + dt.timedelta(days=day)
+        assert ordered_names(now, sort="distance", **near) == expected_ties(everyone, now)

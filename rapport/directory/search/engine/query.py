@@ -16,6 +16,7 @@ from rapport.directory.search.contract import (
     SORT_BEST_FIT,
     SORT_DISTANCE,
     SORT_FEE,
+    SORT_NAME,
     SORT_SOONEST,
     SearchHit,
     SearchParam,
@@ -236,31 +237,35 @@ def sort_rows(
 ) -> np.ndarray:
     """``rows`` (ascending, i.e. by name) in the query's order.
 
-    The default order without a place, the soonest free consultation, often ties (the same
-    first free slot, or no known time at all), and ties by name would put the start of the
-    alphabet first every day: its ties follow the daily rotating order instead
-    (``rapport.core.rotation``). Ties in the orders a person picks (name, fee, best fit) and in
-    distance, which rarely ties, fall back to name.
+    Every order but name ties often: the same first free slot or none known (soonest), the
+    same fee, and the same distance, since offices are placed at their town's centre so every
+    office in a town is equally far. Ties by name would put the start of the alphabet first
+    every day, so ties follow the daily rotating order instead (``rapport.core.rotation``), then
+    name, which only settles what the rotation cannot (it never repeats a rank within a day).
     """
     if rows.size == 0:
         return rows
     distance = nearest[rows] if nearest is not None else None
+    if query.sort == SORT_NAME:
+        return rows
+    # np.lexsort sorts by its last key first: each order below is (name, daily tie, ...key).
+    ties = (rows, tie_breaks(index.ids[rows], tie_seed))
     if query.sort == SORT_FEE:
-        return rows[np.lexsort((rows, index.fee[rows]))]
+        return rows[np.lexsort((*ties, index.fee[rows]))]
     if query.sort == SORT_SOONEST:
         starts = consultation_times[rows]
         # Unknown or stale times go last, as if there were none.
         starts = np.where(starts >= now_microseconds, starts, NO_CONSULTATION)
-        return rows[np.lexsort((rows, tie_breaks(index.ids[rows], tie_seed), starts))]
+        return rows[np.lexsort((*ties, starts))]
     if query.sort == SORT_DISTANCE and distance is not None:
-        return rows[np.lexsort((rows, distance))]
+        return rows[np.lexsort((*ties, distance))]
     if query.sort == SORT_BEST_FIT and query.style:
         gap = np.zeros(rows.size, dtype=np.int16)
         for dimension, preferred in query.style:
             column = index.style[rows, STYLE_FIELDS.index(dimension)].astype(np.int16)
             gap += np.abs(column - preferred)
-        keys: tuple[np.ndarray, ...] = (rows, gap)
+        keys: tuple[np.ndarray, ...] = (*ties, gap)
         if distance is not None:
-            keys = (rows, distance, gap)
+            keys = (*ties, distance, gap)
         return rows[np.lexsort(keys)]
     return rows

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.db import connection
-from django.db.models import Count, Prefetch, Q, QuerySet
+from django.db.models import Count, F, Prefetch, Q, QuerySet
 
 from rapport.core.models import Jurisdiction
 from rapport.core.rawsql import as_date, as_utc, as_uuid, fetch_rows, placeholders
@@ -192,7 +192,14 @@ def therapists_similar_to(
                 "modalities", filter=Q(modalities__in=modality_ids), distinct=True
             ),
         )
-        .order_by("-shared_concerns", "-shared_modalities", "next_consultation_at", "id")
+        # No known free time goes last on every database (SQLite puts NULL first, PostgreSQL
+        # last).
+        .order_by(
+            "-shared_concerns",
+            "-shared_modalities",
+            F("next_consultation_at").asc(nulls_last=True),
+            "id",
+        )
         .distinct()[:limit]
     )
 

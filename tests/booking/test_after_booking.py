@@ -111,6 +111,22 @@ def test_at_most_three_are_offered_soonest_free_first_with_their_next_free_time(
     assert "See free times with Similar 2" in first_card
 
 
+def test_someone_with_a_free_time_comes_before_someone_with_none(client, dana):
+    make_therapist(display_name="Al None", concerns=("anxiety",), modalities=("cbt",))
+    make_therapist(
+        display_name="Zo Soon",
+        concerns=("anxiety",),
+        modalities=("cbt",),
+        next_consultation_at=timezone.now() + dt.timedelta(days=2),
+    )
+    appointment = make_appointment(
+        dana, status=AppointmentStatus.DECLINED, ended_by=Party.THERAPIST
+    )
+
+    # SQLite sorts an empty time first and PostgreSQL last: the order says which is meant.
+    assert suggested_names(client.get(manage_url(appointment))) == ["Zo Soon", "Al None"]
+
+
 @pytest.mark.parametrize(
     ("status", "ended_by"),
     [

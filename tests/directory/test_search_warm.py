@@ -46,3 +46,17 @@ def test_a_database_not_migrated_yet_is_not_an_error(
 
     assert warm.warm_up() is None
     assert "Search warm-up skipped" in caplog.text
+
+
+@pytest.mark.usefixtures("keep_connection")
+def test_any_other_fault_is_logged_and_the_server_still_starts(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    def broken(name: str) -> None:
+        raise ValueError(f"a template that cannot compile: {name}")
+
+    monkeypatch.setattr(warm, "get_template", broken)
+
+    assert warm.warm_up() is None
+    assert "Search warm-up failed" in caplog.text
+    assert "a template that cannot compile" in caplog.text  # the traceback is in the log

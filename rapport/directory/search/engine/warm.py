@@ -56,15 +56,21 @@ def warm_up() -> float | None:
             except SearchQueryError:
                 continue  # a place the data does not know is still a warmed-up lookup
             search(query, now=now, index=index)
+        for name in WARM_UP_TEMPLATES:
+            get_template(name)
     except DatabaseError:
         logger.warning("Search warm-up skipped: the database cannot be read yet.")
+        return None
+    except Exception:
+        # Warming up only saves the first visitor a wait: whatever goes wrong here must not
+        # keep the server from starting. The same fault shows again, with its page, on the
+        # first search that meets it.
+        logger.exception("Search warm-up failed; the first search will do the work.")
         return None
     finally:
         # The requests run on other threads with their own connections; this one would
         # otherwise stay open, idle, for the life of the process.
         connections.close_all()
-    for name in WARM_UP_TEMPLATES:
-        get_template(name)
     seconds = time.perf_counter() - started
     logger.info("Search warmed up in %.1f s.", seconds)
     return seconds

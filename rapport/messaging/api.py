@@ -64,7 +64,7 @@ class PolicyOut(Schema):
     days: list[int] = Field(description="Weekdays they read messages, 0 = Monday; empty: none set.")
     starts: dt.time | None
     ends: dt.time | None
-    daily_cap: int = Field(description="Messages one client may send a day (the client's day).")
+    daily_cap: int = Field(description="Messages one client may send in any 24 hours.")
     upcoming_hours: list[WindowOut] = Field(description="Their hours in the next seven days.")
 
 
@@ -421,8 +421,9 @@ def _message_input(request: HttpRequest) -> tuple[MessageIn, list[Any]]:
 
 
 _SEND_RESPONSES["responses"]["429"] = problem_openapi_response(
-    "The client's daily cap with this therapist is reached (counted from midnight in the "
-    "client's zone). `Retry-After` gives the seconds until it resets; nothing was sent.",
+    "The client's daily cap with this therapist is reached (counted over the last 24 hours, "
+    "every thread with them). `Retry-After` gives the seconds until the oldest counted "
+    "message turns 24 hours old; nothing was sent.",
     extra_properties={"resets_at": {"type": "string", "format": "date-time"}},
 )
 

@@ -28,7 +28,7 @@ class NoReasonToWrite(MessagingError):
 
 
 class DailyCapReached(MessagingError):
-    """The client sent as many messages today (their day) as the therapist accepts."""
+    """The client sent as many messages in the last 24 hours as the therapist accepts a day."""
 
     status = 429
     title = "Daily message limit reached"

@@ -121,16 +121,6 @@ def expected_reply_by(policy: Policy, sent_at: dt.datetime) -> dt.datetime:
     return start + dt.timedelta(hours=policy.reply_within_hours)
 
 
-def cap_resets_at(moment: dt.datetime, client_zone: zoneinfo.ZoneInfo) -> dt.datetime:
-    """The next midnight in the client's zone: the daily cap counts the client's own day."""
-    tomorrow = moment.astimezone(client_zone).date() + dt.timedelta(days=1)
-    return _instant(tomorrow, dt.time(0), client_zone)
-
-
-def day_start(moment: dt.datetime, client_zone: zoneinfo.ZoneInfo) -> dt.datetime:
-    return _instant(moment.astimezone(client_zone).date(), dt.time(0), client_zone)
-
-
 # --- words ------------------------------------------------------------------------------------
 
 

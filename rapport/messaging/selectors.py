@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-import zoneinfo
 from dataclasses import dataclass
 from typing import Any
 
@@ -14,7 +13,6 @@ from django.db.models import Count, Q, QuerySet
 from rapport.booking.models import ACTIVE_STATUSES, Appointment, AppointmentKind
 from rapport.care.models import CLOSED_STATUSES, Engagement
 from rapport.directory.models import TherapistProfile
-from rapport.messaging import policy
 from rapport.messaging.models import Message, Sender, Thread
 
 # A client may still write about a consultation for a few days after it (a follow-up question,
@@ -148,16 +146,37 @@ def thread_messages_page(
     return MessagePage(messages=shown, earlier=shown[0] if len(newest_first) > size else None)
 
 
-def client_messages_today(*, thread: Thread, now: dt.datetime) -> int:
-    """Messages the thread's client sent the therapist today (every thread of the pair), from
-    midnight in the client's zone: what the daily cap counts."""
-    midnight = policy.day_start(now, zoneinfo.ZoneInfo(thread.client_time_zone))
-    return Message.objects.filter(
-        thread__client_id=thread.client_id,
-        thread__therapist_id=thread.therapist_id,
-        sender=Sender.CLIENT,
-        created_at__gte=midnight,
-    ).count()
+# The daily cap counts a rolling 24 hours, never a calendar day: a calendar day would need a
+# zone, and the only zone of the client's is the one they pick in the thread (changing it would
+# start a new "day" at once).
+CAP_WINDOW = dt.timedelta(hours=24)
+
+
+@dataclass(frozen=True)
+class CapUsage:
+    count: int  # the client's messages to the therapist in the last 24 hours
+    left: int  # how many more the cap allows now
+    resets_at: dt.datetime | None  # when one more is allowed again (None: one is allowed now)
+
+
+def client_cap_usage(*, thread: Thread, cap: int, now: dt.datetime) -> CapUsage:
+    """The daily cap as it stands for the thread's client: their messages to the therapist
+    (every thread of the pair) in the 24 hours before ``now``. At the cap, one more is allowed
+    when the oldest counted message turns 24 hours old."""
+    sent = list(
+        Message.objects.filter(
+            thread__client_id=thread.client_id,
+            thread__therapist_id=thread.therapist_id,
+            sender=Sender.CLIENT,
+            created_at__gt=now - CAP_WINDOW,
+        )
+        .order_by("created_at")
+        .values_list("created_at", flat=True)
+    )
+    if len(sent) < cap:
+        return CapUsage(count=len(sent), left=cap - len(sent), resets_at=None)
+    # Over the cap (a lowered cap): wait until enough have aged out to leave one free.
+    return CapUsage(count=len(sent), left=0, resets_at=sent[len(sent) - cap] + CAP_WINDOW)
 
 
 def unread_count(*, user: Any) -> int:

@@ -150,8 +150,9 @@ def message_send(
       pages escape it) (``MessageInvalid``, field ``body``);
     - a client writing to a therapist whose policy is no contact or scheduling questions only
       must say the message is about scheduling (``MessageInvalid``, field ``about_scheduling``);
-    - a client sends at most the therapist's daily cap a day, counted over every thread with
-      that therapist from midnight in the client's zone (``DailyCapReached``, with the reset);
+    - a client sends at most the therapist's daily cap in any 24 hours, counted over every
+      thread with that therapist (``DailyCapReached``, with when the oldest counted message
+      turns 24 hours old; the thread's zone only words that moment);
     - ``attachments`` only when the deployer allows them, at most the number allowed, each a
       file whose bytes are an allowed kind within the size cap (``MessageInvalid``, field
       ``attachments``; see ``rapport.messaging.attachments``).
@@ -223,15 +224,15 @@ def _message_store(
                 )
             if problems:
                 raise MessageInvalid(problems)
-            zone = zoneinfo.ZoneInfo(thread.client_time_zone)
-            sent_today = selectors.client_messages_today(thread=thread, now=now)
-            if sent_today >= rules.daily_cap:
-                resets_at = policy.cap_resets_at(now, zone)
+            # Counted under the lock above: two sends at once cannot both pass.
+            usage = selectors.client_cap_usage(thread=thread, cap=rules.daily_cap, now=now)
+            if usage.resets_at is not None:
+                zone = zoneinfo.ZoneInfo(thread.client_time_zone)
                 raise DailyCapReached(
-                    f"You have sent {sent_today} messages to {rules.therapist_name} today, as "
-                    f"many as they accept in a day. You can write again from "
-                    f"{moment_label(resets_at, zone)}.",
-                    resets_at=resets_at,
+                    f"You have sent {usage.count} messages to {rules.therapist_name} in the "
+                    "last 24 hours, as many as they accept in a day. You can write again from "
+                    f"{moment_label(usage.resets_at, zone)}.",
+                    resets_at=usage.resets_at,
                 )
         elif problems:
             raise MessageInvalid(problems)
@@ -271,7 +272,8 @@ def _message_store(
 def thread_time_zone_set(*, thread: Thread, time_zone: str) -> Thread:
     """The client picks the zone they read times in (the policy, the hours, when the cap
     resets). Refuses (``ValidationError`` on ``time_zone``) a name Rapport does not accept.
-    Side effects: the thread's zone; the cap's day follows it from the next message."""
+    Side effects: the thread's zone, which only words times: the cap counts 24 hours, so no
+    zone can reset it."""
     if zone_or_none(time_zone) is None:
         raise ValidationError({"time_zone": "Choose a time zone from the list."})
     with transaction.atomic():

@@ -185,7 +185,7 @@ def _client_page(
     now = timezone.now()
     rules = policy.policy_for(thread.therapist)
     zone = zoneinfo.ZoneInfo(thread.client_time_zone)
-    sent_today = selectors.client_messages_today(thread=thread, now=now)
+    usage = selectors.client_cap_usage(thread=thread, cap=rules.daily_cap, now=now)
     shown = _shown_messages(request, thread)
     return render(
         request,
@@ -197,7 +197,7 @@ def _client_page(
             "form": form or ClientMessageForm(),
             "problem": problem,
             "can_write": selectors.thread_is_writable(thread=thread, now=now),
-            "left_today": max(rules.daily_cap - sent_today, 0),
+            "left_today": usage.left,
             "zone_form": ZoneForm(current=thread.client_time_zone),
             "sent": _sent_notice(thread, rules, request.GET.get("sent")),
             "refused_card": crisis_card_for_thread(thread) if crisis else None,

@@ -43,7 +43,7 @@ def test_the_client_page_shows_the_policy_and_the_emergency_note_beside_the_box(
     assert "Their hours in the coming week, in your time" in page
     assert "Messages are not read in real time" in page
     assert 'href="tel:988"' in page
-    assert "You can send 3 more messages today." in page
+    assert "You can send 3 more messages now (the limit counts the last 24 hours)." in page
 
 
 def test_sending_redirects_to_the_thread_with_when_to_expect_a_reply(thread):
@@ -104,7 +104,7 @@ def test_the_fourth_message_of_the_day_is_refused_with_when_it_resets(thread):
     page = response.content.decode()
     assert "as many as they accept in a day. You can write again from" in page
     assert Message.objects.count() == 3
-    assert "You can send 0 more messages today." in page
+    assert "You can send 0 more messages now" in page
 
 
 @pytest.mark.parametrize(

@@ -91,18 +91,6 @@ def test_without_set_hours_only_the_reply_window_applies(reference_data):
     assert policy.expected_reply_by(rules, saturday) == expected
 
 
-def test_the_cap_resets_at_the_clients_midnight_across_a_clock_change():
-    toronto = zoneinfo.ZoneInfo("America/Toronto")
-    # Saturday March 7, 2026, 20:00 EST (01:00 UTC Sunday): midnight is Sunday 00:00 EST =
-    # 05:00 UTC; on Sunday after the change, the next midnight is Monday 00:00 EDT = 04:00 UTC.
-    assert policy.cap_resets_at(dt.datetime(2026, 3, 8, 1, 0, tzinfo=UTC), toronto) == (
-        dt.datetime(2026, 3, 8, 5, 0, tzinfo=UTC)
-    )
-    assert policy.cap_resets_at(dt.datetime(2026, 3, 8, 12, 0, tzinfo=UTC), toronto) == (
-        dt.datetime(2026, 3, 9, 4, 0, tzinfo=UTC)
-    )
-
-
 @pytest.mark.parametrize(
     ("days", "words"),
     [

@@ -120,28 +120,61 @@ def test_brief_check_ins_take_any_message(thread):
 # --- the daily cap ------------------------------------------------------------------------------
 
 
-def test_the_third_message_of_the_day_is_sent_and_the_fourth_refused_until_midnight(thread):
-    morning = dt.datetime(2026, 3, 10, 12, 0, tzinfo=UTC)  # 8:00 a.m. EDT
+def test_the_cap_counts_a_rolling_24_hours_and_resets_when_the_oldest_turns_24_hours_old(thread):
     Appointment.objects.filter(pk=thread.consultation_id).update(
         starts_at=TUESDAY + dt.timedelta(days=2), ends_at=TUESDAY + dt.timedelta(days=2, hours=1)
     )
-    # Yesterday in Toronto (11:30 p.m. EDT Monday is 03:30 UTC Tuesday): not today's.
-    _send(thread, now=dt.datetime(2026, 3, 10, 3, 30, tzinfo=UTC))
+    # Monday 23:30 EDT (03:30 UTC Tuesday), then Tuesday 8:00 and 8:10 EDT: three in 24 hours,
+    # whatever the calendar day says.
+    first = dt.datetime(2026, 3, 10, 3, 30, tzinfo=UTC)
+    _send(thread, now=first)
+    morning = dt.datetime(2026, 3, 10, 12, 0, tzinfo=UTC)
     for minutes in (0, 10):
         _send(thread, now=morning + dt.timedelta(minutes=minutes))
-    third = _send(thread, now=TUESDAY)
-    assert third.message.pk
     with pytest.raises(DailyCapReached) as refused:
-        _send(thread, "One more thing", now=TUESDAY + dt.timedelta(hours=1))
-    # Midnight in Toronto, Wednesday: 04:00 UTC (EDT is UTC-4).
-    assert refused.value.resets_at == dt.datetime(2026, 3, 11, 4, 0, tzinfo=UTC)
-    assert "Wednesday, March 11, 2026 at 12:00 a.m." in refused.value.message
+        _send(thread, "One more thing", now=TUESDAY)
+    # Free again at 03:30 UTC Wednesday = Tuesday 11:30 p.m. in Toronto (EDT, UTC-4).
+    assert refused.value.resets_at == first + dt.timedelta(hours=24)
+    assert "Tuesday, March 10, 2026 at 11:30 p.m." in refused.value.message
     assert "sent 3 messages to" in refused.value.message
-    assert Message.objects.count() == 4
+    assert "in the last 24 hours" in refused.value.message
+    assert Message.objects.count() == 3
     # The therapist's own cap is not the client's: they can still answer.
     services.message_send(thread=thread, sender=Sender.THERAPIST, body="Noted.", now=TUESDAY)
-    # And after midnight the client writes again.
-    _send(thread, now=dt.datetime(2026, 3, 11, 4, 0, tzinfo=UTC))
+    # A second before the reset: still refused; at it, one more (and only one).
+    with pytest.raises(DailyCapReached):
+        _send(thread, now=first + dt.timedelta(hours=24, seconds=-1))
+    _send(thread, now=first + dt.timedelta(hours=24))
+    with pytest.raises(DailyCapReached) as again:
+        _send(thread, now=first + dt.timedelta(hours=24, minutes=1))
+    # Next free when the 8:00 message turns 24 hours old.
+    assert again.value.resets_at == morning + dt.timedelta(hours=24)
+
+
+def test_changing_the_thread_zone_does_not_reset_the_cap(thread):
+    set_hours(thread.therapist, days=tuple(range(7)), daily_cap=2)
+    # 14:50 UTC is 09:50 in Toronto; Tokyo's next day begins at 15:00 UTC.
+    now = dt.datetime(2026, 3, 11, 14, 50, tzinfo=UTC)
+    _send(thread, now=now)
+    _send(thread, now=now + dt.timedelta(minutes=1))
+    services.thread_time_zone_set(thread=thread, time_zone="Asia/Tokyo")
+    with pytest.raises(DailyCapReached) as refused:
+        _send(thread, now=now + dt.timedelta(minutes=20))
+    # The reset is the same instant, only worded in Tokyo's time (next day, 23:50 JST).
+    assert refused.value.resets_at == now + dt.timedelta(hours=24)
+    assert "Thursday, March 12, 2026 at 11:50 p.m." in refused.value.message
+
+
+def test_a_lowered_cap_waits_until_enough_have_aged_out(thread):
+    set_hours(thread.therapist, days=tuple(range(7)), daily_cap=3)
+    start = dt.datetime(2026, 3, 11, 12, 0, tzinfo=UTC)
+    for hour in range(3):
+        _send(thread, now=start + dt.timedelta(hours=hour))
+    set_hours(thread.therapist, days=tuple(range(7)), daily_cap=1)
+    with pytest.raises(DailyCapReached) as refused:
+        _send(thread, now=start + dt.timedelta(hours=5))
+    # Three counted, one allowed: free when the third-oldest (14:00) turns 24 hours old.
+    assert refused.value.resets_at == start + dt.timedelta(hours=26)
 
 
 def test_the_cap_counts_every_thread_with_the_same_therapist(thread):

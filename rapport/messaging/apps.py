@@ -32,7 +32,7 @@ class MessagingConfig(AppConfig):
         # their clients, which are those clients' records) outlives the therapist's account.
         register_erasure_step("messaging", lambda user: client_threads_erase(user=user))
         register_problem_handler(MessagingError, messaging_problem)
-        # One e-mail a day per therapist when their hours begin, with a count and no content.
+        # One e-mail a day per therapist inside their hours, with a count and no content.
         register_housekeeping_step(
             "message digests sent", lambda now: message_digests_send(now=now)
         )

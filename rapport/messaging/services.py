@@ -40,8 +40,10 @@ from rapport.messaging.models import (
     Thread,
 )
 
-# Without set hours, a therapist's digest goes out at this time of their day.
-DIGEST_HOUR_WITHOUT_HOURS = dt.time(9, 0)
+# Without set hours, a therapist's digest goes out in a plain working day of their zone:
+# Monday to Friday, 9:00 to 17:00 (never at night or at the weekend).
+DIGEST_DAYS_WITHOUT_HOURS = (0, 1, 2, 3, 4)
+DIGEST_WINDOW_WITHOUT_HOURS = (dt.time(9, 0), dt.time(17, 0))
 _EPOCH = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
 
 
@@ -337,17 +339,23 @@ def messaging_settings_set(
 # --- the daily digest -------------------------------------------------------------------------
 
 
-def _digest_due(*, local: dt.datetime, settings_row: tuple[int, dt.time | None] | None) -> bool:
-    """Whether the therapist's hours have begun today (their day); without set hours, whether
-    it is past DIGEST_HOUR_WITHOUT_HOURS."""
-    days, starts = settings_row if settings_row is not None else (0, None)
-    if not days or starts is None:
-        return local.time() >= DIGEST_HOUR_WITHOUT_HOURS
-    return bool(days & (1 << local.weekday())) and local.time() >= starts
+def _digest_due(
+    *, local: dt.datetime, settings_row: tuple[int, dt.time | None, dt.time | None] | None
+) -> bool:
+    """Whether ``local`` (the therapist's wall clock) is inside their hours today: one of
+    their days, from the start up to (not including) the end. Without set hours, inside
+    DIGEST_WINDOW_WITHOUT_HOURS on DIGEST_DAYS_WITHOUT_HOURS. An e-mail after the hours have
+    ended would ask for work outside them; the next run inside the window sends it."""
+    days, starts, ends = settings_row if settings_row is not None else (0, None, None)
+    if not days or starts is None or ends is None:
+        starts, ends = DIGEST_WINDOW_WITHOUT_HOURS
+        days = sum(1 << day for day in DIGEST_DAYS_WITHOUT_HOURS)
+    return bool(days & (1 << local.weekday())) and starts <= local.time() < ends
 
 
 def message_digests_send(*, now: dt.datetime) -> int:
-    """Tell each therapist, once a day when their hours begin, how many clients' messages
+    """Tell each therapist, once a day inside their hours (the first run after they begin,
+    never after they end; without set hours, weekdays 9:00 to 17:00), how many clients' messages
     arrived since their last digest and are still unread ("2 new messages"), never what they
     say or who wrote them. Idempotent per therapist and day in their zone (the digest record is
     unique per day, so another run or another server sends nothing more).
@@ -373,10 +381,10 @@ def message_digests_send(*, now: dt.datetime) -> int:
         pk__in=counts, user__isnull=False, user__is_active=True
     ).values_list("pk", "time_zone")
     hours = {
-        therapist_id: (days, starts)
-        for therapist_id, days, starts in MessagingSettings.objects.filter(
+        therapist_id: (days, starts, ends)
+        for therapist_id, days, starts, ends in MessagingSettings.objects.filter(
             therapist_id__in=counts
-        ).values_list("therapist_id", "contact_days", "contact_starts_at")
+        ).values_list("therapist_id", "contact_days", "contact_starts_at", "contact_ends_at")
     }
     due: list[tuple[int, dt.date]] = []
     for therapist_id, zone_name in therapists:

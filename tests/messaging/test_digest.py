@@ -1,4 +1,4 @@
-"""The therapist's daily digest: once a day when their hours begin, a count and never the
+"""The therapist's daily digest: once a day inside their hours, a count and never the
 content or who wrote it; idempotent however often housekeeping runs."""
 
 from __future__ import annotations
@@ -102,3 +102,53 @@ def test_the_therapists_own_messages_never_count(thread, digests):
         thread=thread, sender=Sender.THERAPIST, body="See you then.", now=MONDAY_8_59
     )
     assert digests(MONDAY_9_00) == 0
+
+
+# --- only inside the hours ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("local_hour", "local_minute", "due"),
+    [
+        # Toronto wall clock on Monday March 9, 2026 (EDT, UTC-4); hours 9:00 to 17:00.
+        (8, 59, False),
+        (9, 0, True),
+        (16, 59, True),
+        (17, 0, False),  # the end is not inside the hours
+        (20, 5, False),
+    ],
+)
+def test_the_digest_goes_only_inside_the_days_hours(thread, digests, local_hour, local_minute, due):
+    _send(thread, dt.datetime(2026, 3, 9, 12, 0, tzinfo=UTC))  # 8:00 EDT
+    midnight = dt.datetime(2026, 3, 9, 4, 0, tzinfo=UTC)  # Monday 0:00 EDT
+    at = midnight + dt.timedelta(hours=local_hour, minutes=local_minute)
+    assert digests(at) == int(due)
+    assert len(_digest_mails()) == int(due)
+
+
+def test_a_message_after_hours_waits_for_the_next_mornings_window(thread, digests):
+    # Monday 20:00 EDT = Tuesday 00:00 UTC.
+    _send(thread, dt.datetime(2026, 3, 10, 0, 0, tzinfo=UTC))
+    assert digests(dt.datetime(2026, 3, 10, 0, 5, tzinfo=UTC)) == 0  # Monday 20:05
+    assert digests(dt.datetime(2026, 3, 10, 12, 30, tzinfo=UTC)) == 0  # Tuesday 8:30
+    assert digests(dt.datetime(2026, 3, 10, 13, 5, tzinfo=UTC)) == 1  # Tuesday 9:05
+    assert [email.subject for email in _digest_mails()] == ["[Rapport] 1 new message"]
+
+
+@pytest.mark.parametrize(
+    ("at", "due"),
+    [
+        # Without set hours: weekdays 9:00 to 17:00 in the therapist's zone (Toronto, EDT).
+        (dt.datetime(2026, 3, 9, 12, 59, tzinfo=UTC), False),  # Monday 8:59
+        (dt.datetime(2026, 3, 9, 13, 0, tzinfo=UTC), True),  # Monday 9:00
+        (dt.datetime(2026, 3, 9, 21, 0, tzinfo=UTC), False),  # Monday 17:00
+        (dt.datetime(2026, 3, 10, 2, 0, tzinfo=UTC), False),  # Monday 22:00
+        (dt.datetime(2026, 3, 14, 15, 0, tzinfo=UTC), False),  # Saturday 11:00
+    ],
+)
+def test_without_set_hours_a_weekday_daytime_window(thread, digests, at, due):
+    from rapport.messaging.models import MessagingSettings
+
+    MessagingSettings.objects.filter(therapist=thread.therapist).delete()
+    _send(thread, dt.datetime(2026, 3, 9, 4, 0, tzinfo=UTC))  # Monday 0:00 EDT
+    assert digests(at) == int(due)

@@ -9,11 +9,13 @@ class MessagingConfig(AppConfig):
     def ready(self) -> None:
         from rapport.booking.hooks import register_book_form_part, register_reply_minutes_source
         from rapport.core.audit import register_health_model
+        from rapport.core.crypto import register_extra_secrets
         from rapport.core.housekeeping import register_housekeeping_step
         from rapport.core.privacy import register_erasure_step, register_export_section
         from rapport.core.problems import register_problem_handler
         from rapport.directory.profile_parts import register_profile_part
         from rapport.messaging.api import messaging_problem
+        from rapport.messaging.attachment_keys import AttachmentSecrets
         from rapport.messaging.errors import MessagingError
         from rapport.messaging.models import Message, MessageAttachment, Thread
         from rapport.messaging.policy_parts import book_form_policy_part, profile_hours_part
@@ -28,6 +30,8 @@ class MessagingConfig(AppConfig):
         # An attachment's file name is the sender's words (encrypted); each download is read.
         register_health_model(MessageAttachment, owner_field="message__thread__client")
         register_export_section("messaging", messaging_export)
+        # Attachment files are sealed with the field keys: rotated with them.
+        register_extra_secrets(AttachmentSecrets())
         # A client's threads go with their account; a therapist's profile (and the threads of
         # their clients, which are those clients' records) outlives the therapist's account.
         register_erasure_step("messaging", lambda user: client_threads_erase(user=user))

@@ -7,6 +7,12 @@ and decoded whole, so a truncated or corrupt one is refused; a PDF must also end
 end-of-file marker. Everything is checked before anything is written: a refused file leaves no
 trace. The name the person gave is kept only as a cleaned-up display name, encrypted (a file
 name can say as much as a message).
+
+An image that passes is drawn again from its pixels (``reencoded``): turned the way its
+orientation tag says, then saved in the same format without any metadata, so a phone photo's
+EXIF (the place it was taken, the camera, the time) never reaches the other person or the
+disk. The bytes are then sealed with the field keys (``seal``; Fernet, as encrypted fields)
+before they are written, and opened (``unseal``) only to serve a download.
 """
 
 from __future__ import annotations
@@ -19,10 +25,13 @@ import warnings
 from dataclasses import dataclass
 from typing import Any
 
+from cryptography.fernet import InvalidToken
 from django.conf import settings
 from django.core.files.storage import Storage, storages
 from django.core.files.uploadedfile import UploadedFile
-from PIL import Image, UnidentifiedImageError
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from rapport.core.crypto import UndecryptableValue, multi_fernet
 
 FIELD = "attachments"
 # Decoding is refused past this many pixels (the profile photos' limit: a 12-megapixel phone
@@ -134,7 +143,8 @@ def display_name(raw: str, kind: Kind) -> str:
 
 @dataclass(frozen=True)
 class CheckedFile:
-    """A file that passed every check, held in memory until the message is stored."""
+    """A file that passed every check, held in memory until the message is stored: an image
+    already re-encoded without metadata, a PDF as sent (``size`` is what downloads)."""
 
     kind: Kind
     data: bytes
@@ -145,7 +155,14 @@ class CheckedFile:
         return len(self.data)
 
 
-def _image_problem(data: bytes, kind: Kind) -> str | None:
+# Re-encoding: lossy formats are saved again at a quality that keeps a photo of a document
+# legible; PNG stays lossless.
+REENCODE_QUALITY = 90
+
+
+def _image_problem(data: bytes, kind: Kind) -> tuple[str | None, bytes]:
+    """Why the image cannot be attached (or None), and its bytes re-encoded without metadata
+    (within the same pixel limits: nothing is decoded past them)."""
     assert kind.pillow is not None
     unreadable = (
         f"This file starts like a {kind.label} but cannot be read as one (it may be cut "
@@ -161,14 +178,50 @@ def _image_problem(data: bytes, kind: Kind) -> str | None:
                     return (
                         f"This image has too many pixels ({width:,} × {height:,}). Attach a "
                         f"copy of at most {MAX_IMAGE_PIXELS // 1_000_000} megapixels."
-                    )
+                    ), b""
                 # Decoding every pixel is what finds a file cut short.
                 image.load()
+                return None, reencoded(image, kind)
     except (UnidentifiedImageError, Image.DecompressionBombError, Image.DecompressionBombWarning):
-        return unreadable
+        return unreadable, b""
     except (OSError, ValueError, SyntaxError, struct.error, EOFError):
-        return unreadable
-    return None
+        return unreadable, b""
+
+
+def reencoded(image: Image.Image, kind: Kind) -> bytes:
+    """The image's pixels (turned by its orientation tag) saved again as ``kind`` with no
+    metadata at all: no EXIF, XMP or comments; only the colour profile, which is about how
+    the pixels look and says nothing about the person. An animated image keeps its first
+    frame."""
+    assert kind.pillow is not None
+    upright = ImageOps.exif_transpose(image) or image
+    icc = image.info.get("icc_profile")
+    # Pillow carries some of ``info`` (a JPEG comment, PNG text) into what it saves: start
+    # from nothing.
+    upright.info = {}
+    options: dict[str, Any] = {"icc_profile": icc} if icc else {}
+    if kind.value in ("jpeg", "webp"):
+        options["quality"] = REENCODE_QUALITY
+    if kind.value == "jpeg" and upright.mode not in ("RGB", "L", "CMYK"):
+        upright = upright.convert("RGB")
+    buffer = io.BytesIO()
+    upright.save(buffer, format=kind.pillow, **options)
+    return buffer.getvalue()
+
+
+def seal(data: bytes) -> bytes:
+    """The bytes encrypted under the newest field key, as written to storage."""
+    return multi_fernet().encrypt(data)
+
+
+def unseal(token: bytes) -> bytes:
+    """Stored bytes opened with any field key; ``UndecryptableValue`` if none can."""
+    try:
+        return multi_fernet().decrypt(token)
+    except InvalidToken as error:
+        raise UndecryptableValue(
+            "A stored attachment cannot be decrypted with any configured field key."
+        ) from error
 
 
 def check_file(upload: UploadedFile) -> tuple[CheckedFile | None, str | None]:
@@ -195,7 +248,7 @@ def check_file(upload: UploadedFile) -> tuple[CheckedFile | None, str | None]:
             f"attached. You can attach {kinds_label()} files."
         )
     if kind.pillow is not None:
-        problem = _image_problem(data, kind)
+        problem, data = _image_problem(data, kind)
         if problem is not None:
             return None, f"“{shown}”: {problem}"
     elif b"%%EOF" not in data[-PDF_TAIL_BYTES:]:

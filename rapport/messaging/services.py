@@ -248,7 +248,9 @@ def _message_store(
         storage = attachments_check.attachment_storage() if checked else None
         for item in checked:
             assert storage is not None
-            name = storage.save(attachments_check.stored_name(item.kind), ContentFile(item.data))
+            # Sealed: the bytes at rest are as unreadable without the keys as a message.
+            sealed = ContentFile(attachments_check.seal(item.data))
+            name = storage.save(attachments_check.stored_name(item.kind), sealed)
             written.append(name)
             MessageAttachment.objects.create(
                 message=message,

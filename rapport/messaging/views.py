@@ -11,6 +11,7 @@ the reader's own unread count, which the sender never sees.
 
 from __future__ import annotations
 
+import io
 import uuid
 import zoneinfo
 from typing import Any
@@ -281,11 +282,13 @@ def _attachment_response(request: HttpRequest, attachment: MessageAttachment) ->
     audit_read(request=request, instance=attachment, reason="message attachment download")
     kind = attachments.KINDS[attachment.kind]
     try:
-        handle = attachments.attachment_storage().open(attachment.stored_name, "rb")
+        with attachments.attachment_storage().open(attachment.stored_name, "rb") as handle:
+            sealed = handle.read()
     except FileNotFoundError:
         raise Http404("No such file.") from None
+    # Opened in memory (at most the size cap): the plain bytes never touch the disk.
     response = FileResponse(
-        handle,
+        io.BytesIO(attachments.unseal(sealed)),
         as_attachment=True,
         filename=attachment.display_name,
         content_type=kind.content_type,

@@ -1,6 +1,7 @@
 """Files with messages: off unless the deployer turns them on; then PDF, PNG and JPEG only,
 decided by the bytes (a renamed program or web page is refused whatever its name), within the
-size and count caps, images decoded whole within the pixel limit. Every refusal leaves no
+size and count caps, images decoded whole within the pixel limit and re-encoded without their
+metadata, every file sealed at rest. Every refusal leaves no
 message and no file behind. Downloads go only to the two people in the thread, always as a
 download, and are audited; files leave storage with the thread."""
 
@@ -152,16 +153,22 @@ def test_a_pdf_a_png_and_a_jpeg_are_kept_under_random_names(thread, enabled):
     assert response.status_code == 302, response.content
     message = Message.objects.get()
     files = list(message.attachments.order_by("id"))
-    assert [(f.kind, f.display_name, f.size) for f in files] == [
-        ("pdf", "Receipt for Dr. Lee.pdf", len(PDF)),
-        ("png", "scan.png", len(png)),
-        ("jpeg", "my notes.jpg", len(jpeg)),
+    # Images are re-encoded (their size is what downloads); the PDF is kept as sent.
+    assert [(f.kind, f.display_name) for f in files] == [
+        ("pdf", "Receipt for Dr. Lee.pdf"),
+        ("png", "scan.png"),
+        ("jpeg", "my notes.jpg"),
     ]
+    assert files[0].size == len(PDF)
     assert _stored(enabled) == {f.stored_name for f in files}
     for file, data in zip(files, (PDF, png, jpeg), strict=True):
         assert file.stored_name.startswith("messages/")
         assert "Receipt" not in file.stored_name
-        assert (enabled / file.stored_name).read_bytes() == data
+        raw = (enabled / file.stored_name).read_bytes()
+        # Sealed at rest: not the file, not even its first bytes.
+        assert raw != data
+        assert not raw.startswith((b"%PDF", b"\x89PNG", b"\xff\xd8"))
+        assert len(attachments_module.unseal(raw)) == file.size
     # The name is encrypted at rest.
     with connection.cursor() as cursor:
         cursor.execute("SELECT display_name FROM messaging_messageattachment")
@@ -171,6 +178,60 @@ def test_a_pdf_a_png_and_a_jpeg_are_kept_under_random_names(thread, enabled):
     page = _as(thread.client).get(_page(thread)).content.decode()
     url = f"/messages/{thread.public_id}/files/{files[0].public_id}/"
     assert f'href="{url}" download>Receipt for Dr. Lee.pdf</a> (PDF, 1 KB)' in page
+
+
+def _photo_with_location(fmt: str) -> bytes:
+    """A 40 × 30 photo whose EXIF says: turn it 90° (orientation 6), taken by "PhoneMaker", at
+    45°30'12" N 73°34'5" W."""
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    exif[0x010F] = "PhoneMaker"
+    gps = exif.get_ifd(0x8825)
+    gps.update({1: "N", 2: (45.0, 30.0, 12.0), 3: "W", 4: (73.0, 34.0, 5.0)})
+    buffer = io.BytesIO()
+    Image.new("RGB", (40, 30), "white").save(buffer, format=fmt, exif=exif)
+    data = buffer.getvalue()
+    assert b"PhoneMaker" in data  # the marker this test looks for is really in the original
+    return data
+
+
+@pytest.mark.parametrize(
+    ("fmt", "name"), [("JPEG", "photo.jpg"), ("PNG", "photo.png"), ("WEBP", "photo.webp")]
+)
+def test_an_image_is_stored_sealed_and_served_without_its_metadata(
+    thread, enabled, settings, fmt, name
+):
+    settings.MESSAGING_ATTACHMENT_KINDS = ("pdf", "png", "jpeg", "webp")
+    original = _photo_with_location(fmt)
+    assert _send(thread, _file(name, original)).status_code == 302
+    file = MessageAttachment.objects.get()
+    raw = (enabled / file.stored_name).read_bytes()
+    assert raw != original
+    assert b"PhoneMaker" not in raw
+    response = _as(thread.therapist.user).get(
+        f"/practice/messages/{thread.public_id}/files/{file.public_id}/"
+    )
+    served = response.getvalue()
+    assert len(served) == file.size
+    # No EXIF of any kind (no place, no camera), by the bytes and by a fresh reading.
+    assert b"PhoneMaker" not in served
+    assert b"Exif\x00\x00" not in served
+    assert b"eXIf" not in served
+    with Image.open(io.BytesIO(served)) as image:
+        assert image.format == fmt
+        assert dict(image.getexif()) == {}
+        # Turned as the orientation tag said: 40 × 30 becomes 30 × 40.
+        assert image.size == (30, 40)
+
+
+def test_a_pdf_round_trips_byte_for_byte_but_is_sealed_at_rest(thread, enabled):
+    assert _send(thread, _file("letter.pdf", PDF)).status_code == 302
+    file = MessageAttachment.objects.get()
+    raw = (enabled / file.stored_name).read_bytes()
+    assert b"Catalog" not in raw
+    assert attachments_module.unseal(raw) == PDF
+    served = _as(thread.client).get(f"/messages/{thread.public_id}/files/{file.public_id}/")
+    assert served.getvalue() == PDF
 
 
 def test_webp_only_when_listed(thread, enabled, settings):
@@ -446,3 +507,30 @@ def test_size_labels_in_words():
     assert attachments_module.size_label(int(1.25 * 2**20)) == "1.2 MB"
     assert attachments_module.size_label(340 * 1024) == "340 KB"
     assert attachments_module.size_label(10) == "1 KB"
+
+
+def test_key_rotation_reseals_the_files(
+    thread, enabled, settings, django_capture_on_commit_callbacks
+):
+    from cryptography.fernet import Fernet
+
+    from rapport.messaging.attachment_keys import AttachmentSecrets
+
+    old_key = Fernet.generate_key().decode()
+    new_key = Fernet.generate_key().decode()
+    settings.FIELD_ENCRYPTION_KEYS = [old_key]
+    with django_capture_on_commit_callbacks(execute=True):
+        assert _send(thread, _file("letter.pdf", PDF)).status_code == 302
+    before = MessageAttachment.objects.get().stored_name
+    settings.FIELD_ENCRYPTION_KEYS = [new_key, old_key]
+    rotator = AttachmentSecrets()
+    assert rotator.count() == (0, 1, 0)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert rotator.rotate() == 1
+    assert rotator.count() == (1, 0, 0)
+    after = MessageAttachment.objects.get()
+    assert after.stored_name != before
+    assert _stored(enabled) == {after.stored_name}
+    # The old key retired (the fields are rotated by their own command): the file opens.
+    settings.FIELD_ENCRYPTION_KEYS = [new_key]
+    assert attachments_module.unseal((enabled / after.stored_name).read_bytes()) == PDF

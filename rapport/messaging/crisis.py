@@ -4,8 +4,10 @@ English and French), matched as whole words on folded text.
 A match never blocks or delays a message; it only makes the sender's page show the crisis card
 at once, with the reminder that messages are not read in real time. Folding makes "Suicidaire",
 "suicidaire" and "SUICIDAIRE" alike, drops accents ("à" is "a") and treats punctuation as a
-space, so "self-harm" matches "self harm"; padding with spaces makes every match whole words,
-so "skill" never reads as "kill".
+space (straight and typographic apostrophes alike), so "self-harm" matches "self harm" and
+"can’t" matches "can't"; padding with spaces makes every match whole words, so "skill" never
+reads as "kill". An entry ending in ``*`` matches word starts, for words that inflect
+("suicid*": suicide, suicidal, suicidaire, suicidaires).
 """
 
 from __future__ import annotations
@@ -27,19 +29,33 @@ _DATA = Path(__file__).with_name("crisis_words.json")
 _NOT_WORD = re.compile(r"[\W_]+")
 
 
+# Apostrophes that are letters to Unicode (so not caught as punctuation below): "ʼ" (U+02BC)
+# is what some keyboards type for "’".
+_APOSTROPHES = str.maketrans(dict.fromkeys("\u02bc\u02bb\u02b9\u0060", " "))
+
+
 def fold(text: str) -> str:
     """Lower case, no accents, runs of anything but letters and digits as one space, padded."""
-    decomposed = unicodedata.normalize("NFKD", text)
+    decomposed = unicodedata.normalize("NFKD", text).translate(_APOSTROPHES)
     bare = "".join(char for char in decomposed if not unicodedata.combining(char))
     return f" {_NOT_WORD.sub(' ', bare.casefold()).strip()} "
 
 
+def _folded_phrase(phrase: str) -> str:
+    """A list entry as matched: folded and padded (whole words), or, for an entry ending in
+    ``*``, without the padding after it, so its last word matches any word it starts."""
+    if phrase.endswith("*"):
+        return fold(phrase[:-1]).rstrip(" ")
+    return fold(phrase)
+
+
 @functools.cache
 def crisis_phrases() -> tuple[str, ...]:
-    """Every phrase of every language, folded (each with its padding spaces)."""
+    """Every phrase of every language, folded (each with its padding spaces; a word start
+    without the space after it)."""
     raw = json.loads(_DATA.read_text(encoding="utf-8"))
     phrases = {
-        fold(phrase)
+        _folded_phrase(phrase)
         for language, entries in raw.items()
         if not language.startswith("_")
         for phrase in entries

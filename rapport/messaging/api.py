@@ -203,7 +203,7 @@ def _public_id(raw: str) -> uuid.UUID:
         raise Http404("No such thread.") from None
 
 
-def _summary(thread: Thread, side: str, *, unread: int, now: dt.datetime) -> dict[str, Any]:
+def _summary(thread: Thread, side: str, *, unread: int, writable: bool) -> dict[str, Any]:
     reason = thread.engagement if thread.engagement_id else thread.consultation
     assert reason is not None
     return {
@@ -215,7 +215,7 @@ def _summary(thread: Thread, side: str, *, unread: int, now: dt.datetime) -> dic
         "reason_id": reason.public_id,
         "unread": unread,
         "last_message_at": thread.last_message_at,
-        "can_write": selectors.thread_is_writable(thread=thread, now=now),
+        "can_write": writable,
     }
 
 
@@ -272,7 +272,9 @@ def _detail(
         request=request, instances=[*page.messages, *shown_files], reason="message thread (API)"
     )
     return {
-        **_summary(thread, side, unread=0, now=now),
+        **_summary(
+            thread, side, unread=0, writable=selectors.thread_is_writable(thread=thread, now=now)
+        ),
         "client_time_zone": thread.client_time_zone,
         "policy": _policy(thread, now),
         "messages": [_message(message, side, thread) for message in page.messages],
@@ -293,21 +295,26 @@ def _detail(
 def thread_list(request: HttpRequest) -> list[dict[str, Any]]:
     user = _user(request)
     now = timezone.now()
-    rows = [
-        _summary(thread, Sender.CLIENT, unread=getattr(thread, "unread", 0), now=now)
+    mine = [
+        (Sender.CLIENT, thread)
         for thread in selectors.client_threads(user=user).select_related(
             "engagement", "consultation"
         )
     ]
     therapist = own_therapist_profile(user)
     if therapist is not None:
-        rows += [
-            _summary(thread, Sender.THERAPIST, unread=getattr(thread, "unread", 0), now=now)
+        mine += [
+            (Sender.THERAPIST, thread)
             for thread in selectors.therapist_threads(therapist=therapist).select_related(
                 "therapist", "engagement", "consultation"
             )
         ]
-    return rows
+    # Whether each may be written to, for the whole list at once (not a query per thread).
+    writable = selectors.writable_thread_pks(threads=[thread for _, thread in mine], now=now)
+    return [
+        _summary(thread, side, unread=getattr(thread, "unread", 0), writable=thread.pk in writable)
+        for side, thread in mine
+    ]
 
 
 @router.post(

@@ -114,11 +114,18 @@ def next_hours_start(policy: Policy, moment: dt.datetime) -> dt.datetime | None:
 
 def expected_reply_by(policy: Policy, sent_at: dt.datetime) -> dt.datetime:
     """The reply window counts from when the therapist's hours next begin (at once when the
-    message arrives during them, or when there are no set hours)."""
+    message arrives during them, or when there are no set hours). A moment that then lands
+    outside their hours (a Sunday, 8 p.m.) moves to when their hours next begin: a reply is
+    never promised for a time the therapist said they do not read messages. The end of a
+    window (5:00 p.m. on a 9-to-5 day) is still inside it."""
     start = sent_at
     if not is_within_hours(policy, sent_at):
         start = next_hours_start(policy, sent_at) or sent_at
-    return start + dt.timedelta(hours=policy.reply_within_hours)
+    due = start + dt.timedelta(hours=policy.reply_within_hours)
+    tick = dt.timedelta(microseconds=1)
+    if is_within_hours(policy, due) or is_within_hours(policy, due - tick):
+        return due
+    return next_hours_start(policy, due) or due
 
 
 # --- words ------------------------------------------------------------------------------------

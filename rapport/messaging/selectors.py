@@ -43,6 +43,35 @@ def thread_is_writable(*, thread: Thread, now: dt.datetime) -> bool:
     return _writable_consultations(thread.client_id, now).filter(pk=thread.consultation_id).exists()
 
 
+def writable_thread_pks(*, threads: list[Thread], now: dt.datetime) -> set[int]:
+    """``thread_is_writable`` for a whole list in two queries (an inbox, the API's list):
+    the pks of the threads whose reason still lets either side write."""
+    engagement_ids = {t.engagement_id for t in threads if t.engagement_id is not None}
+    consultation_ids = {t.consultation_id for t in threads if t.consultation_id is not None}
+    open_engagements = set(
+        Engagement.objects.filter(pk__in=engagement_ids)
+        .exclude(status__in=CLOSED_STATUSES)
+        .values_list("pk", flat=True)
+        if engagement_ids
+        else []
+    )
+    open_consultations = set(
+        Appointment.objects.filter(
+            pk__in=consultation_ids,
+            kind=AppointmentKind.CONSULTATION,
+            status__in=ACTIVE_STATUSES,
+            ends_at__gte=now - CONSULTATION_GRACE,
+        ).values_list("pk", flat=True)
+        if consultation_ids
+        else []
+    )
+    return {
+        t.pk
+        for t in threads
+        if t.engagement_id in open_engagements or t.consultation_id in open_consultations
+    }
+
+
 @dataclass(frozen=True)
 class Reason:
     """Somewhere a client may write: an open engagement or a booked consultation, with its

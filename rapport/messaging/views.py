@@ -90,6 +90,7 @@ def client_inbox(request: HttpRequest) -> HttpResponse:
     now = timezone.now()
     threads = list(selectors.client_threads(user=user))
     unread = {thread.pk: getattr(thread, "unread", 0) for thread in threads}
+    writable = selectors.writable_thread_pks(threads=threads, now=now)
     return render(
         request,
         "messaging/client_inbox.html",
@@ -99,11 +100,7 @@ def client_inbox(request: HttpRequest) -> HttpResponse:
                 for reason in selectors.client_reasons(user=user, now=now)
             ],
             # Threads whose reason closed stay readable.
-            "closed_threads": [
-                thread
-                for thread in threads
-                if not selectors.thread_is_writable(thread=thread, now=now)
-            ],
+            "closed_threads": [thread for thread in threads if thread.pk not in writable],
         },
     )
 
@@ -133,8 +130,11 @@ def client_open(request: HttpRequest) -> HttpResponse:
     return redirect("messaging:client_thread", public_id=thread.public_id)
 
 
-def _sent_notice(thread: Thread, rules: policy.Policy, raw: str | None) -> dict[str, Any] | None:
-    """What the page says about the message just sent (``?sent=<id>``, the client's own)."""
+def _sent_notice(
+    request: HttpRequest, thread: Thread, rules: policy.Policy, raw: str | None
+) -> dict[str, Any] | None:
+    """What the page says about the message just sent (``?sent=<id>``, the client's own).
+    Reading it for crisis language decrypts it: recorded as a read like any other."""
     if not raw:
         return None
     try:
@@ -147,6 +147,7 @@ def _sent_notice(thread: Thread, rules: policy.Policy, raw: str | None) -> dict[
     if message is None:
         return None
     zone = zoneinfo.ZoneInfo(thread.client_time_zone)
+    audit_read(request=request, instance=message, reason="message just sent (crisis check)")
     crisis = has_crisis_language(message.body)
     return {
         "outside_hours": not policy.is_within_hours(rules, message.created_at),
@@ -200,7 +201,7 @@ def _client_page(
             "can_write": selectors.thread_is_writable(thread=thread, now=now),
             "left_today": usage.left,
             "zone_form": ZoneForm(current=thread.client_time_zone),
-            "sent": _sent_notice(thread, rules, request.GET.get("sent")),
+            "sent": _sent_notice(request, thread, rules, request.GET.get("sent")),
             "refused_card": crisis_card_for_thread(thread) if crisis else None,
             "refused_card_intro": _card_intro(thread, sent=False),
             **_policy_context(thread, rules, now),
@@ -329,6 +330,8 @@ def practice_inbox(request: HttpRequest) -> HttpResponse:
         {
             "threads": selectors.therapist_threads(therapist=therapist),
             "policy": policy.policy_for(therapist),
+            # A therapist may also be someone's client: their own conversations are a link away.
+            "also_client": selectors.client_can_message(user=request.user, now=timezone.now()),
         },
     )
 

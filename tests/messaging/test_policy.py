@@ -80,6 +80,38 @@ def test_outside_hours_the_reply_window_starts_when_hours_begin(toronto_policy):
     assert policy.expected_reply_by(toronto_policy, inside) == inside + dt.timedelta(hours=48)
 
 
+@pytest.mark.parametrize(
+    ("sent", "due"),
+    [
+        # Hours Monday to Friday 9:00-17:00 in Toronto (EDT, UTC-4, from March 8), 48 hours.
+        # Thursday March 12, 15:00 EDT + 48 h = Saturday 15:00: moved to Monday 9:00 EDT.
+        (dt.datetime(2026, 3, 12, 19, 0, tzinfo=UTC), dt.datetime(2026, 3, 16, 13, 0, tzinfo=UTC)),
+        # Monday 16:00 EDT + 48 h = Wednesday 16:00 EDT: inside, kept.
+        (dt.datetime(2026, 3, 9, 20, 0, tzinfo=UTC), dt.datetime(2026, 3, 11, 20, 0, tzinfo=UTC)),
+        # Monday 17:00 EDT sent (outside): from Tuesday 9:00 + 48 h = Thursday 9:00 EDT.
+        (dt.datetime(2026, 3, 9, 21, 0, tzinfo=UTC), dt.datetime(2026, 3, 12, 13, 0, tzinfo=UTC)),
+    ],
+)
+def test_the_reply_moment_falls_inside_the_hours(toronto_policy, sent, due):
+    assert policy.expected_reply_by(toronto_policy, sent) == due
+
+
+def test_a_reply_moment_at_the_end_of_the_hours_stays(reference_data):
+    thread = make_engagement_thread()
+    therapist = thread.therapist
+    therapist.time_zone = "America/Toronto"
+    therapist.reply_within_hours = 4
+    therapist.save()
+    rules = policy.policy_for(therapist, set_hours(therapist, days=(0, 1, 2, 3, 4)))
+    # Monday March 9, 13:00 EDT + 4 h = 17:00 EDT, the last moment of the window: kept.
+    sent = dt.datetime(2026, 3, 9, 17, 0, tzinfo=UTC)
+    assert policy.expected_reply_by(rules, sent) == dt.datetime(2026, 3, 9, 21, 0, tzinfo=UTC)
+    # 13:01 + 4 h = 17:01, outside: Tuesday 9:00 EDT.
+    assert policy.expected_reply_by(rules, sent + dt.timedelta(minutes=1)) == dt.datetime(
+        2026, 3, 10, 13, 0, tzinfo=UTC
+    )
+
+
 def test_without_set_hours_only_the_reply_window_applies(reference_data):
     thread = make_engagement_thread()
     rules = policy.policy_for(thread.therapist)

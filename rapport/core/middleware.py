@@ -27,6 +27,7 @@ from django.conf import settings
 from django.db import connection
 from django.http import HttpRequest
 from django.http.response import HttpResponseBase
+from django.utils import timezone
 from django.utils.deprecation import MiddlewareMixin
 
 # What a view sets (through ``health_data``) on its response to say "never cache this", for the
@@ -201,3 +202,24 @@ class ServerTimingMiddleware:
             f'db;dur={queries.seconds * 1000:.2f};desc="{queries.count} queries"'
         )
         return response
+
+
+class ReaderTimeZoneMiddleware:
+    """Each request starts and ends in UTC, whatever zone a view chose for its reader.
+
+    Pages that know their reader's zone activate it (the practice pages read in the therapist's
+    own zone: ``rapport.directory.access.get_practice_therapist``), so a day written without an
+    explicit zone (``|day_label``) is the reader's day, not UTC's: an 8 p.m. session in Toronto
+    is Monday's, not Tuesday's. Django keeps the active zone per thread, and a server thread
+    serves one request after another, so the zone must not outlive the request that chose it.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponseBase]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponseBase:
+        timezone.deactivate()
+        try:
+            return self.get_response(request)
+        finally:
+            timezone.deactivate()

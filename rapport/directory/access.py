@@ -12,8 +12,10 @@ import uuid
 
 from django.contrib.auth.models import AnonymousUser
 from django.http import Http404
+from django.utils import timezone
 
 from rapport.accounts.models import Role, User
+from rapport.core.timezones import zone_or_none
 from rapport.directory.models import Office, TherapistProfile
 from rapport.directory.selectors import is_listed
 from rapport.directory.services import REVIEW_PERMISSION
@@ -25,6 +27,11 @@ def get_practice_therapist(user: User | AnonymousUser) -> TherapistProfile:
     therapist = own_therapist_profile(user)
     if therapist is None:
         raise Http404("No practice here.")
+    # Every practice page reads in the therapist's own zone: a day or time written without an
+    # explicit zone is theirs (core's ReaderTimeZoneMiddleware ends it with the request).
+    zone = zone_or_none(therapist.time_zone)
+    if zone is not None:
+        timezone.activate(zone)
     return therapist
 
 

@@ -161,8 +161,10 @@ def test_a_pending_request_shows_how_long_is_left_and_when_it_expires(signed_in,
     expires_at = request.created_at + dt.timedelta(hours=48)
     assert "Rita Request" in pending
     # 38 hours less the moment the test takes, rounded down: never more time than there is.
+    # The practice pages read in the therapist's zone, machine-readable times too.
+    local_iso = expires_at.astimezone(VANCOUVER).isoformat()
     assert (
-        f'Answer within 1 day 13 hours, by <time datetime="{expires_at.isoformat()}">'
+        f'Answer within 1 day 13 hours, by <time datetime="{local_iso}">'
         f"{moment_label(expires_at, VANCOUVER)}</time>, or it is declined for you." in pending
     )
     assert moment_label(expires_at, VANCOUVER).endswith("Pacific Time (Vancouver)")

@@ -3,11 +3,14 @@ page, playback with its access rules, the profile, and staff review."""
 
 from __future__ import annotations
 
+import datetime as dt
+import html
 import json
 
 import pytest
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 
 from rapport.videos import services
 from rapport.videos.models import ProcessingState, Prompt, ReviewState, Video, VideoUpload
@@ -483,3 +486,22 @@ def test_editing_a_live_videos_transcript_says_it_waits_for_review(browser, publ
     published.refresh_from_db()
     assert published.transcript == ""
     assert published.pending_transcript == "New words."
+
+
+def test_the_practice_page_writes_upload_times_in_the_therapists_own_zone(
+    browser, therapist, processed_clip
+):
+    therapist.time_zone = "America/Vancouver"
+    therapist.save(update_fields=["time_zone"])
+    video = make_ready_video(therapist, processed_clip)
+    # 03:30 UTC on Tuesday is 7:30 p.m. on Monday in Vancouver (PST, UTC-8).
+    Video.objects.filter(pk=video.pk).update(
+        created_at=dt.datetime(2026, 12, 8, 3, 30, tzinfo=dt.UTC)
+    )
+
+    page = html.unescape(browser.get(reverse("videos:practice_videos")).content.decode())
+
+    assert "Monday, December 7, 2026 at 7:30 p.m. Pacific Time (Vancouver)" in page
+    assert "UTC" not in page
+    # The zone ends with the request: the next page for nobody in particular reads in UTC.
+    assert timezone.get_current_timezone_name() == "UTC"

@@ -4,6 +4,7 @@ and the requirement for therapists and staff."""
 from __future__ import annotations
 
 import json
+import time
 
 import pytest
 from allauth.mfa.models import Authenticator
@@ -369,3 +370,15 @@ def test_a_client_role_account_that_owns_a_therapist_profile_needs_a_second_fact
     assert api.status_code == 403
     assert json.loads(api.content)["title"] == "Two-factor authentication required"
     assert not requires_mfa(make_user(role="client"))
+
+
+def test_a_code_from_the_step_before_is_accepted_but_not_three_steps_before(client):
+    user = make_user(role="client", email="kim@example.org", mfa=True)
+    late, stale = Client(), Client()
+
+    # Typed in the last seconds of its 30-second step, arriving in the next one.
+    sign_in_with_code(late, "kim@example.org", totp_code(user.totp_secret, at=time.time() - 30))
+    sign_in_with_code(stale, "kim@example.org", totp_code(user.totp_secret, at=time.time() - 90))
+
+    assert late.session.get("_auth_user_id") == str(user.pk)
+    assert "_auth_user_id" not in stale.session

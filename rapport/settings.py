@@ -85,6 +85,8 @@ MIDDLEWARE = [
     "rapport.core.middleware.CookieNoStoreMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    # Outside every view: the zone a page chose for its reader ends with that request.
+    "rapport.core.middleware.ReaderTimeZoneMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -275,6 +277,10 @@ ACCOUNT_REAUTHENTICATION_METHODS = ("password", "mfa")
 # without a browser holding a virtual authenticator.
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
 MFA_TOTP_ISSUER = "Rapport"
+# A code typed in the last seconds of its 30-second step may arrive in the next one: accept the
+# step before and after as well (RFC 6238, section 5.2, allows one step for delay and clock
+# drift). allauth still refuses a code that was used once already.
+MFA_TOTP_TOLERANCE = 1
 MFA_ADAPTER = "rapport.accounts.signin.MFAAdapter"
 # Therapists and staff (and any is_staff/is_superuser account) must have an authenticator
 # before any page under these prefixes (rapport.accounts.middleware). The API's private

@@ -29,10 +29,15 @@ from rapport.directory.access import get_practice_therapist
 from rapport.directory.models import TherapistProfile
 
 
-def _signed_in(user: User | AnonymousUser) -> User:
+def signed_in_person(user: User | AnonymousUser) -> User:
+    """The signed-in, active person; anyone else gets the 404 of a page that does not exist
+    (messaging's access helpers use it too)."""
     if not user.is_authenticated or not user.is_active or not isinstance(user, User):
         raise Http404("Nothing here.")
     return user
+
+
+_signed_in = signed_in_person
 
 
 def get_engagement_for_client(user: User | AnonymousUser, public_id: uuid.UUID) -> Engagement:

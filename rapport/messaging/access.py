@@ -14,15 +14,14 @@ from django.http import Http404
 
 from rapport.accounts.models import User
 from rapport.booking.models import Appointment, AppointmentKind
-from rapport.care.models import Engagement
+from rapport.care import access as care_access
+from rapport.care.access import signed_in_person
 from rapport.directory.access import get_practice_therapist
 from rapport.messaging.models import MessageAttachment, Sender, Thread
 
-
-def _signed_in(user: User | AnonymousUser) -> User:
-    if not user.is_authenticated or not user.is_active or not isinstance(user, User):
-        raise Http404("Nothing here.")
-    return user
+# Who counts as signed in, and a client's own engagement, are care's rules: used as they are.
+_signed_in = signed_in_person
+get_engagement_for_client = care_access.get_engagement_for_client
 
 
 def get_thread_for_client(user: User | AnonymousUser, public_id: uuid.UUID) -> Thread:
@@ -63,20 +62,6 @@ def get_thread_for_user(user: User | AnonymousUser, public_id: uuid.UUID) -> tup
         raise Http404("No such thread.")
     side = Sender.CLIENT if thread.client_id == person.pk else Sender.THERAPIST
     return thread, side
-
-
-def get_engagement_for_client(user: User | AnonymousUser, public_id: uuid.UUID) -> Engagement:
-    """The client's own engagement, to open its thread (whether it is still open is the
-    service's rule)."""
-    client = _signed_in(user)
-    engagement = (
-        Engagement.objects.filter(client=client, public_id=public_id)
-        .select_related("therapist")
-        .first()
-    )
-    if engagement is None:
-        raise Http404("No such engagement.")
-    return engagement
 
 
 def get_consultation_for_client(user: User | AnonymousUser, public_id: uuid.UUID) -> Appointment:

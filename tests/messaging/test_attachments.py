@@ -21,11 +21,10 @@ from PIL import Image
 
 from rapport.accounts.selectors import account_export_data
 from rapport.accounts.services import account_delete
-from rapport.directory.models import BetweenSessionContact
 from rapport.messaging import attachments as attachments_module
 from rapport.messaging.models import Message, MessageAttachment, Thread
 from tests.factories import make_user
-from tests.messaging.factories import make_engagement_thread
+from tests.messaging.factories import make_engagement_thread, signed_in
 
 pytestmark = pytest.mark.django_db
 
@@ -72,30 +71,18 @@ def enabled(settings, storage_dir) -> Path:
     return storage_dir
 
 
-@pytest.fixture
-def thread(reference_data) -> Thread:
-    thread = make_engagement_thread()
-    thread.therapist.between_session_contact = BetweenSessionContact.BRIEF_CHECK_INS
-    thread.therapist.save(update_fields=["between_session_contact"])
-    return thread
-
-
-def _as(user) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
-
-
 def _page(thread: Thread) -> str:
     return f"/messages/{thread.public_id}/"
 
 
 def _send(thread: Thread, *files, body: str = "Here is the receipt.", user=None):
-    return _as(user or thread.client).post(_page(thread), {"body": body, "attachments": files})
+    return signed_in(user or thread.client).post(
+        _page(thread), {"body": body, "attachments": files}
+    )
 
 
 def _api_send(thread: Thread, *files, body: str = "Here it is."):
-    return _as(thread.client).post(
+    return signed_in(thread.client).post(
         f"/api/v1/threads/{thread.public_id}/messages", {"body": body, "attachments": files}
     )
 
@@ -104,7 +91,7 @@ def _api_send(thread: Thread, *files, body: str = "Here it is."):
 
 
 def test_off_by_default_no_file_input_and_a_file_sent_anyway_is_refused(thread, storage_dir):
-    page = _as(thread.client).get(_page(thread)).content.decode()
+    page = signed_in(thread.client).get(_page(thread)).content.decode()
     assert 'type="file"' not in page
     assert "multipart/form-data" not in page
     assert "No attachments." in page
@@ -130,13 +117,15 @@ def test_off_by_default_no_file_input_and_a_file_sent_anyway_is_refused(thread, 
 
 
 def test_the_page_offers_the_input_with_its_limits_in_words(thread, enabled):
-    page = _as(thread.client).get(_page(thread)).content.decode()
+    page = signed_in(thread.client).get(_page(thread)).content.decode()
     assert 'enctype="multipart/form-data"' in page
     assert 'type="file" name="attachments" multiple' in page
     assert 'accept="application/pdf,.pdf,image/png,.png,image/jpeg,.jpg,.jpeg"' in page
     assert "Up to 3 files: PDF, PNG or JPEG, up to 5 MB each." in page
     therapist_page = (
-        _as(thread.therapist.user).get(f"/practice/messages/{thread.public_id}/").content.decode()
+        signed_in(thread.therapist.user)
+        .get(f"/practice/messages/{thread.public_id}/")
+        .content.decode()
     )
     assert 'type="file" name="attachments"' in therapist_page
 
@@ -175,7 +164,7 @@ def test_a_pdf_a_png_and_a_jpeg_are_kept_under_random_names(thread, enabled):
         raw = [row[0] for row in cursor.fetchall()]
     assert all("Receipt" not in value and "scan" not in value for value in raw)
     # The thread lists them as download links.
-    page = _as(thread.client).get(_page(thread)).content.decode()
+    page = signed_in(thread.client).get(_page(thread)).content.decode()
     url = f"/messages/{thread.public_id}/files/{files[0].public_id}/"
     assert f'href="{url}" download>Receipt for Dr. Lee.pdf</a> (PDF, 1 KB)' in page
 
@@ -208,7 +197,7 @@ def test_an_image_is_stored_sealed_and_served_without_its_metadata(
     raw = (enabled / file.stored_name).read_bytes()
     assert raw != original
     assert b"PhoneMaker" not in raw
-    response = _as(thread.therapist.user).get(
+    response = signed_in(thread.therapist.user).get(
         f"/practice/messages/{thread.public_id}/files/{file.public_id}/"
     )
     served = response.getvalue()
@@ -230,7 +219,7 @@ def test_a_pdf_round_trips_byte_for_byte_but_is_sealed_at_rest(thread, enabled):
     raw = (enabled / file.stored_name).read_bytes()
     assert b"Catalog" not in raw
     assert attachments_module.unseal(raw) == PDF
-    served = _as(thread.client).get(f"/messages/{thread.public_id}/files/{file.public_id}/")
+    served = signed_in(thread.client).get(f"/messages/{thread.public_id}/files/{file.public_id}/")
     assert served.getvalue() == PDF
 
 
@@ -368,7 +357,7 @@ def _sent_pdf(thread) -> MessageAttachment:
 
 def test_the_download_is_a_download_with_the_sniffed_type(thread, enabled):
     file = _sent_pdf(thread)
-    response = _as(thread.client).get(f"/messages/{thread.public_id}/files/{file.public_id}/")
+    response = signed_in(thread.client).get(f"/messages/{thread.public_id}/files/{file.public_id}/")
     assert response.status_code == 200
     assert response.getvalue() == PDF
     assert response["Content-Type"] == "application/pdf"
@@ -376,7 +365,7 @@ def test_the_download_is_a_download_with_the_sniffed_type(thread, enabled):
     assert response["X-Content-Type-Options"] == "nosniff"
     assert "no-store" in response["Cache-Control"]
     assert "sandbox" in response["Content-Security-Policy"]
-    therapist = _as(thread.therapist.user)
+    therapist = signed_in(thread.therapist.user)
     response = therapist.get(f"/practice/messages/{thread.public_id}/files/{file.public_id}/")
     assert response.status_code == 200
     assert response.getvalue() == PDF
@@ -387,13 +376,13 @@ def test_only_the_two_people_in_the_thread_can_download(thread, enabled):
     other_thread = make_engagement_thread()
     client_url = f"/messages/{thread.public_id}/files/{file.public_id}/"
     practice_url = f"/practice/messages/{thread.public_id}/files/{file.public_id}/"
-    assert _as(make_user(role="client")).get(client_url).status_code == 404
-    assert _as(other_thread.client).get(client_url).status_code == 404
+    assert signed_in(make_user(role="client")).get(client_url).status_code == 404
+    assert signed_in(other_thread.client).get(client_url).status_code == 404
     # The therapist of another client, with the second factor.
-    assert _as(other_thread.therapist.user).get(practice_url).status_code == 404
+    assert signed_in(other_thread.therapist.user).get(practice_url).status_code == 404
     # The file asked for through a thread it is not in.
     assert (
-        _as(other_thread.client)
+        signed_in(other_thread.client)
         .get(f"/messages/{other_thread.public_id}/files/{file.public_id}/")
         .status_code
         == 404
@@ -414,7 +403,7 @@ def test_every_download_and_every_listing_is_audited(thread, enabled):
         ]
 
     before = reads()
-    client = _as(thread.client)
+    client = signed_in(thread.client)
     client.get(url)
     client.get(url)
     assert reads()[len(before) :].count("message attachment download") == 2
@@ -463,12 +452,12 @@ def test_the_api_takes_files_as_multipart_and_lists_them(thread, enabled):
     )
     file = MessageAttachment.objects.get()
     assert listed["url"] == f"/messages/{thread.public_id}/files/{file.public_id}/"
-    detail = _as(thread.therapist.user).get(f"/api/v1/threads/{thread.public_id}").json()
+    detail = signed_in(thread.therapist.user).get(f"/api/v1/threads/{thread.public_id}").json()
     assert detail["messages"][0]["attachments"][0]["url"] == (
         f"/practice/messages/{thread.public_id}/files/{file.public_id}/"
     )
     # JSON still works, with no files.
-    response = _as(thread.client).post(
+    response = signed_in(thread.client).post(
         f"/api/v1/threads/{thread.public_id}/messages",
         json.dumps({"body": "And a note."}),
         content_type="application/json",
@@ -486,7 +475,7 @@ def test_the_api_refuses_a_disguised_file_and_stores_nothing(thread, enabled):
     assert not Message.objects.exists()
     assert _stored(enabled) == set()
     # A file under another name is an unknown field.
-    response = _as(thread.client).post(
+    response = signed_in(thread.client).post(
         f"/api/v1/threads/{thread.public_id}/messages",
         {"body": "Hi", "file": _file("a.pdf", PDF)},
     )

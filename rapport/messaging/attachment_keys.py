@@ -1,6 +1,7 @@
 """Attachment files under key rotation: ``rapport rotate_encryption_keys`` re-seals them with
 the newest field key along with every encrypted field (registered in ``MessagingConfig``), so an
-old key can be retired without making anyone's files unreadable."""
+old key can be retired without making anyone's files unreadable. A file stored before files
+were sealed counts as stale and is sealed by the same command."""
 
 from __future__ import annotations
 
@@ -8,13 +9,36 @@ from django.core.files.base import ContentFile
 from django.db import transaction
 
 from rapport.core import crypto
-from rapport.messaging.attachments import KINDS, attachment_storage, stored_name
+from rapport.messaging.attachments import (
+    KINDS,
+    attachment_storage,
+    image_checked,
+    seal,
+    stored_name,
+    stored_plain,
+)
 from rapport.messaging.models import MessageAttachment
 
 
-def _token(name: str) -> str:
+def _raw(name: str) -> bytes:
     with attachment_storage().open(name, "rb") as handle:
-        return handle.read().decode("ascii", errors="replace")
+        return bytes(handle.read())
+
+
+def _resealed(raw: bytes, kind: str) -> tuple[bytes, int | None] | None:
+    """The stored bytes under the newest key (with the new size of a file whose bytes
+    changed), or None when they already are. A file stored before sealing is sealed now (an
+    image re-encoded without its metadata first)."""
+    if stored_plain(raw, kind):
+        data = raw
+        if KINDS[kind].pillow is not None:
+            problem, cleaned = image_checked(raw, KINDS[kind])
+            data = cleaned if problem is None else raw
+        return seal(data), len(data)
+    token = raw.decode("ascii", errors="replace")
+    if crypto.is_under_newest_key(token):
+        return None
+    return crypto.rotate(token).encode("ascii"), None
 
 
 class AttachmentSecrets(crypto.ExtraSecrets):
@@ -22,11 +46,16 @@ class AttachmentSecrets(crypto.ExtraSecrets):
 
     def count(self) -> tuple[int, int, int]:
         current = stale = undecryptable = 0
-        for name in MessageAttachment.objects.values_list("stored_name", flat=True).iterator():
+        rows = MessageAttachment.objects.values_list("stored_name", "kind").iterator()
+        for name, kind in rows:
             try:
-                token = _token(name)
+                raw = _raw(name)
             except FileNotFoundError:
                 continue
+            if stored_plain(raw, kind):
+                stale += 1  # from before sealing: sealed by rotate()
+                continue
+            token = raw.decode("ascii", errors="replace")
             if crypto.is_under_newest_key(token):
                 current += 1
             elif crypto.is_decryptable(token):
@@ -46,15 +75,17 @@ class AttachmentSecrets(crypto.ExtraSecrets):
                 if row is None:
                     continue
                 try:
-                    token = _token(row.stored_name)
+                    fresh = _resealed(_raw(row.stored_name), row.kind)
                 except FileNotFoundError:
                     continue
-                if crypto.is_under_newest_key(token):
+                if fresh is None:
                     continue
-                fresh = crypto.rotate(token).encode("ascii")
-                name = storage.save(stored_name(KINDS[row.kind]), ContentFile(fresh))
+                sealed, size = fresh
+                name = storage.save(stored_name(KINDS[row.kind]), ContentFile(sealed))
                 old = row.stored_name
-                MessageAttachment.objects.filter(pk=pk).update(stored_name=name)
+                MessageAttachment.objects.filter(pk=pk).update(
+                    stored_name=name, size=size if size is not None else row.size
+                )
                 transaction.on_commit(lambda old=old: storage.delete(old))  # type: ignore[misc]
                 rewritten += 1
         return rewritten

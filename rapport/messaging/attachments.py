@@ -160,7 +160,7 @@ class CheckedFile:
 REENCODE_QUALITY = 90
 
 
-def _image_problem(data: bytes, kind: Kind) -> tuple[str | None, bytes]:
+def image_checked(data: bytes, kind: Kind) -> tuple[str | None, bytes]:
     """Why the image cannot be attached (or None), and its bytes re-encoded without metadata
     (within the same pixel limits: nothing is decoded past them)."""
     assert kind.pillow is not None
@@ -214,6 +214,19 @@ def seal(data: bytes) -> bytes:
     return multi_fernet().encrypt(data)
 
 
+def stored_plain(raw: bytes, kind: str) -> bool:
+    """Whether stored bytes are a file from before attachments were sealed (its own magic
+    number; a sealed token always starts "gAAAA")."""
+    found = sniff(raw[:16])
+    return found is not None and found.value == kind
+
+
+def opened(raw: bytes, kind: str) -> bytes:
+    """The file's bytes from storage: unsealed, or as they are for a file stored before
+    sealing (until ``rapport rotate_encryption_keys`` seals it)."""
+    return raw if stored_plain(raw, kind) else unseal(raw)
+
+
 def unseal(token: bytes) -> bytes:
     """Stored bytes opened with any field key; ``UndecryptableValue`` if none can."""
     try:
@@ -248,7 +261,7 @@ def check_file(upload: UploadedFile) -> tuple[CheckedFile | None, str | None]:
             f"attached. You can attach {kinds_label()} files."
         )
     if kind.pillow is not None:
-        problem, data = _image_problem(data, kind)
+        problem, data = image_checked(data, kind)
         if problem is not None:
             return None, f"“{shown}”: {problem}"
     elif b"%%EOF" not in data[-PDF_TAIL_BYTES:]:

@@ -289,7 +289,7 @@ def _attachment_response(request: HttpRequest, attachment: MessageAttachment) ->
         raise Http404("No such file.") from None
     # Opened in memory (at most the size cap): the plain bytes never touch the disk.
     response = FileResponse(
-        io.BytesIO(attachments.unseal(sealed)),
+        io.BytesIO(attachments.opened(sealed, attachment.kind)),
         as_attachment=True,
         filename=attachment.display_name,
         content_type=kind.content_type,

@@ -523,3 +523,30 @@ def test_key_rotation_reseals_the_files(
     # The old key retired (the fields are rotated by their own command): the file opens.
     settings.FIELD_ENCRYPTION_KEYS = [new_key]
     assert attachments_module.unseal((enabled / after.stored_name).read_bytes()) == PDF
+
+
+def test_a_file_stored_before_sealing_is_served_then_sealed_by_rotation(
+    thread, enabled, django_capture_on_commit_callbacks
+):
+    from rapport.messaging.attachment_keys import AttachmentSecrets
+
+    with django_capture_on_commit_callbacks(execute=True):
+        assert _send(thread, _file("photo.jpg", _photo_with_location("JPEG"))).status_code == 302
+    file = MessageAttachment.objects.get()
+    # As an older version stored it: the plain bytes, metadata and all.
+    (enabled / file.stored_name).write_bytes(_photo_with_location("JPEG"))
+    url = f"/messages/{thread.public_id}/files/{file.public_id}/"
+    assert b"PhoneMaker" in signed_in(thread.client).get(url).getvalue()
+    rotator = AttachmentSecrets()
+    assert rotator.count() == (0, 1, 0)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert rotator.rotate() == 1
+    assert rotator.count() == (1, 0, 0)
+    file.refresh_from_db()
+    raw = (enabled / file.stored_name).read_bytes()
+    assert b"PhoneMaker" not in raw
+    served = signed_in(thread.client).get(url).getvalue()
+    assert b"PhoneMaker" not in served
+    assert file.size == len(served)
+    with Image.open(io.BytesIO(served)) as image:
+        assert dict(image.getexif()) == {}

@@ -368,11 +368,22 @@ def thread_detail(request: HttpRequest, id: str, before: str | None = None) -> d
 _SEND_RESPONSES = problem_openapi_responses(
     {**SIGNED_IN_FAILURES, 400: "A body that is not an object of these fields", 404: NOT_YOURS}
 )
+# A refusal carries the crisis members a send has: crisis language is read before any rule.
+_CRISIS_PROPERTIES: dict[str, Any] = {
+    "crisis": {
+        "type": "boolean",
+        "description": "The refused message has crisis language: show crisis_lines and the "
+        "emergency number first.",
+    },
+    "crisis_lines": {"type": "array", "items": CrisisLineOut.model_json_schema()},
+    "emergency_number": {"type": "string"},
+}
 _SEND_RESPONSES["responses"]["422"] = problem_openapi_response(
     "The message cannot be sent as written (empty, too long, not about scheduling for a "
     "therapist who accepts scheduling messages only, or files that cannot be attached: "
     "attachments off, too many, too large, empty, or not really a PDF or image whatever their "
-    "names say); `errors` names each field. Nothing was sent and no file was kept."
+    "names say); `errors` names each field. Nothing was sent and no file was kept.",
+    extra_properties=_CRISIS_PROPERTIES,
 )
 _SEND_RESPONSES["requestBody"] = {
     "required": True,
@@ -431,7 +442,10 @@ _SEND_RESPONSES["responses"]["429"] = problem_openapi_response(
     "The client's daily cap with this therapist is reached (counted over the last 24 hours, "
     "every thread with them). `Retry-After` gives the seconds until the oldest counted "
     "message turns 24 hours old; nothing was sent.",
-    extra_properties={"resets_at": {"type": "string", "format": "date-time"}},
+    extra_properties={
+        "resets_at": {"type": "string", "format": "date-time"},
+        **_CRISIS_PROPERTIES,
+    },
 )
 
 

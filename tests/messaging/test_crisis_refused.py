@@ -102,3 +102,12 @@ def test_api_422_carries_the_crisis_members(thread):
     assert response.json()["crisis"] is True
     assert response.json()["crisis_lines"]
     assert not Message.objects.exists()
+
+
+def test_the_openapi_document_lists_the_crisis_members_on_refusals(client):
+    document = client.get("/api/v1/openapi.json").json()
+    send = document["paths"]["/api/v1/threads/{id}/messages"]["post"]
+    for status in ("422", "429"):
+        schema = json.dumps(send["responses"][status])
+        assert '"crisis_lines"' in schema, status
+        assert '"emergency_number"' in schema, status

@@ -21,10 +21,14 @@ from rapport.messaging.models import Message, Sender
 from tests.messaging.factories import make_consultation_thread, set_hours
 
 
-@pytest.mark.django_db(transaction=True)
+# Skipped before any fixture runs, and serialized_rollback: a transactional test empties the
+# tables, and the jurisdictions a migration loads must be back for the reference data.
+@pytest.mark.skipif(
+    connection.vendor != "postgresql",
+    reason="row locks are PostgreSQL's; SQLite serialises writers instead",
+)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_two_sends_at_once_in_two_threads_of_the_pair_cannot_both_pass_the_cap(thread):
-    if connection.vendor != "postgresql":
-        pytest.skip("row locks are PostgreSQL's; SQLite serialises writers instead")
     set_hours(thread.therapist, days=tuple(range(7)), daily_cap=1)
     # The engagement's thread and a consultation's: the cap counts both.
     second = make_consultation_thread(client=thread.client, therapist=thread.therapist)

@@ -45,8 +45,8 @@ def test_a_message_needs_a_body_a_known_sender_and_a_bounded_token(thread):
     with pytest.raises(IntegrityError), transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(
             "INSERT INTO messaging_message (public_id, thread_id, sender, body, "
-            "about_scheduling, created_at) VALUES (%s, %s, 'client', %s, 0, %s)",
-            ["0" * 32, thread.pk, "x" * (MAX_BODY_TOKEN_LENGTH + 1), timezone.now()],
+            "about_scheduling, created_at) VALUES (%s, %s, 'client', %s, %s, %s)",
+            ["0" * 32, thread.pk, "x" * (MAX_BODY_TOKEN_LENGTH + 1), False, timezone.now()],
         )
 
 

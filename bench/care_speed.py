@@ -48,7 +48,14 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from throwaway import RAPPORT, ROOT, database_url_option, prepared_environment
+from throwaway import (
+    RAPPORT,
+    ROOT,
+    database_url_option,
+    percentile,
+    prepared_environment,
+    server_timing,
+)
 
 BUDGET_MS = 100.0
 SCORING_TARGET_MS = 1.0
@@ -85,11 +92,6 @@ _full_collections = [0]
 def _watch_collections(phase: str, info: dict[str, int]) -> None:
     if phase == "stop" and info["generation"] == 2:
         _full_collections[0] += 1
-
-
-def _percentile(sorted_values: list[float], fraction: float) -> float:
-    index = min(len(sorted_values) - 1, max(0, round(fraction * len(sorted_values)) - 1))
-    return sorted_values[index]
 
 
 def main() -> None:
@@ -164,13 +166,13 @@ def _run(arguments: argparse.Namespace, *, database: str) -> None:
         calm = sorted(sample[0] for sample in samples if not sample[4]) or [0.0]
         results[name] = Timing(
             p50_ms=statistics.median(app),
-            p95_ms=_percentile(app, 0.95),
+            p95_ms=percentile(app, 0.95),
             db_p50_ms=statistics.median(sample[1] for sample in samples),
             queries=max(sample[2] for sample in samples),
             cpu_p50_ms=statistics.median(cpu),
-            cpu_p95_ms=_percentile(cpu, 0.95),
+            cpu_p95_ms=percentile(cpu, 0.95),
             full_gc_requests=sum(1 for sample in samples if sample[4]),
-            p95_without_full_gc_ms=_percentile(calm, 0.95),
+            p95_without_full_gc_ms=percentile(calm, 0.95),
         )
     scoring = _scoring(arguments, randomness)
 
@@ -248,28 +250,12 @@ def _leave_out_signals() -> None:
 def _get(browser: Any, path: str) -> tuple[float, float, int, float, bool]:
     """One GET: (server ms, database ms, queries) from its Server-Timing header, the
     processor milliseconds this thread spent on it, and whether a full collection ran."""
-    import re
-
     collections = _full_collections[0]
     started = time.thread_time()
     response = browser.get(path)
     cpu_ms = (time.thread_time() - started) * 1000
     full_collection = _full_collections[0] != collections
-    if response.status_code != 200:
-        sys.exit(f"{path} answered {response.status_code}")
-    match = re.match(
-        r'app;dur=(?P<app>[\d.]+)(?:, db;dur=(?P<db>[\d.]+);desc="(?P<queries>\d+))?',
-        response.headers.get("Server-Timing", ""),
-    )
-    if match is None:
-        sys.exit(f"no Server-Timing header from {path}: {response.headers!r}")
-    return (
-        float(match["app"]),
-        float(match["db"] or 0),
-        int(match["queries"] or 0),
-        cpu_ms,
-        full_collection,
-    )
+    return (*server_timing(response, path), cpu_ms, full_collection)
 
 
 # --- the practice ------------------------------------------------------------------------------
@@ -495,7 +481,7 @@ def _scoring(
             run(value)
             samples.append((time.perf_counter() - started) * 1_000_000)
         samples.sort()
-        return statistics.median(samples), _percentile(samples, 0.95), samples[-1]
+        return statistics.median(samples), percentile(samples, 0.95), samples[-1]
 
     results = {
         "floor (dict copy)": timed(dict, submissions),

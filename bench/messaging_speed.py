@@ -36,7 +36,6 @@ from __future__ import annotations
 import argparse
 import gc
 import os
-import re
 import statistics
 import subprocess
 import sys
@@ -44,7 +43,14 @@ import tempfile
 import time
 from typing import Any
 
-from throwaway import RAPPORT, ROOT, database_url_option, prepared_environment
+from throwaway import (
+    RAPPORT,
+    ROOT,
+    database_url_option,
+    percentile,
+    prepared_environment,
+    server_timing,
+)
 
 BUDGET_MS = 50.0
 DIGEST_BUDGET_SECONDS = 60.0
@@ -90,23 +96,9 @@ def main() -> None:
         _run(arguments, database="PostgreSQL" if database_url else "SQLite")
 
 
-def _percentile(sorted_values: list[float], fraction: float) -> float:
-    index = min(len(sorted_values) - 1, max(0, round(fraction * len(sorted_values)) - 1))
-    return sorted_values[index]
-
-
 def _get(browser: Any, path: str) -> tuple[float, float, int]:
     """One GET: (server ms, database ms, queries) from its Server-Timing header."""
-    response = browser.get(path)
-    if response.status_code != 200:
-        sys.exit(f"{path} answered {response.status_code}")
-    match = re.match(
-        r'app;dur=(?P<app>[\d.]+)(?:, db;dur=(?P<db>[\d.]+);desc="(?P<queries>\d+))?',
-        response.headers.get("Server-Timing", ""),
-    )
-    if match is None:
-        sys.exit(f"no Server-Timing header from {path}: {response.headers!r}")
-    return float(match["app"]), float(match["db"] or 0), int(match["queries"] or 0)
+    return server_timing(browser.get(path), path)
 
 
 def _run(arguments: argparse.Namespace, *, database: str) -> None:
@@ -136,7 +128,7 @@ def _run(arguments: argparse.Namespace, *, database: str) -> None:
         app = sorted(sample[0] for sample in samples)
         results[name] = (
             statistics.median(app),
-            _percentile(app, 0.95),
+            percentile(app, 0.95),
             statistics.median(sample[1] for sample in samples),
             max(sample[2] for sample in samples),
         )

@@ -34,7 +34,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import re
 import statistics
 import subprocess
 import sys
@@ -43,7 +42,14 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from throwaway import RAPPORT, ROOT, database_url_option, prepared_environment
+from throwaway import (
+    RAPPORT,
+    ROOT,
+    database_url_option,
+    percentile,
+    prepared_environment,
+    server_timing,
+)
 
 BUDGET_MS = 100.0
 CLIENTS = 200
@@ -73,7 +79,6 @@ PAGES = {
     "floor": "/healthz",
 }
 STAFF_PAGES = {"queue", "figures"}
-TIMING = re.compile(r'app;dur=(?P<app>[\d.]+)(?:, db;dur=(?P<db>[\d.]+);desc="(?P<queries>\d+))?')
 
 
 @dataclass(frozen=True)
@@ -86,11 +91,6 @@ class Timing:
     # wall-clock figures it hardly moves when other processes share the machine's CPUs.
     cpu_p50_ms: float
     cpu_p95_ms: float
-
-
-def _percentile(sorted_values: list[float], fraction: float) -> float:
-    index = min(len(sorted_values) - 1, max(0, round(fraction * len(sorted_values)) - 1))
-    return sorted_values[index]
 
 
 def main() -> None:
@@ -150,11 +150,11 @@ def _run(arguments: argparse.Namespace, *, database: str) -> None:
         cpu = sorted(sample[3] for sample in samples)
         results[name] = Timing(
             p50_ms=statistics.median(app),
-            p95_ms=_percentile(app, 0.95),
+            p95_ms=percentile(app, 0.95),
             db_p50_ms=statistics.median(sample[1] for sample in samples),
             queries=max(sample[2] for sample in samples),
             cpu_p50_ms=statistics.median(cpu),
-            cpu_p95_ms=_percentile(cpu, 0.95),
+            cpu_p95_ms=percentile(cpu, 0.95),
         )
     _report(arguments, results, database=database, setup_seconds=setup_seconds)
 
@@ -165,12 +165,7 @@ def _get(browser: Any, path: str) -> tuple[float, float, int, float]:
     started = time.thread_time()
     response = browser.get(path)
     cpu_ms = (time.thread_time() - started) * 1000
-    if response.status_code != 200:
-        sys.exit(f"{path} answered {response.status_code}")
-    match = TIMING.match(response.headers.get("Server-Timing", ""))
-    if match is None:
-        sys.exit(f"no Server-Timing header from {path}: {response.headers!r}")
-    return (float(match["app"]), float(match["db"] or 0), int(match["queries"] or 0), cpu_ms)
+    return (*server_timing(response, path), cpu_ms)
 
 
 def _report(

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 RAPPORT = [sys.executable, "-m", "rapport.cli"]
@@ -41,3 +43,26 @@ def prepared_environment(
             env=environment, check=True, cwd=ROOT, capture_output=True,
         )  # fmt: skip
     return environment
+
+
+# The Server-Timing header rapport's ServerTimingMiddleware writes (SERVER_TIMING=1): the
+# view's milliseconds, and the database's with the number of queries when there were any.
+SERVER_TIMING = re.compile(
+    r'app;dur=(?P<app>[\d.]+)(?:, db;dur=(?P<db>[\d.]+);desc="(?P<queries>\d+))?'
+)
+
+
+def server_timing(response: Any, path: str) -> tuple[float, float, int]:
+    """(server ms, database ms, queries) of a 200 answer; stops the benchmark otherwise."""
+    if response.status_code != 200:
+        sys.exit(f"{path} answered {response.status_code}")
+    match = SERVER_TIMING.match(response.headers.get("Server-Timing", ""))
+    if match is None:
+        sys.exit(f"no Server-Timing header from {path}: {response.headers!r}")
+    return float(match["app"]), float(match["db"] or 0), int(match["queries"] or 0)
+
+
+def percentile(sorted_values: list[float], fraction: float) -> float:
+    """The nearest-rank percentile of values already sorted."""
+    index = min(len(sorted_values) - 1, max(0, round(fraction * len(sorted_values)) - 1))
+    return sorted_values[index]

@@ -37,12 +37,9 @@ def signed_in_person(user: User | AnonymousUser) -> User:
     return user
 
 
-_signed_in = signed_in_person
-
-
 def get_engagement_for_client(user: User | AnonymousUser, public_id: uuid.UUID) -> Engagement:
     """One of the signed-in person's own engagements as a client."""
-    client = _signed_in(user)
+    client = signed_in_person(user)
     engagement = (
         Engagement.objects.filter(client=client, public_id=public_id)
         .select_related("therapist", "client")
@@ -70,7 +67,7 @@ def get_engagement_for_user(
     user: User | AnonymousUser, public_id: uuid.UUID
 ) -> tuple[Engagement, str]:
     """The engagement and the side the person is on, for the API (which serves both)."""
-    person = _signed_in(user)
+    person = signed_in_person(user)
     engagement = (
         Engagement.objects.filter(public_id=public_id)
         .filter(Q(client=person) | Q(therapist__user=person))
@@ -92,7 +89,7 @@ def get_session_for_therapist(engagement: Engagement, public_id: uuid.UUID) -> S
 
 def get_invitation_for_client(user: User | AnonymousUser, public_id: uuid.UUID) -> Invitation:
     """An invitation to the signed-in client that is still waiting for their answer."""
-    client = _signed_in(user)
+    client = signed_in_person(user)
     invitation = (
         Invitation.objects.filter(
             client=client, public_id=public_id, status=InvitationStatus.PENDING
@@ -128,7 +125,7 @@ def get_first_session_for_therapist(
 def get_check_in_for_client(user: User | AnonymousUser, public_id: uuid.UUID) -> CheckIn:
     """One of the signed-in person's own check-ins (any status: the page says when one has
     closed or was answered)."""
-    client = _signed_in(user)
+    client = signed_in_person(user)
     check_in = (
         CheckIn.objects.filter(engagement__client=client, public_id=public_id)
         .select_related("engagement__therapist", "engagement__client")

@@ -19,13 +19,12 @@ from rapport.care.access import signed_in_person
 from rapport.directory.access import get_practice_therapist
 from rapport.messaging.models import MessageAttachment, Sender, Thread
 
-# Who counts as signed in, and a client's own engagement, are care's rules: used as they are.
-_signed_in = signed_in_person
+# A client's own engagement is care's rule, used as it is (as is who counts as signed in).
 get_engagement_for_client = care_access.get_engagement_for_client
 
 
 def get_thread_for_client(user: User | AnonymousUser, public_id: uuid.UUID) -> Thread:
-    client = _signed_in(user)
+    client = signed_in_person(user)
     thread = (
         Thread.objects.filter(client=client, public_id=public_id)
         .select_related("therapist", "client")
@@ -51,7 +50,7 @@ def get_thread_for_therapist(user: User | AnonymousUser, public_id: uuid.UUID) -
 
 def get_thread_for_user(user: User | AnonymousUser, public_id: uuid.UUID) -> tuple[Thread, str]:
     """The thread and the person's side in it, for the API (which serves both)."""
-    person = _signed_in(user)
+    person = signed_in_person(user)
     thread = (
         Thread.objects.filter(public_id=public_id)
         .filter(Q(client=person) | Q(therapist__user=person))
@@ -65,7 +64,7 @@ def get_thread_for_user(user: User | AnonymousUser, public_id: uuid.UUID) -> tup
 
 
 def get_consultation_for_client(user: User | AnonymousUser, public_id: uuid.UUID) -> Appointment:
-    client = _signed_in(user)
+    client = signed_in_person(user)
     consultation = (
         Appointment.objects.filter(
             client=client, public_id=public_id, kind=AppointmentKind.CONSULTATION

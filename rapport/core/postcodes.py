@@ -15,6 +15,7 @@ are measured from its centre. Which shapes count as a code is ``rapport.core.pos
 
 from __future__ import annotations
 
+import math
 import sqlite3
 from dataclasses import dataclass
 from functools import cache, lru_cache
@@ -116,3 +117,49 @@ def postal_area(code: SearchPostalCode) -> PostalArea | None:
     if code.country_code == "CA":
         return canadian_areas().get(code.area)
     return us_area(code.area)
+
+
+@cache
+def _areas_by_jurisdiction(jurisdiction_code: str, rural: bool) -> tuple[PostalArea, ...]:
+    if jurisdiction_code.startswith("CA-"):
+        return tuple(
+            area
+            for area in canadian_areas().values()
+            if area.jurisdiction_code == jurisdiction_code and (area.area_code[1] == "0") == rural
+        )
+    areas = []
+    for record in zipcodes.filter_by(state=jurisdiction_code.removeprefix("US-")):
+        if record["zip_code_type"] != "MILITARY" and record["lat"] and record["long"]:
+            areas.append(
+                PostalArea(
+                    area_code=record["zip_code"],
+                    name=record["city"],
+                    jurisdiction_code=jurisdiction_code,
+                    latitude=float(record["lat"]),
+                    longitude=float(record["long"]),
+                    time_zone=record["timezone"] or None,
+                )
+            )
+    return tuple(areas)
+
+
+@lru_cache(maxsize=1024)
+def area_nearest(
+    *, latitude: float, longitude: float, jurisdiction_code: str, rural: bool = False
+) -> PostalArea | None:
+    """The postal area of that province or state whose centre is nearest the point, or None
+    when the data has none there; ``rural`` picks among Canada's rural areas (a 0 second, as
+    in "J0M") instead of the others. Demo data uses it to give an office a code that fits its
+    town; the first call for a US state reads that state's codes (~0.25 s)."""
+    areas = _areas_by_jurisdiction(jurisdiction_code, rural)
+    if not areas:
+        return None
+    # Squared differences with longitude scaled by the latitude's cosine: near enough to the
+    # great-circle order for picking the closest of nearby centres.
+    scale = math.cos(math.radians(latitude)) ** 2
+    return min(
+        areas,
+        key=lambda area: (
+            (area.latitude - latitude) ** 2 + scale * (area.longitude - longitude) ** 2
+        ),
+    )

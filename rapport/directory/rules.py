@@ -15,7 +15,15 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.core.exceptions import ValidationError
 
-from rapport.core.geo import PlaceNotFound, fold, geocode, served_cities
+from rapport.core.geo import (
+    Place,
+    PlaceNotFound,
+    distance_km,
+    fold,
+    geocode,
+    served_cities,
+    towns_named,
+)
 from rapport.core.jurisdictions import JURISDICTIONS_BY_CODE
 from rapport.core.money import format_money
 from rapport.core.postal import PostalCodeError, normalise_postal_code
@@ -28,6 +36,14 @@ DEFAULT_FEE_CAP_MINOR = 100_000
 FEE_CAP_MINOR: int = getattr(settings, "THERAPIST_FEE_CAP_MINOR", DEFAULT_FEE_CAP_MINOR)
 
 LICENCE_NUMBER_MAX_LENGTH = 40
+
+# How far an office's postal code may lie from the centre of the town it names. A code only
+# locates an area's centre, and an office may name the nearest town of 5,000 people rather than
+# its own village, so the limit is generous: it catches a code of another city (Toronto's
+# "M5V" for Ottawa is ~350 km off), not a suburb. A Canadian code whose second character is 0
+# is a rural area that can span a whole region (X0A is most of Nunavut, its centre ~750 km
+# from Iqaluit, whose codes are X0A), so for those only the province is checked.
+POSTAL_CODE_MAX_KM = 80.0
 
 
 def fee_cap_minor() -> int:
@@ -139,6 +155,12 @@ def locate_office(*, city: str, jurisdiction_code: str, postal_code: str) -> Off
             errors["postal_code"] = [str(error)]
     else:
         errors["postal_code"] = ["Enter the postal or ZIP code."]
+    if place is not None and normalised_postal:
+        place, mismatch = _place_by_postal_code(
+            place=place, city=cleaned_city, postal_code=normalised_postal
+        )
+        if mismatch:
+            errors["postal_code"] = [mismatch]
     if errors or place is None:
         raise ValidationError(errors)
     return OfficeLocation(
@@ -147,6 +169,34 @@ def locate_office(*, city: str, jurisdiction_code: str, postal_code: str) -> Off
         time_zone=place.time_zone,
         postal_code=normalised_postal,
         city=place.name,
+    )
+
+
+def _place_by_postal_code(*, place: Place, city: str, postal_code: str) -> tuple[Place, str]:
+    """The town of that name nearest the postal code's area (two towns of one state may share
+    a name), and a sentence when even that one lies too far to hold an address with this code.
+
+    A code the offline data does not know, or a rural Canadian one, keeps the town as found
+    and passes: the province or state check has already been made.
+    """
+    if postal_code[1] == "0" and not postal_code[0].isdigit():
+        return place, ""
+    try:
+        area = geocode(postal_code)
+    except PlaceNotFound:  # PostalCodeNotFound included
+        return place, ""
+
+    def kilometres_to(town: Place) -> float:
+        return distance_km(area.latitude, area.longitude, town.latitude, town.longitude)
+
+    nearest = min((place, *towns_named(city, place.jurisdiction_code)), key=kilometres_to)
+    kilometres = kilometres_to(nearest)
+    if kilometres <= POSTAL_CODE_MAX_KM:
+        return nearest, ""
+    return place, (
+        f"{postal_code} is a postal code of {area.postal_town or area.name}, about "
+        f"{round(kilometres):,} km from {nearest.name}. Check the postal code, or enter the "
+        "town the office is in."
     )
 
 

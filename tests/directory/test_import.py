@@ -525,6 +525,8 @@ def test_bad_availability_text_is_explained():
         ({"licence_1_regulator": "CPSO"}, "licence_1_regulator", 'No regulator "CPSO"'),
         ({"licence_1_jurisdiction": "CA-XX"}, "licence_1_jurisdiction", "not a province"),
         ({"office_1_postal_code": "V6B 1A1"}, "office_1_postal_code", ""),
+        # Ottawa's Parliament Hill code, for the Toronto office of the row: same province.
+        ({"office_1_postal_code": "K1A 0A6"}, "office_1_postal_code", "km from Toronto"),
         ({"office_1_city": "Atlantis"}, "office_1_city", "could not find Atlantis"),
         ({"designation": "Guru"}, "designation", "Unknown designation"),
         ({"practice_start_year": "1900"}, "practice_start_year", "between 1950"),

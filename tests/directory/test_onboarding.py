@@ -370,6 +370,12 @@ def test_an_office_whose_postal_code_or_city_does_not_match_is_refused(therapist
         url("practice_profile_where"), office_data(**{"office-city": "Vancouver"})
     )
     assert response.context["office_form"].errors["city"]
+    # Right province, wrong city: Ottawa's code for a Toronto office.
+    response = client.post(
+        url("practice_profile_where"), office_data(**{"office-postal_code": "K1P 5G4"})
+    )
+    assert response.status_code == 400
+    assert "km from Toronto" in response.context["office_form"].errors["postal_code"][0]
     assert not therapist.offices.exists()
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import importlib
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -158,6 +159,14 @@ KNOWN_OFFICES = [
     ("Chicago", "US-IL", "60601", 41.9, -87.6, "America/Chicago"),
     ("Portland", "US-OR", "97201", 45.5, -122.7, "America/Los_Angeles"),
     ("Portland", "US-ME", "04101", 43.7, -70.3, "America/New_York"),
+    # A suburb's code for the city next door is an address there, not a mistake.
+    ("Toronto", "CA-ON", "L5B 1M2", 43.7, -79.4, "America/Toronto"),  # Mississauga City Hall
+    # Rural codes span regions: X0A is most of Nunavut, its centre far from Iqaluit.
+    ("Iqaluit", "CA-NU", "X0A 0H0", 63.7, -68.5, "America/Iqaluit"),
+    # Two towns of one state share a name; the code says which: Chatham near Springfield,
+    # not the Chicago neighbourhood the name alone would pick.
+    ("Chatham", "US-IL", "62629", 39.7, -89.7, "America/Chicago"),
+    ("Chatham", "US-IL", "60619", 41.7, -87.6, "America/Chicago"),
 ]
 
 
@@ -185,6 +194,29 @@ def test_locate_office_refuses_a_postal_code_of_another_province():
     with pytest.raises(ValidationError) as refused:
         rules.locate_office(city="Toronto", jurisdiction_code="CA-ON", postal_code="V6B 1A1")
     assert set(refused.value.message_dict) == {"postal_code"}
+
+
+# A city and a code of the same province or state that are far apart. The distances are the
+# great-circle distances between the two city halls, from an atlas, rounded; the message gives
+# the distance from the code's area centre, so it is checked loosely.
+FAR_APART = [
+    ("Ottawa", "CA-ON", "M5V 2T6", "Toronto", 350),
+    ("Toronto", "CA-ON", "K1A 0A6", "Ottawa", 350),
+    ("Québec", "CA-QC", "H2X 1Y4", "Montréal", 235),
+    ("Spokane", "US-WA", "98101", "Seattle", 365),
+    ("Buffalo", "US-NY", "10001", "New York", 470),
+]
+
+
+@pytest.mark.parametrize(("city", "region", "postal", "code_city", "km"), FAR_APART)
+def test_locate_office_refuses_a_postal_code_of_another_city(city, region, postal, code_city, km):
+    with pytest.raises(ValidationError) as refused:
+        rules.locate_office(city=city, jurisdiction_code=region, postal_code=postal)
+    assert set(refused.value.message_dict) == {"postal_code"}
+    message = refused.value.message_dict["postal_code"][0]
+    assert code_city in message
+    stated = int(re.search(r"about ([\d,]+) km", message).group(1).replace(",", ""))
+    assert abs(stated - km) <= 0.15 * km
 
 
 def test_locate_office_reports_both_problems_at_once():

@@ -16,7 +16,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TypeVar
 
-from rapport.core.geo import Place, served_cities
+from rapport.core.geo import Place, distance_km, served_cities
+from rapport.core.postcodes import area_nearest
+from rapport.directory import rules
 from rapport.directory.seeding import vocabulary as words
 
 T = TypeVar("T")
@@ -434,14 +436,36 @@ class TherapistGenerator:
         )
 
     def _postal_code(self, rng: random.Random, town: Place) -> str:
+        # A code of the area nearest the town, so the office passes the same checks a
+        # therapist's own edit would (right province or state, near the town it names). The
+        # random draws stay as they were, so a seed still gives the same listings.
+        area = area_nearest(
+            latitude=town.latitude,
+            longitude=town.longitude,
+            jurisdiction_code=town.jurisdiction_code,
+        )
         if town.country_code == "US":
-            return f"{rng.randint(1001, 99950):05d}"
+            drawn = f"{rng.randint(1001, 99950):05d}"
+            return area.area_code if area is not None else drawn
         letters = "ABCEGHJKLMNPRSTVWXYZ"
         first = words.CANADIAN_POSTAL_LETTER.get(town.jurisdiction_code, "M")
-        return (
-            f"{first}{rng.randint(0, 9)}{_pick(rng, letters)} "
-            f"{rng.randint(0, 9)}{_pick(rng, letters)}{rng.randint(0, 9)}"
-        )
+        fsa = f"{first}{rng.randint(0, 9)}{_pick(rng, letters)}"
+        if area is not None and (
+            distance_km(area.latitude, area.longitude, town.latitude, town.longitude)
+            <= rules.POSTAL_CODE_MAX_KM
+        ):
+            fsa = area.area_code
+        else:
+            # No town-sized area close by: the province's nearest rural area ("J0M"), which
+            # covers the countryside around small towns.
+            rural = area_nearest(
+                latitude=town.latitude,
+                longitude=town.longitude,
+                jurisdiction_code=town.jurisdiction_code,
+                rural=True,
+            )
+            fsa = rural.area_code if rural is not None else fsa
+        return f"{fsa} {rng.randint(0, 9)}{_pick(rng, letters)}{rng.randint(0, 9)}"
 
     def _gender_description(self, gender: str) -> str:
         return {"two_spirit": "Two-Spirit", "non_binary": "Non-binary"}.get(gender, "")

@@ -96,7 +96,7 @@ def test_a_regulator_without_a_register_says_so_instead_of_a_dead_link(browser):
     row = queue_row(text(browser.get(reverse("directory:verification_queue"))), "No Register")
 
     assert '<a href="https' not in row
-    assert "CRPO publishes no register: ask for proof" in row
+    assert "no register link is recorded for CRPO" in row
 
 
 def test_the_decision_page_links_the_register_too(browser):
@@ -291,3 +291,14 @@ def test_a_return_to_review_is_not_the_decision_changes_are_compared_with(browse
 
     assert "1 change since the last decision" in queue_row(queue, "Back Again")
     assert "→ 424242" in detail
+
+
+def test_the_shipped_reference_data_links_the_main_canadian_regulators():
+    # The reference data as shipped (loaded once per test session): every Canadian regulator a
+    # link is kept for is reached over https, and the big provinces' ones have one.
+    linked = dict(
+        Regulator.objects.exclude(register_url="").values_list("abbreviation", "register_url")
+    )
+    for abbreviation in ("CRPO", "OCSWSSW", "CPBAO", "OPQ", "BCACC", "CAP"):
+        assert linked[abbreviation].startswith("https://"), abbreviation
+    assert all(url.startswith("https://") for url in linked.values())

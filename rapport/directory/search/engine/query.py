@@ -170,20 +170,23 @@ def search(
     total = int(rows.size)
     consultation_times = index.consultation_times.values
     now_microseconds = filtered.now_microseconds
-    ordered = sort_rows(
-        index,
-        query,
-        rows,
-        nearest,
-        consultation_times,
-        now_microseconds,
-        tie_seed=search_tie_seed(now),
-    )
     page_size = max(1, query.page_size)
     pages = max(1, math.ceil(total / page_size))
     page_past_end = query.page > pages
     start = (query.page - 1) * page_size
-    page_rows: Sequence[int] = [] if page_past_end else ordered[start : start + page_size].tolist()
+    page_rows: Sequence[int] = []
+    if not page_past_end:
+        ordered = sort_rows(
+            index,
+            query,
+            rows,
+            nearest,
+            consultation_times,
+            now_microseconds,
+            tie_seed=search_tie_seed(now),
+            first=start + page_size,
+        )
+        page_rows = ordered[start : start + page_size].tolist()
     hits = [
         SearchHit(
             therapist_id=int(index.ids[row]),
@@ -234,8 +237,10 @@ def sort_rows(
     now_microseconds: int,
     *,
     tie_seed: int,
+    first: int | None = None,
 ) -> np.ndarray:
-    """``rows`` (ascending, i.e. by name) in the query's order.
+    """``rows`` (ascending, i.e. by name) in the query's order; with ``first``, only the first
+    that many of them (exactly those, in the same order: a page needs no more).
 
     Every order but name ties often: the same first free slot or none known (soonest), the
     same fee, and the same distance, since offices are placed at their town's centre so every
@@ -243,29 +248,35 @@ def sort_rows(
     every day, so ties follow the daily rotating order instead (``rapport.core.rotation``), then
     name, which only settles what the rotation cannot (it never repeats a rank within a day).
     """
-    if rows.size == 0:
-        return rows
-    distance = nearest[rows] if nearest is not None else None
-    if query.sort == SORT_NAME:
-        return rows
-    # np.lexsort sorts by its last key first: each order below is (name, daily tie, ...key).
-    ties = (rows, tie_breaks(index.ids[rows], tie_seed))
+    if rows.size == 0 or query.sort == SORT_NAME:
+        return rows if first is None else rows[:first]
+    # Each order's keys, most significant last (np.lexsort's convention); the daily tie and
+    # the name (the rows' own order) are added below the last.
+    keys: tuple[np.ndarray, ...]
     if query.sort == SORT_FEE:
-        return rows[np.lexsort((*ties, index.fee[rows]))]
-    if query.sort == SORT_SOONEST:
+        keys = (index.fee[rows],)
+    elif query.sort == SORT_SOONEST:
         starts = consultation_times[rows]
         # Unknown or stale times go last, as if there were none.
-        starts = np.where(starts >= now_microseconds, starts, NO_CONSULTATION)
-        return rows[np.lexsort((*ties, starts))]
-    if query.sort == SORT_DISTANCE and distance is not None:
-        return rows[np.lexsort((*ties, distance))]
-    if query.sort == SORT_BEST_FIT and query.style:
+        keys = (np.where(starts >= now_microseconds, starts, NO_CONSULTATION),)
+    elif query.sort == SORT_DISTANCE and nearest is not None:
+        keys = (nearest[rows],)
+    elif query.sort == SORT_BEST_FIT and query.style:
         gap = np.zeros(rows.size, dtype=np.int16)
         for dimension, preferred in query.style:
             column = index.style[rows, STYLE_FIELDS.index(dimension)].astype(np.int16)
             gap += np.abs(column - preferred)
-        keys: tuple[np.ndarray, ...] = (*ties, gap)
-        if distance is not None:
-            keys = (*ties, distance, gap)
-        return rows[np.lexsort(keys)]
-    return rows
+        keys = (gap,) if nearest is None else (nearest[rows], gap)
+    else:
+        return rows if first is None else rows[:first]
+    if first is not None and first < rows.size:
+        # Only rows whose main key is at most the first-th smallest can be among the first:
+        # sort those alone (ties at that value included, so the order is exactly the full
+        # sort's). A results page needs 20 of thousands.
+        main = keys[-1]
+        cut = np.partition(main, first - 1)[first - 1]
+        candidates = np.flatnonzero(main <= cut)
+        rows = rows[candidates]
+        keys = tuple(key[candidates] for key in keys)
+    order = np.lexsort((rows, tie_breaks(index.ids[rows], tie_seed), *keys))
+    return rows[order] if first is None else rows[order[:first]]

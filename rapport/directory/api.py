@@ -44,6 +44,7 @@ from rapport.directory.search.contract import (
 from rapport.directory.search.engine import (
     SearchIndex,
     cached_answer,
+    cached_rows,
     current_index,
     search,
 )
@@ -551,9 +552,17 @@ def _utc_text(moment: dt.datetime | None) -> str | None:
     return moment.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
 
 
-def _result_rows(hits: list[SearchHit], *, now: dt.datetime) -> list[dict[str, Any]]:
-    """The page's rows in the engine's order (see ``selectors.therapist_result_rows``)."""
-    therapists = therapist_result_rows(ids=[hit.therapist_id for hit in hits], now=now)
+def _result_rows(
+    hits: list[SearchHit], *, now: dt.datetime, index: SearchIndex
+) -> list[dict[str, Any]]:
+    """The page's rows in the engine's order (see ``selectors.therapist_result_rows``; rows
+    read this minute for another page of this index are reused)."""
+    therapists = cached_rows(
+        index,
+        [hit.therapist_id for hit in hits],
+        now=now,
+        read=lambda ids: therapist_result_rows(ids=ids, now=now),
+    )
     # One reverse() for the page: a profile path differs only by the id.
     path_template = _profile_path(_PATH_PLACEHOLDER)
     rows = []
@@ -682,7 +691,7 @@ def search_therapists(request: HttpRequest, filters: Query[SearchParams]) -> Htt
 
 
 def _search_body(
-    query: SearchQuery, now: dt.datetime, index: SearchIndex | None
+    query: SearchQuery, now: dt.datetime, index: SearchIndex
 ) -> tuple[int, str | None]:
     """(pages, the JSON body); the body is None when the page asked for is past the end."""
     result = search(query, now=now, index=index)
@@ -692,7 +701,7 @@ def _search_body(
         "total": result.total,
         "page": result.page,
         "pages": result.pages,
-        "results": _result_rows(result.hits, now=now),
+        "results": _result_rows(result.hits, now=now, index=index),
         "facets": _facets(result),
     }
     return result.pages, json.dumps(body, ensure_ascii=False)

@@ -24,7 +24,7 @@ database), ``current`` (the per-process holder), ``cache`` (answers per snapshot
 """
 
 from rapport.directory.search.engine.build import build_index, index_version
-from rapport.directory.search.engine.cache import AnswerCache, cached_answer
+from rapport.directory.search.engine.cache import AnswerCache, cached_answer, cached_rows
 from rapport.directory.search.engine.current import (
     active_term_slugs,
     current_index,
@@ -63,6 +63,7 @@ __all__ = [
     "active_term_slugs",
     "build_index",
     "cached_answer",
+    "cached_rows",
     "current_index",
     "index_version",
     "pack_columns",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
@@ -59,3 +59,63 @@ def cached_answer(
     minute = now.replace(second=0, microsecond=0)
     full_key = (key, minute, settings.LISTING_FRESHNESS_DAYS)
     return index.answers.get_or_compute(full_key, compute)
+
+
+class RecentRows:
+    """What a result page shows of each therapist, as read within the current minute from one
+    index snapshot (at most CAPACITY of them).
+
+    A search nobody ran before still shows mostly the same people as the searches before it
+    (the nearest therapists of a city head most of its searches, whatever the budget), and
+    reading a page's rows is a third of such a search. Kept per snapshot and per minute like
+    AnswerCache, so a row is never older than an answer from that cache would be.
+    """
+
+    CAPACITY = 4096
+
+    def __init__(self) -> None:
+        self._minute: dt.datetime | None = None
+        self._rows: dict[int, Any] = {}
+        self._lock = threading.Lock()
+
+    def get_or_read(
+        self,
+        ids: Sequence[int],
+        *,
+        minute: dt.datetime,
+        read: Callable[[Sequence[int]], Mapping[int, Any]],
+    ) -> dict[int, Any]:
+        """The rows of ``ids`` (an id whose row is gone is absent), reading only those not
+        read this minute with ``read(ids)``."""
+        with self._lock:
+            if self._minute != minute:
+                self._minute, self._rows = minute, {}
+            found = {id_: self._rows[id_] for id_ in ids if id_ in self._rows}
+        missing = [id_ for id_ in ids if id_ not in found]
+        if missing:
+            fresh = read(missing)
+            found.update(fresh)
+            with self._lock:
+                if self._minute == minute:
+                    if len(self._rows) + len(fresh) > self.CAPACITY:
+                        self._rows = {}
+                    self._rows.update(fresh)
+        return found
+
+    def clear(self) -> None:
+        with self._lock:
+            self._rows = {}
+
+
+def cached_rows(
+    index: SearchIndex,
+    ids: Sequence[int],
+    *,
+    now: dt.datetime,
+    read: Callable[[Sequence[int]], Mapping[int, Any]],
+) -> dict[int, Any]:
+    """``read(ids)``, reusing rows this index snapshot read in the same minute of ``now``
+    (see RecentRows)."""
+    return index.recent_rows.get_or_read(
+        ids, minute=now.replace(second=0, microsecond=0), read=read
+    )

@@ -40,6 +40,7 @@ def current_index() -> SearchIndex:
                 times.values = read_consultation_times(index)
                 times.read_at = time.monotonic()
                 index.answers.clear()
+                index.recent_rows.clear()
     return index
 
 

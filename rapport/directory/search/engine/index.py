@@ -26,7 +26,7 @@ from rapport.directory.models import (
 from rapport.directory.search.contract import (
     SearchParam,
 )
-from rapport.directory.search.engine.cache import AnswerCache
+from rapport.directory.search.engine.cache import AnswerCache, RecentRows
 
 STYLE_FIELDS = tuple(name for name, _, _ in STYLE_DIMENSIONS)
 STYLE_TOLERANCE = 1
@@ -138,6 +138,7 @@ class SearchIndex:
     consultation_times: ConsultationTimes
     built_seconds: float = 0.0
     answers: AnswerCache = field(default_factory=AnswerCache, compare=False, repr=False)
+    recent_rows: RecentRows = field(default_factory=RecentRows, compare=False, repr=False)
 
     @property
     def size(self) -> int:

@@ -1,0 +1,92 @@
+"""Rows of a result page read once a minute per index snapshot (engine.cache.RecentRows).
+
+A fresh search (a budget nobody asked for this minute) still shows mostly the people the last
+search showed; their rows are not read again within the minute, and never across a minute, an
+index version, or a re-read of the next-consultation column.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from rapport.directory.models import TherapistProfile
+from rapport.directory.search.engine import reset_index
+from rapport.directory.search.engine.cache import RecentRows
+from rapport.directory.services import search_index_version_bump
+from tests.factories import make_therapist
+
+pytestmark = pytest.mark.usefixtures("reference_data")
+
+NOON = dt.datetime(2026, 12, 7, 12, 0, 10, tzinfo=dt.UTC)
+
+
+@pytest.fixture
+def people(settings):
+    settings.LISTING_FRESHNESS_DAYS = 365
+    reset_index()
+    yield [make_therapist(display_name=f"Row {n}", fee_minor=10_000 + n) for n in range(3)]
+    reset_index()
+
+
+def names(client, max_fee: int) -> tuple[list[str], int]:
+    """The page's names and how many statements read therapist rows for it."""
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get("/api/v1/therapists", {"max_fee": str(max_fee), "sort": "fee"})
+    assert response.status_code == 200
+    row_reads = [q for q in queries.captured_queries if "p.display_name" in q["sql"]]
+    return [row["name"] for row in response.json()["results"]], len(row_reads)
+
+
+def test_a_fresh_search_in_the_same_minute_reads_no_row_twice(client, people, monkeypatch):
+    monkeypatch.setattr(timezone, "now", lambda: NOON)
+    first, reads = names(client, 200)
+    assert first == ["Row 0", "Row 1", "Row 2"]
+    assert reads == 1
+    # Another budget: another answer (not the answer cache), the same three people.
+    again, reads = names(client, 201)
+    assert again == first
+    assert reads == 0
+
+
+def test_a_new_minute_reads_the_rows_again(client, people, monkeypatch):
+    monkeypatch.setattr(timezone, "now", lambda: NOON)
+    names(client, 200)
+    # Changed without a version bump (as no service would): seen from the next minute on.
+    TherapistProfile.objects.filter(pk=people[0].pk).update(pronouns="they/them")
+    monkeypatch.setattr(timezone, "now", lambda: NOON + dt.timedelta(minutes=1))
+    response = client.get("/api/v1/therapists", {"max_fee": "202", "sort": "fee"})
+    assert response.json()["results"][0]["pronouns"] == "they/them"
+
+
+def test_a_version_bump_drops_every_kept_row(client, people, monkeypatch):
+    monkeypatch.setattr(timezone, "now", lambda: NOON)
+    names(client, 200)
+    TherapistProfile.objects.filter(pk=people[1].pk).update(display_name="Renamed")
+    search_index_version_bump()
+    shown, reads = names(client, 203)
+    assert "Renamed" in shown
+    assert reads == 1
+
+
+def test_the_cache_never_holds_more_than_its_capacity(monkeypatch):
+    monkeypatch.setattr(RecentRows, "CAPACITY", 5)
+    rows = RecentRows()
+    asked: list[list[int]] = []
+
+    def read(ids):
+        asked.append(list(ids))
+        return {id_: f"row {id_}" for id_ in ids if id_ != 99}  # 99 is gone
+
+    minute = NOON.replace(second=0)
+    assert rows.get_or_read([1, 2, 99], minute=minute, read=read) == {1: "row 1", 2: "row 2"}
+    assert rows.get_or_read([2, 3], minute=minute, read=read) == {2: "row 2", 3: "row 3"}
+    assert asked == [[1, 2, 99], [3]]
+    rows.get_or_read([4, 5, 6, 7], minute=minute, read=read)  # over 5: starts again
+    assert len(rows._rows) <= 5
+    rows.get_or_read([1], minute=minute + dt.timedelta(minutes=1), read=read)
+    assert asked[-1] == [1]

@@ -50,8 +50,10 @@ from rapport.matching.api_schemas import (
     MatchListOut,
     MisfitFeedbackIn,
 )
+from rapport.matching.misfits import misfit_contradiction
 from rapport.matching.models import FitProfile
 from rapport.matching.services import NotAMisfit
+from rapport.matching.session import session_answers_forget
 
 router = Router(tags=["matching"])
 
@@ -167,7 +169,15 @@ def _json_body(request: HttpRequest) -> Any:
 
 
 def _answers(data: Any, slugs: Mapping[str, frozenset[str]] | None = None) -> FitAnswers:
-    return answers_from_data(data, term_slugs=slugs if slugs is not None else terms.active_slugs())
+    answers = answers_from_data(
+        data, term_slugs=slugs if slugs is not None else terms.active_slugs()
+    )
+    # Two opposite "what did not fit" answers cannot both lean a list (``misfits``): refused
+    # here as in a saved profile, so a list asked for inline follows the same rule.
+    contradiction = misfit_contradiction(answers.did_not_fit)
+    if contradiction is not None:
+        raise FitAnswersError("did_not_fit", contradiction)
+    return answers
 
 
 # --- answers -------------------------------------------------------------------------------
@@ -277,11 +287,17 @@ def fit_profile_replace(request: HttpRequest, id: str = _PROFILE_ID) -> HttpResp
     "/fit-profiles/{id}",
     response={204: None},
     summary="Delete your fit profile",
-    description="Removes every answer in it. Consultations it was shared with keep nothing.",
+    description=(
+        "Removes every answer in it, and withdraws it from every consultation and session it "
+        "was shared with: a fit profile you make later is shown to nobody until you share it "
+        "again."
+    ),
     openapi_extra=problem_openapi_responses({**SIGNED_IN_FAILURES, 404: NOT_YOURS}),
 )
 def fit_profile_remove(request: HttpRequest, id: str = _PROFILE_ID) -> HttpResponse:
     services.fit_profile_delete(profile=_own_profile(request, id))
+    # A copy kept in the session before signing in must not come back as the profile.
+    session_answers_forget(request.session)
     return HttpResponse(status=204)
 
 

@@ -35,6 +35,7 @@ from rapport.matching.answers import (
     MAX_STORY_LENGTH,
     FitAnswers,
     FitAnswersError,
+    MisfitReason,
     PreferenceKey,
     Weight,
 )
@@ -504,3 +505,12 @@ class RelaxForm(forms.Form):
 
     def apply(self, answers: FitAnswers) -> FitAnswers:
         return ranking.relaxed(answers, self.cleaned_data["constraint"])
+
+
+# --- the profile page: taking back one "what did not fit" answer ------------------------------
+
+
+class MisfitRemoveForm(forms.Form):
+    """Which "what did not fit" answer to remove (a button beside each on the profile page)."""
+
+    reason = forms.ChoiceField(choices=[(reason.value, reason.value) for reason in MisfitReason])

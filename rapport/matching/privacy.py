@@ -3,6 +3,7 @@ questionnaire's answers when the person signs up or signs in (``signals``).
 
 The export gives the fit profile as stored (the answers document, ``FitAnswers.to_data()``),
 including taxonomy terms retired since: it is what Rapport holds, not what the pages still use.
+"What did not fit" with past therapists is also given in words, as the profile page shows it.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from typing import Any
 
 from rapport.core.privacy import iso_or_none, register_erasure_step, register_export_section
 from rapport.matching import services
+from rapport.matching.answers import MISFIT_LABELS
 from rapport.matching.models import FitProfile
 
 
@@ -20,9 +22,14 @@ def fit_profile_export(user: Any) -> dict[str, Any] | None:
     profile = FitProfile.objects.filter(owner_id=user.pk).first()
     if profile is None:
         return None
+    answers = json.loads(profile.answers) if profile.answers else {}
+    known = {str(reason): label for reason, label in MISFIT_LABELS.items()}
     return {
         "id": str(profile.public_id),
-        "answers": json.loads(profile.answers) if profile.answers else {},
+        "answers": answers,
+        "did_not_fit_in_words": [
+            known.get(reason, reason) for reason in answers.get("did_not_fit", [])
+        ],
         "created_at": iso_or_none(profile.created_at),
         "updated_at": iso_or_none(profile.updated_at),
     }

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from django.db.models import QuerySet
 
 from rapport.accounts.models import User
@@ -9,12 +11,16 @@ from rapport.care.models import EndedFor, Engagement
 from rapport.care.selectors import client_engagements
 from rapport.matching import terms
 from rapport.matching.answers import FitAnswers, answers_from_json
+from rapport.matching.misfits import misfit_settled
 from rapport.matching.models import FitProfile
 
 
 def fit_profile_answers(profile: FitProfile) -> FitAnswers:
-    """The stored answers, with taxonomy terms retired since dropped."""
-    return answers_from_json(profile.answers, term_slugs=terms.active_slugs())
+    """The stored answers, with taxonomy terms retired since dropped, and of two opposite "what
+    did not fit" answers stored before the rule held only the later (``misfits``)."""
+    answers = answers_from_json(profile.answers, term_slugs=terms.active_slugs())
+    settled = misfit_settled(answers.did_not_fit)
+    return answers if settled == answers.did_not_fit else replace(answers, did_not_fit=settled)
 
 
 def past_therapist_ids(*, user: User) -> frozenset[int]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import enum
 from collections.abc import Iterable
 from dataclasses import replace
 
@@ -11,9 +12,12 @@ from django.db.models import F
 from django.utils import timezone
 
 from rapport.accounts.models import User
+from rapport.booking import selectors as booking_selectors
+from rapport.booking import services as booking_services
 from rapport.care.models import EndedFor, Engagement
 from rapport.matching import learning
 from rapport.matching.answers import FitAnswers, FitAnswersError, MisfitReason
+from rapport.matching.misfits import misfit_contradiction, misfit_merged
 from rapport.matching.models import Exposure, FitProfile
 from rapport.matching.selectors import fit_profile_answers
 
@@ -21,7 +25,12 @@ from rapport.matching.selectors import fit_profile_answers
 def fit_profile_save(
     *, owner: User, answers: FitAnswers, now: dt.datetime | None = None
 ) -> FitProfile:
-    """Create the person's fit profile, or replace its answers (one per account)."""
+    """Create the person's fit profile, or replace its answers (one per account). Raises
+    FitAnswersError ("did_not_fit") for two opposite "what did not fit" answers; writes nothing
+    then."""
+    contradiction = misfit_contradiction(answers.did_not_fit)
+    if contradiction is not None:
+        raise FitAnswersError("did_not_fit", contradiction)
     now = now or timezone.now()
     with transaction.atomic():
         profile = FitProfile.objects.select_for_update().filter(owner=owner).first()
@@ -35,15 +44,89 @@ def fit_profile_save(
         return profile
 
 
-def fit_profile_delete(*, profile: FitProfile) -> None:
+def fit_profile_delete(*, profile: FitProfile) -> int:
     """Remove the profile and every answer in it, and the learned model's outcomes that were
     built from it (their features say which preferences were chosen); the model's running sums
-    keep those contributions, with no identity, until the next retrain. Consultations it was
-    shared with keep only the fact that the person had chosen to share (nothing is left to
-    show)."""
+    keep those contributions, with no identity, until the next retrain.
+
+    Sharing ends with it: every appointment of the person that shared the profile is withdrawn
+    through booking's service (each change audited, as a withdrawal the person makes), so a
+    profile made later is never shown to those therapists until the person shares it again.
+    One transaction: the profile is gone and every share withdrawn, or nothing changed.
+    Returns how many appointments stopped sharing (follow-up sessions included)."""
     with transaction.atomic():
-        learning.outcomes_forget(user=profile.owner)
+        owner = profile.owner
+        shared = list(
+            booking_selectors.client_appointments(user=owner).filter(share_fit_profile=True)
+        )
+        for appointment in shared:
+            # The service locks the row, withdraws the sessions that follow it too, and
+            # changes only what is still shared (a session withdrawn with its consultation).
+            booking_services.appointment_fit_profile_sharing_set(
+                appointment=appointment, client=owner, shared=False
+            )
+        learning.outcomes_forget(user=owner)
         profile.delete()
+        withdrawn = len(shared)
+    return withdrawn
+
+
+def fit_profile_misfit_remove(
+    *, profile: FitProfile, reason: str, now: dt.datetime | None = None
+) -> FitProfile:
+    """Take one "what did not fit" answer out of the profile (the person's own choice on their
+    profile page): later lists stop leaning away from it. Removing one that is not there
+    changes nothing. The learned model's record of the ended engagement stays (it is about the
+    engagement, not this answer)."""
+    with transaction.atomic():
+        locked = FitProfile.objects.select_for_update().get(pk=profile.pk)
+        answers = fit_profile_answers(locked)
+        if reason not in answers.did_not_fit:
+            return locked
+        kept = tuple(given for given in answers.did_not_fit if given != reason)
+        return fit_profile_save(
+            owner=locked.owner, answers=replace(answers, did_not_fit=kept), now=now
+        )
+
+
+class Adopted(enum.Enum):
+    """What signing in did with the answers typed while signed out (``fit_profile_adopt``)."""
+
+    NOTHING = "nothing"  # no answers, or the same as the profile's
+    CREATED = "created"  # the account had no profile: they are it now
+    REPLACED = "replaced"  # newer than the profile: they replaced its answers
+    KEPT_PROFILE = "kept_profile"  # the profile is newer: it stays as it was
+
+
+def fit_profile_adopt(
+    *,
+    owner: User,
+    answers: FitAnswers | None,
+    kept_at: dt.datetime | None,
+    now: dt.datetime | None = None,
+) -> Adopted:
+    """The answers typed while signed out become the account's fit profile on sign-up or
+    sign-in. An account that already has one keeps the newer answers: those typed while
+    signed out when they were kept after the profile was last changed (the profile's "what did
+    not fit" stays, as the questionnaire never asks it), else the profile. A copy whose time
+    is unknown counts as older."""
+    if answers is None or answers.is_empty:
+        return Adopted.NOTHING
+    with transaction.atomic():
+        profile = FitProfile.objects.select_for_update().filter(owner=owner).first()
+        if profile is None:
+            fit_profile_save(owner=owner, answers=answers, now=now)
+            return Adopted.CREATED
+        stored = fit_profile_answers(profile)
+        merged = replace(
+            answers, did_not_fit=misfit_merged(stored.did_not_fit, answers.did_not_fit)
+        )
+        if merged == stored:
+            return Adopted.NOTHING
+        if kept_at is None or kept_at <= profile.updated_at:
+            return Adopted.KEPT_PROFILE
+        fit_profile_save(owner=owner, answers=merged, now=now)
+        return Adopted.REPLACED
 
 
 def exposure_record(*, therapist_ids: Iterable[int], day: dt.date) -> None:
@@ -77,22 +160,28 @@ def misfit_feedback_record(
     """The person says what did not fit in an engagement they ended as not the right fit.
 
     The reasons join the fit profile's ``did_not_fit`` (creating an empty profile when there is
-    none), so every later list leans away from them (``ranking``); the learned model records
+    none), each replacing its opposite if the profile has it (``misfit_merged``), so every
+    later list leans away from them (``ranking``); the learned model records
     the ended engagement as a poor early outcome for that pair, once (``learning``). Raises
     NotAMisfit when the engagement is not the owner's or did not end that way; FitAnswersError
-    for an unknown reason. Writes nothing then.
+    for an unknown reason or two opposite ones. Writes nothing then.
     """
     now = now or timezone.now()
     chosen = tuple(dict.fromkeys(reasons))
     unknown = [reason for reason in chosen if reason not in set(MisfitReason)]
     if unknown:
         raise FitAnswersError("reasons", f"“{unknown[0][:40]}” is not one of the reasons we know.")
+    contradiction = misfit_contradiction(chosen)
+    if contradiction is not None:
+        raise FitAnswersError("reasons", contradiction)
     if engagement.client_id != owner.pk or engagement.ended_for != EndedFor.NOT_THE_RIGHT_FIT:
         raise NotAMisfit("Only an engagement you ended as not the right fit can be re-matched.")
     with transaction.atomic():
         profile = FitProfile.objects.select_for_update().filter(owner=owner).first()
         answers = fit_profile_answers(profile) if profile else FitAnswers()
-        merged = tuple(dict.fromkeys((*answers.did_not_fit, *chosen)))
+        # The newest answer replaces its opposite ("too directive" after "not directive
+        # enough"): the person's latest experience is what the list should lean on.
+        merged = misfit_merged(answers.did_not_fit, chosen)
         profile = fit_profile_save(
             owner=owner, answers=replace(answers, did_not_fit=merged), now=now
         )

@@ -7,6 +7,10 @@ Booking sits below matching, so it stores only the client's choice
 a profile to share and calls ``keep`` to save answers kept only in the session to the account;
 the practice page asks ``shared_profile_links`` which rows get a "Fit profile shared" link.
 
+Deleting the profile withdraws it from every appointment that shared it
+(``services.fit_profile_delete``): a profile made later is read by no therapist until the
+person shares it again.
+
 Who may share: only a signed-in person. A therapist reads a shared profile through the account
 the booking is linked to, so an anonymous person's answers (kept in their browser's session)
 could never be read; the form tells them to sign in instead of offering a box that would do
@@ -44,7 +48,6 @@ from rapport.core.money import format_money
 from rapport.directory.models import (
     GenderCategory,
 )
-from rapport.matching import services
 from rapport.matching.answers import (
     AVAILABILITY_LABELS,
     PREFERENCE_TAXONOMY,
@@ -55,7 +58,7 @@ from rapport.matching.answers import (
     Weight,
 )
 from rapport.matching.models import FitProfile
-from rapport.matching.session import has_session_answers, session_answers
+from rapport.matching.session import has_session_answers, session_answers_forget
 from rapport.matching.words import DELIVERY_LABELS, style_label, term_names
 
 WHAT_IS_SHARED = (
@@ -96,15 +99,16 @@ class FitProfileSharing:
     """Matching's answer to the booking form (``rapport.booking.hooks.FitProfileProvider``)."""
 
     def offer(self, request: HttpRequest) -> FitProfileOffer | None:
+        """A signed-in person is offered the box only when they have a profile: their answers
+        live there alone (a copy left in the session could be of a profile they deleted)."""
         user = _signed_in(request.user)
-        in_session = _has_session_answers(request)
         if user is None:
-            if not in_session:
+            if not _has_session_answers(request):
                 return None
             return FitProfileOffer(
                 can_share=False, what_is_shared=WHAT_IS_SHARED, how_to_share=HOW_TO_SHARE
             )
-        if not in_session and not FitProfile.objects.filter(owner=user).exists():
+        if not FitProfile.objects.filter(owner=user).exists():
             return None
         return FitProfileOffer(
             can_share=True,
@@ -113,14 +117,13 @@ class FitProfileSharing:
         )
 
     def keep(self, request: HttpRequest, user: User) -> None:
-        """Save the session's answers to the account at booking, unless the account already
-        has a profile (the one the person saved is never replaced behind their back)."""
-        if FitProfile.objects.filter(owner=user).exists():
-            return
+        """Nothing to save at booking: answers typed while signed out became the profile when
+        the person signed in (``signals``), and a signed-in person's answers are saved to it
+        at every step. A copy still in the session is never made a profile here (it could be
+        of one the person deleted); it is forgotten."""
         session = getattr(request, "session", None)
-        answers = session_answers(session) if session is not None else None
-        if answers is not None and not answers.is_empty:
-            services.fit_profile_save(owner=user, answers=answers)
+        if session is not None:
+            session_answers_forget(session)
 
 
 # --- the practice page's link -------------------------------------------------------------------

@@ -11,6 +11,11 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("match/results/relax/", views.relax, name="relax"),
     path("match/profile/", views.profile, name="profile"),
     path("match/profile/delete/", views.profile_delete, name="profile_delete"),
+    path(
+        "match/profile/did-not-fit/remove/",
+        views.profile_misfit_remove,
+        name="profile_misfit_remove",
+    ),
     path("match/rematch/<uuid:public_id>/", views_rematch.rematch, name="rematch"),
     # The fit profile shared at booking: the therapist's page (under /practice/, so the second
     # factor is required) and the client's list of who sees it.

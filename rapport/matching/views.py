@@ -25,10 +25,12 @@ from rapport.directory.search.engine import current_index
 from rapport.matching import access, ranking, selectors, services, terms
 from rapport.matching.answers import (
     AVAILABILITY_LABELS,
+    MISFIT_LABELS,
     PREFERENCE_TAXONOMY,
     STYLE_FIELDS,
     FitAnswers,
     FitAnswersError,
+    MisfitReason,
     PreferenceKey,
     answers_from_data,
 )
@@ -37,6 +39,7 @@ from rapport.matching.forms import (
     STEP_NUMBER,
     STEPS,
     STYLE_FORM_FIELDS,
+    MisfitRemoveForm,
     RelaxForm,
     Step,
     StepForm,
@@ -65,19 +68,30 @@ def _signed_in(request: HttpRequest) -> User | None:
 
 
 def current_answers(request: HttpRequest) -> tuple[FitAnswers, FitProfile | None]:
-    """A signed-in person's fit profile when they have one, else the session's answers."""
-    profile = access.own_fit_profile(request.user)
-    if profile is not None:
-        return selectors.fit_profile_answers(profile), profile
+    """A signed-in person's fit profile (nothing when they have none, such as after deleting
+    it), else the session's answers of someone signed out.
+
+    A signed-in person's answers are never read from the session: a copy there could be one
+    their profile no longer holds. Any copy left over (kept before signing in, when the
+    sign-in did not take it) is forgotten here."""
+    if _signed_in(request) is not None:
+        if has_session_answers(request.session):
+            session_answers_forget(request.session)
+        profile = access.own_fit_profile(request.user)
+        if profile is not None:
+            return selectors.fit_profile_answers(profile), profile
+        return FitAnswers(), None
     return session_answers(request.session) or FitAnswers(), None
 
 
 def _keep(request: HttpRequest, answers: FitAnswers) -> None:
-    """The checked answers into the session, and into a signed-in person's fit profile."""
-    session_answers_keep(request.session, answers)
+    """The checked answers into a signed-in person's fit profile (only there), else into the
+    session of someone signed out."""
     user = _signed_in(request)
     if user is not None:
         services.fit_profile_save(owner=user, answers=answers)
+    else:
+        session_answers_keep(request.session, answers)
 
 
 def _check_place(answers: FitAnswers) -> None:
@@ -344,16 +358,28 @@ def answers_in_words(answers: FitAnswers) -> list[dict[str, Any]]:
     return rows
 
 
+def misfits_in_words(answers: FitAnswers) -> list[dict[str, str]]:
+    """Each "what did not fit" answer (from re-matching after a past therapist) in words, with
+    the value its "Remove" button posts."""
+    return [
+        {"value": reason, "label": MISFIT_LABELS[MisfitReason(reason)]}
+        for reason in answers.did_not_fit
+        if reason in set(MisfitReason)
+    ]
+
+
 @require_safe
 def profile(request: HttpRequest) -> HttpResponse:
-    """Every answer in words, each with a link to change it. The owner's own reads are not
-    audited (the audit log records who read other people's health data)."""
+    """Every answer in words, each with a link to change it, and what did not fit with past
+    therapists, each with a button to remove it. The owner's own reads are not audited (the
+    audit log records who read other people's health data)."""
     answers, stored = current_answers(request)
     return render(
         request,
         "matching/profile.html",
         {
             "rows": answers_in_words(answers),
+            "misfits": misfits_in_words(answers) if stored is not None else [],
             "has_answers": not answers.is_empty,
             "stored": stored,
             "signed_in": _signed_in(request) is not None,
@@ -361,10 +387,26 @@ def profile(request: HttpRequest) -> HttpResponse:
     )
 
 
+@require_POST
+def profile_misfit_remove(request: HttpRequest) -> HttpResponse:
+    """Remove one "what did not fit" answer from the signed-in person's own profile (there is
+    no id to name anyone else's); the reason travels in the POST body, never in the URL."""
+    stored = access.own_fit_profile(request.user)
+    form = MisfitRemoveForm(request.POST)
+    if stored is None or not form.is_valid():
+        messages.error(request, "That answer is not one we can remove. Nothing was changed.")
+        return redirect("matching:profile")
+    services.fit_profile_misfit_remove(profile=stored, reason=form.cleaned_data["reason"])
+    # Messages may travel in a cookie, so this one does not repeat the answer.
+    messages.success(request, "Removed. Your matches no longer lean away from it.")
+    return redirect("matching:profile")
+
+
 @require_http_methods(["GET", "HEAD", "POST"])
 def profile_delete(request: HttpRequest) -> HttpResponse:
     """A confirmation page; the POST deletes the signed-in person's own profile (there is no id
-    to name anyone else's) and the session's copy."""
+    to name anyone else's), withdraws it from every therapist it was shared with, and forgets
+    any copy in the session."""
     stored = access.own_fit_profile(request.user)
     if request.method == "POST":
         if stored is not None:

@@ -188,13 +188,14 @@ def test_booking_with_the_box_left_unticked_shares_nothing(therapist, client_use
     assert Appointment.objects.get().share_fit_profile is False
 
 
-def test_answers_kept_only_in_the_session_are_saved_to_the_account_at_booking(
+def test_answers_typed_while_signed_out_become_the_profile_at_sign_in_and_can_be_shared(
     therapist, client_user
 ):
-    browser = signed_in(client_user)
+    browser = Client()
     session = browser.session
     session_answers_keep(session, fit_answers(story=STORY, concerns=["grief"]))
     session.save()
+    browser.force_login(client_user)  # the sign-in makes them the account's profile
     assert SHARE_LABEL in text(
         browser.get(book_url(therapist, free_times_ahead(therapist)[0].starts_at))
     )
@@ -221,10 +222,8 @@ def test_a_saved_profile_is_not_replaced_by_session_answers_at_booking(therapist
 def test_sharing_while_booking_with_another_address_is_refused_at_the_field_and_writes_nothing(
     therapist, client_user
 ):
+    profile_for(client_user)
     browser = signed_in(client_user)
-    session = browser.session
-    session_answers_keep(session, fit_answers(story=STORY))
-    session.save()
 
     response = book(browser, therapist, email="someone.else@example.org", share_fit_profile="on")
 
@@ -234,10 +233,12 @@ def test_sharing_while_booking_with_another_address_is_refused_at_the_field_and_
     assert "book with your account's confirmed e-mail address" in error
     assert 'aria-invalid="true"' in page.split('name="share_fit_profile"', 1)[1].split(">", 1)[0]
     assert not Appointment.objects.exists()
-    assert not FitProfile.objects.exists()
+    assert fit_profile_answers(FitProfile.objects.get()).story == STORY
 
 
-def test_a_taken_time_undoes_the_profile_saved_with_the_booking(therapist, client_user):
+def test_a_taken_time_books_nothing_and_makes_no_profile_from_a_leftover_copy(
+    therapist, client_user
+):
     moment = free_times_ahead(therapist)[0].starts_at
     make_appointment(therapist, moment, client_email="first@example.org")
     browser = signed_in(client_user)

@@ -73,6 +73,7 @@ import numpy as np
 from throwaway import RAPPORT, ROOT, prepared_environment
 
 if TYPE_CHECKING:
+    from rapport.directory.search.contract import SearchQuery
     from rapport.directory.search.engine import SearchIndex
     from rapport.matching.answers import FitAnswers
     from rapport.matching.learning import ModelState
@@ -81,6 +82,14 @@ CHECKPOINTS = (0, 250, 500, 1000, 2000, 4000)
 TARGET_CHECKPOINT = 2000
 TARGET_RATIO = 1.5
 FIRST_PAGE = 10
+# The product retrains once a day when answers came (housekeeping, matching.learning); on a
+# directory of this size (about 1,800 listable therapists, each starting a new client every
+# three weeks or so) a day brings on the order of a hundred early answers.
+RETRAIN_EVERY = 100
+# The search orders ties (every office of a town is equally far) by a seed that changes daily;
+# evaluation clients search on one of a week of days, fixed days so the run does not depend on
+# the date it runs.
+SEARCH_DAYS = tuple(dt.date(2026, 1, 5) + dt.timedelta(days=day) for day in range(7))
 
 # The simulation's truth: see the module docstring.
 GOOD_FIT_THRESHOLD = 0.3
@@ -337,7 +346,130 @@ def gini(counts: np.ndarray) -> float:
                  - 1.0 / values.size)  # fmt: skip
 
 
-# --- the three ways of choosing ---------------------------------------------------------------
+# --- choosing by filters, as a person on the search page ----------------------------------------
+
+
+@dataclass(frozen=True)
+class Tick:
+    """One filter a person ticks on the search page: a search parameter and its values (one
+    concern; a preference's values, which its filter takes together)."""
+
+    param: str
+    values: tuple[str, ...] = ()
+
+
+# The search query's field for each filter a person ticks (lgbtq2s_affirming is a flag).
+TICK_FIELDS = {
+    "concern": "concerns",
+    "gender": "genders",
+    "language": "languages",
+    "faith": "faiths",
+    "lived_experience": "lived_experiences",
+    "population": "populations",
+}
+AFFIRMING = "lgbtq2s_affirming"
+
+
+def person_ticks(answers: FitAnswers, *, important: bool = False) -> tuple[Tick, ...]:
+    """The filters a person using the search page ticks, in the order they tick them: each
+    concern they named, in the order named; with ``important``, then each preference they
+    rated important or very important, in the questionnaire's order."""
+    from rapport.matching.answers import PreferenceKey, Weight
+
+    ticks = [Tick("concern", (slug,)) for slug in answers.concerns]
+    if important:
+        for key in PreferenceKey:
+            preference = answers.preference(key)
+            if preference.weight < Weight.IMPORTANT:
+                continue
+            if key == AFFIRMING:
+                ticks.append(Tick(AFFIRMING))
+            elif preference.values:
+                ticks.append(Tick(str(key), tuple(preference.values)))
+    return tuple(ticks)
+
+
+def ticked_query(query: SearchQuery, ticks: Sequence[Tick]) -> SearchQuery:
+    """``query`` (the hard constraints) with these filters ticked as well."""
+    changes: dict[str, Any] = {}
+    for tick in ticks:
+        if tick.param == AFFIRMING:
+            changes[AFFIRMING] = True
+            continue
+        name = TICK_FIELDS[tick.param]
+        changes[name] = changes.get(name, getattr(query, name)) | frozenset(tick.values)
+    return replace(query, **changes)
+
+
+@dataclass(frozen=True)
+class SearchPick:
+    """A person's filtered search: how many filters they wanted, how many were still ticked
+    when someone was found, and the first page on each of ``SEARCH_DAYS`` (index rows)."""
+
+    wanted: int
+    kept: int
+    pages: tuple[np.ndarray, ...]
+
+    @property
+    def fell_back(self) -> bool:
+        return self.kept < self.wanted
+
+
+def search_day_seed(day: dt.date) -> int:
+    """The search's own tie seed on ``day`` (what its results page uses that day)."""
+    from rapport.directory.search.engine.query import search_tie_seed
+
+    return search_tie_seed(dt.datetime.combine(day, dt.time(12), tzinfo=dt.UTC))
+
+
+def searched(
+    query: SearchQuery,
+    ticks: Sequence[Tick],
+    *,
+    now: dt.datetime,
+    index: SearchIndex,
+    days: Sequence[dt.date] = SEARCH_DAYS,
+    first: int = FIRST_PAGE,
+) -> SearchPick:
+    """The search page as a person uses it: every filter ticked; while nobody is found, the
+    one ticked last is unticked (a person drops the afterthought first, and keeps what brought
+    them). Then the first page in the search's default order (nearest first with a place) with
+    each day's tie order: the search's own ``filter_rows`` and ``sort_rows``, as ``search``
+    calls them (without its facet counts, which the pick does not need)."""
+    from rapport.directory.search.engine.query import filter_rows, sort_rows
+
+    for kept in range(len(ticks), -1, -1):
+        ticked = ticked_query(query, ticks[:kept])
+        filtered = filter_rows(ticked, now=now, index=index)
+        if filtered.rows.size:
+            break
+    pages = tuple(
+        sort_rows(
+            index,
+            ticked,
+            filtered.rows,
+            filtered.nearest,
+            index.consultation_times.values,
+            filtered.now_microseconds,
+            tie_seed=search_day_seed(day),
+            first=first,
+        )
+        for day in days
+    )
+    return SearchPick(wanted=len(ticks), kept=kept, pages=pages)
+
+
+# The filter-only baselines: (key, label, whether the important preferences are ticked too);
+# None: the hard constraints alone, nothing else ticked.
+BASELINES: tuple[tuple[str, str, bool | None], ...] = (
+    ("constraints", "hard constraints only", None),
+    ("concerns", "+ the client's concerns ticked", False),
+    ("important", "+ concerns and important preferences", True),
+)
+PERSON_LIKE = "concerns"  # the baseline the target is judged against
+
+
+# --- the matcher, the baselines and random, compared -------------------------------------------
 
 
 @dataclass
@@ -347,8 +479,13 @@ class Evaluated:
     client: Client
     rows: np.ndarray  # index rows meeting the hard constraints, ascending
     good: np.ndarray  # per entry of rows: a good fit?
-    filter_first_page: np.ndarray  # index rows, the search's first page in its default order
+    picks: dict[str, SearchPick]  # per baseline
     seed: int  # the client's ranking seed (tie-breaks and Thompson draws)
+
+    @property
+    def day(self) -> int:
+        """The one of ``SEARCH_DAYS`` this client searches on (for exposure)."""
+        return self.client.number % len(SEARCH_DAYS)
 
 
 def _client_seed(seed: int, stream: int, number: int) -> int:
@@ -359,53 +496,65 @@ def _position_of(rows: np.ndarray, row: int) -> int:
     return int(np.searchsorted(rows, row))
 
 
-class Simulation:
-    def __init__(self, *, seed: int, now: dt.datetime) -> None:
-        from rapport.directory.search.engine import current_index
+class Learner:
+    """The learned model fed by training clients' answers: each answer updates it at once
+    (``ModelSums.add``, what care's hook does), and with ``retrain_every`` it is also refitted
+    from every outcome so far that often (``learning.fit``, what housekeeping's daily retrain
+    does; answers after a retrain add to the refitted sums, as in the product)."""
+
+    def __init__(self, *, seed: int, retrain_every: int | None) -> None:
         from rapport.matching import learning
 
-        self.seed = seed
-        self.now = now
-        self.index = current_index()
-        self.therapists = hidden_therapists(self.index, seed=seed)
+        self.retrain_every = retrain_every
         self.sums = learning.ModelSums()
         self.state = self.sums.state()
+        self.rng = np.random.default_rng([seed, 6])  # the answers' noise
         self.check_ins = 0
+        self.retrains = 0
         self.alliances: list[float] = []
         self.inputs: list[np.ndarray] = []
         self.therapist_ids: list[int] = []
         self.training_good: list[bool] = []
 
+    def record(self, *, inputs: np.ndarray, answer: float, therapist_id: int, good: bool) -> None:
+        from rapport.matching import learning
+
+        self.sums.add(inputs=inputs, alliance=answer, therapist_id=therapist_id)
+        self.check_ins += 1
+        self.alliances.append(answer)
+        self.inputs.append(inputs)
+        self.therapist_ids.append(therapist_id)
+        self.training_good.append(good)
+        if self.retrain_every and self.check_ins % self.retrain_every == 0:
+            self.sums = learning.fit(
+                np.array(self.inputs), np.array(self.alliances), np.array(self.therapist_ids)
+            )
+            self.retrains += 1
+        self.state = self.sums.state(version=self.check_ins)
+
+
+class Simulation:
+    def __init__(self, *, seed: int, now: dt.datetime) -> None:
+        from rapport.directory.search.engine import current_index
+
+        self.seed = seed
+        self.now = now
+        self.index = current_index()
+        self.therapists = hidden_therapists(self.index, seed=seed)
+
     def scored_rows(
-        self, client: Client, seed: int, state: ModelState | None = None
+        self, client: Client, seed: int, state: ModelState
     ) -> tuple[np.ndarray, np.ndarray]:
         """The matcher's order of the rows meeting the hard constraints, and their model
         inputs (what the learned part reads), as ranking computes them."""
         from rapport.matching import features, ranking
 
         result = ranking.scored(
-            answers=client.answers,
-            index=self.index,
-            now=self.now,
-            seed=seed,
-            model=state or self.state,
+            answers=client.answers, index=self.index, now=self.now, seed=seed, model=state
         )
         return result.rows, features.model_inputs(result.degrees)
 
-    def retrained(self) -> ModelState:
-        """What `rapport retrain_matcher` would make of the outcomes so far: one fit of all of
-        them, with the noise and effect variances estimated from their residuals."""
-        from rapport.matching import learning
-
-        if not self.alliances:
-            return self.state
-        sums = learning.fit(
-            np.array(self.inputs), np.array(self.alliances), np.array(self.therapist_ids)
-        )
-        return sums.state(version=self.check_ins)
-
     def evaluated(self, client: Client) -> Evaluated | None:
-        from rapport.directory.search.engine import search
         from rapport.directory.search.engine.query import filter_rows
         from rapport.matching import ranking
 
@@ -414,27 +563,34 @@ class Simulation:
         if rows.size == 0:
             return None
         value = compatibility(client, self.therapists, rows, seed=self.seed, ids=self.index.ids)
-        # The search page's own default order for these filters: nearest first with a place.
-        default_order = replace(query, page=1, page_size=FIRST_PAGE)
-        hits = search(default_order, now=self.now, index=self.index).hits
-        first_page = self.index.rows_of_ids(np.array([hit.therapist_id for hit in hits]))
+        picks = {
+            key: searched(
+                query,
+                () if important is None else person_ticks(client.answers, important=important),
+                now=self.now,
+                index=self.index,
+            )
+            for key, _, important in BASELINES
+        }
         return Evaluated(
             client=client,
             rows=rows,
             good=value > GOOD_FIT_THRESHOLD,
-            filter_first_page=first_page,
+            picks=picks,
             seed=_client_seed(self.seed, 0, client.number),
         )
 
     def matcher_first_pages(
-        self, clients: Sequence[Evaluated], state: ModelState | None = None
+        self, clients: Sequence[Evaluated], state: ModelState
     ) -> list[np.ndarray]:
         return [self.scored_rows(item.client, item.seed, state)[0][:FIRST_PAGE] for item in clients]
 
-    def train(self, client: Client, rng: np.random.Generator) -> None:
+    def train(self, client: Client, learner: Learner) -> None:
         """One training client books the matcher's first choice and answers one early alliance
-        check-in, which updates the model at once."""
-        rows, inputs = self.scored_rows(client, _client_seed(self.seed, 1, client.number))
+        check-in, which the learner records."""
+        rows, inputs = self.scored_rows(
+            client, _client_seed(self.seed, 1, client.number), learner.state
+        )
         if rows.size == 0:
             return
         row = int(rows[0])
@@ -443,14 +599,12 @@ class Simulation:
                 client, self.therapists, np.array([row]), seed=self.seed, ids=self.index.ids
             )[0]
         )
-        answer = alliance(value, rng)
-        self.sums.add(inputs=inputs[0], alliance=answer, therapist_id=int(self.index.ids[row]))
-        self.state = self.sums.state(version=self.check_ins + 1)
-        self.check_ins += 1
-        self.alliances.append(answer)
-        self.inputs.append(inputs[0])
-        self.therapist_ids.append(int(self.index.ids[row]))
-        self.training_good.append(value > GOOD_FIT_THRESHOLD)
+        learner.record(
+            inputs=inputs[0],
+            answer=alliance(value, learner.rng),
+            therapist_id=int(self.index.ids[row]),
+            good=value > GOOD_FIT_THRESHOLD,
+        )
 
 
 def good_share(clients: Sequence[Evaluated], picks: Sequence[int]) -> float:
@@ -479,6 +633,41 @@ def random_first_pages(clients: Sequence[Evaluated], *, seed: int) -> list[np.nd
     ]
 
 
+@dataclass(frozen=True)
+class BaselineFigures:
+    key: str
+    label: str
+    share: float  # over the clients and the week's tie orders
+    day_shares: tuple[float, ...]  # per day of SEARCH_DAYS, every client on that day
+    gini: float  # each client's first page on their own day
+    distinct: int  # different therapists chosen first (own day)
+    ticked: int  # clients who wanted to tick at least one filter
+    fell_back: int  # clients who had to untick at least one
+    unticked_all: int  # of those, clients who found someone only with none of their filters
+
+
+def baseline_figures(
+    clients: Sequence[Evaluated], key: str, label: str, size: int
+) -> BaselineFigures:
+    picks = [item.picks[key] for item in clients]
+    day_shares = tuple(
+        good_share(clients, [int(pick.pages[day][0]) for pick in picks])
+        for day in range(len(SEARCH_DAYS))
+    )
+    own_day = [pick.pages[item.day] for item, pick in zip(clients, picks, strict=True)]
+    return BaselineFigures(
+        key=key,
+        label=label,
+        share=float(np.mean(day_shares)),
+        day_shares=day_shares,
+        gini=exposure_gini(clients, own_day, size),
+        distinct=len({int(page[0]) for page in own_day}),
+        ticked=sum(pick.wanted > 0 for pick in picks),
+        fell_back=sum(pick.fell_back for pick in picks),
+        unticked_all=sum(pick.fell_back and pick.kept == 0 for pick in picks),
+    )
+
+
 # --- the run -------------------------------------------------------------------------------
 
 
@@ -488,17 +677,28 @@ class Report:
     clients: int
     without_results: int
     median_candidates: float
+    retrain_every: int
     random_share: float
-    filter_share: float
-    curve: list[tuple[int, float, float]]  # check-ins, matcher online, after a retrain
-    gini_matcher: float
-    gini_filter: float
+    baselines: tuple[BaselineFigures, ...]
+    curve: list[tuple[int, float, float]]  # check-ins, answer by answer only, daily retrain
+    gini_matcher: float  # with the daily retrain, at TARGET_CHECKPOINT
+    gini_online: float  # answer by answer only, at TARGET_CHECKPOINT
     gini_random: float
     distinct_matcher: int  # different therapists chosen first, over the evaluation clients
-    distinct_filter: int
-    training_good_share: float
+    training_good_share: float  # the daily-retrain learner's training clients
     mean_alliance: float
     seconds: float
+
+    def baseline(self, key: str) -> BaselineFigures:
+        return next(figures for figures in self.baselines if figures.key == key)
+
+    @property
+    def at_target(self) -> float:
+        return {check_ins: share for check_ins, _, share in self.curve}[TARGET_CHECKPOINT]
+
+    def ratio(self, key: str) -> float:
+        share = self.baseline(key).share
+        return self.at_target / share if share else float("inf")
 
 
 def simulate(arguments: argparse.Namespace, *, progress: Callable[[str], None]) -> Report:
@@ -519,55 +719,62 @@ def simulate(arguments: argparse.Namespace, *, progress: Callable[[str], None]) 
         else:
             clients.append(evaluated)
     random_share = float(np.mean([item.good.mean() for item in clients]))
-    filter_share = good_share(clients, [int(item.filter_first_page[0]) for item in clients])
-    progress(f"{len(clients):,} evaluation clients; random {random_share:.3f}, "
-             f"filter-only {filter_share:.3f}")  # fmt: skip
+    baselines = tuple(
+        baseline_figures(clients, key, label, index.size) for key, label, _ in BASELINES
+    )
+    progress(f"{len(clients):,} evaluation clients; random {random_share:.3f}, filter-only "
+             + ", ".join(f"{figures.key} {figures.share:.3f}" for figures in baselines)
+             + f"  ({time.perf_counter() - started:.0f} s)")  # fmt: skip
 
+    online = Learner(seed=arguments.seed, retrain_every=None)
+    daily = Learner(seed=arguments.seed, retrain_every=arguments.retrain_every)
     curve: list[tuple[int, float, float]] = []
     matcher_pages: list[np.ndarray] = []
-    training_rng = np.random.default_rng([arguments.seed, 6])
+    online_pages: list[np.ndarray] = []
     number = 0
     for checkpoint in CHECKPOINTS:
-        while simulation.check_ins < checkpoint:
+        while daily.check_ins < checkpoint or online.check_ins < checkpoint:
             client = make_client(index, seed=arguments.seed, stream=1, number=number)
-            simulation.train(client, training_rng)
+            for learner in (online, daily):
+                if learner.check_ins < checkpoint:
+                    simulation.train(client, learner)
             number += 1
-        pages = simulation.matcher_first_pages(clients)
+        pages = simulation.matcher_first_pages(clients, online.state)
         share = good_share(clients, [int(page[0]) for page in pages])
-        retrained_pages = simulation.matcher_first_pages(clients, simulation.retrained())
-        retrained_share = good_share(clients, [int(page[0]) for page in retrained_pages])
-        curve.append((checkpoint, share, retrained_share))
+        daily_pages = simulation.matcher_first_pages(clients, daily.state)
+        daily_share = good_share(clients, [int(page[0]) for page in daily_pages])
+        curve.append((checkpoint, share, daily_share))
         if checkpoint == TARGET_CHECKPOINT:
-            matcher_pages = pages
-        progress(f"after {checkpoint:>5,} check-ins: matcher {share:.3f}, retrained "
-                 f"{retrained_share:.3f}  ({time.perf_counter() - started:.0f} s)")  # fmt: skip
+            matcher_pages, online_pages = daily_pages, pages
+        progress(f"after {checkpoint:>5,} check-ins: matcher answer by answer {share:.3f}, "
+                 f"with the daily retrain {daily_share:.3f}  "
+                 f"({time.perf_counter() - started:.0f} s)")  # fmt: skip
 
     return Report(
         therapists=index.size,
         clients=len(clients),
         without_results=without_results,
         median_candidates=float(np.median([item.rows.size for item in clients])),
+        retrain_every=arguments.retrain_every,
         random_share=random_share,
-        filter_share=filter_share,
+        baselines=baselines,
         curve=curve,
         gini_matcher=exposure_gini(clients, matcher_pages, index.size),
-        gini_filter=exposure_gini(
-            clients, [item.filter_first_page for item in clients], index.size
-        ),
+        gini_online=exposure_gini(clients, online_pages, index.size),
         gini_random=exposure_gini(
             clients, random_first_pages(clients, seed=arguments.seed), index.size
         ),
         distinct_matcher=len({int(page[0]) for page in matcher_pages}),
-        distinct_filter=len({int(item.filter_first_page[0]) for item in clients}),
-        training_good_share=float(np.mean(simulation.training_good)),
-        mean_alliance=float(np.mean(simulation.alliances)),
+        training_good_share=float(np.mean(daily.training_good)),
+        mean_alliance=float(np.mean(daily.alliances)),
         seconds=time.perf_counter() - started,
     )
 
 
 def print_report(report: Report, arguments: argparse.Namespace) -> bool:
-    at_target = {check_ins: share for check_ins, share, _ in report.curve}[TARGET_CHECKPOINT]
-    ratio = at_target / report.filter_share if report.filter_share else float("inf")
+    """Prints the figures; True when the target holds against the person-like baseline."""
+    person_like = report.baseline(PERSON_LIKE)
+    ratio = report.ratio(PERSON_LIKE)
     met = ratio >= TARGET_RATIO
     print()
     print(f"directory       {report.therapists:,} listable therapists "
@@ -578,31 +785,51 @@ def print_report(report: Report, arguments: argparse.Namespace) -> bool:
     )
     print(f"                median {report.median_candidates:.0f} therapists meeting them")
     print(f"good fit        true compatibility > {GOOD_FIT_THRESHOLD}")
+    print(f"matcher         answers update the model at once; retrained from every outcome "
+          f"every {report.retrain_every:,} check-ins (a day's)")  # fmt: skip
     print()
     print("(a) good-fit share of first consultations")
-    print(f"    random among the hard constraints   {report.random_share:.3f}")
-    print(f"    filter-only (search's first result) {report.filter_share:.3f}")
-    print(f"    matcher after {TARGET_CHECKPOINT:,} check-ins        {at_target:.3f}")
+    print(f"    {'random among the hard constraints':<46} {report.random_share:.3f}")
+    print("    filter-only: the first result of the search (nearest first), its tie order")
+    print(f"    averaged over {len(SEARCH_DAYS)} days (range over the days in brackets)")
+    for figures in report.baselines:
+        low, high = min(figures.day_shares), max(figures.day_shares)
+        print(f"      {figures.label:<44} {figures.share:.3f}  ({low:.3f}-{high:.3f})")
+    print(f"    {f'matcher after {TARGET_CHECKPOINT:,} check-ins':<46} {report.at_target:.3f}")
+    for figures in report.baselines:
+        if figures.ticked:
+            print(f"    {figures.key}: {figures.ticked:,} clients ticked something; "
+                  f"{figures.fell_back:,} found nobody and unticked the last-chosen filter "
+                  f"until someone was found ({figures.unticked_all:,} down to none)")  # fmt: skip
     print()
     print("(b) learning curve: the matcher's good-fit share")
-    print(f"    {'check-ins':>9}  {'share':>6}  {'× filter-only':>13}  {'× random':>8}  "
-          f"{'retrained':>9}")  # fmt: skip
-    for check_ins, share, retrained in report.curve:
-        print(f"    {check_ins:>9,}  {share:>6.3f}  {share / report.filter_share:>13.2f}  "
-              f"{share / report.random_share:>8.2f}  {retrained:>9.3f}")  # fmt: skip
+    print(f"    {'check-ins':>9}  {'answer by answer':>16}  {'+ daily retrain':>15}  "
+          + "  ".join(f"{'× ' + figures.key:>13}" for figures in report.baselines)
+          + f"  {'× random':>8}")  # fmt: skip
+    for check_ins, share, daily_share in report.curve:
+        print(f"    {check_ins:>9,}  {share:>16.3f}  {daily_share:>15.3f}  "
+              + "  ".join(f"{daily_share / figures.share:>13.2f}" for figures in report.baselines)
+              + f"  {daily_share / report.random_share:>8.2f}")  # fmt: skip
+    print("    (the ratios are those of the matcher with the daily retrain)")
     print(f"    (training clients' own first choices: {report.training_good_share:.3f} good "
           f"fits; mean early alliance {report.mean_alliance:.3f})")  # fmt: skip
     print()
     print("(c) exposure: Gini of first-page appearances (0 = even)")
-    print(f"    matcher ({TARGET_CHECKPOINT:,} check-ins) {report.gini_matcher:.3f}")
-    print(f"    filter-only            {report.gini_filter:.3f}")
-    print(f"    random                 {report.gini_random:.3f}")
-    print(f"    different therapists chosen first: matcher {report.distinct_matcher:,}, "
-          f"filter-only {report.distinct_filter:,}")  # fmt: skip
+    print(f"    {f'matcher ({TARGET_CHECKPOINT:,} check-ins, daily retrain)':<46} "
+          f"{report.gini_matcher:.3f}")  # fmt: skip
+    print(f"    {'matcher (answer by answer only)':<46} {report.gini_online:.3f}")
+    for figures in report.baselines:
+        print(f"    {'filter-only, ' + figures.key:<46} {figures.gini:.3f}")
+    print(f"    {'random':<46} {report.gini_random:.3f}")
+    distinct = ", ".join(f"{figures.key} {figures.distinct:,}" for figures in report.baselines)
+    print(f"    different therapists chosen first: matcher {report.distinct_matcher:,}, {distinct}")
     print()
+    print(f"target: matcher ≥ {TARGET_RATIO} × filter-only after {TARGET_CHECKPOINT:,} check-ins")
+    for figures in report.baselines:
+        judged = " (the person-like baseline: the verdict)" if figures.key == PERSON_LIKE else ""
+        print(f"    × filter-only, {figures.key:<12} {report.ratio(figures.key):.2f}{judged}")
     verdict = "met" if met else "MISSED"
-    print(f"target: matcher ≥ {TARGET_RATIO} × filter-only after {TARGET_CHECKPOINT:,} check-ins: "
-          f"{ratio:.2f} ({verdict})")  # fmt: skip
+    print(f"    {verdict}: {report.at_target:.3f} against {person_like.share:.3f} is {ratio:.2f} ×")
     print(f"ran in {report.seconds:.0f} s (after seeding)")
     return met
 
@@ -613,11 +840,19 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=2000, help="evaluation clients")
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument(
+        "--retrain-every",
+        type=int,
+        default=RETRAIN_EVERY,
+        help="check-ins between two retrains of the model (a day's worth)",
+    )
+    parser.add_argument(
         "--folder",
         help="reuse a folder whose SQLite database is already seeded with --therapists and "
         "--seed (for repeated runs); a temporary one by default",
     )
     arguments = parser.parse_args()
+    if arguments.retrain_every < 1:
+        parser.error("--retrain-every must be at least 1")
 
     def progress(line: str) -> None:
         print(line, flush=True)

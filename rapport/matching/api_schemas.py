@@ -305,7 +305,8 @@ class MatchOut(Schema):
         ge=0,
         le=100,
         description="How well they fit, 0-100: the weighted share of your preferences they "
-        "meet, plus what early alliance with similar clients predicts.",
+        "meet. The order also weighs what early alliance with similar clients predicts, with a "
+        "daily exploration draw; neither is part of this figure.",
     )
     reasons: list[str] = Field(
         description='Why this match, in short phrases ("Speaks Punjabi", "CA$120, within your '
@@ -322,7 +323,7 @@ class MatchOut(Schema):
 
 class RelaxOut(Schema):
     constraint: str = Field(
-        description="The hard constraint to loosen.",
+        description="The hard constraint to loosen (of a pair, the first).",
         json_schema_extra={"enum": list(RELAX_CONSTRAINTS)},
     )
     advice: str = Field(description='What to change, in words ("Look up to 100 km away").')

@@ -157,8 +157,9 @@ def test_nothing_meets_everything_so_each_constraint_to_relax_says_how_many_it_a
     assert result.matches == ()
     # No single change brings anyone back: Ottawa is ~350 km away (a wider look reaches
     # 100 km), the video therapists are over budget or do not speak Punjabi. Nothing is
-    # offered that would add nobody.
-    assert result.relaxations == ()
+    # offered that would add nobody; the one pair that does is: beyond the budget and by
+    # video, the Punjabi-speaking therapist.
+    assert [(r.constraints, r.adds) for r in result.relaxations] == [(("budget", "delivery"), 1)]
     answers_wider = FitAnswers(**{**answers.__dict__, "delivery": ()})
     wider = _rank(answers_wider)
     relax = {option.constraint: option.adds for option in wider.relaxations}

@@ -348,6 +348,38 @@ def predict(state: ModelState, inputs: np.ndarray, effects: np.ndarray) -> np.nd
     return np.asarray(state.mean + inputs @ state.coefficients + effects, dtype=np.float64)
 
 
+_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
+_MIX_1 = np.uint64(0xBF58476D1CE4E5B9)
+_MIX_2 = np.uint64(0x94D049BB133111EB)
+
+
+def _mixed(values: np.ndarray) -> np.ndarray:
+    """SplitMix64's finaliser over uint64s (wrapping on purpose): neighbouring inputs give
+    unrelated outputs."""
+    with np.errstate(over="ignore"):
+        z = values * _GOLDEN
+        z = (z ^ (z >> np.uint64(30))) * _MIX_1
+        z = (z ^ (z >> np.uint64(27))) * _MIX_2
+        return np.asarray(z ^ (z >> np.uint64(31)))
+
+
+def _uniforms(ids: np.ndarray, seed: int, stream: int) -> np.ndarray:
+    """A uniform in (0, 1) per id that depends on (seed, id, stream) alone."""
+    keyed = _mixed(np.asarray([seed & 0xFFFF_FFFF_FFFF_FFFF, stream], dtype=np.uint64))
+    with np.errstate(over="ignore"):
+        bits = _mixed(_mixed(ids.astype(np.uint64) ^ keyed[0]) + keyed[1])
+    return ((bits >> np.uint64(11)).astype(np.float64) + 0.5) * 2.0**-53
+
+
+def standard_normals(ids: np.ndarray, *, seed: int) -> np.ndarray:
+    """One standard normal per id from a hash of the seed and that id (Box–Muller): the same
+    therapist under the same seed always gets the same number, whoever else is in the list
+    and wherever it stands in it."""
+    ids = np.asarray(ids, dtype=np.int64)
+    radius = np.sqrt(-2.0 * np.log(_uniforms(ids, seed, 1)))
+    return np.asarray(radius * np.cos(2.0 * math.pi * _uniforms(ids, seed, 2)))
+
+
 def therapist_draws(
     state: ModelState, therapist_ids: np.ndarray, *, seed: int, spread: float = 1.0
 ) -> np.ndarray:
@@ -355,12 +387,14 @@ def therapist_draws(
     ``spread`` scales each posterior's standard deviation (1 is plain Thompson sampling, 0 the
     posterior means alone).
 
-    ``np.random.default_rng(seed)`` draws one standard normal per position, so the same seed
-    and the same ids give the same draws (a person's list does not jump on reload). A therapist
-    with no outcomes is drawn from the prior, N(0, τ²): that spread is the exploration.
-    Vectorised: two gathers from the state's per-id tables and one vector of normals."""
+    Each draw's standard normal comes from the seed and the therapist's id alone
+    (``standard_normals``), so the same seed gives the same draws (a person's list does not
+    jump on reload) and one therapist's draw does not change when another joins or leaves the
+    candidates (a changed budget does not reshuffle near-ties). A therapist with no outcomes
+    is drawn from the prior, N(0, τ²): that spread is the exploration. Vectorised: two gathers
+    from the state's per-id tables and a hash per id."""
     ids = np.asarray(therapist_ids, dtype=np.int64)
-    normals = np.random.default_rng(seed).standard_normal(ids.size)
+    normals = standard_normals(ids, seed=seed)
     if state.effect_ids.size == 0 or ids.size == 0:
         return normals * (state.prior_sd * spread)
     means, sds = state.posterior_of(ids)

@@ -13,11 +13,13 @@ The preference score is the weighted mean of the match degrees (``features.degre
 the person chose, by their weights: concerns count as "important", each placed style dimension
 shares the style's weight, and times that suit them (a free consultation in a window they
 chose) count as "nice to have". The learned part is ``learning``'s prediction with a Thompson
-draw of the therapist's effect, so therapists with little data are still shown. Ties go by a
-seed that rotates daily (``rotating_seed``), never by id or name. Nothing is paid for.
+draw of the therapist's effect, so therapists with little data are still shown. The draw only
+orders: the "fit" shown (``Match.score``) is the preference score alone. Ties go by a seed that
+rotates daily (``rotating_seed``), never by id or name. Nothing is paid for.
 
 Past "did not fit" answers lean the list away (``lean_away``): each moves a style target or
-adds a component, and says so in ``MatchList.leaning``.
+adds a component, and says so in ``MatchList.leaning``; "why this match" is worded from the
+person's own answers, a leaned style as the lean's ("Client-led (you found one too directive)").
 """
 
 from __future__ import annotations
@@ -75,7 +77,9 @@ class Match:
 
     therapist_id: int
     card: ResultCard  # what the directory's card shows (name, fee, next consultation …)
-    score: int  # 0-100, the rounded total score
+    # 0-100: the preference score, rounded. The learned part and its exploration draw only
+    # order the list: a random draw is no figure to show anyone.
+    score: int
     preference_score: float  # 0-1
     learned: float  # the learned part's contribution to the total (may be negative)
     reasons: tuple[str, ...]  # "Speaks Punjabi", "Anxiety and grief", "CA$120, within your budget"
@@ -129,7 +133,6 @@ def rank(
     ids = [int(index.ids[row]) for row in page_rows]
     cards = result_cards_by_id(ids=ids, now=now)
     matches = []
-    leaned = result.leaning.answers
     for offset, row in enumerate(page_rows.tolist()):
         card = cards.get(int(index.ids[row]))
         if card is None:  # hidden since the index was built
@@ -146,7 +149,8 @@ def rank(
             else None
         )
         reasons, unmet = explain(
-            answers=leaned,
+            answers=answers,
+            leaning=result.leaning,
             index=index,
             row=row,
             card=card,
@@ -154,14 +158,15 @@ def rank(
             start=next_start,
             local=result.local,
             query=result.query,
+            now_microseconds=result.filtered.now_microseconds,
         )
-        total_score = float(result.total[position])
+        preference = float(result.preference[position])
         matches.append(
             Match(
                 therapist_id=card.id,
                 card=card,
-                score=round(100 * min(1.0, max(0.0, total_score))),
-                preference_score=float(result.preference[position]),
+                score=round(100 * min(1.0, max(0.0, preference))),
+                preference_score=preference,
                 learned=float(result.learned[position]),
                 reasons=reasons,
                 unmet=unmet,

@@ -1,9 +1,12 @@
-"""Hard constraints: the fit profile as the search's own query, and which one constraint to
-loosen when too few therapists meet them all."""
+"""Hard constraints: the fit profile as the search's own query, and which constraint to loosen
+when too few therapists meet them all: each one that brings therapists back alone, or, when
+none does, the pairs that do (loosening two together)."""
 
 from __future__ import annotations
 
 import datetime as dt
+import itertools
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
@@ -30,13 +33,24 @@ MAX_PAGE_SIZE = 50
 RELAX_BELOW = 3  # offer relaxations when fewer therapists than this meet everything
 
 
+MAX_PAIRS = 3  # at most this many pairs are suggested, those adding most first
+
+
 @dataclass(frozen=True)
 class Relaxation:
-    """One hard constraint to loosen, and how many more therapists that would give."""
+    """A hard constraint to loosen (or two together), and how many more therapists that would
+    give."""
 
-    constraint: str  # "radius" | "budget" | "language" | "delivery"
-    advice: str  # "Look up to 100 km away"
+    constraint: str  # "radius" | "budget" | "language" | "delivery"; a pair's first
+    advice: str  # "Look up to 100 km away"; a pair's both, joined
     adds: int
+    # A pair: (constraint, advice) of each of the two, loosened one at a time on the page.
+    together: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def constraints(self) -> tuple[str, ...]:
+        """Every constraint to loosen: one, or a pair's two."""
+        return tuple(name for name, _ in self.together) or (self.constraint,)
 
 
 _QUERY_FIELDS: dict[str, str] = {
@@ -109,7 +123,8 @@ def relaxations(
     now: dt.datetime,
     excluded: np.ndarray,
 ) -> tuple[Relaxation, ...]:
-    """Each hard constraint that, loosened alone, brings therapists back, with how many."""
+    """Each hard constraint that, loosened alone, brings therapists back, with how many; when
+    none does, the pairs that do (``_pairs``)."""
     filtered = scored_.filtered
     base = int(scored_.rows.size)
 
@@ -148,6 +163,53 @@ def relaxations(
                     count(relaxed.result_mask) - base,
                 )
             )
-    options = [option for option in options if option.adds > 0]
-    options.sort(key=lambda option: -option.adds)
-    return tuple(options)
+    singles = [option for option in options if option.adds > 0]
+    singles.sort(key=lambda option: -option.adds)
+    if singles:
+        return tuple(singles)
+    return _pairs(options=options, query=query, now=now, index=index, count=count, base=base)
+
+
+def _loosened(query: SearchQuery, constraint: str) -> SearchQuery:
+    """The query with one constraint loosened as its ``Relaxation`` says (the same as
+    ``relaxed`` does to the answers)."""
+    if constraint == "budget":
+        return replace(query, max_fee_minor=None, sliding_scale=False)
+    if constraint == "language":
+        return replace(query, any_languages=frozenset())
+    if constraint == "radius":
+        return replace(query, radius_km=wider_radius_km(query.radius_km))
+    return replace(query, delivery=frozenset())
+
+
+def _pairs(
+    *,
+    options: list[Relaxation],
+    query: SearchQuery,
+    now: dt.datetime,
+    index: SearchIndex,
+    count: Callable[[np.ndarray], int],
+    base: int,
+) -> tuple[Relaxation, ...]:
+    """When no one constraint alone brings anyone back: each pair of those that can be
+    loosened that does, with how many it adds (the search's own filters, both loosened)."""
+    pairs: list[Relaxation] = []
+    for first, second in itertools.combinations(options, 2):
+        both = _loosened(_loosened(query, first.constraint), second.constraint)
+        adds = count(filter_rows(both, now=now, index=index).result_mask) - base
+        if adds <= 0:
+            continue
+        advice = f"{first.advice}, and {second.advice[0].lower()}{second.advice[1:]}"
+        pairs.append(
+            Relaxation(
+                first.constraint,
+                advice,
+                adds,
+                together=(
+                    (first.constraint, first.advice),
+                    (second.constraint, second.advice),
+                ),
+            )
+        )
+    pairs.sort(key=lambda option: -option.adds)
+    return tuple(pairs[:MAX_PAIRS])

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
 
 from rapport.matching.answers import (
     STYLE_FIELDS,
@@ -23,6 +24,9 @@ class Leaning:
     affordable: bool  # lean towards lower fees / sliding scales
     soon: bool  # lean towards a free consultation within SOON_DAYS
     sentences: tuple[str, ...]
+    # Style dimensions whose target a lean set, with why in the person's terms ("you found one
+    # too directive"): "why this match" words those from the lean, never as what they asked.
+    because: Mapping[str, str] = field(default_factory=dict)
 
 
 def _with_style(
@@ -39,57 +43,63 @@ def _with_style(
         style[dimension] = max(current, at_least)
 
 
-# reason -> (dimension, at_most, at_least, sentence); None dimension: handled apart.
-
-
-_STYLE_LEANS: dict[str, tuple[str, int | None, int | None, str]] = {
+# reason -> (dimension, at_most, at_least, sentence, why in a card's words).
+_STYLE_LEANS: dict[str, tuple[str, int | None, int | None, str, str]] = {
     MisfitReason.TOO_DIRECTIVE: (
         "style_direction",
         None,
         4,
         "Leaning towards therapists who let you lead, since one felt too directive.",
+        "you found one too directive",
     ),
     MisfitReason.NOT_DIRECTIVE_ENOUGH: (
         "style_direction",
         2,
         None,
         "Leaning towards therapists who guide more, since you wanted more direction.",
+        "you wanted more direction",
     ),
     MisfitReason.TOO_STRUCTURED: (
         "style_structure",
         None,
         4,
         "Leaning towards more exploratory therapists, since one felt too structured.",
+        "you found one too structured",
     ),
     MisfitReason.NOT_STRUCTURED_ENOUGH: (
         "style_structure",
         2,
         None,
         "Leaning towards more structured therapists, since you wanted more structure.",
+        "you wanted more structure",
     ),
     MisfitReason.TOO_CHALLENGING: (
         "style_challenge",
         2,
         None,
         "Leaning towards gentler therapists, since one pushed too hard.",
+        "one pushed too hard",
     ),
     MisfitReason.NOT_CHALLENGING_ENOUGH: (
         "style_challenge",
         None,
         4,
         "Leaning towards therapists who challenge more, since you wanted to be challenged.",
+        "you wanted to be challenged",
     ),
     MisfitReason.FELT_JUDGED: (
         "style_challenge",
         2,
         None,
         "Leaning towards gentler therapists, since you felt judged.",
+        "you felt judged",
     ),
     MisfitReason.GOALS_DISAGREED: (
         "style_structure",
         2,
         None,
         "Leaning towards therapists who agree goals explicitly, since goals were not shared.",
+        "goals were not shared",
     ),
 }
 _BACKGROUND = (
@@ -107,10 +117,14 @@ def lean_away(answers: FitAnswers) -> Leaning:
     preferences = dict(answers.preferences)
     sentences: list[str] = []
     affordable = soon = False
+    because: dict[str, str] = {}
     for reason in answers.did_not_fit:
         if reason in _STYLE_LEANS:
-            dimension, at_most, at_least, sentence = _STYLE_LEANS[reason]
+            dimension, at_most, at_least, sentence, why = _STYLE_LEANS[reason]
+            before = style.get(dimension)
             _with_style(style, dimension, at_most=at_most, at_least=at_least)
+            if style[dimension] != before:
+                because[dimension] = why
         elif reason == MisfitReason.TOO_EXPENSIVE:
             affordable = True
             sentence = "Leaning towards lower fees and sliding scales, since cost got in the way."
@@ -132,13 +146,25 @@ def lean_away(answers: FitAnswers) -> Leaning:
             continue
         if sentence not in sentences:
             sentences.append(sentence)
+    # Only the dimensions whose target a lean actually moved (a wish already past the lean
+    # stays the person's own).
+    because = {name: why for name, why in because.items() if style[name] != answers.style.get(name)}
     style_weight = answers.style_weight
-    if style != dict(answers.style) and not style_weight:
+    if because and not style_weight:
+        # Style "doesn't matter" to them: the lean weighs the dimension it moved and nothing
+        # else; the other placements they gave stay unmatched, as they chose.
         style_weight = Weight.IMPORTANT
+        style = {name: target for name, target in style.items() if name in because}
     leaned = replace(
         answers,
         style={name: style[name] for name in STYLE_FIELDS if name in style},
         style_weight=style_weight,
         preferences=preferences,
     )
-    return Leaning(answers=leaned, affordable=affordable, soon=soon, sentences=tuple(sentences))
+    return Leaning(
+        answers=leaned,
+        affordable=affordable,
+        soon=soon,
+        sentences=tuple(sentences),
+        because=because,
+    )

@@ -1,5 +1,16 @@
 """\"Why this match\" and what is not met, for one therapist on the page: only what is true of
-them and was asked for."""
+them and was asked for, by the same rules as the score.
+
+- Worded from the person's own answers; where a past "did not fit" answer moved a style
+  target, the card says so ("Client-led (you found one too directive)"), never "as you asked".
+- Style: "as you asked" only when the therapist is on the same side of "In between" as the
+  wish, or exactly at it ("In between" itself only when they are in between); two or more
+  points away is listed as not met, a wish of "In between" included.
+- Times: only the next free consultation is known. "A time you said works" only when it is
+  within ``AVAILABILITY_DAYS`` and in a window the person chose (what the score counts); a
+  later one is named with its date; when it falls outside their windows, their windows are
+  "not confirmed", not missing.
+"""
 
 from __future__ import annotations
 
@@ -7,12 +18,22 @@ import datetime as dt
 import zoneinfo
 from collections.abc import Iterable, Sequence
 
+import numpy as np
+
 from rapport.directory.cards import ResultCard
 from rapport.directory.models import STYLE_DIMENSIONS, GenderCategory
 from rapport.directory.search.contract import DELIVERY_IN_PERSON, SearchParam, SearchQuery
 from rapport.directory.search.engine import SearchIndex
-from rapport.matching.answers import STYLE_FIELDS, FitAnswers, PreferenceKey
-from rapport.matching.ranking.scoring import window_of
+from rapport.directory.search.engine.index import epoch_microseconds
+from rapport.matching.answers import (
+    AVAILABILITY_LABELS,
+    STYLE_FIELDS,
+    Availability,
+    FitAnswers,
+    PreferenceKey,
+)
+from rapport.matching.ranking.leaning import Leaning
+from rapport.matching.ranking.scoring import AVAILABILITY_DAYS, _in_windows
 
 _STYLE_POLES = {name: (low, high) for name, low, high in STYLE_DIMENSIONS}
 _GENDER_LABELS = dict(GenderCategory.choices)
@@ -43,20 +64,119 @@ def _labels(
     return had, lacked
 
 
+IN_BETWEEN = 3  # the middle of a style dimension ("In between")
+
+# Per dimension: how to say "between the poles", and "more towards the low / high pole".
+_STYLE_MIDDLE = {
+    "style_structure": "Between structured and exploratory",
+    "style_direction": "Between directive and client-led",
+    "style_challenge": "Between gentle and challenging",
+    "style_time_focus": "Between present- and past-focused",
+    "style_humour": "Some humour",
+}
+_STYLE_MORE = {
+    "style_structure": ("More structured", "More exploratory"),
+    "style_direction": ("More directive", "More client-led"),
+    "style_challenge": ("Gentler", "More challenging"),
+    "style_time_focus": ("More present-focused", "More past-focused"),
+    "style_humour": ("Less humour", "More humour"),
+}
+
+
 def _style_words(dimension: str, placement: int) -> str:
     low, high = _STYLE_POLES[dimension]
-    return low if placement < 3 else high
+    if placement == IN_BETWEEN:
+        return _STYLE_MIDDLE[dimension]
+    return low if placement < IN_BETWEEN else high
+
+
+def _more(dimension: str, placed: int, target: int) -> str:
+    """ "More exploratory": which way the therapist is from the target."""
+    low, high = _STYLE_MORE[dimension]
+    return high if placed > target else low
+
+
+def _same_side(placed: int, target: int) -> bool:
+    """On the same side of "In between" as the target, or exactly at it."""
+    return placed == target or (placed - IN_BETWEEN) * (target - IN_BETWEEN) > 0
+
+
+def _style(
+    answers: FitAnswers, leaning: Leaning, index: SearchIndex, row: int
+) -> tuple[list[str], list[str]]:
+    reasons: list[str] = []
+    unmet: list[str] = []
+    leaned = leaning.answers
+    if not leaned.style_weight:
+        return reasons, unmet
+    for dimension, target in leaned.style.items():
+        placed = int(index.style[row, STYLE_FIELDS.index(dimension)])
+        why = leaning.because.get(dimension)
+        if why is not None:  # the target is the lean's, not the person's wish
+            if _same_side(placed, target):
+                reasons.append(f"{_style_words(dimension, target)} ({why})")
+            elif abs(placed - target) >= 2:
+                unmet.append(f"{_more(dimension, placed, target)}, though {why}")
+            continue
+        if _same_side(placed, target):
+            reasons.append(f"{_style_words(dimension, target)}, as you asked")
+        elif abs(placed - target) >= 2:
+            unmet.append(f"{_more(dimension, placed, target)} than you asked")
+    return reasons, unmet
 
 
 def _when(start: dt.datetime, zone: zoneinfo.ZoneInfo) -> str:
+    """ "Tuesday morning, Dec 15" in the person's zone."""
     local = start.astimezone(zone)
     part = "morning" if local.hour < 12 else "afternoon" if local.hour < 17 else "evening"
-    return f"{local:%A} {part}"
+    return f"{local:%A} {part}, {local:%b} {local.day}"
+
+
+def _windows_in_words(windows: Iterable[str]) -> str:
+    chosen = [AVAILABILITY_LABELS[Availability(window)].lower() for window in windows]
+    return _and(chosen)
+
+
+def _times(
+    answers: FitAnswers,
+    start: dt.datetime | None,
+    local: zoneinfo.ZoneInfo,
+    now_microseconds: int,
+) -> tuple[list[str], list[str]]:
+    """The next free consultation in words, by the score's rule (``in_windows``)."""
+    reasons: list[str] = []
+    unmet: list[str] = []
+    if start is None:
+        if answers.availability:
+            unmet.append("No free consultation time listed")
+        return reasons, unmet
+    when = _when(start, local)
+    starts = np.array([epoch_microseconds(start)], dtype=np.int64)
+    soon = bool(
+        _in_windows(starts, tuple(Availability), local, now_microseconds, AVAILABILITY_DAYS)[0]
+    )
+    if not answers.availability:
+        reasons.append(f"Next free consultation {when}")
+        return reasons, unmet
+    if _in_windows(starts, answers.availability, local, now_microseconds, AVAILABILITY_DAYS)[0]:
+        reasons.append(f"Free consultation {when}, a time you said works")
+        return reasons, unmet
+    reasons.append(f"Next free consultation {when}")
+    if soon:
+        # Only the next free time is known: their other times may well suit.
+        unmet.append(
+            f"Not confirmed for {_windows_in_words(answers.availability)}: "
+            "only their next free consultation is known"
+        )
+    else:
+        unmet.append(f"No free consultation in the next {AVAILABILITY_DAYS} days")
+    return reasons, unmet
 
 
 def explain(
     *,
     answers: FitAnswers,
+    leaning: Leaning,
     index: SearchIndex,
     row: int,
     card: ResultCard,
@@ -64,9 +184,11 @@ def explain(
     start: dt.datetime | None,
     local: zoneinfo.ZoneInfo,
     query: SearchQuery,
+    now_microseconds: int,
 ) -> tuple[tuple[str, ...], tuple[str, ...]]:
-    """("why this match", "what is different from what you asked") for one therapist. Only
-    what is true of them and was asked for; nothing about what was not asked."""
+    """("why this match", "what is different from what you asked") for one therapist.
+    ``answers`` are the person's own (never the leaned ones: a lean is no wish of theirs) and
+    ``leaning`` what their past "did not fit" answers changed; see the module docstring."""
     reasons: list[str] = []
     unmet: list[str] = []
     language = answers.preference(PreferenceKey.LANGUAGE)
@@ -83,16 +205,9 @@ def explain(
             reasons.append(_and([first, *[label.lower() for label in rest]]))
         if lacked:
             unmet.append(f"Does not list {_and([label.lower() for label in lacked])}")
-    for dimension, wanted in answers.style.items():
-        if not answers.style_weight:
-            break
-        placed = int(index.style[row, STYLE_FIELDS.index(dimension)])
-        if wanted == 3:
-            continue
-        if abs(placed - wanted) <= 1:
-            reasons.append(f"{_style_words(dimension, wanted)}, as you asked")
-        elif abs(placed - wanted) >= 2:
-            unmet.append(f"More {_style_words(dimension, placed).lower()} than you asked")
+    style_reasons, style_unmet = _style(answers, leaning, index, row)
+    reasons += style_reasons
+    unmet += style_unmet
     gender = answers.preference(PreferenceKey.GENDER)
     if gender.weight:
         value = index.gender_values[index.gender[row]]
@@ -141,14 +256,7 @@ def explain(
         reasons.append(f"{card.fee} a session")
     if distance_km is not None and (not answers.delivery or DELIVERY_IN_PERSON in answers.delivery):
         reasons.append(f"Office {distance_km:.0f} km away" if distance_km >= 1 else "Office nearby")
-    if start is not None:
-        when = _when(start, local)
-        if answers.availability and window_of(start.astimezone(local)) in answers.availability:
-            reasons.append(f"Free consultation {when}, a time you said works")
-        else:
-            reasons.append(f"Free consultation {when}")
-    if answers.availability and (
-        start is None or window_of(start.astimezone(local)) not in answers.availability
-    ):
-        unmet.append("No free consultation soon at the times you chose")
+    time_reasons, time_unmet = _times(answers, start, local, now_microseconds)
+    reasons += time_reasons
+    unmet += time_unmet
     return tuple(reasons), tuple(unmet)

@@ -1,6 +1,7 @@
 """How fast a real server answers a directory search, against a floor measured in the same run.
 
     .venv/bin/python bench/search_speed.py [--therapists 100000] [--requests 2000]
+    .venv/bin/python bench/search_speed.py --folder var/bench-100k   # keep and reuse the seeding
     scripts/with-postgres .venv/bin/python bench/search_speed.py --use-database-url
 
 Seeds a throwaway database (a fresh SQLite file in a temporary folder by default;
@@ -19,15 +20,16 @@ per scenario (concurrency 4) and stops by itself:
 Free times are measured in-process by bench/slot_speed.py (it writes the availability they need).
 
 Prints p50/p95/p99 latency and throughput for each, the api/floor throughput ratios (goal ≥ 0.5)
-and whether the server-side p95 stays within 30 ms (api) and 60 ms (html). Server-side latency
-is what the server reports in its ``Server-Timing`` header (SERVER_TIMING=1): the time Django
-spent on the request. Client-side latency is measured on loopback, so it also includes
-connecting (gunicorn's sync workers close the connection after every response) and waiting in
-the listen queue. The client is plain Python (threads and http.client), sending exactly --requests
-requests per scenario. (wrk was tried: against sync workers, which close every connection, wrk
-4.1 stalls with unread responses, so the bench does not use it.) The Python client shares the
-machine's CPUs with the server, which lowers every scenario's throughput alike; the ratio to
-the floor is the figure to compare between runs and machines.
+and whether the server-side p95 stays within the targets (a search, fresh or repeated, 10 ms; the
+results page 30 ms; a profile 5 ms). Server-side latency is what the server reports in its
+``Server-Timing`` header (SERVER_TIMING=1): the time Django spent on the request. Client-side
+latency is measured on loopback, so it also includes connecting (gunicorn's sync workers close the
+connection after every response) and waiting in the listen queue. The client is plain Python
+(threads and http.client), sending exactly --requests requests per scenario. (wrk was tried:
+against sync workers, which close every connection, wrk 4.1 stalls with unread responses, so the
+bench does not use it.) The Python client shares the machine's CPUs with the server, which lowers
+every scenario's throughput alike; the ratio to the floor is the figure to compare between runs and
+machines.
 """
 
 from __future__ import annotations
@@ -63,7 +65,9 @@ SCENARIOS = {
     "profile": "/api/v1/therapists/{id}",
     "floor": "/healthz",
 }
-P95_TARGETS_MS = {"api": 30.0, "api_new": 30.0, "html": 60.0, "profile": 5.0}
+# The issue's targets, server-side: a fresh search (api_new) within 10 ms, the results page
+# within 30 ms, a profile within 5 ms; a repeated search (api) is held to the fresh one's.
+P95_TARGETS_MS = {"api": 10.0, "api_new": 10.0, "html": 30.0, "profile": 5.0}
 THROUGHPUT_RATIO_GOAL = 0.5
 
 
@@ -236,10 +240,17 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=4)
     parser.add_argument("--workers", type=int, default=2, help="gunicorn worker processes")
     parser.add_argument("--use-database-url", action="store_true")
+    parser.add_argument(
+        "--folder",
+        help="keep the SQLite database in this folder, and reuse it when it is already seeded "
+        "with --therapists and --seed (seeding adds nothing a second time); a temporary one "
+        "by default",
+    )
     arguments = parser.parse_args()
     database_url = database_url_option(parser, arguments)
 
-    with tempfile.TemporaryDirectory(prefix="rapport-bench-") as folder_name:
+    with tempfile.TemporaryDirectory(prefix="rapport-bench-") as temporary:
+        folder_name = arguments.folder or temporary
         folder = Path(folder_name)
         environment = prepared_environment(
             folder=folder_name,

@@ -311,6 +311,18 @@ def _signed_in(request: HttpRequest) -> User | None:
     return None
 
 
+def _viewer(request: HttpRequest, user: User | None, key: str) -> str:
+    """Who is counted once a day on the exposure figures: the account, else the session when
+    the caller has one, else (an anonymous call without cookies) the answers themselves, so
+    the same request repeated counts once. Nothing new is kept in a session for it."""
+    if user is not None:
+        return f"account:{user.pk}"
+    session_key = getattr(getattr(request, "session", None), "session_key", None)
+    if session_key:
+        return f"session:{session_key}"
+    return f"answers:{key}"
+
+
 def _whole_in(data: dict[str, Any], name: str, default: int, high: int) -> int:
     value = data.pop(name, default)
     if isinstance(value, bool) or not isinstance(value, int):
@@ -412,7 +424,8 @@ def _match_body(result: ranking.MatchList) -> dict[str, Any]:
         "meet; when there are none, `relax` says which constraint to loosen and how many that "
         "would add. Signed in, therapists you have had an engagement with are left out. Ties "
         "go by a seed that changes daily; nobody pays to rank.\n\n"
-        "No CSRF token is needed: nothing is stored but a count of first pages shown."
+        "No CSRF token is needed: nothing is stored but a count of first pages shown, each "
+        "person (or, without a session, each set of answers) once a day."
     ),
     openapi_extra=_body_openapi(
         MatchIn,
@@ -445,10 +458,12 @@ def match_list(request: HttpRequest) -> HttpResponse:
         message = "There is only 1 page." if pages == 1 else f"There are only {pages} pages."
         raise ValidationError({PAGE_PARAM: message})
     if page == 1 and result.matches:
-        # Exposure is the share of first pages a therapist appears on; an empty page shows
-        # nobody, so it is not counted.
+        # Exposure is the share of people a therapist appears to on a first page, each person
+        # once a day; an empty page shows nobody, so it is not counted.
         services.exposure_record(
-            therapist_ids=[match.therapist_id for match in result.matches], day=today
+            therapist_ids=[match.therapist_id for match in result.matches],
+            day=today,
+            viewer=_viewer(request, user, key),
         )
     return _json(_match_body(result))
 

@@ -1,9 +1,11 @@
 """How evenly match lists spread attention across therapists, for staff (/staff/matching/exposure/).
 
-``services.exposure_record`` counts, per day, each first page of a match list shown and each
-therapist on it. Over a period this reads:
+``services.exposure_record`` counts, per day, the people shown a first page of a match list and,
+for each therapist, the people they appeared to there: each person once a day (by account,
+session, or for an anonymous API call the answers sent), so reloading the results or sending the
+same request again inflates nothing. Over a period this reads:
 
-- the number of first pages shown;
+- the number of first pages shown (one per person a day);
 - each therapist's share: the part of those first pages they appeared on (so shares add up to
   about the page size, not to 1);
 - the Gini coefficient of appearances over every therapist that could have been shown (listed
@@ -11,8 +13,10 @@ therapist on it. Over a period this reads:
   equally often, towards 1 when a few take every appearance;
 - the listed therapists never shown in the period.
 
-No person is recorded, only counts. A ranking that starved new or unusual therapists would show
-here first, which is why the learned part explores (``ranking``) and ties rotate daily.
+No person is recorded, only counts (and, for the day only, a keyed hash per person saying who
+was already counted: ``models.ExposureSeen``). A ranking that starved new or unusual therapists
+would show here first, which is why the learned part explores (``ranking``) and ties rotate
+daily.
 """
 
 from __future__ import annotations

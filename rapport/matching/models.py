@@ -128,8 +128,10 @@ class TherapistEffect(models.Model):
 
 
 class Exposure(models.Model):
-    """How often a therapist appeared on the first page of a match list, per day; and (with
-    ``therapist`` null) how many first pages were shown that day. No person is recorded."""
+    """How many people a therapist appeared to on the first page of a match list, per day; and
+    (with ``therapist`` null) how many people were shown a first page that day. Each person
+    counts once a day however often they reload or ask again (``ExposureSeen``). No person is
+    recorded here."""
 
     day = models.DateField()
     therapist = models.ForeignKey(
@@ -151,3 +153,23 @@ class Exposure(models.Model):
 
     def __str__(self) -> str:
         return f"Exposure {self.day} {self.therapist_id}"
+
+
+class ExposureSeen(models.Model):
+    """Who was already counted in a day's ``Exposure``, and for which therapists, so that a
+    reload or a repeated request counts nobody twice. ``viewer`` is a keyed hash of the day and
+    the person's key (their account, their session, or for an anonymous API call the answers
+    themselves): it cannot be turned back into the key, and the same person gets another hash
+    the next day. Rows of past days are deleted as the first of a new day is written."""
+
+    day = models.DateField()
+    viewer = models.CharField(max_length=64)
+    therapist_ids = models.JSONField(default=list)  # counted for this viewer on this day
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["day", "viewer"], name="matching_exposure_seen_once")
+        ]
+
+    def __str__(self) -> str:
+        return f"Exposure seen {self.day}"

@@ -10,6 +10,7 @@ from dataclasses import replace
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
+from django.utils.crypto import salted_hmac
 
 from rapport.accounts.models import User
 from rapport.booking import selectors as booking_selectors
@@ -18,7 +19,7 @@ from rapport.care.models import EndedFor, Engagement
 from rapport.matching import learning
 from rapport.matching.answers import FitAnswers, FitAnswersError, MisfitReason
 from rapport.matching.misfits import misfit_contradiction, misfit_merged
-from rapport.matching.models import Exposure, FitProfile
+from rapport.matching.models import Exposure, ExposureSeen, FitProfile
 from rapport.matching.selectors import fit_profile_answers
 
 
@@ -129,19 +130,53 @@ def fit_profile_adopt(
         return Adopted.REPLACED
 
 
-def exposure_record(*, therapist_ids: Iterable[int], day: dt.date) -> None:
-    """Count one first page shown, and each therapist on it (for staff's exposure page)."""
+def _viewer_digest(viewer: str, day: dt.date) -> str:
+    # Keyed with the site's secret and the day: the stored value names no one and links no
+    # two days of the same person.
+    return salted_hmac(
+        "rapport.matching.exposure", f"{day.isoformat()}:{viewer}", algorithm="sha256"
+    ).hexdigest()
+
+
+def exposure_record(*, therapist_ids: Iterable[int], day: dt.date, viewer: str) -> None:
+    """Count a first page of a match list shown to ``viewer`` (a key for the person: their
+    account, their session, or an anonymous request's answers), once per person a day, and
+    each therapist on it once per person a day: a reload, a repeated request or a later list
+    with the same therapists adds nothing, a therapist new to this person's first page today
+    adds one (for staff's exposure page).
+
+    Side effects: the day's ``ExposureSeen`` row for the viewer (a keyed hash, never the key),
+    and on the first of a new day the rows of past days are deleted; ``Exposure`` rows created
+    or added to. The viewer's row is locked, so two requests of the same person at once count
+    once."""
     ids = sorted(set(therapist_ids))
+    digest = _viewer_digest(viewer, day)
     with transaction.atomic():
+        seen, created = ExposureSeen.objects.get_or_create(
+            day=day, viewer=digest, defaults={"therapist_ids": []}
+        )
+        if created:
+            ExposureSeen.objects.filter(day__lt=day).delete()
+        else:
+            seen = ExposureSeen.objects.select_for_update().get(pk=seen.pk)
+        counted = set(seen.therapist_ids)
+        new_ids = [therapist_id for therapist_id in ids if therapist_id not in counted]
+        if not created and not new_ids:
+            return
+        if new_ids:
+            seen.therapist_ids = sorted(counted | set(new_ids))
+            seen.save(update_fields=["therapist_ids"])
         rows = [Exposure(day=day, therapist_id=None, first_page_count=0)] + [
-            Exposure(day=day, therapist_id=therapist_id, first_page_count=0) for therapist_id in ids
+            Exposure(day=day, therapist_id=therapist_id, first_page_count=0)
+            for therapist_id in new_ids
         ]
         # Create the day's rows that are missing, then add one to each in one statement.
         Exposure.objects.bulk_create(rows, ignore_conflicts=True)
-        total = Exposure.objects.filter(day=day, therapist__isnull=True)
-        total.update(first_page_count=F("first_page_count") + 1)
-        if ids:
-            Exposure.objects.filter(day=day, therapist_id__in=ids).update(
+        if created:
+            total = Exposure.objects.filter(day=day, therapist__isnull=True)
+            total.update(first_page_count=F("first_page_count") + 1)
+        if new_ids:
+            Exposure.objects.filter(day=day, therapist_id__in=new_ids).update(
                 first_page_count=F("first_page_count") + 1
             )
 

@@ -207,6 +207,15 @@ def _seed_key(request: HttpRequest, profile: FitProfile | None) -> str:
     return request.session.session_key or ""
 
 
+def _viewer(request: HttpRequest, user: User | None) -> str:
+    """Who is counted once a day on the exposure figures: the account, else the session."""
+    if user is not None:
+        return f"account:{user.pk}"
+    if request.session.session_key is None:
+        request.session.save()
+    return f"session:{request.session.session_key}"
+
+
 @require_safe
 def results(request: HttpRequest) -> HttpResponse:
     answers, profile = current_answers(request)
@@ -234,7 +243,9 @@ def results(request: HttpRequest) -> HttpResponse:
         return redirect(f"{reverse('matching:results')}?page={listing.pages}")
     if listing.page == 1 and listing.matches:
         services.exposure_record(
-            therapist_ids=[match.therapist_id for match in listing.matches], day=today
+            therapist_ids=[match.therapist_id for match in listing.matches],
+            day=today,
+            viewer=_viewer(request, user),
         )
     page = None
     if listing.total:

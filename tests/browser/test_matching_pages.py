@@ -228,9 +228,13 @@ def test_the_staff_exposure_page_passes_axe(tab: Tab, live_server: LiveServer, w
     shown = [make_therapist(display_name=f"Shown {letter}") for letter in "ABC"]
     make_therapist(display_name="Never Nora")
     today = timezone.localdate()
-    exposure_record(therapist_ids=[shown[0].pk, shown[1].pk], day=today)
-    exposure_record(therapist_ids=[shown[0].pk], day=today)
-    exposure_record(therapist_ids=[shown[0].pk, shown[2].pk], day=today - dt.timedelta(days=1))
+    exposure_record(therapist_ids=[shown[0].pk, shown[1].pk], day=today, viewer="person 1")
+    exposure_record(therapist_ids=[shown[0].pk], day=today, viewer="person 2")
+    exposure_record(
+        therapist_ids=[shown[0].pk, shown[2].pk],
+        day=today - dt.timedelta(days=1),
+        viewer="person 3",
+    )
     sign_in(tab, live_server, make_user(role="staff", mfa=True))
     open_at(tab, width)
     checked: list[str] = []

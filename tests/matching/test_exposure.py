@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
+import json
 import random
 
 import pytest
@@ -15,6 +16,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from rapport.matching.exposure import exposure_never_shown, exposure_period, exposure_shown, gini
+from rapport.matching.models import Exposure, ExposureSeen
 from rapport.matching.services import exposure_record
 from tests.factories import make_therapist, make_user
 
@@ -72,13 +74,13 @@ def test_gini_agrees_with_the_pairwise_definition():
 
 @pytest.fixture
 def four(reference_data):
-    """Four listed therapists; of four first pages, D is on three and C on one."""
+    """Four listed therapists; of four people's first pages, D is on three and C on one."""
     a, b, c, d = (make_therapist(display_name=name) for name in ("Ada", "Bo", "Cy", "Di"))
     today = timezone.localdate()
-    exposure_record(therapist_ids=[d.pk], day=today)
-    exposure_record(therapist_ids=[d.pk], day=today)
-    exposure_record(therapist_ids=[d.pk, c.pk], day=today - dt.timedelta(days=1))
-    exposure_record(therapist_ids=[], day=today - dt.timedelta(days=2))
+    exposure_record(therapist_ids=[d.pk], day=today, viewer="person 1")
+    exposure_record(therapist_ids=[d.pk], day=today, viewer="person 2")
+    exposure_record(therapist_ids=[d.pk, c.pk], day=today - dt.timedelta(days=1), viewer="person 3")
+    exposure_record(therapist_ids=[], day=today - dt.timedelta(days=2), viewer="person 4")
     return a, b, c, d
 
 
@@ -103,7 +105,7 @@ def test_older_days_fall_outside_a_shorter_period(four):
     a = four[0]
     now = timezone.now()
     today = timezone.localdate(now)
-    exposure_record(therapist_ids=[a.pk], day=today - dt.timedelta(days=10))
+    exposure_record(therapist_ids=[a.pk], day=today - dt.timedelta(days=10), viewer="person 5")
 
     week = exposure_period(days=7, today=today, now=now)
     month = exposure_period(days=30, today=today, now=now)
@@ -191,7 +193,9 @@ def test_a_period_not_offered_is_an_error_at_the_field(four):
 def test_many_therapists_are_paged(reference_data):
     staff = make_user(role="staff", mfa=True)
     therapists = [make_therapist(display_name=f"T{n:03d}") for n in range(55)]
-    exposure_record(therapist_ids=[t.pk for t in therapists], day=timezone.localdate())
+    exposure_record(
+        therapist_ids=[t.pk for t in therapists], day=timezone.localdate(), viewer="person 6"
+    )
 
     client = signed_in(staff)
     first = client.get(URL).content.decode()
@@ -233,10 +237,107 @@ def test_the_page_makes_as_many_queries_for_many_therapists_as_for_few(
     staff = make_user(role="staff", mfa=True)
     client = signed_in(staff)
     few = [make_therapist() for _ in range(3)]
-    exposure_record(therapist_ids=[t.pk for t in few[:2]], day=timezone.localdate())
+    exposure_record(
+        therapist_ids=[t.pk for t in few[:2]], day=timezone.localdate(), viewer="person 7"
+    )
     with CaptureQueriesContext(connection) as small:
         assert client.get(URL).status_code == 200
     many = [make_therapist() for _ in range(30)]
-    exposure_record(therapist_ids=[t.pk for t in many[:20]], day=timezone.localdate())
+    exposure_record(
+        therapist_ids=[t.pk for t in many[:20]], day=timezone.localdate(), viewer="person 8"
+    )
     with django_assert_max_num_queries(len(small.captured_queries)):
         assert client.get(URL).status_code == 200
+
+
+# --- each person counts once a day ------------------------------------------------------------
+
+
+RESULTS = "/match/results/"
+MATCH_API = "/api/v1/match"
+
+
+def _counts() -> tuple[int, dict[int, int]]:
+    """(first pages today, appearances by therapist today)."""
+    today = timezone.localdate()
+    rows = Exposure.objects.filter(day=today)
+    total = sum(row.first_page_count for row in rows if row.therapist_id is None)
+    return total, {
+        row.therapist_id: row.first_page_count for row in rows if row.therapist_id is not None
+    }
+
+
+def test_reloading_the_results_counts_one_first_page(reference_data):
+    shown = make_therapist(display_name="Shown")
+    visitor = Client()
+
+    for _ in range(10):
+        assert visitor.get(RESULTS).status_code == 200
+
+    assert _counts() == (1, {shown.pk: 1})
+
+
+def test_another_visitor_and_a_signed_in_person_count_once_each(reference_data):
+    shown = make_therapist(display_name="Shown")
+    person = make_user(role="client")
+    Client().get(RESULTS)
+    Client().get(RESULTS)
+    # The same account in two browsers is one person.
+    for _ in range(3):
+        signed_in(person).get(RESULTS)
+
+    assert _counts() == (3, {shown.pk: 3})
+
+
+def test_repeated_anonymous_requests_to_the_api_count_once(reference_data):
+    shown = make_therapist(display_name="Shown")
+    body = json.dumps({"concerns": ["anxiety"]})
+
+    for _ in range(5):
+        response = Client().post(MATCH_API, body, content_type="application/json")
+        assert response.status_code == 200, response.content[:300]
+    assert _counts() == (1, {shown.pk: 1})
+
+    other = json.dumps({"concerns": ["grief"]})
+    assert Client().post(MATCH_API, other, content_type="application/json").status_code == 200
+    assert _counts() == (2, {shown.pk: 2})
+
+
+def test_a_therapist_new_to_the_persons_first_page_adds_only_them(reference_data):
+    first, second = make_therapist(display_name="First"), make_therapist(display_name="Second")
+    today = timezone.localdate()
+
+    exposure_record(therapist_ids=[first.pk], day=today, viewer="session:abc")
+    exposure_record(therapist_ids=[first.pk, second.pk], day=today, viewer="session:abc")
+    exposure_record(therapist_ids=[second.pk, first.pk], day=today, viewer="session:abc")
+
+    assert _counts() == (1, {first.pk: 1, second.pk: 1})
+
+
+def test_the_next_day_counts_again_and_yesterdays_record_of_who_was_counted_goes(
+    reference_data,
+):
+    shown = make_therapist(display_name="Shown")
+    today = timezone.localdate()
+    yesterday = today - dt.timedelta(days=1)
+    exposure_record(therapist_ids=[shown.pk], day=yesterday, viewer="account:7")
+
+    exposure_record(therapist_ids=[shown.pk], day=today, viewer="account:7")
+
+    assert _counts() == (1, {shown.pk: 1})
+    assert Exposure.objects.get(day=yesterday, therapist=shown).first_page_count == 1
+    assert list(ExposureSeen.objects.values_list("day", flat=True)) == [today]
+
+
+def test_who_was_counted_is_kept_as_a_keyed_hash_not_the_key(reference_data):
+    shown = make_therapist(display_name="Shown")
+    visitor = Client()
+    visitor.get(RESULTS)
+    session_key = visitor.session.session_key
+    assert session_key
+
+    [seen] = ExposureSeen.objects.all()
+
+    assert session_key not in seen.viewer
+    assert len(seen.viewer) == 64
+    assert seen.therapist_ids == [shown.pk]

@@ -78,10 +78,11 @@ def count_facets(
     result_bits = pack_mask(result_mask)
     for key, attribute, _, _ in ALL_OF_TAXONOMIES:
         columns = index.taxonomies[key]
-        counts = columns.counts(result_bits)
+        # tolist(): Python ints for the whole column at once, not a numpy scalar each.
+        counts = columns.counts(result_bits).tolist()
         chosen = getattr(query, attribute)
         facets[key] = [
-            FacetCount(value=slug, label=label, count=int(count), selected=slug in chosen)
+            FacetCount(value=slug, label=label, count=count, selected=slug in chosen)
             for slug, label, count in zip(columns.slugs, columns.labels, counts, strict=True)
         ]
 
@@ -92,8 +93,10 @@ def count_facets(
         else faith.counts(result_bits)
     )
     facets[SearchParam.FAITH] = [
-        FacetCount(value=slug, label=label, count=int(count), selected=slug in query.faiths)
-        for slug, label, count in zip(faith.slugs, faith.labels, faith_counts, strict=True)
+        FacetCount(value=slug, label=label, count=count, selected=slug in query.faiths)
+        for slug, label, count in zip(
+            faith.slugs, faith.labels, faith_counts.tolist(), strict=True
+        )
     ]
 
     for key, codes, values, labels, chosen in (
@@ -112,9 +115,9 @@ def count_facets(
             query.contact,
         ),
     ):
-        counts = np.bincount(codes[rows_without(key)], minlength=len(values))
+        counts = np.bincount(codes[rows_without(key)], minlength=len(values)).tolist()
         facets[key] = [
-            FacetCount(value=value, label=labels[value], count=int(count), selected=value in chosen)
+            FacetCount(value=value, label=labels[value], count=count, selected=value in chosen)
             for value, count in zip(values, counts, strict=True)
         ]
 
@@ -192,8 +195,10 @@ def count_facets(
             np.bitwise_count(index.office_feature_bits & result_bits).sum(axis=1, dtype=np.int64)
         )
     facets[SearchParam.ACCESSIBILITY] = [
-        FacetCount(value=slug, label=label, count=int(count), selected=slug in query.accessibility)
-        for slug, label, count in zip(features.slugs, features.labels, feature_counts, strict=True)
+        FacetCount(value=slug, label=label, count=count, selected=slug in query.accessibility)
+        for slug, label, count in zip(
+            features.slugs, features.labels, np.asarray(feature_counts).tolist(), strict=True
+        )
     ]
     times = index.consultation_times.values[rows_without(SearchParam.CONSULTATION_WITHIN)]
     now_microseconds = epoch_microseconds(now)

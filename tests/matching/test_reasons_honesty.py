@@ -386,3 +386,19 @@ def test_the_concern_part_is_the_share_of_the_persons_concerns(no_learning: None
         for name, match in _by_name(_rank(FitAnswers(concerns=("anxiety", "grief")))).items()
     }
     assert scores == {"Just these": 100, "One of them": 50}
+
+
+def test_times_are_read_in_a_zone_half_an_hour_off_utc(no_learning: None) -> None:
+    """Newfoundland is UTC−3:30 (−2:30 in summer): a free consultation at 17:15 there is an
+    evening, for the score and the words alike."""
+    newfoundland = zoneinfo.ZoneInfo("America/St_Johns")
+    day = timezone.now().astimezone(newfoundland).date() + dt.timedelta(days=3)
+    while day.weekday() >= 5:
+        day += dt.timedelta(days=1)
+    evening = dt.datetime.combine(day, dt.time(17, 15), tzinfo=newfoundland)
+    make_therapist(display_name="Quarter past five", next_consultation_at=evening)
+    match = _only(FitAnswers(availability=("weekday_evening",)), time_zone="America/St_Johns")
+    assert match.score == 100
+    assert (
+        f"Free consultation {_in_words(evening, 'evening')}, a time you said works" in match.reasons
+    )

@@ -31,6 +31,7 @@ AVAILABILITY_WEIGHT = float(Weight.NICE_TO_HAVE)
 LEANING_WEIGHT = float(Weight.IMPORTANT)  # of the components a "did not fit" answer adds
 AVAILABILITY_DAYS = 14  # a free consultation this soon, in a chosen window, counts
 SOON_DAYS = 7  # "hard to schedule": a free consultation within a week
+_QUARTER_HOUR_US = 900_000_000  # every zone's offset from UTC is a whole number of these
 
 
 @dataclass(frozen=True)
@@ -88,18 +89,20 @@ def _in_windows(
     starts: np.ndarray, windows: Sequence[str], zone: zoneinfo.ZoneInfo, now_us: int, days: int
 ) -> np.ndarray:
     """Whether each start (epoch µs) is within ``days`` and in one of the person's windows, in
-    their own zone: each distinct hour is converted once (exact across a DST change)."""
+    their own zone: each distinct quarter hour is converted once (exact across a DST change,
+    and in zones a half or three quarters of an hour off UTC, such as Newfoundland's, where a
+    whole UTC hour would put 17:15 in the afternoon)."""
     soon = (starts >= now_us) & (starts <= now_us + days * 86_400_000_000)
     result = np.zeros(starts.size, dtype=bool)
     if not soon.any():
         return result
-    hours = starts[soon] // 3_600_000_000
-    unique, inverse = np.unique(hours, return_inverse=True)
+    quarters = starts[soon] // _QUARTER_HOUR_US
+    unique, inverse = np.unique(quarters, return_inverse=True)
     wanted = set(windows)
     fits = np.array(
         [
-            window_of(dt.datetime.fromtimestamp(int(hour) * 3600, tz=zone)) in wanted
-            for hour in unique
+            window_of(dt.datetime.fromtimestamp(int(quarter) * 900, tz=zone)) in wanted
+            for quarter in unique
         ],
         dtype=bool,
     )

@@ -404,7 +404,12 @@ def _match_body(result: ranking.MatchList) -> dict[str, Any]:
             for match in result.matches
         ],
         "relax": [
-            {"constraint": relax.constraint, "advice": relax.advice, "adds": relax.adds}
+            {
+                "constraint": relax.constraint,
+                "constraints": list(relax.constraints),
+                "advice": relax.advice,
+                "adds": relax.adds,
+            }
             for relax in result.relaxations
         ],
     }

@@ -326,6 +326,11 @@ class RelaxOut(Schema):
         description="The hard constraint to loosen (of a pair, the first).",
         json_schema_extra={"enum": list(RELAX_CONSTRAINTS)},
     )
+    constraints: list[str] = Field(
+        description="Every constraint to loosen: the one above alone, or, when no single one "
+        "brings anyone back, a pair that does when both are loosened.",
+        json_schema_extra={"items": {"type": "string", "enum": list(RELAX_CONSTRAINTS)}},
+    )
     advice: str = Field(description='What to change, in words ("Look up to 100 km away").')
     adds: int = Field(ge=0, description="How many more therapists that would give.")
 

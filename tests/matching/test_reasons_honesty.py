@@ -373,6 +373,43 @@ def test_the_results_page_offers_a_pair_and_each_half_works(no_learning: None) -
     ]
 
 
+def test_the_api_relax_member_names_both_constraints_of_a_pair(no_learning: None) -> None:
+    import json
+
+    far = make_therapist(
+        display_name="Far and dear", fee_minor=20000, offers_in_person=True, offers_video=False
+    )
+    make_office(far, city="Hamilton", latitude=43.2557, longitude=-79.8711, postal_code="L8P 4R5")
+    body = {"place": "Toronto, ON", "delivery": ["in_person"], "budget_per_session": 100}
+    response = Client().post(
+        "/api/v1/match", data=json.dumps(body), content_type="application/json"
+    )
+    assert response.status_code == 200
+    data = response.json()
+    assert data["total"] == 0
+    assert data["relax"] == [
+        {
+            "constraint": "budget",
+            "constraints": ["budget", "radius"],
+            "advice": "Look beyond your budget per session, and look up to 100 km away",
+            "adds": 1,
+        }
+    ]
+    # One loosened: the other alone, as a single constraint.
+    body.pop("budget_per_session")
+    response = Client().post(
+        "/api/v1/match", data=json.dumps(body), content_type="application/json"
+    )
+    assert response.json()["relax"] == [
+        {
+            "constraint": "radius",
+            "constraints": ["radius"],
+            "advice": "Look up to 100 km away",
+            "adds": 1,
+        }
+    ]
+
+
 # --- concerns ---------------------------------------------------------------------------------
 
 

@@ -153,17 +153,17 @@ def exposure_record(*, therapist_ids: Iterable[int], day: dt.date, viewer: str) 
     digest = _viewer_digest(viewer, day)
     with transaction.atomic():
         seen, created = ExposureSeen.objects.get_or_create(
-            day=day, viewer=digest, defaults={"therapist_ids": []}
+            day=day, viewer=digest, defaults={"therapist_ids": ids}
         )
         if created:
+            new_ids = ids
             ExposureSeen.objects.filter(day__lt=day).delete()
         else:
             seen = ExposureSeen.objects.select_for_update().get(pk=seen.pk)
-        counted = set(seen.therapist_ids)
-        new_ids = [therapist_id for therapist_id in ids if therapist_id not in counted]
-        if not created and not new_ids:
-            return
-        if new_ids:
+            counted = set(seen.therapist_ids)
+            new_ids = [therapist_id for therapist_id in ids if therapist_id not in counted]
+            if not new_ids:
+                return
             seen.therapist_ids = sorted(counted | set(new_ids))
             seen.save(update_fields=["therapist_ids"])
         rows = [Exposure(day=day, therapist_id=None, first_page_count=0)] + [

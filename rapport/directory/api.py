@@ -558,7 +558,7 @@ def _result_rows(
     """The page's rows in the engine's order (see ``selectors.therapist_result_rows``; rows
     read this minute for another page of this index are reused)."""
     therapists = cached_rows(
-        index,
+        index.recent_rows,
         [hit.therapist_id for hit in hits],
         now=now,
         read=lambda ids: therapist_result_rows(ids=ids, now=now),

@@ -47,7 +47,13 @@ from rapport.directory.search.contract import (
     SearchQueryError,
     SearchResult,
 )
-from rapport.directory.search.engine import SearchIndex, cached_answer, current_index, search
+from rapport.directory.search.engine import (
+    SearchIndex,
+    cached_answer,
+    cached_rows,
+    current_index,
+    search,
+)
 from rapport.directory.search.numbers import NotANumber, NumberTooLong
 from rapport.directory.search.params import (
     default_sort,
@@ -96,9 +102,18 @@ def count_sentence(total: int) -> str:
     return "1 therapist matches" if total == 1 else f"{total:,} therapists match"
 
 
-def _hit_cards(hits: list[SearchHit], *, now: dt.datetime) -> list[tuple[ResultCard, str]]:
-    """The page's therapists with what a card shows, in the engine's order."""
-    by_id = result_cards_by_id(ids=[hit.therapist_id for hit in hits], now=now)
+def _hit_cards(
+    hits: list[SearchHit], *, now: dt.datetime, index: SearchIndex
+) -> list[tuple[ResultCard, str]]:
+    """The page's therapists with what a card shows, in the engine's order (cards read this
+    minute for a reader in the same time zone are reused: see ``engine.cache.RecentRows``)."""
+    by_id = cached_rows(
+        index.recent_cards,
+        [hit.therapist_id for hit in hits],
+        now=now,
+        read=lambda ids: result_cards_by_id(ids=ids, now=now),
+        variant=timezone.get_current_timezone_name(),
+    )
     return [
         (by_id[hit.therapist_id], distance_label(hit.distance_km))
         for hit in hits
@@ -156,7 +171,7 @@ def therapist_list(request: HttpRequest) -> HttpResponse:
             else f"There are only {result.pages} pages."
         )
     else:
-        cards = _hit_cards(result.hits, now=now)
+        cards = _hit_cards(result.hits, now=now, index=index)
     suggestions: list[tuple[str, str, str]] = []
     if query is not None and result is not None and result.total == 0:
         suggestions = _suggestions(request.GET, query=query, index=index, form=form, now=now)

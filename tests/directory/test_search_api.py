@@ -12,6 +12,7 @@ import datetime as dt
 import json
 import uuid
 from dataclasses import dataclass, field
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -40,6 +41,7 @@ from rapport.directory.search.contract import (
     SearchQueryError,
     SearchResult,
 )
+from rapport.directory.search.engine.cache import RecentRows
 from tests.factories import make_office, make_therapist, make_user
 
 SEARCH_URL = "/api/v1/therapists"
@@ -79,12 +81,14 @@ def fake(monkeypatch) -> FakeSearch:
     monkeypatch.setattr(directory_api, "search", fake.search)
     # The fake needs no index, and building one would add queries the tests do not expect;
     # without an index there is nothing to keep answers in either.
-    monkeypatch.setattr(directory_api, "current_index", lambda: None)
+    monkeypatch.setattr(
+        directory_api, "current_index", lambda: SimpleNamespace(recent_rows=RecentRows())
+    )
     monkeypatch.setattr(
         directory_api, "cached_answer", lambda index, *, key, now, compute: compute()
     )
     monkeypatch.setattr(
-        directory_api, "cached_rows", lambda index, ids, *, now, read: dict(read(ids))
+        directory_api, "cached_rows", lambda rows, ids, *, now, read: dict(read(ids))
     )
     return fake
 

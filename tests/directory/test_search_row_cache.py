@@ -1,8 +1,9 @@
-"""Rows of a result page read once a minute per index snapshot (engine.cache.RecentRows).
+"""Rows and cards of a result page read once a minute per index snapshot
+(engine.cache.RecentRows).
 
 A fresh search (a budget nobody asked for this minute) still shows mostly the people the last
 search showed; their rows are not read again within the minute, and never across a minute, an
-index version, or a re-read of the next-consultation column.
+index version, or (cards) for a reader in another time zone.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from django.utils import timezone
 
 from rapport.directory.models import TherapistProfile
 from rapport.directory.search.engine import reset_index
-from rapport.directory.search.engine.cache import RecentRows
+from rapport.directory.search.engine.cache import RecentRows, cached_rows
 from rapport.directory.services import search_index_version_bump
 from tests.factories import make_therapist
 
@@ -83,10 +84,51 @@ def test_the_cache_never_holds_more_than_its_capacity(monkeypatch):
         return {id_: f"row {id_}" for id_ in ids if id_ != 99}  # 99 is gone
 
     minute = NOON.replace(second=0)
-    assert rows.get_or_read([1, 2, 99], minute=minute, read=read) == {1: "row 1", 2: "row 2"}
-    assert rows.get_or_read([2, 3], minute=minute, read=read) == {2: "row 2", 3: "row 3"}
+    assert rows.get_or_read([1, 2, 99], generation=minute, read=read) == {1: "row 1", 2: "row 2"}
+    assert rows.get_or_read([2, 3], generation=minute, read=read) == {2: "row 2", 3: "row 3"}
     assert asked == [[1, 2, 99], [3]]
-    rows.get_or_read([4, 5, 6, 7], minute=minute, read=read)  # over 5: starts again
+    rows.get_or_read([4, 5, 6, 7], generation=minute, read=read)  # over 5: starts again
     assert len(rows._rows) <= 5
-    rows.get_or_read([1], minute=minute + dt.timedelta(minutes=1), read=read)
+    rows.get_or_read([1], generation=minute + dt.timedelta(minutes=1), read=read)
     assert asked[-1] == [1]
+
+
+def card_reads(client, max_fee: int, **extra) -> tuple[str, int]:
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get("/therapists/", {"max_fee": str(max_fee), "sort": "fee", **extra})
+    assert response.status_code == 200
+    reads = [q for q in queries.captured_queries if "p.headline" in q["sql"]]
+    return response.text, len(reads)
+
+
+def test_the_search_page_reads_each_card_once_a_minute(client, people, monkeypatch):
+    monkeypatch.setattr(timezone, "now", lambda: NOON)
+    TherapistProfile.objects.filter(pk=people[0].pk).update(
+        next_consultation_at=NOON + dt.timedelta(days=2), time_zone="America/Toronto"
+    )
+    search_index_version_bump()
+    page, reads = card_reads(client, 200)
+    assert reads == 1
+    assert "Row 0" in page
+    page, reads = card_reads(client, 201)
+    assert reads == 0
+    assert "Row 2" in page
+    assert "Eastern Time" in page  # the kept card still says when, in the therapist's zone
+
+
+def test_a_variant_is_read_on_its_own():
+    rows = RecentRows()
+    asked: list[str] = []
+
+    def reader(zone):
+        def read(ids):
+            asked.append(zone)
+            return {id_: f"{id_} in {zone}" for id_ in ids}
+
+        return read
+
+    for zone in ("America/Toronto", "America/Vancouver", "America/Toronto"):
+        got = cached_rows(rows, [1], now=NOON, read=reader(zone), variant=zone)
+        assert got == {1: f"1 in {zone}"}
+    # A new variant starts a new generation: coming back to the first reads it again.
+    assert asked == ["America/Toronto", "America/Vancouver", "America/Toronto"]

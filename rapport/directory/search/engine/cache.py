@@ -68,13 +68,15 @@ class RecentRows:
     A search nobody ran before still shows mostly the same people as the searches before it
     (the nearest therapists of a city head most of its searches, whatever the budget), and
     reading a page's rows is a third of such a search. Kept per snapshot and per minute like
-    AnswerCache, so a row is never older than an answer from that cache would be.
+    AnswerCache, so a row is never older than an answer from that cache would be. The key of
+    a generation is the minute and whatever else the rows depend on (the reader's time zone,
+    for a card's dates).
     """
 
     CAPACITY = 4096
 
     def __init__(self) -> None:
-        self._minute: dt.datetime | None = None
+        self._generation: Hashable = None
         self._rows: dict[int, Any] = {}
         self._lock = threading.Lock()
 
@@ -82,21 +84,21 @@ class RecentRows:
         self,
         ids: Sequence[int],
         *,
-        minute: dt.datetime,
+        generation: Hashable,
         read: Callable[[Sequence[int]], Mapping[int, Any]],
     ) -> dict[int, Any]:
         """The rows of ``ids`` (an id whose row is gone is absent), reading only those not
-        read this minute with ``read(ids)``."""
+        read in this generation with ``read(ids)``."""
         with self._lock:
-            if self._minute != minute:
-                self._minute, self._rows = minute, {}
+            if self._generation != generation:
+                self._generation, self._rows = generation, {}
             found = {id_: self._rows[id_] for id_ in ids if id_ in self._rows}
         missing = [id_ for id_ in ids if id_ not in found]
         if missing:
             fresh = read(missing)
             found.update(fresh)
             with self._lock:
-                if self._minute == minute:
+                if self._generation == generation:
                     if len(self._rows) + len(fresh) > self.CAPACITY:
                         self._rows = {}
                     self._rows.update(fresh)
@@ -108,14 +110,15 @@ class RecentRows:
 
 
 def cached_rows(
-    index: SearchIndex,
+    rows: RecentRows,
     ids: Sequence[int],
     *,
     now: dt.datetime,
     read: Callable[[Sequence[int]], Mapping[int, Any]],
+    variant: Hashable = None,
 ) -> dict[int, Any]:
-    """``read(ids)``, reusing rows this index snapshot read in the same minute of ``now``
-    (see RecentRows)."""
-    return index.recent_rows.get_or_read(
-        ids, minute=now.replace(second=0, microsecond=0), read=read
+    """``read(ids)``, reusing what ``rows`` (one of an index snapshot's RecentRows) read in the
+    same minute of ``now`` for the same ``variant``."""
+    return rows.get_or_read(
+        ids, generation=(now.replace(second=0, microsecond=0), variant), read=read
     )

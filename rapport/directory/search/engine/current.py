@@ -41,6 +41,7 @@ def current_index() -> SearchIndex:
                 times.read_at = time.monotonic()
                 index.answers.clear()
                 index.recent_rows.clear()
+                index.recent_cards.clear()
     return index
 
 

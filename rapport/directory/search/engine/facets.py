@@ -94,9 +94,7 @@ def count_facets(
     )
     facets[SearchParam.FAITH] = [
         FacetCount(value=slug, label=label, count=count, selected=slug in query.faiths)
-        for slug, label, count in zip(
-            faith.slugs, faith.labels, faith_counts.tolist(), strict=True
-        )
+        for slug, label, count in zip(faith.slugs, faith.labels, faith_counts.tolist(), strict=True)
     ]
 
     for key, codes, values, labels, chosen in (

@@ -138,7 +138,9 @@ class SearchIndex:
     consultation_times: ConsultationTimes
     built_seconds: float = 0.0
     answers: AnswerCache = field(default_factory=AnswerCache, compare=False, repr=False)
+    # A result page's rows (the API) and cards (the search page) read this minute.
     recent_rows: RecentRows = field(default_factory=RecentRows, compare=False, repr=False)
+    recent_cards: RecentRows = field(default_factory=RecentRows, compare=False, repr=False)
 
     @property
     def size(self) -> int:

@@ -215,7 +215,9 @@ def test_locate_office_refuses_a_postal_code_of_another_city(city, region, posta
     assert set(refused.value.message_dict) == {"postal_code"}
     message = refused.value.message_dict["postal_code"][0]
     assert code_city in message
-    stated = int(re.search(r"about ([\d,]+) km", message).group(1).replace(",", ""))
+    found = re.search(r"about ([\d,]+) km", message)
+    assert found is not None, message
+    stated = int(found.group(1).replace(",", ""))
     assert abs(stated - km) <= 0.15 * km
 
 

@@ -6,7 +6,8 @@ Booking sits below matching, so it stores only the client's choice
 (``rapport.booking.hooks``): the booking form asks ``FitProfileSharing.offer`` whether there is
 a profile to share (a signed-in person's profile only: never a copy in the session) and calls
 ``keep``, which now only forgets a leftover session copy (answers typed while signed out became
-the profile at sign-in); the practice page asks ``shared_profile_links`` which rows get a "Fit profile shared" link.
+the profile at sign-in); the practice page asks ``shared_profile_links`` which rows get a "Fit
+profile shared" link.
 
 Deleting the profile withdraws it from every appointment that shared it
 (``services.fit_profile_delete``): a profile made later is read by no therapist until the

@@ -439,3 +439,16 @@ def test_times_are_read_in_a_zone_half_an_hour_off_utc(no_learning: None) -> Non
     assert (
         f"Free consultation {_in_words(evening, 'evening')}, a time you said works" in match.reasons
     )
+
+
+def test_opposite_past_feedback_leans_one_way_only_the_later(no_learning: None) -> None:
+    # Every write settles opposites, but anything read (an older row, an inline body built by
+    # hand) must not lean both ways: the later answer wins, as when they are merged.
+    make_therapist(display_name="Any")
+    both = (MisfitReason.TOO_DIRECTIVE, MisfitReason.NOT_DIRECTIVE_ENOUGH)
+    leaning = _rank(FitAnswers(did_not_fit=both)).leaning
+    assert lean_away(FitAnswers(did_not_fit=both)).sentences == leaning
+    assert leaning == lean_away(FitAnswers(did_not_fit=both[1:])).sentences
+    reversed_leaning = _rank(FitAnswers(did_not_fit=both[::-1])).leaning
+    assert reversed_leaning == lean_away(FitAnswers(did_not_fit=both[:1])).sentences
+    assert leaning != reversed_leaning

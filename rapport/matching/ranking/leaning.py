@@ -13,6 +13,7 @@ from rapport.matching.answers import (
     PreferenceKey,
     Weight,
 )
+from rapport.matching.misfits import misfit_settled
 
 
 @dataclass(frozen=True)
@@ -118,7 +119,9 @@ def lean_away(answers: FitAnswers) -> Leaning:
     sentences: list[str] = []
     affordable = soon = False
     because: dict[str, str] = {}
-    for reason in answers.did_not_fit:
+    # Settled first: a later answer replaces its opposite, so the list never leans both ways
+    # (every write already settles them; this holds for anything read).
+    for reason in misfit_settled(answers.did_not_fit):
         if reason in _STYLE_LEANS:
             dimension, at_most, at_least, sentence, why = _STYLE_LEANS[reason]
             before = style.get(dimension)

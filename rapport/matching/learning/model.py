@@ -363,12 +363,17 @@ def _mixed(values: np.ndarray) -> np.ndarray:
         return np.asarray(z ^ (z >> np.uint64(31)))
 
 
-def _uniforms(ids: np.ndarray, seed: int, stream: int) -> np.ndarray:
-    """A uniform in (0, 1) per id that depends on (seed, id, stream) alone."""
-    keyed = _mixed(np.asarray([seed & 0xFFFF_FFFF_FFFF_FFFF, stream], dtype=np.uint64))
+def _uniform_pairs(ids: np.ndarray, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Two uniforms in (0, 1) per id that depend on (seed, id) alone: the high and the low 32
+    bits of one 64-bit hash (two SplitMix64 rounds), which is plenty for an exploration draw
+    and half the hashing of two separate streams."""
+    keyed = _mixed(np.asarray([seed & 0xFFFF_FFFF_FFFF_FFFF, 1], dtype=np.uint64))
     with np.errstate(over="ignore"):
         bits = _mixed(_mixed(ids.astype(np.uint64) ^ keyed[0]) + keyed[1])
-    return ((bits >> np.uint64(11)).astype(np.float64) + 0.5) * 2.0**-53
+    scale = 2.0**-32
+    high = ((bits >> np.uint64(32)).astype(np.float64) + 0.5) * scale
+    low = ((bits & np.uint64(0xFFFF_FFFF)).astype(np.float64) + 0.5) * scale
+    return high, low
 
 
 def standard_normals(ids: np.ndarray, *, seed: int) -> np.ndarray:
@@ -376,8 +381,13 @@ def standard_normals(ids: np.ndarray, *, seed: int) -> np.ndarray:
     therapist under the same seed always gets the same number, whoever else is in the list
     and wherever it stands in it."""
     ids = np.asarray(ids, dtype=np.int64)
-    radius = np.sqrt(-2.0 * np.log(_uniforms(ids, seed, 1)))
-    return np.asarray(radius * np.cos(2.0 * math.pi * _uniforms(ids, seed, 2)))
+    first, second = _uniform_pairs(ids, seed)
+    radius = np.sqrt(-2.0 * np.log(first))
+    # The angle's cosine in single precision: numpy computes it with vector instructions,
+    # about twenty times faster than in double precision here, and 7 digits are plenty for an
+    # exploration draw.
+    angle = (second * (2.0 * math.pi)).astype(np.float32)
+    return np.asarray(radius * np.cos(angle).astype(np.float64))
 
 
 def therapist_draws(

@@ -6,8 +6,6 @@ cadence as the product's housekeeping does."""
 from __future__ import annotations
 
 import dataclasses
-import sys
-from pathlib import Path
 from types import ModuleType
 
 import numpy as np
@@ -19,21 +17,9 @@ from rapport.matching import learning, ranking
 from rapport.matching.answers import FitAnswers, Preference, Weight
 from tests.directory.factories import make_office, make_therapist
 
-BENCH = Path(__file__).resolve().parents[2] / "bench"
-
 # Offices due north of where the search places "Toronto, ON", each about 3 km further than the
 # last (degrees of latitude).
 NEAREST, NEAR, FAR = 0.0, 0.03, 0.06
-
-
-@pytest.fixture(scope="module")
-def simulation() -> ModuleType:
-    sys.path.insert(0, str(BENCH))
-    try:
-        import matching_simulation
-    finally:
-        sys.path.remove(str(BENCH))
-    return matching_simulation
 
 
 def _therapist(name: str, north: float, **fields: object) -> int:

@@ -3,24 +3,10 @@ docs/matching.md rest on its Gini coefficient, its per-pair noise and its allian
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
 from types import ModuleType
 
 import numpy as np
 import pytest
-
-BENCH = Path(__file__).resolve().parents[2] / "bench"
-
-
-@pytest.fixture(scope="module")
-def simulation() -> ModuleType:
-    sys.path.insert(0, str(BENCH))
-    try:
-        import matching_simulation
-    finally:
-        sys.path.remove(str(BENCH))
-    return matching_simulation
 
 
 @pytest.mark.parametrize(

@@ -634,3 +634,16 @@ def test_fit_answers_builder_gives_validated_answers():
     answers = fit_answers(budget_per_session="75", delivery=("video",))
     assert answers.budget_per_session == 75
     assert answers.delivery == ("video",)
+
+
+def test_a_list_without_a_place_says_it_cannot_check_licences_and_asks_for_one():
+    _in_toronto(display_name="Anywhere Therapist", concerns=["anxiety"])
+    client = Client()
+    client.post(question("story"), {"concerns": ["anxiety"]})
+
+    note = main(client.get(reverse("matching:results"))).get("no-place-note")
+    assert "licensed" in note.text()
+    assert note.links()["Tell us your town or postal code"] == question("place")
+
+    client.post(question("place"), {"place": "Toronto, ON"})
+    assert main(client.get(reverse("matching:results"))).by_id("no-place-note") is None

@@ -105,7 +105,9 @@ class RegulatorAdmin(admin.ModelAdmin[Regulator]):
     search_fields = ("name", "abbreviation", "jurisdiction__name", "jurisdiction__code")
     filter_horizontal = ("designations",)
     # A register address typed without a scheme is an https:// one (Django 6's default too).
-    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
+    # A plain input, not the admin's URL widget, which adds a "Currently:" link: the staff
+    # pages link a register only from the licence review, without a referrer.
+    formfield_overrides = {models.URLField: {"assume_scheme": "https", "widget": forms.URLInput}}
 
 
 # --- therapist profiles --------------------------------------------------------------------

@@ -136,8 +136,11 @@ class PageAudit(HTMLParser):
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         attributes = {name: value or "" for name, value in attrs}
+        # A link a person chooses to follow, sent without a referrer (a regulator's public
+        # register in the licence review), fetches nothing and tells the other site nothing.
+        outbound_link = tag == "a" and "noreferrer" in attributes.get("rel", "").lower().split()
         for name, value in attributes.items():
-            if name in URL_ATTRIBUTES:
+            if name in URL_ATTRIBUTES and not (outbound_link and name == "href"):
                 self.urls.append(value)
             elif name in ("srcset", "imagesrcset"):
                 self.urls.extend(part.split()[0] for part in value.split(",") if part.strip())
@@ -323,6 +326,23 @@ def test_page_audit_reports_every_kind_of_third_party_use_and_unnonced_code():
         "points at another origin: https://away.example/",
         "inline handler never runs under the CSP: <button onclick>",
         "inline <script> without this response's nonce (has None)",
+    ]
+
+
+def test_only_a_link_without_referrer_may_lead_to_another_site():
+    # The licence review links each regulator's public register this way; a link that would
+    # send the page's address along, or that pings a third party, is still reported.
+    html = """
+      <a href="https://register.example/" target="_blank" rel="noopener noreferrer">register</a>
+      <a href="https://register.example/" rel="noopener">register</a>
+      <a href="https://register.example/" rel="noreferrer" ping="https://ping.example/">x</a>
+      <link rel="noreferrer stylesheet" href="https://cdn.example/x.css">
+    """
+    assert audit_page(html, nonce=None) == [
+        "points at another origin: https://register.example/",
+        "points at another origin: https://ping.example/",
+        "points at another origin: https://cdn.example/x.css",
+        "https://cdn.example/x.css is on another origin",
     ]
 
 

@@ -95,22 +95,18 @@ class Adopted(enum.Enum):
 
     NOTHING = "nothing"  # no answers, or the same as the profile's
     CREATED = "created"  # the account had no profile: they are it now
-    REPLACED = "replaced"  # newer than the profile: they replaced its answers
-    KEPT_PROFILE = "kept_profile"  # the profile is newer: it stays as it was
+    KEPT_PROFILE = "kept_profile"  # the account has a profile: it stays as it was
 
 
 def fit_profile_adopt(
-    *,
-    owner: User,
-    answers: FitAnswers | None,
-    kept_at: dt.datetime | None,
-    now: dt.datetime | None = None,
+    *, owner: User, answers: FitAnswers | None, now: dt.datetime | None = None
 ) -> Adopted:
     """The answers typed while signed out become the account's fit profile on sign-up or
-    sign-in. An account that already has one keeps the newer answers: those typed while
-    signed out when they were kept after the profile was last changed (the profile's "what did
-    not fit" stays, as the questionnaire never asks it), else the profile. A copy whose time
-    is unknown counts as older."""
+    sign-in, when the account has none. An account that already has one keeps it exactly as
+    it is, whatever the times say: Django's sign-in keeps the signed-out session's data, so on
+    a shared computer the answers in the session may be someone else's, and replacing the
+    profile would show their concerns, under this person's name, to every therapist this
+    person shared it with. The caller forgets the session's copy either way."""
     if answers is None or answers.is_empty:
         return Adopted.NOTHING
     with transaction.atomic():
@@ -119,15 +115,10 @@ def fit_profile_adopt(
             fit_profile_save(owner=owner, answers=answers, now=now)
             return Adopted.CREATED
         stored = fit_profile_answers(profile)
-        merged = replace(
-            answers, did_not_fit=misfit_merged(stored.did_not_fit, answers.did_not_fit)
-        )
-        if merged == stored:
+        # The questionnaire never asks "what did not fit", so a copy cannot differ there.
+        if replace(answers, did_not_fit=stored.did_not_fit) == stored:
             return Adopted.NOTHING
-        if kept_at is None or kept_at <= profile.updated_at:
-            return Adopted.KEPT_PROFILE
-        fit_profile_save(owner=owner, answers=merged, now=now)
-        return Adopted.REPLACED
+        return Adopted.KEPT_PROFILE
 
 
 def _viewer_digest(viewer: str, day: dt.date) -> str:

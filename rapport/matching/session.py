@@ -3,8 +3,9 @@ their session until they sign up or sign in.
 
 Only for someone signed out: a signed-in person's answers are their fit profile and nothing
 else (a copy here could outlive a deleted profile and bring it back). Signing up or signing in
-turns the copy into the profile and forgets it (``signals``). The copy carries the time it was
-last kept, so signing in to an account that already has a profile keeps the newer answers.
+turns the copy into the profile and forgets it (``signals``); an account that already has a
+profile keeps it, and the copy is forgotten unused (on a shared computer it may be someone
+else's).
 
 Sessions are rows in the database (Django's database backend), and these answers are health
 data: the session holds them encrypted with the field-encryption keys (``core.crypto``), never
@@ -12,42 +13,25 @@ as readable JSON, and they are read back through the one validator."""
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
-
-from django.utils import timezone
 
 from rapport.core import crypto
 from rapport.matching import terms
 from rapport.matching.answers import FitAnswers, FitAnswersError, answers_from_json
 
 SESSION_KEY = "matching_answers"
-# When the copy was last kept (ISO 8601, UTC): not an answer, so not encrypted.
-SESSION_KEPT_AT_KEY = "matching_answers_kept_at"
+# When the copy was last kept, written by earlier versions: nothing reads it now, and forgetting
+# the copy removes it too.
+_SESSION_KEPT_AT_KEY = "matching_answers_kept_at"
 
 
-def session_answers_keep(
-    session: Any, answers: FitAnswers, *, now: dt.datetime | None = None
-) -> None:
+def session_answers_keep(session: Any, answers: FitAnswers) -> None:
     session[SESSION_KEY] = crypto.encrypt(answers.to_json())
-    session[SESSION_KEPT_AT_KEY] = (now or timezone.now()).astimezone(dt.UTC).isoformat()
 
 
 def session_answers_forget(session: Any) -> None:
     session.pop(SESSION_KEY, None)
-    session.pop(SESSION_KEPT_AT_KEY, None)
-
-
-def session_answers_kept_at(session: Any) -> dt.datetime | None:
-    """When the copy was last kept; None for a copy kept before the time was recorded."""
-    raw = session.get(SESSION_KEPT_AT_KEY)
-    if not isinstance(raw, str):
-        return None
-    try:
-        moment = dt.datetime.fromisoformat(raw)
-    except ValueError:
-        return None
-    return moment if moment.tzinfo is not None else None
+    session.pop(_SESSION_KEPT_AT_KEY, None)
 
 
 def has_session_answers(session: Any) -> bool:

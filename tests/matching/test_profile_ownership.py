@@ -1,5 +1,6 @@
 """The fit profile is the person's: a deleted profile never comes back (not from the session,
-not at booking), deleting it ends every share, signing in keeps the newer answers and says so,
+not at booking), deleting it ends every share, signing in never replaces a saved profile with
+answers typed while signed out (they may be another person's) and says so,
 and "what did not fit" answers never contradict each other and can be seen and removed."""
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from typing import Any
 
 import pytest
 from auditlog.models import LogEntry
+from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
 from django.test import Client
 from django.urls import reverse
@@ -40,6 +42,7 @@ STORY = "Something private I wrote once about my sister."
 NEW_STORY = "A new story, never shared with anyone."
 CLIENT_EMAIL = "sam@example.org"
 SHARE_BOX = "Share my fit profile"
+PASSPHRASE = "a quiet harbour after the long rain"
 
 
 def text(response: Any) -> str:
@@ -179,23 +182,36 @@ def test_signing_in_without_a_profile_makes_the_answers_the_profile(person):
     assert SESSION_KEY not in browser.session
 
 
-def test_answers_typed_after_the_profile_changed_replace_it_and_a_message_says_so(person):
+KEPT_SAID = "We kept your saved fit profile as it was"
+NOT_USED_SAID = "answers given in this browser before you signed in were not used"
+
+
+def review_link_in(page: str) -> bool:
+    return f'<a href="{reverse("matching:profile")}">Review your answers</a>' in page
+
+
+def test_newer_answers_typed_while_signed_out_never_replace_the_profile(person):
     past = timezone.now() - dt.timedelta(days=3)
     services.fit_profile_save(
         owner=person,
         answers=fit_answers(story="The old story.", did_not_fit=["felt_judged"]),
         now=past,
     )
+    before = FitProfile.objects.get(owner=person)
     browser = Client()
-    answer_story(browser, NEW_STORY)
+    answer_story(browser, NEW_STORY)  # typed after the profile's last change
 
     page = text(sign_in(browser, person))
 
-    saved = fit_profile_answers(FitProfile.objects.get(owner=person))
-    assert saved.story == NEW_STORY
-    assert saved.did_not_fit == ("felt_judged",)  # the questionnaire never asks this
-    assert "were newer than your saved fit profile, so they replaced it" in page
+    after = FitProfile.objects.get(owner=person)
+    assert (after.answers, after.updated_at) == (before.answers, before.updated_at)
+    saved = fit_profile_answers(after)
+    assert (saved.story, saved.did_not_fit) == ("The old story.", ("felt_judged",))
+    assert KEPT_SAID in page
+    assert NOT_USED_SAID in page
+    assert review_link_in(page)
     assert NEW_STORY not in page  # the message never repeats an answer
+    assert "The old story." not in page
     assert SESSION_KEY not in browser.session
 
 
@@ -212,7 +228,8 @@ def test_a_profile_changed_after_the_answers_were_typed_is_kept_and_a_message_sa
 
     saved = fit_profile_answers(FitProfile.objects.get(owner=person))
     assert saved.story == "Changed on my phone just now."
-    assert "so we kept your saved profile and did not use those answers" in page
+    assert KEPT_SAID in page
+    assert review_link_in(page)
     assert SESSION_KEY not in browser.session
 
 
@@ -228,17 +245,74 @@ def test_the_same_answers_as_the_profile_say_nothing(person):
     page = text(sign_in(browser, person))
 
     assert "saved fit profile" not in page
+    assert SESSION_KEY not in browser.session
 
 
-def test_a_copy_of_unknown_age_is_older_than_the_profile(person):
-    fit_profile(owner=person, story=STORY)
+def test_signing_up_makes_the_answers_the_new_accounts_profile():
+    browser = Client()
+    answer_story(browser, STORY)
 
-    adopted = services.fit_profile_adopt(
-        owner=person, answers=fit_answers(story=NEW_STORY), kept_at=None
+    response = browser.post(
+        reverse("account_signup"),
+        {
+            "email": "new@example.org",
+            "password1": PASSPHRASE,
+            "password2": PASSPHRASE,
+            "consent": "on",
+            "terms_version": settings.CONSENT_VERSIONS["terms"],
+            "privacy_version": settings.CONSENT_VERSIONS["privacy"],
+        },
+        follow=True,
     )
 
+    assert response.status_code == 200
+    profile = FitProfile.objects.get(owner__email="new@example.org")
+    assert fit_profile_answers(profile).story == STORY
+    assert SESSION_KEY not in browser.session
+
+
+def test_a_session_copy_never_replaces_a_profile_however_old_the_profile(person):
+    services.fit_profile_save(
+        owner=person,
+        answers=fit_answers(story=STORY),
+        now=timezone.now() - dt.timedelta(days=400),
+    )
+    before = FitProfile.objects.get(owner=person)
+
+    adopted = services.fit_profile_adopt(owner=person, answers=fit_answers(story=NEW_STORY))
+
+    after = FitProfile.objects.get(owner=person)
     assert adopted is services.Adopted.KEPT_PROFILE
-    assert fit_profile_answers(FitProfile.objects.get(owner=person)).story == STORY
+    assert (after.answers, after.updated_at) == (before.answers, before.updated_at)
+
+
+def test_on_a_shared_computer_one_persons_answers_never_reach_anothers_therapists(therapist):
+    """A answers the questionnaire signed out and walks away; B signs in on the same browser.
+    B's profile, shared with B's therapist, stays B's; A's answers are forgotten unused."""
+    person_b = make_user(role="client", email="b@example.org")
+    fit_profile(owner=person_b, story=STORY)
+    before = FitProfile.objects.get(owner=person_b)
+    shared = make_appointment(
+        therapist, client=person_b, client_email="b@example.org", share_fit_profile=True
+    )
+    browser = Client()
+    answer_story(browser, NEW_STORY)  # person A, signed out
+    assert SESSION_KEY in browser.session
+
+    page = text(sign_in(browser, person_b))
+
+    after = FitProfile.objects.get(owner=person_b)
+    assert (after.answers, after.updated_at) == (before.answers, before.updated_at)
+    assert SESSION_KEY not in browser.session
+    assert KEPT_SAID in page
+    assert NEW_STORY not in page
+    shared_view = text(signed_in(therapist.user).get(shared_url(shared)))
+    assert STORY in shared_view
+    assert NEW_STORY not in shared_view
+    # B's own pages show B's answers, never A's.
+    own = text(browser.get(reverse("matching:profile")))
+    assert STORY in own
+    assert NEW_STORY not in own
 
 
 # --- finding 2: deleting the profile ends every share -----------------------------------------

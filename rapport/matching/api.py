@@ -316,7 +316,7 @@ def _viewer(request: HttpRequest, user: User | None, key: str) -> str:
     the caller has one, else (an anonymous call without cookies) the answers themselves, so
     the same request repeated counts once. Nothing new is kept in a session for it."""
     if user is not None:
-        return f"account:{user.pk}"
+        return services.account_viewer(user.pk)
     session_key = getattr(getattr(request, "session", None), "session_key", None)
     if session_key:
         return f"session:{session_key}"

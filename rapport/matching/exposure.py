@@ -6,15 +6,20 @@ session, or for an anonymous API call the answers sent), so reloading the result
 same request again inflates nothing. Over a period this reads:
 
 - the number of first pages shown (one per person a day);
-- each therapist's share: the part of those first pages they appeared on (so shares add up to
-  about the page size, not to 1);
+- each therapist's share: the part of those first pages they appeared on (so shares do not add
+  up to 1 but to the average number of different therapists one person was shown on first pages
+  in a day: at most the page size for someone who saw one list, more for someone whose later
+  lists, after changing answers, showed others);
 - the Gini coefficient of appearances over every therapist that could have been shown (listed
   now, or shown in the period), those never shown counted as zero: 0 when everyone is shown
   equally often, towards 1 when a few take every appearance;
 - the listed therapists never shown in the period.
 
-No person is recorded, only counts (and, for the day only, a keyed hash per person saying who
-was already counted: ``models.ExposureSeen``). A ranking that starved new or unusual therapists
+The figures are counts and name no one. To count each person once a day, the day's
+``models.ExposureSeen`` rows hold a keyed hash of the day and the person's key with the
+therapists shown to them: pseudonymous (the site's secret can compute a known account's hash
+again), so they are kept for the day only and erased with the account or its fit profile. A
+ranking that starved new or unusual therapists
 would show here first, which is why the learned part explores (``ranking``) and ties rotate
 daily.
 """

@@ -157,10 +157,15 @@ class Exposure(models.Model):
 
 class ExposureSeen(models.Model):
     """Who was already counted in a day's ``Exposure``, and for which therapists, so that a
-    reload or a repeated request counts nobody twice. ``viewer`` is a keyed hash of the day and
-    the person's key (their account, their session, or for an anonymous API call the answers
-    themselves): it cannot be turned back into the key, and the same person gets another hash
-    the next day. Rows of past days are deleted as the first of a new day is written."""
+    reload or a repeated request counts nobody twice. ``viewer`` is an HMAC, keyed with the
+    site's secret, of the day and the person's key (their account, their session, or for an
+    anonymous API call the answers themselves), and ``therapist_ids`` the therapists shown to
+    them that day. That is pseudonymous, not anonymous: the key is not stored, and the same
+    person gets another hash the next day, but whoever holds the secret can compute the hash
+    of a known account and day again and read which therapists it was shown. So a row lives
+    for its day only (past days are deleted by the daily housekeeping and as the first row of
+    a new day is written), and an account's rows are deleted with the account or its fit
+    profile (``services.exposure_seen_forget``)."""
 
     day = models.DateField()
     viewer = models.CharField(max_length=64)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from rapport.core.housekeeping import register_housekeeping_step
 from rapport.core.privacy import iso_or_none, register_erasure_step, register_export_section
 from rapport.matching import services
 from rapport.matching.answers import MISFIT_LABELS
@@ -36,17 +37,27 @@ def fit_profile_export(user: Any) -> dict[str, Any] | None:
 
 
 def fit_profile_erase(user: Any) -> None:
-    """Delete the fit profile (nothing else of matching's names the person: exposure counts
-    name no one, and outcomes go with the care data they came from)."""
+    """Delete the fit profile, and the record of which therapists the account was shown on a
+    match list's first page today (``ExposureSeen``: a keyed hash of the day and the account,
+    which whoever holds the site's secret can compute again, with those therapists' ids; kept
+    until the day is over). The day's exposure counts name no one and stay; outcomes go with
+    the care data they came from."""
     profile = FitProfile.objects.filter(owner_id=user.pk).first()
     if profile is not None:
-        services.fit_profile_delete(profile=profile)
+        services.fit_profile_delete(profile=profile)  # forgets the exposure record too
+    else:
+        services.exposure_seen_forget(user_id=user.pk)
 
 
 def register() -> None:
-    """The export section, the erasure step and the sign-up and sign-in receivers."""
+    """The export section, the erasure step, the daily purge of who was counted on past days'
+    exposure, and the sign-up and sign-in receivers."""
     from rapport.matching import signals
 
     register_export_section("fit_profile", fit_profile_export)
     register_erasure_step("fit_profile", fit_profile_erase)
+    register_housekeeping_step(
+        "exposure records of past days deleted",
+        lambda now: services.exposure_seen_purge(now=now),
+    )
     signals.connect()

@@ -48,7 +48,8 @@ def fit_profile_save(
 def fit_profile_delete(*, profile: FitProfile) -> int:
     """Remove the profile and every answer in it, and the learned model's outcomes that were
     built from it (their features say which preferences were chosen); the model's running sums
-    keep those contributions, with no identity, until the next retrain.
+    keep those contributions, with no identity, until the next retrain. The record of which
+    therapists the account was shown today goes too (``exposure_seen_forget``).
 
     Sharing ends with it: every appointment of the person that shared the profile is withdrawn
     through booking's service (each change audited, as a withdrawal the person makes), so a
@@ -67,6 +68,7 @@ def fit_profile_delete(*, profile: FitProfile) -> int:
                 appointment=appointment, client=owner, shared=False
             )
         learning.outcomes_forget(user=owner)
+        exposure_seen_forget(user_id=owner.pk)
         profile.delete()
         withdrawn = len(shared)
     return withdrawn
@@ -122,11 +124,38 @@ def fit_profile_adopt(
 
 
 def _viewer_digest(viewer: str, day: dt.date) -> str:
-    # Keyed with the site's secret and the day: the stored value names no one and links no
-    # two days of the same person.
+    # Keyed with the site's secret and the day: the stored value is not the key, and two days
+    # of the same person do not share one. It is pseudonymous, not anonymous: whoever holds the
+    # secret can compute it again for a known account and day (the erasure below does).
     return salted_hmac(
         "rapport.matching.exposure", f"{day.isoformat()}:{viewer}", algorithm="sha256"
     ).hexdigest()
+
+
+def account_viewer(user_id: int) -> str:
+    """The key a signed-in person is counted by on the exposure figures (the pages and the API
+    use it, and erasure computes it again)."""
+    return f"account:{user_id}"
+
+
+def exposure_seen_forget(*, user_id: int) -> int:
+    """Delete the record of which therapists the account was shown (``ExposureSeen``) for every
+    day still kept: today's, and a past day's the housekeeping has not purged yet. The day's
+    counts (``Exposure``) name no one and stay. Returns how many rows went."""
+    days = ExposureSeen.objects.values_list("day", flat=True).distinct()
+    digests = [_viewer_digest(account_viewer(user_id), day) for day in days]
+    if not digests:
+        return 0
+    deleted, _ = ExposureSeen.objects.filter(viewer__in=digests).delete()
+    return deleted
+
+
+def exposure_seen_purge(*, now: dt.datetime) -> int:
+    """Delete the records of who was counted on days before today (housekeeping, daily): the
+    counts of a past day are final, so nothing needs them. Safe to run from several machines at
+    once (a delete by day). Returns how many rows went."""
+    deleted, _ = ExposureSeen.objects.filter(day__lt=timezone.localdate(now)).delete()
+    return deleted
 
 
 def exposure_record(*, therapist_ids: Iterable[int], day: dt.date, viewer: str) -> None:
@@ -137,9 +166,10 @@ def exposure_record(*, therapist_ids: Iterable[int], day: dt.date, viewer: str) 
     adds one (for staff's exposure page).
 
     Side effects: the day's ``ExposureSeen`` row for the viewer (a keyed hash, never the key),
-    and on the first of a new day the rows of past days are deleted; ``Exposure`` rows created
-    or added to. The viewer's row is locked, so two requests of the same person at once count
-    once."""
+    and on the first of a new day the rows of past days are deleted (so does the daily
+    housekeeping, ``exposure_seen_purge``, on days nobody is counted); ``Exposure`` rows
+    created or added to. The viewer's row is locked, so two requests of the same person at once
+    count once."""
     ids = sorted(set(therapist_ids))
     digest = _viewer_digest(viewer, day)
     with transaction.atomic():

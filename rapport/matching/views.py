@@ -210,7 +210,7 @@ def _seed_key(request: HttpRequest, profile: FitProfile | None) -> str:
 def _viewer(request: HttpRequest, user: User | None) -> str:
     """Who is counted once a day on the exposure figures: the account, else the session."""
     if user is not None:
-        return f"account:{user.pk}"
+        return services.account_viewer(user.pk)
     if request.session.session_key is None:
         request.session.save()
     return f"session:{request.session.session_key}"

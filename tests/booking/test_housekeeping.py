@@ -263,5 +263,6 @@ def test_every_apps_steps_are_registered_in_order():
         "stuck videos queued again",
         "check-in requests expired",
         "matching models retrained",
+        "exposure records of past days deleted",
         "message digests sent",
     ]

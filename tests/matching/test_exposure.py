@@ -4,21 +4,29 @@ therapist that could have been shown, and who was never shown."""
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import hmac
 import itertools
 import json
 import random
+from typing import Any
 
 import pytest
+from django.conf import settings
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
+from rapport.accounts.services import account_delete
+from rapport.core.housekeeping import housekeeping_steps
+from rapport.core.privacy import erasure_steps
 from rapport.matching.exposure import exposure_never_shown, exposure_period, exposure_shown, gini
-from rapport.matching.models import Exposure, ExposureSeen
+from rapport.matching.models import Exposure, ExposureSeen, FitProfile
 from rapport.matching.services import exposure_record
 from tests.factories import make_therapist, make_user
+from tests.matching.factories import fit_profile
 
 URL = "/staff/matching/exposure/"
 
@@ -341,3 +349,98 @@ def test_who_was_counted_is_kept_as_a_keyed_hash_not_the_key(reference_data):
     assert session_key not in seen.viewer
     assert len(seen.viewer) == 64
     assert seen.therapist_ids == [shown.pk]
+
+
+# --- who was counted is erased with the person, and past days by housekeeping -----------------
+
+
+def _seen_hash(viewer: str, day: dt.date) -> str:
+    """The stored value, computed here from Django's documented HMAC recipe (the key is
+    SHA-256 of the salt and the secret) rather than through the service."""
+    key = hashlib.sha256(f"rapport.matching.exposure{settings.SECRET_KEY}".encode()).digest()
+    message = f"{day.isoformat()}:{viewer}".encode()
+    return hmac.new(key, message, hashlib.sha256).hexdigest()
+
+
+def test_a_signed_in_persons_row_is_their_accounts_hash(reference_data):
+    shown = make_therapist(display_name="Shown")
+    person = make_user(role="client")
+
+    signed_in(person).get(RESULTS)
+
+    [seen] = ExposureSeen.objects.all()
+    assert seen.viewer == _seen_hash(f"account:{person.pk}", timezone.localdate())
+    assert seen.therapist_ids == [shown.pk]
+
+
+def _two_people_seen() -> tuple[Any, Any, int]:
+    """Two signed-in people shown the same therapist today; the person also yesterday (a row
+    housekeeping has not purged yet)."""
+    shown = make_therapist(display_name="Shown")
+    person, other = make_user(role="client"), make_user(role="client")
+    signed_in(person).get(RESULTS)
+    signed_in(other).get(RESULTS)
+    yesterday = timezone.localdate() - dt.timedelta(days=1)
+    ExposureSeen.objects.create(
+        day=yesterday,
+        viewer=_seen_hash(f"account:{person.pk}", yesterday),
+        therapist_ids=[shown.pk],
+    )
+    assert ExposureSeen.objects.count() == 3
+    return person, other, shown.pk
+
+
+def _left() -> list[str]:
+    return list(ExposureSeen.objects.values_list("viewer", flat=True))
+
+
+def test_deleting_the_account_erases_its_rows_and_keeps_the_counts(reference_data):
+    person, other, shown_id = _two_people_seen()
+    counts = _counts()
+
+    account_delete(user=person)
+
+    today = timezone.localdate()
+    assert _left() == [_seen_hash(f"account:{other.pk}", today)]
+    assert _counts() == counts == (2, {shown_id: 2})
+
+
+def test_the_erasure_step_erases_the_rows_of_someone_without_a_fit_profile(reference_data):
+    person, other, _ = _two_people_seen()
+    assert not FitProfile.objects.filter(owner=person).exists()
+
+    erasure_steps()["fit_profile"](person)
+
+    assert _left() == [_seen_hash(f"account:{other.pk}", timezone.localdate())]
+
+
+def test_deleting_the_fit_profile_erases_the_accounts_rows(reference_data):
+    person, other, shown_id = _two_people_seen()
+    fit_profile(owner=person)
+
+    response = signed_in(person).post(reverse("matching:profile_delete"))
+
+    assert response.status_code == 302
+    assert not FitProfile.objects.filter(owner=person).exists()
+    assert _left() == [_seen_hash(f"account:{other.pk}", timezone.localdate())]
+    assert _counts() == (2, {shown_id: 2})
+
+
+def test_housekeeping_deletes_past_days_rows_and_keeps_todays(reference_data):
+    shown = make_therapist(display_name="Shown")
+    now = timezone.now()
+    today = timezone.localdate(now)
+    for days_ago, viewer in ((3, "session:a"), (1, "session:b"), (0, "session:c")):
+        # Written past the service's own purge, as rows left from days nobody was counted.
+        ExposureSeen.objects.create(
+            day=today - dt.timedelta(days=days_ago),
+            viewer=_seen_hash(viewer, today - dt.timedelta(days=days_ago)),
+            therapist_ids=[shown.pk],
+        )
+
+    step = dict(housekeeping_steps())["exposure records of past days deleted"]
+
+    assert step(now) == 2
+    assert list(ExposureSeen.objects.values_list("day", flat=True)) == [today]
+    assert step(now) == 0  # idempotent
+    assert ExposureSeen.objects.count() == 1

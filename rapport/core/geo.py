@@ -295,6 +295,14 @@ def _towns_near(
     return nearest, biggest
 
 
+def nearest_served_town(*, latitude: float, longitude: float, jurisdiction_code: str) -> Place:
+    """The served town nearest the point in that province or state (anywhere, if it has
+    none)."""
+    return _towns_near(latitude=latitude, longitude=longitude, jurisdiction_code=jurisdiction_code)[
+        0
+    ]
+
+
 @lru_cache(maxsize=4096)
 def _postal_place(code: SearchPostalCode) -> Place:
     area: PostalArea | None = postal_area(code)

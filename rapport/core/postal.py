@@ -94,14 +94,18 @@ US_ZIP_PREFIXES: dict[str, tuple[tuple[int, int], ...]] = {
     "US-AK": ((995, 999),),
 }
 
-_CANADIAN = re.compile(r"([ABCEGHJ-NPRSTVXY]\d[ABCEGHJ-NPRSTV-Z])\s*(\d[ABCEGHJ-NPRSTV-Z]\d)")
-_US_ZIP = re.compile(r"(\d{5})(?:[\s-]?(\d{4}))?")
+# re.ASCII: \d means 0-9 only. Without it "１０００１" (full-width) or Arabic-Indic digits pass
+# as a ZIP code, and the ZIP package's native code fails on them outside Python's exceptions.
+_CANADIAN = re.compile(
+    r"([ABCEGHJ-NPRSTVXY]\d[ABCEGHJ-NPRSTV-Z])\s*(\d[ABCEGHJ-NPRSTV-Z]\d)", re.ASCII
+)
+_US_ZIP = re.compile(r"(\d{5})(?:[\s-]?(\d{4}))?", re.ASCII)
 
 
 # A code typed as a place. Any letters are taken in the Canadian shape, so a mistyped code
 # ("Z9Z", whose letter starts no real code) is told it is unknown instead of being read as a
 # place name; the first three characters (the "forward sortation area") are enough.
-_SEARCH_CANADIAN = re.compile(r"([A-Z]\d[A-Z])(?:\s*(\d[A-Z]\d))?")
+_SEARCH_CANADIAN = re.compile(r"([A-Z]\d[A-Z])(?:\s*(\d[A-Z]\d))?", re.ASCII)
 
 
 @dataclass(frozen=True, slots=True)

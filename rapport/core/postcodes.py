@@ -91,16 +91,30 @@ def canadian_areas() -> dict[str, PostalArea]:
     return areas
 
 
+def _located(record: dict[str, str]) -> bool:
+    """Whether a ZIP record has a real centre: some codes (unique ones, many of Washington DC's)
+    are stored at 0, 0, which is in the Gulf of Guinea."""
+    try:
+        latitude, longitude = float(record["lat"]), float(record["long"])
+    except (TypeError, ValueError):
+        return False
+    return not (latitude == 0 and longitude == 0)
+
+
 @lru_cache(maxsize=4096)
 def us_area(zip_code: str) -> PostalArea | None:
     """The ZIP code's area when ``zipcodes`` knows it and it is in one of the 50 states or DC
     (Rapport's jurisdictions; not territories or military mail)."""
+    # Five ASCII digits only: the package's native code fails on other characters in a way
+    # Python's exception handling does not catch.
+    if len(zip_code) != 5 or not (zip_code.isascii() and zip_code.isdigit()):
+        return None
     found = zipcodes.matching(zip_code)
     if not found:
         return None
     record = found[0]
     jurisdiction = f"US-{record['state']}"
-    if jurisdiction not in JURISDICTIONS_BY_CODE or not record["lat"] or not record["long"]:
+    if jurisdiction not in JURISDICTIONS_BY_CODE or not _located(record):
         return None
     return PostalArea(
         area_code=zip_code,
@@ -129,7 +143,7 @@ def _areas_by_jurisdiction(jurisdiction_code: str, rural: bool) -> tuple[PostalA
         )
     areas = []
     for record in zipcodes.filter_by(state=jurisdiction_code.removeprefix("US-")):
-        if record["zip_code_type"] != "MILITARY" and record["lat"] and record["long"]:
+        if record["zip_code_type"] != "MILITARY" and _located(record):
             areas.append(
                 PostalArea(
                     area_code=record["zip_code"],

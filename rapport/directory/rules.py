@@ -21,6 +21,7 @@ from rapport.core.geo import (
     distance_km,
     fold,
     geocode,
+    nearest_served_town,
     served_cities,
     towns_named,
 )
@@ -37,12 +38,15 @@ FEE_CAP_MINOR: int = getattr(settings, "THERAPIST_FEE_CAP_MINOR", DEFAULT_FEE_CA
 
 LICENCE_NUMBER_MAX_LENGTH = 40
 
-# How far an office's postal code may lie from the centre of the town it names. A code only
-# locates an area's centre, and an office may name the nearest town of 5,000 people rather than
-# its own village, so the limit is generous: it catches a code of another city (Toronto's
-# "M5V" for Ottawa is ~350 km off), not a suburb. A Canadian code whose second character is 0
-# is a rural area that can span a whole region (X0A is most of Nunavut, its centre ~750 km
-# from Iqaluit, whose codes are X0A), so for those only the province is checked.
+# How far an office's postal code may lie from the town it names, beyond the distance from
+# the code's area to the nearest town the place data serves (towns of 5,000 people or more). A
+# code only locates an area's centre, and an office names the nearest such town rather than its
+# own village, so in the countryside the town named may be far from the code (Jordan, Montana's
+# code is 130 km from Miles City, the nearest served town): what is refused is a code whose area
+# has a much nearer served town than the one named (Toronto's "M5V" for an office in Ottawa, 350
+# km off). A Canadian code whose second character is 0 is a rural area that can span a whole
+# region (X0A is most of Nunavut, its centre ~750 km from Iqaluit, whose codes are X0A), so for
+# those only the province is checked; so is a code the offline data does not know.
 POSTAL_CODE_MAX_KM = 80.0
 
 
@@ -174,7 +178,8 @@ def locate_office(*, city: str, jurisdiction_code: str, postal_code: str) -> Off
 
 def _place_by_postal_code(*, place: Place, city: str, postal_code: str) -> tuple[Place, str]:
     """The town of that name nearest the postal code's area (two towns of one state may share
-    a name), and a sentence when even that one lies too far to hold an address with this code.
+    a name), and a sentence when even that one lies too far to hold an address with this code
+    (see POSTAL_CODE_MAX_KM).
 
     A code the offline data does not know, or a rural Canadian one, keeps the town as found
     and passes: the province or state check has already been made.
@@ -191,12 +196,15 @@ def _place_by_postal_code(*, place: Place, city: str, postal_code: str) -> tuple
 
     nearest = min((place, *towns_named(city, place.jurisdiction_code)), key=kilometres_to)
     kilometres = kilometres_to(nearest)
-    if kilometres <= POSTAL_CODE_MAX_KM:
+    closest_served = nearest_served_town(
+        latitude=area.latitude, longitude=area.longitude, jurisdiction_code=area.jurisdiction_code
+    )
+    if kilometres <= kilometres_to(closest_served) + POSTAL_CODE_MAX_KM:
         return nearest, ""
     return place, (
-        f"{postal_code} is a postal code of {area.postal_town or area.name}, about "
-        f"{round(kilometres):,} km from {nearest.name}. Check the postal code, or enter the "
-        "town the office is in."
+        f"{postal_code} is about {round(kilometres):,} km from {nearest.name}: its area is near "
+        f"{area.postal_town or area.name}. Check the postal code, or enter the town the office "
+        "is in."
     )
 
 

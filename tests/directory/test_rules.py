@@ -167,6 +167,13 @@ KNOWN_OFFICES = [
     # not the Chicago neighbourhood the name alone would pick.
     ("Chatham", "US-IL", "62629", 39.7, -89.7, "America/Chicago"),
     ("Chatham", "US-IL", "60619", 41.7, -87.6, "America/Chicago"),
+    # In the countryside the nearest town of 5,000 people is far from the code's own village:
+    # Jordan, MT is 130 km from Miles City, Presidio, TX 100 km from Alpine; no nearer served
+    # town exists, so the town named is the right one to give.
+    ("Miles City", "US-MT", "59337", 46.4, -105.8, "America/Denver"),
+    ("Alpine", "US-TX", "79845", 30.4, -103.7, "America/Chicago"),
+    # A ZIP the data stores at 0, 0 (Hicksville's unique code) is unknown, not 8,600 km off.
+    ("Hicksville", "US-NY", "11805", 40.8, -73.5, "America/New_York"),
 ]
 
 
@@ -205,6 +212,8 @@ FAR_APART = [
     ("Québec", "CA-QC", "H2X 1Y4", "Montréal", 235),
     ("Spokane", "US-WA", "98101", "Seattle", 365),
     ("Buffalo", "US-NY", "10001", "New York", 470),
+    # Presidio's code has Alpine 100 km away; Fort Stockton, 205 km, is not its town.
+    ("Fort Stockton", "US-TX", "79845", "Presidio", 205),
 ]
 
 
@@ -219,6 +228,15 @@ def test_locate_office_refuses_a_postal_code_of_another_city(city, region, posta
     assert found is not None, message
     stated = int(found.group(1).replace(",", ""))
     assert abs(stated - km) <= 0.15 * km
+
+
+@pytest.mark.parametrize("postal", ["１０００１", "١٠٠٠١", "M５V 2T6"])
+def test_digits_of_other_scripts_are_a_malformed_code_not_a_crash(postal):
+    # They are digits to Python (str.isdigit), not to a postal service; the ZIP package's
+    # native code used to fail on them outside Python's exceptions.
+    with pytest.raises(ValidationError) as refused:
+        rules.locate_office(city="New York", jurisdiction_code="US-NY", postal_code=postal)
+    assert set(refused.value.message_dict) == {"postal_code"}
 
 
 def test_locate_office_reports_both_problems_at_once():

@@ -677,6 +677,9 @@ def test_an_unknown_option_value_is_reported_on_its_fieldset(client):
         {"consultation_within_days": "9" * 5000},
         {"max_fee": "9" * 5000},
         {"max_fee": "1e26"},
+        # Digits of other scripts: not a ZIP code, a place nobody can find.
+        {"near": "１０００１"},
+        {"near": "١٠٠٠١"},
     ],
 )
 def test_bad_values_are_never_a_server_error(client, params):

@@ -22,11 +22,9 @@ the time the overlap query took.
 from __future__ import annotations
 
 import argparse
-import os
 import random
 import signal
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
@@ -34,7 +32,12 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field
 
-from throwaway import RAPPORT, ROOT, database_url_option, prepared_environment
+from throwaway import (
+    database_url_option,
+    prepared_environment,
+    seed_therapists,
+    start_django,
+)
 
 FREE_TIMES_PER_THERAPIST = 6
 
@@ -89,19 +92,8 @@ def main() -> None:
             LOG_LEVEL="WARNING",
         )
         print(f"seeding {arguments.therapists:,} therapists …", flush=True)
-        subprocess.run(
-            [*RAPPORT, "seed", "-v0", f"--therapists={arguments.therapists}",
-             f"--seed={arguments.seed}"],
-            env=environment, check=True, cwd=ROOT,
-        )  # fmt: skip
-        # The rest runs in this process, against the same database.
-        os.environ.clear()
-        os.environ.update(environment)
-        os.environ["DJANGO_SETTINGS_MODULE"] = "rapport.settings"
-        sys.path.insert(0, str(ROOT))
-        import django
-
-        django.setup()
+        seed_therapists(environment, therapists=arguments.therapists, seed=arguments.seed)
+        start_django(environment)
         _run(arguments, database="PostgreSQL" if database_url else "SQLite")
 
 

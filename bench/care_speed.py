@@ -41,20 +41,18 @@ import gc
 import os
 import random
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
 from dataclasses import dataclass
 from typing import Any
 
 from throwaway import (
-    RAPPORT,
-    ROOT,
     database_url_option,
     percentile,
     prepared_environment,
+    seed_therapists,
     server_timing,
+    start_django,
 )
 
 BUDGET_MS = 100.0
@@ -121,18 +119,8 @@ def main() -> None:
             SERVER_TIMING="1",
         )
         print(f"seeding {arguments.therapists:,} therapists …", flush=True)
-        subprocess.run(
-            [*RAPPORT, "seed", "-v0", f"--therapists={arguments.therapists}",
-             f"--seed={arguments.seed}"],
-            env=environment, check=True, cwd=ROOT,
-        )  # fmt: skip
-        os.environ.clear()
-        os.environ.update(environment)
-        os.environ.setdefault("DJANGO_SETTINGS_MODULE", "rapport.settings")
-        sys.path.insert(0, str(ROOT))
-        import django
-
-        django.setup()
+        seed_therapists(environment, therapists=arguments.therapists, seed=arguments.seed)
+        start_django(environment)
         _run(arguments, database="PostgreSQL" if database_url else "SQLite")
 
 

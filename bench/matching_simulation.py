@@ -76,9 +76,6 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import os
-import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import Callable, Sequence
@@ -86,7 +83,7 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from throwaway import RAPPORT, ROOT, prepared_environment
+from throwaway import prepared_environment, seed_therapists, start_django
 
 if TYPE_CHECKING:
     from rapport.directory.search.contract import SearchQuery
@@ -879,18 +876,8 @@ def main() -> None:
             folder=folder, database_url=None, seed=arguments.seed, LOG_LEVEL="WARNING"
         )
         progress(f"seeding {arguments.therapists:,} therapists …")
-        subprocess.run(
-            [*RAPPORT, "seed", "-v0", f"--therapists={arguments.therapists}",
-             f"--seed={arguments.seed}"],
-            env=environment, check=True, cwd=ROOT,
-        )  # fmt: skip
-        os.environ.clear()
-        os.environ.update(environment)
-        os.environ.setdefault("DJANGO_SETTINGS_MODULE", "rapport.settings")
-        sys.path.insert(0, str(ROOT))
-        import django
-
-        django.setup()
+        seed_therapists(environment, therapists=arguments.therapists, seed=arguments.seed)
+        start_django(environment)
         report = simulate(arguments, progress=progress)
     print_report(report, arguments)
 

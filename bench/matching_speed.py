@@ -37,7 +37,6 @@ import argparse
 import datetime as dt
 import http.client
 import json
-import os
 import signal
 import statistics
 import subprocess
@@ -58,7 +57,13 @@ from search_speed import (
     _wait_until_up,
     measure_requests,
 )
-from throwaway import RAPPORT, ROOT, database_url_option, prepared_environment
+from throwaway import (
+    ROOT,
+    database_url_option,
+    prepared_environment,
+    seed_therapists,
+    start_django,
+)
 
 P95_TARGET_MS = 50.0
 # The example fit profile, with a language and a style placement; {n} is the budget.
@@ -275,11 +280,7 @@ def main() -> None:
         )
         print(f"seeding {arguments.therapists:,} therapists …", flush=True)
         started = time.perf_counter()
-        subprocess.run(
-            [*RAPPORT, "seed", "-v0", f"--therapists={arguments.therapists}",
-             f"--seed={arguments.seed}"],
-            env=environment, check=True, cwd=ROOT,
-        )  # fmt: skip
+        seed_therapists(environment, therapists=arguments.therapists, seed=arguments.seed)
         seed_seconds = time.perf_counter() - started
 
         port = _free_port()
@@ -310,13 +311,7 @@ def main() -> None:
         finally:
             _stop(server)
 
-        os.environ.clear()
-        os.environ.update(environment)
-        os.environ.setdefault("DJANGO_SETTINGS_MODULE", "rapport.settings")
-        sys.path.insert(0, str(ROOT))
-        import django
-
-        django.setup()
+        start_django(environment)
         local = in_process(arguments.runs, seed=arguments.seed)
 
     database = "PostgreSQL" if database_url else "SQLite"

@@ -26,16 +26,18 @@ of the model: ``current_model()`` while unchanged (one query) and ``therapist_dr
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from throwaway import RAPPORT, ROOT, database_url_option, prepared_environment
+from throwaway import (
+    database_url_option,
+    prepared_environment,
+    seed_therapists,
+    start_django,
+)
 
 UPDATE_TARGET_MS = 5.0
 DRAWS_TARGET_MS = 5.0
@@ -91,18 +93,8 @@ def main() -> None:
             LOG_LEVEL="WARNING",
         )
         print(f"seeding {arguments.therapists:,} therapists …", flush=True)
-        subprocess.run(
-            [*RAPPORT, "seed", "-v0", f"--therapists={arguments.therapists}",
-             f"--seed={arguments.seed}"],
-            env=environment, check=True, cwd=ROOT,
-        )  # fmt: skip
-        os.environ.clear()
-        os.environ.update(environment)
-        os.environ.setdefault("DJANGO_SETTINGS_MODULE", "rapport.settings")
-        sys.path.insert(0, str(ROOT))
-        import django
-
-        django.setup()
+        seed_therapists(environment, therapists=arguments.therapists, seed=arguments.seed)
+        start_django(environment)
         _run(arguments, database="PostgreSQL" if database_url else "SQLite")
 
 

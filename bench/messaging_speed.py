@@ -37,19 +37,17 @@ import argparse
 import gc
 import os
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
 from typing import Any
 
 from throwaway import (
-    RAPPORT,
-    ROOT,
     database_url_option,
     percentile,
     prepared_environment,
+    seed_therapists,
     server_timing,
+    start_django,
 )
 
 BUDGET_MS = 50.0
@@ -82,17 +80,8 @@ def main() -> None:
             SERVER_TIMING="1",
         )
         print("seeding 20 therapists …", flush=True)
-        subprocess.run(
-            [*RAPPORT, "seed", "-v0", "--therapists=20", f"--seed={arguments.seed}"],
-            env=environment, check=True, cwd=ROOT,
-        )  # fmt: skip
-        os.environ.clear()
-        os.environ.update(environment)
-        os.environ.setdefault("DJANGO_SETTINGS_MODULE", "rapport.settings")
-        sys.path.insert(0, str(ROOT))
-        import django
-
-        django.setup()
+        seed_therapists(environment, therapists=20, seed=arguments.seed)
+        start_django(environment)
         _run(arguments, database="PostgreSQL" if database_url else "SQLite")
 
 

@@ -23,11 +23,8 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import os
 import random
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import Callable
@@ -35,7 +32,12 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
-from throwaway import RAPPORT, ROOT, database_url_option, prepared_environment
+from throwaway import (
+    database_url_option,
+    prepared_environment,
+    seed_therapists,
+    start_django,
+)
 
 FULL_P95_TARGET_MS = 5.0
 
@@ -97,19 +99,8 @@ def main() -> None:
         environment = prepared_environment(
             folder=folder, database_url=database_url, seed=arguments.seed, LOG_LEVEL="WARNING"
         )
-        subprocess.run(
-            [*RAPPORT, "seed", "-v0", f"--therapists={arguments.therapists}",
-             f"--seed={arguments.seed}"],
-            env=environment, check=True, cwd=ROOT,
-        )  # fmt: skip
-        # The rest runs in this process, against the same database.
-        os.environ.clear()
-        os.environ.update(environment)
-        os.environ.setdefault("DJANGO_SETTINGS_MODULE", "rapport.settings")
-        sys.path.insert(0, str(ROOT))
-        import django
-
-        django.setup()
+        seed_therapists(environment, therapists=arguments.therapists, seed=arguments.seed)
+        start_django(environment)
         _run(arguments, database="PostgreSQL" if database_url else "SQLite")
 
 

@@ -66,3 +66,22 @@ def percentile(sorted_values: list[float], fraction: float) -> float:
     """The nearest-rank percentile of values already sorted."""
     index = min(len(sorted_values) - 1, max(0, round(fraction * len(sorted_values)) - 1))
     return sorted_values[index]
+
+
+def seed_therapists(environment: dict[str, str], *, therapists: int, seed: int) -> None:
+    """``rapport seed`` against the environment's database (adds nothing already there)."""
+    subprocess.run(
+        [*RAPPORT, "seed", "-v0", f"--therapists={therapists}", f"--seed={seed}"],
+        env=environment, check=True, cwd=ROOT,
+    )  # fmt: skip
+
+
+def start_django(environment: dict[str, str]) -> None:
+    """Run the rest of a bench in this process, against the environment's database."""
+    os.environ.clear()
+    os.environ.update(environment)
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "rapport.settings")
+    sys.path.insert(0, str(ROOT))
+    import django
+
+    django.setup()

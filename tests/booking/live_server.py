@@ -21,7 +21,7 @@ import time
 import urllib.error
 import urllib.request
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -150,26 +150,28 @@ def _healthy(port: int) -> bool:
 
 
 @contextlib.contextmanager
-def gunicorn(
-    environment: dict[str, str], folder: Path, *, workers: int = 2, threads: int = 8
+def _served(
+    command: Callable[[int], list[str]],
+    environment: dict[str, str],
+    folder: Path,
+    *,
+    name: str,
+    start_seconds: float,
 ) -> Iterator[LiveServer]:
-    """gunicorn serving Rapport on 127.0.0.1 with ``workers`` processes of ``threads`` threads;
-    stopped by its PID when the block ends, also on failure."""
+    """``command(port)`` serving Rapport on 127.0.0.1, up once /healthz answers; stopped by its
+    PID when the block ends, also on failure."""
     port = _free_port()
-    log = folder / "gunicorn.log"
-    executable = str(Path(sys.executable).parent / "gunicorn")
+    log = folder / f"{name}.log"
     with log.open("wb") as log_file:
-        server = subprocess.Popen(  # noqa: S603
-            [executable, "rapport.wsgi", "-b", f"{HOST}:{port}", "--workers", str(workers),
-             "--threads", str(threads), "--timeout", "120", "--backlog", "256"],
-            env=environment, cwd=ROOT, stdout=log_file, stderr=subprocess.STDOUT,
-        )  # fmt: skip
+        server = subprocess.Popen(  # noqa: S603 (our own interpreter and commands)
+            command(port), env=environment, cwd=ROOT, stdout=log_file, stderr=subprocess.STDOUT
+        )
     try:
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + start_seconds
         while not _healthy(port):
             if server.poll() is not None or time.monotonic() > deadline:
-                raise AssertionError(f"gunicorn did not start:\n{log.read_text()[-3000:]}")
-            time.sleep(0.2)
+                raise AssertionError(f"{name} did not start:\n{log.read_text()[-3000:]}")
+            time.sleep(0.1)
         yield LiveServer(port=port, environment=environment, log=log)
     finally:
         if server.poll() is None:
@@ -179,3 +181,30 @@ def gunicorn(
             except subprocess.TimeoutExpired:
                 server.kill()
                 server.wait()
+
+
+def gunicorn(
+    environment: dict[str, str], folder: Path, *, workers: int = 2, threads: int = 8
+) -> contextlib.AbstractContextManager[LiveServer]:
+    """gunicorn with ``workers`` processes of ``threads`` threads (see ``_served``)."""
+    executable = str(Path(sys.executable).parent / "gunicorn")
+    return _served(
+        lambda port: [
+            executable, "rapport.wsgi", "-b", f"{HOST}:{port}", "--workers", str(workers),
+            "--threads", str(threads), "--timeout", "120", "--backlog", "256",
+        ],
+        environment, folder, name="gunicorn", start_seconds=60,
+    )  # fmt: skip
+
+
+def runserver(
+    environment: dict[str, str], folder: Path
+) -> contextlib.AbstractContextManager[LiveServer]:
+    """Django's development server, as `make demo` runs it (see ``_served``); it builds its
+    search index before it listens, which is slow the first time."""
+    return _served(
+        lambda port: [
+            sys.executable, "-m", "rapport.cli", "runserver", "--noreload", f"{HOST}:{port}",
+        ],
+        environment, folder, name="runserver", start_seconds=90,
+    )  # fmt: skip

@@ -20,13 +20,7 @@ the point "Toronto" finds, one of them at that very point ("Less than 0.1 km awa
 from __future__ import annotations
 
 import contextlib
-import http.client
 import re
-import signal
-import socket
-import subprocess
-import sys
-import time
 import urllib.request
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -36,7 +30,7 @@ import pytest
 from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import Page, Route
 
-from tests.booking.live_server import ROOT, fresh_database, run_python
+from tests.booking.live_server import HOST, fresh_database, run_python, runserver
 from tests.browser.conftest import (
     RECORD_CSP_VIOLATIONS,
     Chromium,
@@ -48,7 +42,6 @@ from tests.browser.test_therapist_journey import check_page
 
 pytestmark = [pytest.mark.browser]
 
-HOST = "127.0.0.1"
 UNFILTERED = "9 therapists match."
 FILTERED = "3 therapists match near Toronto, ON."
 NEAREST = "Less than 0.1 km away"
@@ -81,23 +74,6 @@ for name, city, latitude, longitude, jurisdiction, insurance in offices:
 """
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind((HOST, 0))
-        return int(probe.getsockname()[1])
-
-
-def _healthy(port: int) -> bool:
-    connection = http.client.HTTPConnection(HOST, port, timeout=5)
-    try:
-        connection.request("GET", "/healthz")
-        return connection.getresponse().status == 200
-    except OSError:
-        return False
-    finally:
-        connection.close()
-
-
 @pytest.fixture(scope="module")
 def cold_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """The origin of a just-started server that nothing but /healthz has asked anything yet."""
@@ -105,31 +81,8 @@ def cold_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     with fresh_database(folder) as migrated:
         environment = {**migrated, "DEBUG": "1", "LOG_LEVEL": "INFO"}
         run_python(environment, DIRECTORY)
-        port = _free_port()
-        log = folder / "runserver.log"
-        with log.open("wb") as log_file:
-            server = subprocess.Popen(  # noqa: S603 (our own interpreter and command)
-                [sys.executable, "-m", "rapport.cli", "runserver", "--noreload", f"{HOST}:{port}"],
-                env=environment,
-                cwd=ROOT,
-                stdout=log_file,
-                stderr=subprocess.STDOUT,
-            )
-        try:
-            deadline = time.monotonic() + 90
-            while not _healthy(port):
-                if server.poll() is not None or time.monotonic() > deadline:
-                    raise AssertionError(f"runserver did not start:\n{log.read_text()[-3000:]}")
-                time.sleep(0.1)
-            yield f"http://{HOST}:{port}"
-        finally:
-            if server.poll() is None:
-                server.send_signal(signal.SIGTERM)
-                try:
-                    server.wait(timeout=20)
-                except subprocess.TimeoutExpired:
-                    server.kill()
-                    server.wait()
+        with runserver(environment, folder) as live:
+            yield f"http://{HOST}:{live.port}"
 
 
 def _open(chromium: Chromium, origin: str, width: int) -> Tab:

@@ -219,19 +219,13 @@ class AuthenticatorSecrets(crypto.ExtraSecrets):
     label = "mfa.Authenticator secrets"
 
     def count(self) -> tuple[int, int, int]:
-        current = stale = undecryptable = 0
+        tally = crypto.KeyTally()
         for data in Authenticator.objects.values_list("data", flat=True).iterator():
             for key in _SEALED_KEYS:
                 token = (data or {}).get(key)
-                if not isinstance(token, str):
-                    continue
-                if crypto.is_under_newest_key(token):
-                    current += 1
-                elif crypto.is_decryptable(token):
-                    stale += 1
-                else:
-                    undecryptable += 1
-        return current, stale, undecryptable
+                if isinstance(token, str):
+                    tally.add(token)
+        return tally.as_tuple()
 
     def rotate(self) -> int:
         from django.db import transaction

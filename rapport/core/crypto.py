@@ -17,6 +17,7 @@ import base64
 import hashlib
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
@@ -184,6 +185,27 @@ def is_decryptable(token: str) -> bool:
     except (InvalidToken, UnicodeError):
         return False
     return True
+
+
+@dataclass
+class KeyTally:
+    """Tokens counted by the key that seals them: the newest, another configured one (stale,
+    for rotation), or none configured (undecryptable)."""
+
+    current: int = 0
+    stale: int = 0
+    undecryptable: int = 0
+
+    def add(self, token: str) -> None:
+        if is_under_newest_key(token):
+            self.current += 1
+        elif is_decryptable(token):
+            self.stale += 1
+        else:
+            self.undecryptable += 1
+
+    def as_tuple(self) -> tuple[int, int, int]:
+        return self.current, self.stale, self.undecryptable
 
 
 # --- secrets kept outside encrypted fields -------------------------------------------------

@@ -26,11 +26,10 @@ from django.db.models.functions import Cast
 from django.db.models.lookups import Exact, IExact, Lookup
 
 from rapport.core.crypto import (
+    KeyTally,
     UndecryptableValue,
     decrypt,
     encrypt,
-    is_decryptable,
-    is_under_newest_key,
 )
 
 
@@ -210,15 +209,11 @@ def encrypted_values_count(
         .values_list(*raw_names.values())
         .iterator(chunk_size=batch_size)
     )
-    current = stale = undecryptable = 0
+    tally = KeyTally()
     for row in rows:
         for token in row:
-            if token in (None, ""):
-                continue
-            if is_under_newest_key(token):
-                current += 1
-            elif is_decryptable(token):
-                stale += 1
-            else:
-                undecryptable += 1
-    return EncryptedValueCounts(current=current, stale=stale, undecryptable=undecryptable)
+            if token not in (None, ""):
+                tally.add(token)
+    return EncryptedValueCounts(
+        current=tally.current, stale=tally.stale, undecryptable=tally.undecryptable
+    )

@@ -45,7 +45,7 @@ class AttachmentSecrets(crypto.ExtraSecrets):
     label = "messaging attachment files"
 
     def count(self) -> tuple[int, int, int]:
-        current = stale = undecryptable = 0
+        tally = crypto.KeyTally()
         rows = MessageAttachment.objects.values_list("stored_name", "kind").iterator()
         for name, kind in rows:
             try:
@@ -53,16 +53,10 @@ class AttachmentSecrets(crypto.ExtraSecrets):
             except FileNotFoundError:
                 continue
             if stored_plain(raw, kind):
-                stale += 1  # from before sealing: sealed by rotate()
+                tally.stale += 1  # from before sealing: sealed by rotate()
                 continue
-            token = raw.decode("ascii", errors="replace")
-            if crypto.is_under_newest_key(token):
-                current += 1
-            elif crypto.is_decryptable(token):
-                stale += 1
-            else:
-                undecryptable += 1
-        return current, stale, undecryptable
+            tally.add(raw.decode("ascii", errors="replace"))
+        return tally.as_tuple()
 
     def rotate(self) -> int:
         """Each stale file is written again under a new random name and the row pointed at it;

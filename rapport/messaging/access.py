@@ -23,42 +23,29 @@ from rapport.messaging.models import MessageAttachment, Sender, Thread
 get_engagement_for_client = care_access.get_engagement_for_client
 
 
-def get_thread_for_client(user: User | AnonymousUser, public_id: uuid.UUID) -> Thread:
-    client = signed_in_person(user)
+def _one_thread(*conditions: Q, **lookups: object) -> Thread:
+    """The one thread meeting the conditions, or the same 404 whoever asks."""
     thread = (
-        Thread.objects.filter(client=client, public_id=public_id)
-        .select_related("therapist", "client")
-        .first()
+        Thread.objects.filter(*conditions, **lookups).select_related("therapist", "client").first()
     )
     if thread is None:
         raise Http404("No such thread.")
     return thread
+
+
+def get_thread_for_client(user: User | AnonymousUser, public_id: uuid.UUID) -> Thread:
+    return _one_thread(client=signed_in_person(user), public_id=public_id)
 
 
 def get_thread_for_therapist(user: User | AnonymousUser, public_id: uuid.UUID) -> Thread:
     """One of the signed-in therapist's threads (the practice pages' rule for who that is)."""
-    therapist = get_practice_therapist(user)
-    thread = (
-        Thread.objects.filter(therapist=therapist, public_id=public_id)
-        .select_related("therapist", "client")
-        .first()
-    )
-    if thread is None:
-        raise Http404("No such thread.")
-    return thread
+    return _one_thread(therapist=get_practice_therapist(user), public_id=public_id)
 
 
 def get_thread_for_user(user: User | AnonymousUser, public_id: uuid.UUID) -> tuple[Thread, str]:
     """The thread and the person's side in it, for the API (which serves both)."""
     person = signed_in_person(user)
-    thread = (
-        Thread.objects.filter(public_id=public_id)
-        .filter(Q(client=person) | Q(therapist__user=person))
-        .select_related("therapist", "client")
-        .first()
-    )
-    if thread is None:
-        raise Http404("No such thread.")
+    thread = _one_thread(Q(client=person) | Q(therapist__user=person), public_id=public_id)
     side = Sender.CLIENT if thread.client_id == person.pk else Sender.THERAPIST
     return thread, side
 

@@ -15,7 +15,7 @@ import uuid
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.urls import reverse
 from django.utils import timezone
 from ninja import Field, Router, Schema, Status
@@ -23,7 +23,7 @@ from ninja.errors import ValidationError as NinjaValidationError
 from pydantic import ConfigDict
 from pydantic import ValidationError as PydanticValidationError
 
-from rapport.accounts.models import User
+from rapport.care.api_common import public_id, request_user
 from rapport.core.audit import audit_reads
 from rapport.core.problems import (
     SIGNED_IN_FAILURES,
@@ -191,18 +191,6 @@ def _crisis_members(thread: Thread, crisis: bool) -> dict[str, Any]:
 # --- shapes ---------------------------------------------------------------------------------
 
 
-def _user(request: HttpRequest) -> User:
-    assert isinstance(request.user, User)  # the API's session auth guarantees a user
-    return request.user
-
-
-def _public_id(raw: str) -> uuid.UUID:
-    try:
-        return uuid.UUID(raw)
-    except ValueError:
-        raise Http404("No such thread.") from None
-
-
 def _summary(thread: Thread, side: str, *, unread: int, writable: bool) -> dict[str, Any]:
     reason = thread.engagement if thread.engagement_id else thread.consultation
     assert reason is not None
@@ -293,7 +281,7 @@ def _detail(
     openapi_extra=problem_openapi_responses(SIGNED_IN_FAILURES),
 )
 def thread_list(request: HttpRequest) -> list[dict[str, Any]]:
-    user = _user(request)
+    user = request_user(request)
     now = timezone.now()
     mine = [
         (Sender.CLIENT, thread)
@@ -334,7 +322,7 @@ def thread_list(request: HttpRequest) -> list[dict[str, Any]]:
     ),
 )
 def thread_create(request: HttpRequest, payload: ThreadIn) -> Status[Any]:
-    user = _user(request)
+    user = request_user(request)
     if (payload.engagement_id is None) == (payload.consultation_id is None):
         raise ValidationError({"": "Send either engagement_id or consultation_id."})
     now = timezone.now()
@@ -357,7 +345,7 @@ def thread_create(request: HttpRequest, payload: ThreadIn) -> Status[Any]:
     openapi_extra=problem_openapi_responses({**SIGNED_IN_FAILURES, 404: NOT_YOURS}),
 )
 def thread_detail(request: HttpRequest, id: str, before: str | None = None) -> dict[str, Any]:
-    thread, side = access.get_thread_for_user(request.user, _public_id(id))
+    thread, side = access.get_thread_for_user(request.user, public_id(id, "thread"))
     try:
         anchor = uuid.UUID(before) if before else None
     except ValueError:
@@ -461,7 +449,7 @@ _SEND_RESPONSES["responses"]["429"] = problem_openapi_response(
     openapi_extra=_SEND_RESPONSES,
 )
 def message_create(request: HttpRequest, id: str) -> Status[Any] | HttpResponse:
-    thread, side = access.get_thread_for_user(request.user, _public_id(id))
+    thread, side = access.get_thread_for_user(request.user, public_id(id, "thread"))
     payload, files = _message_input(request)
     # Crisis language is read before any rule can refuse the message: a refusal (the daily
     # cap, scheduling only, a bad file) still carries the crisis lines.

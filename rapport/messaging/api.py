@@ -20,10 +20,9 @@ from django.urls import reverse
 from django.utils import timezone
 from ninja import Field, Router, Schema, Status
 from ninja.errors import ValidationError as NinjaValidationError
-from pydantic import ConfigDict
 from pydantic import ValidationError as PydanticValidationError
 
-from rapport.care.api_common import public_id, request_user
+from rapport.care.api_common import StrictIn, public_id, request_user
 from rapport.core.audit import audit_reads
 from rapport.core.problems import (
     SIGNED_IN_FAILURES,
@@ -40,11 +39,6 @@ from rapport.messaging.models import MAX_BODY_LENGTH, MessageAttachment, Sender,
 router = Router(tags=["messages"])
 
 NOT_YOURS = "No thread of yours has this id (or it no longer takes messages)"
-
-
-class StrictIn(Schema):
-    # An unknown field is a mistake in the caller, never something to drop.
-    model_config = ConfigDict(extra="forbid")
 
 
 class WindowOut(Schema):

@@ -15,9 +15,9 @@ import uuid
 from typing import Any
 
 from ninja import Field, Schema
-from pydantic import ConfigDict
 from pydantic.json_schema import JsonDict
 
+from rapport.care.api_common import StrictIn
 from rapport.directory.models import STYLE_DIMENSIONS, STYLE_MAX, STYLE_MIN, GenderCategory
 from rapport.directory.search.contract import DEFAULT_RADIUS_KM, DELIVERY_MODES, MAX_RADIUS_KM
 from rapport.matching.answers import (
@@ -82,9 +82,9 @@ def _items_enum(values: list[str]) -> JsonDict:
     return {"items": {"type": "string", "enum": list(values)}}
 
 
-class _Document(Schema):
+class _Document(StrictIn):
     # Unknown keys are refused (by answers_from_data); the schema says so too.
-    model_config = ConfigDict(extra="forbid")
+    pass
 
 
 class TermPreferenceIn(_Document):
@@ -263,9 +263,7 @@ class FitProfileOut(Schema):
     updated_at: dt.datetime = Field(description="When its answers last changed (RFC 3339, UTC).")
 
 
-class MisfitFeedbackIn(Schema):
-    model_config = ConfigDict(extra="forbid")
-
+class MisfitFeedbackIn(StrictIn):
     engagement_id: uuid.UUID = Field(
         description="One of your engagements (as a client) that you ended as not the right fit."
     )

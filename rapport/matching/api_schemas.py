@@ -83,8 +83,7 @@ def _items_enum(values: list[str]) -> JsonDict:
 
 
 class _Document(StrictIn):
-    # Unknown keys are refused (by answers_from_data); the schema says so too.
-    pass
+    """Unknown keys are refused (by answers_from_data); the schema says so too."""
 
 
 class TermPreferenceIn(_Document):

@@ -42,6 +42,7 @@ import time
 from typing import Any
 
 from throwaway import (
+    PAGES_IN_PROCESS,
     database_url_option,
     percentile,
     prepared_environment,
@@ -74,10 +75,7 @@ def main() -> None:
             folder=folder,
             database_url=database_url,
             seed=arguments.seed,
-            DEBUG="0",
-            ALLOWED_HOSTS="testserver",
-            LOG_LEVEL="WARNING",
-            SERVER_TIMING="1",
+            **PAGES_IN_PROCESS,
         )
         print("seeding 20 therapists …", flush=True)
         seed_therapists(environment, therapists=20, seed=arguments.seed)

@@ -41,6 +41,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from throwaway import (
+    PAGES_IN_PROCESS,
     database_url_option,
     percentile,
     prepared_environment,
@@ -105,10 +106,7 @@ def main() -> None:
             folder=folder,
             database_url=database_url,
             seed=arguments.seed,
-            DEBUG="0",
-            ALLOWED_HOSTS="testserver",
-            LOG_LEVEL="WARNING",
-            SERVER_TIMING="1",
+            **PAGES_IN_PROCESS,
         )
         print(f"seeding {arguments.therapists:,} therapists …", flush=True)
         seed_therapists(environment, therapists=arguments.therapists, seed=arguments.seed)

@@ -13,7 +13,7 @@ from django.db.models import Count, Q, QuerySet
 from rapport.booking.models import ACTIVE_STATUSES, Appointment, AppointmentKind
 from rapport.care.models import CLOSED_STATUSES, Engagement
 from rapport.directory.models import TherapistProfile
-from rapport.messaging.models import Message, Sender, Thread
+from rapport.messaging.models import Message, MessagingSettings, Sender, Thread
 
 # A client may still write about a consultation for a few days after it (a follow-up question,
 # "can we book a first session?"); after that the thread is for reading only.
@@ -215,3 +215,13 @@ def unread_count(*, user: Any) -> int:
         | Q(thread__therapist__user_id=user.pk, sender=Sender.CLIENT),
         read_at=None,
     ).count()
+
+
+def client_message_in(*, thread: Thread, public_id: uuid.UUID) -> Message | None:
+    """A message the client sent in this thread (the caller has checked the thread is theirs)."""
+    return Message.objects.filter(thread=thread, public_id=public_id, sender=Sender.CLIENT).first()
+
+
+def messaging_settings_of(*, therapist: TherapistProfile) -> MessagingSettings | None:
+    """The therapist's own messaging settings, or None before they first save them."""
+    return MessagingSettings.objects.filter(therapist=therapist).first()

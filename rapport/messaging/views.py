@@ -35,9 +35,7 @@ from rapport.messaging.crisis import crisis_card_for_thread, has_crisis_language
 from rapport.messaging.errors import DailyCapReached, MessageInvalid, NoReasonToWrite
 from rapport.messaging.forms import ClientMessageForm, MessageForm, SettingsForm, ZoneForm
 from rapport.messaging.models import (
-    Message,
     MessageAttachment,
-    MessagingSettings,
     Sender,
     Thread,
 )
@@ -141,9 +139,7 @@ def _sent_notice(
         public_id = uuid.UUID(raw)
     except ValueError:
         return None
-    message = Message.objects.filter(
-        thread=thread, public_id=public_id, sender=Sender.CLIENT
-    ).first()
+    message = selectors.client_message_in(thread=thread, public_id=public_id)
     if message is None:
         return None
     zone = zoneinfo.ZoneInfo(thread.client_time_zone)
@@ -386,7 +382,7 @@ def practice_thread(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
 @require_http_methods(["GET", "HEAD", "POST"])
 def practice_settings(request: HttpRequest) -> HttpResponse:
     therapist = get_practice_therapist(request.user)
-    row = MessagingSettings.objects.filter(therapist=therapist).first()
+    row = selectors.messaging_settings_of(therapist=therapist)
     if request.method != "POST":
         initial: dict[str, Any] = {}
         if row is not None:

@@ -106,13 +106,12 @@ def _hit_cards(
     hits: list[SearchHit], *, now: dt.datetime, index: SearchIndex
 ) -> list[tuple[ResultCard, str]]:
     """The page's therapists with what a card shows, in the engine's order (cards read this
-    minute for a reader in the same time zone are reused: see ``engine.cache.RecentRows``)."""
+    minute are reused: see ``engine.cache.RecentRows``)."""
     by_id = cached_rows(
         index.recent_cards,
         [hit.therapist_id for hit in hits],
         now=now,
         read=lambda ids: result_cards_by_id(ids=ids, now=now),
-        variant=timezone.get_current_timezone_name(),
     )
     return [
         (by_id[hit.therapist_id], distance_label(hit.distance_km))

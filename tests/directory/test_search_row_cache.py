@@ -2,8 +2,8 @@
 (engine.cache.RecentRows).
 
 A fresh search (a budget nobody asked for this minute) still shows mostly the people the last
-search showed; their rows are not read again within the minute, and never across a minute, an
-index version, or (cards) for a reader in another time zone.
+search showed; their rows are not read again within the minute, and never across a minute or
+an index version.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from django.utils import timezone
 
 from rapport.directory.models import TherapistProfile
 from rapport.directory.search.engine import reset_index
-from rapport.directory.search.engine.cache import RecentRows, cached_rows
+from rapport.directory.search.engine.cache import RecentRows
 from rapport.directory.services import search_index_version_bump
 from tests.factories import make_therapist
 
@@ -114,21 +114,3 @@ def test_the_search_page_reads_each_card_once_a_minute(client, people, monkeypat
     assert reads == 0
     assert "Row 2" in page
     assert "Eastern Time" in page  # the kept card still says when, in the therapist's zone
-
-
-def test_a_variant_is_read_on_its_own():
-    rows = RecentRows()
-    asked: list[str] = []
-
-    def reader(zone):
-        def read(ids):
-            asked.append(zone)
-            return {id_: f"{id_} in {zone}" for id_ in ids}
-
-        return read
-
-    for zone in ("America/Toronto", "America/Vancouver", "America/Toronto"):
-        got = cached_rows(rows, [1], now=NOON, read=reader(zone), variant=zone)
-        assert got == {1: f"1 in {zone}"}
-    # A new variant starts a new generation: coming back to the first reads it again.
-    assert asked == ["America/Toronto", "America/Vancouver", "America/Toronto"]

@@ -68,9 +68,9 @@ class RecentRows:
     A search nobody ran before still shows mostly the same people as the searches before it
     (the nearest therapists of a city head most of its searches, whatever the budget), and
     reading a page's rows is a third of such a search. Kept per snapshot and per minute like
-    AnswerCache, so a row is never older than an answer from that cache would be. The key of
-    a generation is the minute and whatever else the rows depend on (the reader's time zone,
-    for a card's dates).
+    AnswerCache, so a row is never older than an answer from that cache would be. A generation
+    is a minute: nothing a row or card shows depends on the reader (a card's dates are in the
+    therapist's zone).
     """
 
     CAPACITY = 4096
@@ -115,10 +115,7 @@ def cached_rows(
     *,
     now: dt.datetime,
     read: Callable[[Sequence[int]], Mapping[int, Any]],
-    variant: Hashable = None,
 ) -> dict[int, Any]:
     """``read(ids)``, reusing what ``rows`` (one of an index snapshot's RecentRows) read in the
-    same minute of ``now`` for the same ``variant``."""
-    return rows.get_or_read(
-        ids, generation=(now.replace(second=0, microsecond=0), variant), read=read
-    )
+    same minute of ``now``."""
+    return rows.get_or_read(ids, generation=now.replace(second=0, microsecond=0), read=read)

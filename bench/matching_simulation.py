@@ -526,21 +526,34 @@ class Learner:
         self.retrains = 0
         self.alliances: list[float] = []
         self.inputs: list[np.ndarray] = []
+        self.preferences: list[float] = []
         self.therapist_ids: list[int] = []
         self.training_good: list[bool] = []
 
-    def record(self, *, inputs: np.ndarray, answer: float, therapist_id: int, good: bool) -> None:
+    def record(
+        self,
+        *,
+        inputs: np.ndarray,
+        preference: float,
+        answer: float,
+        therapist_id: int,
+        good: bool,
+    ) -> None:
         from rapport.matching import learning
 
         self.sums.add(inputs=inputs, alliance=answer, therapist_id=therapist_id)
         self.check_ins += 1
         self.alliances.append(answer)
         self.inputs.append(inputs)
+        self.preferences.append(preference)
         self.therapist_ids.append(therapist_id)
         self.training_good.append(good)
         if self.retrain_every and self.check_ins % self.retrain_every == 0:
             self.sums = learning.fit(
-                np.array(self.inputs), np.array(self.alliances), np.array(self.therapist_ids)
+                np.array(self.inputs),
+                np.array(self.alliances),
+                np.array(self.therapist_ids),
+                preferences=np.array(self.preferences),
             )
             self.retrains += 1
         self.state = self.sums.state(version=self.check_ins)
@@ -600,7 +613,10 @@ class Simulation:
 
     def train(self, client: Client, learner: Learner) -> None:
         """One training client books the matcher's first choice and answers one early alliance
-        check-in, which the learner records."""
+        check-in, which the learner records with the pair's preference score (what the
+        product's outcome records: ``preference.pair_preference``)."""
+        from rapport.matching import preference
+
         rows, inputs = self.scored_rows(
             client, _client_seed(self.seed, 1, client.number), learner.state
         )
@@ -612,10 +628,15 @@ class Simulation:
                 client, self.therapists, np.array([row]), seed=self.seed, ids=self.index.ids
             )[0]
         )
+        therapist_id = int(self.index.ids[row])
+        score = preference.pair_preference(
+            answers=client.answers, therapist_id=therapist_id, index=self.index, now=self.now
+        )
         learner.record(
             inputs=inputs[0],
+            preference=float("nan") if score is None else score,
             answer=alliance(value, learner.rng),
-            therapist_id=int(self.index.ids[row]),
+            therapist_id=therapist_id,
             good=value > GOOD_FIT_THRESHOLD,
         )
 
@@ -760,7 +781,8 @@ def simulate(arguments: argparse.Namespace, *, progress: Callable[[str], None]) 
         if checkpoint == TARGET_CHECKPOINT:
             matcher_pages, online_pages = daily_pages, pages
         progress(f"after {checkpoint:>5,} check-ins: matcher answer by answer {share:.3f}, "
-                 f"with the daily retrain {daily_share:.3f}  "
+                 f"with the daily retrain {daily_share:.3f} "
+                 f"(learned part's weight {daily.state.learned_weight:.2f})  "
                  f"({time.perf_counter() - started:.0f} s)")  # fmt: skip
 
     return Report(

@@ -72,10 +72,8 @@ FULL_STORED = {
 
 
 @pytest.fixture(autouse=True)
-def _steady_ranking(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Orders from preferences alone, so a test may say who comes first (the learned part and
-    its exploration are tested in test_ranking and test_learning)."""
-    monkeypatch.setattr(ranking.scoring, "LEARNED_WEIGHT", 0.0)
+def _steady_ranking(preferences_only: None) -> None:
+    """Orders from preferences alone, so a test may say who comes first."""
 
 
 def _as(user: Any) -> Client:

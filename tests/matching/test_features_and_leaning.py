@@ -12,7 +12,7 @@ import pytest
 from rapport.directory.models import Faith, LivedExperience
 from rapport.directory.search import engine
 from rapport.directory.search.contract import SearchQuery
-from rapport.matching import features, ranking
+from rapport.matching import features, preference, ranking
 from rapport.matching.answers import (
     Availability,
     FitAnswers,
@@ -212,16 +212,14 @@ def test_availability_windows_are_read_in_the_persons_zone_across_a_dst_change()
     now = dt.datetime(2027, 3, 10, tzinfo=dt.UTC)
     starts = np.array([int(moment.timestamp()) * 1_000_000 for moment in (friday, before, monday)])
     now_us = int(now.timestamp()) * 1_000_000
-    evening = ranking.scoring._in_windows(starts, [Availability.WEEKDAY_EVENING], zone, now_us, 14)
+    evening = preference.in_windows(starts, [Availability.WEEKDAY_EVENING], zone, now_us, 14)
     assert evening.tolist() == [False, False, True]
-    afternoon = ranking.scoring._in_windows(
-        starts, [Availability.WEEKDAY_AFTERNOON], zone, now_us, 14
-    )
+    afternoon = preference.in_windows(starts, [Availability.WEEKDAY_AFTERNOON], zone, now_us, 14)
     assert afternoon.tolist() == [True, False, False]
-    weekend = ranking.scoring._in_windows(starts, [Availability.WEEKEND], zone, now_us, 14)
+    weekend = preference.in_windows(starts, [Availability.WEEKEND], zone, now_us, 14)
     assert weekend.tolist() == [False, True, False]
     # Too far ahead, or already past: never counts.
-    late = ranking.scoring._in_windows(starts, list(Availability), zone, now_us, 2)
+    late = preference.in_windows(starts, list(Availability), zone, now_us, 2)
     assert late.tolist() == [False, False, False]
 
 

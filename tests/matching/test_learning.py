@@ -172,6 +172,135 @@ def test_the_running_sums_give_the_same_shared_part_as_a_retrain():
     assert online.effect_counts.tolist() == batch.effect_counts.tolist()
 
 
+def test_the_learned_weight_is_the_ratio_of_the_stacked_slopes_by_hand():
+    """Five outcomes on a 2 × 2 design plus the centre, answers 0.5 + 0.1·preference +
+    0.2·learned plus ±0.01 on the corners. Centred, the design's columns are orthogonal with
+    Σx² = 1 each, so least squares gives 0.1 and 0.2 exactly (the ±0.01 are orthogonal to both)
+    and leaves residuals ±0.01 and 0: noise 4·0.0001 / (5 − 3) = 0.0002, raised to its floor
+    0.001. With the prior's variance 0.25 each posterior slope is the least-squares one times
+    (1/0.001) / (1/0.001 + 1/0.25) = 1000/1004; the ratio stays 2, and with 5 outcomes the
+    weight is 2 shrunk on the log scale by 5 / 105."""
+    preferences = np.array([0.0, 1.0, 0.0, 1.0, 0.5])
+    learned = np.array([0.0, 0.0, 1.0, 1.0, 0.5])
+    wiggle = np.array([0.01, -0.01, -0.01, 0.01, 0.0])
+    alliances = 0.5 + 0.1 * preferences + 0.2 * learned + wiggle
+    calibration = learning.learned_weight_of(
+        preferences=preferences, learned=learned, alliances=alliances
+    )
+    assert calibration.preference_slope == pytest.approx(0.1 * 1000 / 1004)
+    assert calibration.learned_slope == pytest.approx(0.2 * 1000 / 1004)
+    assert calibration.outcomes == 5
+    assert calibration.weight == pytest.approx(2 ** (5 / 105))
+    assert calibration.weight == pytest.approx(1.03355, abs=1e-5)
+
+
+@pytest.mark.parametrize(
+    ("slope_preference", "slope_learned", "estimate"),
+    [
+        (0.1, 0.05, 0.5),  # inside the bounds: the ratio itself
+        (0.1, 0.9, 3.0),  # the learned part far stronger: the upper bound
+        (-0.05, 0.2, 3.0),  # the preference score adds nothing beside it: the upper bound
+        (0.2, 0.0, 1 / 3),  # the learned part predicts nothing: the lower bound
+        (0.2, -0.1, 1 / 3),
+    ],
+)
+def test_the_learned_weight_stays_within_its_bounds(slope_preference, slope_learned, estimate):
+    rng = np.random.default_rng(11)
+    n = 20_000  # enough that the slopes' prior hardly moves them
+    preferences = rng.uniform(0, 1, n)
+    learned = rng.normal(0, 0.1, n)
+    alliances = 0.6 + slope_preference * preferences + slope_learned * learned
+    alliances += rng.normal(0, 0.01, n)
+    calibration = learning.learned_weight_of(
+        preferences=preferences, learned=learned, alliances=alliances
+    )
+    assert calibration.weight == pytest.approx(estimate ** (n / (n + 100)), rel=0.01)
+    assert 1 / learning.LEARNED_WEIGHT_BOUND <= calibration.weight <= learning.LEARNED_WEIGHT_BOUND
+
+
+def test_without_enough_outcomes_or_variation_the_learned_weight_is_its_prior():
+    for preferences, learned in [
+        (np.array([0.2, 0.8, 0.5]), np.array([0.0, 0.1, 0.2])),  # three outcomes
+        (np.full(5, 0.7), np.linspace(-0.1, 0.1, 5)),  # one preference score for all
+        (np.linspace(0, 1, 5), np.zeros(5)),  # a learned part that says nothing yet
+        (np.empty(0), np.empty(0)),
+    ]:
+        calibration = learning.learned_weight_of(
+            preferences=preferences, learned=learned, alliances=np.full(preferences.size, 0.7)
+        )
+        assert calibration.weight == learning.LEARNED_WEIGHT_PRIOR
+        assert calibration.preference_slope is None
+
+
+def _stacking_world(*, effect_sd: float, preference_slope: float, seed: int):
+    """Outcomes whose answers follow the pair's preference score and the therapist's effect
+    (no coefficients), 8 outcomes per therapist."""
+    rng = np.random.default_rng(seed)
+    therapists, n = 400, 3200
+    ids = np.repeat(np.arange(therapists), n // therapists) + 5000
+    effects = rng.normal(0, effect_sd, therapists) if effect_sd else np.zeros(therapists)
+    preferences = rng.uniform(0, 1, n)
+    alliances = 0.6 + preference_slope * preferences + effects[ids - 5000] + rng.normal(0, 0.1, n)
+    return np.zeros((n, D)), alliances, ids, preferences
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_a_retrain_weighs_the_learned_part_up_when_therapist_effects_predict_the_answers(seed):
+    inputs, alliances, ids, preferences = _stacking_world(
+        effect_sd=0.1, preference_slope=0.02, seed=seed
+    )
+    sums = learning.fit(inputs, alliances, ids, preferences=preferences)
+    assert sums.calibration.outcomes == ids.size
+    # Each effect, predicted from its therapist's 7 other answers and shrunk, is a calibrated
+    # prediction: one unit of it is worth about one unit of alliance.
+    assert sums.calibration.learned_slope == pytest.approx(1.0, abs=0.25)
+    assert sums.calibration.weight > 2.5
+    assert sums.state().learned_weight == sums.calibration.weight
+
+
+def test_a_learned_part_that_predicts_nothing_weighs_less_than_the_preference_score():
+    """No therapist effects at all: the answers follow the preference score and noise. Each
+    effect is predicted without its own answer, so the learned part cannot seem to predict an
+    answer from that answer's own noise; the effects are shrunk to almost nothing, and their
+    slope is uncertain and held near the prior's 0. Over ten worlds the weight is below 1 in
+    at least eight (noise can still lift it in a world or two: the slope of something that
+    hardly varies is uncertain, whatever the estimator)."""
+    weights = []
+    for seed in range(10):
+        inputs, alliances, ids, preferences = _stacking_world(
+            effect_sd=0.0, preference_slope=0.3, seed=seed
+        )
+        sums = learning.fit(inputs, alliances, ids, preferences=preferences)
+        assert sums.calibration.preference_slope == pytest.approx(0.3, abs=0.05)
+        weights.append(sums.state().learned_weight)
+    assert np.median(weights) < 0.6
+    assert sum(weight < 1 for weight in weights) >= 8
+
+
+def test_outcomes_without_a_preference_score_are_left_out_of_the_weight_only():
+    inputs, alliances, ids, preferences = _stacking_world(
+        effect_sd=0.1, preference_slope=0.02, seed=5
+    )
+    preferences[::2] = np.nan
+    sums = learning.fit(inputs, alliances, ids, preferences=preferences)
+    assert sums.calibration.outcomes == ids.size // 2
+    assert sums.shared.count == ids.size
+    # And without any: the prior, as a retrain of versions stored before scores were recorded.
+    assert learning.fit(inputs, alliances, ids).calibration == learning.Calibration()
+
+
+def test_the_learned_weight_is_stored_with_the_version_and_read_back():
+    inputs, alliances, ids, preferences = _stacking_world(
+        effect_sd=0.1, preference_slope=0.02, seed=5
+    )
+    sums = learning.fit(inputs, alliances, ids, preferences=preferences)
+    parameters = json.loads(json.dumps(sums.parameters()))
+    assert learning.ModelSums.from_parameters(parameters).calibration == sums.calibration
+    # A version stored before the weight existed reads as the prior.
+    del parameters["calibration"]
+    assert learning.ModelSums.from_parameters(parameters).state().learned_weight == 1.0
+
+
 def test_variances_never_reach_zero_and_keep_their_priors_without_the_data_to_estimate():
     # Identical answers: no spread at all; floored.
     floored = learning.variances_by_moments(np.zeros(10), np.repeat([1, 2], 5))
@@ -352,8 +481,11 @@ def test_the_fit_check_and_an_early_alliance_answer_each_become_one_encrypted_ou
     assert outcome.therapist_id == engagement.therapist_id
     assert json.loads(outcome.alliance) == pytest.approx(FIT_ON_0_TO_1)
     stored = json.loads(outcome.features)
-    assert stored["concerns"] == 1.0
-    assert all(value == 0.0 for name, value in stored.items() if name != "concerns")
+    assert stored.pop("concerns") == 1.0
+    # The pair's preference score: the one concern chosen, listed by the therapist.
+    assert stored.pop("preference_score") == 1.0
+    assert set(stored) == set(learning.FEATURES) - {"concerns"}
+    assert all(value == 0.0 for value in stored.values())
     for column in ("alliance", "features"):
         raw = _raw("matching_matchoutcome", column, outcome.pk)
         assert "0.75" not in raw
@@ -477,6 +609,7 @@ def test_the_command_backfills_earlier_answers_and_trains_a_new_version(
     assert (model.version, model.trained_on) == (2, 1)
     assert "v2" in out.getvalue()
     assert "1 newly recorded" in out.getvalue()
+    assert "weighs 1.00 × the preference score" in out.getvalue()
     assert MatchOutcome.objects.count() == 1
     effect = TherapistEffect.objects.get(model=model)
     assert effect.count == 1
@@ -487,6 +620,12 @@ def test_the_command_backfills_earlier_answers_and_trains_a_new_version(
     inputs, alliance = learning.outcome_values(MatchOutcome.objects.get())
     predicted = state.mean + inputs @ state.coefficients
     assert effect.residual_sum == pytest.approx(alliance - predicted)
+
+    # The outcome recorded its pair's preference score (the one concern, listed) and the
+    # version what its weight was estimated from: one outcome is too few, so the prior.
+    assert json.loads(MatchOutcome.objects.get().features)["preference_score"] == 1.0
+    assert model.parameters["calibration"]["outcomes"] == 1
+    assert state.learned_weight == learning.LEARNED_WEIGHT_PRIOR
 
     # Again: nothing to backfill, one more version.
     again = io.StringIO()
@@ -561,6 +700,7 @@ def test_the_outcomes_are_exported_and_go_with_the_account(
     ]
     assert exported[0]["alliance_0_to_1"] == FIT_ON_0_TO_1
     assert exported[0]["match_features"]["concerns"] == 1.0
+    assert exported[0]["preference_score_0_to_1"] == 1.0
     assert learning.outcomes_export(make_user(role="client")) == []
 
     account_delete(user=engagement.client)

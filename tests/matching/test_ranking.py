@@ -22,16 +22,6 @@ pytestmark = pytest.mark.usefixtures("reference_data")
 NOW = dt.datetime(2026, 12, 7, 15, 0, tzinfo=dt.UTC)
 
 
-@pytest.fixture
-def no_learning(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Scores from preferences alone, so the hand tables hold exactly (the learned part and
-    its exploration are tested on their own)."""
-    from rapport.matching import learning
-
-    monkeypatch.setattr(ranking.scoring, "LEARNED_WEIGHT", 0.0)
-    monkeypatch.setattr(learning, "current_model", learning.prior_state, raising=False)
-
-
 def _rank(answers: FitAnswers, **kwargs) -> ranking.MatchList:
     kwargs.setdefault("seed", 7)
     kwargs.setdefault("page_size", 50)
@@ -43,7 +33,7 @@ def _names(result: ranking.MatchList) -> list[str]:
 
 
 def test_the_minimal_profile_gives_results_with_reasons_and_only_who_meets_the_constraints(
-    no_learning: None,
+    preferences_only: None,
 ) -> None:
     fits = make_therapist(
         display_name="Fits", concerns=["anxiety"], fee_minor=12000, offers_in_person=True
@@ -74,7 +64,7 @@ def test_the_minimal_profile_gives_results_with_reasons_and_only_who_meets_the_c
     assert result.leaning == ()
 
 
-def test_scores_follow_the_hand_table(no_learning: None) -> None:
+def test_scores_follow_the_hand_table(preferences_only: None) -> None:
     make_therapist(
         display_name="A", concerns=["anxiety", "grief"], languages=["pa"], style_structure=2
     )
@@ -108,7 +98,7 @@ def test_scores_follow_the_hand_table(no_learning: None) -> None:
     assert a.unmet == ()
 
 
-def test_an_empty_profile_lists_everyone_accepting_at_an_even_score(no_learning: None) -> None:
+def test_an_empty_profile_lists_everyone_accepting_at_an_even_score(preferences_only: None) -> None:
     for name in ("One", "Two", "Three"):
         make_therapist(display_name=name)
     make_therapist(display_name="Closed", accepting_new_clients=False)
@@ -117,7 +107,7 @@ def test_an_empty_profile_lists_everyone_accepting_at_an_even_score(no_learning:
     assert {match.score for match in result.matches} == {50}
 
 
-def test_ties_are_broken_by_the_rotating_seed_not_by_id_or_name(no_learning: None) -> None:
+def test_ties_are_broken_by_the_rotating_seed_not_by_id_or_name(preferences_only: None) -> None:
     ids = [make_therapist(display_name=f"Same {n:02d}").pk for n in range(12)]
     firsts = set()
     for seed in range(40):
@@ -132,7 +122,7 @@ def test_ties_are_broken_by_the_rotating_seed_not_by_id_or_name(no_learning: Non
 
 
 def test_nothing_meets_everything_so_each_constraint_to_relax_says_how_many_it_adds(
-    no_learning: None,
+    preferences_only: None,
 ) -> None:
     for n in range(3):
         make_therapist(display_name=f"Dear {n}", fee_minor=25000, languages=["en"])
@@ -170,7 +160,7 @@ def test_nothing_meets_everything_so_each_constraint_to_relax_says_how_many_it_a
 
 
 def test_relaxing_the_language_requirement_and_the_distance_count_exactly(
-    no_learning: None,
+    preferences_only: None,
 ) -> None:
     for n in range(2):
         make_therapist(display_name=f"English {n}", languages=["en"], fee_minor=9000)
@@ -196,7 +186,7 @@ def test_relaxing_the_language_requirement_and_the_distance_count_exactly(
     assert result.relaxations[1].advice == "Look up to 100 km away"
 
 
-def test_past_therapists_are_left_out_and_counted(no_learning: None) -> None:
+def test_past_therapists_are_left_out_and_counted(preferences_only: None) -> None:
     kept = make_therapist(display_name="Kept")
     past = make_therapist(display_name="Past")
     result = _rank(FitAnswers(), exclude_therapist_ids=[past.pk])
@@ -232,7 +222,7 @@ def _oracle_scores(answers: FitAnswers, therapists: list[TherapistProfile]) -> d
     return scores
 
 
-def test_scores_and_order_match_a_brute_force_oracle(no_learning: None) -> None:
+def test_scores_and_order_match_a_brute_force_oracle(preferences_only: None) -> None:
     rng = random.Random(16)
     concern_pool = ["anxiety", "grief", "depression", "trauma"]
     therapists = []
@@ -305,7 +295,35 @@ def test_the_learned_part_moves_a_therapist_with_strong_early_alliance_up(
     assert engine.current_index().size == 2
 
 
-def test_required_languages_mean_at_least_one_of_them(no_learning: None) -> None:
+def test_the_learned_part_is_scaled_by_the_versions_weight(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The same model at weight 1 and at weight 2.5: each therapist's learned part is
+    exactly 2.5 times as large, the preference score (the fit shown) unchanged."""
+    from rapport.matching import learning
+
+    make_therapist(display_name="Strong")
+    make_therapist(display_name="Weak")
+    sums = learning.ModelSums()
+    inputs = np.zeros(len(learning.FEATURES))
+    therapists = TherapistProfile.objects.order_by("pk")
+    for therapist, alliance in zip(therapists, (0.9, 0.5), strict=True):
+        for _ in range(10):
+            sums.add(inputs=inputs, alliance=alliance, therapist_id=therapist.pk)
+    plain = sums.state(version=1)
+    weighed = dataclasses.replace(plain, learned_weight=2.5)
+    results = {}
+    for state in (plain, weighed):
+        monkeypatch.setattr(learning, "current_model", lambda state=state: state)
+        results[state.learned_weight] = {m.therapist_id: m for m in _rank(FitAnswers()).matches}
+    assert results[1.0].keys() == results[2.5].keys() == {t.pk for t in therapists}
+    for therapist_id, match in results[1.0].items():
+        assert match.learned != 0
+        assert results[2.5][therapist_id].learned == pytest.approx(2.5 * match.learned)
+        assert results[2.5][therapist_id].preference_score == match.preference_score
+
+
+def test_required_languages_mean_at_least_one_of_them(preferences_only: None) -> None:
     make_therapist(display_name="Punjabi", languages=["pa"])
     make_therapist(display_name="French", languages=["fr"])
     make_therapist(display_name="Both", languages=["pa", "fr"])

@@ -15,22 +15,15 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from rapport.matching import features, learning, ranking
+from rapport.matching import features, learning, preference, ranking
 from rapport.matching.answers import FitAnswers, MisfitReason, Preference, Weight
-from rapport.matching.ranking.leaning import lean_away
+from rapport.matching.leaning import lean_away
 from tests.directory.factories import make_office, make_therapist
 from tests.html_tree import page_tree
 
 pytestmark = pytest.mark.usefixtures("reference_data")
 
 TORONTO = zoneinfo.ZoneInfo("America/Toronto")
-
-
-@pytest.fixture
-def no_learning(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Scores from preferences alone, so the hand tables hold exactly."""
-    monkeypatch.setattr(ranking.scoring, "LEARNED_WEIGHT", 0.0)
-    monkeypatch.setattr(learning, "current_model", learning.prior_state, raising=False)
 
 
 def _rank(answers: FitAnswers, **kwargs: Any) -> ranking.MatchList:
@@ -67,7 +60,9 @@ def _in_words(moment: dt.datetime, part: str) -> str:
     return f"{days[moment.weekday()]} {part}, {months[moment.month - 1]} {moment.day}"
 
 
-def test_the_words_about_times_agree_with_the_score_over_a_hand_table(no_learning: None) -> None:
+def test_the_words_about_times_agree_with_the_score_over_a_hand_table(
+    preferences_only: None,
+) -> None:
     """Evenings chosen, nothing else: the score is 1 exactly when the next free consultation
     is within 14 days on a weekday evening, else 0; "a time you said works" exactly then."""
     soon_evening = _weekday_at(3, 18)
@@ -111,7 +106,9 @@ def test_the_words_about_times_agree_with_the_score_over_a_hand_table(no_learnin
         assert says_it_works == (match.preference_score == 1.0), name
 
 
-def test_a_consultation_six_weeks_away_is_not_called_a_time_that_works(no_learning: None) -> None:
+def test_a_consultation_six_weeks_away_is_not_called_a_time_that_works(
+    preferences_only: None,
+) -> None:
     later = _weekday_at(42, 18)
     make_therapist(display_name="Later", next_consultation_at=later)
     match = _only(FitAnswers(place="Toronto, ON", availability=("weekday_evening",)))
@@ -122,7 +119,7 @@ def test_a_consultation_six_weeks_away_is_not_called_a_time_that_works(no_learni
 
 
 def test_evening_hours_are_not_called_missing_because_the_next_slot_is_a_morning(
-    no_learning: None,
+    preferences_only: None,
 ) -> None:
     """Free every weekday morning and evening; the next slot is a morning. Only the next slot
     is known, so the evenings are "not confirmed", never "no free consultation"."""
@@ -171,7 +168,7 @@ def test_evening_hours_are_not_called_missing_because_the_next_slot_is_a_morning
     ],
 )
 def test_style_words_by_side_and_distance(
-    no_learning: None, wish: int, placed: int, reason: str | None, unmet: str | None
+    preferences_only: None, wish: int, placed: int, reason: str | None, unmet: str | None
 ) -> None:
     make_therapist(display_name="Placed", style_structure=placed)
     match = _only(FitAnswers(style={"style_structure": wish}, style_weight=Weight.VERY_IMPORTANT))
@@ -182,20 +179,24 @@ def test_style_words_by_side_and_distance(
     assert list(match.unmet) == ([unmet] if unmet else [])
 
 
-def test_a_therapist_in_between_is_not_called_structured_as_you_asked(no_learning: None) -> None:
+def test_a_therapist_in_between_is_not_called_structured_as_you_asked(
+    preferences_only: None,
+) -> None:
     make_therapist(display_name="Middle")  # style_structure defaults to 3
     match = _only(FitAnswers(style={"style_structure": 2}, style_weight=Weight.VERY_IMPORTANT))
     assert "Structured, as you asked" not in match.reasons, match.reasons
 
 
-def test_an_in_between_wish_far_from_the_therapist_is_listed_as_not_met(no_learning: None) -> None:
+def test_an_in_between_wish_far_from_the_therapist_is_listed_as_not_met(
+    preferences_only: None,
+) -> None:
     make_therapist(display_name="Pole", style_structure=1)
     match = _only(FitAnswers(style={"style_structure": 3}, style_weight=Weight.VERY_IMPORTANT))
     assert match.score == 50
     assert match.unmet == ("More structured than you asked",)
 
 
-def test_other_dimensions_have_words_of_their_own(no_learning: None) -> None:
+def test_other_dimensions_have_words_of_their_own(preferences_only: None) -> None:
     make_therapist(display_name="Quiet", style_humour=1, style_challenge=5)
     match = _only(
         FitAnswers(style={"style_humour": 4, "style_challenge": 3}, style_weight=Weight.IMPORTANT)
@@ -207,7 +208,7 @@ def test_other_dimensions_have_words_of_their_own(no_learning: None) -> None:
 
 
 def test_a_lean_from_past_feedback_is_not_presented_as_what_the_person_asked(
-    no_learning: None,
+    preferences_only: None,
 ) -> None:
     make_therapist(display_name="Led", style_direction=5)
     match = _only(FitAnswers(did_not_fit=(MisfitReason.TOO_DIRECTIVE,)))
@@ -215,13 +216,13 @@ def test_a_lean_from_past_feedback_is_not_presented_as_what_the_person_asked(
     assert "Client-led (you found one too directive)" in match.reasons
 
 
-def test_a_therapist_against_the_lean_is_said_to_be_so(no_learning: None) -> None:
+def test_a_therapist_against_the_lean_is_said_to_be_so(preferences_only: None) -> None:
     make_therapist(display_name="Directive", style_direction=1)
     match = _only(FitAnswers(did_not_fit=(MisfitReason.TOO_DIRECTIVE,)))
     assert match.unmet == ("More directive, though you found one too directive",)
 
 
-def test_a_wish_already_past_the_lean_stays_the_persons_own(no_learning: None) -> None:
+def test_a_wish_already_past_the_lean_stays_the_persons_own(preferences_only: None) -> None:
     make_therapist(display_name="Led", style_direction=5)
     match = _only(
         FitAnswers(
@@ -240,7 +241,7 @@ def test_a_lean_on_direction_does_not_switch_on_style_the_person_said_does_not_m
         did_not_fit=(MisfitReason.TOO_DIRECTIVE,),
     )
     leaning = lean_away(answers)
-    weights = ranking.scoring._feature_weights(leaning.answers)
+    weights = preference.feature_weights(leaning.answers)
     assert weights[features.FEATURES.index("style_humour")] == 0.0
     # The lean weighs the one dimension it moved, as "important".
     assert weights[features.FEATURES.index("style_direction")] == float(Weight.IMPORTANT)
@@ -248,7 +249,7 @@ def test_a_lean_on_direction_does_not_switch_on_style_the_person_said_does_not_m
 
 
 def test_humour_they_placed_but_said_does_not_matter_is_not_worded_after_a_lean(
-    no_learning: None,
+    preferences_only: None,
 ) -> None:
     make_therapist(display_name="Serious", style_humour=1, style_direction=4)
     match = _only(
@@ -296,7 +297,7 @@ def test_a_therapists_draw_does_not_depend_on_who_else_is_in_the_list() -> None:
 # --- pairs of constraints to loosen ----------------------------------------------------------
 
 
-def test_pairs_count_like_the_search_when_both_are_loosened(no_learning: None) -> None:
+def test_pairs_count_like_the_search_when_both_are_loosened(preferences_only: None) -> None:
     """In person near Toronto, within CA$100, speaking English: no single change brings anyone
     (each therapist fails two constraints); three pairs do, each counted by hand."""
     far = make_therapist(
@@ -339,7 +340,7 @@ def test_pairs_count_like_the_search_when_both_are_loosened(no_learning: None) -
     )
 
 
-def test_the_results_page_offers_a_pair_and_each_half_works(no_learning: None) -> None:
+def test_the_results_page_offers_a_pair_and_each_half_works(preferences_only: None) -> None:
     far = make_therapist(
         display_name="Far and dear", fee_minor=20000, offers_in_person=True, offers_video=False
     )
@@ -373,7 +374,7 @@ def test_the_results_page_offers_a_pair_and_each_half_works(no_learning: None) -
     ]
 
 
-def test_the_api_relax_member_names_both_constraints_of_a_pair(no_learning: None) -> None:
+def test_the_api_relax_member_names_both_constraints_of_a_pair(preferences_only: None) -> None:
     import json
 
     far = make_therapist(
@@ -413,7 +414,7 @@ def test_the_api_relax_member_names_both_constraints_of_a_pair(no_learning: None
 # --- concerns ---------------------------------------------------------------------------------
 
 
-def test_the_concern_part_is_the_share_of_the_persons_concerns(no_learning: None) -> None:
+def test_the_concern_part_is_the_share_of_the_persons_concerns(preferences_only: None) -> None:
     """Listing every concern scores as much as listing exactly the person's, never more
     (the share of *their* concerns; documented as the design)."""
     make_therapist(display_name="Just these", concerns=["anxiety", "grief"])
@@ -425,7 +426,7 @@ def test_the_concern_part_is_the_share_of_the_persons_concerns(no_learning: None
     assert scores == {"Just these": 100, "One of them": 50}
 
 
-def test_times_are_read_in_a_zone_half_an_hour_off_utc(no_learning: None) -> None:
+def test_times_are_read_in_a_zone_half_an_hour_off_utc(preferences_only: None) -> None:
     """Newfoundland is UTC−3:30 (−2:30 in summer): a free consultation at 17:15 there is an
     evening, for the score and the words alike."""
     newfoundland = zoneinfo.ZoneInfo("America/St_Johns")
@@ -441,7 +442,7 @@ def test_times_are_read_in_a_zone_half_an_hour_off_utc(no_learning: None) -> Non
     )
 
 
-def test_opposite_past_feedback_leans_one_way_only_the_later(no_learning: None) -> None:
+def test_opposite_past_feedback_leans_one_way_only_the_later(preferences_only: None) -> None:
     # Every write settles opposites, but anything read (an older row, an inline body built by
     # hand) must not lean both ways: the later answer wins, as when they are merged.
     make_therapist(display_name="Any")

@@ -161,24 +161,39 @@ def test_the_learner_retrains_from_every_outcome_at_its_cadence(simulation: Modu
     rng = np.random.default_rng(5)
     features = len(learning.FEATURES)
     outcomes = [
-        (rng.choice((-1.0, 0.0, 1.0), features), float(rng.uniform(0.3, 1.0)), int(therapist))
+        (
+            rng.choice((-1.0, 0.0, 1.0), features),
+            float(rng.uniform(0.3, 1.0)),
+            int(therapist),
+            float(rng.uniform(0.0, 1.0)),  # the pair's preference score
+        )
         for therapist in rng.integers(1, 6, 9)
     ]
     daily = simulation.Learner(seed=1, retrain_every=4)
     online = simulation.Learner(seed=1, retrain_every=None)
-    for count, (inputs, answer, therapist_id) in enumerate(outcomes, start=1):
+    for count, (inputs, answer, therapist_id, preference) in enumerate(outcomes, start=1):
         for learner in (daily, online):
-            learner.record(inputs=inputs, answer=answer, therapist_id=therapist_id, good=True)
+            learner.record(
+                inputs=inputs,
+                preference=preference,
+                answer=answer,
+                therapist_id=therapist_id,
+                good=True,
+            )
         if count == 4:
-            # Just retrained: the refit of the four outcomes so far, variances estimated.
+            # Just retrained: the refit of the four outcomes so far, variances estimated, the
+            # learned part's weight from their preference scores.
             refit = learning.fit(
                 np.array([o[0] for o in outcomes[:4]]),
                 np.array([o[1] for o in outcomes[:4]]),
                 np.array([o[2] for o in outcomes[:4]]),
+                preferences=np.array([o[3] for o in outcomes[:4]]),
             )
             assert daily.sums.effects == refit.effects
             assert daily.state.noise_variance == refit.noise_variance
             assert daily.state.mean == pytest.approx(refit.state().mean)
+            assert daily.sums.calibration == refit.calibration
+            assert refit.calibration.outcomes == 4
     assert (daily.retrains, online.retrains) == (2, 0)
     assert daily.state.noise_variance != learning.NOISE_VARIANCE_PRIOR  # estimated
     # The ninth answer was added on top of the eighth's retrain, as care's hook adds answers
@@ -192,7 +207,8 @@ def test_the_learner_retrains_from_every_outcome_at_its_cadence(simulation: Modu
     )
     before = refit_of_eight.effects.get(last_therapist, (0, 0.0))[0]
     assert daily.sums.effects[last_therapist][0] == before + 1
-    # Answer by answer only: the prior variances throughout, as before any retrain.
+    # Answer by answer only: the prior variances and weight throughout, as before any retrain.
+    assert online.state.learned_weight == learning.LEARNED_WEIGHT_PRIOR
     assert online.state.noise_variance == learning.NOISE_VARIANCE_PRIOR
     assert online.state.effect_variance == learning.EFFECT_VARIANCE_PRIOR
     assert online.sums.shared.count == 9

@@ -36,6 +36,16 @@ with σ² the noise variance of one answer and τ² the variance of effects betw
 the method of moments, each floored so it never reaches 0). A therapist with no outcomes has
 the prior: mean 0, variance τ².
 
+**How much the learned part weighs** next to the preference score (``learned_weight``) is
+estimated at each retrain from stored outcomes that recorded their pair's preference score
+(``learned_weight_of``): a stacked regression of the answers on the two predictors, the
+preference score and the learned prediction of the same pair made without that answer (its
+therapist's effect leaves the answer out). The ratio of their slopes puts the learned part in
+the preference score's units; it is bounded so that neither part weighs more than
+``LEARNED_WEIGHT_BOUND`` times the other (a person's stated preferences always keep a say), and
+shrunk toward 1 (the two on one 0–1 scale) while outcomes are few. Answers between two
+retrains do not move it.
+
 **Exploration** is Thompson sampling: ranking draws each therapist's effect from its posterior
 (``therapist_draws``) with a seed that stays the same for one person all day, so a list does
 not jump on reload, while a therapist with no data is drawn as widely as the prior says and
@@ -51,7 +61,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import numpy as np
@@ -67,6 +77,15 @@ RIDGE = 1.0  # one pseudo-outcome's worth of pull toward the prior, per paramete
 # effect certain (no exploration) or infinitely shrunk.
 NOISE_VARIANCE_FLOOR = 1e-3
 EFFECT_VARIANCE_FLOOR = 1e-4
+# The learned part's weight next to the preference score: 1 until a retrain estimates it; never
+# more than this many times the preference score's, nor less than its inverse.
+LEARNED_WEIGHT_PRIOR = 1.0
+LEARNED_WEIGHT_BOUND = 3.0
+# The estimate counts as this many outcomes' worth of the prior (geometric shrinkage toward 1).
+LEARNED_WEIGHT_PRIOR_OUTCOMES = 100
+# Each stacked slope's prior: N(0, 0.5²), in alliance (0-1) per unit of a 0-1 score: a slope
+# of 0.5, half the alliance scale across the whole score, is already a strong predictor.
+SLOPE_PRIOR_VARIANCE = 0.25
 # Per-id lookup tables up to this id (two float arrays of 8 bytes per id: 32 MB at most);
 # past it the draws search the sorted ids instead (a few milliseconds more).
 MAX_TABLE_ID = 2_000_000
@@ -132,6 +151,18 @@ class SharedFit:
         return residual
 
 
+@dataclass(frozen=True)
+class Calibration:
+    """How much the learned part weighs next to the preference score (``weight``), and what
+    it was estimated from: the number of outcomes and the stacked regression's two slopes
+    (None before any estimate). Stored with the version, for staff to read."""
+
+    weight: float = LEARNED_WEIGHT_PRIOR
+    outcomes: int = 0
+    preference_slope: float | None = None
+    learned_slope: float | None = None
+
+
 @dataclass(frozen=True, eq=False)
 class ModelState:
     """One model version, ready to rank with: the shared part and every therapist's sums.
@@ -148,6 +179,7 @@ class ModelState:
     effect_counts: np.ndarray
     effect_sums: np.ndarray
     features: tuple[str, ...] = FEATURES
+    learned_weight: float = LEARNED_WEIGHT_PRIOR
     effect_means: np.ndarray = field(init=False, repr=False, compare=False)
     effect_sds: np.ndarray = field(init=False, repr=False, compare=False)
 
@@ -240,11 +272,13 @@ class ModelSums:
         ridge: float = RIDGE,
         mean_prior: float = MEAN_PRIOR,
         shared: SharedFit | None = None,
+        calibration: Calibration | None = None,
     ) -> None:
         self.shared = shared or SharedFit(features=features, ridge=ridge, mean_prior=mean_prior)
         self.noise_variance = float(noise_variance)
         self.effect_variance = float(effect_variance)
         self.effects: dict[int, tuple[int, float]] = {}
+        self.calibration = calibration or Calibration()
 
     @property
     def features(self) -> tuple[str, ...]:
@@ -287,6 +321,7 @@ class ModelSums:
             effect_counts=effect_counts,
             effect_sums=effect_sums,
             features=self.features,
+            learned_weight=self.calibration.weight,
         )
 
     def parameters(self) -> dict[str, Any]:
@@ -303,6 +338,7 @@ class ModelSums:
             "xty": self.shared.xty.tolist(),
             "count": self.shared.count,
             "sum_y": self.shared.sum_y,
+            "calibration": asdict(self.calibration),
         }
 
     @classmethod
@@ -333,6 +369,8 @@ class ModelSums:
             noise_variance=parameters["noise_variance"],
             effect_variance=parameters["effect_variance"],
             shared=shared,
+            # Versions stored before the weight was estimated had it at the prior.
+            calibration=Calibration(**parameters.get("calibration", {})),
         )
 
 
@@ -447,6 +485,57 @@ def variances_by_moments(residuals: np.ndarray, therapist_ids: np.ndarray) -> Va
     )
 
 
+def learned_weight_of(
+    *, preferences: np.ndarray, learned: np.ndarray, alliances: np.ndarray
+) -> Calibration:
+    """How much the learned part should weigh next to the preference score, from outcomes:
+    ``preferences`` (each pair's preference score when its answer came), ``learned`` (the
+    learned prediction for the pair, less the model's mean, made without that answer) and the
+    ``alliances`` answered.
+
+    A stacked regression ``alliance ≈ a + b·preference + c·learned`` says how much one unit
+    of each predicts: Bayesian, each slope with a N(0, ``SLOPE_PRIOR_VARIANCE``) prior and the
+    noise variance of the least-squares residuals (floored at ``NOISE_VARIANCE_FLOOR``), so a slope
+    the outcomes cannot pin down (a learned part that hardly varies yet) stays near 0 instead
+    of taking any value. The weight is ``c / b``, the learned part in preference units. When
+    the learned part predicts nothing (c ≤ 0) the weight is the lower bound; when the
+    preference score adds nothing beside it (b ≤ 0) the upper one; always within
+    [1/LEARNED_WEIGHT_BOUND, LEARNED_WEIGHT_BOUND]. The estimate is then shrunk toward 1 on the
+    log scale by n / (n + LEARNED_WEIGHT_PRIOR_OUTCOMES), so a first few outcomes move it
+    little. Fewer than four outcomes, or a predictor that never varies: the prior, 1, with no
+    slopes."""
+    preferences = np.asarray(preferences, dtype=np.float64)
+    learned = np.asarray(learned, dtype=np.float64)
+    alliances = np.asarray(alliances, dtype=np.float64)
+    count = preferences.size
+    if count < 4 or np.ptp(preferences) == 0 or np.ptp(learned) == 0:
+        return Calibration(outcomes=count)
+    # Centred, so the intercept drops out and only the slopes carry a prior.
+    design = np.column_stack((preferences - preferences.mean(), learned - learned.mean()))
+    answers = alliances - alliances.mean()
+    gram = design.T @ design
+    least_squares, *_ = np.linalg.lstsq(design, answers, rcond=None)
+    residual = answers - design @ least_squares
+    noise = max(float(residual @ residual) / (count - 3), NOISE_VARIANCE_FLOOR)
+    slope_preference, slope_learned = np.linalg.solve(
+        gram / noise + np.eye(2) / SLOPE_PRIOR_VARIANCE, design.T @ answers / noise
+    )
+    bound = LEARNED_WEIGHT_BOUND
+    if slope_learned <= 0:
+        estimate = 1.0 / bound
+    elif slope_preference <= 0:
+        estimate = bound
+    else:
+        estimate = min(max(float(slope_learned / slope_preference), 1.0 / bound), bound)
+    share = count / (count + LEARNED_WEIGHT_PRIOR_OUTCOMES)
+    return Calibration(
+        weight=float(math.exp(share * math.log(estimate))),
+        outcomes=count,
+        preference_slope=float(slope_preference),
+        learned_slope=float(slope_learned),
+    )
+
+
 def fit(
     inputs: np.ndarray,
     alliances: np.ndarray,
@@ -454,10 +543,12 @@ def fit(
     *,
     features: Sequence[str] = FEATURES,
     ridge: float = RIDGE,
+    preferences: np.ndarray | None = None,
 ) -> ModelSums:
     """A fresh model from every outcome at once (what a retrain does): the ridge from all of
-    them, σ² and τ² by moments from its residuals, and each therapist's residual sum against
-    the final shared part."""
+    them, σ² and τ² by moments from its residuals, each therapist's residual sum against the
+    final shared part, and the learned part's weight (``learned_weight_of``) from the outcomes
+    whose ``preferences`` entry is known (NaN where an outcome did not record one)."""
     inputs = np.asarray(inputs, dtype=np.float64).reshape(-1, len(features))
     alliances = np.asarray(alliances, dtype=np.float64)
     therapist_ids = np.asarray(therapist_ids, dtype=np.int64)
@@ -474,4 +565,22 @@ def fit(
         sums.effects = {
             int(i): (int(n), float(s)) for i, n, s in zip(ids, counts, totals, strict=True)
         }
+        if preferences is not None:
+            known = np.isfinite(np.asarray(preferences, dtype=np.float64))
+            # Each outcome's learned prediction without its own answer: its therapist's
+            # posterior mean from the other answers (the shared part keeps it: one answer of
+            # thousands moves it by little).
+            others_mean, _ = posterior(
+                count=(counts - 1)[groups],
+                residual_sum=totals[groups] - residuals,
+                noise_variance=variances.noise,
+                effect_variance=variances.effect,
+            )
+            solution = shared.solution()
+            learned = inputs @ solution[1:] + np.asarray(others_mean)
+            sums.calibration = learned_weight_of(
+                preferences=np.asarray(preferences, dtype=np.float64)[known],
+                learned=learned[known],
+                alliances=alliances[known],
+            )
     return sums

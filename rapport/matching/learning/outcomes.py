@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import math
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -25,9 +27,10 @@ from rapport.matching import features, terms
 from rapport.matching.answers import FitAnswers, answers_from_json
 from rapport.matching.features import FEATURES
 from rapport.matching.learning import statements
-from rapport.matching.learning.stored import outcome_features_json, outcome_values
+from rapport.matching.learning.stored import outcome_features_json, outcome_record_values
 from rapport.matching.learning.versions import LockedVersion, locked_newest_model, sums_of
 from rapport.matching.models import MatchOutcome
+from rapport.matching.preference import pair_preference
 
 # An engagement the client ended as not the right fit: a poor early outcome for that pair,
 # about where the fit check's "Not a fit yet" band sits on the 0–1 scale.
@@ -76,20 +79,34 @@ def pair_inputs(
     return np.asarray(features.model_inputs(features.degrees(answers, index, rows))[0])
 
 
-def _pair_inputs_of(engagement: Engagement) -> np.ndarray | None:
-    """The inputs for the engagement's pair from the client's fit profile as it is now; None
-    when they have none (read first: the search index is only needed after it)."""
+@dataclass(frozen=True)
+class PairValues:
+    """What an outcome records of its pair besides the answer."""
+
+    inputs: np.ndarray
+    preference: float | None  # the pair's preference score now; None when no longer listed
+
+
+def _pair_values_of(engagement: Engagement, now: dt.datetime) -> PairValues | None:
+    """The model's inputs and the preference score for the engagement's pair, from the
+    client's fit profile as it is now; None when they have none (read first: the search index
+    is only needed after it)."""
     stored = statements.fit_profile_answers(engagement.client_id)
     if stored is None:
         return None
     index = current_index()
     answers = answers_from_json(stored, term_slugs=terms.active_slugs(index))
-    return pair_inputs(answers=answers, therapist_id=engagement.therapist_id, index=index)
+    return PairValues(
+        inputs=pair_inputs(answers=answers, therapist_id=engagement.therapist_id, index=index),
+        preference=pair_preference(
+            answers=answers, therapist_id=engagement.therapist_id, index=index, now=now
+        ),
+    )
 
 
 def _record(
     *,
-    inputs: np.ndarray,
+    pair: PairValues,
     alliance: float,
     therapist_id: int,
     now: dt.datetime,
@@ -105,7 +122,7 @@ def _record(
         check_in_part=part,
         engagement=engagement,
         therapist_id=therapist_id,
-        features=outcome_features_json(inputs),
+        features=outcome_features_json(pair.inputs, pair.preference),
         alliance=json.dumps(alliance),
         recorded_at=now,
     )
@@ -115,7 +132,11 @@ def _record(
             batch = statements.Batch()
             statements.outcome_insert(batch, outcome, pk=model.next_outcome_id)
             _add_to_model(
-                batch, model=model, inputs=inputs, alliance=alliance, therapist_id=therapist_id
+                batch,
+                model=model,
+                inputs=pair.inputs,
+                alliance=alliance,
+                therapist_id=therapist_id,
             )
             batch.run()
     except IntegrityError:
@@ -166,11 +187,11 @@ def outcome_record(*, part: CheckInPart, now: dt.datetime) -> MatchOutcome | Non
         return None
     # Whether the part already has its outcome is checked once, under the model's lock.
     engagement = part.check_in.engagement
-    inputs = _pair_inputs_of(engagement)
-    if inputs is None:
+    pair = _pair_values_of(engagement, now)
+    if pair is None:
         return None
     return _record(
-        inputs=inputs,
+        pair=pair,
         alliance=alliance,
         therapist_id=engagement.therapist_id,
         now=now,
@@ -189,11 +210,11 @@ def misfit_record(*, engagement: Engagement, now: dt.datetime) -> MatchOutcome |
     existing = MatchOutcome.objects.filter(engagement=engagement).first()
     if existing is not None:
         return existing
-    inputs = _pair_inputs_of(engagement)
-    if inputs is None:
+    pair = _pair_values_of(engagement, now)
+    if pair is None:
         return None
     return _record(
-        inputs=inputs,
+        pair=pair,
         alliance=MISFIT_ALLIANCE,
         therapist_id=engagement.therapist_id,
         now=now,
@@ -255,7 +276,7 @@ def outcomes_export(user: Any) -> list[dict[str, Any]]:
         .select_related("therapist", "check_in_part__check_in")
         .order_by("recorded_at", "pk")
     ):
-        inputs, alliance = outcome_values(outcome)
+        inputs, alliance, preference = outcome_record_values(outcome)
         if outcome.check_in_part is None:
             source = "engagement ended as not the right fit"
         elif outcome.check_in_part.purpose == Purpose.FIT:
@@ -274,6 +295,9 @@ def outcomes_export(user: Any) -> list[dict[str, Any]]:
                     name: round(float(value), 4)
                     for name, value in zip(FEATURES, inputs, strict=True)
                 },
+                "preference_score_0_to_1": (
+                    None if math.isnan(preference) else round(preference, 4)
+                ),
             }
         )
     return rows

@@ -17,7 +17,7 @@ from django.utils import timezone
 from rapport.matching.features import FEATURES
 from rapport.matching.learning import statements
 from rapport.matching.learning.model import ModelState, ModelSums, fit, prior_state
-from rapport.matching.learning.stored import outcome_values
+from rapport.matching.learning.stored import outcome_record_values
 from rapport.matching.models import MatchModel, MatchOutcome, TherapistEffect
 
 _cache_lock = threading.Lock()
@@ -68,7 +68,8 @@ def sums_of(model: MatchModel | LockedVersion) -> ModelSums:
 
 def model_retrain(*, now: dt.datetime) -> MatchModel:
     """A new model version from every stored outcome (``fit``): the ridge, σ² and τ² by the
-    method of moments, and fresh ``TherapistEffect`` rows against the new shared part.
+    method of moments, fresh ``TherapistEffect`` rows against the new shared part, and the
+    learned part's weight from the outcomes that recorded their preference score.
 
     Outcomes deleted since the last version (a person's erasure) are gone from the new one:
     the running sums of older versions may still hold their contribution, as aggregates with
@@ -80,11 +81,14 @@ def model_retrain(*, now: dt.datetime) -> MatchModel:
         outcomes = list(MatchOutcome.objects.only("therapist_id", "features", "alliance"))
         inputs = np.zeros((len(outcomes), len(FEATURES)))
         alliances = np.zeros(len(outcomes))
+        preferences = np.zeros(len(outcomes))
         therapist_ids = np.zeros(len(outcomes), dtype=np.int64)
         for position, outcome in enumerate(outcomes):
-            inputs[position], alliances[position] = outcome_values(outcome)
+            inputs[position], alliances[position], preferences[position] = outcome_record_values(
+                outcome
+            )
             therapist_ids[position] = outcome.therapist_id
-        sums = fit(inputs, alliances, therapist_ids)
+        sums = fit(inputs, alliances, therapist_ids, preferences=preferences)
         model = MatchModel.objects.create(
             version=newest.version + 1 if newest else 1,
             parameters=sums.parameters(),

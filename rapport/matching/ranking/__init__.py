@@ -36,6 +36,7 @@ from rapport.directory.search.engine import SearchIndex, current_index
 from rapport.directory.search.engine.index import NO_CONSULTATION, epoch_microseconds
 from rapport.matching import learning
 from rapport.matching.answers import FitAnswers
+from rapport.matching.leaning import Leaning, lean_away
 from rapport.matching.ranking.constraints import (
     DEFAULT_PAGE_SIZE,
     MAX_PAGE_SIZE,
@@ -47,7 +48,6 @@ from rapport.matching.ranking.constraints import (
     relaxed,
     wider_radius_km,
 )
-from rapport.matching.ranking.leaning import Leaning, lean_away
 from rapport.matching.ranking.reasons import explain
 from rapport.matching.ranking.scoring import Scored, rotating_seed, scored
 

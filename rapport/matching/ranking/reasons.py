@@ -32,8 +32,8 @@ from rapport.matching.answers import (
     FitAnswers,
     PreferenceKey,
 )
-from rapport.matching.ranking.leaning import Leaning
-from rapport.matching.ranking.scoring import AVAILABILITY_DAYS, _in_windows
+from rapport.matching.leaning import Leaning
+from rapport.matching.preference import AVAILABILITY_DAYS, in_windows
 
 _STYLE_POLES = {name: (low, high) for name, low, high in STYLE_DIMENSIONS}
 _GENDER_LABELS = dict(GenderCategory.choices)
@@ -153,12 +153,12 @@ def _times(
     when = _when(start, local)
     starts = np.array([epoch_microseconds(start)], dtype=np.int64)
     soon = bool(
-        _in_windows(starts, tuple(Availability), local, now_microseconds, AVAILABILITY_DAYS)[0]
+        in_windows(starts, tuple(Availability), local, now_microseconds, AVAILABILITY_DAYS)[0]
     )
     if not answers.availability:
         reasons.append(f"Next free consultation {when}")
         return reasons, unmet
-    if _in_windows(starts, answers.availability, local, now_microseconds, AVAILABILITY_DAYS)[0]:
+    if in_windows(starts, answers.availability, local, now_microseconds, AVAILABILITY_DAYS)[0]:
         reasons.append(f"Free consultation {when}, a time you said works")
         return reasons, unmet
     reasons.append(f"Next free consultation {when}")

@@ -22,8 +22,11 @@ class Command(BaseCommand):
         added = learning.outcomes_backfill(now=now)
         model = learning.model_retrain(now=now)
         parameters = model.parameters
+        calibration = parameters["calibration"]
         self.stdout.write(
             f"Matching model v{model.version}: trained on {model.trained_on} outcomes "
             f"({added} newly recorded); noise variance σ² = {parameters['noise_variance']:.4f}, "
-            f"therapist effect variance τ² = {parameters['effect_variance']:.4f}."
+            f"therapist effect variance τ² = {parameters['effect_variance']:.4f}; the learned "
+            f"part weighs {calibration['weight']:.2f} × the preference score (estimated from "
+            f"{calibration['outcomes']} outcomes with a preference score)."
         )

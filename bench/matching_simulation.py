@@ -89,7 +89,7 @@ if TYPE_CHECKING:
     from rapport.directory.search.contract import SearchQuery
     from rapport.directory.search.engine import SearchIndex
     from rapport.matching.answers import FitAnswers
-    from rapport.matching.learning import ModelState
+    from rapport.matching.learning import Calibration, ModelState
 
 CHECKPOINTS = (0, 250, 500, 1000, 2000, 4000)
 TARGET_CHECKPOINT = 2000
@@ -735,6 +735,15 @@ class Report:
         return self.at_target / share if share else float("inf")
 
 
+def _calibration_words(calibration: Calibration) -> str:
+    if calibration.preference_slope is None or calibration.learned_slope is None:
+        return f"{calibration.weight:.2f}"
+    return (
+        f"{calibration.weight:.2f}: slopes {calibration.preference_slope:.3f} for the "
+        f"preference score, {calibration.learned_slope:.3f} for the learned part"
+    )
+
+
 def simulate(arguments: argparse.Namespace, *, progress: Callable[[str], None]) -> Report:
     started = time.perf_counter()
     now = dt.datetime.now(dt.UTC).replace(microsecond=0)
@@ -782,7 +791,7 @@ def simulate(arguments: argparse.Namespace, *, progress: Callable[[str], None]) 
             matcher_pages, online_pages = daily_pages, pages
         progress(f"after {checkpoint:>5,} check-ins: matcher answer by answer {share:.3f}, "
                  f"with the daily retrain {daily_share:.3f} "
-                 f"(learned part's weight {daily.state.learned_weight:.2f})  "
+                 f"(learned part's weight {_calibration_words(daily.sums.calibration)})  "
                  f"({time.perf_counter() - started:.0f} s)")  # fmt: skip
 
     return Report(

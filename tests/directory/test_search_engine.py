@@ -764,3 +764,35 @@ def test_renaming_a_term_in_the_admin_shows_in_the_next_search(admin_client):
     assert response.status_code == 302
     labels = {option.value: option.label for option in run().facets["concern"]}
     assert labels["anxiety"] == "Anxiety and worry"
+
+
+def test_the_longitude_reach_never_drops_an_office_within_the_radius() -> None:
+    """The east-west pre-filter against the haversine itself: for centres anywhere (near the
+    poles, across the 180th meridian) and radii from 1 to 500 km, every point within the
+    radius passes, and most points far east or west do not."""
+    import numpy as np
+
+    from rapport.core.geo import distances_km
+    from rapport.directory.search.engine.masks import within_longitude_reach
+
+    rng = np.random.default_rng(20261207)
+    centres = [(43.65, -79.38), (64.8, -147.7), (-41.3, 174.8), (52.0, 179.95), (88.5, 10.0)]
+    centres += [(float(rng.uniform(-80, 80)), float(rng.uniform(-180, 180))) for _ in range(40)]
+    dropped_far = 0
+    for latitude, longitude in centres:
+        for radius in (1.0, 25.0, 150.0, 500.0):
+            points_lat = latitude + rng.uniform(-1, 1, 4000) * (radius / 111.0 + 0.01)
+            points_lat = np.clip(points_lat, -90, 90)
+            points_lon = longitude + rng.uniform(-1, 1, 4000) * min(180.0, 20 * radius / 111.0)
+            points_lon = (points_lon + 180) % 360 - 180  # wrap across the 180th meridian
+            lambdas = np.radians(points_lon)
+            distance = distances_km(
+                latitude=latitude,
+                longitude=longitude,
+                phis=np.radians(points_lat),
+                lambdas=lambdas,
+            )
+            kept = within_longitude_reach(lambdas, latitude, longitude, radius)
+            assert kept[distance <= radius].all(), (latitude, longitude, radius)
+            dropped_far += int((~kept & (distance > 3 * radius)).sum())
+    assert dropped_far > 100_000  # it does leave out what is far east or west

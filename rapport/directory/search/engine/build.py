@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import time
 import uuid
@@ -135,6 +136,14 @@ def build_index(*, version: tuple[int, uuid.UUID | None] | None = None) -> Searc
             row_of_owner=row_of_id,
             rows=size,
         )
+    # Every "all of" taxonomy's bitsets in one block (each TermColumns.bits a view of its
+    # rows), so facet counting ANDs and counts them all at once.
+    all_of_bits = np.vstack([taxonomies[key].bits for key, *_ in ALL_OF_TAXONOMIES])
+    start = 0
+    for key, *_ in ALL_OF_TAXONOMIES:
+        end = start + taxonomies[key].bits.shape[0]
+        taxonomies[key] = dataclasses.replace(taxonomies[key], bits=all_of_bits[start:end])
+        start = end
 
     licences: dict[str, tuple[np.ndarray, np.ndarray]] = {}
     licence_rows: dict[str, list[tuple[int, int]]] = {}
@@ -212,6 +221,7 @@ def build_index(*, version: tuple[int, uuid.UUID | None] | None = None) -> Searc
         contact=np.array([contact_code[value] for value in columns[12]], dtype=np.int8),
         contact_values=contact_values,
         taxonomies=taxonomies,
+        all_of_bits=all_of_bits,
         licences=licences,
         office_row=owner_rows,
         office_latitude=latitudes,
@@ -220,11 +230,22 @@ def build_index(*, version: tuple[int, uuid.UUID | None] | None = None) -> Searc
         office_cos_phi=np.cos(phi),
         accessibility=accessibility,
         office_feature_bits=pack_columns(therapist_features),
+        office_feature_code=feature_codes(accessibility.by_column),
         consultation_times=ConsultationTimes(np.full(size, NO_CONSULTATION, dtype=np.int64)),
         built_seconds=time.perf_counter() - started,
     )
     index.consultation_times.values = read_consultation_times(index)
     return index
+
+
+def feature_codes(by_column: np.ndarray) -> np.ndarray:
+    """Each row of a rows × features boolean matrix as bits (feature f is bit f % 64 of word
+    f // 64, as ``np.packbits(..., bitorder="little")`` lays them out): rows × words uint64."""
+    packed = np.packbits(by_column, axis=1, bitorder="little")
+    padding = (-packed.shape[1]) % 8 or (8 if packed.shape[1] == 0 else 0)
+    if padding:
+        packed = np.hstack((packed, np.zeros((packed.shape[0], padding), dtype=np.uint8)))
+    return np.ascontiguousarray(packed).view(np.uint64)
 
 
 def read_consultation_times(index: SearchIndex) -> np.ndarray:

@@ -56,30 +56,50 @@ def count_facets(
     facets: dict[str, list[FacetCount]] = {}
     total = int(rows.size)
 
-    def rows_without(key: str) -> np.ndarray:
-        """Rows passing every filter but ``key``'s. Counting over these row numbers rather than
-        over whole-index masks: most filters are unused in a search, and then this is simply
-        the result's rows, a small fraction of the index."""
-        if masks.by_filter.get(key) is None:
-            return rows
-        return np.flatnonzero(masks.combined(size, without=key))
+    passing_all_but: dict[str, np.ndarray] = {}
 
-    without_delivery = rows_without(SearchParam.DELIVERY)
+    def in_use(key: str) -> bool:
+        return masks.by_filter.get(key) is not None
+
+    def mask_without(key: str) -> np.ndarray:
+        if key not in passing_all_but:
+            passing_all_but[key] = masks.combined(size, without=key)
+        return passing_all_but[key]
+
+    def rows_without(key: str) -> np.ndarray:
+        """Rows passing every filter but ``key``'s: the result's rows when ``key`` is not in
+        use (most filters, in most searches: a small fraction of the index)."""
+        return np.flatnonzero(mask_without(key)) if in_use(key) else rows
+
+    def count_without(key: str, option: np.ndarray | None = None) -> int:
+        """How many rows pass every filter but ``key``'s (and ``option``, a mask, if given).
+        A filter in use is counted over whole-index masks: a boolean AND and a count cost a
+        fraction of listing the rows first."""
+        if not in_use(key):
+            return total if option is None else int(np.count_nonzero(option[rows]))
+        without = mask_without(key)
+        return int(np.count_nonzero(without if option is None else without & option))
+
     facets[SearchParam.DELIVERY] = [
         FacetCount(
             value=mode,
             label=DELIVERY_LABELS[mode],
-            count=int(np.count_nonzero(mode_ok[mode][without_delivery])),
+            count=count_without(SearchParam.DELIVERY, mode_ok[mode]),
             selected=mode in query.delivery,
         )
         for mode in DELIVERY_MODES
     ]
 
     result_bits = pack_mask(result_mask)
+    # Every "all of" taxonomy's terms at once; tolist(): Python ints, not a numpy scalar each.
+    all_counts = (
+        np.bitwise_count(index.all_of_bits & result_bits).sum(axis=1, dtype=np.int64).tolist()
+    )
+    start = 0
     for key, attribute, _, _ in ALL_OF_TAXONOMIES:
         columns = index.taxonomies[key]
-        # tolist(): Python ints for the whole column at once, not a numpy scalar each.
-        counts = columns.counts(result_bits).tolist()
+        counts = all_counts[start : start + len(columns.slugs)]
+        start += len(columns.slugs)
         chosen = getattr(query, attribute)
         facets[key] = [
             FacetCount(value=slug, label=label, count=count, selected=slug in chosen)
@@ -88,7 +108,7 @@ def count_facets(
 
     faith = index.taxonomies[SearchParam.FAITH]
     faith_counts = (
-        faith.counts(pack_mask(masks.combined(size, without=SearchParam.FAITH)))
+        faith.counts(pack_mask(mask_without(SearchParam.FAITH)))
         if query.faiths
         else faith.counts(result_bits)
     )
@@ -151,9 +171,7 @@ def count_facets(
         ]
 
     sliding_mask = fee_mask(index, query.max_fee_minor, sliding=True)
-    sliding_count = (
-        total if sliding_mask is None else int(np.count_nonzero(sliding_mask[rows_without("fee")]))
-    )
+    sliding_count = total if sliding_mask is None else count_without("fee", sliding_mask)
     facets[SearchParam.SLIDING_SCALE] = [
         FacetCount(
             value="1",
@@ -166,7 +184,7 @@ def count_facets(
         FacetCount(
             value="0",
             label="Include therapists not taking new clients",
-            count=int(rows_without(SearchParam.ACCEPTING).size),
+            count=count_without(SearchParam.ACCEPTING),
             selected=not query.accepting_only,
         )
     ]
@@ -175,19 +193,7 @@ def count_facets(
     # therapist in the results, which also has the feature.
     features = index.accessibility
     if query.has_location or query.accessibility:
-        positions = offices_fit.positions
-        positions = positions[result_mask[index.office_row[positions]]]
-        # A therapist counts once per feature however many of their offices have it: group
-        # the offices by owner, OR each group's features, then count the owners per feature.
-        owner = index.office_row[positions]
-        order = np.argsort(owner, kind="stable")
-        owner = owner[order]
-        if owner.size:
-            starts = np.flatnonzero(np.r_[True, owner[1:] != owner[:-1]])
-            by_owner = np.logical_or.reduceat(features.by_column[positions[order]], starts, axis=0)
-            feature_counts = np.count_nonzero(by_owner, axis=0)
-        else:
-            feature_counts = np.zeros(len(features.slugs), dtype=np.int64)
+        feature_counts = _office_feature_counts(index, offices_fit, result_mask, rows)
     else:
         feature_counts = np.asarray(
             np.bitwise_count(index.office_feature_bits & result_bits).sum(axis=1, dtype=np.int64)
@@ -210,3 +216,27 @@ def count_facets(
         for days in CONSULTATION_WITHIN_OPTIONS
     ]
     return facets
+
+
+def _office_feature_counts(
+    index: SearchIndex, offices_fit: Offices, result_mask: np.ndarray, rows: np.ndarray
+) -> np.ndarray:
+    """Per accessibility feature, the therapists in the results with an office that counts
+    (within the radius, with the chosen features) which also has the feature: once per
+    therapist however many such offices they have. Each office's features are bits
+    (``SearchIndex.office_feature_code``): each therapist's offices' bits are OR-ed together,
+    then each feature's bit is counted over the result's rows."""
+    positions = offices_fit.positions
+    positions = positions[result_mask[index.office_row[positions]]]
+    codes = index.office_feature_code
+    per_row = np.zeros((index.size, codes.shape[1]), dtype=np.uint64)
+    np.bitwise_or.at(per_row, index.office_row[positions], codes[positions])
+    bits = np.unpackbits(
+        per_row[rows].view(np.uint8),
+        axis=1,
+        count=len(index.accessibility.slugs),
+        bitorder="little",
+    )
+    # One feature's bits made contiguous before summing: summing down the short columns of a
+    # rows × features array is several times slower.
+    return np.asarray(np.ascontiguousarray(bits.T).sum(axis=1, dtype=np.int64))

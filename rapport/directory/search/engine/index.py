@@ -124,6 +124,8 @@ class SearchIndex:
     contact: np.ndarray  # int8 code into contact_values
     contact_values: tuple[str, ...]
     taxonomies: dict[str, TermColumns]  # facet key -> columns (faith included)
+    # The ALL_OF_TAXONOMIES' bitsets stacked in that order (their TermColumns.bits are views).
+    all_of_bits: np.ndarray
     # Licences: jurisdiction -> (rows, expiry as a proleptic ordinal day; NO_EXPIRY when none).
     licences: dict[str, tuple[np.ndarray, np.ndarray]]
     # Offices of therapists who see clients in person, sorted by latitude (for a band search).
@@ -135,6 +137,8 @@ class SearchIndex:
     accessibility: TermColumns  # over offices, not therapists
     # Per feature, the therapists with an office that has it (bitsets, as TermColumns.bits).
     office_feature_bits: np.ndarray
+    # Per office, its features as bits (offices × words uint64; build.feature_codes).
+    office_feature_code: np.ndarray
     consultation_times: ConsultationTimes
     built_seconds: float = 0.0
     answers: AnswerCache = field(default_factory=AnswerCache, compare=False, repr=False)
@@ -178,7 +182,8 @@ def _nbytes(value: object) -> int:
     if isinstance(value, np.ndarray):
         return int(value.nbytes)
     if isinstance(value, TermColumns):
-        return int(value.by_column.nbytes + value.bits.nbytes)
+        # Bits that are a view of another array (all_of_bits) are counted there.
+        return int(value.by_column.nbytes + (value.bits.nbytes if value.bits.base is None else 0))
     if isinstance(value, dict):
         return sum(_nbytes(item) for item in value.values())
     if isinstance(value, tuple):

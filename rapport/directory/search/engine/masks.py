@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
+import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from rapport.core.geo import distances_km
+from rapport.core.geo import EARTH_RADIUS_KM, distances_km
 from rapport.directory.search.contract import (
     DELIVERY_IN_PERSON,
     DELIVERY_PHONE,
@@ -98,6 +99,13 @@ def offices(
             index.office_latitude, [query.latitude - band, query.latitude + band]
         )
         positions = np.arange(low, high, dtype=np.int64)
+        # The band holds every longitude at those latitudes (across a continent): keep only
+        # the offices within the circle's reach east and west before measuring distances.
+        positions = positions[
+            within_longitude_reach(
+                index.office_lambda[positions], query.latitude, query.longitude, query.radius_km
+            )
+        ]
         distances = office_distances_km(index, positions, query.latitude, query.longitude)
         inside = distances <= query.radius_km
         positions, distances = positions[inside], distances[inside]
@@ -109,6 +117,22 @@ def offices(
         if distances is not None:
             distances = distances[has]
     return Offices(positions=positions, distance_km=distances)
+
+
+def within_longitude_reach(
+    lambdas: np.ndarray, latitude: float, longitude: float, radius_km: float
+) -> np.ndarray:
+    """Which longitudes (radians) a point within ``radius_km`` of (latitude, longitude) can
+    have: on a sphere the circle reaches at most asin(sin(r/R) / cos φ) east and west of its
+    centre (all around when it covers a pole). A margin of 1 % keeps the edge to the exact
+    distance that follows."""
+    angle = radius_km / EARTH_RADIUS_KM
+    cos_phi = math.cos(math.radians(latitude))
+    if angle >= math.pi / 2 or math.sin(angle) >= cos_phi:
+        return np.ones(lambdas.shape, dtype=bool)
+    reach = math.asin(math.sin(angle) / cos_phi) * 1.01 + 1e-9
+    gap = np.abs(lambdas - math.radians(longitude))
+    return np.asarray(np.minimum(gap, 2 * math.pi - gap) <= reach)
 
 
 def office_distances_km(

@@ -19,7 +19,7 @@ from rapport.directory.search.engine import SearchIndex
 from rapport.directory.search.engine.index import epoch_microseconds
 from rapport.matching import features
 from rapport.matching.answers import STYLE_FIELDS, Availability, FitAnswers, Weight
-from rapport.matching.leaning import Leaning, lean_away
+from rapport.matching.leaning import Leaning
 
 CONCERNS_WEIGHT = float(Weight.IMPORTANT)
 AVAILABILITY_WEIGHT = float(Weight.NICE_TO_HAVE)
@@ -99,14 +99,13 @@ def preference_scores(
     degrees: np.ndarray,
     local: zoneinfo.ZoneInfo,
     now_us: int,
-    fees_among: np.ndarray | None = None,
 ) -> np.ndarray:
     """The weighted mean of the match degrees the person chose (``degrees`` of ``rows``, as
     ``features.degrees`` gives them for the leaned answers), a free consultation in a window
     they chose, and the components a lean adds; 0.5 each when they chose nothing.
 
     "Too expensive" scores a fee by where it falls between the 10th and 90th percentiles of
-    ``fees_among`` (default: the fees of ``rows``, the people compared)."""
+    the fees of ``rows``, the people compared."""
     leaned = leaning.answers
     weights = feature_weights(leaned)
     chosen = weights > 0
@@ -127,8 +126,7 @@ def preference_scores(
         denominator += LEANING_WEIGHT
     if leaning.affordable and rows.size:
         fees = index.lowest_fee[rows].astype(np.float64)
-        among = fees if fees_among is None else np.asarray(fees_among, dtype=np.float64)
-        low, high = np.percentile(among, [10, 90])
+        low, high = np.percentile(fees, [10, 90])
         spread = max(high - low, 1.0)
         numerator += LEANING_WEIGHT * np.clip((high - fees) / spread, 0.0, 1.0)
         denominator += LEANING_WEIGHT
@@ -138,20 +136,23 @@ def preference_scores(
 def pair_preference(
     *, answers: FitAnswers, therapist_id: int, index: SearchIndex, now: dt.datetime
 ) -> float | None:
-    """One pair's preference score as ranking would compute it now, from the therapist's
-    listing as it stands (a fee lean compared with every listed fee); None when the therapist
-    is not listed any more."""
+    """One pair's preference score from what the person said, computed now from the
+    therapist's listing as it stands; None when the therapist is not listed any more.
+
+    What an outcome records (the retrain calibrates the learned part's weight against it). It
+    leaves out the leans of re-matching, which ranking adds: a lean comes from "what did not
+    fit" answers, and an engagement that ended badly records its outcome just after its own
+    answers joined the profile, so a lean would tie the score to that very outcome."""
     rows, _found = index.locate(np.array([therapist_id], dtype=np.int64))
     if rows.size == 0:
         return None
-    leaning = lean_away(answers)
+    unleaned = Leaning(answers=answers, affordable=False, soon=False, sentences=())
     score = preference_scores(
-        leaning=leaning,
+        leaning=unleaned,
         index=index,
         rows=rows,
-        degrees=features.degrees(leaning.answers, index, rows),
+        degrees=features.degrees(answers, index, rows),
         local=person_zone(answers, None),
         now_us=epoch_microseconds(now),
-        fees_among=index.lowest_fee,
     )
     return float(score[0])

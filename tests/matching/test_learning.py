@@ -172,14 +172,13 @@ def test_the_running_sums_give_the_same_shared_part_as_a_retrain():
     assert online.effect_counts.tolist() == batch.effect_counts.tolist()
 
 
-def test_the_learned_weight_is_the_ratio_of_the_stacked_slopes_by_hand():
+def test_the_stacked_slopes_follow_the_hand_calculation():
     """Five outcomes on a 2 × 2 design plus the centre, answers 0.5 + 0.1·preference +
     0.2·learned plus ±0.01 on the corners. Centred, the design's columns are orthogonal with
     Σx² = 1 each, so least squares gives 0.1 and 0.2 exactly (the ±0.01 are orthogonal to both)
     and leaves residuals ±0.01 and 0: noise 4·0.0001 / (5 − 3) = 0.0002, raised to its floor
     0.001. With the prior's variance 0.25 each posterior slope is the least-squares one times
-    (1/0.001) / (1/0.001 + 1/0.25) = 1000/1004; the ratio stays 2, and with 5 outcomes the
-    weight is 2 shrunk on the log scale by 5 / 105."""
+    (1/0.001) / (1/0.001 + 1/0.25) = 1000/1004, with a posterior sd of (1004)^-½ = 0.0316."""
     preferences = np.array([0.0, 1.0, 0.0, 1.0, 0.5])
     learned = np.array([0.0, 0.0, 1.0, 1.0, 0.5])
     wiggle = np.array([0.01, -0.01, -0.01, 0.01, 0.0])
@@ -190,23 +189,39 @@ def test_the_learned_weight_is_the_ratio_of_the_stacked_slopes_by_hand():
     assert calibration.preference_slope == pytest.approx(0.1 * 1000 / 1004)
     assert calibration.learned_slope == pytest.approx(0.2 * 1000 / 1004)
     assert calibration.outcomes == 5
-    assert calibration.weight == pytest.approx(2 ** (5 / 105))
-    assert calibration.weight == pytest.approx(1.03355, abs=1e-5)
+    # The ratio is 2, but with sd 0.0316 on a slope of 0.1 a ratio below 1 is not ruled out
+    # with 99 % probability (b could be 0.17 and c 0.13): the weight stays 1.
+    assert calibration.weight == 1.0
+
+
+def test_a_ratio_the_outcomes_pin_down_becomes_the_weight():
+    """The same design repeated 2,000 times: the slopes are as sure as the data can make them
+    (posterior sd ≈ 0.0007), so the weight is the ratio 2, less its 1 % credible margin."""
+    preferences = np.tile([0.0, 1.0, 0.0, 1.0, 0.5], 2000)
+    learned = np.tile([0.0, 0.0, 1.0, 1.0, 0.5], 2000)
+    wiggle = np.tile([0.01, -0.01, -0.01, 0.01, 0.0], 2000)
+    alliances = 0.5 + 0.1 * preferences + 0.2 * learned + wiggle
+    calibration = learning.learned_weight_of(
+        preferences=preferences, learned=learned, alliances=alliances
+    )
+    assert calibration.weight == pytest.approx(2.0, rel=0.05)
+    assert calibration.weight < 2.0
 
 
 @pytest.mark.parametrize(
-    ("slope_preference", "slope_learned", "estimate"),
+    ("slope_preference", "slope_learned", "expected"),
     [
         (0.1, 0.05, 0.5),  # inside the bounds: the ratio itself
         (0.1, 0.9, 3.0),  # the learned part far stronger: the upper bound
         (-0.05, 0.2, 3.0),  # the preference score adds nothing beside it: the upper bound
         (0.2, 0.0, 1 / 3),  # the learned part predicts nothing: the lower bound
         (0.2, -0.1, 1 / 3),
+        (-0.1, -0.1, 1.0),  # neither predicts: no ratio, 1
     ],
 )
-def test_the_learned_weight_stays_within_its_bounds(slope_preference, slope_learned, estimate):
+def test_clear_slopes_give_their_ratio_within_the_bounds(slope_preference, slope_learned, expected):
     rng = np.random.default_rng(11)
-    n = 20_000  # enough that the slopes' prior hardly moves them
+    n = 20_000  # enough that the slopes are known to within a few percent
     preferences = rng.uniform(0, 1, n)
     learned = rng.normal(0, 0.1, n)
     alliances = 0.6 + slope_preference * preferences + slope_learned * learned
@@ -214,22 +229,64 @@ def test_the_learned_weight_stays_within_its_bounds(slope_preference, slope_lear
     calibration = learning.learned_weight_of(
         preferences=preferences, learned=learned, alliances=alliances
     )
-    assert calibration.weight == pytest.approx(estimate ** (n / (n + 100)), rel=0.01)
-    assert 1 / learning.LEARNED_WEIGHT_BOUND <= calibration.weight <= learning.LEARNED_WEIGHT_BOUND
+    # Within the 1 % credible margin of the ratio, on the side toward 1.
+    assert calibration.weight == pytest.approx(expected, rel=0.15)
+    assert abs(math.log(calibration.weight)) <= abs(math.log(expected)) + 1e-9
+    bound = learning.LEARNED_WEIGHT_BOUND
+    assert 1 / bound - 1e-12 <= calibration.weight <= bound + 1e-12
+
+
+def test_slopes_that_are_noise_leave_the_weight_at_one_whatever_their_signs():
+    """Twenty worlds where neither predictor says anything about the answers: a ratio of
+    two noisy slopes could be anything, so the weight stays 1 in all but a rare world."""
+    weights = []
+    for seed in range(20):
+        rng = np.random.default_rng(seed)
+        n = 2000
+        weights.append(
+            learning.learned_weight_of(
+                preferences=rng.uniform(0, 1, n),
+                learned=rng.normal(0, 0.05, n),
+                alliances=0.7 + rng.normal(0, 0.15, n),
+            ).weight
+        )
+    assert sum(weight == 1.0 for weight in weights) >= 18, np.round(weights, 2)
 
 
 def test_without_enough_outcomes_or_variation_the_learned_weight_is_its_prior():
-    for preferences, learned in [
-        (np.array([0.2, 0.8, 0.5]), np.array([0.0, 0.1, 0.2])),  # three outcomes
-        (np.full(5, 0.7), np.linspace(-0.1, 0.1, 5)),  # one preference score for all
-        (np.linspace(0, 1, 5), np.zeros(5)),  # a learned part that says nothing yet
-        (np.empty(0), np.empty(0)),
+    rng = np.random.default_rng(2)
+    for preferences, learned, alliances in [
+        (np.array([0.2, 0.8, 0.5]), np.array([0.0, 0.1, 0.2]), np.array([0.6, 0.9, 0.7])),
+        (np.full(5, 0.7), np.linspace(-0.1, 0.1, 5), np.linspace(0.5, 0.9, 5)),
+        (np.linspace(0, 1, 5), np.zeros(5), np.linspace(0.5, 0.9, 5)),
+        (rng.uniform(0, 1, 2000), rng.normal(0, 0.05, 2000), np.full(2000, 0.7)),  # one answer
+        (np.empty(0), np.empty(0), np.empty(0)),
     ]:
         calibration = learning.learned_weight_of(
-            preferences=preferences, learned=learned, alliances=np.full(preferences.size, 0.7)
+            preferences=preferences, learned=learned, alliances=alliances
         )
         assert calibration.weight == learning.LEARNED_WEIGHT_PRIOR
         assert calibration.preference_slope is None
+
+
+def test_answers_that_are_not_finite_are_left_out_of_the_weight():
+    rng = np.random.default_rng(4)
+    n = 20_000
+    preferences = rng.uniform(0, 1, n)
+    learned = rng.normal(0, 0.1, n)
+    alliances = 0.6 + 0.1 * preferences + 0.05 * learned + rng.normal(0, 0.01, n)
+    clean = learning.learned_weight_of(
+        preferences=preferences, learned=learned, alliances=alliances
+    )
+    alliances[:3] = (np.nan, np.inf, -np.inf)
+    preferences[3] = np.nan
+    learned[4] = np.inf
+    dirty = learning.learned_weight_of(
+        preferences=preferences, learned=learned, alliances=alliances
+    )
+    assert dirty.outcomes == n - 5
+    assert math.isfinite(dirty.weight)
+    assert dirty.weight == pytest.approx(clean.weight, rel=0.01)
 
 
 def _stacking_world(*, effect_sd: float, preference_slope: float, seed: int):
@@ -258,23 +315,28 @@ def test_a_retrain_weighs_the_learned_part_up_when_therapist_effects_predict_the
     assert sums.state().learned_weight == sums.calibration.weight
 
 
-def test_a_learned_part_that_predicts_nothing_weighs_less_than_the_preference_score():
-    """No therapist effects at all: the answers follow the preference score and noise. Each
-    effect is predicted without its own answer, so the learned part cannot seem to predict an
-    answer from that answer's own noise; the effects are shrunk to almost nothing, and their
-    slope is uncertain and held near the prior's 0. Over ten worlds the weight is below 1 in
-    at least eight (noise can still lift it in a world or two: the slope of something that
-    hardly varies is uncertain, whatever the estimator)."""
-    weights = []
-    for seed in range(10):
-        inputs, alliances, ids, preferences = _stacking_world(
-            effect_sd=0.0, preference_slope=0.3, seed=seed
-        )
-        sums = learning.fit(inputs, alliances, ids, preferences=preferences)
-        assert sums.calibration.preference_slope == pytest.approx(0.3, abs=0.05)
-        weights.append(sums.state().learned_weight)
-    assert np.median(weights) < 0.6
-    assert sum(weight < 1 for weight in weights) >= 8
+@pytest.mark.parametrize("own_therapist", [False, True])
+def test_a_learned_part_fitted_to_the_same_answers_gets_no_credit_for_them(own_therapist):
+    """Answers that are pure noise, with features: the shared part fitted to them would
+    predict them in sample (a slope near 1 whatever the data); the leave-one-out predictions
+    (the shared part's exact one, the therapist's effect from their other answers) earn no
+    positive slope on average over forty worlds (a left-out answer pulls its own prediction
+    the other way, so the average is slightly below 0), and the weight stays 1 in nearly all.
+    With every outcome its own therapist no effect can be learned: only the shared part."""
+    slopes, weights = [], []
+    for seed in range(40):
+        rng = np.random.default_rng(seed)
+        n = 2000
+        chosen = rng.uniform(size=(n, D)) < 0.5
+        inputs = np.where(chosen, rng.uniform(0, 1, (n, D)), 0.0)
+        ids = np.arange(n) + 1 if own_therapist else rng.integers(1, n // 4 + 2, n)
+        alliances = np.clip(0.7 + 0.2 * rng.standard_normal(n), 0, 1)
+        preferences = rng.uniform(0, 1, n)
+        calibration = learning.fit(inputs, alliances, ids, preferences=preferences).calibration
+        slopes.append(calibration.learned_slope)
+        weights.append(calibration.weight)
+    assert float(np.mean(slopes)) < 0.1
+    assert sum(weight == 1.0 for weight in weights) >= 36
 
 
 def test_outcomes_without_a_preference_score_are_left_out_of_the_weight_only():
@@ -672,6 +734,61 @@ def test_an_engagement_ended_as_not_the_right_fit_is_one_poor_outcome(pair):
     assert MatchModel.objects.get().parameters["count"] == 1
     effect.refresh_from_db()
     assert effect.count == 1
+
+
+def test_a_misfit_outcome_records_the_pairs_score_without_its_own_feedbacks_lean(pair):
+    """ "Too expensive" joins the profile just before the engagement's poor outcome is
+    recorded; leaned, the one therapist would score 0.5 (the fee component at 0), tying the
+    low score to this very outcome. The recorded score is what the person said: one concern,
+    listed, 1.0."""
+    engagement = pair
+    care_services.engagement_end_not_right_fit(engagement=engagement, by="client")
+    engagement.refresh_from_db()
+    matching_services.misfit_feedback_record(
+        owner=engagement.client,
+        engagement=engagement,
+        reasons=[MisfitReason.TOO_EXPENSIVE],
+        now=timezone.now(),
+    )
+    stored = json.loads(MatchOutcome.objects.get().features)
+    assert stored["preference_score"] == 1.0
+
+
+@pytest.mark.usefixtures("reference_data")
+def test_the_recorded_preference_score_is_what_ranking_shows_for_the_pair(monkeypatch):
+    """Without leans the score an outcome records is the ranking's own for the same pair at
+    the same moment (the fit shown on the card), for each therapist of a small list."""
+    from rapport.matching import ranking
+    from rapport.matching.preference import pair_preference
+
+    state = learning.prior_state()
+    monkeypatch.setattr(learning, "current_model", lambda: state)
+    make_therapist(
+        display_name="A", concerns=["anxiety", "grief"], languages=["pa"], style_structure=2
+    )
+    make_therapist(display_name="B", concerns=["anxiety"], languages=["en"], style_structure=4)
+    make_therapist(display_name="C", concerns=[], languages=["en"], style_structure=5)
+    answers = fit_answers(
+        concerns=("anxiety", "grief"),
+        preferences={"language": Preference(Weight.NICE_TO_HAVE, ("pa",))},
+        style={"style_structure": 2},
+        style_weight=Weight.IMPORTANT,
+    )
+    now = timezone.now()
+    matches = ranking.rank(answers=answers, now=now, seed=7, page_size=50).matches
+    assert len(matches) == 3
+    index = current_index()
+    scores = {
+        match.therapist_id: pair_preference(
+            answers=answers, therapist_id=match.therapist_id, index=index, now=now
+        )
+        for match in matches
+    }
+    assert scores == {
+        match.therapist_id: pytest.approx(match.preference_score) for match in matches
+    }
+    assert len(set(scores.values())) == 3
+    assert pair_preference(answers=answers, therapist_id=10**9, index=index, now=now) is None
 
 
 def test_an_engagement_that_ended_otherwise_is_no_misfit_outcome(pair):

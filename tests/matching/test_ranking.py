@@ -298,10 +298,13 @@ def test_the_learned_part_moves_a_therapist_with_strong_early_alliance_up(
 def test_the_learned_part_is_scaled_by_the_versions_weight(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """The same model at weight 1 and at weight 2.5: each therapist's learned part is
-    exactly 2.5 times as large, the preference score (the fit shown) unchanged."""
+    """The same model at weight 1 and at weight 2.5, without exploration: each therapist's
+    learned part (what the model predicts of them) is exactly 2.5 times as large, the
+    preference score (the fit shown) unchanged. (The draws keep their reach whatever the
+    weight: the test below.)"""
     from rapport.matching import learning
 
+    monkeypatch.setattr(ranking.scoring, "EXPLORATION", 0.0)
     make_therapist(display_name="Strong")
     make_therapist(display_name="Weak")
     sums = learning.ModelSums()
@@ -321,6 +324,31 @@ def test_the_learned_part_is_scaled_by_the_versions_weight(
         assert match.learned != 0
         assert results[2.5][therapist_id].learned == pytest.approx(2.5 * match.learned)
         assert results[2.5][therapist_id].preference_score == match.preference_score
+
+
+def test_exploration_reaches_as_far_whatever_the_learned_weight() -> None:
+    """Newcomers only (every effect at its prior): the learned part is the exploration draw
+    alone, and it moves each score by exactly the same amount at a weight of 1, 3 or 1/3, so a
+    heavier weight (what the model knows) never makes a guess reach further."""
+    from rapport.directory.search.engine import current_index
+    from rapport.matching import learning
+    from rapport.matching.ranking.scoring import scored
+
+    for number in range(6):
+        make_therapist(display_name=f"New {number}")
+    index = current_index()
+    now = timezone.now()
+    learned = {}
+    for weight in (1.0, 3.0, 1 / 3):
+        state = dataclasses.replace(learning.prior_state(), learned_weight=weight)
+        result = scored(answers=FitAnswers(), index=index, now=now, seed=5, model=state)
+        learned[weight] = dict(zip(index.ids[result.rows].tolist(), result.learned, strict=True))
+    assert len(learned[1.0]) == 6
+    assert any(value != 0 for value in learned[1.0].values())
+    for weight in (3.0, 1 / 3):
+        assert learned[weight].keys() == learned[1.0].keys()
+        for therapist_id, value in learned[1.0].items():
+            assert learned[weight][therapist_id] == pytest.approx(value)
 
 
 def test_required_languages_mean_at_least_one_of_them(preferences_only: None) -> None:

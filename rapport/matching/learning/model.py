@@ -38,13 +38,13 @@ the prior: mean 0, variance τ².
 
 **How much the learned part weighs** next to the preference score (``learned_weight``) is
 estimated at each retrain from stored outcomes that recorded their pair's preference score
-(``learned_weight_of``): a stacked regression of the answers on the two predictors, the
-preference score and the learned prediction of the same pair made without that answer (its
-therapist's effect leaves the answer out). The ratio of their slopes puts the learned part in
-the preference score's units; it is bounded so that neither part weighs more than
-``LEARNED_WEIGHT_BOUND`` times the other (a person's stated preferences always keep a say), and
-shrunk toward 1 (the two on one 0–1 scale) while outcomes are few. Answers between two
-retrains do not move it.
+(``learned_weight_of``): a stacked regression of the answers on two predictors, the preference
+score and the learned prediction of the same pair made without that answer (the shared part's
+exact leave-one-out prediction and the therapist's effect from their other answers). The
+ratio of the slopes puts the learned part in the preference score's units; it is shrunk
+toward 1 (the two on one 0–1 scale) as far as the slopes are uncertain, and bounded so that
+neither part weighs more than ``LEARNED_WEIGHT_BOUND`` times the other (a person's stated
+preferences always keep a say). Answers between two retrains do not move it.
 
 **Exploration** is Thompson sampling: ranking draws each therapist's effect from its posterior
 (``therapist_draws``) with a seed that stays the same for one person all day, so a list does
@@ -81,8 +81,10 @@ EFFECT_VARIANCE_FLOOR = 1e-4
 # more than this many times the preference score's, nor less than its inverse.
 LEARNED_WEIGHT_PRIOR = 1.0
 LEARNED_WEIGHT_BOUND = 3.0
-# The estimate counts as this many outcomes' worth of the prior (geometric shrinkage toward 1).
-LEARNED_WEIGHT_PRIOR_OUTCOMES = 100
+# The learned weight moves from 1 only as far as the outcomes show with this posterior
+# probability (``learned_weight_of``), over these fixed draws of two standard normals.
+WEIGHT_CREDIBILITY = 0.99
+_SLOPE_DRAWS = np.random.default_rng(20261207).standard_normal((4000, 2))
 # Each stacked slope's prior: N(0, 0.5²), in alliance (0-1) per unit of a 0-1 score: a slope
 # of 0.5, half the alliance scale across the whole score, is already a strong predictor.
 SLOPE_PRIOR_VARIANCE = 0.25
@@ -489,26 +491,30 @@ def learned_weight_of(
     *, preferences: np.ndarray, learned: np.ndarray, alliances: np.ndarray
 ) -> Calibration:
     """How much the learned part should weigh next to the preference score, from outcomes:
-    ``preferences`` (each pair's preference score when its answer came), ``learned`` (the
-    learned prediction for the pair, less the model's mean, made without that answer) and the
-    ``alliances`` answered.
+    ``preferences`` (each pair's preference score), ``learned`` (the learned prediction for
+    the pair, less the model's mean, made without that answer: ``fit``) and the ``alliances``
+    answered. Entries that are not finite are left out.
 
     A stacked regression ``alliance ≈ a + b·preference + c·learned`` says how much one unit
     of each predicts: Bayesian, each slope with a N(0, ``SLOPE_PRIOR_VARIANCE``) prior and the
-    noise variance of the least-squares residuals (floored at ``NOISE_VARIANCE_FLOOR``), so a slope
-    the outcomes cannot pin down (a learned part that hardly varies yet) stays near 0 instead
-    of taking any value. The weight is ``c / b``, the learned part in preference units. When
-    the learned part predicts nothing (c ≤ 0) the weight is the lower bound; when the
-    preference score adds nothing beside it (b ≤ 0) the upper one; always within
-    [1/LEARNED_WEIGHT_BOUND, LEARNED_WEIGHT_BOUND]. The estimate is then shrunk toward 1 on the
-    log scale by n / (n + LEARNED_WEIGHT_PRIOR_OUTCOMES), so a first few outcomes move it
-    little. Fewer than four outcomes, or a predictor that never varies: the prior, 1, with no
-    slopes."""
+    noise variance of the least-squares residuals (floored at ``NOISE_VARIANCE_FLOOR``). The
+    weight that ranks as the answers say is ``c / b``, the learned part in preference units,
+    bounded to [1/LEARNED_WEIGHT_BOUND, LEARNED_WEIGHT_BOUND] (a slope that is not positive has
+    no ratio: the learned part's → the lower bound, the preference score's alone → the upper
+    one, both → 1). The weight moves from 1 only as far as the outcomes show with
+    ``WEIGHT_CREDIBILITY`` posterior probability: of the bounded ratio over draws of (b, c) from
+    their posterior, the lower quantile when it is above 1, the upper one when it is below 1,
+    else 1. So two slopes that are mostly noise, of any sign, leave the weight at 1, and a
+    bound is reached only when the outcomes clearly say so. The draws are fixed (a seeded
+    generator), so the same outcomes always give the same weight. Fewer than four outcomes, or
+    a predictor or answer that never varies: the prior, 1, with no slopes."""
     preferences = np.asarray(preferences, dtype=np.float64)
     learned = np.asarray(learned, dtype=np.float64)
     alliances = np.asarray(alliances, dtype=np.float64)
+    finite = np.isfinite(preferences) & np.isfinite(learned) & np.isfinite(alliances)
+    preferences, learned, alliances = preferences[finite], learned[finite], alliances[finite]
     count = preferences.size
-    if count < 4 or np.ptp(preferences) == 0 or np.ptp(learned) == 0:
+    if count < 4 or min(np.ptp(preferences), np.ptp(learned), np.ptp(alliances)) == 0:
         return Calibration(outcomes=count)
     # Centred, so the intercept drops out and only the slopes carry a prior.
     design = np.column_stack((preferences - preferences.mean(), learned - learned.mean()))
@@ -517,19 +523,24 @@ def learned_weight_of(
     least_squares, *_ = np.linalg.lstsq(design, answers, rcond=None)
     residual = answers - design @ least_squares
     noise = max(float(residual @ residual) / (count - 3), NOISE_VARIANCE_FLOOR)
-    slope_preference, slope_learned = np.linalg.solve(
-        gram / noise + np.eye(2) / SLOPE_PRIOR_VARIANCE, design.T @ answers / noise
+    precision = gram / noise + np.eye(2) / SLOPE_PRIOR_VARIANCE
+    slope_preference, slope_learned = np.linalg.solve(precision, design.T @ answers / noise)
+    draws = _SLOPE_DRAWS @ np.linalg.cholesky(np.linalg.inv(precision)).T + (
+        slope_preference,
+        slope_learned,
     )
-    bound = LEARNED_WEIGHT_BOUND
-    if slope_learned <= 0:
-        estimate = 1.0 / bound
-    elif slope_preference <= 0:
-        estimate = bound
-    else:
-        estimate = min(max(float(slope_learned / slope_preference), 1.0 / bound), bound)
-    share = count / (count + LEARNED_WEIGHT_PRIOR_OUTCOMES)
+    log_bound = math.log(LEARNED_WEIGHT_BOUND)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        log_ratio = np.log(draws[:, 1] / draws[:, 0])
+    log_ratio = np.where(
+        draws[:, 1] <= 0,
+        np.where(draws[:, 0] <= 0, 0.0, -log_bound),
+        np.where(draws[:, 0] <= 0, log_bound, np.clip(log_ratio, -log_bound, log_bound)),
+    )
+    low, high = np.quantile(log_ratio, [1 - WEIGHT_CREDIBILITY, WEIGHT_CREDIBILITY])
+    log_weight = float(low) if low > 0 else float(high) if high < 0 else 0.0
     return Calibration(
-        weight=float(math.exp(share * math.log(estimate))),
+        weight=float(math.exp(log_weight)),
         outcomes=count,
         preference_slope=float(slope_preference),
         learned_slope=float(slope_learned),
@@ -568,16 +579,24 @@ def fit(
         if preferences is not None:
             known = np.isfinite(np.asarray(preferences, dtype=np.float64))
             # Each outcome's learned prediction without its own answer: its therapist's
-            # posterior mean from the other answers (the shared part keeps it: one answer of
-            # thousands moves it by little).
+            # posterior mean from the other answers,
             others_mean, _ = posterior(
                 count=(counts - 1)[groups],
                 residual_sum=totals[groups] - residuals,
                 noise_variance=variances.noise,
                 effect_variance=variances.effect,
             )
+            # The shared part's prediction without the outcome too: for ridge regression the
+            # exact leave-one-out prediction is y − r / (1 − h), h the outcome's leverage
+            # zᵀ(ZᵀZ + ridge·I)⁻¹z (the same solve with one row removed, by Sherman–Morrison).
+            # Without it the shared part, fitted to these very answers, would seem to predict
+            # them whatever they are.
             solution = shared.solution()
-            learned = inputs @ solution[1:] + np.asarray(others_mean)
+            leverage = np.einsum(
+                "ij,ij->i", z @ np.linalg.inv(shared.xtx + shared.ridge * np.eye(z.shape[1])), z
+            )
+            shared_without = alliances - residuals / (1.0 - leverage)
+            learned = shared_without - solution[0] + np.asarray(others_mean)
             sums.calibration = learned_weight_of(
                 preferences=np.asarray(preferences, dtype=np.float64)[known],
                 learned=learned[known],

@@ -7,7 +7,10 @@ person's province or state for video and phone, an office within the radius for 
 accepting new clients, a budget that the fee or the sliding-scale floor reaches, and required
 languages (at least one of them). Everyone past them is scored:
 
-    score = preference score + LEARNED_WEIGHT × (predicted early alliance − its mean)
+    score = preference score + w × (predicted early alliance − its mean)
+
+with ``w`` the model version's ``learned_weight`` (1 until a retrain estimates it from stored
+outcomes, within 1/3–3; ``learning.learned_weight_of``).
 
 The preference score is the weighted mean of the match degrees (``features.degrees``) of what
 the person chose, by their weights: concerns count as "important", each placed style dimension

@@ -75,11 +75,16 @@ def scored(
         now_us=filtered.now_microseconds,
     )
     ids = index.ids[rows]
-    effects = learning.therapist_draws(model, ids, seed=seed, spread=EXPLORATION)
-    predicted = learning.predict(model, features.model_inputs(degrees), effects)
     # The learned part in the preference score's units: the model's own estimate of how much
     # its predictions say about early alliance next to the preference score (1 until data).
-    learned = model.learned_weight * (predicted - model.mean)
+    # The draw's spread is divided by that weight, so exploration moves a score by the same
+    # EXPLORATION posterior standard deviations whatever the weight: the weight is about what
+    # the model knows, not about how far a guess may reach.
+    weight = model.learned_weight
+    spread = EXPLORATION / weight if weight > 0 else 0.0
+    effects = learning.therapist_draws(model, ids, seed=seed, spread=spread)
+    predicted = learning.predict(model, features.model_inputs(degrees), effects)
+    learned = weight * (predicted - model.mean)
     total = preference + learned
     # Whole-permille ties are ties: broken by the rotating seed, never by id or name.
     order = np.lexsort((_tie_breaks(ids, seed), -np.round(total * 1000)))

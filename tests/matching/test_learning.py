@@ -323,7 +323,8 @@ def test_a_learned_part_fitted_to_the_same_answers_gets_no_credit_for_them(own_t
     positive slope on average over forty worlds (a left-out answer pulls its own prediction
     the other way, so the average is slightly below 0), and the weight stays 1 in nearly all.
     With every outcome its own therapist no effect can be learned: only the shared part."""
-    slopes, weights = [], []
+    slopes: list[float] = []
+    weights: list[float] = []
     for seed in range(40):
         rng = np.random.default_rng(seed)
         n = 2000
@@ -333,6 +334,7 @@ def test_a_learned_part_fitted_to_the_same_answers_gets_no_credit_for_them(own_t
         alliances = np.clip(0.7 + 0.2 * rng.standard_normal(n), 0, 1)
         preferences = rng.uniform(0, 1, n)
         calibration = learning.fit(inputs, alliances, ids, preferences=preferences).calibration
+        assert calibration.learned_slope is not None
         slopes.append(calibration.learned_slope)
         weights.append(calibration.weight)
     assert float(np.mean(slopes)) < 0.1

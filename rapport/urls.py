@@ -9,6 +9,9 @@ from rapport.directory.views import home
 
 urlpatterns: list[URLPattern | URLResolver] = [
     path("", home, name="home"),
+    # The API first: Django tries patterns in order, and an API call would otherwise be
+    # matched against every page's pattern before reaching its own (~150 of them).
+    path("api/v1/", api_v1.urls),
     path("", include("rapport.directory.urls")),
     path("", include("rapport.booking.urls")),
     path("", include("rapport.videos.urls")),
@@ -27,7 +30,6 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("accounts/", include("allauth.urls")),
     # The signed-in person's own account, consents and privacy tools.
     path("account/", include("rapport.accounts.urls")),
-    path("api/v1/", api_v1.urls),
     path("admin/", admin.site.urls),
 ]
 

@@ -114,3 +114,59 @@ def test_the_search_page_reads_each_card_once_a_minute(client, people, monkeypat
     assert reads == 0
     assert "Row 2" in page
     assert "Eastern Time" in page  # the kept card still says when, in the therapist's zone
+
+
+def _card(page: str, name: str) -> str:
+    """The <article> of the card named ``name`` in a page."""
+    start = page.rindex('<article class="card"', 0, page.index(f">{name}</a>"))
+    return page[start : page.index("</article>", start) + len("</article>")]
+
+
+def test_a_kept_card_is_rendered_once_and_the_save_form_for_each_reader(
+    client, people, monkeypatch
+):
+    """Within the minute a card's reader-independent part is rendered once (kept on the
+    card); the Save form still says what this reader saved, and the distance is the search's."""
+    from django.test import Client
+
+    from rapport.directory.templatetags import directory_cards
+
+    monkeypatch.setattr(timezone, "now", lambda: NOON)
+    first, _ = card_reads(client, 200)
+    renders: list[str] = []
+    real = directory_cards.render_to_string
+    monkeypatch.setattr(
+        directory_cards,
+        "render_to_string",
+        lambda name, context: renders.append(name) or real(name, context),
+    )
+    # Another reader saves "Row 1", then sees the page with another budget.
+    reader = Client()
+    public_id = str(people[1].public_id)
+    saved = reader.post("/therapists/shortlist/add/", {"public_id": public_id, "name": "Row 1"})
+    assert saved.status_code in (302, 303)
+    theirs, reads = card_reads(reader, 201)
+    assert reads == 0
+    assert renders == []  # every card's static part came from the first page
+    assert "Saved<span" in _card(theirs, "Row 1")
+    assert "Saved<span" not in _card(first, "Row 1")
+    assert "Saved<span" not in _card(theirs, "Row 0")
+
+    # Apart from the Save form (and its CSRF token), the card is the same text.
+    def without_save(card: str) -> str:
+        return card[: card.index('<div class="card__save"')]
+
+    assert without_save(_card(theirs, "Row 0")) == without_save(_card(first, "Row 0"))
+    # The same card at another distance (a search near a place): rendered again, once.
+    card = next(kept for kept in _kept_cards() if kept.display_name == "Row 0")
+    near = directory_cards.card_static(card, "3.2 km away")
+    assert directory_cards.card_static(card, "3.2 km away") is near
+    assert len(renders) == 1
+    assert "3.2 km away" in near
+    assert "km away" not in _card(first, "Row 0")
+
+
+def _kept_cards() -> list:
+    from rapport.directory.search.engine import current_index
+
+    return list(current_index().recent_cards._rows.values())

@@ -135,11 +135,12 @@ def test_a_kept_card_is_rendered_once_and_the_save_form_for_each_reader(
     first, _ = card_reads(client, 200)
     renders: list[str] = []
     real = directory_cards.render_to_string
-    monkeypatch.setattr(
-        directory_cards,
-        "render_to_string",
-        lambda name, context: renders.append(name) or real(name, context),
-    )
+
+    def counted(name: str, context: dict) -> str:
+        renders.append(name)
+        return real(name, context)
+
+    monkeypatch.setattr(directory_cards, "render_to_string", counted)
     # Another reader saves "Row 1", then sees the page with another budget.
     reader = Client()
     public_id = str(people[1].public_id)

@@ -173,16 +173,15 @@ def test_the_running_sums_give_the_same_shared_part_as_a_retrain():
 
 
 def test_the_stacked_slopes_follow_the_hand_calculation():
-    """Five outcomes on a 2 × 2 design plus the centre, answers 0.5 + 0.1·preference +
-    0.2·learned plus ±0.01 on the corners. Centred, the design's columns are orthogonal with
-    Σx² = 1 each, so least squares gives 0.1 and 0.2 exactly (the ±0.01 are orthogonal to both)
-    and leaves residuals ±0.01 and 0: noise 4·0.0001 / (5 − 3) = 0.0002, raised to its floor
-    0.001. With the prior's variance 0.25 each posterior slope is the least-squares one times
-    (1/0.001) / (1/0.001 + 1/0.25) = 1000/1004, with a posterior sd of (1004)^-½ = 0.0316."""
+    """Five outcomes on a 2 × 2 design plus the centre, answers exactly 0.5 + 0.1·preference
+    + 0.2·learned. Centred, the design's columns are orthogonal with Σx² = 1 each, so least
+    squares gives 0.1 and 0.2 and leaves no residual: the slopes' covariance is only the noise
+    floor's, 0.001 · (XᵀX)⁻¹ = 0.001·I. With the prior's variance 0.25 each posterior slope is
+    the least-squares one times (1/0.001) / (1/0.001 + 1/0.25) = 1000/1004, with a posterior
+    sd of 1004^-½ = 0.0316."""
     preferences = np.array([0.0, 1.0, 0.0, 1.0, 0.5])
     learned = np.array([0.0, 0.0, 1.0, 1.0, 0.5])
-    wiggle = np.array([0.01, -0.01, -0.01, 0.01, 0.0])
-    alliances = 0.5 + 0.1 * preferences + 0.2 * learned + wiggle
+    alliances = 0.5 + 0.1 * preferences + 0.2 * learned
     calibration = learning.learned_weight_of(
         preferences=preferences, learned=learned, alliances=alliances
     )
@@ -192,6 +191,39 @@ def test_the_stacked_slopes_follow_the_hand_calculation():
     # The ratio is 2, but with sd 0.0316 on a slope of 0.1 a ratio below 1 is not ruled out
     # with 99 % probability (b could be 0.17 and c 0.13): the weight stays 1.
     assert calibration.weight == 1.0
+
+
+def test_the_slopes_uncertainty_adds_up_each_groups_errors_first():
+    """Errors shared within groups (four outcomes per group, one learned value and one error
+    per group, as a therapist's effect is): the slopes' uncertainty is the cluster-robust
+    sandwich, each group's scores x·e added before squaring, with the factor
+    G/(G−1)·(n−1)/(n−3) and the noise floor, combined with the prior. Computed here group by
+    group; the same outcomes taken one by one would look about twice as sure."""
+    rng = np.random.default_rng(8)
+    groups = np.repeat(np.arange(300), 4)
+    preferences = rng.uniform(0, 1, groups.size)
+    learned = np.repeat(rng.normal(0, 0.1, 300), 4)
+    alliances = 0.6 + 0.1 * preferences + 0.3 * learned + np.repeat(rng.normal(0, 0.05, 300), 4)
+    grouped = learning.learned_weight_of(
+        preferences=preferences, learned=learned, alliances=alliances, groups=groups
+    )
+    alone = learning.learned_weight_of(
+        preferences=preferences, learned=learned, alliances=alliances
+    )
+    x = np.column_stack((preferences - preferences.mean(), learned - learned.mean()))
+    y = alliances - alliances.mean()
+    bread = np.linalg.inv(x.T @ x)
+    e = y - x @ (bread @ (x.T @ y))
+    sums = np.array([(x[groups == g] * e[groups == g, None]).sum(axis=0) for g in range(300)])
+    n = groups.size
+    covariance = (300 / 299) * ((n - 1) / (n - 3)) * bread @ (sums.T @ sums) @ bread
+    covariance += learning.NOISE_VARIANCE_FLOOR * bread
+    posterior = np.linalg.inv(np.linalg.inv(covariance) + np.eye(2) / 0.25)
+    assert grouped.learned_slope_sd == pytest.approx(math.sqrt(posterior[1, 1]))
+    assert grouped.preference_slope_sd == pytest.approx(math.sqrt(posterior[0, 0]))
+    assert alone.learned_slope_sd is not None
+    assert grouped.learned_slope_sd is not None
+    assert grouped.learned_slope_sd > 1.5 * alone.learned_slope_sd
 
 
 def test_a_ratio_the_outcomes_pin_down_becomes_the_weight():
@@ -791,6 +823,33 @@ def test_the_recorded_preference_score_is_what_ranking_shows_for_the_pair(monkey
     }
     assert len(set(scores.values())) == 3
     assert pair_preference(answers=answers, therapist_id=10**9, index=index, now=now) is None
+
+
+def test_the_owner_sees_who_read_an_outcome_of_either_kind(
+    pair, rf, django_capture_on_commit_callbacks
+):
+    """A misfit outcome has no check-in, only its engagement: it still names its owner, so a
+    read of it shows on the person's "who viewed my data" list, as a check-in's outcome does."""
+    from django.contrib.auth.models import AnonymousUser
+
+    from rapport.core.audit import audit_entries_about_user, audit_read
+
+    engagement = pair
+    _answer(engagement, {"fit": FIT, "progress": PROGRESS}, django_capture_on_commit_callbacks)
+    care_services.engagement_end_not_right_fit(engagement=engagement, by="client")
+    engagement.refresh_from_db()
+    learning.misfit_record(engagement=engagement, now=timezone.now())
+    outcomes = list(MatchOutcome.objects.order_by("pk"))
+    assert [outcome.engagement_id is None for outcome in outcomes] == [True, False]
+    request = rf.get("/")
+    request.user = AnonymousUser()
+    for outcome in outcomes:
+        audit_read(request=request, instance=outcome, reason="review")
+    seen = {entry.object_pk for entry in audit_entries_about_user(user=engagement.client)}
+    assert {str(outcome.pk) for outcome in outcomes} <= seen
+    assert not {
+        entry.object_pk for entry in audit_entries_about_user(user=make_user(role="client"))
+    }
 
 
 def test_an_engagement_that_ended_otherwise_is_no_misfit_outcome(pair):

@@ -163,6 +163,9 @@ class Calibration:
     outcomes: int = 0
     preference_slope: float | None = None
     learned_slope: float | None = None
+    # The slopes' posterior standard deviations.
+    preference_slope_sd: float | None = None
+    learned_slope_sd: float | None = None
 
 
 @dataclass(frozen=True, eq=False)
@@ -488,16 +491,26 @@ def variances_by_moments(residuals: np.ndarray, therapist_ids: np.ndarray) -> Va
 
 
 def learned_weight_of(
-    *, preferences: np.ndarray, learned: np.ndarray, alliances: np.ndarray
+    *,
+    preferences: np.ndarray,
+    learned: np.ndarray,
+    alliances: np.ndarray,
+    groups: np.ndarray | None = None,
 ) -> Calibration:
     """How much the learned part should weigh next to the preference score, from outcomes:
     ``preferences`` (each pair's preference score), ``learned`` (the learned prediction for
     the pair, less the model's mean, made without that answer: ``fit``) and the ``alliances``
-    answered. Entries that are not finite are left out.
+    answered; ``groups`` (the therapist of each outcome) when outcomes of one group are not
+    independent of each other. Entries that are not finite are left out.
 
     A stacked regression ``alliance ≈ a + b·preference + c·learned`` says how much one unit
-    of each predicts: Bayesian, each slope with a N(0, ``SLOPE_PRIOR_VARIANCE``) prior and the
-    noise variance of the least-squares residuals (floored at ``NOISE_VARIANCE_FLOOR``). The
+    of each predicts: least squares, then Bayesian with a N(0, ``SLOPE_PRIOR_VARIANCE``) prior
+    on each slope, the least-squares slopes' uncertainty taken from their residuals grouped by
+    ``groups`` (a cluster-robust "sandwich" covariance, with the usual small-sample factor),
+    and never less than a noise variance of ``NOISE_VARIANCE_FLOOR`` would give. Grouping
+    matters: each outcome's learned prediction is built from its therapist's other answers, so
+    the outcomes of one therapist share errors, and treating them as independent would make
+    the slopes look surer than they are. The
     weight that ranks as the answers say is ``c / b``, the learned part in preference units,
     bounded to [1/LEARNED_WEIGHT_BOUND, LEARNED_WEIGHT_BOUND] (a slope that is not positive has
     no ratio: the learned part's → the lower bound, the preference score's alone → the upper
@@ -520,11 +533,26 @@ def learned_weight_of(
     design = np.column_stack((preferences - preferences.mean(), learned - learned.mean()))
     answers = alliances - alliances.mean()
     gram = design.T @ design
-    least_squares, *_ = np.linalg.lstsq(design, answers, rcond=None)
+    if np.linalg.cond(gram) > 1e12:  # the two predictors move together: no separate slopes
+        return Calibration(outcomes=count)
+    bread = np.linalg.inv(gram)
+    least_squares = bread @ (design.T @ answers)
     residual = answers - design @ least_squares
-    noise = max(float(residual @ residual) / (count - 3), NOISE_VARIANCE_FLOOR)
-    precision = gram / noise + np.eye(2) / SLOPE_PRIOR_VARIANCE
-    slope_preference, slope_learned = np.linalg.solve(precision, design.T @ answers / noise)
+    scores = design * residual[:, None]
+    if groups is None:
+        cluster_sums, clusters = scores, count
+    else:
+        _, cluster_of = np.unique(np.asarray(groups)[finite], return_inverse=True)
+        clusters = int(cluster_of.max()) + 1
+        cluster_sums = np.zeros((clusters, 2))
+        np.add.at(cluster_sums, cluster_of, scores)
+    factor = clusters / max(clusters - 1, 1) * (count - 1) / (count - 3)
+    covariance = factor * bread @ (cluster_sums.T @ cluster_sums) @ bread
+    covariance += NOISE_VARIANCE_FLOOR * bread  # an exact fit still leaves some doubt
+    data_precision = np.linalg.inv(covariance)
+    precision = data_precision + np.eye(2) / SLOPE_PRIOR_VARIANCE
+    slope_preference, slope_learned = np.linalg.solve(precision, data_precision @ least_squares)
+    sd_preference, sd_learned = np.sqrt(np.diag(np.linalg.inv(precision)))
     draws = _SLOPE_DRAWS @ np.linalg.cholesky(np.linalg.inv(precision)).T + (
         slope_preference,
         slope_learned,
@@ -544,6 +572,8 @@ def learned_weight_of(
         outcomes=count,
         preference_slope=float(slope_preference),
         learned_slope=float(slope_learned),
+        preference_slope_sd=float(sd_preference),
+        learned_slope_sd=float(sd_learned),
     )
 
 
@@ -601,5 +631,6 @@ def fit(
                 preferences=np.asarray(preferences, dtype=np.float64)[known],
                 learned=learned[known],
                 alliances=alliances[known],
+                groups=therapist_ids[known],
             )
     return sums

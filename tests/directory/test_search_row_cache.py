@@ -158,12 +158,18 @@ def test_a_kept_card_is_rendered_once_and_the_save_form_for_each_reader(
         return card[: card.index('<div class="card__save"')]
 
     assert without_save(_card(theirs, "Row 0")) == without_save(_card(first, "Row 0"))
-    # The same card at another distance (a search near a place): rendered again, once.
+    # The same card seen from a place (a distance) and from another: no new rendering, one
+    # kept text per card whatever the distance; the distance escaped and where it belongs.
     card = next(kept for kept in _kept_cards() if kept.display_name == "Row 0")
     near = directory_cards.card_static(card, "3.2 km away")
-    assert directory_cards.card_static(card, "3.2 km away") is near
-    assert len(renders) == 1
-    assert "3.2 km away" in near
+    far = directory_cards.card_static(card, "<b>12 km</b> away")
+    assert renders == []
+    assert "<div><dt>Distance</dt><dd>3.2 km away</dd></div>" in near
+    assert "&lt;b&gt;12 km&lt;/b&gt; away" in far
+    assert "<!--distance-->" not in near
+    assert near.replace("<div><dt>Distance</dt><dd>3.2 km away</dd></div>", "") == (
+        directory_cards.card_static(card, "")
+    )
     assert "km away" not in _card(first, "Row 0")
 
 

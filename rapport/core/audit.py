@@ -47,7 +47,7 @@ from rapport.core.fields import encrypted_field_names
 HEALTH_DATA_MASK = "[health data: not recorded]"
 
 # Health models and the lookup from each to the person whose data it is (None: no single owner).
-_health_models: dict[type[models.Model], str | None] = {}
+_health_models: dict[type[models.Model], str | tuple[str, ...] | None] = {}
 
 
 def mask_health_value(value: str) -> str:
@@ -61,14 +61,15 @@ def mask_health_value(value: str) -> str:
 def register_health_model(
     model: type[models.Model],
     *,
-    owner_field: str | None = "owner",
+    owner_field: str | tuple[str, ...] | None = "owner",
     masked_fields: tuple[str, ...] = (),
 ) -> None:
     """Audit every change to ``model`` with its encrypted fields masked, and let the owner see
     who read or changed their records (``audit_entries_about_user``).
 
     ``owner_field`` is a lookup from the model to the user who owns the data (``"owner"``,
-    ``"engagement__client"``), or None when no single person owns it. ``masked_fields`` names
+    ``"engagement__client"``), several when a record reaches its owner one way or another
+    (any of them names the owner), or None when no single person owns it. ``masked_fields`` names
     further plain-text fields that identify the person (a name, an e-mail address): the log is
     append-only and outlives account deletion, so it may say that they changed, never what they
     held. Call from the app's ``AppConfig.ready()``. Registering again replaces the earlier
@@ -81,13 +82,14 @@ def register_health_model(
             raise ImproperlyConfigured(
                 f"register_health_model({model._meta.label}): {name!r} is not a field."
             ) from error
-    if owner_field is not None:
-        first = owner_field.split("__", 1)[0]
+    lookups = (owner_field,) if isinstance(owner_field, str) else owner_field or ()
+    for lookup in lookups:
+        first = lookup.split("__", 1)[0]
         try:
             model._meta.get_field(first)
         except FieldDoesNotExist as error:
             raise ImproperlyConfigured(
-                f"register_health_model({model._meta.label}): owner_field {owner_field!r} does "
+                f"register_health_model({model._meta.label}): owner_field {lookup!r} does "
                 f"not start with a field of the model."
             ) from error
     auditlog.unregister(model)
@@ -99,7 +101,7 @@ def register_health_model(
     _health_models[model] = owner_field
 
 
-def health_models() -> dict[type[models.Model], str | None]:
+def health_models() -> dict[type[models.Model], str | tuple[str, ...] | None]:
     """Registered health models and their owner lookups."""
     return dict(_health_models)
 
@@ -262,7 +264,11 @@ def audit_entries_about_user(*, user: AbstractBaseUser) -> QuerySet[Any]:
     for model, owner_field in _health_models.items():
         if owner_field is None:
             continue
-        owned = model._base_manager.filter(**{owner_field: user})
+        lookups = (owner_field,) if isinstance(owner_field, str) else owner_field
+        owns = Q()
+        for lookup in lookups:
+            owns |= Q(**{lookup: user})
+        owned = model._base_manager.filter(owns)
         content_type = ContentType.objects.get_for_model(model)
         if isinstance(model._meta.pk, models.IntegerField):
             part = Q(content_type=content_type, object_id__in=owned.values("pk"))

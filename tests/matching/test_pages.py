@@ -20,6 +20,7 @@ from tests.care.factories import make_engagement
 from tests.factories import TEST_PASSWORD, make_office, make_therapist, make_user
 from tests.html_tree import Node, page_tree
 from tests.matching.factories import fit_answers, fit_profile
+from tests.matching.helpers import relax_buttons
 
 pytestmark = pytest.mark.usefixtures("reference_data")
 
@@ -330,13 +331,7 @@ def test_nobody_meets_everything_offers_each_relaxation_as_a_button_that_works()
     document = main(response)
     assert "Nobody meets everything you asked" in document.text()
     assert _cards(response) == []
-    buttons = {
-        form.find_all("input", name="constraint")[0].attrs["value"]: form.find_all("button")[
-            0
-        ].text()
-        for form in document.find_all("form")
-        if form.attrs.get("action") == reverse("matching:relax")
-    }
+    buttons = relax_buttons(document)
     assert buttons == {
         "language": "Make language a preference instead of a requirement (1 more therapist)"
     }

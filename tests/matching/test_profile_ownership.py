@@ -12,9 +12,7 @@ from dataclasses import replace
 from typing import Any
 
 import pytest
-from auditlog.models import LogEntry
 from django.conf import settings
-from django.contrib.contenttypes.models import ContentType
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
@@ -35,6 +33,7 @@ from tests.booking.helpers import free_times_ahead
 from tests.care.factories import make_engagement
 from tests.factories import make_therapist_user, make_user
 from tests.matching.factories import fit_answers, fit_profile
+from tests.matching.helpers import last_change_of
 
 pytestmark = pytest.mark.usefixtures("reference_data")
 
@@ -367,12 +366,7 @@ def test_deleting_the_profile_withdraws_every_share_and_a_new_profile_stays_unsh
     for appointment in (consultation, session, another):
         appointment.refresh_from_db()
         assert appointment.share_fit_profile is False
-        change = LogEntry.objects.filter(
-            content_type=ContentType.objects.get_for_model(Appointment),
-            object_pk=str(appointment.pk),
-            action=LogEntry.Action.UPDATE,
-        ).latest("id")
-        assert "share_fit_profile" in change.changes_dict
+        assert "share_fit_profile" in last_change_of(appointment)
     assert reader.get(shared_url(consultation)).status_code == 404
     assert reader.get(shared_url(session)).status_code == 404
 

@@ -20,6 +20,7 @@ from rapport.matching.answers import FitAnswers, MisfitReason, Preference, Weigh
 from rapport.matching.leaning import lean_away
 from tests.directory.factories import make_office, make_therapist
 from tests.html_tree import page_tree
+from tests.matching.helpers import relax_buttons
 
 pytestmark = pytest.mark.usefixtures("reference_data")
 
@@ -355,13 +356,7 @@ def test_the_results_page_offers_a_pair_and_each_half_works(preferences_only: No
     assert (
         "Look beyond your budget per session, and look up to 100 km away: 1 more therapist." in text
     )
-    buttons = {
-        form.find_all("input", name="constraint")[0].attrs["value"]: form.find_all("button")[
-            0
-        ].text()
-        for form in document.find_all("form")
-        if form.attrs.get("action") == reverse("matching:relax")
-    }
+    buttons = relax_buttons(document)
     assert buttons == {
         "budget": "Look beyond your budget per session",
         "radius": "Look up to 100 km away",

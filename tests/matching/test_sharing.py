@@ -28,6 +28,7 @@ from tests.booking.factories import make_appointment, make_bookable_therapist
 from tests.booking.helpers import free_times_ahead
 from tests.factories import make_therapist_user, make_user
 from tests.matching.factories import fit_answers, fit_profile
+from tests.matching.helpers import last_change_of
 
 pytestmark = pytest.mark.django_db
 
@@ -575,12 +576,7 @@ def test_a_withdrawal_is_in_the_audit_log(therapist, client_user):
         appointment=appointment, client=client_user, shared=False
     )
 
-    change = LogEntry.objects.filter(
-        content_type=ContentType.objects.get_for_model(Appointment),
-        object_pk=str(appointment.pk),
-        action=LogEntry.Action.UPDATE,
-    ).latest("id")
-    assert "share_fit_profile" in change.changes_dict
+    assert "share_fit_profile" in last_change_of(appointment)
 
 
 # --- e-mails -------------------------------------------------------------------------------------

@@ -796,3 +796,21 @@ def test_the_longitude_reach_never_drops_an_office_within_the_radius() -> None:
             assert kept[distance <= radius].all(), (latitude, longitude, radius)
             dropped_far += int((~kept & (distance > 3 * radius)).sum())
     assert dropped_far > 100_000  # it does leave out what is far east or west
+
+
+@pytest.mark.parametrize("features", [0, 1, 7, 8, 9, 63, 64, 65, 130])
+def test_office_feature_codes_hold_every_feature_bit(features: int) -> None:
+    """Each office's features as bits, read back by numpy's own unpacking: any number of
+    features (none, one word, several), any number of offices."""
+    import numpy as np
+
+    from rapport.directory.search.engine.build import feature_codes
+
+    rng = np.random.default_rng(features)
+    for offices in (0, 1, 5):
+        matrix = rng.random((offices, features)) < 0.5
+        codes = feature_codes(matrix)
+        assert codes.dtype == np.uint64
+        assert codes.shape == (offices, max(1, -(-features // 64)))
+        back = np.unpackbits(codes.view(np.uint8), axis=1, count=features, bitorder="little")
+        assert (back.astype(bool) == matrix).all()

@@ -240,12 +240,12 @@ def build_index(*, version: tuple[int, uuid.UUID | None] | None = None) -> Searc
 
 def feature_codes(by_column: np.ndarray) -> np.ndarray:
     """Each row of a rows × features boolean matrix as bits (feature f is bit f % 64 of word
-    f // 64, as ``np.packbits(..., bitorder="little")`` lays them out): rows × words uint64."""
-    packed = np.packbits(by_column, axis=1, bitorder="little")
-    padding = (-packed.shape[1]) % 8 or (8 if packed.shape[1] == 0 else 0)
-    if padding:
-        packed = np.hstack((packed, np.zeros((packed.shape[0], padding), dtype=np.uint8)))
-    return np.ascontiguousarray(packed).view(np.uint64)
+    f // 64, as ``np.packbits(..., bitorder="little")`` lays them out): rows × words uint64,
+    at least one word."""
+    rows, features = by_column.shape
+    packed = np.zeros((rows, 8 * max(1, -(-features // 64))), dtype=np.uint8)
+    packed[:, : -(-features // 8)] = np.packbits(by_column, axis=1, bitorder="little")
+    return packed.view(np.uint64)
 
 
 def read_consultation_times(index: SearchIndex) -> np.ndarray:

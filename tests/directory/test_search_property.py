@@ -26,6 +26,7 @@ from rapport.core.geo import distance_km, fold, geocode
 from rapport.directory.models import Licence, TherapistProfile, VerificationStatus
 from rapport.directory.search import contract, engine
 from rapport.directory.search.contract import SearchQuery
+from rapport.directory.search.engine import nearby
 from rapport.directory.search.text import matching_therapist_ids, search_words
 from rapport.directory.seeding.demo import demo_directory_seed
 
@@ -468,9 +469,21 @@ def queries(draw):
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
+@pytest.mark.parametrize(
+    "restrict_at_most",
+    # Near a place the engine searches the index cut to the rows that can meet the client
+    # there (engine.nearby) unless those are most of the index: both ways, every time.
+    [pytest.param(1.0, id="restricted"), pytest.param(-1.0, id="whole index")],
+)
 @given(query=queries(), days_later=st.integers(0, 2) | st.integers(0, 40))
-def test_engine_agrees_with_brute_force(directory, query, days_later):
+def test_engine_agrees_with_brute_force(
+    directory, monkeypatch, restrict_at_most, query, days_later
+):
     now = SEEDED_AT + dt.timedelta(days=days_later, hours=1)
+    monkeypatch.setattr(nearby, "RESTRICT_AT_MOST", restrict_at_most)
+    index = engine.current_index()
+    assert index.nearby is not None
+    index.nearby.clear()  # places restricted (or not) under the other setting
     text_ids = (
         None
         if matching_therapist_ids(query.text) is None

@@ -19,8 +19,9 @@ row's position is its name rank and the name sort needs no sorting at all.
 
 The package, by concept: ``index`` (the snapshot's shape), ``build`` (reading it from the
 database), ``current`` (the per-process holder), ``cache`` (answers per snapshot), ``masks``
-(one boolean mask per filter), ``query`` (``search``), ``facets`` (every option's count) and
-``warm`` (a server process's first-search work, done before it listens; not imported here).
+(one boolean mask per filter), ``query`` (``search``), ``nearby`` (a search near a place run
+over the rows that can meet the client there, cut once per place), ``facets`` (every option's
+count) and ``warm`` (a server process's first-search work, done before it listens; not imported here).
 """
 
 from rapport.directory.search.engine.build import build_index, index_version

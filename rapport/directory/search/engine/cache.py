@@ -51,6 +51,13 @@ class AnswerCache:
             self._entries.clear()
 
 
+class NearbyIndexes(AnswerCache):
+    """An index's restricted copies for the places searched lately (``engine.nearby``): a
+    few megabytes each, so a few of them."""
+
+    CAPACITY = 8
+
+
 def cached_answer(
     index: SearchIndex, *, key: Hashable, now: dt.datetime, compute: Callable[[], Any]
 ) -> Any:

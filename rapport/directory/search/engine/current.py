@@ -42,6 +42,8 @@ def current_index() -> SearchIndex:
                 index.answers.clear()
                 index.recent_rows.clear()
                 index.recent_cards.clear()
+                if index.nearby is not None:
+                    index.nearby.clear()
     return index
 
 

@@ -9,6 +9,7 @@ import time
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -26,7 +27,10 @@ from rapport.directory.models import (
 from rapport.directory.search.contract import (
     SearchParam,
 )
-from rapport.directory.search.engine.cache import AnswerCache, RecentRows
+from rapport.directory.search.engine.cache import AnswerCache, NearbyIndexes, RecentRows
+
+if TYPE_CHECKING:
+    from rapport.directory.search.engine.masks import Offices
 
 STYLE_FIELDS = tuple(name for name, _, _ in STYLE_DIMENSIONS)
 STYLE_TOLERANCE = 1
@@ -101,6 +105,16 @@ class ConsultationTimes:
 
 
 @dataclass(frozen=True)
+class NearbyPlace:
+    """The place an index was restricted for (``engine.nearby``), with what every search near
+    it shares: the offices within the radius and each way of meeting's rows (read-only)."""
+
+    key: tuple[object, ...]  # nearby.place_key
+    offices_near: Offices
+    mode_ok: dict[str, np.ndarray]
+
+
+@dataclass(frozen=True)
 class SearchIndex:
     """One process's snapshot of everything a search filters, counts or sorts on."""
 
@@ -145,6 +159,10 @@ class SearchIndex:
     # A result page's rows (the API) and cards (the search page) read this minute.
     recent_rows: RecentRows = field(default_factory=RecentRows, compare=False, repr=False)
     recent_cards: RecentRows = field(default_factory=RecentRows, compare=False, repr=False)
+    # This index restricted to the rows a search near a place can reach, per place searched
+    # lately (engine.nearby); None in such a restricted copy.
+    nearby: NearbyIndexes | None = field(default_factory=NearbyIndexes, compare=False, repr=False)
+    place: NearbyPlace | None = field(default=None, compare=False, repr=False)
 
     @property
     def size(self) -> int:

@@ -15,6 +15,7 @@ from rapport.core.geo import distance_km
 from rapport.directory.models import TherapistProfile
 from rapport.directory.search import engine
 from rapport.directory.search.engine import nearby
+from rapport.directory.search.engine.cache import NearbyIndexes
 from rapport.directory.search.engine.index import epoch_microseconds
 from rapport.directory.search.params import parse_search_query
 from rapport.directory.seeding.demo import demo_directory_seed
@@ -129,3 +130,27 @@ def test_a_search_near_a_place_answers_the_same_either_way(index, monkeypatch):
             whole.hits,
             whole.facets,
         ), text
+
+
+def test_the_places_kept_never_hold_more_rows_than_the_index_itself():
+    places = NearbyIndexes()
+    weights = {"a": 40, "b": 30, "c": 50, "d": 100, "e": 0, "whole": 0}
+
+    def keep(key: str) -> str:
+        return places.get_or_compute(
+            key, lambda: key, rows_of=lambda value: weights[value], budget=100
+        )
+
+    assert [keep(key) for key in ("a", "b")] == ["a", "b"]
+    assert keep("a") == "a"  # used again: now the newest
+    keep("c")  # 40 + 30 + 50 > 100: the oldest (b) goes
+    assert places.keys() == ["a", "c"]
+    keep("d")  # alone at the budget: the rest goes
+    assert places.keys() == ["d"]
+    for key in ("e", "whole"):
+        keep(key)  # weigh nothing
+    assert places.keys() == ["d", "e", "whole"]
+    for number in range(NearbyIndexes.CAPACITY + 2):
+        weights[f"free {number}"] = 0
+        keep(f"free {number}")
+    assert len(places) == NearbyIndexes.CAPACITY

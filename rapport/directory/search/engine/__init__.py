@@ -21,7 +21,8 @@ The package, by concept: ``index`` (the snapshot's shape), ``build`` (reading it
 database), ``current`` (the per-process holder), ``cache`` (answers per snapshot), ``masks``
 (one boolean mask per filter), ``query`` (``search``), ``nearby`` (a search near a place run
 over the rows that can meet the client there, cut once per place), ``facets`` (every option's
-count) and ``warm`` (a server process's first-search work, done before it listens; not imported here).
+count) and ``warm`` (a server process's first-search work, done before it listens; not imported
+here).
 """
 
 from rapport.directory.search.engine.build import build_index, index_version

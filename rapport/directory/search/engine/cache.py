@@ -51,11 +51,54 @@ class AnswerCache:
             self._entries.clear()
 
 
-class NearbyIndexes(AnswerCache):
-    """An index's restricted copies for the places searched lately (``engine.nearby``): a
-    few megabytes each, so a few of them."""
+class NearbyIndexes:
+    """An index's restricted copies for the places searched lately (``engine.nearby``), most
+    recently used kept: at most CAPACITY places, and at most as many rows in all as the index
+    itself has, so they never take more memory than one more index."""
 
     CAPACITY = 8
+
+    def __init__(self) -> None:
+        self._entries: OrderedDict[Hashable, tuple[Any, int]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get_or_compute(
+        self,
+        key: Hashable,
+        compute: Callable[[], Any],
+        *,
+        rows_of: Callable[[Any], int],
+        budget: int,
+    ) -> Any:
+        """The entry of ``key``, or ``compute()``'s, kept weighing ``rows_of(value)`` rows
+        against ``budget`` (the oldest go first; the newest stays even alone over it)."""
+        with self._lock:
+            if key in self._entries:
+                self._entries.move_to_end(key)
+                return self._entries[key][0]
+        value = compute()  # outside the lock, as in AnswerCache
+        with self._lock:
+            self._entries[key] = (value, rows_of(value))
+            self._entries.move_to_end(key)
+            while len(self._entries) > 1 and (
+                len(self._entries) > self.CAPACITY
+                or sum(rows for _, rows in self._entries.values()) > budget
+            ):
+                self._entries.popitem(last=False)
+        return value
+
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._entries)
+
+    def keys(self) -> list[Hashable]:
+        """The places kept, least recently used first."""
+        with self._lock:
+            return list(self._entries)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
 
 
 def cached_answer(

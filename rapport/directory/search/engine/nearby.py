@@ -45,7 +45,13 @@ def nearby_index(index: SearchIndex, query: SearchQuery, *, today: dt.date) -> S
     # The key carries when the consultation times were read: a restricted copy of an older
     # column is never used (and the re-read also clears the entries, see current_index).
     key = (*place_key(query, today), times.read_at)
-    return index.nearby.get_or_compute(key, lambda: _restricted_if_smaller(index, query, today))
+    return index.nearby.get_or_compute(
+        key,
+        lambda: _restricted_if_smaller(index, query, today),
+        # The whole index kept for a place (most rows reachable) costs nothing more.
+        rows_of=lambda kept: 0 if kept is index else kept.size,
+        budget=index.size,
+    )
 
 
 def _restricted_if_smaller(index: SearchIndex, query: SearchQuery, today: dt.date) -> SearchIndex:

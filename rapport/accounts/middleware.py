@@ -191,7 +191,8 @@ class MfaRequiredMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponseBase:
-        if request.path_info == _admin_login_path():
+        # The admin's login page always ends so; checked first, a reverse() per request is not.
+        if request.path_info.endswith("/login/") and request.path_info == _admin_login_path():
             return redirect_to_login(request.GET.get("next") or reverse("admin:index"))
         user = request.user
         if (

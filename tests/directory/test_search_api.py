@@ -900,3 +900,31 @@ def test_a_repeated_search_is_answered_from_the_index_without_reading_rows(clien
     ]
     assert len(captured) == 1
     assert again.content == first.content
+
+
+def test_the_facets_text_is_what_json_writes_for_them_as_objects():
+    tricky = [
+        FacetCount(
+            value='say "hi"', label="Ünïcode \\ back\tslash </script>", count=3, selected=True
+        ),
+        FacetCount(value="x", label="Line\nbreak \u2028 and emoji 🙂", count=0, selected=False),
+    ]
+    result = SearchResult(
+        total=3,
+        page=1,
+        pages=1,
+        hits=[],
+        facets={"concern": tricky, "language": [], 'odd "name"': tricky[:1]},
+    )
+    as_objects = {
+        name: [
+            {"value": f.value, "label": f.label, "count": f.count, "selected": f.selected}
+            for f in counts
+        ]
+        for name, counts in result.facets.items()
+    }
+
+    text = directory_api._facets_json(result)
+
+    assert text == json.dumps(as_objects, ensure_ascii=False)
+    assert json.loads(text) == as_objects

@@ -7,6 +7,7 @@ import datetime as dt
 import functools
 import json
 import uuid
+from collections.abc import Sequence
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse
@@ -53,6 +54,7 @@ from rapport.directory.search.numbers import whole_number
 from rapport.directory.search.params import parse_search_query
 from rapport.directory.selectors import (
     PublicProfile,
+    ResultRow,
     therapist_licences_for_review,
     therapist_profile_for_api,
     therapist_result_rows,
@@ -553,63 +555,87 @@ def _utc_text(moment: dt.datetime | None) -> str | None:
     return moment.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
 
 
-def _result_rows(
-    hits: list[SearchHit], *, now: dt.datetime, index: SearchIndex
-) -> list[dict[str, Any]]:
-    """The page's rows in the engine's order (see ``selectors.therapist_result_rows``; rows
-    read this minute for another page of this index are reused)."""
-    therapists = cached_rows(
-        index.recent_rows,
+def _result_rows_json(hits: list[SearchHit], *, now: dt.datetime, index: SearchIndex) -> str:
+    """The page's rows in the engine's order as a JSON array (see
+    ``selectors.therapist_result_rows``). Each row's text is written once a minute per index
+    (rows read this minute for another search are reused, see ``RecentRows``); only the
+    distance, which is the search's, goes in each time."""
+    texts = cached_rows(
+        index.recent_row_texts,
         [hit.therapist_id for hit in hits],
         now=now,
-        read=lambda ids: therapist_result_rows(ids=ids, now=now),
+        read=lambda ids: _row_texts(ids, now=now, index=index),
     )
-    # One reverse() for the page: a profile path differs only by the id.
-    path_template = _profile_path(_PATH_PLACEHOLDER)
-    placeholder = str(_PATH_PLACEHOLDER)
     rows = []
     for hit in hits:
-        row = therapists.get(hit.therapist_id)
-        if row is None:  # removed between the search and this read
+        text = texts.get(hit.therapist_id)
+        if text is None:  # removed between the search and this read
             continue
-        delivery = [
-            mode
-            for mode, offered in (
-                ("in_person", row.offers_in_person),
-                ("video", row.offers_video),
-                ("phone", row.offers_phone),
-            )
-            if offered
-        ]
-        next_consultation_at = row.next_consultation_at
-        public_id = str(row.public_id)
-        rows.append(
-            {
-                "id": public_id,
-                "name": row.display_name,
-                "pronouns": row.pronouns,
-                "designation": row.designation_code,
-                "licensed_in": row.licensed_in,
-                "distance_km": None if hit.distance_km is None else round(hit.distance_km, 1),
-                "fee": row.fee_minor,
-                "currency": row.currency,
-                "sliding_scale_min": row.sliding_scale_min_minor,
-                "delivery": delivery,
-                "languages": row.languages,
-                "accepting_new_clients": row.accepting_new_clients,
-                "next_consultation_at": (
-                    _utc_text(next_consultation_at)
-                    if next_consultation_at is not None and next_consultation_at >= now
-                    else None
-                ),
-                "has_video_introduction": row.has_video_introduction,
-                "has_captioned_video": _captioned(
-                    row.has_video_introduction, row.has_captioned_video
-                ),
-                "url": path_template.replace(placeholder, public_id),
-            }
+        before, after = text
+        distance = "null" if hit.distance_km is None else repr(round(hit.distance_km, 1))
+        rows.append(f"{before}{distance}{after}")
+    return f"[{', '.join(rows)}]"
+
+
+def _row_texts(
+    ids: Sequence[int], *, now: dt.datetime, index: SearchIndex
+) -> dict[int, tuple[str, str]]:
+    """Each row's JSON (as ``json.dumps`` writes it) up to its distance, and after it."""
+    therapists = cached_rows(
+        index.recent_rows,
+        ids,
+        now=now,
+        read=lambda missing: therapist_result_rows(ids=missing, now=now),
+    )
+    # One reverse() for them all: a profile path differs only by the id.
+    path_template, placeholder = _profile_path(_PATH_PLACEHOLDER), str(_PATH_PLACEHOLDER)
+    texts = {}
+    for therapist_id, row in therapists.items():
+        fields = _row_fields(row, now=now)
+        fields["url"] = path_template.replace(placeholder, fields["id"])
+        keys = list(fields)
+        cut = keys.index("distance_km")
+        before = json.dumps({key: fields[key] for key in keys[:cut]}, ensure_ascii=False)
+        after = json.dumps({key: fields[key] for key in keys[cut + 1 :]}, ensure_ascii=False)
+        texts[therapist_id] = (f'{before[:-1]}, "distance_km": ', f", {after[1:]}")
+    return texts
+
+
+def _row_fields(row: ResultRow, *, now: dt.datetime) -> dict[str, Any]:
+    """One result row's members, in the order the API writes them; the distance (the
+    search's) and the profile's address are filled in by the caller."""
+    delivery = [
+        mode
+        for mode, offered in (
+            ("in_person", row.offers_in_person),
+            ("video", row.offers_video),
+            ("phone", row.offers_phone),
         )
-    return rows
+        if offered
+    ]
+    next_consultation_at = row.next_consultation_at
+    return {
+        "id": str(row.public_id),
+        "name": row.display_name,
+        "pronouns": row.pronouns,
+        "designation": row.designation_code,
+        "licensed_in": row.licensed_in,
+        "distance_km": None,
+        "fee": row.fee_minor,
+        "currency": row.currency,
+        "sliding_scale_min": row.sliding_scale_min_minor,
+        "delivery": delivery,
+        "languages": row.languages,
+        "accepting_new_clients": row.accepting_new_clients,
+        "next_consultation_at": (
+            _utc_text(next_consultation_at)
+            if next_consultation_at is not None and next_consultation_at >= now
+            else None
+        ),
+        "has_video_introduction": row.has_video_introduction,
+        "has_captioned_video": _captioned(row.has_video_introduction, row.has_captioned_video),
+        "url": None,
+    }
 
 
 def _facets_json(result: SearchResult) -> str:
@@ -715,15 +741,13 @@ def _search_body(
     result = search(query, now=now, index=index)
     if result.page_past_end:
         return max(result.pages, 1), None
-    body = {
-        "total": result.total,
-        "page": result.page,
-        "pages": result.pages,
-        "results": _result_rows(result.hits, now=now, index=index),
-    }
-    # The facets' text goes in as the last member.
-    text = json.dumps(body, ensure_ascii=False)
-    return result.pages, f'{text[:-1]}, "facets": {_facets_json(result)}}}'
+    # Written as json.dumps would write {"total", "page", "pages", "results", "facets"}, the
+    # rows and facets from their parts (see _result_rows_json and _facets_json).
+    return result.pages, (
+        f'{{"total": {result.total}, "page": {result.page}, "pages": {result.pages}, '
+        f'"results": {_result_rows_json(result.hits, now=now, index=index)}, '
+        f'"facets": {_facets_json(result)}}}'
+    )
 
 
 def _terms(terms: list[tuple[str, str]]) -> list[dict[str, str]]:

@@ -82,7 +82,9 @@ def fake(monkeypatch) -> FakeSearch:
     # The fake needs no index, and building one would add queries the tests do not expect;
     # without an index there is nothing to keep answers in either.
     monkeypatch.setattr(
-        directory_api, "current_index", lambda: SimpleNamespace(recent_rows=RecentRows())
+        directory_api,
+        "current_index",
+        lambda: SimpleNamespace(recent_rows=RecentRows(), recent_row_texts=RecentRows()),
     )
     monkeypatch.setattr(
         directory_api, "cached_answer", lambda index, *, key, now, compute: compute()
@@ -875,7 +877,9 @@ def test_real_search_query_count_does_not_grow_with_page_size(client, real_engin
 
     counts = []
     for page_size in (5, 50):
-        current_index().recent_rows.clear()  # rows read a moment ago would be reused
+        # Rows read (and written out) a moment ago would be reused.
+        current_index().recent_rows.clear()
+        current_index().recent_row_texts.clear()
         with CaptureQueriesContext(connection) as captured:
             body = client.get(SEARCH_URL, {"page_size": page_size}).json()
         assert len(body["results"]) == page_size
@@ -928,3 +932,35 @@ def test_the_facets_text_is_what_json_writes_for_them_as_objects():
 
     assert text == json.dumps(as_objects, ensure_ascii=False)
     assert json.loads(text) == as_objects
+
+
+def test_a_rows_text_is_reused_with_each_searchs_own_distance(client, real_engine):
+    """Rows are written out once a minute and the body put together from parts: it must still
+    be exactly what json.dumps writes, with each search's distance."""
+    from rapport.core.geo import distance_km, geocode
+
+    odd = make_therapist(
+        display_name='Zoë "Zee" O\\Brien </script>', offers_in_person=True, pronouns=""
+    )
+    office = make_office(odd, latitude=43.70, longitude=-79.40)
+    make_office(make_therapist(display_name="Ann Plain", offers_in_person=True))
+    real_engine()
+
+    answers = {}
+    for place in ("Toronto", "Mississauga"):
+        response = client.get(SEARCH_URL, {"near": place, "radius_km": "50", "sort": "distance"})
+        text = response.content.decode()
+        assert text == json.dumps(json.loads(text), ensure_ascii=False)
+        answers[place] = {row["name"]: row for row in json.loads(text)["results"]}
+
+    for place, rows in answers.items():
+        where = geocode(place)
+        assert where is not None
+        assert rows[odd.display_name]["distance_km"] == round(
+            distance_km(office.latitude, office.longitude, where.latitude, where.longitude), 1
+        )
+        assert rows[odd.display_name]["url"] == f"/therapists/{odd.public_id}/"
+    assert (
+        answers["Toronto"][odd.display_name]["distance_km"]
+        != (answers["Mississauga"][odd.display_name]["distance_km"])
+    )

@@ -42,6 +42,7 @@ def current_index() -> SearchIndex:
                 index.answers.clear()
                 index.recent_rows.clear()
                 index.recent_cards.clear()
+                index.recent_row_texts.clear()
                 if index.nearby is not None:
                     index.nearby.clear()
     return index

@@ -159,6 +159,8 @@ class SearchIndex:
     # A result page's rows (the API) and cards (the search page) read this minute.
     recent_rows: RecentRows = field(default_factory=RecentRows, compare=False, repr=False)
     recent_cards: RecentRows = field(default_factory=RecentRows, compare=False, repr=False)
+    # ... and the API's text of such a row (directory.api._row_texts).
+    recent_row_texts: RecentRows = field(default_factory=RecentRows, compare=False, repr=False)
     # This index restricted to the rows a search near a place can reach, per place searched
     # lately (engine.nearby); None in such a restricted copy.
     nearby: NearbyIndexes | None = field(default_factory=NearbyIndexes, compare=False, repr=False)

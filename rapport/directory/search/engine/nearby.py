@@ -162,6 +162,7 @@ def restricted(index: SearchIndex, rows: np.ndarray) -> SearchIndex:
         answers=AnswerCache(),
         recent_rows=RecentRows(),
         recent_cards=RecentRows(),
+        recent_row_texts=RecentRows(),
         nearby=None,  # a restricted index restricts no further
     )
 

@@ -8,6 +8,7 @@ import functools
 import json
 import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse
@@ -555,12 +556,25 @@ def _utc_text(moment: dt.datetime | None) -> str | None:
     return moment.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
 
 
+# The members of a result row that belong to the request rather than to the row: the
+# search's distance, and the next free consultation (shown only while it is still ahead).
+_ROW_HOLES = ("distance_km", "next_consultation_at")
+
+
+@dataclass(frozen=True)
+class _RowText:
+    """A result row's JSON as ``json.dumps`` writes it, cut at the _ROW_HOLES' values."""
+
+    parts: tuple[str, str, str]
+    next_consultation_at: dt.datetime | None
+
+
 def _result_rows_json(hits: list[SearchHit], *, now: dt.datetime, index: SearchIndex) -> str:
     """The page's rows in the engine's order as a JSON array (see
     ``selectors.therapist_result_rows``). Each row's text is written once a minute per index
-    (rows read this minute for another search are reused, see ``RecentRows``); only the
-    distance, which is the search's, goes in each time."""
-    texts = cached_rows(
+    (rows read this minute for another search are reused, see ``RecentRows``); only what is
+    the request's (``_ROW_HOLES``) goes in each time."""
+    texts: dict[int, _RowText] = cached_rows(
         index.recent_row_texts,
         [hit.therapist_id for hit in hits],
         now=now,
@@ -571,16 +585,18 @@ def _result_rows_json(hits: list[SearchHit], *, now: dt.datetime, index: SearchI
         text = texts.get(hit.therapist_id)
         if text is None:  # removed between the search and this read
             continue
-        before, after = text
-        distance = "null" if hit.distance_km is None else repr(round(hit.distance_km, 1))
-        rows.append(f"{before}{distance}{after}")
+        before, between, after = text.parts
+        distance = None if hit.distance_km is None else round(hit.distance_km, 1)
+        consultation = text.next_consultation_at
+        shown = (
+            _utc_text(consultation) if consultation is not None and consultation >= now else None
+        )
+        rows.append(f"{before}{json.dumps(distance)}{between}{json.dumps(shown)}{after}")
     return f"[{', '.join(rows)}]"
 
 
-def _row_texts(
-    ids: Sequence[int], *, now: dt.datetime, index: SearchIndex
-) -> dict[int, tuple[str, str]]:
-    """Each row's JSON (as ``json.dumps`` writes it) up to its distance, and after it."""
+def _row_texts(ids: Sequence[int], *, now: dt.datetime, index: SearchIndex) -> dict[int, _RowText]:
+    """Each row's text, cut at the _ROW_HOLES."""
     therapists = cached_rows(
         index.recent_rows,
         ids,
@@ -591,19 +607,33 @@ def _row_texts(
     path_template, placeholder = _profile_path(_PATH_PLACEHOLDER), str(_PATH_PLACEHOLDER)
     texts = {}
     for therapist_id, row in therapists.items():
-        fields = _row_fields(row, now=now)
+        fields = _row_fields(row)
         fields["url"] = path_template.replace(placeholder, fields["id"])
-        keys = list(fields)
-        cut = keys.index("distance_km")
-        before = json.dumps({key: fields[key] for key in keys[:cut]}, ensure_ascii=False)
-        after = json.dumps({key: fields[key] for key in keys[cut + 1 :]}, ensure_ascii=False)
-        texts[therapist_id] = (f'{before[:-1]}, "distance_km": ', f", {after[1:]}")
+        before, between, after = _json_cut_at(fields, _ROW_HOLES)
+        texts[therapist_id] = _RowText(
+            parts=(before, between, after), next_consultation_at=row.next_consultation_at
+        )
     return texts
 
 
-def _row_fields(row: ResultRow, *, now: dt.datetime) -> dict[str, Any]:
-    """One result row's members, in the order the API writes them; the distance (the
-    search's) and the profile's address are filled in by the caller."""
+def _json_cut_at(fields: dict[str, Any], holes: Sequence[str]) -> list[str]:
+    """``json.dumps(fields)`` (default separators) cut just before each of ``holes``' values,
+    which are left out: one more text than holes."""
+    texts, text = [], "{"
+    for number, (key, value) in enumerate(fields.items()):
+        text += f"{', ' if number else ''}{json.dumps(key, ensure_ascii=False)}: "
+        if key in holes:
+            texts.append(text)
+            text = ""
+        else:
+            text += json.dumps(value, ensure_ascii=False)
+    texts.append(f"{text}}}")
+    return texts
+
+
+def _row_fields(row: ResultRow) -> dict[str, Any]:
+    """One result row's members, in the order the API writes them; the request's own
+    (_ROW_HOLES) and the profile's address are None here."""
     delivery = [
         mode
         for mode, offered in (
@@ -613,7 +643,6 @@ def _row_fields(row: ResultRow, *, now: dt.datetime) -> dict[str, Any]:
         )
         if offered
     ]
-    next_consultation_at = row.next_consultation_at
     return {
         "id": str(row.public_id),
         "name": row.display_name,
@@ -627,11 +656,7 @@ def _row_fields(row: ResultRow, *, now: dt.datetime) -> dict[str, Any]:
         "delivery": delivery,
         "languages": row.languages,
         "accepting_new_clients": row.accepting_new_clients,
-        "next_consultation_at": (
-            _utc_text(next_consultation_at)
-            if next_consultation_at is not None and next_consultation_at >= now
-            else None
-        ),
+        "next_consultation_at": None,
         "has_video_introduction": row.has_video_introduction,
         "has_captioned_video": _captioned(row.has_video_introduction, row.has_captioned_video),
         "url": None,

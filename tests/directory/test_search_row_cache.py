@@ -54,6 +54,26 @@ def test_a_fresh_search_in_the_same_minute_reads_no_row_twice(client, people, mo
     assert reads == 0
 
 
+def test_a_consultation_that_started_this_minute_is_not_shown_from_the_kept_row(
+    client, people, monkeypatch
+):
+    # The row's text is kept for the minute; whether its next consultation is still ahead is
+    # the request's own question.
+    starts = NOON + dt.timedelta(seconds=30)
+    TherapistProfile.objects.filter(pk=people[0].pk).update(next_consultation_at=starts)
+    search_index_version_bump()
+    monkeypatch.setattr(timezone, "now", lambda: NOON)
+    before = client.get("/api/v1/therapists", {"max_fee": "200", "sort": "fee"}).json()
+    assert before["results"][0]["next_consultation_at"] == "2026-12-07T12:00:40Z"
+
+    monkeypatch.setattr(timezone, "now", lambda: NOON + dt.timedelta(seconds=40))
+    with CaptureQueriesContext(connection) as queries:
+        after = client.get("/api/v1/therapists", {"max_fee": "204", "sort": "fee"}).json()
+    assert not [q for q in queries.captured_queries if "p.display_name" in q["sql"]]
+    assert after["results"][0]["name"] == "Row 0"
+    assert after["results"][0]["next_consultation_at"] is None
+
+
 def test_a_new_minute_reads_the_rows_again(client, people, monkeypatch):
     monkeypatch.setattr(timezone, "now", lambda: NOON)
     names(client, 200)

@@ -578,7 +578,7 @@ def _result_rows_json(hits: list[SearchHit], *, now: dt.datetime, index: SearchI
         index.recent_row_texts,
         [hit.therapist_id for hit in hits],
         now=now,
-        read=lambda ids: _row_texts(ids, now=now, index=index),
+        read=lambda ids: _row_texts(ids, now=now),
     )
     rows = []
     for hit in hits:
@@ -595,14 +595,9 @@ def _result_rows_json(hits: list[SearchHit], *, now: dt.datetime, index: SearchI
     return f"[{', '.join(rows)}]"
 
 
-def _row_texts(ids: Sequence[int], *, now: dt.datetime, index: SearchIndex) -> dict[int, _RowText]:
+def _row_texts(ids: Sequence[int], *, now: dt.datetime) -> dict[int, _RowText]:
     """Each row's text, cut at the _ROW_HOLES."""
-    therapists = cached_rows(
-        index.recent_rows,
-        ids,
-        now=now,
-        read=lambda missing: therapist_result_rows(ids=missing, now=now),
-    )
+    therapists = therapist_result_rows(ids=ids, now=now)
     # One reverse() for them all: a profile path differs only by the id.
     path_template, placeholder = _profile_path(_PATH_PLACEHOLDER), str(_PATH_PLACEHOLDER)
     texts = {}

@@ -253,7 +253,8 @@ def _suggestions(
             if km <= query.radius_km:
                 continue
             wider = dataclasses.replace(query, radius_km=float(km), page=1)
-            total = search(wider, now=now, index=index).total
+            # Probes of other radii: not searches of those places (engine.nearby).
+            total = search(wider, now=now, index=index, nearby=False).total
             if total:
                 params = raw.copy()
                 params[SearchParam.RADIUS] = str(km)

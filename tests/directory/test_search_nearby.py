@@ -30,6 +30,7 @@ pytestmark = pytest.mark.django_db
 def index(monkeypatch):
     demo_directory_seed(therapists=150, seed=20261207, now=SEEDED_AT)
     monkeypatch.setattr(nearby, "RESTRICT_AT_MOST", 1.0)
+    monkeypatch.setattr(nearby, "CUT_PLACES_SEEN_BEFORE_ONLY", False)
     return engine.current_index()
 
 
@@ -112,45 +113,76 @@ def test_a_search_near_a_place_answers_the_same_either_way(index, monkeypatch):
     assert places is not None
     texts = (
         "near=Toronto&radius_km=25",
+        "near=Toronto&radius_km=25&delivery=video&sort=fee",
+        "near=Toronto&radius_km=25&concern=anxiety&sort=soonest&page=2&page_size=5",
+        "near=Toronto&radius_km=25&accessibility=step-free&sort=distance",
         "near=Toronto&radius_km=50&delivery=in_person&sort=distance",
         "near=Toronto&radius_km=40&accessibility=step-free&sort=distance",
         "near=Vancouver&radius_km=30&delivery=video&sort=fee",
         "near=Montr%C3%A9al&radius_km=10&concern=anxiety&sort=soonest",
+        "lat=60&lon=-40&radius_km=10",  # no jurisdiction, nobody reachable
     )
-    for text in texts:
-        query = _query(index, text)
-        restricted = engine.search(query, now=now, index=index)
-        monkeypatch.setattr(nearby, "RESTRICT_AT_MOST", -1.0)
-        places.clear()
-        whole = engine.search(query, now=now, index=index)
-        monkeypatch.setattr(nearby, "RESTRICT_AT_MOST", 1.0)
-        places.clear()
-        assert (restricted.total, restricted.hits, restricted.facets) == (
-            whole.total,
-            whole.hits,
-            whole.facets,
-        ), text
+    queries = [_query(index, text) for text in texts]
+    monkeypatch.setattr(nearby, "RESTRICT_AT_MOST", -1.0)
+    whole = [engine.search(query, now=now, index=index) for query in queries]
+    assert all(places.kept(key) is index for key in places.kept_keys())  # none cut
+    places.clear()
+    # Cut, each place once: the Toronto searches share one cut.
+    monkeypatch.setattr(nearby, "RESTRICT_AT_MOST", 1.0)
+    cut = [engine.search(query, now=now, index=index) for query in queries]
+    assert len(places) == 6
+    for text, restricted, answer in zip(texts, cut, whole, strict=True):
+        assert (
+            restricted.total,
+            restricted.pages,
+            restricted.hits,
+            restricted.facets,
+            restricted.page_past_end,
+        ) == (answer.total, answer.pages, answer.hits, answer.facets, answer.page_past_end), text
+    assert whole[0].total > 0
 
 
 def test_the_places_kept_never_hold_more_rows_than_the_index_itself():
     places = NearbyIndexes()
     weights = {"a": 40, "b": 30, "c": 50, "d": 100, "e": 0, "whole": 0}
 
-    def keep(key: str) -> str:
-        return places.get_or_compute(
-            key, lambda: key, rows_of=lambda value: weights[value], budget=100
-        )
+    def keep(key: str) -> None:
+        places.keep(key, key, rows=weights[key], budget=100)
 
-    assert [keep(key) for key in ("a", "b")] == ["a", "b"]
-    assert keep("a") == "a"  # used again: now the newest
+    keep("a")
+    keep("b")
+    assert places.kept("a") == "a"  # used again: now the newest
+    assert places.kept("z") is None
     keep("c")  # 40 + 30 + 50 > 100: the oldest (b) goes
-    assert places.keys() == ["a", "c"]
+    assert places.kept_keys() == ["a", "c"]
     keep("d")  # alone at the budget: the rest goes
-    assert places.keys() == ["d"]
+    assert places.kept_keys() == ["d"]
     for key in ("e", "whole"):
         keep(key)  # weigh nothing
-    assert places.keys() == ["d", "e", "whole"]
+    assert places.kept_keys() == ["d", "e", "whole"]
     for number in range(NearbyIndexes.CAPACITY + 2):
         weights[f"free {number}"] = 0
         keep(f"free {number}")
     assert len(places) == NearbyIndexes.CAPACITY
+
+
+def test_a_place_is_cut_from_its_second_search_and_probes_do_not_count(index, monkeypatch):
+    monkeypatch.setattr(nearby, "CUT_PLACES_SEEN_BEFORE_ONLY", True)
+    places = index.nearby
+    assert places is not None
+    now = SEEDED_AT + dt.timedelta(hours=1)
+    toronto = _query(index, "near=Toronto&radius_km=25")
+
+    # Probing other radii (the "search within 50 km" suggestion) is not a search of the place.
+    for _ in range(3):
+        engine.search(_query(index, "near=Toronto&radius_km=50"), now=now, nearby=False)
+    assert nearby.nearby_index(index, toronto, today=TODAY) is index  # first search: whole
+    assert len(places) == 0
+    cut = nearby.nearby_index(index, toronto, today=TODAY)  # second: cut and kept
+    assert cut is not index
+    assert places.kept_keys() == [
+        (*nearby.place_key(toronto, TODAY), index.consultation_times.read_at)
+    ]
+    assert nearby.nearby_index(index, _query(index, "near=Toronto&radius_km=50"), today=TODAY) is (
+        index
+    )

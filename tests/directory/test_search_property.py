@@ -481,6 +481,7 @@ def test_engine_agrees_with_brute_force(
 ):
     now = SEEDED_AT + dt.timedelta(days=days_later, hours=1)
     monkeypatch.setattr(nearby, "RESTRICT_AT_MOST", restrict_at_most)
+    monkeypatch.setattr(nearby, "CUT_PLACES_SEEN_BEFORE_ONLY", False)
     index = engine.current_index()
     assert index.nearby is not None
     index.nearby.clear()  # places restricted (or not) under the other setting

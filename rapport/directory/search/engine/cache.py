@@ -54,44 +54,57 @@ class AnswerCache:
 class NearbyIndexes:
     """An index's restricted copies for the places searched lately (``engine.nearby``), most
     recently used kept: at most CAPACITY places, and at most as many rows in all as the index
-    itself has, so they never take more memory than one more index."""
+    itself has, so they never take more memory than one more index.
+
+    A place is cut only once it comes back: a cut costs several searches' worth, which a place
+    searched once (a person's own coordinates, an unusual radius) would never repay, and it
+    would push out the cities that do come back. The places seen once are remembered (the
+    last SIGHTINGS of them) to notice the second search.
+    """
 
     CAPACITY = 8
+    SIGHTINGS = 256
 
     def __init__(self) -> None:
         self._entries: OrderedDict[Hashable, tuple[Any, int]] = OrderedDict()
+        self._seen: OrderedDict[Hashable, None] = OrderedDict()
         self._lock = threading.Lock()
 
-    def get_or_compute(
-        self,
-        key: Hashable,
-        compute: Callable[[], Any],
-        *,
-        rows_of: Callable[[Any], int],
-        budget: int,
-    ) -> Any:
-        """The entry of ``key``, or ``compute()``'s, kept weighing ``rows_of(value)`` rows
-        against ``budget`` (the oldest go first; the newest stays even alone over it)."""
+    def kept(self, key: Hashable) -> Any | None:
+        """The entry of ``key`` (now the most recently used), or None."""
         with self._lock:
-            if key in self._entries:
-                self._entries.move_to_end(key)
-                return self._entries[key][0]
-        value = compute()  # outside the lock, as in AnswerCache
+            if key not in self._entries:
+                return None
+            self._entries.move_to_end(key)
+            return self._entries[key][0]
+
+    def seen_before(self, key: Hashable) -> bool:
+        """Whether ``key`` was asked about before (and remember that it now has been)."""
         with self._lock:
-            self._entries[key] = (value, rows_of(value))
+            if key in self._seen:
+                return True
+            self._seen[key] = None
+            while len(self._seen) > self.SIGHTINGS:
+                self._seen.popitem(last=False)
+            return False
+
+    def keep(self, key: Hashable, value: Any, *, rows: int, budget: int) -> None:
+        """Keep ``value`` for ``key``, weighing ``rows`` rows against ``budget`` (the oldest go
+        first; the newest stays even alone over it)."""
+        with self._lock:
+            self._entries[key] = (value, rows)
             self._entries.move_to_end(key)
             while len(self._entries) > 1 and (
                 len(self._entries) > self.CAPACITY
-                or sum(rows for _, rows in self._entries.values()) > budget
+                or sum(weight for _, weight in self._entries.values()) > budget
             ):
                 self._entries.popitem(last=False)
-        return value
 
     def __len__(self) -> int:
         with self._lock:
             return len(self._entries)
 
-    def keys(self) -> list[Hashable]:
+    def kept_keys(self) -> list[Hashable]:
         """The places kept, least recently used first."""
         with self._lock:
             return list(self._entries)
@@ -99,6 +112,7 @@ class NearbyIndexes:
     def clear(self) -> None:
         with self._lock:
             self._entries.clear()
+            self._seen.clear()
 
 
 def cached_answer(

@@ -40,7 +40,6 @@ def current_index() -> SearchIndex:
                 times.values = read_consultation_times(index)
                 times.read_at = time.monotonic()
                 index.answers.clear()
-                index.recent_rows.clear()
                 index.recent_cards.clear()
                 index.recent_row_texts.clear()
                 if index.nearby is not None:

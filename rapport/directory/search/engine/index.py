@@ -156,10 +156,8 @@ class SearchIndex:
     consultation_times: ConsultationTimes
     built_seconds: float = 0.0
     answers: AnswerCache = field(default_factory=AnswerCache, compare=False, repr=False)
-    # A result page's rows (the API) and cards (the search page) read this minute.
-    recent_rows: RecentRows = field(default_factory=RecentRows, compare=False, repr=False)
+    # A result page's cards (the search page) and rows' text (the API) made this minute.
     recent_cards: RecentRows = field(default_factory=RecentRows, compare=False, repr=False)
-    # ... and the API's text of such a row (directory.api._row_texts).
     recent_row_texts: RecentRows = field(default_factory=RecentRows, compare=False, repr=False)
     # This index restricted to the rows a search near a place can reach, per place searched
     # lately (engine.nearby); None in such a restricted copy.

@@ -9,7 +9,8 @@ runs unchanged over the index restricted to them (``restricted``): same answers,
 the work in each mask and count.
 
 The restricted index is kept per place in its parent (``SearchIndex.nearby``): many searches
-start from the same few cities, and building one costs a few searches' worth.
+start from the same few cities, and building one costs a few searches' worth, so a place is cut
+from its second search on (a place searched once is searched over the whole index).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import time
+from typing import cast
 
 import numpy as np
 
@@ -34,24 +36,28 @@ from rapport.directory.search.engine.masks import mode_masks, offices
 
 # Above this share of the index, restricting saves too little to be worth the memory.
 RESTRICT_AT_MOST = 0.5
+# A place is cut from its second search on (see NearbyIndexes); tests may cut at the first.
+CUT_PLACES_SEEN_BEFORE_ONLY = True
 
 
 def nearby_index(index: SearchIndex, query: SearchQuery, *, today: dt.date) -> SearchIndex:
     """The index to run ``query`` over: restricted to its candidates when it searches near a
-    place and they are few enough, ``index`` itself otherwise."""
+    place searched before (see NearbyIndexes) whose candidates are few enough, ``index``
+    itself otherwise."""
     if not query.has_location or index.nearby is None:
         return index
-    times = index.consultation_times
     # The key carries when the consultation times were read: a restricted copy of an older
     # column is never used (and the re-read also clears the entries, see current_index).
-    key = (*place_key(query, today), times.read_at)
-    return index.nearby.get_or_compute(
-        key,
-        lambda: _restricted_if_smaller(index, query, today),
-        # The whole index kept for a place (most rows reachable) costs nothing more.
-        rows_of=lambda kept: 0 if kept is index else kept.size,
-        budget=index.size,
-    )
+    key = (*place_key(query, today), index.consultation_times.read_at)
+    kept = index.nearby.kept(key)
+    if kept is not None:
+        return cast(SearchIndex, kept)
+    if not index.nearby.seen_before(key) and CUT_PLACES_SEEN_BEFORE_ONLY:
+        return index
+    cut = _restricted_if_smaller(index, query, today)
+    # The whole index kept for a place (most rows reachable) costs nothing more.
+    index.nearby.keep(key, cut, rows=0 if cut is index else cut.size, budget=index.size)
+    return cut
 
 
 def _restricted_if_smaller(index: SearchIndex, query: SearchQuery, today: dt.date) -> SearchIndex:
@@ -160,7 +166,6 @@ def restricted(index: SearchIndex, rows: np.ndarray) -> SearchIndex:
         built_seconds=time.perf_counter() - started,
         # Its own (empty) caches: answers and rows are kept in the parent, per whole index.
         answers=AnswerCache(),
-        recent_rows=RecentRows(),
         recent_cards=RecentRows(),
         recent_row_texts=RecentRows(),
         nearby=None,  # a restricted index restricts no further

@@ -163,16 +163,24 @@ def filter_rows(query: SearchQuery, *, now: dt.datetime, index: SearchIndex) -> 
 
 
 def search(
-    query: SearchQuery, *, now: dt.datetime, index: SearchIndex | None = None
+    query: SearchQuery,
+    *,
+    now: dt.datetime,
+    index: SearchIndex | None = None,
+    nearby: bool = True,
 ) -> SearchResult:
     """Filter, count every facet option, sort and paginate; see the module docstring.
 
     Pass the ``index`` the query was parsed against (``current_index()``), so one request reads
-    the version stamp once and parses and searches the same snapshot.
+    the version stamp once and parses and searches the same snapshot. ``nearby=False`` for a
+    one-off probe (another radius, to suggest it) that should not count as a search of its
+    place (see engine.nearby).
     """
-    # Near a place, the index cut to the rows that can meet the client there (engine.nearby):
-    # the same answer for a fraction of the work.
-    index = nearby_index(index or current_index(), query, today=now.date())
+    index = index or current_index()
+    if nearby:
+        # Near a place, the index cut to the rows that can meet the client there: the same
+        # answer for a fraction of the work.
+        index = nearby_index(index, query, today=now.date())
     filtered = filter_rows(query, now=now, index=index)
     rows, nearest = filtered.rows, filtered.nearest
     total = int(rows.size)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import itertools
 import time
 import uuid
@@ -40,6 +39,7 @@ from rapport.directory.search.engine.index import (
     TermColumns,
     epoch_microseconds,
     pack_columns,
+    with_all_of_bits,
 )
 
 
@@ -136,14 +136,7 @@ def build_index(*, version: tuple[int, uuid.UUID | None] | None = None) -> Searc
             row_of_owner=row_of_id,
             rows=size,
         )
-    # Every "all of" taxonomy's bitsets in one block (each TermColumns.bits a view of its
-    # rows), so facet counting ANDs and counts them all at once.
-    all_of_bits = np.vstack([taxonomies[key].bits for key, *_ in ALL_OF_TAXONOMIES])
-    start = 0
-    for key, *_ in ALL_OF_TAXONOMIES:
-        end = start + taxonomies[key].bits.shape[0]
-        taxonomies[key] = dataclasses.replace(taxonomies[key], bits=all_of_bits[start:end])
-        start = end
+    taxonomies, all_of_bits = with_all_of_bits(taxonomies)
 
     licences: dict[str, tuple[np.ndarray, np.ndarray]] = {}
     licence_rows: dict[str, list[tuple[int, int]]] = {}

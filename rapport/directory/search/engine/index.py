@@ -3,6 +3,7 @@ bitset helpers its term columns use. Nothing here reads the database (see ``buil
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import math
 import time
@@ -207,6 +208,22 @@ def _nbytes(value: object) -> int:
     if isinstance(value, tuple):
         return sum(_nbytes(item) for item in value)
     return 0
+
+
+def with_all_of_bits(
+    taxonomies: dict[str, TermColumns],
+) -> tuple[dict[str, TermColumns], np.ndarray]:
+    """Every "all of" taxonomy's bitsets stacked in one block (ALL_OF_TAXONOMIES' order), and
+    the taxonomies with each one's bits a view of its rows of it, so facet counting ANDs and
+    counts them all at once (SearchIndex.all_of_bits)."""
+    all_of_bits = np.vstack([taxonomies[key].bits for key, *_ in ALL_OF_TAXONOMIES])
+    stacked = dict(taxonomies)
+    start = 0
+    for key, *_ in ALL_OF_TAXONOMIES:
+        end = start + taxonomies[key].bits.shape[0]
+        stacked[key] = dataclasses.replace(taxonomies[key], bits=all_of_bits[start:end])
+        start = end
+    return stacked, all_of_bits
 
 
 def pack_mask(mask: np.ndarray) -> np.ndarray:

@@ -25,12 +25,12 @@ import numpy as np
 from rapport.directory.search.contract import SearchQuery
 from rapport.directory.search.engine.cache import AnswerCache, RecentRows
 from rapport.directory.search.engine.index import (
-    ALL_OF_TAXONOMIES,
     ConsultationTimes,
     NearbyPlace,
     SearchIndex,
     TermColumns,
     pack_columns,
+    with_all_of_bits,
 )
 from rapport.directory.search.engine.masks import mode_masks, offices
 
@@ -100,24 +100,9 @@ def restricted(index: SearchIndex, rows: np.ndarray) -> SearchIndex:
     ids = index.ids[rows]
     by_id = np.argsort(ids, kind="stable")
 
-    # The "all of" taxonomies' bitsets stay one stacked array, each taxonomy's a view of it.
-    all_of_keys = [key for key, _, _, _ in ALL_OF_TAXONOMIES]
-    stacked = np.asfortranarray(
-        np.hstack([index.taxonomies[key].by_column[rows] for key in all_of_keys])
+    taxonomies, all_of_bits = with_all_of_bits(
+        {key: _rows_of(columns, rows) for key, columns in index.taxonomies.items()}
     )
-    all_of_bits = pack_columns(stacked)
-    taxonomies: dict[str, TermColumns] = {}
-    start = 0
-    for key in all_of_keys:
-        columns = index.taxonomies[key]
-        end = start + len(columns.slugs)
-        taxonomies[key] = dataclasses.replace(
-            columns, by_column=stacked[:, start:end], bits=all_of_bits[start:end]
-        )
-        start = end
-    for key, columns in index.taxonomies.items():
-        if key not in taxonomies:
-            taxonomies[key] = _rows_of(columns, rows)
 
     licences = {}
     for jurisdiction, (licensed_rows, expiry) in index.licences.items():

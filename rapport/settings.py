@@ -173,6 +173,14 @@ if _database["ENGINE"] == "django.db.backends.sqlite3":
             "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;"
         ),
     }
+if _database["ENGINE"] == "django.db.backends.postgresql" and env.bool(
+    "DATABASE_PREPARED_STATEMENTS", default=True
+):
+    # The hand-written reads of the hottest paths (rapport.core.rawsql) let PostgreSQL keep
+    # their plans once a connection has run them five times. Django leaves prepared statements
+    # off for PgBouncer in transaction mode, whose connections cannot keep one between
+    # transactions: behind such a pooler, set DATABASE_PREPARED_STATEMENTS=0.
+    _database["OPTIONS"] = {**_database.get("OPTIONS", {}), "prepare_threshold": 5}
 DATABASES = {"default": _database}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

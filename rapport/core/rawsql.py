@@ -15,12 +15,56 @@ from collections.abc import Sequence
 from typing import Any
 
 from django.db import connection
+from django.db.backends.utils import CursorWrapper
+
+# Beyond this many values a statement is not worth preparing (and PostgreSQL's protocol takes
+# at most 65,535 parameters per statement).
+PREPARED_PARAMETERS_AT_MOST = 1000
 
 
 def fetch_rows(sql: str, parameters: Sequence[Any]) -> list[tuple[Any, ...]]:
-    with connection.cursor() as cursor:
+    with _statement_cursor(len(parameters)) as cursor:
         cursor.execute(sql, list(parameters))
         return cursor.fetchall()
+
+
+def prepares_statements() -> bool:
+    """Whether ``fetch_rows`` lets PostgreSQL keep its statements' plans (settings.py:
+    DATABASE_PREPARED_STATEMENTS)."""
+    return (
+        connection.vendor == "postgresql"
+        and connection.settings_dict["OPTIONS"].get("prepare_threshold") is not None
+    )
+
+
+def _statement_cursor(parameter_count: int) -> CursorWrapper:
+    """A cursor for one of these statements. On PostgreSQL, one that sends the parameters apart
+    from the SQL, so that the server can prepare a statement the connection has run five times
+    and stop parsing and planning it on every request: planning is most of a short read's cost
+    there (a public profile's statements: 2.9 -> 1.9 ms). Django's own cursors bind parameters
+    into the SQL text (so they are never prepared), and the ORM keeps them."""
+    if not prepares_statements() or parameter_count > PREPARED_PARAMETERS_AT_MOST:
+        return connection.cursor()
+    # What BaseDatabaseWrapper.cursor() does, with psycopg's server-side-binding cursor class:
+    # the health check, the connection, the thread check, the time zone and Django's wrapper
+    # (so query logging, execute_wrapper and error translation apply as to any other query).
+    from django.db.backends.postgresql.base import TIMESTAMPTZ_OID, ServerBindingCursor
+    from django.db.backends.postgresql.psycopg_any import register_tzloader
+    from psycopg.pq import Format
+
+    connection.close_if_health_check_failed()
+    connection.ensure_connection()
+    connection.validate_thread_sharing()
+    with connection.wrap_database_errors:
+        # Any: django-stubs types neither this class nor make_cursor's argument (a DB-API cursor).
+        cursor: Any = ServerBindingCursor(connection.connection)  # type: ignore[call-arg]
+    if connection.timezone != cursor.adapters.get_loader(TIMESTAMPTZ_OID, Format.TEXT).timezone:
+        register_tzloader(connection.timezone, cursor)
+    return (
+        connection.make_debug_cursor(cursor)
+        if connection.queries_logged
+        else connection.make_cursor(cursor)
+    )
 
 
 def placeholders(count: int) -> str:

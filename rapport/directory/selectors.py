@@ -471,8 +471,8 @@ def therapist_terms(*, therapist_id: int) -> dict[str, list[tuple[str, str]]]:
     """Every taxonomy term of one therapist as (slug, name), per PROFILE_TAXONOMIES name, each
     in display order (sort order, then name), in one query."""
     terms: dict[str, list[tuple[str, str]]] = {name: [] for name in PROFILE_TAXONOMIES}
-    with connection.cursor() as cursor:
-        cursor.execute(_terms_sql(), [therapist_id] * len(PROFILE_TAXONOMIES))
-        for number, slug, name, _sort_order in cursor.fetchall():
-            terms[PROFILE_TAXONOMIES[number]].append((slug, name))
+    for number, slug, name, _sort_order in fetch_rows(
+        _terms_sql(), [therapist_id] * len(PROFILE_TAXONOMIES)
+    ):
+        terms[PROFILE_TAXONOMIES[number]].append((slug, name))
     return terms

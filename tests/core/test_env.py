@@ -357,6 +357,29 @@ def test_unknown_database_url_scheme_stops_start_up_naming_the_variable(tmp_path
     assert refusal.startswith("DATABASE_URL is not a usable database URL: Scheme 'nonsense://'")
 
 
+PRINT_DATABASE_OPTIONS = (
+    "import django; django.setup(); from django.conf import settings; "
+    "print(sorted(settings.DATABASES['default'].get('OPTIONS', {}).items()))"
+)
+
+
+@pytest.mark.parametrize(
+    ("variables", "options"),
+    [
+        pytest.param({}, "[('prepare_threshold', 5)]", id="default"),
+        pytest.param({"DATABASE_PREPARED_STATEMENTS": "0"}, "[]", id="behind-a-pooler"),
+    ],
+)
+def test_postgresql_prepares_repeated_statements_unless_told_not_to(tmp_path, variables, options):
+    # Django's default (no prepared statements) suits PgBouncer's transaction mode only.
+    result = _start(
+        tmp_path,
+        {"DATABASE_URL": "postgres://rapport@db.invalid/rapport", **variables},
+        [sys.executable, "-c", PRINT_DATABASE_OPTIONS],
+    )
+    assert (result.returncode, result.stdout) == (0, options + "\n"), result.stderr
+
+
 def test_unreadable_secret_key_file_stops_start_up(tmp_path, production_variables):
     del production_variables["SECRET_KEY"]
     missing = tmp_path / "no-such-secret"

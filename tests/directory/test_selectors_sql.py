@@ -11,8 +11,9 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from rapport.core.rawsql import fetch_rows, placeholders
 from rapport.directory.cards import result_cards_by_id
-from rapport.directory.models import AccessibilityFeature, Concern, Licence
+from rapport.directory.models import AccessibilityFeature, Concern, Licence, TherapistProfile
 from rapport.directory.selectors import (
     current_licence_sql,
     therapist_profile_for_api,
@@ -100,6 +101,57 @@ def test_profile_lists_current_licences_by_name_and_offices_with_or_without_feat
     assert profile.offices[0].accessibility_features == expected_features
     assert profile.offices[1].accessibility_features == []
     assert profile.offices[1].postal_code == ""
+
+
+on_postgresql = pytest.mark.skipif(
+    connection.vendor != "postgresql", reason="prepared statements are PostgreSQL's"
+)
+
+
+def _prepared_statements() -> list[str]:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT statement FROM pg_prepared_statements")
+        return [row[0] for row in cursor.fetchall()]
+
+
+@on_postgresql
+def test_on_postgresql_the_profiles_hand_written_reads_are_prepared_after_five_runs():
+    therapist = make_therapist()
+    make_office(therapist, label="Main")
+    licences_sql = f"FROM {Licence._meta.db_table} l"
+
+    for run in range(1, 8):
+        profile = therapist_profile_for_api(public_id=therapist.public_id, now=timezone.now())
+        assert profile is not None
+        assert [office.label for office in profile.offices] == ["Main"]
+        prepared = [sql for sql in _prepared_statements() if licences_sql in sql]
+        assert len(prepared) == (1 if run > 5 else 0), run
+    # The same answer from the prepared statements as from the first, planned, run.
+    assert [licence.number for licence in profile.licences] == list(
+        therapist.licences.values_list("number", flat=True)
+    )
+
+
+@on_postgresql
+def test_on_postgresql_nothing_is_prepared_when_the_setting_is_off(monkeypatch):
+    monkeypatch.setitem(connection.settings_dict, "OPTIONS", {})
+    therapist = make_therapist()
+    for _ in range(6):
+        assert therapist_profile_for_api(public_id=therapist.public_id, now=timezone.now())
+    assert _prepared_statements() == []
+
+
+def test_an_in_list_beyond_what_a_statement_may_carry_is_still_read():
+    # PostgreSQL's protocol carries at most 65,535 parameters per statement: such a list goes
+    # with its values written into the SQL, as Django's own cursors send every statement.
+    therapist = make_therapist()
+    ids = [therapist.pk, *range(-70_000, 0)]
+    rows = fetch_rows(
+        f"SELECT id FROM {TherapistProfile._meta.db_table}"  # noqa: S608
+        f" WHERE id IN ({placeholders(len(ids))})",
+        ids,
+    )
+    assert rows == [(therapist.pk,)]
 
 
 def _search_page_queries(client) -> int:

@@ -230,8 +230,17 @@ def test_search_facets_are_passed_through_with_their_order(client, fake):
 def test_search_hands_the_raw_query_string_to_the_shared_parser(client, fake):
     client.get(f"{SEARCH_URL}?concern=anxiety&concern=grief&near=Toronto&page=2&page_size=7")
 
+    # page_size too, as sent: the parser reads only the search's own parameters.
     assert fake.parsed == [
-        ({"concern": ["anxiety", "grief"], "near": ["Toronto"], "page": ["2"]}, 7)
+        (
+            {
+                "concern": ["anxiety", "grief"],
+                "near": ["Toronto"],
+                "page": ["2"],
+                "page_size": ["7"],
+            },
+            7,
+        )
     ]
     assert fake.searched[0].page == 2
     assert fake.searched[0].page_size == 7

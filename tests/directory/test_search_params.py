@@ -44,6 +44,13 @@ def test_empty_form_fields_count_as_not_given():
     )
 
 
+def test_parameters_that_are_not_the_searchs_own_are_left_alone():
+    # The API hands its whole query string over, page_size included (and a link's utm_source).
+    assert parse("concern=anxiety&page_size=abc&page_size=7&utm_source=x", page_size=7) == (
+        parse("concern=anxiety", page_size=7)
+    )
+
+
 def test_place_name_is_geocoded_with_label_and_jurisdiction():
     query = parse("near=Toronto")
     assert (query.place_label, query.jurisdiction_code) == ("Toronto, ON", "CA-ON")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 
 class SearchParam(enum.StrEnum):
@@ -170,14 +171,15 @@ class SearchQuery:
         return self.latitude is not None and self.longitude is not None
 
 
-# Slots: a search builds ~140 of these, and a slotted class is made in half the time.
-@dataclass(frozen=True, slots=True)
-class FacetCount:
+# A named tuple: a search builds ~150 of these, and a tuple is made in a third of the time of
+# a frozen dataclass (slotted or not).
+class FacetCount(NamedTuple):
     value: str
     label: str
     # Matches if this value were chosen too; for an ANY_OF_PARAMS filter, with that filter's
     # other chosen values left out (the matches this value alone gives with the other filters).
-    count: int
+    # (The name hides tuple.count, which nothing calls on a facet; mypy objects to that.)
+    count: int  # type: ignore[assignment]
     selected: bool
 
 

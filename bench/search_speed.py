@@ -7,7 +7,8 @@
 Seeds a throwaway database (a fresh SQLite file in a temporary folder by default;
 --use-database-url uses the database DATABASE_URL names instead), starts gunicorn from the venv
 on 127.0.0.1 only (2 workers), warms both workers up, then sends a bounded number of requests
-per scenario (concurrency 4) and stops by itself:
+per scenario (concurrency 4), in five rounds of every scenario in turn so that the floor and the
+searches meet the same conditions when the machine's speed drifts, and stops by itself:
 
   api    GET /api/v1/therapists near Toronto, radius 25 km, three filters, sort=distance,
          facet counts included
@@ -46,7 +47,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from throwaway import RAPPORT, ROOT, database_url_option, prepared_environment
@@ -97,7 +98,40 @@ def _percentile(sorted_values: list[float], fraction: float) -> float:
     return sorted_values[index]
 
 
-def measure_with_python(port: int, path: str, *, requests: int, concurrency: int) -> Measurement:
+@dataclass
+class Samples:
+    """What the requests of one scenario gave, gathered over one or more rounds."""
+
+    latencies_ms: list[float] = field(default_factory=list)
+    server_ms: list[float] = field(default_factory=list)
+    failures: int = 0
+    seconds: float = 0.0
+
+    def measurement(self) -> Measurement:
+        ordered = sorted(self.latencies_ms)
+        on_server = sorted(self.server_ms) or [0.0]
+        return Measurement(
+            requests=len(ordered),
+            failures=self.failures,
+            seconds=self.seconds,
+            p50_ms=statistics.median(ordered),
+            p95_ms=_percentile(ordered, 0.95),
+            p99_ms=_percentile(ordered, 0.99),
+            server_p50_ms=statistics.median(on_server),
+            server_p95_ms=_percentile(on_server, 0.95),
+            server_p99_ms=_percentile(on_server, 0.99),
+        )
+
+
+def measure_with_python(
+    port: int,
+    path: str,
+    *,
+    requests: int,
+    concurrency: int,
+    first_number: int = 100,
+    into: Samples | None = None,
+) -> Measurement:
     """Exactly ``requests`` GETs of ``path`` (its {n} replaced by each request's number)."""
 
     def get(number: int) -> http.client.HTTPResponse:
@@ -110,23 +144,29 @@ def measure_with_python(port: int, path: str, *, requests: int, concurrency: int
         finally:
             connection.close()
 
-    return measure_requests(get, requests=requests, concurrency=concurrency)
+    return measure_requests(
+        get, requests=requests, concurrency=concurrency, first_number=first_number, into=into
+    )
 
 
 def measure_requests(
-    send: Callable[[int], http.client.HTTPResponse], *, requests: int, concurrency: int
+    send: Callable[[int], http.client.HTTPResponse],
+    *,
+    requests: int,
+    concurrency: int,
+    first_number: int = 100,
+    into: Samples | None = None,
 ) -> Measurement:
     """Exactly ``requests`` calls of ``send`` (one request on a new connection, as the server
     closes it, read to the last byte) from ``concurrency`` threads, each timed. Request k gets
-    the number 100 + k, so a scenario with a number in it (a budget) stays plausible."""
-    latencies: list[float] = []
-    server_latencies: list[float] = []
-    failures = 0
+    the number ``first_number`` + k, so a scenario with a number in it (a budget) stays
+    plausible and, over several rounds, never repeats. Added to ``into`` when given: the
+    answer is then what every round so far gave."""
+    samples = into if into is not None else Samples()
     lock = threading.Lock()
-    numbers = iter(range(100, 100 + requests))
+    numbers = iter(range(first_number, first_number + requests))
 
     def worker() -> None:
-        nonlocal failures
         mine: list[float] = []
         mine_on_server: list[float] = []
         failed = 0
@@ -143,11 +183,11 @@ def measure_requests(
                 mine_on_server.append(_server_milliseconds(response))
             except OSError:
                 failed += 1
-            mine.append(time.perf_counter() - started)
+            mine.append((time.perf_counter() - started) * 1000)
         with lock:
-            latencies.extend(mine)
-            server_latencies.extend(mine_on_server)
-            failures += failed
+            samples.latencies_ms.extend(mine)
+            samples.server_ms.extend(mine_on_server)
+            samples.failures += failed
 
     threads = [threading.Thread(target=worker) for _ in range(concurrency)]
     started = time.perf_counter()
@@ -155,20 +195,8 @@ def measure_requests(
         thread.start()
     for thread in threads:
         thread.join()
-    seconds = time.perf_counter() - started
-    ordered = sorted(latency * 1000 for latency in latencies)
-    on_server = sorted(server_latencies) or [0.0]
-    return Measurement(
-        requests=len(ordered),
-        failures=failures,
-        seconds=seconds,
-        p50_ms=statistics.median(ordered),
-        p95_ms=_percentile(ordered, 0.95),
-        p99_ms=_percentile(ordered, 0.99),
-        server_p50_ms=statistics.median(on_server),
-        server_p95_ms=_percentile(on_server, 0.95),
-        server_p99_ms=_percentile(on_server, 0.99),
-    )
+    samples.seconds += time.perf_counter() - started
+    return samples.measurement()
 
 
 def _server_milliseconds(response: http.client.HTTPResponse) -> float:
@@ -238,6 +266,12 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--requests", type=int, default=2000, help="per scenario")
     parser.add_argument("--concurrency", type=int, default=4)
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=5,
+        help="measure the scenarios in turn this many times, --requests in all per scenario",
+    )
     parser.add_argument("--workers", type=int, default=2, help="gunicorn worker processes")
     parser.add_argument("--use-database-url", action="store_true")
     parser.add_argument(
@@ -311,12 +345,23 @@ def _run_scenarios(port: int, arguments: argparse.Namespace) -> tuple[dict[str, 
             concurrency=max(arguments.workers, arguments.concurrency),
         )
 
-    results: dict[str, Measurement] = {}
-    for name, path in scenarios.items():
-        results[name] = measure_with_python(
-            port, path, requests=arguments.requests, concurrency=arguments.concurrency
-        )
-    return results, total
+    # In rounds, every scenario in turn: the machine's speed drifts over a run (other work on
+    # the host, CPU frequency), and a floor measured only at the end would see other
+    # conditions than the searches it is the floor of.
+    samples = {name: Samples() for name in scenarios}
+    for round_number in range(arguments.rounds):
+        first = round_number * arguments.requests // arguments.rounds
+        last = (round_number + 1) * arguments.requests // arguments.rounds
+        for name, path in scenarios.items():
+            measure_with_python(
+                port,
+                path,
+                requests=last - first,
+                concurrency=arguments.concurrency,
+                first_number=100 + first,
+                into=samples[name],
+            )
+    return {name: gathered.measurement() for name, gathered in samples.items()}, total
 
 
 def _report(

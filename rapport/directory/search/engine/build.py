@@ -38,6 +38,7 @@ from rapport.directory.search.engine.index import (
     SearchIndex,
     TermColumns,
     epoch_microseconds,
+    office_feature_bits,
     pack_columns,
     with_all_of_bits,
 )
@@ -183,9 +184,6 @@ def build_index(*, version: tuple[int, uuid.UUID | None] | None = None) -> Searc
         rows=int(office_ids.size),
     )
     phi = np.radians(latitudes)
-    therapist_features = np.zeros((size, len(accessibility.slugs)), dtype=bool)
-    office_positions, feature_columns = np.nonzero(accessibility.by_column)
-    therapist_features[owner_rows[office_positions], feature_columns] = True
 
     index = SearchIndex(
         version=version,
@@ -222,7 +220,7 @@ def build_index(*, version: tuple[int, uuid.UUID | None] | None = None) -> Searc
         office_lambda=np.radians(longitudes),
         office_cos_phi=np.cos(phi),
         accessibility=accessibility,
-        office_feature_bits=pack_columns(therapist_features),
+        office_feature_bits=office_feature_bits(size, owner_rows, accessibility.by_column),
         office_feature_code=feature_codes(accessibility.by_column),
         consultation_times=ConsultationTimes(np.full(size, NO_CONSULTATION, dtype=np.int64)),
         built_seconds=time.perf_counter() - started,

@@ -191,13 +191,21 @@ def count_facets(
     ]
 
     # Accessibility: an office that counts (within the radius, with the chosen features) of a
-    # therapist in the results, which also has the feature.
+    # therapist in the results, which also has the feature. Without chosen features, the
+    # offices that count are all of a therapist's, or those within the radius of a place
+    # whose cut (engine.nearby) has them as bitsets already: then a popcount of each.
     features = index.accessibility
-    if query.has_location or query.accessibility:
+    counted: np.ndarray | None = None  # per feature, the rows with an office that counts
+    if not query.accessibility:
+        if not query.has_location:
+            counted = index.office_feature_bits
+        elif index.place is not None:
+            counted = index.place.near_feature_bits
+    if counted is None:
         feature_counts = _office_feature_counts(index, offices_fit, result_mask, rows)
     else:
         feature_counts = np.asarray(
-            np.bitwise_count(index.office_feature_bits & result_bits).sum(axis=1, dtype=np.int64)
+            np.bitwise_count(counted & result_bits).sum(axis=1, dtype=np.int64)
         )
     facets[SearchParam.ACCESSIBILITY] = [
         FacetCount(value=slug, label=label, count=count, selected=slug in query.accessibility)

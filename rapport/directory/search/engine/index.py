@@ -113,6 +113,9 @@ class NearbyPlace:
     key: tuple[object, ...]  # nearby.place_key
     offices_near: Offices
     mode_ok: dict[str, np.ndarray]
+    # Per accessibility feature, the rows with an office within the radius that has it
+    # (bitsets): what a search near the place choosing no feature counts per feature.
+    near_feature_bits: np.ndarray
 
 
 @dataclass(frozen=True)
@@ -224,6 +227,16 @@ def with_all_of_bits(
         stacked[key] = dataclasses.replace(taxonomies[key], bits=all_of_bits[start:end])
         start = end
     return stacked, all_of_bits
+
+
+def office_feature_bits(size: int, office_row: np.ndarray, by_column: np.ndarray) -> np.ndarray:
+    """Per accessibility feature, the rows (of ``size``) with one of these offices that has it,
+    as bitsets (``pack_columns``): ``office_row`` is each office's row, ``by_column`` their
+    rows of ``SearchIndex.accessibility.by_column``."""
+    therapist_features = np.zeros((size, by_column.shape[1]), dtype=bool)
+    positions, features = np.nonzero(by_column)
+    therapist_features[office_row[positions], features] = True
+    return pack_columns(therapist_features)
 
 
 def pack_mask(mask: np.ndarray) -> np.ndarray:

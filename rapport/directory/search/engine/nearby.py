@@ -29,6 +29,7 @@ from rapport.directory.search.engine.index import (
     NearbyPlace,
     SearchIndex,
     TermColumns,
+    office_feature_bits,
     pack_columns,
     with_all_of_bits,
 )
@@ -76,6 +77,11 @@ def _restricted_if_smaller(index: SearchIndex, query: SearchQuery, today: dt.dat
             key=place_key(query, today),
             offices_near=offices_near,
             mode_ok=ways,
+            near_feature_bits=office_feature_bits(
+                cut.size,
+                cut.office_row[offices_near.positions],
+                cut.accessibility.by_column[offices_near.positions],
+            ),
         ),
     )
 
@@ -114,9 +120,6 @@ def restricted(index: SearchIndex, rows: np.ndarray) -> SearchIndex:
     kept_offices = np.flatnonzero(renumbered[index.office_row] >= 0)
     office_row = renumbered[index.office_row[kept_offices]]
     accessibility = _rows_of(index.accessibility, kept_offices)
-    therapist_features = np.zeros((rows.size, len(accessibility.slugs)), dtype=bool)
-    positions, features = np.nonzero(accessibility.by_column)
-    therapist_features[office_row[positions], features] = True
 
     return dataclasses.replace(
         index,
@@ -145,7 +148,7 @@ def restricted(index: SearchIndex, rows: np.ndarray) -> SearchIndex:
         office_lambda=index.office_lambda[kept_offices],
         office_cos_phi=index.office_cos_phi[kept_offices],
         accessibility=accessibility,
-        office_feature_bits=pack_columns(therapist_features),
+        office_feature_bits=office_feature_bits(rows.size, office_row, accessibility.by_column),
         office_feature_code=index.office_feature_code[kept_offices],
         consultation_times=_times_of(index.consultation_times, rows),
         built_seconds=time.perf_counter() - started,

@@ -23,6 +23,8 @@ from rapport.directory.search.contract import (
 )
 from rapport.directory.search.engine.index import (
     ALL_OF_TAXONOMIES,
+    COUNTED_FLAGS,
+    NearbyPlace,
     SearchIndex,
     epoch_microseconds,
     pack_mask,
@@ -49,6 +51,7 @@ def count_facets(
     size: int,
     *,
     now: dt.datetime,
+    place: NearbyPlace | None = None,
 ) -> dict[str, list[FacetCount]]:
     """Counts for every option: for an "all of" filter, the results if that value were also
     required; for an "any of" filter (contract.ANY_OF_PARAMS), the results with that filter's
@@ -80,12 +83,14 @@ def count_facets(
         without = mask_without(key)
         return int(np.count_nonzero(without if option is None else without & option))
 
+    # Near a place the delivery filter is always in use (some way of meeting must work there),
+    # so these counts take the other filters' mask, not the results'.
     facets[SearchParam.DELIVERY] = [
         FacetCount(
-            value=mode,
-            label=DELIVERY_LABELS[mode],
-            count=count_without(SearchParam.DELIVERY, mode_ok[mode]),
-            selected=mode in query.delivery,
+            mode,
+            DELIVERY_LABELS[mode],
+            count_without(SearchParam.DELIVERY, mode_ok[mode]),
+            mode in query.delivery,
         )
         for mode in DELIVERY_MODES
     ]
@@ -118,6 +123,11 @@ def count_facets(
         for slug, label, count in zip(faith.slugs, faith.labels, faith_counts.tolist(), strict=True)
     ]
 
+    # The flags, then each gender and contact value, counted over the results at once.
+    attribute_counts = (
+        np.bitwise_count(index.counting_bits & result_bits).sum(axis=1, dtype=np.int64).tolist()
+    )
+    start = len(COUNTED_FLAGS)
     for key, codes, values, labels, chosen in (
         (
             SearchParam.GENDER,
@@ -134,41 +144,41 @@ def count_facets(
             query.contact,
         ),
     ):
-        counts = np.bincount(codes[rows_without(key)], minlength=len(values)).tolist()
+        if in_use(key):  # counted with the filter's own choice left out
+            counts = np.bincount(codes[rows_without(key)], minlength=len(values)).tolist()
+        else:
+            counts = attribute_counts[start : start + len(values)]
+        start += len(values)
         facets[key] = [
             FacetCount(value=value, label=labels[value], count=count, selected=value in chosen)
             for value, count in zip(values, counts, strict=True)
         ]
 
-    for key, flag, label, selected in (
+    flag_counts = dict(zip(COUNTED_FLAGS, attribute_counts, strict=False))  # the first ones
+    for key, attribute, label, selected in (
         (
             SearchParam.LGBTQ2S_AFFIRMING,
-            index.lgbtq2s_affirming,
+            "lgbtq2s_affirming",
             "LGBTQ2S+ affirming",
             query.lgbtq2s_affirming,
         ),
-        (SearchParam.INSURANCE, index.insurance, "Accepts insurance", query.insurance),
+        (SearchParam.INSURANCE, "insurance", "Accepts insurance", query.insurance),
         (
             SearchParam.DIRECT_BILLING,
-            index.direct_billing,
+            "direct_billing",
             "Bills insurers directly",
             query.direct_billing,
         ),
-        (SearchParam.HAS_VIDEO, index.has_video, "Has a video introduction", query.has_video),
+        (SearchParam.HAS_VIDEO, "has_video", "Has a video introduction", query.has_video),
         (
             SearchParam.CAPTIONED_VIDEO,
-            index.captioned_video,
+            "captioned_video",
             "Has captioned videos",
             query.captioned_video,
         ),
     ):
         facets[key] = [
-            FacetCount(
-                value="1",
-                label=label,
-                count=int(np.count_nonzero(flag[rows])),
-                selected=selected,
-            )
+            FacetCount(value="1", label=label, count=flag_counts[attribute], selected=selected)
         ]
 
     sliding_mask = fee_mask(index, query.max_fee_minor, sliding=True)
@@ -192,15 +202,15 @@ def count_facets(
 
     # Accessibility: an office that counts (within the radius, with the chosen features) of a
     # therapist in the results, which also has the feature. Without chosen features, the
-    # offices that count are all of a therapist's, or those within the radius of a place
-    # whose cut (engine.nearby) has them as bitsets already: then a popcount of each.
+    # offices that count are all of a therapist's, or near a place with a cut (``place``)
+    # those within the radius, which the cut holds as bitsets already: a popcount of each.
     features = index.accessibility
     counted: np.ndarray | None = None  # per feature, the rows with an office that counts
     if not query.accessibility:
         if not query.has_location:
             counted = index.office_feature_bits
-        elif index.place is not None:
-            counted = index.place.near_feature_bits
+        elif place is not None:
+            counted = place.near_feature_bits
     if counted is None:
         feature_counts = _office_feature_counts(index, offices_fit, result_mask, rows)
     else:

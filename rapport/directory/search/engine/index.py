@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import functools
 import math
 import time
 import uuid
@@ -45,6 +46,9 @@ ALL_OF_TAXONOMIES: tuple[tuple[str, str, type[Term], str], ...] = (
     (SearchParam.LANGUAGE, "languages", Language, "languages"),
     (SearchParam.LIVED_EXPERIENCE, "lived_experiences", LivedExperience, "lived_experiences"),
 )
+# The yes/no attributes whose facet counts their rows among a search's results, in the order
+# of SearchIndex.counting_bits.
+COUNTED_FLAGS = ("lgbtq2s_affirming", "insurance", "direct_billing", "has_video", "captioned_video")
 # "Any of": a person picks the faiths they would see.
 FAITH_TAXONOMY: tuple[str, str, type[Term], str] = (SearchParam.FAITH, "faiths", Faith, "faiths")
 
@@ -171,6 +175,17 @@ class SearchIndex:
     @property
     def size(self) -> int:
         return int(self.ids.shape[0])
+
+    @functools.cached_property
+    def counting_bits(self) -> np.ndarray:
+        """The yes/no flags (COUNTED_FLAGS), then each gender value, then each contact value,
+        as bitsets (``pack_columns``): a search counts all of them over its results in one
+        popcount instead of one pass per attribute. Worked out at the first search (a benign
+        race between threads: both compute the same array)."""
+        columns = [getattr(self, name) for name in COUNTED_FLAGS]
+        columns += [self.gender == code for code in range(len(self.gender_values))]
+        columns += [self.contact == code for code in range(len(self.contact_values))]
+        return pack_columns(np.column_stack(columns))
 
     @property
     def nbytes(self) -> int:

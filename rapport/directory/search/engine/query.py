@@ -29,6 +29,7 @@ from rapport.directory.search.engine.index import (
     ALL_OF_TAXONOMIES,
     NO_CONSULTATION,
     STYLE_FIELDS,
+    NearbyPlace,
     SearchIndex,
     epoch_microseconds,
 )
@@ -59,6 +60,9 @@ class Filtered:
     mode_ok: dict[str, np.ndarray]
     offices_fit: Offices
     now_microseconds: int
+    # The place the index was cut for (engine.nearby) when the query is near that very place:
+    # what it worked out once for every search there applies.
+    place: NearbyPlace | None
 
 
 def filter_rows(query: SearchQuery, *, now: dt.datetime, index: SearchIndex) -> Filtered:
@@ -119,6 +123,7 @@ def filter_rows(query: SearchQuery, *, now: dt.datetime, index: SearchIndex) -> 
         # An index restricted for this very place (engine.nearby) has these worked out.
         offices_near, mode_ok = place.offices_near, dict(place.mode_ok)
     else:
+        place = None
         offices_near = offices(index, query, features=())
         mode_ok = mode_masks(index, query, offices_near, today=today)
     offices_fit = (
@@ -159,6 +164,7 @@ def filter_rows(query: SearchQuery, *, now: dt.datetime, index: SearchIndex) -> 
         mode_ok=mode_ok,
         offices_fit=offices_fit,
         now_microseconds=now_microseconds,
+        place=place,
     )
 
 
@@ -222,6 +228,7 @@ def search(
         filtered.offices_fit,
         index.size,
         now=now,
+        place=filtered.place,
     )
     return SearchResult(
         total=total,

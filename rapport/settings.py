@@ -559,6 +559,17 @@ THERAPIST_FEE_CAP_MINOR = env.int(
 SEARCH_CONSULTATION_TIMES_MAX_AGE_SECONDS = env.int(
     "SEARCH_CONSULTATION_TIMES_MAX_AGE_SECONDS", 60, minimum=0, maximum=3600
 )
+# How long each process trusts its last read of the search index's version stamp before
+# reading it again (a database round trip, or two with the connection's health check, that
+# was a fifth of a new search's time on PostgreSQL). A change made through a process shows in
+# that process's next search at once; in the others' within this long. The tests read it
+# before every search, as they always did.
+SEARCH_INDEX_VERSION_MAX_AGE_MS = env.int(
+    "SEARCH_INDEX_VERSION_MAX_AGE_MS",
+    0 if RAPPORT_ENV == "test" else 1000,
+    minimum=0,
+    maximum=60_000,
+)
 
 # --- booking -------------------------------------------------------------------------------
 # A consultation request the therapist has not answered in this many hours is declined for

@@ -736,7 +736,7 @@ def _json_text(text: str) -> str:
                     }
                 },
             )
-        }
+        },
     },
 )
 def search_therapists(request: HttpRequest) -> HttpResponse:

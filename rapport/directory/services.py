@@ -20,6 +20,7 @@ from rapport.directory.models import (
     VerificationDecision,
     VerificationStatus,
 )
+from rapport.directory.search.engine.current import read_version_next_time
 from rapport.directory.tasks import (
     LISTING_NOTICE_PAUSED,
     LISTING_NOTICE_WARNING,
@@ -35,8 +36,10 @@ def search_index_version_bump() -> None:
     that makes the change, so the new version becomes visible exactly when the change does.
 
     Side effects: increments ``SearchIndexVersion.version`` and renews its stamp; each
-    process's search index rebuilds on its next search.
+    process's search index rebuilds on its next search that reads the stamp (this process's
+    next one, once the change is committed; the others' within SEARCH_INDEX_VERSION_MAX_AGE_MS).
     """
+    transaction.on_commit(read_version_next_time)
     with transaction.atomic():
         updated = SearchIndexVersion.objects.filter(pk=SearchIndexVersion.SINGLETON_ID).update(
             version=F("version") + 1, stamp=uuid.uuid4(), changed_at=timezone.now()

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import uuid
 from typing import Any
 
 import pytest
 from django.contrib import admin
 from django.db import connection
+from django.db.models import F
 from django.test import RequestFactory
 from django.urls import reverse
 from django.utils import timezone
@@ -203,6 +205,55 @@ def test_rereading_next_free_times_drops_the_answers(settings):
     settings.SEARCH_CONSULTATION_TIMES_MAX_AGE_SECONDS = 0
     assert engine.current_index() is index
     assert engine.cached_answer(index, key="k", now=now, compute=lambda: "after") == "after"
+
+
+@pytest.fixture
+def version_read_once_a_second(settings, monkeypatch):
+    """The deployed setting (the tests read the stamp before every search) and a clock the
+    test moves (time.monotonic, as the index reads it)."""
+    settings.SEARCH_INDEX_VERSION_MAX_AGE_MS = 1000
+    clock = [1000.0]
+    monkeypatch.setattr("rapport.directory.search.engine.current.time.monotonic", lambda: clock[0])
+    engine.reset_index()
+    return clock
+
+
+def _bump_from_another_process() -> None:
+    """What another process's change leaves in the database: a new stamp, nothing here told."""
+    SearchIndexVersion.objects.filter(pk=SearchIndexVersion.SINGLETON_ID).update(
+        version=F("version") + 1, stamp=uuid.uuid4()
+    )
+
+
+def test_another_processs_change_is_seen_once_the_last_read_of_the_stamp_is_a_second_old(
+    version_read_once_a_second, django_assert_num_queries
+):
+    clock = version_read_once_a_second
+    therapist("Ada First")
+    assert names(run()) == ["Ada First"]
+    therapist("Ben Later", bump_search_index=False)
+    _bump_from_another_process()
+
+    clock[0] += 0.999
+    with django_assert_num_queries(0):  # not even the connection's health check
+        engine.current_index()
+    assert names(run()) == ["Ada First"]
+    clock[0] += 0.001
+    assert names(run()) == ["Ada First", "Ben Later"]
+
+
+def test_a_change_made_in_this_process_is_seen_by_its_next_search_once_committed(
+    version_read_once_a_second, django_capture_on_commit_callbacks
+):
+    therapist("Ada First")
+    assert names(run()) == ["Ada First"]
+    therapist("Ben Later", bump_search_index=False)
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        search_index_version_bump()
+    assert names(run()) == ["Ada First"]  # not committed yet: still the last read
+    for callback in callbacks:
+        callback()  # the commit
+    assert names(run()) == ["Ada First", "Ben Later"]  # no time has passed
 
 
 def test_a_missing_version_row_is_recreated_by_the_next_bump():

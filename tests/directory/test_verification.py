@@ -12,6 +12,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from rapport.directory.models import VerificationDecision, VerificationStatus
+from rapport.directory.search.engine.current import read_version_next_time
 from rapport.directory.selectors import therapist_listing
 from rapport.directory.services import StaleDecision, therapist_verification_decide
 from tests.factories import make_therapist, make_user
@@ -337,7 +338,8 @@ def test_a_mail_server_that_is_down_does_not_break_a_recorded_decision(
             {"status": "verified", "reason": "", "expected_status": "pending"},
         )
 
-    assert len(callbacks) == 1
+    # The e-mail's, beside the search's re-read of its version (read_version_next_time).
+    assert len([queued for queued in callbacks if queued is not read_version_next_time]) == 1
     assert response.status_code == 302
     pending.refresh_from_db()
     assert pending.verification_status == "verified"

@@ -8,11 +8,12 @@ per taxonomy (therapist × term), the licences per jurisdiction, and a flat arra
 operations over those arrays; every facet count comes from the same masks.
 
 The database stays the source of truth. ``directory.SearchIndexVersion`` is bumped in the same
-transaction as every change to indexed data; each search reads it (one primary-key query) and
-rebuilds this process's index when it moved, so any number of processes and machines stay
-correct. Freshness (a listing hides once its accepting-confirmation is older than
-``LISTING_FRESHNESS_DAYS``) and licence expiry depend on the clock, so they are compared with
-``now`` at query time, never baked in at build time.
+transaction as every change to indexed data; a search reads it (one primary-key query) when this
+process's last read is older than ``SEARCH_INDEX_VERSION_MAX_AGE_MS`` (a second; at once after
+a change made in this process) and rebuilds this process's index when it moved, so any number
+of processes and machines stay correct. Freshness (a listing hides once its
+accepting-confirmation is older than ``LISTING_FRESHNESS_DAYS``) and licence expiry depend on
+the clock, so they are compared with ``now`` at query time, never baked in at build time.
 
 Rows are kept in name order (``collation.name_sort_key`` of the display name, then id), so a
 row's position is its name rank and the name sort needs no sorting at all.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import threading
 import time
 
@@ -17,20 +18,28 @@ from rapport.directory.search.engine.index import SearchIndex
 
 _lock = threading.Lock()
 _current: SearchIndex | None = None
+# When this process last read the version stamp (time.monotonic()); -inf: read it next time.
+_version_read_at = -math.inf
 
 
 def current_index() -> SearchIndex:
-    """This process's index, rebuilt first when the database's version stamp has moved, with
-    its next-consultation column re-read when that is older than allowed."""
-    global _current
-    version = index_version()
+    """This process's index, rebuilt first when the database's version stamp has moved (read
+    again once the last read is older than SEARCH_INDEX_VERSION_MAX_AGE_MS), with its
+    next-consultation column re-read when that is older than allowed."""
+    global _current, _version_read_at
     index = _current
-    if index is None or index.version != version:
-        with _lock:
-            index = _current
-            if index is None or index.version != version:
-                index = build_index(version=version)
-                _current = index
+    started = time.monotonic()
+    if index is None or (started - _version_read_at) * 1000 >= (
+        settings.SEARCH_INDEX_VERSION_MAX_AGE_MS
+    ):
+        version = index_version()
+        _version_read_at = started
+        if index is None or index.version != version:
+            with _lock:
+                index = _current
+                if index is None or index.version != version:
+                    index = build_index(version=version)
+                    _current = index
     times = index.consultation_times
     max_age = settings.SEARCH_CONSULTATION_TIMES_MAX_AGE_SECONDS
     if time.monotonic() - times.read_at > max_age:
@@ -49,9 +58,17 @@ def current_index() -> SearchIndex:
 
 def reset_index() -> None:
     """Forget this process's index (tests whose rows change without a version bump)."""
-    global _current
+    global _current, _version_read_at
     with _lock:
         _current = None
+        _version_read_at = -math.inf
+
+
+def read_version_next_time() -> None:
+    """Make this process's next search read the version stamp, however recent the last read:
+    a change made here then shows in the next search here at once."""
+    global _version_read_at
+    _version_read_at = -math.inf
 
 
 def active_term_slugs(index: SearchIndex | None = None) -> dict[str, frozenset[str]]:

@@ -10,12 +10,14 @@ that is not on such a path uses the ORM.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import uuid
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, TypeVar
 
 from django.db import connection
 from django.db.backends.utils import CursorWrapper
+from django.db.models import Model
 
 # Beyond this many values a statement is not worth preparing (and PostgreSQL's protocol takes
 # at most 65,535 parameters per statement).
@@ -65,6 +67,51 @@ def _statement_cursor(parameter_count: int) -> CursorWrapper:
         if connection.queries_logged
         else connection.make_cursor(cursor)
     )
+
+
+def model_columns(model: type[Model], alias: str) -> str:
+    """A model's columns by name, in ``fetch_instances``' order, for a SELECT from ``alias``."""
+    quote = connection.ops.quote_name
+    # str(): django-stubs allow a field without a column; a concrete field has one.
+    return ", ".join(f"{alias}.{quote(str(field.column))}" for field in model._meta.concrete_fields)
+
+
+M = TypeVar("M", bound=Model)
+
+
+def fetch_instances(
+    model: type[M], sql: str, parameters: Sequence[Any]
+) -> list[tuple[M, tuple[Any, ...]]]:
+    """Each row of ``sql`` (selecting ``model_columns(model, …)`` first, then any other
+    columns) as an instance of ``model`` with its values converted as the ORM converts them,
+    and the row's other values. What ``Manager.raw`` gives, through ``fetch_rows`` (so the
+    statement is prepared on PostgreSQL, which a raw query set's never is)."""
+    fields = model._meta.concrete_fields
+    names = [field.attname for field in fields]
+    converters = _converters(model, connection.vendor)
+    found = []
+    for row in fetch_rows(sql, parameters):
+        values = list(row[: len(fields)])
+        for position, expression, field_converters in converters:
+            for converter in field_converters:
+                values[position] = converter(values[position], expression, connection)
+        found.append((model.from_db(connection.alias, names, values), row[len(fields) :]))
+    return found
+
+
+@functools.cache
+def _converters(model: type[Model], vendor: str) -> list[tuple[int, Any, list[Any]]]:
+    """Per column needing any: the database backend's converters, then the field's own
+    (``from_db_value``), as the ORM's compiler applies them (``SQLCompiler.get_converters``)."""
+    converters = []
+    for position, field in enumerate(model._meta.concrete_fields):
+        expression = field.get_col(model._meta.db_table)
+        chain = connection.ops.get_db_converters(expression) + expression.get_db_converters(
+            connection
+        )
+        if chain:
+            converters.append((position, expression, chain))
+    return converters
 
 
 def placeholders(count: int) -> str:

@@ -16,7 +16,15 @@ from django.db import connection
 from django.db.models import Count, F, Prefetch, Q, QuerySet
 
 from rapport.core.models import Jurisdiction
-from rapport.core.rawsql import as_date, as_utc, as_uuid, fetch_rows, placeholders
+from rapport.core.rawsql import (
+    as_date,
+    as_utc,
+    as_uuid,
+    fetch_instances,
+    fetch_rows,
+    model_columns,
+    placeholders,
+)
 from rapport.directory.models import (
     AccessibilityFeature,
     Concern,
@@ -360,32 +368,24 @@ class PublicProfile:
 
 def therapist_profile_for_api(*, public_id: uuid.UUID, now: dt.datetime) -> PublicProfile | None:
     """``therapist_profile`` for the API, read with plain SQL (``rapport.core.rawsql``; the
-    profile row through ``Manager.raw``, so its values are converted as the ORM converts them):
+    profile row through ``fetch_instances``, so its values are converted as the ORM's are):
     building and compiling the ORM queries cost several times running them. "Who is listed" is
     ``is_listed``, the listing rule for a row in memory. None when the therapist is not (or no
     longer) listed."""
     profile_table, designation_table = TherapistProfile._meta.db_table, Designation._meta.db_table
-    found = list(
-        TherapistProfile.objects.raw(
-            f"SELECT p.*, d.code AS designation_code_, d.name AS designation_name_"  # noqa: S608
-            f" FROM {profile_table} p JOIN {designation_table} d ON d.id = p.designation_id"
-            " WHERE p.public_id = %s",
-            [
-                TherapistProfile._meta.get_field("public_id").get_db_prep_value(
-                    public_id, connection
-                )
-            ],
-        )
+    found = fetch_instances(
+        TherapistProfile,
+        f"SELECT {model_columns(TherapistProfile, 'p')}, d.code, d.name"  # noqa: S608
+        f" FROM {profile_table} p JOIN {designation_table} d ON d.id = p.designation_id"
+        " WHERE p.public_id = %s",
+        [TherapistProfile._meta.get_field("public_id").get_db_prep_value(public_id, connection)],
     )
-    therapist = found[0] if found and is_listed(found[0], now=now) else None
-    if therapist is not None:
-        therapist.designation = Designation(
-            id=therapist.designation_id,
-            code=therapist.designation_code_,  # type: ignore[attr-defined]
-            name=therapist.designation_name_,  # type: ignore[attr-defined]
-        )
-    if therapist is None:
+    if not found or not is_listed(found[0][0], now=now):
         return None
+    therapist, (designation_code, designation_name) = found[0]
+    therapist.designation = Designation(
+        id=therapist.designation_id, code=designation_code, name=designation_name
+    )
     licence, jurisdiction = Licence._meta.db_table, Jurisdiction._meta.db_table
     designation, regulator = Designation._meta.db_table, Regulator._meta.db_table
     licence_rows = fetch_rows(

@@ -11,7 +11,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from rapport.core.rawsql import fetch_rows, placeholders
+from rapport.core.rawsql import fetch_instances, fetch_rows, model_columns, placeholders
 from rapport.directory.cards import result_cards_by_id
 from rapport.directory.models import AccessibilityFeature, Concern, Licence, TherapistProfile
 from rapport.directory.selectors import (
@@ -140,6 +140,34 @@ def test_on_postgresql_nothing_is_prepared_when_the_setting_is_off(monkeypatch):
     for _ in range(6):
         assert therapist_profile_for_api(public_id=therapist.public_id, now=timezone.now())
     assert _prepared_statements() == []
+
+
+def test_instances_read_by_hand_hold_the_values_the_orm_reads():
+    therapist = make_therapist(
+        concerns=["anxiety"], offers_phone=True, next_consultation_at=timezone.now()
+    )
+    TherapistProfile.objects.filter(pk=therapist.pk).update(
+        sliding_scale_min_minor=4500, accepting_confirmed_at=timezone.now()
+    )
+    by_orm = TherapistProfile.objects.get(pk=therapist.pk)
+
+    [(by_hand, extra)] = fetch_instances(
+        TherapistProfile,
+        f"SELECT {model_columns(TherapistProfile, 'p')}, 'more'"  # noqa: S608
+        f" FROM {TherapistProfile._meta.db_table} p WHERE p.id = %s",
+        [therapist.pk],
+    )
+
+    assert extra == ("more",)
+    assert by_hand._state.adding is False
+    fields = TherapistProfile._meta.concrete_fields
+    assert [(field.attname, getattr(by_hand, field.attname)) for field in fields] == [
+        (field.attname, getattr(by_orm, field.attname)) for field in fields
+    ]
+    # Typed as the ORM types them, whatever the database hands back.
+    assert isinstance(by_hand.accepting_confirmed_at, dt.datetime)
+    assert by_hand.accepting_confirmed_at.tzinfo is not None
+    assert isinstance(by_hand.public_id, uuid.UUID)
 
 
 def test_an_in_list_beyond_what_a_statement_may_carry_is_still_read():

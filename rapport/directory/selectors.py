@@ -7,9 +7,11 @@ seen" is decided in exactly one place.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from django.conf import settings
 from django.db import connection
@@ -20,8 +22,9 @@ from rapport.core.rawsql import (
     as_date,
     as_utc,
     as_uuid,
-    fetch_instances,
+    fetch_row_sets,
     fetch_rows,
+    instances_from_rows,
     model_columns,
     placeholders,
 )
@@ -368,33 +371,56 @@ class PublicProfile:
 
 def therapist_profile_for_api(*, public_id: uuid.UUID, now: dt.datetime) -> PublicProfile | None:
     """``therapist_profile`` for the API, read with plain SQL (``rapport.core.rawsql``; the
-    profile row through ``fetch_instances``, so its values are converted as the ORM's are):
-    building and compiling the ORM queries cost several times running them. "Who is listed" is
-    ``is_listed``, the listing rule for a row in memory. None when the therapist is not (or no
-    longer) listed."""
+    profile row through ``instances_from_rows``, so its values are converted as the ORM's
+    are): building and compiling the ORM queries cost several times running them. Each of the
+    four statements finds the therapist by public id itself, so they go to the database
+    together (``fetch_row_sets``). "Who is listed" is ``is_listed``, the listing rule for a row
+    in memory. None when the therapist is not (or no longer) listed."""
     profile_table, designation_table = TherapistProfile._meta.db_table, Designation._meta.db_table
-    found = fetch_instances(
-        TherapistProfile,
-        f"SELECT {model_columns(TherapistProfile, 'p')}, d.code, d.name"  # noqa: S608
-        f" FROM {profile_table} p JOIN {designation_table} d ON d.id = p.designation_id"
-        " WHERE p.public_id = %s",
-        [TherapistProfile._meta.get_field("public_id").get_db_prep_value(public_id, connection)],
+    licence, jurisdiction = Licence._meta.db_table, Jurisdiction._meta.db_table
+    designation, regulator = Designation._meta.db_table, Regulator._meta.db_table
+    office, feature = Office._meta.db_table, AccessibilityFeature._meta.db_table
+    office_features = Office.accessibility_features.through._meta.db_table
+    owner = f"(SELECT id FROM {profile_table} WHERE public_id = %s)"  # noqa: S608
+    key = TherapistProfile._meta.get_field("public_id").get_db_prep_value(public_id, connection)
+    profile_rows, licence_rows, office_rows, term_rows = fetch_row_sets(
+        [
+            (
+                f"SELECT {model_columns(TherapistProfile, 'p')}, d.code, d.name"  # noqa: S608
+                f" FROM {profile_table} p JOIN {designation_table} d ON d.id = p.designation_id"
+                " WHERE p.public_id = %s",
+                [key],
+            ),
+            (
+                "SELECT l.jurisdiction_id, j.name, d.code, r.name, r.abbreviation, l.number,"  # noqa: S608
+                f" l.expires_on FROM {licence} l"
+                f" JOIN {jurisdiction} j ON j.code = l.jurisdiction_id"
+                f" JOIN {designation} d ON d.id = l.designation_id"
+                f" JOIN {regulator} r ON r.id = l.regulator_id"
+                f" WHERE l.therapist_id = {owner} AND {current_licence_sql('l')}"
+                " ORDER BY j.name, l.id",
+                [key, now.date()],
+            ),
+            (
+                # Offices and their features in one statement: an office without features
+                # comes once, with NULLs for the feature.
+                "SELECT o.id, o.label, o.street_address, o.city, o.jurisdiction_id, j.name,"  # noqa: S608
+                f" o.postal_code, o.accessibility_note, f.slug, f.name FROM {office} o"
+                f" JOIN {jurisdiction} j ON j.code = o.jurisdiction_id"
+                f" LEFT JOIN {office_features} of ON of.office_id = o.id"
+                f" LEFT JOIN {feature} f ON f.id = of.accessibilityfeature_id"
+                f" WHERE o.therapist_id = {owner} ORDER BY o.id, f.sort_order, f.name, f.id",
+                [key],
+            ),
+            (_terms_sql(owner), [key] * len(PROFILE_TAXONOMIES)),
+        ]
     )
+    found = instances_from_rows(TherapistProfile, profile_rows)
     if not found or not is_listed(found[0][0], now=now):
         return None
     therapist, (designation_code, designation_name) = found[0]
     therapist.designation = Designation(
         id=therapist.designation_id, code=designation_code, name=designation_name
-    )
-    licence, jurisdiction = Licence._meta.db_table, Jurisdiction._meta.db_table
-    designation, regulator = Designation._meta.db_table, Regulator._meta.db_table
-    licence_rows = fetch_rows(
-        "SELECT l.jurisdiction_id, j.name, d.code, r.name, r.abbreviation, l.number,"  # noqa: S608
-        f" l.expires_on FROM {licence} l JOIN {jurisdiction} j ON j.code = l.jurisdiction_id"
-        f" JOIN {designation} d ON d.id = l.designation_id"
-        f" JOIN {regulator} r ON r.id = l.regulator_id"
-        f" WHERE l.therapist_id = %s AND {current_licence_sql('l')} ORDER BY j.name, l.id",
-        [therapist.pk, now.date()],
     )
     licences = [
         ProfileLicence(
@@ -410,20 +436,8 @@ def therapist_profile_for_api(*, public_id: uuid.UUID, now: dt.datetime) -> Publ
             licence_rows
         )
     ]
-    office, feature = Office._meta.db_table, AccessibilityFeature._meta.db_table
-    office_features = Office.accessibility_features.through._meta.db_table
     offices: dict[int, ProfileOffice] = {}
-    # Offices and their features in one statement: an office without features comes once,
-    # with NULLs for the feature.
-    for row in fetch_rows(
-        "SELECT o.id, o.label, o.street_address, o.city, o.jurisdiction_id, j.name,"  # noqa: S608
-        f" o.postal_code, o.accessibility_note, f.slug, f.name FROM {office} o"
-        f" JOIN {jurisdiction} j ON j.code = o.jurisdiction_id"
-        f" LEFT JOIN {office_features} of ON of.office_id = o.id"
-        f" LEFT JOIN {feature} f ON f.id = of.accessibilityfeature_id"
-        " WHERE o.therapist_id = %s ORDER BY o.id, f.sort_order, f.name, f.id",
-        [therapist.pk],
-    ):
+    for row in office_rows:
         office_id, *fields, feature_slug, feature_name = row
         if office_id not in offices:
             label, street_address, city, code, jurisdiction_name, postal_code, note = fields
@@ -443,12 +457,14 @@ def therapist_profile_for_api(*, public_id: uuid.UUID, now: dt.datetime) -> Publ
         therapist=therapist,
         licences=licences,
         offices=list(offices.values()),
-        terms=therapist_terms(therapist_id=therapist.pk),
+        terms=_terms_from_rows(term_rows),
     )
 
 
-def _terms_sql() -> str:
-    """One UNION ALL over the six taxonomy link tables, ordered as each taxonomy displays."""
+@functools.cache
+def _terms_sql(owner: str) -> str:
+    """One UNION ALL over the six taxonomy link tables for the therapist whose id ``owner``
+    (SQL) gives, ordered as each taxonomy displays."""
     quote = connection.ops.quote_name
     parts = []
     for number, name in enumerate(PROFILE_TAXONOMIES):
@@ -457,22 +473,20 @@ def _terms_sql() -> str:
         term = relation.related_model
         assert term is not None
         assert not isinstance(term, str)
-        owner = relation.m2m_column_name()  # type: ignore[union-attr]
+        owner_column = relation.m2m_column_name()  # type: ignore[union-attr]
         linked = relation.m2m_reverse_name()  # type: ignore[union-attr]
         parts.append(
             f"SELECT {number}, t.{quote('slug')}, t.{quote('name')}, t.{quote('sort_order')} "  # noqa: S608 - names from the models
             f"FROM {quote(through._meta.db_table)} l JOIN {quote(term._meta.db_table)} t "
-            f"ON t.{quote('id')} = l.{quote(linked)} WHERE l.{quote(owner)} = %s"
+            f"ON t.{quote('id')} = l.{quote(linked)} WHERE l.{quote(owner_column)} = {owner}"
         )
     return " UNION ALL ".join(parts) + " ORDER BY 1, 4, 3"
 
 
-def therapist_terms(*, therapist_id: int) -> dict[str, list[tuple[str, str]]]:
+def _terms_from_rows(rows: Sequence[tuple[Any, ...]]) -> dict[str, list[tuple[str, str]]]:
     """Every taxonomy term of one therapist as (slug, name), per PROFILE_TAXONOMIES name, each
-    in display order (sort order, then name), in one query."""
+    in display order (sort order, then name): ``_terms_sql``'s rows."""
     terms: dict[str, list[tuple[str, str]]] = {name: [] for name in PROFILE_TAXONOMIES}
-    for number, slug, name, _sort_order in fetch_rows(
-        _terms_sql(), [therapist_id] * len(PROFILE_TAXONOMIES)
-    ):
+    for number, slug, name, _sort_order in rows:
         terms[PROFILE_TAXONOMIES[number]].append((slug, name))
     return terms

@@ -7,11 +7,17 @@ import datetime as dt
 import uuid
 
 import pytest
-from django.db import connection
+from django.db import DatabaseError, connection, transaction
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from rapport.core.rawsql import fetch_instances, fetch_rows, model_columns, placeholders
+from rapport.core.rawsql import (
+    fetch_instances,
+    fetch_row_sets,
+    fetch_rows,
+    model_columns,
+    placeholders,
+)
 from rapport.directory.cards import result_cards_by_id
 from rapport.directory.models import AccessibilityFeature, Concern, Licence, TherapistProfile
 from rapport.directory.selectors import (
@@ -168,6 +174,30 @@ def test_instances_read_by_hand_hold_the_values_the_orm_reads():
     assert isinstance(by_hand.accepting_confirmed_at, dt.datetime)
     assert by_hand.accepting_confirmed_at.tzinfo is not None
     assert isinstance(by_hand.public_id, uuid.UUID)
+
+
+def test_statements_read_together_answer_as_read_one_by_one():
+    therapist = make_therapist(concerns=["anxiety", "grief"])
+    statements = [
+        (f"SELECT id FROM {TherapistProfile._meta.db_table} WHERE id = %s", [therapist.pk]),  # noqa: S608
+        ("SELECT %s, %s", ["two", 2]),
+        (f"SELECT id FROM {TherapistProfile._meta.db_table} WHERE id = %s", [-1]),  # noqa: S608
+    ]
+    assert fetch_row_sets(statements) == [fetch_rows(sql, p) for sql, p in statements]
+    assert fetch_row_sets(statements) == [[(therapist.pk,)], [("two", 2)], []]
+
+
+def test_a_failing_statement_among_several_raises_the_databases_error_and_loses_nothing():
+    therapist = make_therapist()
+    statements = [
+        ("SELECT 1", []),
+        ("SELECT no_such_column FROM " + TherapistProfile._meta.db_table, []),  # noqa: S608
+    ]
+    with pytest.raises(DatabaseError), transaction.atomic():
+        fetch_row_sets(statements)
+    # The connection still serves the next request's statements.
+    assert fetch_row_sets([("SELECT %s", [5])]) == [[(5,)]]
+    assert TherapistProfile.objects.filter(pk=therapist.pk).exists()
 
 
 def test_an_in_list_beyond_what_a_statement_may_carry_is_still_read():

@@ -281,6 +281,8 @@ def main() -> None:
         "by default",
     )
     arguments = parser.parse_args()
+    if not 1 <= arguments.rounds <= arguments.requests:
+        parser.error("--rounds must be between 1 and --requests")
     database_url = database_url_option(parser, arguments)
 
     with tempfile.TemporaryDirectory(prefix="rapport-bench-") as temporary:
@@ -331,8 +333,11 @@ def _run_scenarios(port: int, arguments: argparse.Namespace) -> tuple[dict[str, 
     total = int(answer["total"])
     profile_id = str(answer["results"][0]["id"])
     scenarios = {name: path.replace("{id}", profile_id) for name, path in SCENARIOS.items()}
+    # The checks and the warm-up use numbers (budgets) past the measured ones, 100 to
+    # 100 + --requests, so that no measured "new" search was asked before.
+    unmeasured = 100 + arguments.requests
     for name, path in scenarios.items():
-        status, body = _get(port, path.replace("{n}", "150"))
+        status, body = _get(port, path.replace("{n}", str(unmeasured)))
         if status != 200:
             sys.exit(f"{name} ({path}) answered {status}: {body[:300]!r}")
     # Warm-up: every worker builds its search index and fills its caches before timing. The
@@ -343,6 +348,7 @@ def _run_scenarios(port: int, arguments: argparse.Namespace) -> tuple[dict[str, 
             path,
             requests=25 * arguments.workers,
             concurrency=max(arguments.workers, arguments.concurrency),
+            first_number=unmeasured + 1,
         )
 
     # In rounds, every scenario in turn: the machine's speed drifts over a run (other work on

@@ -39,8 +39,10 @@ def search_index_version_bump() -> None:
     process's search index rebuilds on its next search that reads the stamp (this process's
     next one, once the change is committed; the others' within SEARCH_INDEX_VERSION_MAX_AGE_MS).
     """
-    transaction.on_commit(read_version_next_time)
     with transaction.atomic():
+        # Registered inside the block, so it runs once the outermost transaction commits (and
+        # not at once, as outside any transaction it would, before the change is written).
+        transaction.on_commit(read_version_next_time)
         updated = SearchIndexVersion.objects.filter(pk=SearchIndexVersion.SINGLETON_ID).update(
             version=F("version") + 1, stamp=uuid.uuid4(), changed_at=timezone.now()
         )

@@ -29,6 +29,7 @@ from rapport.directory.models import (
 )
 from rapport.directory.search import engine
 from rapport.directory.search.contract import FACET_KEYS, FacetCount, SearchHit, SearchQuery
+from rapport.directory.search.engine import current
 from rapport.directory.search.text import matching_therapist_ids, search_words
 from rapport.directory.services import (
     search_index_version_bump,
@@ -253,6 +254,30 @@ def test_a_change_made_in_this_process_is_seen_by_its_next_search_once_committed
     assert names(run()) == ["Ada First"]  # not committed yet: still the last read
     for callback in callbacks:
         callback()  # the commit
+    assert names(run()) == ["Ada First", "Ben Later"]  # no time has passed
+
+
+def test_a_read_begun_before_a_change_made_here_committed_does_not_delay_seeing_it(
+    version_read_once_a_second, monkeypatch
+):
+    clock = version_read_once_a_second
+    therapist("Ada First")
+    assert names(run()) == ["Ada First"]
+    real_read = current.index_version
+
+    def read_while_another_thread_commits():
+        answer = real_read()
+        # Another thread of this process commits its change between this read and the end
+        # of the search that made it.
+        therapist("Ben Later", bump_search_index=False)
+        _bump_from_another_process()
+        current.read_version_next_time()
+        return answer
+
+    clock[0] += 2
+    monkeypatch.setattr(current, "index_version", read_while_another_thread_commits)
+    engine.current_index()
+    monkeypatch.setattr(current, "index_version", real_read)
     assert names(run()) == ["Ada First", "Ben Later"]  # no time has passed
 
 

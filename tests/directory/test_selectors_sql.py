@@ -7,7 +7,7 @@ import datetime as dt
 import uuid
 
 import pytest
-from django.db import DatabaseError, connection, transaction
+from django.db import DatabaseError, NotSupportedError, connection, transaction
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
@@ -137,6 +137,49 @@ def test_on_postgresql_the_profiles_hand_written_reads_are_prepared_after_five_r
     assert answers[-1] == answers[0]
     assert [office.label for office in answers[-1][1]] == ["Main"]
     assert [slug for slug, _name in answers[-1][2]["concerns"]] == ["anxiety", "grief"]
+
+
+@on_postgresql
+def test_on_postgresql_whole_numbers_of_any_size_share_one_prepared_statement():
+    # psycopg would send 6 as int2 and 40000 as int4: two statements, neither run five times.
+    sql = f"SELECT id FROM {TherapistProfile._meta.db_table} WHERE id IN (%s, %s)"  # noqa: S608
+    for _ in range(4):
+        fetch_rows(sql, [5, 6])
+        fetch_rows(sql, [5, 40_000])
+    assert (
+        len([statement for statement in _prepared_statements() if "IN ($1, $2)" in statement]) == 1
+    )
+
+
+@on_postgresql
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_on_postgresql_a_prepared_read_survives_another_process_changing_its_columns_type():
+    # A deployment's migration, run by another process while this one keeps its connection.
+    other = connection.get_new_connection(connection.get_connection_params())
+    other.autocommit = True
+    other.execute("CREATE TABLE rawsql_probe (id integer PRIMARY KEY, word varchar(10))")
+    try:
+        other.execute("INSERT INTO rawsql_probe VALUES (1, 'calm')")
+        sql = "SELECT id, word FROM rawsql_probe WHERE id = %s"
+        for _ in range(6):
+            assert fetch_rows(sql, [1]) == [(1, "calm")]
+        assert [statement for statement in _prepared_statements() if "rawsql_probe" in statement]
+
+        other.execute("ALTER TABLE rawsql_probe ALTER COLUMN word TYPE varchar(20)")
+        assert fetch_rows(sql, [1]) == [(1, "calm")]
+        assert fetch_row_sets([(sql, [1]), (sql, [2])]) == [[(1, "calm")], []]
+
+        for _ in range(6):  # prepared again, then changed again
+            fetch_rows(sql, [1])
+        other.execute("ALTER TABLE rawsql_probe ALTER COLUMN word TYPE varchar(30)")
+        # Inside a transaction the stale statement's error aborts it: the caller's error,
+        # once; the rollback makes psycopg forget its statements.
+        with pytest.raises(NotSupportedError), transaction.atomic():
+            fetch_rows(sql, [1])
+        assert fetch_rows(sql, [1]) == [(1, "calm")]
+    finally:
+        other.execute("DROP TABLE rawsql_probe")
+        other.close()
 
 
 @on_postgresql

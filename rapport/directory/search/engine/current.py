@@ -20,6 +20,9 @@ _lock = threading.Lock()
 _current: SearchIndex | None = None
 # When this process last read the version stamp (time.monotonic()); -inf: read it next time.
 _version_read_at = -math.inf
+# Moved by read_version_next_time(), so that a read which began before a change made here
+# cannot mark itself as recent once the change is committed.
+_changes_made_here = 0
 
 
 def current_index() -> SearchIndex:
@@ -32,14 +35,19 @@ def current_index() -> SearchIndex:
     if index is None or (started - _version_read_at) * 1000 >= (
         settings.SEARCH_INDEX_VERSION_MAX_AGE_MS
     ):
+        changes = _changes_made_here
         version = index_version()
-        _version_read_at = started
         if index is None or index.version != version:
             with _lock:
+                # Read again under the lock: another thread may have built a newer index
+                # since this thread's read, which must not be replaced by an older one.
+                version = index_version()
                 index = _current
                 if index is None or index.version != version:
                     index = build_index(version=version)
                     _current = index
+        if changes == _changes_made_here:
+            _version_read_at = started
     times = index.consultation_times
     max_age = settings.SEARCH_CONSULTATION_TIMES_MAX_AGE_SECONDS
     if time.monotonic() - times.read_at > max_age:
@@ -67,7 +75,8 @@ def reset_index() -> None:
 def read_version_next_time() -> None:
     """Make this process's next search read the version stamp, however recent the last read:
     a change made here then shows in the next search here at once."""
-    global _version_read_at
+    global _version_read_at, _changes_made_here
+    _changes_made_here += 1
     _version_read_at = -math.inf
 
 

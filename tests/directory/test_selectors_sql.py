@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from typing import Any
 
 import pytest
 from django.db import DatabaseError, NotSupportedError, connection, transaction
@@ -221,7 +222,7 @@ def test_instances_read_by_hand_hold_the_values_the_orm_reads():
 
 def test_statements_read_together_answer_as_read_one_by_one():
     therapist = make_therapist(concerns=["anxiety", "grief"])
-    statements = [
+    statements: list[tuple[str, list[Any]]] = [
         (f"SELECT id FROM {TherapistProfile._meta.db_table} WHERE id = %s", [therapist.pk]),  # noqa: S608
         ("SELECT %s, %s", ["two", 2]),
         (f"SELECT id FROM {TherapistProfile._meta.db_table} WHERE id = %s", [-1]),  # noqa: S608
@@ -232,7 +233,7 @@ def test_statements_read_together_answer_as_read_one_by_one():
 
 def test_a_failing_statement_among_several_raises_the_databases_error_and_loses_nothing():
     therapist = make_therapist()
-    statements = [
+    statements: list[tuple[str, list[Any]]] = [
         ("SELECT 1", []),
         ("SELECT no_such_column FROM " + TherapistProfile._meta.db_table, []),  # noqa: S608
     ]

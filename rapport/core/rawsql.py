@@ -34,7 +34,7 @@ def fetch_row_sets(
     """The rows of each of several statements that do not depend on one another. On
     PostgreSQL they travel together, in one round trip (psycopg's pipeline mode), instead of
     one each: for a profile's four statements, 1.0-1.2 ms became 0.55-0.65 ms."""
-    if not prepares_statements() or any(
+    if not _prepares_statements() or any(
         len(parameters) > PREPARED_PARAMETERS_AT_MOST for _, parameters in statements
     ):
         found = []
@@ -58,7 +58,7 @@ def fetch_row_sets(
         return _prepared_row_sets(statements)
 
 
-def prepares_statements() -> bool:
+def _prepares_statements() -> bool:
     """Whether ``fetch_rows`` lets PostgreSQL keep its statements' plans (settings.py:
     DATABASE_PREPARED_STATEMENTS)."""
     return (
@@ -124,7 +124,7 @@ def _prepared_statement_cursor() -> CursorWrapper:
 
 
 def model_columns(model: type[Model], alias: str) -> str:
-    """A model's columns by name, in ``fetch_instances``' order, for a SELECT from ``alias``."""
+    """A model's columns by name, in ``instances_from_rows``' order, for a SELECT from ``alias``."""
     quote = connection.ops.quote_name
     # str(): django-stubs allow a field without a column; a concrete field has one.
     return ", ".join(f"{alias}.{quote(str(field.column))}" for field in model._meta.concrete_fields)
@@ -133,20 +133,14 @@ def model_columns(model: type[Model], alias: str) -> str:
 M = TypeVar("M", bound=Model)
 
 
-def fetch_instances(
-    model: type[M], sql: str, parameters: Sequence[Any]
-) -> list[tuple[M, tuple[Any, ...]]]:
-    """Each row of ``sql`` (selecting ``model_columns(model, …)`` first, then any other
-    columns) as an instance of ``model`` with its values converted as the ORM converts them,
-    and the row's other values. What ``Manager.raw`` gives, through ``fetch_rows`` (so the
-    statement is prepared on PostgreSQL, which a raw query set's never is)."""
-    return instances_from_rows(model, fetch_rows(sql, parameters))
-
-
 def instances_from_rows(
     model: type[M], rows: Sequence[tuple[Any, ...]]
 ) -> list[tuple[M, tuple[Any, ...]]]:
-    """``fetch_instances`` for rows already read (``fetch_row_sets``)."""
+    """Each row (selecting ``model_columns(model, …)`` first, then any other columns) as an
+    instance of ``model`` with its values converted as the ORM converts them, and the row's
+    other values: what ``Manager.raw`` gives, for rows read through ``fetch_rows`` or
+    ``fetch_row_sets`` (so the statement is prepared on PostgreSQL, which a raw query set's
+    never is)."""
     fields = model._meta.concrete_fields
     names = [field.attname for field in fields]
     converters = _converters(model, connection.vendor)

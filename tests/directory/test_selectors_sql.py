@@ -13,9 +13,9 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from rapport.core.rawsql import (
-    fetch_instances,
     fetch_row_sets,
     fetch_rows,
+    instances_from_rows,
     model_columns,
     placeholders,
 )
@@ -201,11 +201,13 @@ def test_instances_read_by_hand_hold_the_values_the_orm_reads():
     )
     by_orm = TherapistProfile.objects.get(pk=therapist.pk)
 
-    [(by_hand, extra)] = fetch_instances(
+    [(by_hand, extra)] = instances_from_rows(
         TherapistProfile,
-        f"SELECT {model_columns(TherapistProfile, 'p')}, 'more'"  # noqa: S608
-        f" FROM {TherapistProfile._meta.db_table} p WHERE p.id = %s",
-        [therapist.pk],
+        fetch_rows(
+            f"SELECT {model_columns(TherapistProfile, 'p')}, 'more'"  # noqa: S608
+            f" FROM {TherapistProfile._meta.db_table} p WHERE p.id = %s",
+            [therapist.pk],
+        ),
     )
 
     assert extra == ("more",)

@@ -23,7 +23,6 @@ from rapport.directory.search.contract import (
 )
 from rapport.directory.search.engine.index import (
     ALL_OF_TAXONOMIES,
-    COUNTED_FLAGS,
     NearbyPlace,
     SearchIndex,
     epoch_microseconds,
@@ -83,8 +82,6 @@ def count_facets(
         without = mask_without(key)
         return int(np.count_nonzero(without if option is None else without & option))
 
-    # Near a place the delivery filter is always in use (some way of meeting must work there),
-    # so these counts take the other filters' mask, not the results'.
     facets[SearchParam.DELIVERY] = [
         FacetCount(
             mode,
@@ -123,18 +120,16 @@ def count_facets(
         for slug, label, count in zip(faith.slugs, faith.labels, faith_counts.tolist(), strict=True)
     ]
 
-    # The flags, then each gender and contact value, counted over the results at once.
-    attribute_counts = (
-        np.bitwise_count(index.counting_bits & result_bits).sum(axis=1, dtype=np.int64).tolist()
-    )
-    start = len(COUNTED_FLAGS)
-    for key, codes, values, labels, chosen in (
+    # The flags, and each gender and contact value, counted over the results at once.
+    flag_counts, gender_counts, contact_counts = index.attribute_counts(result_bits)
+    for key, codes, values, labels, chosen, result_counts in (
         (
             SearchParam.GENDER,
             index.gender,
             index.gender_values,
             GENDER_LABELS,
             query.genders,
+            gender_counts,
         ),
         (
             SearchParam.CONTACT,
@@ -142,19 +137,20 @@ def count_facets(
             index.contact_values,
             CONTACT_LABELS,
             query.contact,
+            contact_counts,
         ),
     ):
-        if in_use(key):  # counted with the filter's own choice left out
-            counts = np.bincount(codes[rows_without(key)], minlength=len(values)).tolist()
-        else:
-            counts = attribute_counts[start : start + len(values)]
-        start += len(values)
+        counts = (
+            # Counted with the filter's own choice left out.
+            np.bincount(codes[rows_without(key)], minlength=len(values)).tolist()
+            if in_use(key)
+            else result_counts
+        )
         facets[key] = [
             FacetCount(value=value, label=labels[value], count=count, selected=value in chosen)
             for value, count in zip(values, counts, strict=True)
         ]
 
-    flag_counts = dict(zip(COUNTED_FLAGS, attribute_counts, strict=False))  # the first ones
     for key, attribute, label, selected in (
         (
             SearchParam.LGBTQ2S_AFFIRMING,

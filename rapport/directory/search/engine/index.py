@@ -187,6 +187,23 @@ class SearchIndex:
         columns += [self.contact == code for code in range(len(self.contact_values))]
         return pack_columns(np.column_stack(columns))
 
+    def attribute_counts(
+        self, mask_bits: np.ndarray
+    ) -> tuple[dict[str, int], list[int], list[int]]:
+        """How many rows of a packed mask (``pack_mask``) have each COUNTED_FLAGS flag, each
+        gender value and each contact value (in ``gender_values``' and ``contact_values``'
+        order), from one popcount of ``counting_bits``."""
+        counts = (
+            np.bitwise_count(self.counting_bits & mask_bits).sum(axis=1, dtype=np.int64).tolist()
+        )
+        flags = len(COUNTED_FLAGS)
+        genders = flags + len(self.gender_values)
+        return (
+            dict(zip(COUNTED_FLAGS, counts[:flags], strict=True)),
+            counts[flags:genders],
+            counts[genders:],
+        )
+
     @property
     def nbytes(self) -> int:
         total = 0

@@ -26,6 +26,7 @@ from rapport.care.models import (
 )
 from tests.care.factories import make_engagement
 from tests.factories import make_user
+from tests.json_leaves import leaves
 
 pytestmark = pytest.mark.django_db
 
@@ -144,20 +145,7 @@ def test_the_therapists_export_keeps_no_client_answers(engagement):
         assert answered not in text
     # The alliance score is looked for as a value: as a substring, "4.3" also
     # turns up inside timestamps and ids.
-    assert 4.3 not in _numbers_in(row)
-
-
-def _numbers_in(value: object) -> list[float]:
-    """Every number anywhere in a JSON-ready structure."""
-    if isinstance(value, bool):
-        return []
-    if isinstance(value, int | float):
-        return [value]
-    if isinstance(value, dict):
-        return [n for item in value.values() for n in _numbers_in(item)]
-    if isinstance(value, list | tuple):
-        return [n for item in value for n in _numbers_in(item)]
-    return []
+    assert not {4.3, "4.3"} & set(leaves(row))
 
 
 def test_deleting_the_client_leaves_no_check_in_of_theirs(engagement):

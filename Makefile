@@ -8,6 +8,10 @@ DEMO_THERAPISTS ?= 300
 DEMO_SEED ?= 1
 # The demo's port (`make demo PORT=8123`); e-mailed links follow it (scripts/serve-demo).
 PORT ?= 8000
+# Python writes its bytecode caches (__pycache__/, ignored by git) even where the shell says not
+# to: without them every pytest process rewrites the asserts of all ~280 test modules and every
+# `rapport` subprocess a test starts compiles the project again (20 s a run here).
+unexport PYTHONDONTWRITEBYTECODE
 
 .PHONY: install demo serve lint typecheck test test-postgres test-browser bench clean
 
@@ -65,8 +69,10 @@ test-postgres: install
 
 # Playwright driving Debian's Chromium (/usr/bin/chromium, never a downloaded browser) against
 # a live server. RAPPORT_REQUIRE_BROWSER makes a missing Chromium an error instead of a skip.
+# Two workers here too (each with its own browser, live server and database), a test file to a
+# worker, so a module's own server (test_search_cold_server.py) is started once.
 test-browser: install
-	RAPPORT_REQUIRE_BROWSER=1 $(BIN)/pytest -m browser
+	RAPPORT_REQUIRE_BROWSER=1 $(BIN)/pytest -m browser -n $(PYTEST_WORKERS) --dist loadfile
 
 # Each benchmark prints its figures; the PostgreSQL runs use a throwaway cluster.
 bench: install

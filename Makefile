@@ -16,10 +16,11 @@ unexport PYTHONDONTWRITEBYTECODE
 .PHONY: install demo serve lint typecheck test test-postgres test-browser bench clean
 
 # A working copy gets the development lock (the runtime lock plus test and lint tools, at the
-# same versions); a production install takes requirements.lock alone.
+# same versions); a production install takes requirements.lock alone. --no-compile: a module is
+# compiled when first imported (the caches are kept, above), not all ~1 GB of them up front.
 $(STAMP): requirements.lock requirements-dev.lock pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --require-hashes -r requirements-dev.lock
+	$(BIN)/pip install --quiet --require-hashes --no-compile -r requirements-dev.lock
 	$(BIN)/pip install --quiet --no-deps --no-build-isolation -e .
 	touch $(STAMP)
 
@@ -58,7 +59,9 @@ typecheck: install
 # each worker has its own test database.
 PYTEST_WORKERS ?= auto
 
-test: lint typecheck
+# lint and typecheck side by side (each is one process), their outputs kept apart.
+test: install
+	$(MAKE) --no-print-directory --jobs=2 --output-sync=target lint typecheck
 	$(BIN)/pytest -m "not browser" -n $(PYTEST_WORKERS)
 
 # The same suite against a throwaway PostgreSQL 15 cluster on a unix socket, less what cannot

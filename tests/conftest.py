@@ -20,8 +20,8 @@ def django_db_setup(django_db_setup: None, django_db_blocker) -> None:
         if missing:
             names = ", ".join(trigger.name for trigger in missing)
             pytest.fail(f"Declared SQLite triggers missing from the test database: {names}")
-        # Once for the whole run (about 1,300 queries), committed, so every test's rolled-back
-        # transaction starts from it.
+        # Once for the whole run, committed, so every test's rolled-back transaction starts
+        # from it (a transactional test, which empties the tables, has it loaded again).
         load_reference_data()
 
 

@@ -9,10 +9,14 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
+import json
 from collections.abc import Iterable
+from functools import cache
+from pathlib import Path
 from typing import Any
 
-from django.core.management import call_command
+from django.apps import apps
+from django.db import models
 from django.utils import timezone
 
 from rapport.directory.models import (
@@ -33,9 +37,79 @@ from tests.accounts.factories import make_therapist_user
 _counter = itertools.count(1)
 
 
+REFERENCE_FIXTURES = ("taxonomies", "credentials")
+
+
+@cache
+def _reference_fixture_objects() -> tuple[dict[str, Any], ...]:
+    """The fixtures' objects as ``loaddata`` reads them, parsed once per process."""
+    folder = Path(apps.get_app_config("directory").path) / "fixtures"
+    return tuple(
+        entry
+        for name in REFERENCE_FIXTURES
+        for entry in json.loads((folder / f"{name}.json").read_text(encoding="utf-8"))
+    )
+
+
 def load_reference_data() -> None:
-    """Taxonomies and credentials, as `rapport seed` loads them."""
-    call_command("loaddata", "taxonomies", "credentials", verbosity=0)
+    """Taxonomies and credentials: the rows `rapport seed` loads with ``loaddata``.
+
+    Written here with one statement per table. ``loaddata`` saves its 310 objects one by one
+    (about 1,300 queries, half a second), and every transactional and browser test loads
+    them again after the test before it emptied the tables. Rows already present are left as
+    they are (``loaddata`` would update them): tests/directory/test_fixtures.py checks that
+    into empty tables this writes exactly what ``loaddata`` writes.
+    """
+    instances: dict[type[models.Model], list[models.Model]] = {}
+    # (many-to-many field, the row's natural key, the related rows' natural keys)
+    links: list[tuple[models.ManyToManyField, tuple[Any, ...], list[list[Any]]]] = []
+    for entry in _reference_fixture_objects():
+        model = apps.get_model(entry["model"])
+        values: dict[str, Any] = {}
+        related: list[tuple[models.ManyToManyField, list[list[Any]]]] = []
+        for name, value in entry["fields"].items():
+            field = model._meta.get_field(name)
+            if isinstance(field, models.ManyToManyField):
+                related.append((field, value))
+            else:
+                # A foreign key is written as the related row's primary key in these files.
+                values[field.attname] = value
+        instance = model(**values)
+        instances.setdefault(model, []).append(instance)
+        links.extend((field, _natural_key(instance), keys) for field, keys in related)
+    for model, rows in instances.items():
+        model._default_manager.bulk_create(rows, ignore_conflicts=True)
+
+    primary_keys: dict[type[models.Model], dict[tuple[Any, ...], Any]] = {}
+
+    def primary_key(model: type[models.Model], natural_key: tuple[Any, ...]) -> Any:
+        if model not in primary_keys:
+            primary_keys[model] = {
+                _natural_key(row): row.pk for row in model._default_manager.all()
+            }
+        return primary_keys[model][natural_key]
+
+    through_rows: dict[type[models.Model], list[models.Model]] = {}
+    for field, natural_key, related_keys in links:
+        through = field.remote_field.through
+        target = field.related_model
+        assert isinstance(through, type)
+        assert isinstance(target, type)
+        through_rows.setdefault(through, []).extend(
+            through(
+                **{
+                    f"{field.m2m_field_name()}_id": primary_key(field.model, natural_key),
+                    f"{field.m2m_reverse_field_name()}_id": primary_key(target, tuple(key)),
+                }
+            )
+            for key in related_keys
+        )
+    for through, rows in through_rows.items():
+        through._default_manager.bulk_create(rows, ignore_conflicts=True)
+
+
+def _natural_key(row: models.Model) -> tuple[Any, ...]:
+    return tuple(row.natural_key())  # type: ignore[attr-defined]
 
 
 def make_therapist(

@@ -66,8 +66,6 @@ def load_reference_data() -> None:
     for entry in _reference_fixture_objects():
         model = apps.get_model(entry["model"])
         values: dict[str, Any] = {}
-        if "pk" in entry:  # none of today's objects names one; loaddata would keep it
-            values[model._meta.pk.attname] = entry["pk"]
         related: list[tuple[models.ManyToManyField, list[list[Any]]]] = []
         for name, value in entry["fields"].items():
             field = model._meta.get_field(name)

@@ -162,6 +162,29 @@ def origin_of(url: str) -> str:
     return f"{parts.scheme}://{parts.netloc}"
 
 
+# An element that is not there yet counts as "not yet", not as an error: a form submitted before
+# the page's script has loaded navigates, and the next document is polled while it is still
+# being parsed. (A predicate that throws ends Playwright's wait at once.)
+ELEMENT_TEXT = """([id, text, exact]) => {
+  const content = document.getElementById(id)?.textContent ?? "";
+  return exact ? content === text : content.includes(text);
+}"""
+
+
+def wait_for_text(
+    page: Any, element_id: str, text: str, *, exact: bool = False, timeout: float | None = None
+) -> None:
+    """Wait until the element with ``element_id`` says ``text`` (contains it, or is it exactly)."""
+    page.wait_for_function(ELEMENT_TEXT, arg=[element_id, text, exact], timeout=timeout)
+
+
+def wait_until_busy(page: Any, element_id: str) -> None:
+    """Wait until the region with ``element_id`` is marked aria-busy (a request on its way)."""
+    page.wait_for_function(
+        "(id) => document.getElementById(id)?.ariaBusy === 'true'", arg=element_id
+    )
+
+
 @dataclass
 class PageTraffic:
     """What one browser tab asked for and complained about (filled in on the browser thread)."""

@@ -37,6 +37,8 @@ from tests.browser.conftest import (
     OnBrowserThread,
     PageTraffic,
     Tab,
+    wait_for_text,
+    wait_until_busy,
 )
 from tests.browser.test_therapist_journey import check_page
 
@@ -126,10 +128,7 @@ def _shown(page: Any) -> tuple[str, str]:
 
 
 def _wait_for_place(page: Any) -> None:
-    page.wait_for_function(
-        "() => document.getElementById('result-count').textContent.includes('near Toronto')",
-        timeout=WAIT_MS,
-    )
+    wait_for_text(page, "result-count", "near Toronto", timeout=WAIT_MS)
 
 
 def _search_toronto(page: Any) -> None:
@@ -208,11 +207,9 @@ def test_enter_while_the_sort_menus_request_is_on_its_way(tabs, chromium: Chromi
     page.goto(tab.traffic.origin + "/therapists/", wait_until="load")
     held = HeldBack(chromium, page)
     page.get_by_label("Sort by").select_option("name")
-    page.wait_for_function("() => document.getElementById('search-results').ariaBusy === 'true'")
+    wait_until_busy(page, "search-results")
     # A search still on its way after a moment says so where the count is.
-    page.wait_for_function(
-        "() => document.getElementById('result-count').textContent === 'Searching…'"
-    )
+    wait_for_text(page, "result-count", "Searching…", exact=True)
     _search_toronto(page)
     _wait_for_place(page)
     assert held.release() == 1
@@ -229,7 +226,7 @@ def test_enter_while_a_filters_count_request_is_on_its_way(tabs, chromium: Chrom
     page.goto(tab.traffic.origin + "/therapists/", wait_until="load")
     held = HeldBack(chromium, page)
     page.get_by_label(re.compile(r"^Accepts insurance")).check()
-    page.wait_for_function("() => document.getElementById('search-results').ariaBusy === 'true'")
+    wait_until_busy(page, "search-results")
     _search_toronto(page)
     _wait_for_place(page)
     assert held.release() == 1
@@ -255,7 +252,7 @@ def test_a_late_answer_from_anywhere_is_never_swapped_in(tabs, chromium: Chromiu
         "() => { htmx.ajax('GET', '/therapists/?sort=name',"
         " {target: '#search-results', swap: 'innerHTML'}); }"
     )
-    page.wait_for_function("() => document.getElementById('search-results').ariaBusy === 'true'")
+    wait_until_busy(page, "search-results")
     _search_toronto(page)
     _wait_for_place(page)
     assert held.release() == 1
@@ -286,10 +283,7 @@ def test_a_search_that_fails_says_so(tabs):
     # on, as here, django-htmx shows Django's error page for it instead.)
     page.route(re.compile(r"/therapists/\?.*near=Toronto"), lambda route: route.abort("failed"))
     _search_toronto(page)
-    page.wait_for_function(
-        "() => document.getElementById('result-count').textContent.includes('could not be')",
-        timeout=WAIT_MS,
-    )
+    wait_for_text(page, "result-count", "could not be", timeout=WAIT_MS)
     # Also in the live region beside the filters (in the panel, closed on a phone).
     assert page.locator("#filter-status").text_content().startswith("The search could not be")
     assert page.locator("#search-results").get_attribute("aria-busy") is None

@@ -13,7 +13,7 @@ import re
 import pytest
 
 from rapport.core.geo import geocode
-from tests.browser.conftest import Tab
+from tests.browser.conftest import Tab, wait_for_text
 from tests.browser.test_therapist_journey import check_page
 from tests.factories import load_reference_data, make_office, make_therapist
 
@@ -116,9 +116,7 @@ def test_a_filter_changed_far_down_says_the_new_count_beside_the_filters(tab: Ta
     # Nobody offers phone sessions: that option cannot be ticked.
     assert page.locator("#id_delivery_2").is_disabled()
     page.get_by_label(re.compile("^Accepts insurance")).check()
-    page.wait_for_function(
-        "() => document.getElementById('filter-status').textContent.includes('1 therapist')"
-    )
+    wait_for_text(page, "filter-status", "1 therapist")
     status = page.locator("#filter-status")
     assert status.inner_text() == "1 therapist matches near Toronto, ON."
     # The status sits with the filter's buttons, in view where the person is.

@@ -10,7 +10,7 @@ import re
 
 import pytest
 
-from tests.browser.conftest import Tab
+from tests.browser.conftest import Tab, wait_for_text
 from tests.browser.test_therapist_journey import check_page
 from tests.factories import load_reference_data, make_office, make_therapist
 
@@ -50,7 +50,7 @@ def test_a_postal_code_and_a_typo_on_the_search_page(tab: Tab, width: int):
     near = page.locator("#id_near")
     near.fill("M5V 2T6")
     near.press("Enter")
-    page.wait_for_function("() => document.getElementById('results').textContent.includes('M5V')")
+    wait_for_text(page, "results", "M5V")
     assert "2 therapists match near M5V (Downtown Toronto, ON)." in (
         page.locator("#results").inner_text()
     )

@@ -75,7 +75,9 @@ def test_five_wrong_passwords_lock_out_even_the_right_password(client, ann):
     for response in (fifth, sixth):
         assert response.status_code == 429
         assert LOCKED_15 in response.content.decode()
-        assert response["Retry-After"] in ("899", "900")
+        # The seconds left of the 15 minutes, counted from the fifth attempt (a busy machine
+        # may take a second or two to answer the fifth and the sixth).
+        assert 895 <= int(response["Retry-After"]) <= 900
         assert "no-store" in response["Cache-Control"]
     assert session_user_id(client) is None
 

@@ -4,7 +4,6 @@ and the requirement for therapists and staff."""
 from __future__ import annotations
 
 import json
-import time
 
 import pytest
 from allauth.mfa.models import Authenticator
@@ -18,6 +17,8 @@ from tests.accounts.signin_helpers import (
     MFA_AUTHENTICATE_URL,
     PRIVATE_PAGE,
     TOTP_ACTIVATE_URL,
+    clock_at,
+    now,
     reauthenticate,
     session_user_id,
     sign_in,
@@ -376,9 +377,13 @@ def test_a_code_from_the_step_before_is_accepted_but_not_three_steps_before(clie
     user = make_user(role="client", email="kim@example.org", mfa=True)
     late, stale = Client(), Client()
 
-    # Typed in the last seconds of its 30-second step, arriving in the next one.
-    sign_in_with_code(late, "kim@example.org", totp_code(user.totp_secret, at=time.time() - 30))
-    sign_in_with_code(stale, "kim@example.org", totp_code(user.totp_secret, at=time.time() - 90))
+    # Typed in the last seconds of its 30-second step, arriving in the next one. The clock
+    # stands still, so the server's step cannot move on between making a code and checking it.
+    moment = now()
+    with clock_at(moment):
+        sent = moment.timestamp()
+        sign_in_with_code(late, "kim@example.org", totp_code(user.totp_secret, at=sent - 30))
+        sign_in_with_code(stale, "kim@example.org", totp_code(user.totp_secret, at=sent - 90))
 
     assert late.session.get("_auth_user_id") == str(user.pk)
     assert "_auth_user_id" not in stale.session

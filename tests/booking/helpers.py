@@ -11,13 +11,16 @@ from rapport.booking.errors import FreeTime
 from rapport.directory.models import TherapistProfile
 
 
-def free_times_ahead(therapist: TherapistProfile, days: int = 7) -> list[FreeTime]:
-    """The therapist's free times over the next ``days``, from two hours ahead, so a time is
-    still free by the moment a request reaches a view."""
+def free_times_ahead(
+    therapist: TherapistProfile, days: int = 7, *, hours_ahead: int = 2
+) -> list[FreeTime]:
+    """The therapist's free times over the next ``days``, from ``hours_ahead`` on, so a time is
+    still free by the moment a request reaches a view (give it more than the therapist's
+    notice)."""
     now = timezone.now()
     return slots.therapist_free_times(
         therapist=therapist,
-        start=now + dt.timedelta(hours=2),
+        start=now + dt.timedelta(hours=hours_ahead),
         end=now + dt.timedelta(days=days),
         now=now,
     )

@@ -71,9 +71,12 @@ def london_tab(chromium: Chromium, live_server: LiveServer) -> Iterator[Tab]:
 def therapist() -> TherapistProfile:
     load_reference_data()
     therapist = make_therapist(display_name="Dana Reyes", time_zone="America/Toronto")
-    give_availability(
-        therapist, weekdays=(0, 1, 2, 3, 4, 5, 6), minimum_notice_hours=2, buffer_minutes=0
-    )
+    # Open on one weekday only, three days ahead: the first free time is that day's first slot
+    # whatever the minute the test runs. (With every day open, the first time moves on whenever
+    # now plus the 2 hours' notice passes a slot while the page loads.)
+    today = timezone.localtime(timezone.now(), ZoneInfo("America/Toronto")).date()
+    open_day = (today + dt.timedelta(days=3)).weekday()
+    give_availability(therapist, weekdays=(open_day,), minimum_notice_hours=2, buffer_minutes=0)
     return therapist
 
 

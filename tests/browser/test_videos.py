@@ -37,7 +37,8 @@ PAGE = "/practice/videos/"
 FIRST_PROMPT = Prompt.values[0]
 READY = "Ready, waiting for review."
 # Upload.js reloads the page this long after the server accepted the file (plus processing).
-RELOAD_TIMEOUT_MS = 15_000
+# Generous: probing and converting run in subprocesses on a machine that may be busy.
+RELOAD_TIMEOUT_MS = 60_000
 
 # Runs before upload.js in every document: a synchronous record of each value the script gives
 # the progress bar (["progress", value]) and each message it puts in the upload's status line

@@ -100,6 +100,8 @@ bench: install
 	$(BIN)/python bench/scoring_speed.py
 	$(BIN)/python bench/care_speed.py
 	scripts/with-postgres $(BIN)/python bench/care_speed.py --use-database-url
+	$(BIN)/python bench/demo_seed_speed.py
+	scripts/with-postgres $(BIN)/python bench/demo_seed_speed.py --use-database-url
 	$(BIN)/python bench/matching_simulation.py
 	$(BIN)/python bench/matching_speed.py
 	scripts/with-postgres $(BIN)/python bench/matching_speed.py --use-database-url

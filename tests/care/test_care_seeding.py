@@ -127,7 +127,6 @@ def test_the_first_four_engagements_show_each_state_for_any_seed(generated, seed
 
     assert result.created == KEYS
     assert result.already_present == ()
-    assert result.seconds < 10  # small enough for the test database, and for `make demo`
     therapist = TherapistProfile.objects.get(user__email=THERAPIST_EMAIL)
     assert therapist in generated
     assert set(Engagement.objects.values_list("therapist", flat=True)) == {therapist.pk}
@@ -210,9 +209,8 @@ def test_the_first_four_engagements_show_each_state_for_any_seed(generated, seed
 
 @pytest.mark.parametrize("seed", [1, 7])
 def test_the_repaired_ended_and_graduated_engagements_show_their_state(generated, seed):
-    result = seed_care(seed=seed, now=NOW)
+    seed_care(seed=seed, now=NOW)
 
-    assert result.seconds < 10
     therapist = TherapistProfile.objects.get(user__email=THERAPIST_EMAIL)
     cutoff = _definition("alliance-check-in")["norms"]["cutoff"]
     top = _bands("alliance-check-in")[-1]

@@ -55,7 +55,6 @@ def test_each_demo_client_gets_the_storys_fit_profile(care_demo):
     assert result.already_present == ()
     # make_therapist's licence is in Ontario and it has no office: its largest town.
     assert result.place == "Toronto, ON"
-    assert result.seconds < 5
     for story in STORIES:
         answers = fit_profile_answers(FitProfile.objects.get(owner__email=story.email))
         assert answers.story == PROFILES[story.key]["story"]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import itertools
-import time
 
 import av
 import numpy as np
@@ -19,13 +18,12 @@ pytestmark = pytest.mark.media
 @pytest.fixture(scope="module")
 def default_clip(tmp_path_factory):
     path = tmp_path_factory.mktemp("synth") / "intro.mp4"
-    started = time.perf_counter()
     synthesise_clip(path, title="Dr. Amina Okafor", subtitle="Anxiety, grief, life changes")
-    return path, time.perf_counter() - started
+    return path
 
 
 def test_the_default_clip_is_eight_seconds_of_h264_and_aac(default_clip):
-    path, _ = default_clip
+    path = default_clip
 
     with av.open(str(path)) as container:
         video, audio = container.streams.video[0], container.streams.audio[0]
@@ -39,15 +37,8 @@ def test_the_default_clip_is_eight_seconds_of_h264_and_aac(default_clip):
         assert sum(1 for _ in container.decode(video=0)) == 8 * 24
 
 
-def test_it_is_fast(default_clip):
-    _, seconds = default_clip
-
-    # About 0.8 s on a two-core machine; the margin absorbs a busy test run.
-    assert seconds < 4
-
-
 def test_the_index_comes_first(default_clip):
-    path, _ = default_clip
+    path = default_clip
 
     data = path.read_bytes()
     assert data[4:8] == b"ftyp"
@@ -55,7 +46,7 @@ def test_the_index_comes_first(default_clip):
 
 
 def test_the_audio_is_a_soft_audible_tone(default_clip):
-    path, _ = default_clip
+    path = default_clip
 
     with av.open(str(path)) as container:
         sound = np.concatenate(
@@ -68,7 +59,7 @@ def test_the_audio_is_a_soft_audible_tone(default_clip):
 
 
 def test_the_background_moves_and_the_title_is_drawn(default_clip):
-    path, _ = default_clip
+    path = default_clip
 
     with av.open(str(path)) as container:
         frames = [frame.to_ndarray(format="rgb24") for frame in container.decode(video=0)]

@@ -7,9 +7,10 @@ The steps run as `make demo` runs them, each a `rapport` command on a fresh data
 file in a temporary folder unless --use-database-url): the directory, bookings, videos (which
 draws and encodes the demo clips), care stories and fit profiles. The floor is `rapport check`:
 starting Python and Django and doing nothing, the part of every step that is not seeding.
-Prints each step's seconds and its ratio to the floor. These figures used to be limits inside
-the tests (care under 10 s, fit profiles under 5 s, one demo clip under 4 s); timings do not
-belong in tests on a shared, noisy machine, so they are measured here.
+Prints each step's seconds and its ratio to the floor. Tests used to hold limits on some of
+this (care stories under 10 s, fit profiles under 5 s, drawing one demo clip under 4 s; the
+videos step here draws and converts all of them). Timings do not belong in tests on a shared,
+noisy machine, so they are measured here.
 """
 
 from __future__ import annotations

@@ -25,15 +25,13 @@ pytestmark = pytest.mark.django_db
 
 LINK = "https://meet.example.org/dana-reyes"
 PHONE = "416 555 0188"
+ADDRESS = "100 Queen St W, Toronto, Ontario M5H 2N2"
 
 
 def _shows_the_number(body: str) -> bool:
     """The client's number written any way (555 0188, 555-0188, +14165550188); not its last
     four digits alone, which an id or a timestamp in the page may contain."""
     return re.search(r"555\D?0188", body) is not None
-
-
-ADDRESS = "100 Queen St W, Toronto, Ontario M5H 2N2"
 
 
 @pytest.fixture

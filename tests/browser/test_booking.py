@@ -18,11 +18,11 @@ from django.utils import timezone
 from playwright.sync_api import Page
 from pytest_django.live_server_helper import LiveServer
 
-from rapport.booking import slots
 from rapport.booking.models import Appointment, AppointmentStatus
 from rapport.core.timezones import clock_label, day_label
 from rapport.directory.models import TherapistProfile
 from tests.booking.factories import give_availability
+from tests.booking.helpers import free_times_ahead
 from tests.browser.conftest import (
     RECORD_CSP_VIOLATIONS,
     Chromium,
@@ -82,10 +82,7 @@ def therapist() -> TherapistProfile:
 
 def test_picker_uses_the_browsers_zone_and_a_booking_lands_on_its_page(london_tab, therapist):
     page = london_tab.page
-    now = timezone.now()
-    first = slots.therapist_free_times(
-        therapist=therapist, start=now, end=now + dt.timedelta(days=7), now=now
-    )[0]
+    first = free_times_ahead(therapist, hours_ahead=0)[0]  # the picker's first time
     local = first.starts_at.astimezone(LONDON)
 
     london_tab.visit(f"/therapists/{therapist.public_id}/book/", until="load")
@@ -139,10 +136,7 @@ def test_picker_and_booking_form_fit_a_320_pixel_screen(london_tab, therapist):
 
 def test_choosing_another_zone_updates_the_times_in_place(london_tab, therapist):
     page = london_tab.page
-    now = timezone.now()
-    first = slots.therapist_free_times(
-        therapist=therapist, start=now, end=now + dt.timedelta(days=7), now=now
-    )[0]
+    first = free_times_ahead(therapist, hours_ahead=0)[0]  # the picker's first time
     vancouver = first.starts_at.astimezone(ZoneInfo("America/Vancouver"))
     london_tab.visit(f"/therapists/{therapist.public_id}/book/?tz=Europe/London")
 
